@@ -1,0 +1,2 @@
+/* placeholder: the CRDT core lands here. */
+#include "crdt.h"

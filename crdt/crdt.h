@@ -1,0 +1,258 @@
+/*
+ * crdt.h - Tandem's collaborative text type.
+ *
+ * Boundary: this module is pure C17 with libc's string functions only.  It
+ * does no I/O, keeps no globals, and allocates only through the hook a
+ * document is created with, so the same source builds natively for the
+ * server and as WebAssembly for the browser.  It knows nothing of rooms,
+ * sockets or storage: the server moves its encoded bytes around.
+ *
+ * The algorithm
+ * -------------
+ * A document is a sequence of characters (Unicode code points, stored as
+ * UTF-8).  Every character ever inserted keeps its place forever; deleting
+ * one only marks it as a tombstone, which is what lets any earlier version
+ * be read back.  Each operation is named by (agent, seq): the agent id is
+ * handed out per editing session by the server, seq counts that agent's
+ * operations from 0 (an insert of n characters or a delete of n characters
+ * uses n consecutive seqs).
+ *
+ * An inserted character records its left origin (the character it was typed
+ * after, tombstones included) and its right origin (the next visible
+ * character at that moment).  Remote insertions are placed with the
+ * YjsMod / FugueMax rule (Gentle's reference-crdts; Weidner & Kleppmann,
+ * "The Art of the Fugue", 2023): scan right from the left origin, skip
+ * characters whose left origin lies further right, stop at the first one
+ * whose left origin lies further left, and among characters sharing both
+ * origins order by agent id.  We chose it over RGA (interleaves backward
+ * typing) and plain YATA/Yjs (interleaves some backward runs) because
+ * FugueMax is proven maximally non-interleaving in both directions, while
+ * keeping Yjs' cheap (left, right) origin pair, which run-length encodes:
+ * a run typed forwards by one agent is one item.
+ *
+ * Guarantees:
+ *  - Convergence: replicas that have applied the same set of operations
+ *    hold the same text, whatever the order of delivery.
+ *  - Commutativity and idempotence: operations may arrive in any order and
+ *    any number of times; an operation whose causal dependencies (its
+ *    agent's earlier operations, its origins, the characters it deletes)
+ *    have not arrived waits in a pending buffer and is applied when they do.
+ *  - Non-interleaving: runs typed concurrently at the same place, forwards
+ *    or backwards, end up one after the other, never mixed.
+ *  - Intention: a local insert lands exactly at the position given; a
+ *    delete removes exactly the characters visible in the given range.
+ *
+ * Representation: items are run-length encoded (an agent's consecutive
+ * characters typed in order form one run) and kept in a B-tree whose inner
+ * nodes count visible and total characters, so a position is found in
+ * O(log n); an index from operation to leaf finds the place of a remote
+ * operation's origins in O(log n).  See crdt-internal.h.
+ *
+ * Wire formats (all integers are LEB128 varints; byte 0 is the format
+ * version, CRDT_FORMAT_VERSION; byte 1 is the kind):
+ *  - 'U' update: the operations a peer lacks, in causal order, with agents
+ *    named once in a table.  Made by crdt_encode_since(), applied by
+ *    crdt_apply().
+ *  - 'S' snapshot: a whole document with all its history (tombstones and
+ *    their text included) laid out in document order so that loading it
+ *    builds the tree directly.  Made by crdt_encode_doc(), read by
+ *    crdt_apply() (into an empty document it is a load; into a non-empty
+ *    one a merge).
+ *  - 'V' version vector: crdt_version_encode()/_decode().
+ * Decoding never trusts its input: every length is checked, and malformed
+ * or truncated input returns CRDT_EDECODE/CRDT_ETRUNCATED with the
+ * document unchanged.
+ */
+#ifndef TANDEM_CRDT_H
+#define TANDEM_CRDT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CRDT_FORMAT_VERSION 1
+
+/*
+ * Errors: every function that can fail returns 0 or one of these negative
+ * codes.  The list is the single source for crdt_strerror().
+ */
+#define CRDT_ERRNO_MAP(X)                                                                          \
+	X(NOMEM, -1, "out of memory")                                                              \
+	X(INVAL, -2, "invalid argument")                                                           \
+	X(UTF8, -3, "invalid UTF-8")                                                               \
+	X(RANGE, -4, "position or length out of range")                                            \
+	X(DECODE, -5, "malformed encoding")                                                        \
+	X(TRUNCATED, -6, "truncated encoding")                                                     \
+	X(FORMAT, -7, "unsupported format version")                                                \
+	X(LIMIT, -8, "limit exceeded")                                                             \
+	X(SEQ, -9, "agent sequence number overflow")
+
+enum crdt_err {
+#define CRDT__ERR_ENUM(name, code, msg) CRDT_E##name = (code),
+	CRDT_ERRNO_MAP(CRDT__ERR_ENUM)
+#undef CRDT__ERR_ENUM
+};
+
+/* A static string describing err; "unknown error" for codes not listed. */
+const char *crdt_strerror(int err);
+
+/*
+ * The allocation hook.  Every byte the module holds goes through it, so a
+ * test can fail the Nth allocation and a caller can count live bytes.
+ * realloc(ud, ptr, old_size, new_size) behaves like realloc() and also
+ * receives the block's old size; new_size == 0 frees ptr (and returns
+ * NULL).  A NULL hook means libc's malloc family.  The hook must outlive
+ * every object made with it.
+ */
+struct crdt_allocator {
+	void *(*realloc)(void *ud, void *ptr, size_t old_size, size_t new_size);
+	void *ud;
+};
+
+/*
+ * A growable byte buffer for encoded output.  Invariant: data is NULL
+ * exactly when cap is 0.  Functions that write to a crdt_buf append to it.
+ */
+struct crdt_buf {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+	const struct crdt_allocator *alloc; /* borrowed; NULL = libc */
+};
+
+/* Initialises buf empty; alloc is borrowed and may be NULL. */
+void crdt_buf_init(struct crdt_buf *buf, const struct crdt_allocator *alloc);
+/* Frees buf's memory and leaves it empty; accepts NULL. */
+void crdt_buf_finish(struct crdt_buf *buf);
+
+/* ---- Version vectors ---------------------------------------------------- */
+
+/*
+ * What a replica has seen: for each agent, how many of its operations
+ * (seqs 0 .. next-1).  Entries are kept sorted by agent; agents absent
+ * have next == 0.
+ */
+struct crdt_version_entry {
+	uint32_t agent;
+	uint32_t next;
+};
+
+struct crdt_version {
+	struct crdt_version_entry *v;
+	size_t len;
+	size_t cap;
+	const struct crdt_allocator *alloc; /* borrowed; NULL = libc */
+};
+
+void crdt_version_init(struct crdt_version *ver, const struct crdt_allocator *alloc);
+void crdt_version_finish(struct crdt_version *ver); /* accepts NULL */
+/* ver[agent] = next (next == 0 removes the entry). */
+int crdt_version_set(struct crdt_version *ver, uint32_t agent, uint32_t next);
+uint32_t crdt_version_get(const struct crdt_version *ver, uint32_t agent);
+/* dst = src (dst's old contents are replaced). */
+int crdt_version_copy(struct crdt_version *dst, const struct crdt_version *src);
+/* True when a has seen everything b has. */
+bool crdt_version_includes(const struct crdt_version *a, const struct crdt_version *b);
+/* Appends the 'V' encoding of ver to out. */
+int crdt_version_encode(const struct crdt_version *ver, struct crdt_buf *out);
+/* Replaces ver's contents with the decoded vector; ver is unchanged on error. */
+int crdt_version_decode(struct crdt_version *ver, const uint8_t *data, size_t len);
+
+/* ---- Documents ---------------------------------------------------------- */
+
+struct crdt_doc;
+
+/*
+ * Called for every visible change a remote operation makes, in order, so an
+ * editor can mirror the document without re-reading it: at code point pos,
+ * del code points were removed and then the UTF-8 text ins (ins_len bytes,
+ * borrowed for the call only) was inserted.  Never called for local edits.
+ */
+typedef void crdt_change_cb(void *ud, size_t pos, size_t del, const char *ins, size_t ins_len);
+
+/* A new, empty document.  alloc is borrowed (NULL = libc).  NULL on OOM. */
+struct crdt_doc *crdt_doc_create(const struct crdt_allocator *alloc);
+/* Frees doc and everything it holds; accepts NULL. */
+void crdt_doc_destroy(struct crdt_doc *doc);
+
+/* Sets (or with cb == NULL clears) the change observer. */
+void crdt_doc_observe(struct crdt_doc *doc, crdt_change_cb *cb, void *ud);
+
+/* Visible length in code points, and in UTF-8 bytes. */
+size_t crdt_len(const struct crdt_doc *doc);
+size_t crdt_len_bytes(const struct crdt_doc *doc);
+
+/*
+ * Copies the visible text as UTF-8 into buf (at most cap bytes, no
+ * terminator) and returns its full byte length, so a caller can size buf
+ * with a first call with cap == 0.
+ */
+size_t crdt_text(const struct crdt_doc *doc, char *buf, size_t cap);
+
+/*
+ * Local edits by agent.  pos and count are in code points.  The new
+ * operations take the agent's next seqs.  Invalid UTF-8 is refused with
+ * CRDT_EUTF8 and nothing changes; so is a range past the end (CRDT_ERANGE).
+ */
+int crdt_insert(struct crdt_doc *doc, uint32_t agent, size_t pos, const char *utf8, size_t nbytes);
+int crdt_delete(struct crdt_doc *doc, uint32_t agent, size_t pos, size_t count);
+
+/* The version the document is at (ver's old contents are replaced). */
+int crdt_doc_version(const struct crdt_doc *doc, struct crdt_version *ver);
+/* How many operations arrived whose dependencies are still missing. */
+size_t crdt_pending(const struct crdt_doc *doc);
+/* Number of operations applied (the document's local clock). */
+size_t crdt_op_count(const struct crdt_doc *doc);
+
+/*
+ * Appends to out an update holding exactly the operations doc has and
+ * since lacks (since == NULL: all of them).
+ */
+int crdt_encode_since(const struct crdt_doc *doc, const struct crdt_version *since,
+		      struct crdt_buf *out);
+
+/* Appends to out a snapshot of the whole document with its history. */
+int crdt_encode_doc(const struct crdt_doc *doc, struct crdt_buf *out);
+
+/*
+ * Merges an update or a snapshot.  Operations already known are ignored;
+ * those whose dependencies are missing are kept pending until they arrive.
+ * On any decode error the document is unchanged.
+ */
+int crdt_apply(struct crdt_doc *doc, const uint8_t *data, size_t len);
+
+/*
+ * Writes to out (appending) the text as it was at version at: the
+ * characters inserted by operations in at, less those deleted by
+ * operations in at.  at should be a version some replica really had (one
+ * closed under causality); the document is not modified.
+ */
+int crdt_text_at(const struct crdt_doc *doc, const struct crdt_version *at, struct crdt_buf *out);
+
+/* ---- UTF-8 / UTF-16 helpers --------------------------------------------- */
+
+/*
+ * Validates UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
+ * Returns 0 and sets *cps (if non-NULL) to the code point count, or
+ * CRDT_EUTF8.
+ */
+int crdt_utf8_check(const char *s, size_t nbytes, size_t *cps);
+/*
+ * Converts offsets within valid UTF-8 text s: a UTF-16 offset (what
+ * browsers use) to a code point offset and back.  An offset inside a
+ * surrogate pair rounds down; offsets past the end clamp to the end.
+ */
+size_t crdt_utf16_to_cp(const char *s, size_t nbytes, size_t u16);
+size_t crdt_cp_to_utf16(const char *s, size_t nbytes, size_t cp);
+/* Byte offset of code point cp in valid UTF-8 s (clamped to nbytes). */
+size_t crdt_cp_to_byte(const char *s, size_t nbytes, size_t cp);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TANDEM_CRDT_H */
