@@ -215,6 +215,14 @@ size_t crdt_op_count(const struct crdt_doc *doc);
 int crdt_encode_since(const struct crdt_doc *doc, const struct crdt_version *since,
 		      struct crdt_buf *out);
 
+/*
+ * Appends to out an update holding the operations that until has and since
+ * lacks (since == NULL: from the start; until == NULL: everything doc has).
+ * Operations in until that doc does not have are simply not included.
+ */
+int crdt_encode_between(const struct crdt_doc *doc, const struct crdt_version *since,
+			const struct crdt_version *until, struct crdt_buf *out);
+
 /* Appends to out a snapshot of the whole document with its history. */
 int crdt_encode_doc(const struct crdt_doc *doc, struct crdt_buf *out);
 
