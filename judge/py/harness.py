@@ -1,0 +1,388 @@
+"""Test-mode harness: runs a user's function, Solution method or design class.
+
+Why this module exists: the judge's zygote imports it once, before any user
+code exists, and each sandboxed child calls run_tests() with one request.
+It loads the user's code the way LeetCode does (ListNode, TreeNode, the
+typing names and the usual collections/heapq/math helpers already in
+scope), calls it once per test, and reports each returned value in the
+canonical JSON form of harness_values, with its CPU time and any exception.
+Expected values never reach this process: comparison happens outside the
+sandbox, in C (judge/compare.c).
+
+What it must never do: let one test's exception stop later tests, write
+anything but result objects through result_write, show its own frames in a
+user's traceback, or do expensive or filesystem work at import time (the
+zygote runs in a read-only root with only the standard library).  The
+request and result shapes are specified in docs/judge-values.md.
+"""
+
+import bisect
+import builtins
+import collections
+import functools
+import heapq
+import itertools
+import linecache
+import math
+import operator
+import string
+import sys
+import time
+import traceback
+import typing
+
+import harness_values
+from harness_values import ListNode, TreeNode, build_arg, decode, encode
+from harness_values import new_budget, node_kind
+
+__all__ = ["run_tests", "SOURCE_NAME"]
+
+# The file name user code is compiled under; tracebacks show it.
+SOURCE_NAME = "solution.py"
+
+# Frames from these files are the harness's own and are cut from
+# tracebacks: the user should see only their code.
+_OWN_FILES = frozenset({__file__, harness_values.__file__})
+
+MAX_MESSAGE = 4000
+MAX_TRACEBACK = 16000
+
+
+def _public(module, names=None):
+    names = names if names is not None else getattr(module, "__all__", None)
+    if names is None:
+        names = [n for n in dir(module) if not n.startswith("_")]
+    return {n: getattr(module, n) for n in names}
+
+
+def _build_prelude():
+    """The names LeetCode's Python environment has in scope without imports.
+
+    Built once at import time (in the zygote) and copied per run.  Order
+    matters: collections' real classes must win over typing's aliases of
+    the same names.  random is left out on purpose: importing it here would
+    seed it once in the zygote and every fork would share that state.
+    """
+    ns = {}
+    ns.update(_public(typing))
+    ns.update(_public(itertools))
+    ns.update(_public(math))
+    ns.update(_public(heapq))
+    ns.update(_public(bisect))
+    ns.update(_public(functools, ["reduce", "lru_cache", "cache",
+                                  "cmp_to_key", "partial", "total_ordering",
+                                  "cached_property", "wraps"]))
+    ns.update(_public(collections))
+    for mod in (bisect, collections, functools, heapq, itertools, math,
+                operator, string, typing):
+        ns[mod.__name__] = mod
+    ns["ListNode"] = ListNode
+    ns["TreeNode"] = TreeNode
+    return ns
+
+
+_PRELUDE = _build_prelude()
+
+
+class _Missing(Exception):
+    """The requested function, class or method does not exist (a CE)."""
+
+    def __init__(self, kind, message):
+        super().__init__(message)
+        self.kind = kind
+
+
+class _BadRequest(Exception):
+    """The request itself is malformed: the judge's fault, never the user's."""
+
+
+def _safe_str(exc):
+    try:
+        text = str(exc)
+    except BaseException:  # a user __str__ may raise anything
+        text = "<exception str() failed>"
+    return text[:MAX_MESSAGE]
+
+
+def _strip_own(te):
+    """Remove the harness's frames from a TracebackException and its chain."""
+    seen = set()
+    while te is not None and id(te) not in seen:
+        seen.add(id(te))
+        te.stack[:] = [f for f in te.stack if f.filename not in _OWN_FILES]
+        te = te.__cause__ or te.__context__
+
+
+def _describe(exc, own_frames=True):
+    """The error object of a result line: type, message, user traceback."""
+    name = type(exc).__name__
+    mod = type(exc).__module__
+    if mod not in ("builtins", "__main__", "solution", None):
+        name = mod + "." + name
+    try:
+        te = traceback.TracebackException(type(exc), exc, exc.__traceback__,
+                                          compact=True)
+        if own_frames:
+            _strip_own(te)
+        text = "".join(te.format())
+    except BaseException:  # MemoryError while formatting, or worse
+        text = name + ": " + _safe_str(exc) + "\n"
+    if len(text) > MAX_TRACEBACK:
+        # The end holds the exception line and the innermost frames.
+        text = "...\n" + text[-MAX_TRACEBACK:]
+    return {"type": name, "message": _safe_str(exc), "traceback": text}
+
+
+def _missing_error(exc):
+    return {"type": exc.kind, "message": str(exc), "traceback": ""}
+
+
+def _flush_user_streams():
+    # User prints travel on stdout/stderr; flushing after each test keeps
+    # them roughly in step with the results.  A user may have closed or
+    # replaced the streams, which must not become a harness failure.
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+
+
+def _unwrap(fn):
+    """Follow decorators (functools.cache, wraps) to the annotated function."""
+    for _ in range(16):
+        inner = getattr(fn, "__wrapped__", None)
+        if inner is None:
+            break
+        fn = inner
+    return getattr(fn, "__func__", fn)
+
+
+def _signature_kinds(fn, skip_self):
+    """Node kinds of fn's positional parameters and of its return value."""
+    fn = _unwrap(fn)
+    code = getattr(fn, "__code__", None)
+    try:
+        ann = dict(getattr(fn, "__annotations__", None) or {})
+    except BaseException:
+        ann = {}
+    if code is None:
+        return [], None
+    names = code.co_varnames[:code.co_argcount]
+    if skip_self:
+        names = names[1:]
+    return [node_kind(ann.get(n)) for n in names], node_kind(ann.get("return"))
+
+
+def _hint(spec, key, default):
+    value = spec.get(key) if isinstance(spec, dict) else None
+    return default if value is None else value
+
+
+def _merge_kinds(sig_kinds, *hints):
+    """Per-position kinds: a test's "types" beat the request's, which beat
+    the user's annotations; a null entry falls through."""
+    n = max([len(sig_kinds)] + [len(h) for h in hints if h])
+    out = []
+    for i in range(n):
+        kind = sig_kinds[i] if i < len(sig_kinds) else None
+        for h in reversed(hints):
+            if h and i < len(h) and h[i] is not None:
+                kind = node_kind(h[i])
+                break
+        out.append(kind)
+    return out
+
+
+def _ret_kind(sig_ret, request, test):
+    hint = _hint(test, "return_type", _hint(request, "return_type", None))
+    return node_kind(hint) if hint is not None else sig_ret
+
+
+def _build_args(raw, kinds, ns):
+    if not isinstance(raw, list):
+        raise _BadRequest("test args must be a list")
+    args = [decode(v) for v in raw]
+    return [build_arg(a, kinds[i] if i < len(kinds) else None, ns)
+            for i, a in enumerate(args)]
+
+
+def _load(code, ns):
+    """Compile and execute the user's module; errors propagate (CE)."""
+    # Registering the source lets tracebacks quote the user's lines without
+    # any file existing; linecache never stats entries whose mtime is None.
+    lines = code.splitlines(True)
+    linecache.cache[SOURCE_NAME] = (len(code), None, lines, SOURCE_NAME)
+    obj = compile(code, SOURCE_NAME, "exec", dont_inherit=True)
+    exec(obj, ns)
+
+
+def _resolve(mode, ns, entry, tests):
+    """Find what the tests will call; a missing name is a compile error."""
+    if not isinstance(entry, str) or not entry:
+        raise _BadRequest("entry must be a non-empty string")
+    if mode == "function":
+        fn = ns.get(entry)
+        if not callable(fn):
+            raise _Missing("NameError",
+                           "function '%s' is not defined" % entry)
+        return fn
+    if mode == "solution":
+        cls = ns.get("Solution")
+        if not isinstance(cls, type):
+            raise _Missing("NameError", "class 'Solution' is not defined")
+        if not callable(getattr(cls, entry, None)):
+            raise _Missing("AttributeError",
+                           "class 'Solution' has no method '%s'" % entry)
+        return cls
+    if mode == "design":
+        cls = ns.get(entry)
+        if not isinstance(cls, type):
+            raise _Missing("NameError", "class '%s' is not defined" % entry)
+        for test in tests:
+            calls = _design_spec(test)[0]
+            for name in calls[1:]:
+                if not isinstance(name, str):
+                    raise _BadRequest("design call names must be strings")
+                if not callable(getattr(cls, name, None)):
+                    raise _Missing("AttributeError", "class '%s' has no "
+                                   "method '%s'" % (entry, name))
+        return cls
+    raise _BadRequest("unknown mode %r" % (mode,))
+
+
+def _design_spec(test):
+    spec = test.get("args") if isinstance(test, dict) else None
+    if not isinstance(spec, dict):
+        raise _BadRequest("design args must be {\"calls\": ..., \"args\": ...}")
+    calls, args = spec.get("calls"), spec.get("args")
+    if (not isinstance(calls, list) or not isinstance(args, list)
+            or len(calls) != len(args) or not calls):
+        raise _BadRequest("design calls and args must be lists of one length")
+    return calls, args
+
+
+def _run_call(target, mode, entry, request, test, ns):
+    """One function/solution test: returns (value, cpu_ms)."""
+    if mode == "solution":
+        sig, ret = _signature_kinds(getattr(target, entry), True)
+    else:
+        sig, ret = _signature_kinds(target, False)
+    kinds = _merge_kinds(sig, _hint(request, "types", None),
+                         _hint(test, "types", None))
+    args = _build_args(test.get("args"), kinds, ns)
+    out_arg = _hint(test, "result_arg", _hint(request, "result_arg", None))
+    start = time.process_time()
+    try:
+        if mode == "solution":
+            value = getattr(target(), entry)(*args)
+        else:
+            value = target(*args)
+    except BaseException as exc:
+        cpu_ms = (time.process_time() - start) * 1000.0
+        raise _UserError(exc, None, cpu_ms) from None
+    cpu_ms = (time.process_time() - start) * 1000.0
+    if out_arg is not None:
+        # In-place problems ("modify nums, return nothing"): the result is
+        # the argument as the call left it.
+        return encode(args[out_arg], kinds[out_arg]), cpu_ms
+    return encode(value, _ret_kind(ret, request, test)), cpu_ms
+
+
+class _UserError(Exception):
+    """The user's code raised: carries the cause, the CPU time it used and,
+    in design mode, the returns made before the failing call."""
+
+    def __init__(self, cause, values, cpu_ms):
+        super().__init__()
+        self.cause, self.values, self.cpu_ms = cause, values, cpu_ms
+
+
+def _run_design(cls, test, ns):
+    """One design test: construct, call each method, collect the returns."""
+    calls, arg_lists = _design_spec(test)
+    budget = new_budget()
+    values, cpu = [], 0.0
+    obj = None
+    for i, (name, raw) in enumerate(zip(calls, arg_lists)):
+        fn = cls.__init__ if i == 0 else getattr(cls, name)
+        sig, ret = _signature_kinds(fn, True)
+        args = _build_args(raw, sig, ns)
+        start = time.process_time()
+        try:
+            if i == 0:
+                obj = cls(*args)
+                value = None
+            else:
+                value = getattr(obj, name)(*args)
+        except BaseException as exc:
+            cpu += time.process_time() - start
+            raise _UserError(exc, values, cpu * 1000.0) from None
+        cpu += time.process_time() - start
+        values.append(None if i == 0 else encode(value, ret, budget))
+    return values, cpu * 1000.0
+
+
+def _run_one(index, target, mode, entry, request, test, ns):
+    """Run one test and build its result object; never raises."""
+    result = {"test": index, "value": None, "cpu_ms": 0.0, "error": None}
+    try:
+        if not isinstance(test, dict):
+            raise _BadRequest("a test must be an object")
+        if mode == "design":
+            result["value"], result["cpu_ms"] = _run_design(target, test, ns)
+        else:
+            result["value"], result["cpu_ms"] = _run_call(
+                target, mode, entry, request, test, ns)
+    except _UserError as exc:
+        result["value"], result["cpu_ms"] = exc.values, exc.cpu_ms
+        result["error"] = _describe(exc.cause)
+    except (_BadRequest, harness_values.RequestError) as exc:
+        result["error"] = {"type": "HarnessError", "message": str(exc),
+                           "traceback": ""}
+    except BaseException as exc:
+        # BaseException on purpose: a user's sys.exit() or a
+        # KeyboardInterrupt raised by their code fails this test only.
+        result["error"] = _describe(exc)
+    return result
+
+
+def run_tests(request, result_write):
+    """Run every test of one request; report through result_write(obj).
+
+    Writes {"compile": "ok"} or {"compile": "error", "error": {...}} first,
+    then one {"test": i, ...} object per test, in order.  A malformed
+    request is reported as {"internal": message} alone (the judge's IE).
+    """
+    try:
+        mode, tests, code = request["mode"], request["tests"], request["code"]
+        entry = request.get("entry")
+        if mode not in ("function", "solution", "design"):
+            raise _BadRequest("unknown mode %r" % (mode,))
+        if not isinstance(tests, list) or not isinstance(code, str):
+            raise _BadRequest("tests must be a list and code a string")
+    except (_BadRequest, KeyError, TypeError, AttributeError) as exc:
+        result_write({"internal": "bad request: %s" % (_safe_str(exc),)})
+        return
+    ns = dict(_PRELUDE)
+    ns["__name__"] = "solution"
+    ns["__builtins__"] = builtins
+    try:
+        _load(code, ns)
+        target = _resolve(mode, ns, entry, tests)
+    except _BadRequest as exc:
+        result_write({"internal": "bad request: %s" % (_safe_str(exc),)})
+        return
+    except _Missing as exc:
+        result_write({"compile": "error", "error": _missing_error(exc)})
+        return
+    except BaseException as exc:
+        # Syntax errors and anything raised while the module body runs:
+        # no test can run, so the submission did not "compile".
+        result_write({"compile": "error", "error": _describe(exc)})
+        return
+    result_write({"compile": "ok"})
+    for index, test in enumerate(tests):
+        result = _run_one(index, target, mode, entry, request, test, ns)
+        _flush_user_streams()
+        result_write(result)
