@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # the variables are for the scripts that source this
 # Helpers shared by scripts/setup, scripts/services, scripts/test and
 # scripts/run.  Sourced, never executed: it only defines functions and a few
 # variables, so each script stays readable on its own.
