@@ -1,23 +1,263 @@
 /*
- * crdt-internal.h - what tests may see of crdt/'s insides.
+ * crdt-internal.h - the document's insides, shared by the files of crdt/ and by tests.
  *
  * Other modules include only crdt.h.  Tests include this header to walk the
- * structure after every step.
+ * structure after every step (crdt__check).
+ *
+ * Local versions.  Every operation a document applies, local or remote, gets
+ * the next number of the document's own clock, its local version (LV).  An
+ * operation's global name (agent, seq) maps to its LV through a per-agent
+ * table, and back through the op log.  Internally everything refers to LVs:
+ * they are dense, so a run of characters is just an LV range.
+ *
+ * Four structures hold a document:
+ *  - the text arena: every inserted byte ever, in LV order (deleted text
+ *    stays, so any earlier version can be read back);
+ *  - the op log: run-length encoded operation spans in LV order (what was
+ *    done, by whom), the source of every encoding;
+ *  - the content tree: a B-tree of item runs in document order, tombstones
+ *    included, whose inner nodes count visible and total characters;
+ *  - the index: LV ranges to the leaf holding them, for remote operations.
  */
 #ifndef TANDEM_CRDT_INTERNAL_H
 #define TANDEM_CRDT_INTERNAL_H
 
 #include "crdt.h"
 
-/*
- * Walks the whole document and checks every invariant (tree counts, run
- * lengths, index entries, op log, UTF-8 of stored text).  Returns 0, or a
- * negative number identifying the first broken invariant (its line in the
- * source).  Costs O(n); for tests only.
- */
-int crdt__check(const struct crdt_doc *doc);
+typedef uint32_t crdt_lv;
+#define LV_NONE UINT32_MAX
 
-/* Number of item runs in the tree (tests and benchmarks look at RLE). */
+/* ---- allocation --------------------------------------------------------- */
+
+void *crdt__alloc(const struct crdt_allocator *a, size_t size);
+void *crdt__realloc(const struct crdt_allocator *a, void *p, size_t old_size, size_t new_size);
+void crdt__free(const struct crdt_allocator *a, void *p, size_t size);
+/* Grows *arr (elements of elem bytes, capacity *cap) to hold at least need. */
+int crdt__grow(const struct crdt_allocator *a, void **arr, size_t *cap, size_t need, size_t elem);
+
+/* ---- varints ------------------------------------------------------------ */
+
+int crdt__buf_reserve(struct crdt_buf *b, size_t extra);
+int crdt__put_bytes(struct crdt_buf *b, const void *p, size_t n);
+int crdt__put_varint(struct crdt_buf *b, uint64_t v);
+
+/* A bounded reader: every get checks the remaining length. */
+struct crdt__reader {
+	const uint8_t *p;
+	const uint8_t *end;
+};
+int crdt__get_varint(struct crdt__reader *r, uint64_t *v);
+int crdt__get_u32(struct crdt__reader *r, uint32_t *v);
+int crdt__get_bytes(struct crdt__reader *r, const uint8_t **p, size_t n);
+
+/* ---- UTF-8 -------------------------------------------------------------- */
+
+/* Byte offset of code point cp within n bytes of valid UTF-8. */
+size_t crdt__utf8_skip(const char *s, size_t n, size_t cp);
+
+/* ---- the content tree --------------------------------------------------- */
+
+/*
+ * An item run: len characters with consecutive LVs lv .. lv+len-1, all
+ * inserted by one operation span, all visible or all deleted.  Character k
+ * has left origin lv+k-1 (for k > 0) or ol (for k == 0), and right origin
+ * orr.  Its UTF-8 text is nbytes bytes at byte in the arena.
+ */
+struct run {
+	crdt_lv lv;
+	uint32_t len;
+	crdt_lv ol;
+	crdt_lv orr;
+	uint32_t byte;
+	uint32_t nbytes;
+	uint32_t deleted;
+};
+
+#define LEAF_CAP 32
+#define NODE_CAP 16
+
+/*
+ * Tree nodes.  A node's counts describe the subtree below each child; the
+ * document keeps the root's totals.  Leaves are chained in document order.
+ */
+struct node {
+	uint16_t leaf;
+	uint16_t n;
+	struct node *parent;
+};
+
+struct inner {
+	struct node h;
+	uint32_t vis[NODE_CAP];
+	uint32_t tot[NODE_CAP];
+	struct node *child[NODE_CAP];
+};
+
+struct leaf {
+	struct node h;
+	struct leaf *prev, *next;
+	struct run r[LEAF_CAP];
+};
+
+/* A position in the tree: run i of leaf, character off within it. */
+struct cursor {
+	struct leaf *leaf;
+	uint32_t i;
+	uint32_t off;
+};
+
+/* ---- the op log --------------------------------------------------------- */
+
+enum { SPAN_INS = 0, SPAN_DEL = 1 };
+
+/*
+ * An op span: len operations with LVs lv .. lv+len-1 by agent (index into
+ * doc->agents) with seqs seq .. seq+len-1.  An insert span's character k
+ * has left origin a (k == 0) or lv+k-1, right origin b, and its text is
+ * nbytes bytes at byte in the arena.  A delete span's operation k deletes the character
+ * a + k (dir > 0) or a - k (dir < 0).
+ */
+struct span {
+	crdt_lv lv;
+	uint32_t len;
+	uint32_t agent;
+	uint32_t seq;
+	crdt_lv a;
+	crdt_lv b;
+	uint32_t byte;
+	uint32_t nbytes;
+	int8_t kind;
+	int8_t dir;
+};
+
+/* Where a contiguous range of an agent's seqs lives in LV space. */
+struct seqmap {
+	uint32_t seq;
+	crdt_lv lv;
+	uint32_t len;
+};
+
+struct agent {
+	uint32_t id;
+	uint32_t next; /* seqs 0 .. next-1 are applied */
+	struct seqmap *map;
+	size_t nmap, capmap;
+};
+
+/* ---- the LV -> leaf index ----------------------------------------------- */
+
+/* An entry says: LVs from lv up to the next entry's lv live in leaf. */
+struct ientry {
+	crdt_lv lv;
+	struct leaf *leaf;
+};
+
+#define IBLOCK_CAP 64
+struct iblock {
+	uint32_t n;
+	struct ientry e[IBLOCK_CAP];
+};
+
+/* ---- a decoded remote operation ----------------------------------------- */
+
+struct rop {
+	uint32_t agent; /* global agent id */
+	uint32_t seq;
+	uint32_t len;
+	int8_t kind;
+	int8_t dir;
+	/* insert: origins; delete: first target (agent id, seq) */
+	uint32_t a_agent, a_seq;
+	uint32_t b_agent, b_seq;
+	int a_none, b_none;
+	const uint8_t *text; /* insert: UTF-8 bytes (borrowed or owned) */
+	uint32_t nbytes;
+};
+
+/* ---- the document ------------------------------------------------------- */
+
+struct crdt_doc {
+	struct crdt_allocator alloc_store;
+	const struct crdt_allocator *alloc;
+
+	/* text arena */
+	char *text;
+	size_t text_len, text_cap;
+
+	/* op log */
+	struct span *ops;
+	size_t nops, capops;
+	crdt_lv next_lv;
+
+	/* agents, and their ids sorted for lookup */
+	struct agent *agents;
+	size_t nagents, capagents;
+	uint32_t *by_id; /* agent indices sorted by id */
+	size_t capby_id;
+
+	/* content tree */
+	struct node *root;
+	int height; /* 0: root is a leaf */
+	size_t vis_len, tot_len, vis_bytes;
+	struct leaf *first;
+
+	/* spare nodes, reserved before a mutation so it cannot fail halfway */
+	struct node *spare_leaves;
+	struct node *spare_inners;
+	int nspare_leaves, nspare_inners;
+
+	/* index */
+	struct iblock **iblocks;
+	size_t niblocks, capiblocks;
+	struct iblock *spare_iblocks;
+	int nspare_iblocks;
+
+	/* pending remote operations */
+	struct rop *pending;
+	size_t npending, cappending;
+	size_t pending_bytes;
+
+	crdt_change_cb *on_change;
+	void *on_change_ud;
+};
+
+/* tree.c */
+int crdt__tree_init(struct crdt_doc *doc);
+void crdt__tree_finish(struct crdt_doc *doc);
+int crdt__reserve_nodes(struct crdt_doc *doc, int splits);
+void crdt__find_vis(const struct crdt_doc *doc, size_t pos, struct cursor *c);
+void crdt__find_tot(const struct crdt_doc *doc, size_t pos, struct cursor *c, size_t *vis_before);
+size_t crdt__pos_tot(const struct crdt_doc *doc, const struct leaf *leaf, uint32_t i);
+size_t crdt__pos_vis(const struct crdt_doc *doc, const struct leaf *leaf, uint32_t i);
+int crdt__find_lv(const struct crdt_doc *doc, crdt_lv lv, struct cursor *c);
+void crdt__split(struct crdt_doc *doc, struct cursor *c);
+void crdt__insert_run(struct crdt_doc *doc, struct cursor *c, const struct run *r);
+void crdt__adjust(struct crdt_doc *doc, struct leaf *leaf, int32_t dvis, int32_t dtot);
+uint32_t crdt__run_byte_at(const struct crdt_doc *doc, const struct run *r, uint32_t off);
+
+/* index.c */
+void crdt__index_finish(struct crdt_doc *doc);
+int crdt__index_reserve(struct crdt_doc *doc, size_t entries);
+void crdt__index_set(struct crdt_doc *doc, crdt_lv lo, crdt_lv hi, struct leaf *leaf);
+struct leaf *crdt__index_get(const struct crdt_doc *doc, crdt_lv lv);
+
+/* oplog.c */
+int crdt__agent_index(struct crdt_doc *doc, uint32_t id, uint32_t *idx);
+int crdt__agent_find(const struct crdt_doc *doc, uint32_t id);
+crdt_lv crdt__seq_to_lv(const struct crdt_doc *doc, uint32_t agent, uint32_t seq, uint32_t *up,
+			uint32_t *down);
+size_t crdt__span_at(const struct crdt_doc *doc, crdt_lv lv);
+int crdt__log_reserve(struct crdt_doc *doc, uint32_t agent, size_t text_bytes);
+void crdt__log_push(struct crdt_doc *doc, const struct span *s);
+
+/* encode.c */
+int crdt__decode_update(struct crdt_doc *doc, const uint8_t *data, size_t len, struct rop **ops,
+			size_t *nops);
+
+/* doc.c */
+int crdt__apply_rops(struct crdt_doc *doc, struct rop *ops, size_t n, int owned);
+
+int crdt__check(const struct crdt_doc *doc);
 size_t crdt__run_count(const struct crdt_doc *doc);
 
 #endif /* TANDEM_CRDT_INTERNAL_H */

@@ -80,15 +80,15 @@ extern "C" {
  * Errors: every function that can fail returns 0 or one of these negative
  * codes.  The list is the single source for crdt_strerror().
  */
-#define CRDT_ERRNO_MAP(X)                                                                          \
-	X(NOMEM, -1, "out of memory")                                                              \
-	X(INVAL, -2, "invalid argument")                                                           \
-	X(UTF8, -3, "invalid UTF-8")                                                               \
-	X(RANGE, -4, "position or length out of range")                                            \
-	X(DECODE, -5, "malformed encoding")                                                        \
-	X(TRUNCATED, -6, "truncated encoding")                                                     \
-	X(FORMAT, -7, "unsupported format version")                                                \
-	X(LIMIT, -8, "limit exceeded")                                                             \
+#define CRDT_ERRNO_MAP(X)                               \
+	X(NOMEM, -1, "out of memory")                   \
+	X(INVAL, -2, "invalid argument")                \
+	X(UTF8, -3, "invalid UTF-8")                    \
+	X(RANGE, -4, "position or length out of range") \
+	X(DECODE, -5, "malformed encoding")             \
+	X(TRUNCATED, -6, "truncated encoding")          \
+	X(FORMAT, -7, "unsupported format version")     \
+	X(LIMIT, -8, "limit exceeded")                  \
 	X(SEQ, -9, "agent sequence number overflow")
 
 enum crdt_err {

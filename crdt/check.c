@@ -1,0 +1,162 @@
+/*
+ * check.c - the invariant walk tests call after every step.
+ *
+ * crdt__check() recomputes everything the document caches (counts, the
+ * leaf chain, the index, the agents' clocks) from first principles and
+ * reports the first mismatch.  It is O(n) and never used by the library
+ * itself.  It reads only; it must never repair anything.
+ */
+#include "crdt-internal.h"
+
+#define FAIL() return -__LINE__
+
+struct walk_state {
+	const struct crdt_doc *doc;
+	const struct leaf *prev_leaf;
+	size_t runs;
+	int err;
+};
+
+static int check_run(const struct crdt_doc *doc, const struct leaf *l, const struct run *r)
+{
+	const struct span *s;
+	size_t cps;
+
+	if (r->len == 0 || r->nbytes < r->len || r->nbytes > 4 * (size_t)r->len)
+		FAIL();
+	if ((size_t)r->byte + r->nbytes > doc->text_len)
+		FAIL();
+	if (crdt_utf8_check(doc->text + r->byte, r->nbytes, &cps) || cps != r->len)
+		FAIL();
+	if (r->lv + (uint64_t)r->len > doc->next_lv)
+		FAIL();
+	s = &doc->ops[crdt__span_at(doc, r->lv)];
+	if (s->kind != SPAN_INS || r->lv + r->len > s->lv + s->len)
+		FAIL();
+	/* The run's text and origins are those its op span gives its first character. */
+	if (r->orr != s->b)
+		FAIL();
+	if (r->ol != (r->lv == s->lv ? s->a : r->lv - 1))
+		FAIL();
+	if (s->nbytes == s->len && r->byte != s->byte + (r->lv - s->lv))
+		FAIL();
+	if (crdt__index_get(doc, r->lv) != l || crdt__index_get(doc, r->lv + r->len - 1) != l)
+		FAIL();
+	return 0;
+}
+
+/* Returns the subtree's (visible, total) counts through vis/tot. */
+static int check_node(struct walk_state *w, const struct node *n, const struct node *parent,
+		      int depth, uint64_t *vis, uint64_t *tot, uint64_t *vbytes)
+{
+	*vis = *tot = 0;
+	if (n->parent != parent)
+		FAIL();
+	if (n->leaf) {
+		const struct leaf *l = (const struct leaf *)n;
+
+		if (depth != w->doc->height)
+			FAIL();
+		if (n->n > LEAF_CAP || (n->n == 0 && parent))
+			FAIL();
+		if (l->prev != w->prev_leaf || (w->prev_leaf && w->prev_leaf->next != l))
+			FAIL();
+		if (!w->prev_leaf && w->doc->first != l)
+			FAIL();
+		w->prev_leaf = l;
+		for (uint32_t i = 0; i < n->n; i++) {
+			int rc = check_run(w->doc, l, &l->r[i]);
+
+			if (rc)
+				return rc;
+			*tot += l->r[i].len;
+			if (!l->r[i].deleted) {
+				*vis += l->r[i].len;
+				*vbytes += l->r[i].nbytes;
+			}
+			w->runs++;
+		}
+		return 0;
+	}
+	if (n->n < 1 || n->n > NODE_CAP)
+		FAIL();
+	for (int k = 0; k < n->n; k++) {
+		const struct inner *p = (const struct inner *)n;
+		uint64_t cv, ct;
+		int rc = check_node(w, p->child[k], n, depth + 1, &cv, &ct, vbytes);
+
+		if (rc)
+			return rc;
+		if (cv != p->vis[k] || ct != p->tot[k])
+			FAIL();
+		*vis += cv;
+		*tot += ct;
+	}
+	return 0;
+}
+
+int crdt__check(const struct crdt_doc *doc)
+{
+	struct walk_state w = { doc, NULL, 0, 0 };
+	uint64_t vis, tot, vbytes = 0, ins = 0;
+	crdt_lv lv = 0;
+	int rc;
+
+	rc = check_node(&w, doc->root, NULL, 0, &vis, &tot, &vbytes);
+	if (rc)
+		return rc;
+	if (w.prev_leaf && w.prev_leaf->next)
+		FAIL();
+	if (vis != doc->vis_len || tot != doc->tot_len || vbytes != doc->vis_bytes)
+		FAIL();
+
+	/* The op log tiles LV space; inserts account for every character. */
+	for (size_t i = 0; i < doc->nops; i++) {
+		const struct span *s = &doc->ops[i];
+
+		if (s->lv != lv || s->len == 0 || s->agent >= doc->nagents)
+			FAIL();
+		if (s->kind == SPAN_INS) {
+			ins += s->len;
+			if ((size_t)s->byte + s->nbytes > doc->text_len)
+				FAIL();
+		}
+		lv += s->len;
+	}
+	if (lv != doc->next_lv || ins != tot)
+		FAIL();
+
+	/* Each agent's seq map covers seqs 0 .. next-1 in order, and agrees with the log. */
+	for (size_t a = 0; a < doc->nagents; a++) {
+		const struct agent *ag = &doc->agents[a];
+		uint32_t seq = 0;
+
+		for (size_t j = 0; j < ag->nmap; j++) {
+			const struct seqmap *m = &ag->map[j];
+			const struct span *s = &doc->ops[crdt__span_at(doc, m->lv)];
+
+			if (m->seq != seq || m->len == 0)
+				FAIL();
+			if (s->agent != a || s->seq + (m->lv - s->lv) != m->seq)
+				FAIL();
+			seq += m->len;
+		}
+		if (seq != ag->next)
+			FAIL();
+		if (a > 0 && doc->agents[doc->by_id[a - 1]].id >= doc->agents[doc->by_id[a]].id)
+			FAIL();
+	}
+	for (size_t i = 0; i < doc->npending; i++)
+		if (doc->pending[i].len == 0)
+			FAIL();
+	return 0;
+}
+
+size_t crdt__run_count(const struct crdt_doc *doc)
+{
+	size_t n = 0;
+
+	for (const struct leaf *l = doc->first; l; l = l->next)
+		n += l->h.n;
+	return n;
+}

@@ -1,2 +1,0 @@
-/* placeholder: the CRDT core lands here. */
-#include "crdt.h"

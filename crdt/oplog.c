@@ -1,0 +1,173 @@
+/*
+ * oplog.c - agents and the operation log.
+ *
+ * The op log says what was done, by whom, in the order this document
+ * applied it (LV order, which is always a causal order).  Every encoding is
+ * made from it, and reading an earlier version asks it which deletes had
+ * happened.  Consecutive operations that chain (typing forwards, deleting
+ * forwards or backspacing) merge into one span, which is what keeps a long
+ * session small.
+ *
+ * Appends cannot fail: callers reserve first (crdt__log_reserve).
+ */
+#include <string.h>
+
+#include "crdt-internal.h"
+
+int crdt__agent_find(const struct crdt_doc *doc, uint32_t id)
+{
+	size_t lo = 0, hi = doc->nagents;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint32_t mid_id = doc->agents[doc->by_id[mid]].id;
+
+		if (mid_id == id)
+			return (int)doc->by_id[mid];
+		if (mid_id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+int crdt__agent_index(struct crdt_doc *doc, uint32_t id, uint32_t *idx)
+{
+	int found = crdt__agent_find(doc, id);
+	size_t pos;
+	struct agent *a;
+	int rc;
+
+	if (found >= 0) {
+		*idx = (uint32_t)found;
+		return 0;
+	}
+	if (doc->nagents >= UINT32_MAX - 1)
+		return CRDT_ELIMIT;
+	rc = crdt__grow(doc->alloc, (void **)&doc->agents, &doc->capagents, doc->nagents + 1,
+			sizeof(*doc->agents));
+	if (!rc)
+		rc = crdt__grow(doc->alloc, (void **)&doc->by_id, &doc->capby_id, doc->nagents + 1,
+				sizeof(*doc->by_id));
+	if (rc)
+		return rc;
+	a = &doc->agents[doc->nagents];
+	memset(a, 0, sizeof(*a));
+	a->id = id;
+	for (pos = 0; pos < doc->nagents && doc->agents[doc->by_id[pos]].id < id; pos++)
+		;
+	memmove(doc->by_id + pos + 1, doc->by_id + pos, (doc->nagents - pos) * sizeof(*doc->by_id));
+	doc->by_id[pos] = (uint32_t)doc->nagents;
+	*idx = (uint32_t)doc->nagents;
+	doc->nagents++;
+	return 0;
+}
+
+crdt_lv crdt__seq_to_lv(const struct crdt_doc *doc, uint32_t agent, uint32_t seq, uint32_t *up,
+			uint32_t *down)
+{
+	const struct agent *a = &doc->agents[agent];
+	size_t lo = 0, hi = a->nmap;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (a->map[mid].seq <= seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return LV_NONE;
+	lo--;
+	if (seq - a->map[lo].seq >= a->map[lo].len)
+		return LV_NONE;
+	if (up)
+		*up = a->map[lo].len - (seq - a->map[lo].seq);
+	if (down)
+		*down = seq - a->map[lo].seq + 1;
+	return a->map[lo].lv + (seq - a->map[lo].seq);
+}
+
+size_t crdt__span_at(const struct crdt_doc *doc, crdt_lv lv)
+{
+	size_t lo = 0, hi = doc->nops;
+
+	/* The newest span is the one asked for most often. */
+	if (hi && doc->ops[hi - 1].lv <= lv)
+		return hi - 1;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (doc->ops[mid].lv <= lv)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo - 1;
+}
+
+int crdt__log_reserve(struct crdt_doc *doc, uint32_t agent, size_t text_bytes)
+{
+	struct agent *a = &doc->agents[agent];
+	int rc;
+
+	rc = crdt__grow(doc->alloc, (void **)&doc->ops, &doc->capops, doc->nops + 1,
+			sizeof(*doc->ops));
+	if (!rc)
+		rc = crdt__grow(doc->alloc, (void **)&a->map, &a->capmap, a->nmap + 1,
+				sizeof(*a->map));
+	if (!rc && text_bytes) {
+		if (text_bytes > UINT32_MAX - doc->text_len)
+			return CRDT_ELIMIT;
+		rc = crdt__grow(doc->alloc, (void **)&doc->text, &doc->text_cap,
+				doc->text_len + text_bytes, 1);
+	}
+	return rc;
+}
+
+/* Can span s continue span l? */
+static int chains(const struct span *l, const struct span *s)
+{
+	if (l->agent != s->agent || l->kind != s->kind || l->lv + l->len != s->lv ||
+	    l->seq + l->len != s->seq)
+		return 0;
+	if (s->kind == SPAN_INS)
+		return s->a == s->lv - 1 && s->b == l->b;
+	if ((l->dir > 0 || l->len == 1) && (s->dir > 0 || s->len == 1) && s->a == l->a + l->len)
+		return 1;
+	if ((l->dir < 0 || l->len == 1) && (s->dir < 0 || s->len == 1) && l->a >= l->len &&
+	    s->a == l->a - l->len)
+		return -1;
+	return 0;
+}
+
+void crdt__log_push(struct crdt_doc *doc, const struct span *s)
+{
+	struct agent *a = &doc->agents[s->agent];
+	struct seqmap *m;
+	int c = doc->nops ? chains(&doc->ops[doc->nops - 1], s) : 0;
+
+	if (c) {
+		struct span *l = &doc->ops[doc->nops - 1];
+
+		if (l->kind == SPAN_DEL)
+			l->dir = (int8_t)c;
+		l->len += s->len;
+		l->nbytes += s->nbytes;
+	} else {
+		doc->ops[doc->nops++] = *s;
+	}
+	m = a->nmap ? &a->map[a->nmap - 1] : NULL;
+	if (m && m->seq + m->len == s->seq && m->lv + m->len == s->lv) {
+		m->len += s->len;
+	} else {
+		m = &a->map[a->nmap++];
+		m->seq = s->seq;
+		m->lv = s->lv;
+		m->len = s->len;
+	}
+	a->next = s->seq + s->len;
+	doc->next_lv = s->lv + s->len;
+}

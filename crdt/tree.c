@@ -1,0 +1,451 @@
+/*
+ * tree.c - the content tree: item runs in document order.
+ *
+ * A B-tree whose leaves hold up to LEAF_CAP runs and whose inner nodes
+ * count, per child, the visible and the total (tombstones included)
+ * characters below it.  Positions are found by descending on either count
+ * in O(log n); a run's position is found by walking up from its leaf.
+ *
+ * Nothing here may fail halfway: node allocations come from spares that the
+ * caller reserved (crdt__reserve_nodes) before it started to mutate, and
+ * index entries likewise (crdt__index_reserve).  This file never looks at
+ * the op log or at agents.
+ */
+#include <string.h>
+
+#include "crdt-internal.h"
+
+static struct leaf *leaf_new(struct crdt_doc *doc)
+{
+	struct node *n = doc->spare_leaves;
+
+	doc->spare_leaves = n->parent;
+	doc->nspare_leaves--;
+	memset(n, 0, sizeof(struct leaf));
+	n->leaf = 1;
+	return (struct leaf *)n;
+}
+
+static struct inner *inner_new(struct crdt_doc *doc)
+{
+	struct node *n = doc->spare_inners;
+
+	doc->spare_inners = n->parent;
+	doc->nspare_inners--;
+	memset(n, 0, sizeof(struct inner));
+	return (struct inner *)n;
+}
+
+int crdt__reserve_nodes(struct crdt_doc *doc, int splits)
+{
+	int want_inners = splits * (doc->height + 2);
+
+	while (doc->nspare_leaves < splits) {
+		struct node *n = crdt__alloc(doc->alloc, sizeof(struct leaf));
+
+		if (!n)
+			return CRDT_ENOMEM;
+		n->parent = doc->spare_leaves;
+		doc->spare_leaves = n;
+		doc->nspare_leaves++;
+	}
+	while (doc->nspare_inners < want_inners) {
+		struct node *n = crdt__alloc(doc->alloc, sizeof(struct inner));
+
+		if (!n)
+			return CRDT_ENOMEM;
+		n->parent = doc->spare_inners;
+		doc->spare_inners = n;
+		doc->nspare_inners++;
+	}
+	return crdt__index_reserve(doc, (size_t)splits * (2 * LEAF_CAP + 4) + 4);
+}
+
+int crdt__tree_init(struct crdt_doc *doc)
+{
+	int rc = crdt__reserve_nodes(doc, 1);
+
+	if (rc)
+		return rc;
+	doc->first = leaf_new(doc);
+	doc->root = &doc->first->h;
+	doc->height = 0;
+	return 0;
+}
+
+static void free_subtree(struct crdt_doc *doc, struct node *n)
+{
+	if (!n)
+		return;
+	if (n->leaf) {
+		crdt__free(doc->alloc, n, sizeof(struct leaf));
+		return;
+	}
+	for (int k = 0; k < n->n; k++)
+		free_subtree(doc, ((struct inner *)n)->child[k]);
+	crdt__free(doc->alloc, n, sizeof(struct inner));
+}
+
+void crdt__tree_finish(struct crdt_doc *doc)
+{
+	free_subtree(doc, doc->root);
+	doc->root = NULL;
+	while (doc->spare_leaves) {
+		struct node *n = doc->spare_leaves;
+
+		doc->spare_leaves = n->parent;
+		crdt__free(doc->alloc, n, sizeof(struct leaf));
+	}
+	while (doc->spare_inners) {
+		struct node *n = doc->spare_inners;
+
+		doc->spare_inners = n->parent;
+		crdt__free(doc->alloc, n, sizeof(struct inner));
+	}
+	doc->nspare_leaves = doc->nspare_inners = 0;
+}
+
+static int child_index(const struct inner *p, const struct node *c)
+{
+	for (int k = 0; k < p->h.n; k++)
+		if (p->child[k] == c)
+			return k;
+	return -1;
+}
+
+void crdt__adjust(struct crdt_doc *doc, struct leaf *leaf, int32_t dvis, int32_t dtot)
+{
+	struct node *n = &leaf->h;
+
+	while (n->parent) {
+		struct inner *p = (struct inner *)n->parent;
+		int k = child_index(p, n);
+
+		p->vis[k] += (uint32_t)dvis;
+		p->tot[k] += (uint32_t)dtot;
+		n = &p->h;
+	}
+	doc->vis_len += (size_t)(int64_t)dvis;
+	doc->tot_len += (size_t)(int64_t)dtot;
+}
+
+void crdt__find_vis(const struct crdt_doc *doc, size_t pos, struct cursor *c)
+{
+	const struct node *n = doc->root;
+
+	while (!n->leaf) {
+		const struct inner *p = (const struct inner *)n;
+		int k = 0;
+
+		while (k < p->h.n - 1 && pos >= p->vis[k])
+			pos -= p->vis[k++];
+		n = p->child[k];
+	}
+	c->leaf = (struct leaf *)n;
+	for (uint32_t i = 0; i < n->n; i++) {
+		const struct run *r = &c->leaf->r[i];
+
+		if (r->deleted)
+			continue;
+		if (pos < r->len) {
+			c->i = i;
+			c->off = (uint32_t)pos;
+			return;
+		}
+		pos -= r->len;
+	}
+	/* pos == the visible length: the end of the last leaf. */
+	c->i = n->n;
+	c->off = 0;
+}
+
+void crdt__find_tot(const struct crdt_doc *doc, size_t pos, struct cursor *c, size_t *vis_before)
+{
+	const struct node *n = doc->root;
+	size_t vis = 0;
+
+	while (!n->leaf) {
+		const struct inner *p = (const struct inner *)n;
+		int k = 0;
+
+		while (k < p->h.n - 1 && pos >= p->tot[k]) {
+			pos -= p->tot[k];
+			vis += p->vis[k++];
+		}
+		n = p->child[k];
+	}
+	c->leaf = (struct leaf *)n;
+	for (uint32_t i = 0; i < n->n; i++) {
+		const struct run *r = &c->leaf->r[i];
+
+		if (pos < r->len) {
+			c->i = i;
+			c->off = (uint32_t)pos;
+			if (!r->deleted)
+				vis += pos;
+			if (vis_before)
+				*vis_before = vis;
+			return;
+		}
+		pos -= r->len;
+		if (!r->deleted)
+			vis += r->len;
+	}
+	c->i = n->n;
+	c->off = 0;
+	if (vis_before)
+		*vis_before = vis;
+}
+
+/* Sum of a count over the runs before i in leaf, then over earlier subtrees. */
+static size_t pos_of(const struct leaf *leaf, uint32_t i, int visible)
+{
+	const struct node *n = &leaf->h;
+	size_t pos = 0;
+
+	for (uint32_t j = 0; j < i; j++)
+		if (!visible || !leaf->r[j].deleted)
+			pos += leaf->r[j].len;
+	while (n->parent) {
+		const struct inner *p = (const struct inner *)n->parent;
+
+		for (int k = 0; p->child[k] != n; k++)
+			pos += visible ? p->vis[k] : p->tot[k];
+		n = &p->h;
+	}
+	return pos;
+}
+
+size_t crdt__pos_tot(const struct crdt_doc *doc, const struct leaf *leaf, uint32_t i)
+{
+	(void)doc;
+	return pos_of(leaf, i, 0);
+}
+
+size_t crdt__pos_vis(const struct crdt_doc *doc, const struct leaf *leaf, uint32_t i)
+{
+	(void)doc;
+	return pos_of(leaf, i, 1);
+}
+
+int crdt__find_lv(const struct crdt_doc *doc, crdt_lv lv, struct cursor *c)
+{
+	struct leaf *leaf = crdt__index_get(doc, lv);
+
+	if (!leaf)
+		return CRDT_EINVAL;
+	for (uint32_t i = 0; i < leaf->h.n; i++) {
+		const struct run *r = &leaf->r[i];
+
+		if (lv >= r->lv && lv - r->lv < r->len) {
+			c->leaf = leaf;
+			c->i = i;
+			c->off = lv - r->lv;
+			return 0;
+		}
+	}
+	return CRDT_EINVAL;
+}
+
+uint32_t crdt__run_byte_at(const struct crdt_doc *doc, const struct run *r, uint32_t off)
+{
+	if (r->nbytes == r->len)
+		return off;
+	return (uint32_t)crdt__utf8_skip(doc->text + r->byte, r->nbytes, off);
+}
+
+/*
+ * Inserts child c after child k of p.  c's characters are already counted
+ * in p's entry in its parent (c was split off child k, whose counts the
+ * caller lowered by cvis/ctot), so totals above p do not change, unless p
+ * itself must split, which repeats the same step one level up.
+ */
+static void inner_insert(struct crdt_doc *doc, struct inner *p, int k, struct node *c,
+			 uint32_t cvis, uint32_t ctot)
+{
+	struct inner *q = NULL;
+	struct inner *dst = p;
+	uint32_t qvis = 0, qtot = 0;
+
+	if (p->h.n == NODE_CAP) {
+		int half = NODE_CAP / 2;
+
+		q = inner_new(doc);
+		q->h.n = (uint16_t)(NODE_CAP - half);
+		memcpy(q->child, p->child + half, sizeof(q->child[0]) * q->h.n);
+		memcpy(q->vis, p->vis + half, sizeof(q->vis[0]) * q->h.n);
+		memcpy(q->tot, p->tot + half, sizeof(q->tot[0]) * q->h.n);
+		p->h.n = (uint16_t)half;
+		for (int j = 0; j < q->h.n; j++)
+			q->child[j]->parent = &q->h;
+		if (k + 1 > half) {
+			dst = q;
+			k -= half;
+		}
+	}
+	memmove(dst->child + k + 2, dst->child + k + 1, sizeof(dst->child[0]) * (dst->h.n - k - 1));
+	memmove(dst->vis + k + 2, dst->vis + k + 1, sizeof(dst->vis[0]) * (dst->h.n - k - 1));
+	memmove(dst->tot + k + 2, dst->tot + k + 1, sizeof(dst->tot[0]) * (dst->h.n - k - 1));
+	dst->child[k + 1] = c;
+	dst->vis[k + 1] = cvis;
+	dst->tot[k + 1] = ctot;
+	dst->h.n++;
+	c->parent = &dst->h;
+	if (!q)
+		return;
+
+	for (int j = 0; j < q->h.n; j++) {
+		qvis += q->vis[j];
+		qtot += q->tot[j];
+	}
+	if (p->h.parent) {
+		struct inner *g = (struct inner *)p->h.parent;
+		int pk = child_index(g, &p->h);
+
+		g->vis[pk] -= qvis;
+		g->tot[pk] -= qtot;
+		inner_insert(doc, g, pk, &q->h, qvis, qtot);
+	} else {
+		struct inner *root = inner_new(doc);
+
+		root->h.n = 2;
+		root->child[0] = &p->h;
+		root->child[1] = &q->h;
+		root->vis[0] = (uint32_t)doc->vis_len - qvis;
+		root->tot[0] = (uint32_t)doc->tot_len - qtot;
+		root->vis[1] = qvis;
+		root->tot[1] = qtot;
+		p->h.parent = &root->h;
+		q->h.parent = &root->h;
+		doc->root = &root->h;
+		doc->height++;
+	}
+}
+
+/* Splits a full leaf in two; returns the new right half. */
+static struct leaf *leaf_split(struct crdt_doc *doc, struct leaf *l)
+{
+	struct leaf *nl = leaf_new(doc);
+	int half = LEAF_CAP / 2;
+	uint32_t mvis = 0, mtot = 0;
+
+	nl->h.n = (uint16_t)(l->h.n - half);
+	memcpy(nl->r, l->r + half, sizeof(l->r[0]) * nl->h.n);
+	l->h.n = (uint16_t)half;
+	for (int j = 0; j < nl->h.n; j++) {
+		const struct run *r = &nl->r[j];
+
+		mtot += r->len;
+		if (!r->deleted)
+			mvis += r->len;
+		crdt__index_set(doc, r->lv, r->lv + r->len, nl);
+	}
+	nl->prev = l;
+	nl->next = l->next;
+	if (l->next)
+		l->next->prev = nl;
+	l->next = nl;
+
+	if (l->h.parent) {
+		struct inner *p = (struct inner *)l->h.parent;
+		int k = child_index(p, &l->h);
+
+		p->vis[k] -= mvis;
+		p->tot[k] -= mtot;
+		inner_insert(doc, p, k, &nl->h, mvis, mtot);
+	} else {
+		struct inner *root = inner_new(doc);
+
+		root->h.n = 2;
+		root->child[0] = &l->h;
+		root->child[1] = &nl->h;
+		root->vis[0] = (uint32_t)doc->vis_len - mvis;
+		root->tot[0] = (uint32_t)doc->tot_len - mtot;
+		root->vis[1] = mvis;
+		root->tot[1] = mtot;
+		l->h.parent = &root->h;
+		nl->h.parent = &root->h;
+		doc->root = &root->h;
+		doc->height++;
+	}
+	return nl;
+}
+
+/*
+ * Puts the new run r at run index c->i of c->leaf, splitting the leaf first
+ * when full (every count is exact then), without counting r; on return c
+ * points at r.
+ */
+static void leaf_put(struct crdt_doc *doc, struct cursor *c, const struct run *r)
+{
+	struct leaf *l = c->leaf;
+	uint32_t i = c->i;
+
+	if (l->h.n == LEAF_CAP) {
+		struct leaf *nl = leaf_split(doc, l);
+
+		if (i > l->h.n) {
+			i -= l->h.n;
+			l = nl;
+		}
+	}
+	memmove(l->r + i + 1, l->r + i, sizeof(l->r[0]) * (l->h.n - i));
+	l->r[i] = *r;
+	l->h.n++;
+	c->leaf = l;
+	c->i = i;
+	c->off = 0;
+}
+
+void crdt__split(struct crdt_doc *doc, struct cursor *c)
+{
+	struct run *r, second;
+	struct leaf *l;
+	uint32_t boff;
+
+	if (c->i >= c->leaf->h.n || c->off == 0)
+		return;
+	if (c->off >= c->leaf->r[c->i].len) {
+		c->i++;
+		c->off = 0;
+		return;
+	}
+	/*
+	 * Make room first, while every count is still exact; then both halves
+	 * stay in one leaf, so no count and no index entry changes.
+	 */
+	l = c->leaf;
+	if (l->h.n == LEAF_CAP) {
+		struct leaf *nl = leaf_split(doc, l);
+
+		if (c->i >= l->h.n) {
+			c->i -= l->h.n;
+			c->leaf = nl;
+		}
+		l = c->leaf;
+	}
+	r = &l->r[c->i];
+	boff = crdt__run_byte_at(doc, r, c->off);
+	second = *r;
+	second.lv = r->lv + c->off;
+	second.len = r->len - c->off;
+	second.ol = second.lv - 1;
+	second.byte = r->byte + boff;
+	second.nbytes = r->nbytes - boff;
+	r->len = c->off;
+	r->nbytes = boff;
+	memmove(l->r + c->i + 2, l->r + c->i + 1, sizeof(l->r[0]) * (l->h.n - c->i - 1));
+	l->r[c->i + 1] = second;
+	l->h.n++;
+	c->i++;
+	c->off = 0;
+}
+
+void crdt__insert_run(struct crdt_doc *doc, struct cursor *c, const struct run *r)
+{
+	leaf_put(doc, c, r);
+	crdt__index_set(doc, r->lv, r->lv + r->len, c->leaf);
+	crdt__adjust(doc, c->leaf, r->deleted ? 0 : (int32_t)r->len, (int32_t)r->len);
+	if (!r->deleted)
+		doc->vis_bytes += r->nbytes;
+}

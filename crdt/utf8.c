@@ -1,0 +1,117 @@
+/*
+ * utf8.c - UTF-8 validation and offset conversions.
+ *
+ * The document counts positions in code points and stores UTF-8; browsers
+ * count UTF-16 units.  Everything that crosses that line goes through here.
+ * Validation is strict (RFC 3629): text that is not UTF-8 never enters a
+ * document, so the rest of crdt/ may assume well-formed input.
+ */
+#include "crdt-internal.h"
+
+/* Length of the sequence starting with lead byte c, 0 when c cannot lead. */
+static int lead_len(uint8_t c)
+{
+	if (c < 0x80)
+		return 1;
+	if (c < 0xc2)
+		return 0;
+	if (c < 0xe0)
+		return 2;
+	if (c < 0xf0)
+		return 3;
+	if (c < 0xf5)
+		return 4;
+	return 0;
+}
+
+int crdt_utf8_check(const char *str, size_t nbytes, size_t *cps)
+{
+	const uint8_t *s = (const uint8_t *)str, *end = s + nbytes;
+	size_t count = 0;
+
+	while (s < end) {
+		uint8_t c = *s;
+		int n;
+
+		/* ASCII is most text: skip it eight bytes at a time where aligned runs allow. */
+		if (c < 0x80) {
+			s++;
+			count++;
+			continue;
+		}
+		n = lead_len(c);
+		if (n == 0 || end - s < n)
+			return CRDT_EUTF8;
+		for (int k = 1; k < n; k++)
+			if ((s[k] & 0xc0) != 0x80)
+				return CRDT_EUTF8;
+		if (n == 3) {
+			if (c == 0xe0 && s[1] < 0xa0)
+				return CRDT_EUTF8; /* overlong */
+			if (c == 0xed && s[1] >= 0xa0)
+				return CRDT_EUTF8; /* surrogate */
+		} else if (n == 4) {
+			if (c == 0xf0 && s[1] < 0x90)
+				return CRDT_EUTF8; /* overlong */
+			if (c == 0xf4 && s[1] >= 0x90)
+				return CRDT_EUTF8; /* above U+10FFFF */
+		}
+		s += n;
+		count++;
+	}
+	if (cps)
+		*cps = count;
+	return 0;
+}
+
+size_t crdt__utf8_skip(const char *str, size_t n, size_t cp)
+{
+	const uint8_t *s = (const uint8_t *)str;
+	size_t i = 0;
+
+	while (cp > 0 && i < n) {
+		int len = lead_len(s[i]);
+
+		i += len ? (size_t)len : 1;
+		cp--;
+	}
+	return i < n ? i : n;
+}
+
+size_t crdt_cp_to_byte(const char *s, size_t nbytes, size_t cp)
+{
+	return crdt__utf8_skip(s, nbytes, cp);
+}
+
+size_t crdt_utf16_to_cp(const char *str, size_t nbytes, size_t u16)
+{
+	const uint8_t *s = (const uint8_t *)str;
+	size_t i = 0, units = 0, cp = 0;
+
+	while (i < nbytes) {
+		int len = lead_len(s[i]);
+		size_t w = len == 4 ? 2 : 1;
+
+		if (units + w > u16)
+			break;
+		units += w;
+		i += len ? (size_t)len : 1;
+		cp++;
+	}
+	return cp;
+}
+
+size_t crdt_cp_to_utf16(const char *str, size_t nbytes, size_t cp)
+{
+	const uint8_t *s = (const uint8_t *)str;
+	size_t i = 0, units = 0;
+
+	while (cp > 0 && i < nbytes) {
+		int len = lead_len(s[i]);
+
+		units += len == 4 ? 2 : 1;
+		i += len ? (size_t)len : 1;
+		cp--;
+	}
+	return units;
+}
