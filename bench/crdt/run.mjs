@@ -1,0 +1,398 @@
+// bench/crdt/run.mjs - Tandem's CRDT side by side with Yjs and diamond-types.
+//
+// One run measures, on the same editing traces and the same machine:
+//  - our native build: build-release/crdt/tandem-trace --repeat N (JSON line);
+//  - our wasm build, in this process, through crdt/wasm/crdt.mjs;
+//  - Yjs 13.6 (Y.Text insert/delete per patch; encodeStateAsUpdate; applyUpdate);
+//  - diamond-types-node (Doc ins/del per patch; toBytes; Doc.fromBytes; for the
+//    concurrent traces an OpLog built with each txn's parents, then checked out).
+// Every figure is a median of repeats (Yjs gets fewer on the long traces: about
+// 8 s per automerge-paper run).  It prints tables with ratios and, unless
+// --no-write, replaces the "## CRDT" section of BENCHMARKS.md with them.
+//
+// Usage: node --expose-gc run.mjs [--build DIR] [--traces DIR] [--repeat N]
+//        [--only NAME] [--no-write]        (bench/crdt/run does the set-up)
+import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { join, dirname, resolve, basename } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import os from 'node:os';
+import * as Y from 'yjs';
+import dt from 'diamond-types-node';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../..');
+
+if (typeof globalThis.gc !== 'function') {
+	// Memory figures need a collector we can run; re-run with it exposed.
+	const r = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+	process.exit(r.status ?? 1);
+}
+
+const args = process.argv.slice(2);
+function opt(name, def) {
+	const i = args.indexOf(name);
+	return i >= 0 ? args[i + 1] : def;
+}
+const build = resolve(root, opt('--build', 'build-release'));
+const tracesDir = resolve(root, opt('--traces', process.env.TANDEM_TRACES ?? '../shared/traces'));
+const repeat = Number(opt('--repeat', '5'));
+const only = opt('--only', null);
+const write = !args.includes('--no-write');
+const tool = join(build, 'crdt', 'tandem-trace');
+const wasmPath = join(build, 'crdt', 'wasm', 'tandem-crdt.wasm');
+
+for (const [what, p] of [['tandem-trace', tool], ['tandem-crdt.wasm', wasmPath], ['traces', join(tracesDir, 'sequential_traces')]])
+	if (!existsSync(p)) {
+		console.error(`run.mjs: no ${what} at ${p} (bench/crdt/run builds it)`);
+		process.exit(2);
+	}
+
+const { TandemCrdt } = await import(pathToFileURL(join(root, 'crdt', 'wasm', 'crdt.mjs')).href);
+const crdt = await TandemCrdt.load(readFileSync(wasmPath));
+
+// ---- helpers ------------------------------------------------------------------
+
+const median = (xs) => {
+	const s = [...xs].sort((a, b) => a - b);
+	const m = s.length >> 1;
+	return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+// Runs fn() up to n times (at least once, fewer when they add up to budgetMs)
+// and returns the median of the times fn reports (or takes).
+function timeRuns(n, budgetMs, fn) {
+	const times = [];
+	let total = 0;
+	for (let i = 0; i < n; i++) {
+		globalThis.gc();
+		const t0 = performance.now();
+		const reported = fn();
+		const ms = typeof reported === 'number' ? reported : performance.now() - t0;
+		times.push(ms);
+		total += performance.now() - t0;
+		if (total > budgetMs) break;
+	}
+	return { ms: median(times), runs: times.length };
+}
+
+// Live heap (+ array buffers, where wasm memories live) after a full GC.
+function heapNow() {
+	globalThis.gc();
+	globalThis.gc();
+	const m = process.memoryUsage();
+	return m.heapUsed + m.arrayBuffers;
+}
+
+function loadTrace(path) {
+	let raw = readFileSync(path);
+	if (raw[0] === 0x1f && raw[1] === 0x8b) raw = gunzipSync(raw);
+	return JSON.parse(raw.toString('utf8'));
+}
+
+const flatPatches = (trace) => trace.txns.flatMap((t) => t.patches);
+const check = (ok, what) => {
+	if (!ok) {
+		console.error(`run.mjs: ${what}`);
+		process.exitCode = 1;
+	}
+	return ok;
+};
+
+// ---- the implementations --------------------------------------------------------
+
+function native(path) {
+	const out = execFileSync(tool, ['--repeat', String(repeat), path], { encoding: 'utf8', maxBuffer: 1 << 20 });
+	const r = JSON.parse(out.trim().split('\n').pop());
+	check(r.ok, `native: ${path} does not replay to endContent`);
+	return r;
+}
+
+function oursWasm(trace, patches) {
+	let doc = null;
+	const apply = timeRuns(repeat, 60000, () => {
+		doc?.free();
+		doc = new crdt.Doc(1);
+		const t0 = performance.now();
+		for (const [pos, del, ins] of patches) {
+			if (del > 0) doc.delete(pos, del);
+			if (ins.length > 0) doc.insert(pos, ins);
+		}
+		return performance.now() - t0;
+	});
+	check(doc.text() === trace.endContent, 'wasm: wrong final text');
+	const snap = doc.encodeDoc();
+	const load = timeRuns(repeat, 30000, () => {
+		const d = new crdt.Doc(2);
+		const t0 = performance.now();
+		d.applyUpdate(snap);
+		const ms = performance.now() - t0;
+		d.free();
+		return ms;
+	});
+	doc.free();
+	return { apply_ms: apply.ms, load_ms: load.ms, encoded_bytes: snap.length };
+}
+
+function yjs(trace, patches, n) {
+	let doc = null;
+	const apply = timeRuns(n, 20000, () => {
+		doc?.destroy();
+		doc = null;
+		const before = heapNow();
+		const d = new Y.Doc();
+		const text = d.getText('t');
+		const t0 = performance.now();
+		for (const [pos, del, ins] of patches) {
+			if (del > 0) text.delete(pos, del);
+			if (ins.length > 0) text.insert(pos, ins);
+		}
+		const ms = performance.now() - t0;
+		doc = d;
+		doc.heap = heapNow() - before;
+		return ms;
+	});
+	check(doc.getText('t').toString() === trace.endContent, 'yjs: wrong final text');
+	const update = Y.encodeStateAsUpdate(doc);
+	const load = timeRuns(repeat, 20000, () => {
+		const d = new Y.Doc();
+		const t0 = performance.now();
+		Y.applyUpdate(d, update);
+		const ms = performance.now() - t0;
+		d.destroy();
+		return ms;
+	});
+	const heap = doc.heap;
+	doc.destroy();
+	return { apply_ms: apply.ms, runs: apply.runs, load_ms: load.ms, encoded_bytes: update.length, mem_bytes: heap };
+}
+
+function diamond(trace, patches) {
+	let doc = null;
+	let heap = 0;
+	const apply = timeRuns(repeat, 30000, () => {
+		doc?.free();
+		doc = null;
+		const before = heapNow();
+		const d = new dt.Doc('a');
+		const t0 = performance.now();
+		for (const [pos, del, ins] of patches) {
+			if (del > 0) d.del(pos, del);
+			if (ins.length > 0) d.ins(pos, ins);
+		}
+		const ms = performance.now() - t0;
+		doc = d;
+		heap = heapNow() - before;
+		return ms;
+	});
+	check(doc.get() === trace.endContent, 'diamond-types: wrong final text');
+	const bytes = doc.toBytes();
+	const load = timeRuns(repeat, 30000, () => {
+		const t0 = performance.now();
+		const d = dt.Doc.fromBytes(bytes);
+		const ms = performance.now() - t0;
+		d.free();
+		return ms;
+	});
+	doc.free();
+	return { apply_ms: apply.ms, load_ms: load.ms, encoded_bytes: bytes.length, mem_bytes: heap };
+}
+
+// diamond-types on a concurrent trace: each txn's patches go into one OpLog
+// with the txn's parents (the frontier after them), then a checkout merges.
+function diamondConcurrent(trace) {
+	let oplog = null;
+	const build = timeRuns(repeat, 30000, () => {
+		oplog?.free();
+		const o = new dt.OpLog('root');
+		const ends = new Array(trace.txns.length);
+		const t0 = performance.now();
+		trace.txns.forEach((txn, i) => {
+			let frontier = [...new Set(txn.parents.flatMap((p) => ends[p]))];
+			o.setAgent(`agent${txn.agent}`);
+			for (const [pos, del, ins] of txn.patches) {
+				if (del > 0) frontier = [o.del(pos, del, new Uint32Array(frontier))];
+				if (ins.length > 0) frontier = [o.ins(pos, ins, new Uint32Array(frontier))];
+			}
+			ends[i] = frontier;
+		});
+		const ms = performance.now() - t0;
+		oplog = o;
+		return ms;
+	});
+	const merge = timeRuns(repeat, 30000, () => {
+		const t0 = performance.now();
+		const b = dt.Branch.all(oplog);
+		const ms = performance.now() - t0;
+		check(b.get() === trace.endContent, 'diamond-types: concurrent merge gives the wrong text');
+		b.free();
+		return ms;
+	});
+	const bytes = oplog.toBytes();
+	const load = timeRuns(repeat, 30000, () => {
+		const t0 = performance.now();
+		const o = dt.OpLog.fromBytes(bytes);
+		const b = dt.Branch.all(o);
+		const ms = performance.now() - t0;
+		b.free();
+		o.free();
+		return ms;
+	});
+	oplog.free();
+	return { apply_ms: build.ms, merge_ms: merge.ms, load_merge_ms: load.ms, encoded_bytes: bytes.length };
+}
+
+// ---- run ----------------------------------------------------------------------
+
+const fmtMs = (x) => (x === undefined ? '–' : x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : Math.round(x).toLocaleString('en-US'));
+const fmtB = (x) => (x === undefined ? '–' : x >= 1e6 ? `${(x / 1e6).toFixed(2)} MB` : `${(x / 1e3).toFixed(1)} KB`);
+const ratio = (peer, ours) => (peer === undefined || !ours ? '–' : peer / ours >= 10 ? `${Math.round(peer / ours)}×` : `${(peer / ours).toFixed(1)}×`);
+
+const seqDir = join(tracesDir, 'sequential_traces');
+const seqFiles = readdirSync(seqDir).filter((f) => f.endsWith('.json.gz')).sort();
+const concDir = join(tracesDir, 'concurrent_traces');
+const concFiles = readdirSync(concDir).filter((f) => f.endsWith('.json.gz')).sort();
+const seqRows = [];
+const concRows = [];
+
+for (const f of seqFiles) {
+	const name = basename(f, '.json.gz');
+	if (only && name !== only) continue;
+	const path = join(seqDir, f);
+	const trace = loadTrace(path);
+	const patches = flatPatches(trace);
+	const yjsRepeat = patches.length > 100000 ? 1 : Math.min(repeat, 3);
+	process.stderr.write(`${name}: native… `);
+	const n = native(path);
+	process.stderr.write('wasm… ');
+	const w = oursWasm(trace, patches);
+	process.stderr.write('yjs… ');
+	const yj = yjs(trace, patches, yjsRepeat);
+	process.stderr.write('diamond-types… ');
+	const d = diamond(trace, patches);
+	process.stderr.write('done\n');
+	seqRows.push({ name, patches: patches.length, n, w, yj, d });
+}
+for (const f of concFiles) {
+	const name = basename(f, '.json.gz');
+	if (only && name !== only) continue;
+	const path = join(concDir, f);
+	const trace = loadTrace(path);
+	process.stderr.write(`${name} (concurrent): native… `);
+	const n = native(path);
+	process.stderr.write('diamond-types… ');
+	const d = diamondConcurrent(trace);
+	process.stderr.write('done\n');
+	concRows.push({ name, txns: trace.txns.length, n, d });
+}
+
+// ---- tables -------------------------------------------------------------------
+
+const lines = [];
+const table = (head, rows) => {
+	lines.push(`| ${head.join(' | ')} |`);
+	lines.push(`|${head.map((h, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
+	for (const r of rows) lines.push(`| ${r.join(' | ')} |`);
+	lines.push('');
+};
+
+lines.push('### Sequential traces: apply every patch to an empty document (ms, median)');
+lines.push('');
+table(
+	['trace', 'patches', 'ours native', 'ours wasm', 'Yjs', 'diamond-types', 'Yjs / native', 'DT / native', 'DT / ours wasm'],
+	seqRows.map(({ name, patches, n, w, yj, d }) => [
+		name, patches.toLocaleString('en-US'), fmtMs(n.apply_ms), fmtMs(w.apply_ms), `${fmtMs(yj.apply_ms)}${yj.runs < 2 ? '¹' : ''}`,
+		fmtMs(d.apply_ms), ratio(yj.apply_ms, n.apply_ms), ratio(d.apply_ms, n.apply_ms), ratio(d.apply_ms, w.apply_ms),
+	]),
+);
+lines.push('¹ one run (Yjs takes seconds on the long traces).');
+lines.push('');
+lines.push('### Sequential traces: encoded document and loading it into a fresh one');
+lines.push('');
+table(
+	['trace', 'ours bytes', 'ours zlib', 'Yjs bytes', 'DT bytes', 'ours load native', 'ours load wasm', 'Yjs load', 'DT load', 'ours mem', 'Yjs heap', 'DT heap', 'runs'],
+	seqRows.map(({ name, n, w, yj, d }) => [
+		name, fmtB(n.encoded_bytes), fmtB(n.encoded_gz_bytes), fmtB(yj.encoded_bytes), fmtB(d.encoded_bytes),
+		fmtMs(n.load_ms), fmtMs(w.load_ms), fmtMs(yj.load_ms), fmtMs(d.load_ms), fmtB(n.mem_bytes), fmtB(yj.mem_bytes), fmtB(d.mem_bytes),
+		n.runs.toLocaleString('en-US'),
+	]),
+);
+lines.push('Load times in ms.  "ours mem" is what the document holds after the trace, counted through its');
+lines.push('allocation hook (exact); the peers\' figures are the growth of the JS heap plus array buffers');
+lines.push('(wasm memory) after a full GC with the document alive, which is coarser.  "runs" is our');
+lines.push('run-length encoded item count.  Our snapshot carries the whole history, deleted text included.');
+lines.push('');
+lines.push('### Concurrent traces: merge');
+lines.push('');
+table(
+	['trace', 'txns', 'ours merge', 'ours replay', 'DT checkout', 'DT build', 'DT load+checkout', 'ours bytes', 'DT bytes', 'DT checkout / ours merge'],
+	concRows.map(({ name, txns, n, d }) => [
+		name, txns.toLocaleString('en-US'), fmtMs(n.merge_ms), fmtMs(n.apply_ms), fmtMs(d.merge_ms), fmtMs(d.apply_ms),
+		fmtMs(d.load_merge_ms), fmtB(n.encoded_bytes), fmtB(d.encoded_bytes), ratio(d.merge_ms, n.merge_ms),
+	]),
+);
+lines.push('"ours merge" applies the whole history, encoded as one update, to an empty document (what a');
+lines.push('server does when it merges everything).  "ours replay" replays the trace through one replica');
+lines.push('per agent synced with encode_between/apply (positions relative to each agent\'s view).  DT');
+lines.push('builds one OpLog with each txn\'s parents ("build"), then checks out the merged text.');
+lines.push('');
+
+// ---- targets ------------------------------------------------------------------
+
+const targets = [];
+const KB = 1000;
+const target = (what, got, limit, unit, fmt) => {
+	if (got === undefined) return;
+	const met = got <= limit;
+	targets.push([what, `≤ ${fmt(limit)}`, fmt(got), met ? 'met' : `missed by ${fmt(got - limit)} (${((got / limit - 1) * 100).toFixed(0)}%)`]);
+};
+const am = seqRows.find((r) => r.name === 'automerge-paper');
+if (am) {
+	const ms = (x) => `${fmtMs(x)} ms`;
+	const kb = (x) => `${(x / KB).toFixed(1)} KB`;
+	const mb = (x) => `${(x / 1e6).toFixed(2)} MB`;
+	target('automerge-paper native apply', am.n.apply_ms, 20, 'ms', ms);
+	target('automerge-paper wasm apply (node)', am.w.apply_ms, 100, 'ms', ms);
+	target('automerge-paper encoded size', am.n.encoded_bytes, 250 * KB, 'B', kb);
+	target('automerge-paper encoded size, zlib', am.n.encoded_gz_bytes, 110 * KB, 'B', kb);
+	target('automerge-paper load into a fresh doc', am.n.load_ms, 10, 'ms', ms);
+	target('automerge-paper memory held', am.n.mem_bytes, 2e6, 'B', mb);
+}
+for (const r of concRows) target(`${r.name} merge`, r.n.merge_ms, 20, 'ms', (x) => `${fmtMs(x)} ms`);
+lines.push('### Targets (issue 2)');
+lines.push('');
+table(['target', 'limit', 'today', 'verdict'], targets);
+lines.push('KB = 1,000 bytes, MB = 1,000,000 bytes.');
+lines.push('');
+
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+const date = new Date().toISOString().slice(0, 10);
+const yjsVersion = JSON.parse(readFileSync(join(here, 'node_modules/yjs/package.json'), 'utf8')).version;
+const dtVersion = JSON.parse(readFileSync(join(here, 'node_modules/diamond-types-node/package.json'), 'utf8')).version;
+const header = [
+	'## CRDT',
+	'',
+	`Measured ${date} on ${os.cpus().length} cores (${cpu}), node ${process.version}, ` +
+		`yjs ${yjsVersion}, diamond-types-node ${dtVersion}; our build: meson buildtype=release ` +
+		`(${basename(build)}), medians of up to ${repeat} runs.  Reproduce with \`bench/crdt/run\`.`,
+	'',
+];
+const section = [...header, ...lines].join('\n');
+console.log(section);
+
+if (write && !only) {
+	const file = join(root, 'BENCHMARKS.md');
+	let text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nSide-by-side measurements; each section is refreshed by the benchmark it names.\n\n';
+	const start = text.search(/^## CRDT\s*$/m);
+	if (start >= 0) {
+		const rest = text.slice(start + 1);
+		const next = rest.search(/^## /m);
+		const end = next >= 0 ? start + 1 + next : text.length;
+		text = text.slice(0, start) + section + '\n' + text.slice(end);
+	} else {
+		text = text.replace(/\n*$/, '\n\n') + section;
+	}
+	writeFileSync(file, text.replace(/\n*$/, '\n'));
+	console.error(`run.mjs: wrote the CRDT section of ${file}`);
+}
