@@ -1,0 +1,280 @@
+/*
+ * fuzz-crdt-apply.c - libFuzzer target for the merge path.
+ *
+ * The input is a program for two or three replicas: local inserts and
+ * deletes (with characters of every UTF-8 length), per-edit updates
+ * delivered to any replica in any order and any number of times, catch-up
+ * updates from a replica's current or an old version, snapshot merges, and
+ * reads at earlier versions.  The decoder target covers garbage; this one
+ * covers valid traffic in orders no hand-written test thinks of.  After
+ * every step crdt__check must pass; after a final full exchange all
+ * replicas must hold the same text and version with nothing pending.
+ * Anything else calls abort().
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crdt.h"
+#include "crdt-internal.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define REQUIRE(cond)                                                              \
+	do {                                                                       \
+		if (!(cond)) {                                                     \
+			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond); \
+			abort();                                                   \
+		}                                                                  \
+	} while (0)
+
+#define MAXREP 3
+#define MAXMSG 128
+#define MAXOLD 8
+
+/* The program's input, read a byte at a time (zeros once exhausted). */
+struct prog {
+	const uint8_t *p, *end;
+};
+
+static unsigned next(struct prog *g)
+{
+	return g->p < g->end ? *g->p++ : 0;
+}
+
+struct world {
+	struct crdt_doc *doc[MAXREP];
+	uint32_t agent[MAXREP];
+	int n;
+	struct crdt_buf msg[MAXMSG];
+	size_t nmsg;
+	struct crdt_version old[MAXOLD]; /* versions some replica once had */
+	size_t nold;
+};
+
+static const char *const pieces[] = { "a",
+				      "b",
+				      "xyz",
+				      " ",
+				      "\n",
+				      "\xC3\xA9",
+				      "\xE2\x82\xAC",
+				      "\xF0\x9F\x98\x80",
+				      "\xF4\x8F\xBF\xBF",
+				      "\xEF\xBF\xBF",
+				      "hello",
+				      "\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80" };
+
+static void check(const struct crdt_doc *doc)
+{
+	int rc = crdt__check(doc);
+
+	if (rc != 0) {
+		fprintf(stderr, "crdt__check = %d\n", rc);
+		abort();
+	}
+}
+
+static void edit(struct world *w, struct prog *g, int r, bool insert)
+{
+	struct crdt_doc *doc = w->doc[r];
+	struct crdt_version before, after;
+	size_t len = crdt_len(doc);
+
+	if (!insert && len == 0)
+		return;
+	crdt_version_init(&before, NULL);
+	crdt_version_init(&after, NULL);
+	REQUIRE(crdt_doc_version(doc, &before) == 0);
+	if (insert) {
+		char text[64];
+		size_t n = 0, count = 1 + next(g) % 3;
+		size_t pos = next(g) % (len + 1);
+		for (size_t k = 0; k < count; k++) {
+			const char *pc = pieces[next(g) % (sizeof pieces / sizeof pieces[0])];
+			memcpy(text + n, pc, strlen(pc));
+			n += strlen(pc);
+		}
+		REQUIRE(crdt_insert(doc, w->agent[r], pos, text, n) == 0);
+	} else {
+		size_t pos = next(g) % len;
+		size_t max = len - pos < 16 ? len - pos : 16;
+		size_t count = 1 + next(g) % max;
+		REQUIRE(crdt_delete(doc, w->agent[r], pos, count) == 0);
+	}
+	check(doc);
+	REQUIRE(crdt_doc_version(doc, &after) == 0);
+	if (w->nmsg < MAXMSG) {
+		crdt_buf_init(&w->msg[w->nmsg], NULL);
+		REQUIRE(crdt_encode_between(doc, &before, &after, &w->msg[w->nmsg]) == 0);
+		w->nmsg++;
+	}
+	crdt_version_finish(&before);
+	crdt_version_finish(&after);
+}
+
+static void apply(struct crdt_doc *doc, const struct crdt_buf *b)
+{
+	int rc = crdt_apply(doc, b->data, b->len);
+
+	if (rc != 0) {
+		fprintf(stderr, "crdt_apply of valid traffic: %d (%s)\n", rc, crdt_strerror(rc));
+		abort();
+	}
+	check(doc);
+}
+
+static void text_at_now(const struct crdt_doc *doc)
+{
+	struct crdt_version v;
+	struct crdt_buf out;
+	size_t n = crdt_text(doc, NULL, 0);
+	char *t = malloc(n + 1);
+
+	REQUIRE(t != NULL);
+	crdt_text(doc, t, n);
+	crdt_version_init(&v, NULL);
+	crdt_buf_init(&out, NULL);
+	REQUIRE(crdt_doc_version(doc, &v) == 0);
+	REQUIRE(crdt_text_at(doc, &v, &out) == 0);
+	REQUIRE(out.len == n && (n == 0 || memcmp(out.data, t, n) == 0));
+	crdt_buf_finish(&out);
+	crdt_version_finish(&v);
+	free(t);
+}
+
+static void step(struct world *w, struct prog *g)
+{
+	unsigned op = next(g);
+	int r = (int)(op >> 4) % w->n;
+	int s = (r + 1 + (int)((op >> 6) & 1)) % w->n;
+	struct crdt_buf b;
+
+	crdt_buf_init(&b, NULL);
+	switch (op & 15) {
+	case 0:
+	case 1:
+	case 2:
+	case 3:
+		edit(w, g, r, true);
+		break;
+	case 4:
+	case 5:
+		edit(w, g, r, false);
+		break;
+	case 6:
+	case 7:
+	case 8:
+	case 9:
+		if (w->nmsg)
+			apply(w->doc[r], &w->msg[next(g) % w->nmsg]);
+		break;
+	case 10: {
+		/* s catches up from r, from s's current version. */
+		struct crdt_version v;
+		crdt_version_init(&v, NULL);
+		REQUIRE(crdt_doc_version(w->doc[s], &v) == 0);
+		REQUIRE(crdt_encode_since(w->doc[r], &v, &b) == 0);
+		apply(w->doc[s], &b);
+		crdt_version_finish(&v);
+		break;
+	}
+	case 11:
+		/* s gets from r what came after some old version (maybe not its own). */
+		if (w->nold) {
+			REQUIRE(crdt_encode_since(w->doc[r], &w->old[next(g) % w->nold], &b) == 0);
+			apply(w->doc[s], &b);
+		}
+		break;
+	case 12:
+		REQUIRE(crdt_encode_doc(w->doc[r], &b) == 0);
+		apply(w->doc[s], &b);
+		break;
+	case 13:
+		if (w->nold < MAXOLD) {
+			crdt_version_init(&w->old[w->nold], NULL);
+			REQUIRE(crdt_doc_version(w->doc[r], &w->old[w->nold]) == 0);
+			w->nold++;
+		}
+		break;
+	case 14:
+		text_at_now(w->doc[r]);
+		break;
+	case 15:
+		/* An old slice: what r had between two remembered versions. */
+		if (w->nold >= 2) {
+			REQUIRE(crdt_encode_between(w->doc[r], &w->old[next(g) % w->nold],
+						    &w->old[next(g) % w->nold], &b) == 0);
+			apply(w->doc[s], &b);
+		}
+		break;
+	}
+	crdt_buf_finish(&b);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct world w;
+	struct prog g = { data, data + size };
+
+	memset(&w, 0, sizeof w);
+	w.n = 2 + (int)(next(&g) % 2);
+	for (int i = 0; i < w.n; i++) {
+		w.doc[i] = crdt_doc_create(NULL);
+		REQUIRE(w.doc[i] != NULL);
+		/* Agent ids near both ends of the range, in either order. */
+		w.agent[i] = (next(&g) & 1) ? 0xfffffff0u + (uint32_t)i : 1 + (uint32_t)i;
+	}
+	for (int steps = 0; g.p < g.end && steps < 2000; steps++)
+		step(&w, &g);
+
+	/* Full exchange: every message everywhere, then pairwise catch-up twice. */
+	for (int i = 0; i < w.n; i++)
+		for (size_t m = 0; m < w.nmsg; m++)
+			apply(w.doc[i], &w.msg[m]);
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < w.n; i++)
+			for (int j = 0; j < w.n; j++) {
+				struct crdt_version v;
+				struct crdt_buf b;
+				if (i == j)
+					continue;
+				crdt_version_init(&v, NULL);
+				crdt_buf_init(&b, NULL);
+				REQUIRE(crdt_doc_version(w.doc[j], &v) == 0);
+				REQUIRE(crdt_encode_since(w.doc[i], &v, &b) == 0);
+				apply(w.doc[j], &b);
+				crdt_buf_finish(&b);
+				crdt_version_finish(&v);
+			}
+
+	size_t n0 = crdt_text(w.doc[0], NULL, 0);
+	char *t0 = malloc(n0 + 1), *ti = malloc(n0 + 1);
+	struct crdt_version v0, vi;
+	REQUIRE(t0 && ti);
+	crdt_text(w.doc[0], t0, n0);
+	crdt_version_init(&v0, NULL);
+	crdt_version_init(&vi, NULL);
+	REQUIRE(crdt_doc_version(w.doc[0], &v0) == 0);
+	for (int i = 0; i < w.n; i++) {
+		REQUIRE(crdt_pending(w.doc[i]) == 0);
+		REQUIRE(crdt_text(w.doc[i], ti, n0) == n0);
+		REQUIRE(memcmp(ti, t0, n0) == 0);
+		REQUIRE(crdt_doc_version(w.doc[i], &vi) == 0);
+		REQUIRE(crdt_version_includes(&vi, &v0) && crdt_version_includes(&v0, &vi));
+		check(w.doc[i]);
+	}
+	text_at_now(w.doc[0]);
+	free(t0);
+	free(ti);
+	crdt_version_finish(&v0);
+	crdt_version_finish(&vi);
+	for (int i = 0; i < w.n; i++)
+		crdt_doc_destroy(w.doc[i]);
+	for (size_t m = 0; m < w.nmsg; m++)
+		crdt_buf_finish(&w.msg[m]);
+	for (size_t k = 0; k < w.nold; k++)
+		crdt_version_finish(&w.old[k]);
+	return 0;
+}
