@@ -254,6 +254,10 @@ void crdt__log_push(struct crdt_doc *doc, const struct span *s);
 int crdt__decode_update(struct crdt_doc *doc, const uint8_t *data, size_t len, struct rop **ops,
 			size_t *nops);
 
+/* snapshot.c */
+int crdt__decode_snapshot(struct crdt_doc *doc, struct crdt__reader *r, struct rop **ops,
+			  size_t *nops);
+
 /* doc.c */
 int crdt__apply_rops(struct crdt_doc *doc, struct rop *ops, size_t n, int owned);
 

@@ -16,9 +16,8 @@
  *   ref     := 0 (none) | table-index + 1, seq
  *
  * An update lists operations in causal order, each agent's in seq order,
- * so a receiver that has everything before it applies it in one pass.  A
- * snapshot ('S') has the same body holding every operation; it differs
- * only in promising completeness.
+ * so a receiver that has everything before it applies it in one pass.
+ * Snapshots ('S') have a denser format of their own: see snapshot.c.
  *
  * Decoding validates everything (bounds, UTF-8, code point counts, that no
  * operation depends on itself) into a temporary array before the document
@@ -83,14 +82,38 @@ static int walk(struct enc *e, const struct crdt_version *since, const struct cr
 		int emit, uint64_t *count)
 {
 	const struct crdt_doc *doc = e->doc;
+	crdt_lv first = LV_NONE, last = 0;
 	int rc = 0;
 
-	for (size_t i = 0; i < doc->nops && !rc; i++) {
+	/*
+	 * Only the LVs between the oldest op since lacks and the newest op until
+	 * has can be wanted: find them through the seq maps instead of reading
+	 * the whole log, so a small update from a long document stays cheap.
+	 */
+	for (size_t a = 0; a < doc->nagents; a++) {
+		const struct agent *ag = &doc->agents[a];
+		uint32_t lo = crdt_version_get(since, ag->id), hi = ag->next;
+
+		if (until && crdt_version_get(until, ag->id) < hi)
+			hi = crdt_version_get(until, ag->id);
+		if (lo >= hi)
+			continue;
+		if (crdt__seq_to_lv(doc, (uint32_t)a, lo, NULL, NULL) < first)
+			first = crdt__seq_to_lv(doc, (uint32_t)a, lo, NULL, NULL);
+		if (crdt__seq_to_lv(doc, (uint32_t)a, hi - 1, NULL, NULL) > last)
+			last = crdt__seq_to_lv(doc, (uint32_t)a, hi - 1, NULL, NULL);
+	}
+	if (first == LV_NONE)
+		return 0;
+
+	for (size_t i = crdt__span_at(doc, first); i < doc->nops && !rc; i++) {
 		const struct span *s = &doc->ops[i];
 		uint32_t id = doc->agents[s->agent].id;
 		uint64_t lo = crdt_version_get(since, id), hi = (uint64_t)s->seq + s->len;
 		uint32_t k0, k1;
 
+		if (s->lv > last)
+			break;
 		if (until) {
 			uint64_t u = crdt_version_get(until, id);
 
@@ -222,13 +245,6 @@ int crdt_encode_since(const struct crdt_doc *doc, const struct crdt_version *sin
 	return crdt_encode_between(doc, since, NULL, out);
 }
 
-int crdt_encode_doc(const struct crdt_doc *doc, struct crdt_buf *out)
-{
-	if (!doc || !out)
-		return CRDT_EINVAL;
-	return encode_body(doc, NULL, NULL, 'S', out);
-}
-
 /* ---- decoding ----------------------------------------------------------- */
 
 static int get_ref(struct crdt__reader *r, const uint32_t *ids, uint32_t n, uint32_t *agent,
@@ -271,7 +287,9 @@ int crdt__decode_update(struct crdt_doc *doc, const uint8_t *data, size_t len, s
 	rc = crdt__get_bytes(&r, &kind, 1);
 	if (rc)
 		return rc;
-	if (*kind != 'U' && *kind != 'S')
+	if (*kind == 'S')
+		return crdt__decode_snapshot(doc, &r, out, nout);
+	if (*kind != 'U')
 		return CRDT_EDECODE;
 	rc = crdt__get_varint(&r, &v);
 	if (rc)
