@@ -31,6 +31,40 @@ if (typeof globalThis.gc !== 'function') {
 }
 
 const args = process.argv.slice(2);
+
+// Child mode: the memory a peer's document holds after one trace, measured
+// in a fresh process so that nothing earlier (wasm memory only ever grows)
+// blurs it: the growth of the JS heap plus external memory (array buffers and
+// wasm memories) after a full GC, with the trace already parsed.
+if (args[0] === '--mem-child') {
+	const [, impl, path] = args;
+	const patches = flatPatches(loadTrace(path));
+	const usage = () => {
+		globalThis.gc();
+		globalThis.gc();
+		const m = process.memoryUsage();
+		return m.heapUsed + m.external;
+	};
+	const before = usage();
+	let doc;
+	if (impl === 'yjs') {
+		doc = new Y.Doc();
+		const text = doc.getText('t');
+		for (const [pos, del, ins] of patches) {
+			if (del > 0) text.delete(pos, del);
+			if (ins.length > 0) text.insert(pos, ins);
+		}
+	} else {
+		doc = new dt.Doc('a');
+		for (const [pos, del, ins] of patches) {
+			if (del > 0) doc.del(pos, del);
+			if (ins.length > 0) doc.ins(pos, ins);
+		}
+	}
+	console.log(usage() - before);
+	process.exit(doc ? 0 : 1);
+}
+
 function opt(name, def) {
 	const i = args.indexOf(name);
 	return i >= 0 ? args[i + 1] : def;
@@ -77,12 +111,10 @@ function timeRuns(n, budgetMs, fn) {
 	return { ms: median(times), runs: times.length };
 }
 
-// Live heap (+ array buffers, where wasm memories live) after a full GC.
-function heapNow() {
-	globalThis.gc();
-	globalThis.gc();
-	const m = process.memoryUsage();
-	return m.heapUsed + m.arrayBuffers;
+// See --mem-child above.
+function memChild(impl, path) {
+	const out = execFileSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--mem-child', impl, path], { encoding: 'utf8' });
+	return Number(out.trim());
 }
 
 function loadTrace(path) {
@@ -91,7 +123,9 @@ function loadTrace(path) {
 	return JSON.parse(raw.toString('utf8'));
 }
 
-const flatPatches = (trace) => trace.txns.flatMap((t) => t.patches);
+function flatPatches(trace) {
+	return trace.txns.flatMap((t) => t.patches);
+}
 const check = (ok, what) => {
 	if (!ok) {
 		console.error(`run.mjs: ${what}`);
@@ -135,12 +169,11 @@ function oursWasm(trace, patches) {
 	return { apply_ms: apply.ms, load_ms: load.ms, encoded_bytes: snap.length };
 }
 
-function yjs(trace, patches, n) {
+function yjs(path, trace, patches, n) {
 	let doc = null;
 	const apply = timeRuns(n, 20000, () => {
 		doc?.destroy();
 		doc = null;
-		const before = heapNow();
 		const d = new Y.Doc();
 		const text = d.getText('t');
 		const t0 = performance.now();
@@ -150,7 +183,6 @@ function yjs(trace, patches, n) {
 		}
 		const ms = performance.now() - t0;
 		doc = d;
-		doc.heap = heapNow() - before;
 		return ms;
 	});
 	check(doc.getText('t').toString() === trace.endContent, 'yjs: wrong final text');
@@ -163,18 +195,15 @@ function yjs(trace, patches, n) {
 		d.destroy();
 		return ms;
 	});
-	const heap = doc.heap;
 	doc.destroy();
-	return { apply_ms: apply.ms, runs: apply.runs, load_ms: load.ms, encoded_bytes: update.length, mem_bytes: heap };
+	return { apply_ms: apply.ms, runs: apply.runs, load_ms: load.ms, encoded_bytes: update.length, mem_bytes: memChild('yjs', path) };
 }
 
-function diamond(trace, patches) {
+function diamond(path, trace, patches) {
 	let doc = null;
-	let heap = 0;
 	const apply = timeRuns(repeat, 30000, () => {
 		doc?.free();
 		doc = null;
-		const before = heapNow();
 		const d = new dt.Doc('a');
 		const t0 = performance.now();
 		for (const [pos, del, ins] of patches) {
@@ -183,7 +212,6 @@ function diamond(trace, patches) {
 		}
 		const ms = performance.now() - t0;
 		doc = d;
-		heap = heapNow() - before;
 		return ms;
 	});
 	check(doc.get() === trace.endContent, 'diamond-types: wrong final text');
@@ -196,7 +224,7 @@ function diamond(trace, patches) {
 		return ms;
 	});
 	doc.free();
-	return { apply_ms: apply.ms, load_ms: load.ms, encoded_bytes: bytes.length, mem_bytes: heap };
+	return { apply_ms: apply.ms, load_ms: load.ms, encoded_bytes: bytes.length, mem_bytes: memChild('dt', path) };
 }
 
 // diamond-types on a concurrent trace: each txn's patches go into one OpLog
@@ -268,9 +296,9 @@ for (const f of seqFiles) {
 	process.stderr.write('wasm… ');
 	const w = oursWasm(trace, patches);
 	process.stderr.write('yjs… ');
-	const yj = yjs(trace, patches, yjsRepeat);
+	const yj = yjs(path, trace, patches, yjsRepeat);
 	process.stderr.write('diamond-types… ');
-	const d = diamond(trace, patches);
+	const d = diamond(path, trace, patches);
 	process.stderr.write('done\n');
 	seqRows.push({ name, patches: patches.length, n, w, yj, d });
 }
@@ -319,8 +347,9 @@ table(
 	]),
 );
 lines.push('Load times in ms.  "ours mem" is what the document holds after the trace, counted through its');
-lines.push('allocation hook (exact); the peers\' figures are the growth of the JS heap plus array buffers');
-lines.push('(wasm memory) after a full GC with the document alive, which is coarser.  "runs" is our');
+lines.push('allocation hook (exact); the peers\' figures are the growth of the JS heap plus external memory');
+lines.push('(array buffers, wasm memory) after a full GC in a fresh node process, with the document alive,');
+lines.push('which is coarser (DT\'s wasm memory grows in 64 KB pages).  "runs" is our');
 lines.push('run-length encoded item count.  Our snapshot carries the whole history, deleted text included.');
 lines.push('');
 lines.push('### Concurrent traces: merge');
