@@ -216,6 +216,7 @@ struct crdt_doc {
 	struct rop *pending;
 	size_t npending, cappending;
 	size_t pending_bytes;
+	size_t poisoned; /* pending ops dropped for naming deletes as characters */
 
 	crdt_change_cb *on_change;
 	void *on_change_ud;
@@ -259,6 +260,7 @@ int crdt__decode_snapshot(struct crdt_doc *doc, struct crdt__reader *r, struct r
 			  size_t *nops);
 
 /* doc.c */
+int crdt__validate_rops(struct crdt_doc *doc, const struct rop *ops, size_t n);
 int crdt__apply_rops(struct crdt_doc *doc, struct rop *ops, size_t n, int owned);
 
 int crdt__check(const struct crdt_doc *doc);

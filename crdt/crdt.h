@@ -229,7 +229,13 @@ int crdt_encode_doc(const struct crdt_doc *doc, struct crdt_buf *out);
 /*
  * Merges an update or a snapshot.  Operations already known are ignored;
  * those whose dependencies are missing are kept pending until they arrive.
- * On any decode error the document is unchanged.
+ * Input that is malformed, truncated, of another format version, or that
+ * names a deletion as a character, is refused (CRDT_EDECODE,
+ * CRDT_ETRUNCATED, CRDT_EFORMAT) with the document unchanged.  On
+ * CRDT_ENOMEM, or CRDT_ELIMIT when too much is pending, the document stays
+ * consistent and holds a causal prefix of the update; applying the same
+ * bytes again later completes it, so nothing is lost.  data is borrowed for
+ * the call only.
  */
 int crdt_apply(struct crdt_doc *doc, const uint8_t *data, size_t len);
 

@@ -7,6 +7,7 @@
  * so an allocation failure leaves the document as it was.  Operations that
  * arrive before their dependencies wait in the pending list.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "crdt-internal.h"
@@ -85,18 +86,17 @@ size_t crdt_text(const struct crdt_doc *doc, char *buf, size_t cap)
 {
 	size_t n = 0;
 
-	if (cap < doc->vis_bytes)
-		return doc->vis_bytes;
-	for (const struct leaf *l = doc->first; l; l = l->next)
-		for (uint32_t i = 0; i < l->h.n; i++) {
+	for (const struct leaf *l = doc->first; l && n < cap; l = l->next)
+		for (uint32_t i = 0; i < l->h.n && n < cap; i++) {
 			const struct run *r = &l->r[i];
+			size_t k = r->nbytes < cap - n ? r->nbytes : cap - n;
 
 			if (r->deleted)
 				continue;
-			memcpy(buf + n, doc->text + r->byte, r->nbytes);
-			n += r->nbytes;
+			memcpy(buf + n, doc->text + r->byte, k);
+			n += k;
 		}
-	return n;
+	return doc->vis_bytes;
 }
 
 size_t crdt_pending(const struct crdt_doc *doc)
@@ -495,8 +495,14 @@ static int integrate(struct crdt_doc *doc, const struct rop *op, uint32_t ai, ui
 
 	left = ol == LV_NONE ? -1 : full_pos(doc, ol);
 	right = orr == LV_NONE ? (int64_t)doc->tot_len : full_pos(doc, orr);
-	if (left < -1 || right < 0 || right <= left)
+	if (left < -1 || right < 0)
 		return CRDT_EDECODE;
+	/*
+	 * A right origin left of the left origin cannot come from an honest
+	 * peer, but it is harmless: every replica sees the two in the same
+	 * order, so the scan below stops at once everywhere and the insert
+	 * lands right after its left origin.
+	 */
 
 	/* The YjsMod / FugueMax scan (see crdt.h), one run at a time. */
 	i = left + 1;
@@ -736,7 +742,7 @@ static int pending_push(struct crdt_doc *doc, const struct rop *op, int owned)
 /* Retries pending operations until none makes progress. */
 static int drain_pending(struct crdt_doc *doc)
 {
-	int progress = 1, err = 0;
+	int progress = 1;
 
 	while (progress && doc->npending) {
 		progress = 0;
@@ -749,16 +755,20 @@ static int drain_pending(struct crdt_doc *doc)
 			}
 			if (rc == CRDT_ENOMEM)
 				return rc;
+			/*
+			 * Applied, known already, or poisoned (it named a delete as
+			 * a character, which no honest peer does): drop it.  The
+			 * poison came with an earlier call, so this one succeeds.
+			 */
 			if (rc < 0)
-				err = rc;
-			/* Applied, known already, or poisoned: drop it. */
+				doc->poisoned++;
 			doc->pending_bytes -= doc->pending[i].nbytes;
 			pending_free(doc, &doc->pending[i]);
 			doc->pending[i] = doc->pending[--doc->npending];
 			progress = 1;
 		}
 	}
-	return err;
+	return 0;
 }
 
 int crdt__apply_rops(struct crdt_doc *doc, struct rop *ops, size_t n, int owned)
@@ -789,4 +799,108 @@ int crdt__apply_rops(struct crdt_doc *doc, struct rop *ops, size_t n, int owned)
 			err = rc;
 	}
 	return err;
+}
+
+/* ---- validation before a batch touches the document --------------------- */
+
+struct bkey {
+	uint32_t agent, seq, len;
+	int kind;
+};
+
+static int bkey_cmp(const void *a, const void *b)
+{
+	const struct bkey *x = a, *y = b;
+
+	if (x->agent != y->agent)
+		return x->agent < y->agent ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * Are the seqs [lo, hi] of agent id all inserts, as far as the document and
+ * the batch know?  Seqs neither knows are fine: those ops will wait.
+ */
+static int range_is_inserts(const struct crdt_doc *doc, const struct bkey *keys, size_t n,
+			    uint32_t id, uint32_t lo, uint32_t hi)
+{
+	int ai = crdt__agent_find(doc, id);
+	uint32_t next = ai >= 0 ? doc->agents[ai].next : 0;
+	size_t a = 0, b = n;
+
+	while (lo <= hi && lo < next) {
+		uint32_t up, m;
+		crdt_lv lv = crdt__seq_to_lv(doc, (uint32_t)ai, lo, &up, NULL);
+
+		m = hi - lo + 1 < up ? hi - lo + 1 : up;
+		if (lv == LV_NONE || !all_inserts(doc, lv, m))
+			return 0;
+		if (lo + (uint64_t)m > hi)
+			return 1;
+		lo += m;
+	}
+	/* The last batch op of this agent starting at or before lo, then onwards. */
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+
+		if (keys[mid].agent < id || (keys[mid].agent == id && keys[mid].seq <= lo))
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	if (a > 0)
+		a--;
+	for (; a < n && keys[a].agent <= id; a++) {
+		const struct bkey *k = &keys[a];
+
+		if (k->agent != id || k->seq + (uint64_t)k->len <= lo)
+			continue;
+		if (k->seq > hi)
+			break;
+		if (k->kind != SPAN_INS)
+			return 0;
+	}
+	return 1;
+}
+
+int crdt__validate_rops(struct crdt_doc *doc, const struct rop *ops, size_t n)
+{
+	struct bkey *keys;
+	int rc = 0;
+
+	if (!n)
+		return 0;
+	keys = crdt__alloc(doc->alloc, n * sizeof(*keys));
+	if (!keys)
+		return CRDT_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		keys[i].agent = ops[i].agent;
+		keys[i].seq = ops[i].seq;
+		keys[i].len = ops[i].len;
+		keys[i].kind = ops[i].kind;
+	}
+	qsort(keys, n, sizeof(*keys), bkey_cmp);
+	/* One batch cannot say two things about the same operation. */
+	for (size_t i = 1; i < n && !rc; i++)
+		if (keys[i].agent == keys[i - 1].agent &&
+		    keys[i - 1].seq + (uint64_t)keys[i - 1].len > keys[i].seq)
+			rc = CRDT_EDECODE;
+	for (size_t i = 0; i < n && !rc; i++) {
+		const struct rop *op = &ops[i];
+
+		if (op->kind == SPAN_INS) {
+			if ((!op->a_none &&
+			     !range_is_inserts(doc, keys, n, op->a_agent, op->a_seq, op->a_seq)) ||
+			    (!op->b_none &&
+			     !range_is_inserts(doc, keys, n, op->b_agent, op->b_seq, op->b_seq)))
+				rc = CRDT_EDECODE;
+		} else {
+			uint32_t lo = op->dir > 0 ? op->a_seq : op->a_seq - (op->len - 1);
+
+			if (!range_is_inserts(doc, keys, n, op->a_agent, lo, lo + (op->len - 1)))
+				rc = CRDT_EDECODE;
+		}
+	}
+	crdt__free(doc->alloc, keys, n * sizeof(*keys));
+	return rc;
 }

@@ -431,7 +431,9 @@ int crdt_apply(struct crdt_doc *doc, const uint8_t *data, size_t len)
 	rc = crdt__decode_update(doc, data, len, &ops, &n);
 	if (rc)
 		return rc;
-	rc = crdt__apply_rops(doc, ops, n, 0);
+	rc = crdt__validate_rops(doc, ops, n);
+	if (!rc)
+		rc = crdt__apply_rops(doc, ops, n, 0);
 	crdt__free(doc->alloc, ops, n * sizeof(*ops));
 	return rc;
 }
