@@ -44,15 +44,22 @@ SOURCE_NAME = "solution.py"
 # tracebacks: the user should see only their code.
 _OWN_FILES = frozenset({__file__, harness_values.__file__})
 
+# Bound at import: user code that replaces time.process_time must not be
+# able to rewrite the CPU times the harness reports.
+_process_time = time.process_time
+
 MAX_MESSAGE = 4000
 MAX_TRACEBACK = 16000
 
 
 def _public(module, names=None):
+    """A module's public names, as `from module import *` would give them,
+    minus any that would shadow a builtin (math.pow is no pow(a, b, mod))."""
     names = names if names is not None else getattr(module, "__all__", None)
     if names is None:
         names = [n for n in dir(module) if not n.startswith("_")]
-    return {n: getattr(module, n) for n in names}
+    return {n: getattr(module, n) for n in names
+            if not hasattr(builtins, n)}
 
 
 def _build_prelude():
@@ -254,7 +261,7 @@ def _resolve(mode, ns, entry, tests):
 def _design_spec(test):
     spec = test.get("args") if isinstance(test, dict) else None
     if not isinstance(spec, dict):
-        raise _BadRequest("design args must be {\"calls\": ..., \"args\": ...}")
+        raise _BadRequest('design args must be {"calls": .., "args": ..}')
     calls, args = spec.get("calls"), spec.get("args")
     if (not isinstance(calls, list) or not isinstance(args, list)
             or len(calls) != len(args) or not calls):
@@ -272,16 +279,16 @@ def _run_call(target, mode, entry, request, test, ns):
                          _hint(test, "types", None))
     args = _build_args(test.get("args"), kinds, ns)
     out_arg = _hint(test, "result_arg", _hint(request, "result_arg", None))
-    start = time.process_time()
+    start = _process_time()
     try:
         if mode == "solution":
             value = getattr(target(), entry)(*args)
         else:
             value = target(*args)
     except BaseException as exc:
-        cpu_ms = (time.process_time() - start) * 1000.0
+        cpu_ms = (_process_time() - start) * 1000.0
         raise _UserError(exc, None, cpu_ms) from None
-    cpu_ms = (time.process_time() - start) * 1000.0
+    cpu_ms = (_process_time() - start) * 1000.0
     if out_arg is not None:
         # In-place problems ("modify nums, return nothing"): the result is
         # the argument as the call left it.
@@ -308,7 +315,7 @@ def _run_design(cls, test, ns):
         fn = cls.__init__ if i == 0 else getattr(cls, name)
         sig, ret = _signature_kinds(fn, True)
         args = _build_args(raw, sig, ns)
-        start = time.process_time()
+        start = _process_time()
         try:
             if i == 0:
                 obj = cls(*args)
@@ -316,9 +323,9 @@ def _run_design(cls, test, ns):
             else:
                 value = getattr(obj, name)(*args)
         except BaseException as exc:
-            cpu += time.process_time() - start
+            cpu += _process_time() - start
             raise _UserError(exc, values, cpu * 1000.0) from None
-        cpu += time.process_time() - start
+        cpu += _process_time() - start
         values.append(None if i == 0 else encode(value, ret, budget))
     return values, cpu * 1000.0
 

@@ -606,6 +606,25 @@ static void test_tracebacks(void)
 	run_finish(&r);
 }
 
+/* LeetCode's names are in scope without imports; builtins stay builtins. */
+static void test_prelude(void)
+{
+	struct run r;
+	const char *code = "def f() -> List[int]:\n"
+			   "    q = deque([3, 1, 2])\n"
+			   "    h = list(q)\n"
+			   "    heapify(h)\n"
+			   "    c = Counter('aab')\n"
+			   "    return [heappop(h), bisect_left([1, 2, 4], 3), c['a'],\n"
+			   "            pow(2, 10, 1000), gcd(12, 18), inf > 10**100,\n"
+			   "            __name__, len(list(permutations([1, 2, 3])))]\n";
+
+	run_harness(request("function", code, "f", "[{\"args\": []}]"), &r);
+	check_no_error(&r, 0);
+	check_value(&r, 0, "[1, 2, 2, 24, 6, true, \"solution\", 6]", NULL);
+	run_finish(&r);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -626,6 +645,7 @@ int main(int argc, char **argv)
 	test_value_form();
 	test_caps();
 	test_tracebacks();
+	test_prelude();
 	if (failures) {
 		fprintf(stderr, "%d check(s) failed\n", failures);
 		return 1;
