@@ -283,6 +283,7 @@ const fmtMs = (x) => (x === undefined ? '–' : x < 10 ? x.toFixed(2) : x < 100 
 const fmtB = (x) => (x === undefined ? '–' : x >= 1e6 ? `${(x / 1e6).toFixed(2)} MB` : `${(x / 1e3).toFixed(1)} KB`);
 const ratio = (peer, ours) => (peer === undefined || !ours ? '–' : peer / ours >= 10 ? `${Math.round(peer / ours)}×` : `${(peer / ours).toFixed(1)}×`);
 
+const loadAtStart = os.loadavg()[0];
 const seqDir = join(tracesDir, 'sequential_traces');
 const seqFiles = readdirSync(seqDir).filter((f) => f.endsWith('.json.gz')).sort();
 const concDir = join(tracesDir, 'concurrent_traces');
@@ -410,7 +411,9 @@ const header = [
 	'',
 	`Measured ${date} on ${os.cpus().length} cores (${cpu}), node ${process.version}, ` +
 		`yjs ${yjsVersion}, diamond-types-node ${dtVersion}; our build: meson buildtype=release ` +
-		`(${basename(build)}), medians of up to ${repeat} runs.  Reproduce with \`bench/crdt/run\`.`,
+		`(${basename(build)}), medians of up to ${repeat} runs; load average ${loadAtStart.toFixed(2)} at the start ` +
+		`and ${os.loadavg()[0].toFixed(2)} at the end (other work on the machine slows every column alike).  ` +
+		'Reproduce with `bench/crdt/run`.',
 	'',
 ];
 const section = [...header, ...lines].join('\n');

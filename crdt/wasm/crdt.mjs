@@ -72,6 +72,8 @@ export class TandemCrdt {
 		this.x = x;
 		this.memory = x.memory;
 		this._u8 = new Uint8Array(this.memory.buffer);
+		this._scratch = 0;
+		this._scratchCap = 0;
 		this._docs = new Map(); // doc pointer -> Doc, for the change observer
 		this._registry = new FinalizationRegistry((ptr) => x.tc_doc_destroy(ptr));
 		const crdt = this;
@@ -101,15 +103,13 @@ export class TandemCrdt {
 				return this.ptr;
 			}
 
-			// Inserts str at code point pos.
+			// Inserts str at code point pos.  Typing inserts a character at a
+			// time, so the text goes through one reused scratch block rather
+			// than a malloc/free per call.
 			insert(pos, str) {
 				const doc = this._live();
-				const [p, n] = crdt._putString(str);
-				try {
-					crdt._check(x.tc_insert(doc, this.agent, pos, p, n), 'insert');
-				} finally {
-					x.tc_free(p);
-				}
+				const n = crdt._scratchString(str);
+				crdt._check(x.tc_insert(doc, this.agent, pos, crdt._scratch, n), 'insert');
 			}
 
 			// Deletes count code points at pos.
@@ -288,11 +288,45 @@ export class TandemCrdt {
 
 	// ---- linear memory --------------------------------------------------------
 
-	// The current view of memory: growing memory detaches the old buffer.
+	// The current view of memory: growing memory detaches the old buffer,
+	// which then has length 0.
 	_mem() {
-		if (this._u8.byteLength === 0 || this._u8.buffer !== this.memory.buffer)
-			this._u8 = new Uint8Array(this.memory.buffer);
+		if (this._u8.byteLength === 0) this._u8 = new Uint8Array(this.memory.buffer);
 		return this._u8;
+	}
+
+	// Writes str as UTF-8 into the scratch block (grown as needed; the one
+	// allocation that outlives a call, reused by every insert and freed by
+	// dispose()) and returns its byte length.
+	_scratchString(str) {
+		const max = str.length * 3;
+		if (max > this._scratchCap) {
+			const cap = Math.max(256, max * 2);
+			const p = this._alloc(cap);
+			if (this._scratch) this.x.tc_free(this._scratch);
+			this._scratch = p;
+			this._scratchCap = cap;
+		}
+		const mem = this._mem();
+		const p = this._scratch;
+		if (str.length <= 32) {
+			// Short ASCII (a keystroke) without a subarray and encodeInto.
+			let i = 0;
+			for (; i < str.length; i++) {
+				const c = str.charCodeAt(i);
+				if (c >= 0x80) break;
+				mem[p + i] = c;
+			}
+			if (i === str.length) return i;
+		}
+		return encoder.encodeInto(str, mem.subarray(p, p + max)).written;
+	}
+
+	// Frees the scratch block.  Documents are freed with doc.free().
+	dispose() {
+		if (this._scratch) this.x.tc_free(this._scratch);
+		this._scratch = 0;
+		this._scratchCap = 0;
 	}
 
 	_alloc(n) {
