@@ -20,8 +20,8 @@
 
 /* A gzip bomb must fail cleanly rather than exhaust memory. */
 #define TRACE_MAX_JSON ((size_t)1 << 30)
-/* Agent ids become crdt agents 1..n; keep n small enough to index arrays. */
-#define TRACE_MAX_AGENTS 65536u
+/* Agent ids become crdt agents 1..n; the replay keeps an n x n table. */
+#define TRACE_MAX_AGENTS 4096u
 
 const char *trace_strerror(int err)
 {
