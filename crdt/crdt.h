@@ -240,6 +240,25 @@ int crdt_encode_doc(const struct crdt_doc *doc, struct crdt_buf *out);
 int crdt_apply(struct crdt_doc *doc, const uint8_t *data, size_t len);
 
 /*
+ * What an update or snapshot holds, read without applying it, so a server
+ * can check who wrote it and how large it is before merging it.
+ */
+struct crdt_update_info {
+	size_t nops;	     /* operation spans */
+	size_t ins_bytes;    /* UTF-8 bytes of inserted text */
+	size_t del_count;    /* characters deleted */
+	size_t nauthors;     /* distinct authoring agents; 9 means "more than 8" */
+	uint32_t authors[8]; /* the first 8 of them, in order of appearance */
+};
+
+/*
+ * Decodes data (an update or a snapshot) far enough to fill *info, with
+ * the same validation as crdt_apply().  alloc is borrowed (NULL = libc).
+ */
+int crdt_update_info(const uint8_t *data, size_t len, struct crdt_update_info *info,
+		     const struct crdt_allocator *alloc);
+
+/*
  * Writes to out (appending) the text as it was at version at: the
  * characters inserted by operations in at, less those deleted by
  * operations in at.  at should be a version some replica really had (one

@@ -541,3 +541,40 @@ out:
 	crdt__free(doc->alloc, dels, capdels * sizeof(*dels));
 	return rc;
 }
+
+int crdt_update_info(const uint8_t *data, size_t len, struct crdt_update_info *info,
+		     const struct crdt_allocator *alloc)
+{
+	struct crdt_doc tmp;
+	struct rop *ops;
+	size_t n;
+	int rc;
+
+	if (!info || (!data && len))
+		return CRDT_EINVAL;
+	memset(info, 0, sizeof(*info));
+	/* Decoding only needs an allocator from the document. */
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.alloc = alloc;
+	rc = crdt__decode_update(&tmp, data, len, &ops, &n);
+	if (rc)
+		return rc;
+	info->nops = n;
+	for (size_t i = 0; i < n; i++) {
+		size_t k;
+
+		if (ops[i].kind == SPAN_INS)
+			info->ins_bytes += ops[i].nbytes;
+		else
+			info->del_count += ops[i].len;
+		for (k = 0; k < info->nauthors && k < 8; k++)
+			if (info->authors[k] == ops[i].agent)
+				break;
+		if (k < 8 && k == info->nauthors)
+			info->authors[info->nauthors++] = ops[i].agent;
+		else if (k == 8)
+			info->nauthors = 9; /* saturates: "more than eight" */
+	}
+	crdt__free(alloc, ops, n * sizeof(*ops));
+	return 0;
+}
