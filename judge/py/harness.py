@@ -279,6 +279,9 @@ def _run_call(target, mode, entry, request, test, ns):
                          _hint(test, "types", None))
     args = _build_args(test.get("args"), kinds, ns)
     out_arg = _hint(test, "result_arg", _hint(request, "result_arg", None))
+    if out_arg is not None and (type(out_arg) is not int
+                                or not 0 <= out_arg < len(args)):
+        raise _BadRequest("result_arg must index the test's args")
     start = _process_time()
     try:
         if mode == "solution":

@@ -169,10 +169,48 @@ def _order_key(v):
     return (7, repr(v))
 
 
+_FLAT_TYPES = frozenset({int, float, str, bool, type(None)})
+
+
+def _of_type(x, types, t):
+    return x if len(types) == 1 else [e for e in x if type(e) is t]
+
+
+def _enc_flat(x, b):
+    """Fast path for a list or set of plain scalars, the common result.
+
+    Checks the whole container with C-speed builtins (map, min, max, join)
+    instead of one _enc() call per element; returns None when some element
+    needs a marker, and the slow path then handles it.
+    """
+    types = set(map(type, x))
+    if not types <= _FLAT_TYPES:
+        return None
+    if int in types:
+        ints = _of_type(x, types, int)
+        if min(ints) < INT64_MIN or max(ints) > INT64_MAX:
+            return None
+    if float in types:
+        if not all(map(math.isfinite, _of_type(x, types, float))):
+            return None
+    if str in types:
+        strs = _of_type(x, types, str)
+        total = sum(map(len, strs))
+        joined = "".join(strs)
+        if total > b.chars or not (joined.isascii() or _utf8_ok(joined)):
+            return None
+        b.chars -= total
+    return list(x)
+
+
 def _enc_seq(x, items, n, b, depth, wrap):
     if n > b.nodes:
         return _capped("size", x, n)
     b.nodes -= n
+    if items is x and n:
+        flat = _enc_flat(x, b)
+        if flat is not None:
+            return {wrap: flat} if wrap else flat
     key = id(x)
     if key in b.active:
         return _capped("cycle", x)
@@ -299,10 +337,20 @@ def _enc(x, b, depth):
     return _enc_repr(x, b)
 
 
+_NUMBERS = frozenset({int, float})
+
+
 def _enc_set(x, b, depth):
     enc = _enc_seq(x, x, len(x), b, depth, "$set")
-    if "$set" in enc:
-        enc["$set"].sort(key=_order_key)
+    items = enc.get("$set")
+    if items:
+        # Plain numbers or plain strings sort natively, in the same order
+        # _order_key gives them, at C speed.
+        types = set(map(type, items))
+        if types <= _NUMBERS or types == {str}:
+            items.sort()
+        else:
+            items.sort(key=_order_key)
     return enc
 
 

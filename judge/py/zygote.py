@@ -122,11 +122,8 @@ def _drop_privileges(cfg, bpf):
     if "random" in sys.modules:
         sys.modules["random"].seed()
     # Capabilities: bounding set, then ambient, then the sets themselves.
-    cap = 0
-    while libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0 or cap < 41:
-        cap += 1
-        if cap > 63:
-            break
+    for cap in range(64):
+        libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
     libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
     hdr = _CapHeader(0x20080522, 0)
     data = (_CapData * 2)()
@@ -352,14 +349,15 @@ def _spawn(ctl, cfg, bpf, boxes, slot, gen):
 def _reap(ctl, boxes):
     while True:
         try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
+            pid, status, usage = os.wait4(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
             return
         who = boxes.pop(pid, None)
         if who is not None:
-            ctl.send(b"X %d %d %d" % (who[0], who[1], status))
+            cpu_ms = (usage.ru_utime + usage.ru_stime) * 1000.0
+            ctl.send(b"X %d %d %d %.3f" % (who[0], who[1], status, cpu_ms))
 
 
 def main():

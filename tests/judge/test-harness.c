@@ -608,6 +608,28 @@ static void test_tracebacks(void)
 	run_finish(&r);
 }
 
+/* In-place problems report the argument as the call left it. */
+static void test_result_arg(void)
+{
+	struct run r;
+	json_t *req;
+	const char *code = "class Solution:\n"
+			   "    def rotate(self, nums: List[int], k: int) -> None:\n"
+			   "        k %= len(nums)\n"
+			   "        nums[:] = nums[-k:] + nums[:-k]\n";
+
+	req = request("solution", code, "rotate",
+		      "[{\"args\": [[1, 2, 3, 4, 5, 6, 7], 3]}, {\"args\": [[1, 2], 5],"
+		      " \"result_arg\": 7}]");
+	json_object_set_new(req, "result_arg", json_integer(0));
+	run_harness(req, &r);
+	check_value(&r, 0, "[5, 6, 7, 1, 2, 3, 4]", NULL);
+	/* A result_arg out of range is the problem's fault: HarnessError (IE). */
+	CHECK(r.nlines == 2 && is(error_field(r.lines[1], "type"), "HarnessError"),
+	      "bad result_arg: %s", r.res);
+	run_finish(&r);
+}
+
 /* LeetCode's names are in scope without imports; builtins stay builtins. */
 static void test_prelude(void)
 {
@@ -648,6 +670,7 @@ int main(int argc, char **argv)
 	test_caps();
 	test_tracebacks();
 	test_prelude();
+	test_result_arg();
 	if (failures) {
 		fprintf(stderr, "%d check(s) failed\n", failures);
 		return 1;
