@@ -196,11 +196,6 @@ bool judge__value_equal(const struct judge__value *a, const struct judge__value 
 	return false;
 }
 
-static int order_cb(const void *a, const void *b)
-{
-	return judge__value_order(a, b);
-}
-
 /*
  * The unordered comparator: sort both top-level sequences (the trees are
  * private to this call) and compare element by element.  Sorting puts
@@ -209,7 +204,7 @@ static int order_cb(const void *a, const void *b)
 static void sort_top(struct judge__vtree *t, const struct judge_cmp *cmp)
 {
 	if ((cmp->flags & JUDGE_CMP_UNORDERED) && is_sequence(&t->root))
-		qsort(t->root.u.items, t->root.n, sizeof(*t->root.u.items), order_cb);
+		judge__values_sort(t->root.u.items, t->root.n);
 }
 
 int judge_compare_json(const json_t *expected, const json_t *got, const struct judge_cmp *cmp,

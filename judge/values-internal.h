@@ -72,6 +72,9 @@ void judge__vtree_finish(struct judge__vtree *tree);
 /* Total order over values: kinds by rank, numbers by value, then lexicographic. */
 int judge__value_order(const struct judge__value *a, const struct judge__value *b);
 
+/* Sorts n values in place by judge__value_order(). */
+void judge__values_sort(struct judge__value *items, size_t n);
+
 /* Equality under cmp (never NULL), recursively; see docs/judge-values.md. */
 bool judge__value_equal(const struct judge__value *a, const struct judge__value *b,
 			const struct judge_cmp *cmp);

@@ -263,6 +263,24 @@ static int order_cb(const void *a, const void *b)
 	return judge__value_order(a, b);
 }
 
+static int int_order_cb(const void *a, const void *b)
+{
+	int64_t x = ((const struct judge__value *)a)->u.i;
+	int64_t y = ((const struct judge__value *)b)->u.i;
+
+	return (x > y) - (x < y);
+}
+
+void judge__values_sort(struct judge__value *items, size_t n)
+{
+	size_t i;
+
+	/* Lists of plain ints are the common large case: sort them directly. */
+	for (i = 0; i < n && items[i].kind == JUDGE__V_INT; i++)
+		;
+	qsort(items, n, sizeof(*items), i == n ? int_order_cb : order_cb);
+}
+
 /* Dict entries are key/value pairs laid out flat; sort them by key. */
 static int pair_order_cb(const void *a, const void *b)
 {
@@ -307,7 +325,7 @@ static int parse_array(struct parser *p, json_t *j, enum judge__vkind kind,
 	out->n = n;
 	out->u.items = items;
 	if (kind == JUDGE__V_SET)
-		qsort(items, n, sizeof(*items), order_cb);
+		judge__values_sort(items, n);
 	return 0;
 }
 
