@@ -67,6 +67,8 @@ struct contain_opts {
 
 static struct contain_cg contain_mem = { .ctrl = "memory" };
 static struct contain_cg contain_pids = { .ctrl = "pids" };
+/* No limit: only so that the judge's own cpuacct cgroups nest beneath this run's (v1). */
+static struct contain_cg contain_cpuacct = { .ctrl = "cpuacct" };
 
 static void die(int status, const char *fmt, ...)
 {
@@ -306,7 +308,7 @@ static void create_cgroup(struct contain_cg *cg, const char *limit_file, long lo
 		    cg->parent, strerror(errno));
 	}
 	snprintf(buf, sizeof(buf), "%lld", limit);
-	err = write_file(cg->dir, limit_file, buf);
+	err = limit_file ? write_file(cg->dir, limit_file, buf) : 0;
 	if (err < 0)
 		die(CONTAIN_EXIT_SETUP, "cannot set %s/%s: %s", cg->dir, limit_file,
 		    strerror(-err));
@@ -317,22 +319,26 @@ static void create_cgroup(struct contain_cg *cg, const char *limit_file, long lo
 }
 
 /*
- * Empties and removes one cgroup: contain moves itself back to the parent, SIGKILLs whatever is
- * still listed (only possible when the namespace is already gone or going), and retries rmdir for
- * up to two seconds while the killed tasks finish exiting.
+ * Empties and removes a cgroup directory and the cgroups the judge created beneath it, deepest
+ * first: SIGKILLs whatever is still listed (only possible when the namespace is already gone or
+ * going) and retries rmdir for up to two seconds while the killed tasks finish exiting.
  */
-static void remove_cgroup(struct contain_cg *cg)
+static void remove_tree(const char *dir, double deadline)
 {
-	char buf[32], path[PATH_MAX];
-	double deadline = now_s() + 2.0;
+	char path[PATH_MAX];
+	DIR *d = opendir(dir);
+	struct dirent *e;
 
-	if (!cg->dir[0])
+	while (d && (e = readdir(d))) {
+		if (e->d_type == DT_DIR && strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+		    path_join(path, sizeof(path), dir, e->d_name) == 0)
+			remove_tree(path, deadline);
+	}
+	if (d)
+		closedir(d);
+	if (path_join(path, sizeof(path), dir, "cgroup.procs") < 0)
 		return;
-	snprintf(buf, sizeof(buf), "%ld", (long)getpid());
-	write_file(cg->parent, "cgroup.procs", buf);
-	if (path_join(path, sizeof(path), cg->dir, "cgroup.procs") < 0)
-		path[0] = '\0';
-	while (rmdir(cg->dir) < 0 && errno == EBUSY && now_s() < deadline) {
+	while (rmdir(dir) < 0 && errno == EBUSY && now_s() < deadline) {
 		char procs[65536];
 
 		if (read_file(path, procs, sizeof(procs)) > 0)
@@ -340,6 +346,18 @@ static void remove_cgroup(struct contain_cg *cg)
 				kill((pid_t)strtol(p, NULL, 10), SIGKILL);
 		usleep(10000);
 	}
+}
+
+/* Moves contain back to the cgroup it came from and removes the one it created. */
+static void remove_cgroup(struct contain_cg *cg)
+{
+	char buf[32];
+
+	if (!cg->dir[0])
+		return;
+	snprintf(buf, sizeof(buf), "%ld", (long)getpid());
+	write_file(cg->parent, "cgroup.procs", buf);
+	remove_tree(cg->dir, now_s() + 2.0);
 	if (access(cg->dir, F_OK) == 0)
 		fprintf(stderr, "contain: could not remove %s\n", cg->dir);
 	cg->dir[0] = '\0';
@@ -349,6 +367,7 @@ static void cleanup_cgroups(void)
 {
 	remove_cgroup(&contain_mem);
 	remove_cgroup(&contain_pids);
+	remove_cgroup(&contain_cpuacct);
 }
 
 /* Parses "VmHWM:   1234 kB" out of /proc/PID/status; 0 when the process is gone. */
@@ -618,6 +637,8 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &chld, &oldmask);
 
 	create_cgroup(&contain_pids, "pids.max", o.pids);
+	if (locate_cgroup(&contain_cpuacct) == 0 && contain_cpuacct.version == 1)
+		create_cgroup(&contain_cpuacct, NULL, 0);
 	create_cgroup(&contain_mem,
 		      contain_mem.version == 1 ? "memory.limit_in_bytes" : "memory.max",
 		      (long long)o.mem_mb << 20);

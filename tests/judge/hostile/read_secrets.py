@@ -1,7 +1,9 @@
 @COMMON@
 # Host secrets must not be readable: /etc/shadow, /root, other processes' environments (the
 # judge's own environment carries a canary that the test looks for in every output), the
-# project's files, and two canary files the test plants on the host.
+# project's files, and two canary files the test plants on the host.  A process's own
+# environment is not a secret, so /proc/1 and the parent count only when they are not this
+# process.
 import glob
 
 def try_read(name, path):
@@ -32,9 +34,17 @@ except OSError as e:
     say("NOTE", "passwd", ename(e.errno))
 try_list("root", "/root")
 try_list("home", "/home")
-try_list("work", "/work")
-try_read("proc1_environ", "/proc/1/environ")
-try_read("ppid_environ", "/proc/%d/environ" % os.getppid())
+try_read("project", "@PROJECT@/meson.build")
+try_list("project_dir", "@PROJECT@")
+
+def try_environ(name, pid):
+    if pid == os.getpid():
+        say("DENIED", name, "is-this-process")
+        return
+    try_read(name, "/proc/%d/environ" % pid)
+
+try_environ("proc1_environ", 1)
+try_environ("ppid_environ", os.getppid())
 try_read("canary_file", "@VICTIM@/secret")
 try_read("canary_root", "/root/.tandem-hostile-@MARK@")
 try_read("ssh_keys", "/etc/ssh/ssh_host_ed25519_key")
