@@ -1,5 +1,5 @@
-# Shared helpers for the hostile programs; test-hostile pastes this file in place of the line
-# "@COMMON@".  Every attempt prints one machine-checkable line:
+# Shared helpers for the hostile programs; test-hostile pastes this file in place of the
+# placeholder line "@""COMMON@".  Every attempt prints one machine-checkable line:
 #   DENIED <name> <why>    the attempt failed the way a contained program must fail
 #   ALLOWED <name> <what>  the attempt worked: the sandbox let it through
 #   REACHED <name> <errno> the call got past the sandbox to the kernel's own argument checks
