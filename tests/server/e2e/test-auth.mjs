@@ -1,0 +1,137 @@
+// test-auth.mjs - who may create, read, close and join a room.  Bad
+// tokens of every kind (garbage, another secret, an altered payload, an
+// expired one, alg "none", another room's) are refused on the WebSocket
+// (close 1008, no welcome) and on REST (401); closing a room revokes its
+// tokens.  Forged tokens are made here with the test's own secret, as an
+// attacker who knew the format (but not the secret) would.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { Tandem, jwtDecode, jwtSign, requirements } from './harness.mjs';
+
+await requirements();
+
+let srv;
+before(async () => {
+	srv = await Tandem.start();
+});
+after(async () => {
+	await srv?.stop();
+});
+
+// Opens a socket, sends a join with token, and expects close 1008 with no
+// welcome.
+async function refusedJoin(roomId, token, what) {
+	const c = await srv.connect();
+	let welcomed = null;
+	try {
+		await c.join(roomId, token, {});
+		welcomed = c.welcome;
+	} catch {
+		/* refused: checked below */
+	}
+	assert.equal(welcomed, null, `${what}: join must not be welcomed (got ${JSON.stringify(welcomed)})`);
+	const { code, reason } = await c.closedWith(`${what}: the refused socket to close`);
+	assert.equal(code, 1008, `${what}: closed with 1008 (got ${code} "${reason}")`);
+}
+
+async function refusedGet(roomId, token, what) {
+	const r = await srv.api('GET', `/api/rooms/${roomId}`, { token });
+	assert.equal(r.status, 401, `${what}: GET /api/rooms/:id answered ${r.status} ${r.text}`);
+}
+
+test('POST /api/rooms needs the admin key', async () => {
+	for (const [token, what] of [
+		[undefined, 'no Authorization'],
+		['wrong-' + srv.adminKey, 'a wrong key'],
+		[srv.adminKey.slice(0, -1), 'a prefix of the key'],
+	]) {
+		const r = await srv.api('POST', '/api/rooms', { token, body: {} });
+		assert.equal(r.status, 401, `${what}: answered ${r.status} ${r.text}`);
+	}
+	const room = await srv.createRoom({ problem: 'e2e-sample' });
+	const r = await srv.api('GET', `/api/rooms/${room.id}`, { token: room.tokens.candidate });
+	assert.equal(r.status, 200, r.text);
+	assert.equal(String(r.json.id), String(room.id));
+	assert.equal(r.json.problem, 'e2e-sample', `the problem is stored with the room: ${r.text}`);
+	assert.equal(r.json.closed, false, r.text);
+	assert.ok('presence' in r.json, `GET shows presence: ${r.text}`);
+	for (const seat of ['interviewer', 'candidate', 'observer']) {
+		const { payload } = jwtDecode(room.tokens[seat]);
+		assert.ok(JSON.stringify(payload).includes(seat), `the ${seat} token names its role: ${JSON.stringify(payload)}`);
+		assert.doesNotThrow(() => new URL(room.links[seat]), `links.${seat} is a URL: ${room.links[seat]}`);
+	}
+});
+
+test('a handshake without subprotocol tandem.v1 is refused', async () => {
+	for (const protocol of [null, 'tandem.v0']) {
+		let c = null;
+		try {
+			c = await srv.connect({ protocol });
+		} catch (e) {
+			assert.match(String(e.message), /handshake refused|Unexpected server response|subprotocol|socket hang up/i);
+			continue;
+		}
+		// Accepted at the HTTP level: then it must be closed, never welcomed.
+		c.send({ t: 'join', room: 'x', token: 'y', version: {} });
+		await c.closedWith(`a socket with subprotocol ${protocol} to be closed`);
+		assert.equal(c.peek('welcome').length, 0, `a socket with subprotocol ${protocol} is never welcomed`);
+	}
+});
+
+test('invalid, forged, altered, expired and foreign tokens are refused (1008, 401)', async () => {
+	const room = await srv.createRoom();
+	const other = await srv.createRoom();
+	const good = room.tokens.candidate;
+	const { header, payload, signature } = jwtDecode(good);
+	assert.ok(typeof payload.exp === 'number', `the token carries an expiry "exp": ${JSON.stringify(payload)}`);
+	const [h64, p64] = good.split('.');
+	const altered = { ...payload };
+	const roleKey = Object.keys(payload).find((k) => payload[k] === 'candidate');
+	assert.ok(roleKey, `the candidate token names its role: ${JSON.stringify(payload)}`);
+	altered[roleKey] = 'interviewer';
+
+	const cases = [
+		['garbage', 'not-a-token'],
+		['empty', ''],
+		['signed with another secret', jwtSign(payload, srv.secret + '-other')],
+		['payload altered (role), old signature', `${h64}.${Buffer.from(JSON.stringify(altered)).toString('base64url')}.${signature}`],
+		['signature truncated', `${h64}.${p64}.${signature.slice(0, -2)}`],
+		['expired', jwtSign({ ...payload, exp: Math.floor(Date.now() / 1000) - 60 }, srv.secret, header)],
+		['alg none', `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${p64}.`],
+		["another room's token", other.tokens.candidate],
+	];
+	for (const [what, token] of cases) {
+		await refusedJoin(room.id, token, what);
+		if (token) await refusedGet(room.id, token, what);
+	}
+	// A room that does not exist, with a correctly signed token naming it.
+	const roomKey = Object.keys(payload).find((k) => String(payload[k]) === String(room.id));
+	assert.ok(roomKey, `the token names its room: ${JSON.stringify(payload)}`);
+	const ghost = jwtSign({ ...payload, [roomKey]: 'no-such-room-e2e' }, srv.secret, header);
+	await refusedJoin('no-such-room-e2e', ghost, 'a correctly signed token of a room that does not exist');
+
+	// And the genuine token still works after all that.
+	const c = await srv.join(room, 'candidate');
+	await c.close();
+});
+
+test('closing a room needs the interviewer and revokes every token', async () => {
+	const room = await srv.createRoom();
+	for (const seat of ['candidate', 'observer']) {
+		const r = await srv.api('POST', `/api/rooms/${room.id}/close`, { token: room.tokens[seat] });
+		assert.ok(r.status === 401 || r.status === 403, `a ${seat} closing the room answered ${r.status} ${r.text}`);
+	}
+	const open = await srv.api('GET', `/api/rooms/${room.id}`, { token: room.tokens.interviewer });
+	assert.equal(open.status, 200);
+	assert.equal(open.json.closed, false, `still open after refused closes: ${open.text}`);
+
+	const r = await srv.api('POST', `/api/rooms/${room.id}/close`, { token: room.tokens.interviewer });
+	assert.equal(r.status, 200, `the interviewer closes the room: ${r.status} ${r.text}`);
+	for (const seat of ['interviewer', 'candidate', 'observer']) {
+		await refusedJoin(room.id, room.tokens[seat], `the ${seat} token of a closed room`);
+		await refusedGet(room.id, room.tokens[seat], `the ${seat} token of a closed room`);
+	}
+	const again = await srv.api('POST', `/api/rooms/${room.id}/close`, { token: room.tokens.interviewer });
+	assert.equal(again.status, 401, `closing again with a revoked token answered ${again.status}`);
+});
