@@ -8,6 +8,7 @@
  * tolerance edges.  Malformed input must give an error code, never "equal"
  * and never a crash.  Then the verdict rules, and allocation failure.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -349,6 +350,68 @@ static void test_verdicts(void)
 		json_decref(owned[i]);
 }
 
+/*
+ * Mutated inputs: flip, drop and duplicate bytes of every case's texts.
+ * Whatever comes out, judge_compare() must return (under ASan: without a
+ * bad access), and an error must never come with "equal".  Also checks
+ * that every value equals itself under exact, unless it is capped or was
+ * rejected.
+ */
+static uint64_t rng_state = 0x9E3779B97F4A7C15u;
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static void test_mutations(void)
+{
+	static const char alphabet[] = "[]{}\",:$01-.e\\ntuflsadi";
+	char buf[512];
+	size_t runs = 0;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *src = cases[i].expected;
+		size_t len = strlen(src);
+
+		if (len >= sizeof(buf) / 2)
+			continue;
+		for (int m = 0; m < 200; m++) {
+			size_t n = len;
+			bool equal = true;
+
+			memcpy(buf, src, len);
+			for (int k = 1 + (int)(rng() % 3); k > 0 && n > 0; k--) {
+				size_t at = rng() % n;
+
+				switch (rng() % 3) {
+				case 0:
+					buf[at] = alphabet[rng() % (sizeof(alphabet) - 1)];
+					break;
+				case 1:
+					memmove(buf + at, buf + at + 1, n - at - 1);
+					n--;
+					break;
+				default:
+					memmove(buf + at + 1, buf + at, n - at);
+					n++;
+					break;
+				}
+			}
+			int rc = judge_compare(buf, n, buf, n, NULL, &equal);
+
+			CHECK(rc == 0 || !equal, "error with equal: %.*s", (int)n, buf);
+			CHECK(rc != 0 || equal || memmem(buf, n, "$capped", 7),
+			      "a value differs from itself: %.*s", (int)n, buf);
+			runs++;
+		}
+	}
+	CHECK(runs > 10000, "only %zu mutated inputs", runs);
+}
+
 /* A large value: sorting and comparing 200,000 set members must just work. */
 static void test_large(void)
 {
@@ -420,6 +483,7 @@ int main(void)
 	test_table();
 	test_cmp_parse();
 	test_verdicts();
+	test_mutations();
 	test_large();
 	test_alloc_failure();
 	if (failures) {
