@@ -445,8 +445,12 @@ export class Tandem {
 		};
 		proc.stdout.setEncoding('utf8').on('data', collect);
 		proc.stderr.setEncoding('utf8').on('data', collect);
+		this.dead = null;
 		this.exited = new Promise((resolve) => {
-			proc.on('exit', (code, signal) => resolve({ code, signal }));
+			proc.on('exit', (code, signal) => {
+				if (this.proc === proc) this.dead = { code, signal };
+				resolve({ code, signal });
+			});
 		});
 		process.on('exit', () => {
 			if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
@@ -503,6 +507,12 @@ export class Tandem {
 		assert.doesNotMatch(this.output, SANITIZER, `sanitizer report in tandem's output:\n${this.output}`);
 	}
 
+	// Why a request failed, when the reason is that tandem is gone.
+	deathNote() {
+		if (!this.dead) return '';
+		return `\n*** tandem (port ${this.port}) died while running: code ${this.dead.code}, signal ${this.dead.signal}; its output:\n${this.output.slice(-4000)}`;
+	}
+
 	// Stops and starts again on the same port with the same secret and key.
 	async restart() {
 		await this.stop();
@@ -520,11 +530,16 @@ export class Tandem {
 			h['content-type'] = 'application/json';
 			payload = typeof body === 'string' ? body : JSON.stringify(body);
 		}
-		const res = await within(
-			fetch(this.base + p, { method, headers: h, body: payload }),
-			WAIT_MS,
-			`${method} ${p}`,
-		);
+		let res;
+		try {
+			res = await within(
+				fetch(this.base + p, { method, headers: h, body: payload }),
+				WAIT_MS,
+				`${method} ${p}`,
+			);
+		} catch (e) {
+			throw new Error(`${method} ${p}: ${e.message} ${e.cause?.message ?? ''}${this.deathNote()}`);
+		}
 		const text = await res.text();
 		let json = null;
 		try {
@@ -551,8 +566,13 @@ export class Tandem {
 	// ---- WebSocket ----
 
 	// Opens a socket (subprotocol tandem.v1 unless told otherwise).
-	connect(opts) {
-		return Client.connect(this, opts);
+	async connect(opts) {
+		try {
+			return await Client.connect(this, opts);
+		} catch (e) {
+			e.message += this.deathNote();
+			throw e;
+		}
 	}
 
 	// Opens a socket and joins: a ready Client with its doc caught up.
@@ -686,14 +706,18 @@ export class Client {
 					reject(
 						new Error(
 							`socket closed (${this.closeInfo.code} ${this.closeInfo.reason}) while waiting for ${what}; ` +
-								`inbox: ${this.describeInbox()}`,
+								`inbox: ${this.describeInbox()}${this.srv.deathNote()}`,
 						),
 					);
 				}
 			};
 			const timer = setTimeout(() => {
 				done();
-				reject(new Error(`timed out after ${timeout} ms waiting for ${what}; inbox: ${this.describeInbox()}`));
+				reject(
+					new Error(
+						`timed out after ${timeout} ms waiting for ${what}; inbox: ${this.describeInbox()}${this.srv.deathNote()}`,
+					),
+				);
 			}, timeout);
 			const done = () => {
 				clearTimeout(timer);

@@ -1,0 +1,199 @@
+// test-limits.mjs - hostile and broken input gets its documented answer and
+// nothing else: an oversized frame closes with 1009, malformed JSON gets
+// error bad_request, a malformed or forged CRDT update gets error
+// bad_update with nothing applied, a second join gets already_joined, a
+// silent socket is closed after the join timeout.  While all of that goes
+// on in one room, two clients in another room keep typing, and their edits
+// must keep converging.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { Tandem, converge, lateJoiner, loadCrdt, requirements, rng, SEED } from './harness.mjs';
+
+await requirements();
+
+const BIG = Number(process.env.TANDEM_E2E_BIG || 8 * 1024 * 1024);
+
+let srv, calm, typist;
+before(async () => {
+	srv = await Tandem.start();
+	// The bystanders: a room whose clients type throughout this file.
+	const room = await srv.createRoom();
+	const a = await srv.join(room, 'interviewer');
+	const b = await srv.join(room, 'candidate');
+	calm = { room, a, b, stop: false, rounds: 0 };
+	const r = rng(SEED);
+	typist = (async () => {
+		while (!calm.stop) {
+			a.edit((d) => d.insert(r.int(d.length + 1), 'a'));
+			b.edit((d) => d.insert(r.int(d.length + 1), 'b'));
+			if (r() < 0.2) b.edit((d) => d.length && d.delete(r.int(d.length), 1));
+			// Paced by the server's acks: as fast as it answers.
+			await Promise.all([a.acked(), b.acked()]);
+			calm.rounds++;
+		}
+	})();
+});
+
+after(async () => {
+	if (calm) calm.stop = true;
+	await typist;
+	await srv?.stop();
+});
+
+// A room with an interviewer and a candidate who share some text.
+async function busyRoom() {
+	const room = await srv.createRoom();
+	const iv = await srv.join(room, 'interviewer');
+	const cand = await srv.join(room, 'candidate');
+	iv.edit((d) => d.insert(0, 'print("hi")\n'));
+	await converge([iv, cand]);
+	return { room, iv, cand };
+}
+
+let barrierN = 0;
+async function barrier(from, ...receivers) {
+	const mark = `barrier-${++barrierN}`;
+	from.send({ t: 'awareness', name: mark });
+	await Promise.all(receivers.map((r) => r.msg('awareness', (m) => JSON.stringify(m).includes(mark))));
+}
+
+// The connection is still usable: an edit is acknowledged and reaches the peer.
+async function stillWorks(c, peer, text) {
+	c.edit((d) => d.insert(d.length, text));
+	await converge([c, peer]);
+	assert.ok(peer.text().includes(text));
+	assert.equal(c.closeInfo, null, 'the connection stayed open');
+}
+
+test('an oversized frame closes the connection with 1009', async () => {
+	const { room, iv, cand } = await busyRoom();
+	const obs = await srv.join(room, 'observer');
+	obs.sendRaw(JSON.stringify({ t: 'awareness', name: 'x'.repeat(BIG) }), false);
+	const closed = await obs.closedWith('close after an oversized text frame');
+	assert.equal(closed.code, 1009, `oversized text frame: closed with ${closed.code} ${closed.reason}`);
+
+	const big = await srv.join(room, 'observer');
+	big.sendRaw(new Uint8Array(BIG).fill(7), true);
+	const closed2 = await big.closedWith('close after an oversized binary frame');
+	assert.equal(closed2.code, 1009, `oversized binary frame: closed with ${closed2.code} ${closed2.reason}`);
+	await stillWorks(iv, cand, 'after oversize\n');
+	for (const x of [iv, cand]) await x.close();
+});
+
+test('malformed JSON gets error bad_request and the connection stays', async () => {
+	const { iv, cand } = await busyRoom();
+	for (const raw of ['{not json', '[1,2', '"just a string"', '{"t": 5}', '{}']) {
+		cand.sendRaw(raw, false);
+		const e = await cand.msg('error');
+		assert.ok(['bad_request', 'unknown_type'].includes(e.code), `${raw}: error ${JSON.stringify(e)}`);
+		if (raw.startsWith('{not') || raw.startsWith('[1')) assert.equal(e.code, 'bad_request', raw);
+	}
+	const id = cand.send({ t: 'no.such.type' });
+	const e = await cand.error('unknown_type');
+	assert.equal(e.id, id, 'the error echoes the id');
+	await stillWorks(cand, iv, 'after bad JSON\n');
+	for (const x of [iv, cand]) await x.close();
+});
+
+test('a malformed binary frame gets error bad_update, nothing applied', async () => {
+	const { room, iv, cand } = await busyRoom();
+	const valid = (() => {
+		const before = cand.doc.version();
+		cand.doc.insert(0, 'SHOULD NOT ARRIVE ');
+		const u = cand.doc.encodeSince(before);
+		// Take it back locally: this op must never exist anywhere.
+		cand.doc.delete(0, 'SHOULD NOT ARRIVE '.length);
+		return u;
+	})();
+	const r = rng(SEED + 7);
+	const garbage = [
+		['random bytes', Uint8Array.from({ length: 64 }, () => r.int(256))],
+		['empty', new Uint8Array(0)],
+		['format version 9', Uint8Array.from([9, 0x55, 0, 0])],
+		['truncated update', valid.slice(0, valid.length - 3)],
+		['update with trailing garbage', Uint8Array.from([...valid, 1, 2, 3])],
+	];
+	const frames = iv.updates.length;
+	for (const [what, bytes] of garbage) {
+		cand.sendRaw(bytes, true);
+		const e = await cand.msg('error').catch((err) => {
+			throw new Error(`${what}: ${err.message}`);
+		});
+		assert.equal(e.code, 'bad_update', `${what}: ${JSON.stringify(e)}`);
+	}
+	await barrier(cand, iv);
+	assert.equal(iv.updates.length, frames, 'no malformed update was fanned out');
+	assert.ok(!iv.text().includes('SHOULD NOT'), iv.text());
+	// The local take-back made ops the server never saw; drop them by
+	// syncing a fresh client instead of the now-diverged candidate.
+	const late = await lateJoiner(srv, room, await iv.version());
+	assert.equal(late.text(), iv.text());
+	assert.ok(!late.text().includes('SHOULD NOT'));
+	assert.equal(cand.closeInfo, null, 'malformed binary does not cost the connection');
+	for (const x of [iv, cand, late]) await x.close();
+});
+
+test('a forged update (ops of another agent) gets error bad_update, nothing applied', async () => {
+	const crdt = await loadCrdt();
+	const { room, iv, cand } = await busyRoom();
+	const frames = iv.updates.length;
+	for (const [what, agent] of [
+		["the interviewer's agent", iv.agent],
+		['an agent the server never handed out', 2000000000],
+	]) {
+		// A copy of the document that types as someone else.
+		const fork = new crdt.Doc(agent);
+		fork.applyUpdate(cand.doc.encodeSince(null));
+		const before = fork.version();
+		fork.insert(0, `FORGED as ${what}\n`);
+		cand.sendRaw(fork.encodeSince(before), true);
+		const e = await cand.msg('error').catch((err) => {
+			throw new Error(`${what}: ${err.message}`);
+		});
+		assert.equal(e.code, 'bad_update', `forged as ${what}: ${JSON.stringify(e)}`);
+		fork.free();
+	}
+	await barrier(cand, iv);
+	assert.equal(iv.updates.length, frames, 'no forged update was fanned out');
+	assert.ok(!iv.text().includes('FORGED'), iv.text());
+	const late = await lateJoiner(srv, room, await iv.version());
+	assert.ok(!late.text().includes('FORGED'), `the server's copy: ${JSON.stringify(late.text())}`);
+	await stillWorks(cand, iv, 'honest again\n');
+	for (const x of [iv, cand, late]) await x.close();
+});
+
+test('a second join on a joined connection gets already_joined', async () => {
+	const { room, iv, cand } = await busyRoom();
+	const id = cand.send({ t: 'join', room: room.id, token: room.tokens.candidate, version: {} });
+	const e = await cand.error('already_joined');
+	assert.equal(e.id, id);
+	await stillWorks(cand, iv, 'after a second join\n');
+	for (const x of [iv, cand]) await x.close();
+});
+
+test('a socket that never joins is closed after the join timeout', { timeout: 30000 }, async () => {
+	const c = await srv.connect();
+	const { code, reason } = await c.closedWith('the join timeout (10 s)', 20000);
+	assert.equal(code, 4001, `closed with ${code} ${reason}`);
+});
+
+test('the other room kept converging throughout', async () => {
+	calm.stop = true;
+	await typist;
+	assert.ok(calm.rounds > 0, 'the bystanders typed');
+	const target = await converge([calm.a, calm.b]);
+	const late = await lateJoiner(srv, calm.room, target);
+	assert.equal(late.text(), calm.a.text());
+	for (const c of [calm.a, calm.b]) {
+		assert.equal(c.closeInfo, null, `bystander ${c.seat} stayed connected`);
+		// Being rate limited is the bystanders' own doing (they type as fast
+		// as acks come back), not the other room's.
+		assert.deepEqual(
+			c.errors.filter((e) => e.code !== 'rate_limited'),
+			[],
+			`bystander ${c.seat} got no error`,
+		);
+	}
+	for (const x of [calm.a, calm.b, late]) await x.close();
+});
