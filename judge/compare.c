@@ -288,6 +288,20 @@ enum judge_verdict judge_compare_verdict(const json_t *expected, const json_t *v
 	return equal ? JUDGE_VERDICT_AC : JUDGE_VERDICT_WA;
 }
 
+/* The verdict of a test that raised: error is {"type", "message", "traceback"}. */
+static enum judge_verdict error_verdict(const json_t *error)
+{
+	const char *type = json_string_value(json_object_get((json_t *)error, "type"));
+
+	if (!type)
+		return JUDGE_VERDICT_IE;
+	if (strcmp(type, "MemoryError") == 0)
+		return JUDGE_VERDICT_MLE;
+	if (strcmp(type, "HarnessError") == 0)
+		return JUDGE_VERDICT_IE;
+	return JUDGE_VERDICT_RE;
+}
+
 /* The verdict of a test line before comparison (NONE: compare its value). */
 static enum judge_verdict classify_line(const json_t *line)
 {
@@ -297,18 +311,36 @@ static enum judge_verdict classify_line(const json_t *line)
 
 	if (!json_is_object(l))
 		return JUDGE_VERDICT_IE;
-	if (error && !json_is_null(error)) {
-		const char *type = json_string_value(json_object_get(error, "type"));
-
-		if (!type)
-			return JUDGE_VERDICT_IE;
-		if (strcmp(type, "MemoryError") == 0)
-			return JUDGE_VERDICT_MLE;
-		if (strcmp(type, "HarnessError") == 0)
-			return JUDGE_VERDICT_IE;
-		return JUDGE_VERDICT_RE;
-	}
+	if (error && !json_is_null(error))
+		return error_verdict(error);
 	return json_object_get(l, "value") ? JUDGE_VERDICT_NONE : JUDGE_VERDICT_IE;
+}
+
+/*
+ * What the first test without a result gets, from the run's verdict: a
+ * clean exit without reporting (os._exit()) is the user's RE.  Returns
+ * JUDGE_VERDICT_NONE for verdicts that cannot end a run.
+ */
+static enum judge_verdict cut_verdict(enum judge_verdict run)
+{
+	switch (run) {
+	case JUDGE_VERDICT_OK:
+		return JUDGE_VERDICT_RE;
+	case JUDGE_VERDICT_RE:
+	case JUDGE_VERDICT_TLE:
+	case JUDGE_VERDICT_MLE:
+	case JUDGE_VERDICT_OLE:
+	case JUDGE_VERDICT_IE:
+		return run;
+	default:
+		return JUDGE_VERDICT_NONE;
+	}
+}
+
+/* A run killed after its last result line still failed: on the last test. */
+static bool kills_last(enum judge_verdict run)
+{
+	return run == JUDGE_VERDICT_TLE || run == JUDGE_VERDICT_MLE || run == JUDGE_VERDICT_OLE;
 }
 
 static void fill(enum judge_verdict *verdicts, size_t n, enum judge_verdict v)
@@ -320,23 +352,11 @@ static void fill(enum judge_verdict *verdicts, size_t n, enum judge_verdict v)
 int judge_tests_classify(const json_t *first, enum judge_verdict run, const json_t *const *lines,
 			 size_t n, enum judge_verdict *verdicts)
 {
-	enum judge_verdict cut;
+	enum judge_verdict cut = cut_verdict(run);
 	const char *state;
 	size_t i;
 
-	switch (run) {
-	case JUDGE_VERDICT_OK:
-		/* Exited cleanly without reporting every test: os._exit() and the like. */
-		cut = JUDGE_VERDICT_RE;
-		break;
-	case JUDGE_VERDICT_RE:
-	case JUDGE_VERDICT_TLE:
-	case JUDGE_VERDICT_MLE:
-	case JUDGE_VERDICT_OLE:
-	case JUDGE_VERDICT_IE:
-		cut = run;
-		break;
-	default:
+	if (cut == JUDGE_VERDICT_NONE) {
 		fill(verdicts, n, JUDGE_VERDICT_IE);
 		return JUDGE_EVERDICT;
 	}
@@ -354,10 +374,37 @@ int judge_tests_classify(const json_t *first, enum judge_verdict run, const json
 	if (i < n) {
 		verdicts[i] = cut;
 		fill(verdicts + i + 1, n - i - 1, JUDGE_VERDICT_SKIPPED);
-	} else if (n > 0 && (run == JUDGE_VERDICT_TLE || run == JUDGE_VERDICT_MLE ||
-			     run == JUDGE_VERDICT_OLE)) {
+	} else if (n > 0 && kills_last(run)) {
 		verdicts[n - 1] = run;
 	}
+	return 0;
+}
+
+int judge_result_classify(struct judge_result *res, enum judge_verdict run, bool internal)
+{
+	enum judge_verdict cut = cut_verdict(run);
+	bool missing = false;
+
+	for (size_t i = 0; i < res->ntests; i++) {
+		struct judge_test_result *t = &res->tests[i];
+
+		if (cut == JUDGE_VERDICT_NONE || (internal && !res->compile_error))
+			t->verdict = JUDGE_VERDICT_IE;
+		else if (res->compile_error)
+			t->verdict = JUDGE_VERDICT_CE;
+		else if (t->error)
+			t->verdict = error_verdict(t->error);
+		else if (t->value)
+			t->verdict = JUDGE_VERDICT_NONE;
+		else
+			t->verdict = missing ? JUDGE_VERDICT_SKIPPED : cut;
+		if (!t->error && !t->value)
+			missing = true;
+	}
+	if (cut == JUDGE_VERDICT_NONE)
+		return JUDGE_EVERDICT;
+	if (!res->compile_error && !internal && !missing && res->ntests > 0 && kills_last(run))
+		res->tests[res->ntests - 1].verdict = run;
 	return 0;
 }
 

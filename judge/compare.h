@@ -126,6 +126,15 @@ int judge_tests_classify(const json_t *first, enum judge_verdict run, const json
 			 size_t n, enum judge_verdict *verdicts);
 
 /*
+ * The same rules on the judge's own result of a test-mode run: sets
+ * res->tests[i].verdict from what the harness reported (error, value, or
+ * neither when no line came), res->compile_error, internal (the harness
+ * sent {"internal"}) and the run's verdict, which the caller keeps in
+ * res->verdict.  Returns 0, or JUDGE_EVERDICT (all tests IE).
+ */
+int judge_result_classify(struct judge_result *res, enum judge_verdict run, bool internal);
+
+/*
  * The submission's verdict: the first test verdict that is not AC (AC when
  * all are, or n is 0); *passed (may be NULL) receives the number of ACs.
  */

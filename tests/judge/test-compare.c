@@ -344,6 +344,38 @@ static void test_verdicts(void)
 	CHECK(judge_verdicts_summary(v, 2, &passed) == JUDGE_VERDICT_AC && passed == 2, "all AC");
 	CHECK(judge_verdicts_summary(v, 0, NULL) == JUDGE_VERDICT_AC, "no tests");
 
+	/* The same rules on the judge's struct judge_result. */
+	struct judge_test_result tr[4] = {
+		{ JUDGE_VERDICT_NONE, json_object_get(ok, "value"), NULL, 0.1 },
+		{ JUDGE_VERDICT_NONE, NULL, json_object_get(mle, "error"), 0.1 },
+		{ JUDGE_VERDICT_NONE, NULL, NULL, -1 },
+		{ JUDGE_VERDICT_NONE, NULL, NULL, -1 },
+	};
+	struct judge_result res;
+
+	memset(&res, 0, sizeof(res));
+	res.tests = tr;
+	res.ntests = 4;
+	CHECK(judge_result_classify(&res, JUDGE_VERDICT_TLE, false) == 0, "result classify");
+	CHECK(tr[0].verdict == JUDGE_VERDICT_NONE && tr[1].verdict == JUDGE_VERDICT_MLE &&
+		      tr[2].verdict == JUDGE_VERDICT_TLE && tr[3].verdict == JUDGE_VERDICT_SKIPPED,
+	      "struct TLE: %s %s %s %s", vname(tr[0].verdict), vname(tr[1].verdict),
+	      vname(tr[2].verdict), vname(tr[3].verdict));
+	judge_result_classify(&res, JUDGE_VERDICT_OK, true);
+	CHECK(tr[0].verdict == JUDGE_VERDICT_IE && tr[3].verdict == JUDGE_VERDICT_IE,
+	      "struct internal");
+	res.compile_error = json_object_get(compile_err, "error");
+	judge_result_classify(&res, JUDGE_VERDICT_OK, false);
+	CHECK(tr[0].verdict == JUDGE_VERDICT_CE && tr[3].verdict == JUDGE_VERDICT_CE, "struct CE");
+	res.compile_error = NULL;
+	tr[2].value = tr[3].value = tr[0].value;
+	judge_result_classify(&res, JUDGE_VERDICT_OLE, false);
+	CHECK(tr[2].verdict == JUDGE_VERDICT_NONE && tr[3].verdict == JUDGE_VERDICT_OLE,
+	      "struct OLE after the last test: %s", vname(tr[3].verdict));
+	CHECK(judge_result_classify(&res, JUDGE_VERDICT_WA, false) == JUDGE_EVERDICT &&
+		      tr[0].verdict == JUDGE_VERDICT_IE,
+	      "struct bad run verdict");
+
 	json_t *owned[] = { ok,	    re,	     mle,	 hie,	      noval,   exp_ok,
 			    exp_wa, exp_bad, compile_ok, compile_err, internal };
 	for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
