@@ -1,0 +1,325 @@
+/*
+ * judgesup.c - the judge supervisor: the one part of tandem that keeps root.
+ *
+ * `tandem serve`, started as root, forks this process before it opens any
+ * socket; the network-facing process then drops to --user.  The two talk
+ * over a socketpair in frames of a 4-byte big-endian length and a JSON
+ * object (see jclient.c for the other end):
+ *
+ *   server -> supervisor  {"op":"run","id":N,"code":"...","limits":{...}}
+ *                         {"op":"cancel","id":N}
+ *   supervisor -> server  {"op":"output","id":N,"stream":"stdout","data":"..."}
+ *                         {"op":"result","id":N,"result":{...}} or
+ *                         {"op":"result","id":N,"error":"..."}
+ *
+ * This process parses nothing a browser sent except what the server put in
+ * those frames, and treats even that as untrusted: a malformed frame ends
+ * the connection (and so the supervisor).  Output chunks are cut back to
+ * whole UTF-8 characters so the JSON never carries a broken sequence.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "judge.h"
+#include "judgesup.h"
+#include "log.h"
+
+#define FRAME_MAX (16u << 20)
+#define RUNS_MAX  256
+
+struct srun {
+	bool used;
+	uint64_t client_id;
+	uint64_t judge_id;
+	/* bytes of an unfinished UTF-8 sequence held back per stream */
+	char carry[2][4];
+	size_t ncarry[2];
+	/* the captured (capped) streams, for the result */
+	char *cap[2];
+	size_t ncap[2];
+};
+
+struct sup {
+	int sock;
+	struct judge *judge;
+	struct srun runs[RUNS_MAX];
+	bool dead;
+};
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const char *s = p;
+
+	while (n) {
+		ssize_t w = write(fd, s, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int judgesup_send(int fd, json_t *msg)
+{
+	char *s = json_dumps(msg, JSON_COMPACT);
+	uint32_t len;
+	int rc = -1;
+
+	json_decref(msg);
+	if (!s)
+		return -1;
+	len = htonl((uint32_t)strlen(s));
+	if (write_all(fd, &len, 4) == 0 && write_all(fd, s, strlen(s)) == 0)
+		rc = 0;
+	free(s);
+	return rc;
+}
+
+static struct srun *run_by_judge(struct sup *sp, uint64_t judge_id)
+{
+	for (int i = 0; i < RUNS_MAX; i++)
+		if (sp->runs[i].used && sp->runs[i].judge_id == judge_id)
+			return &sp->runs[i];
+	return NULL;
+}
+
+/* Length of the longest prefix of s that does not end inside a UTF-8 sequence. */
+static size_t utf8_complete(const char *s, size_t n)
+{
+	size_t i = n, back = 0;
+
+	while (i > 0 && back < 4 && ((unsigned char)s[i - 1] & 0xc0) == 0x80) {
+		i--;
+		back++;
+	}
+	if (i > 0) {
+		unsigned char c = (unsigned char)s[i - 1];
+		size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+
+		if (need > 1 && back + 1 < need)
+			return i - 1;
+	}
+	return n;
+}
+
+static void on_output(void *ud, uint64_t run_id, enum judge_stream stream, const char *data,
+		      size_t len)
+{
+	struct sup *sp = ud;
+	struct srun *r = run_by_judge(sp, run_id);
+	int k = stream == JUDGE_STDERR ? 1 : 0;
+	char *buf, *clean;
+	size_t n, keep, clen;
+
+	if (!r)
+		return;
+	/* Keep the capped stream for the result. */
+	{
+		char *grown = realloc(r->cap[k], r->ncap[k] + len + 1);
+
+		if (grown) {
+			memcpy(grown + r->ncap[k], data, len);
+			r->ncap[k] += len;
+			r->cap[k] = grown;
+		}
+	}
+	n = r->ncarry[k] + len;
+	buf = malloc(n);
+	if (!buf)
+		return;
+	memcpy(buf, r->carry[k], r->ncarry[k]);
+	memcpy(buf + r->ncarry[k], data, len);
+	keep = utf8_complete(buf, n);
+	r->ncarry[k] = n - keep;
+	memcpy(r->carry[k], buf + keep, n - keep);
+	clean = judge_utf8_sanitize(NULL, buf, keep, &clen);
+	free(buf);
+	if (!clean)
+		return;
+	if (clen)
+		judgesup_send(sp->sock, json_pack("{s:s, s:I, s:s, s:s%}", "op", "output", "id",
+						  (json_int_t)r->client_id, "stream",
+						  k ? "stderr" : "stdout", "data", clean, clen));
+	judge_free(NULL, clean, clen + 1);
+}
+
+static void on_done(void *ud, uint64_t run_id, struct judge_result *res)
+{
+	struct sup *sp = ud;
+	struct srun *r = run_by_judge(sp, run_id);
+	json_t *result;
+
+	if (!r)
+		return;
+	result = judge_result_json(res, r->cap[0], r->ncap[0], r->cap[1], r->ncap[1]);
+	if (result)
+		judgesup_send(sp->sock, json_pack("{s:s, s:I, s:o}", "op", "result", "id",
+						  (json_int_t)r->client_id, "result", result));
+	else
+		judgesup_send(sp->sock,
+			      json_pack("{s:s, s:I, s:s}", "op", "result", "id",
+					(json_int_t)r->client_id, "error", "out of memory"));
+	free(r->cap[0]);
+	free(r->cap[1]);
+	memset(r, 0, sizeof(*r));
+}
+
+static void start_run(struct sup *sp, json_t *msg)
+{
+	json_int_t id = json_integer_value(json_object_get(msg, "id"));
+	const char *code = json_string_value(json_object_get(msg, "code"));
+	json_t *lim = json_object_get(msg, "limits");
+	struct judge_request req;
+	struct srun *r = NULL;
+	int rc;
+
+	for (int i = 0; i < RUNS_MAX && !r; i++)
+		if (!sp->runs[i].used)
+			r = &sp->runs[i];
+	if (!code || !r) {
+		judgesup_send(sp->sock, json_pack("{s:s, s:I, s:s}", "op", "result", "id", id,
+						  "error", r ? "bad request" : "judge busy"));
+		return;
+	}
+	memset(&req, 0, sizeof(req));
+	req.mode = JUDGE_MODE_SCRIPT;
+	req.code = code;
+	req.code_len = json_string_length(json_object_get(msg, "code"));
+	req.stdin_data = json_string_value(json_object_get(msg, "stdin"));
+	req.stdin_len = req.stdin_data ? strlen(req.stdin_data) : 0;
+	if (json_is_object(lim)) {
+		req.limits.cpu_ms = (uint32_t)json_integer_value(json_object_get(lim, "cpu_ms"));
+		req.limits.wall_ms = (uint32_t)json_integer_value(json_object_get(lim, "wall_ms"));
+		req.limits.mem_mb = (uint32_t)json_integer_value(json_object_get(lim, "mem_mb"));
+	}
+	memset(r, 0, sizeof(*r));
+	r->used = true;
+	r->client_id = (uint64_t)id;
+	rc = judge_submit(sp->judge, &req, on_output, on_done, sp, &r->judge_id);
+	if (rc) {
+		memset(r, 0, sizeof(*r));
+		judgesup_send(sp->sock,
+			      json_pack("{s:s, s:I, s:s}", "op", "result", "id", id, "error",
+					rc == JUDGE_EBUSY ? "judge busy" : judge_strerror(rc)));
+	}
+}
+
+static void on_frame(struct sup *sp, const char *data, size_t len)
+{
+	json_t *msg = json_loadb(data, len, 0, NULL);
+	const char *op = json_string_value(json_object_get(msg, "op"));
+
+	if (!op) {
+		log_event(LOG_ERROR, "judgesup.bad_frame", "bytes=%zu", len);
+		sp->dead = true;
+	} else if (strcmp(op, "run") == 0) {
+		start_run(sp, msg);
+	} else if (strcmp(op, "cancel") == 0) {
+		uint64_t id = (uint64_t)json_integer_value(json_object_get(msg, "id"));
+
+		for (int i = 0; i < RUNS_MAX; i++)
+			if (sp->runs[i].used && sp->runs[i].client_id == id)
+				judge_cancel(sp->judge, sp->runs[i].judge_id);
+	}
+	json_decref(msg);
+}
+
+static void judge_log(void *ud, enum judge_log_level level, const char *msg)
+{
+	static const enum log_level map[] = { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+	(void)ud;
+	log_event(map[level <= JUDGE_LOG_DEBUG ? level : JUDGE_LOG_DEBUG], "judge", "msg=%s", msg);
+}
+
+int judgesup_main(int sock, unsigned workers, bool unsafe_no_cgroup)
+{
+	struct judge_config cfg;
+	struct sup sp;
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	prctl(PR_SET_NAME, "tandem-judge");
+	signal(SIGPIPE, SIG_IGN);
+	memset(&sp, 0, sizeof(sp));
+	sp.sock = sock;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.pool_size = workers;
+	cfg.cgroup = unsafe_no_cgroup ? JUDGE_CGROUP_NONE : JUDGE_CGROUP_AUTO;
+	cfg.log = judge_log;
+	rc = judge_create(&cfg, &sp.judge);
+	if (rc) {
+		log_event(LOG_ERROR, "judgesup.start", "error=%s", judge_strerror(rc));
+		judgesup_send(sock,
+			      json_pack("{s:s, s:s}", "op", "down", "error", judge_strerror(rc)));
+		return 1;
+	}
+	judgesup_send(sock, json_pack("{s:s, s:s}", "op", "ready", "cgroup",
+				      judge_cgroup_version(sp.judge)));
+	log_event(LOG_INFO, "judgesup.ready", "pid=%d cgroup=%s", (int)getpid(),
+		  judge_cgroup_version(sp.judge));
+
+	while (!sp.dead) {
+		struct pollfd pfd[2] = { { sock, POLLIN, 0 }, { judge_fd(sp.judge), POLLIN, 0 } };
+		int timeout = judge_timeout_ms(sp.judge);
+		int n = poll(pfd, 2, timeout);
+
+		if (n < 0 && errno != EINTR)
+			break;
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t got;
+
+			if (cap - len < 65536) {
+				char *nb = realloc(buf, cap + 65536);
+
+				if (!nb)
+					break;
+				buf = nb;
+				cap += 65536;
+			}
+			got = read(sock, buf + len, cap - len);
+			if (got <= 0 && !(got < 0 && errno == EINTR))
+				break; /* the server went away */
+			if (got > 0)
+				len += (size_t)got;
+			while (len >= 4) {
+				uint32_t flen;
+
+				memcpy(&flen, buf, 4);
+				flen = ntohl(flen);
+				if (flen > FRAME_MAX) {
+					sp.dead = true;
+					break;
+				}
+				if (len < 4 + (size_t)flen)
+					break;
+				on_frame(&sp, buf + 4, flen);
+				memmove(buf, buf + 4 + flen, len - 4 - flen);
+				len -= 4 + flen;
+			}
+		}
+		if (judge_process(sp.judge) == JUDGE_EZYGOTE)
+			log_event(LOG_ERROR, "judgesup.zygote", "msg=%s", "zygote died");
+	}
+	free(buf);
+	judge_destroy(sp.judge);
+	for (int i = 0; i < RUNS_MAX; i++) {
+		free(sp.runs[i].cap[0]);
+		free(sp.runs[i].cap[1]);
+	}
+	log_event(LOG_INFO, "judgesup.exit", "pid=%d", (int)getpid());
+	return 0;
+}

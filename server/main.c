@@ -1,0 +1,286 @@
+/*
+ * main.c - `tandem`: parse the configuration, split privileges, run the loop.
+ *
+ * `tandem serve` started as root forks its judge supervisor first (the only
+ * process that keeps root: it needs namespaces and cgroups), then binds the
+ * listener and drops the network-facing process to --user before the loop
+ * accepts anyone.  Started as an ordinary user it serves everything but
+ * Run, and says so.  SIGINT/SIGTERM close every WebSocket with 1001, stop
+ * the loop and exit 0.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "jclient.h"
+#include "judgesup.h"
+#include "log.h"
+#include "migrate.h"
+#include "presence.h"
+#include "server.h"
+
+static struct server srv;
+static uv_signal_t sig_int, sig_term;
+static uv_timer_t stop_timer;
+static pid_t sup_pid = -1;
+
+/* Drops to user: groups, gid, uid, in that order, then proves it cannot go back. */
+static int drop_privileges(const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if (!pw) {
+		log_event(LOG_ERROR, "privs.drop", "user=%s msg=%s", user, "no such user");
+		return -1;
+	}
+	if (setgroups(0, NULL) || setgid(pw->pw_gid) || setuid(pw->pw_uid)) {
+		log_event(LOG_ERROR, "privs.drop", "user=%s msg=%s", user, strerror(errno));
+		return -1;
+	}
+	if (pw->pw_uid != 0 && setuid(0) == 0) {
+		log_event(LOG_ERROR, "privs.drop", "msg=%s", "could regain root; refusing to run");
+		return -1;
+	}
+	prctl(PR_SET_DUMPABLE, 0);
+	log_event(LOG_INFO, "privs.drop", "user=%s uid=%d gid=%d", user, (int)pw->pw_uid,
+		  (int)pw->pw_gid);
+	return 0;
+}
+
+static void on_presence(void *ud, const struct presence_event *ev)
+{
+	room_presence_event(ud, ev);
+}
+
+static void walk_close(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static struct lws_context *dying_ctx;
+
+static void stop_now(uv_timer_t *t)
+{
+	(void)t;
+	if (srv.ctx) {
+		/* With a foreign loop lws closes its handles asynchronously; the
+		 * second destroy, once the loop has drained, frees the rest. */
+		dying_ctx = srv.ctx;
+		lws_context_destroy(srv.ctx);
+		srv.ctx = NULL;
+	}
+	if (srv.judge) {
+		jclient_destroy(srv.judge);
+		srv.judge = NULL;
+	}
+	if (srv.presence) {
+		presence_destroy(srv.presence);
+		srv.presence = NULL;
+	}
+	uv_close((uv_handle_t *)&sig_int, NULL);
+	uv_close((uv_handle_t *)&sig_term, NULL);
+	uv_close((uv_handle_t *)&stop_timer, NULL);
+}
+
+/* Waits (bounded) for the 1001 close frames to go out, then tears down. */
+static void stop_poll(uv_timer_t *t)
+{
+	static int ticks;
+
+	if (srv.conns_open == 0 || ++ticks > 40) {
+		uv_timer_stop(t);
+		stop_now(t);
+	}
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	(void)s;
+	if (srv.stopping)
+		return;
+	log_event(LOG_INFO, "shutdown", "signal=%d conns=%llu", signum,
+		  (unsigned long long)srv.conns_open);
+	ws_stop(&srv);
+	uv_timer_start(&stop_timer, stop_poll, 0, 50);
+}
+
+static int migrate_main(const struct tandem_config *cfg)
+{
+	char err[1024];
+	int applied = 0;
+	int rc = migrate_run(cfg->pg, cfg->migrations_dir, &applied, err, sizeof(err));
+
+	if (rc) {
+		fprintf(stderr, "tandem migrate: %s\n", err[0] ? err : migrate_strerror(rc));
+		return 1;
+	}
+	printf("tandem migrate: %d migration(s) applied from %s\n", applied, cfg->migrations_dir);
+	return 0;
+}
+
+static int start_supervisor(const struct tandem_config *cfg, int *fd)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return -1;
+	sup_pid = fork();
+	if (sup_pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (sup_pid == 0) {
+		close(sv[0]);
+		_exit(judgesup_main(sv[1], cfg->judge_workers, false));
+	}
+	close(sv[1]);
+	*fd = sv[0];
+	return 0;
+}
+
+static int serve(const struct tandem_config *cfg)
+{
+	uv_loop_t *loop = uv_default_loop();
+	int judge_fd = -1, status = 0;
+	bool root = geteuid() == 0;
+
+	config_log(cfg);
+	memset(&srv, 0, sizeof(srv));
+	srv.loop = loop;
+	srv.secret = cfg->secret;
+	srv.admin_key = cfg->admin_key;
+	srv.public_url = cfg->public_url;
+	srv.lim.max_frame = cfg->max_frame;
+	srv.lim.max_doc = cfg->max_doc;
+	srv.lim.ops_per_s = cfg->ops_per_s;
+	srv.lim.runs_per_min = cfg->runs_per_min;
+	srv.lim.join_timeout_ms = (unsigned)cfg->join_timeout_ms;
+	srv.lim.heartbeat_ms = (unsigned)cfg->heartbeat_ms;
+	srv.lim.left_after_ms = (unsigned)cfg->left_after_ms;
+	srv.lim.send_queue_bytes =
+		cfg->max_frame * 2 > (4u << 20) ? cfg->max_frame * 2 : (4u << 20);
+
+	/* Fork the privileged half before anything else is opened. */
+	if (root) {
+		if (start_supervisor(cfg, &judge_fd)) {
+			log_event(LOG_ERROR, "judgesup.fork", "msg=%s", strerror(errno));
+			return 1;
+		}
+	} else {
+		srv.judge_down = "tandem runs as an ordinary user: the judge needs root for its "
+				 "namespaces and cgroups, so Run is disabled";
+		log_event(LOG_WARN, "judge.disabled", "uid=%d msg=%s", (int)geteuid(),
+			  srv.judge_down);
+	}
+
+	if (ws_start(&srv, cfg->listen_host, cfg->listen_port, cfg->static_dir)) {
+		log_event(LOG_ERROR, "listen", "listen=%s msg=%s", cfg->listen, "could not listen");
+		status = 1;
+		goto out;
+	}
+	if (root && drop_privileges(cfg->user)) {
+		status = 1;
+		goto out;
+	}
+	if (judge_fd >= 0 && jclient_create(&srv, judge_fd, &srv.judge)) {
+		log_event(LOG_ERROR, "judge.client", "msg=%s",
+			  "cannot watch the supervisor socket");
+		status = 1;
+		goto out;
+	}
+	judge_fd = -1;
+	{
+		struct presence_options po;
+
+		memset(&po, 0, sizeof(po));
+		po.host = cfg->redis_host;
+		po.port = cfg->redis_port;
+		po.db = cfg->redis_db;
+		po.left_after_ms = cfg->left_after_ms;
+		po.heartbeat_ms = cfg->heartbeat_ms;
+		po.on_event = on_presence;
+		po.ud = &srv;
+		if (presence_create(loop, &po, &srv.presence))
+			log_event(LOG_WARN, "presence", "msg=%s",
+				  "presence disabled: out of memory");
+	}
+
+	uv_signal_init(loop, &sig_int);
+	uv_signal_init(loop, &sig_term);
+	uv_timer_init(loop, &stop_timer);
+	uv_signal_start(&sig_int, on_signal, SIGINT);
+	uv_signal_start(&sig_term, on_signal, SIGTERM);
+	log_event(LOG_INFO, "serve", "listen=%s public_url=%s static=%s", cfg->listen,
+		  cfg->public_url, cfg->static_dir);
+	uv_run(loop, UV_RUN_DEFAULT);
+out:
+	if (srv.ctx)
+		lws_context_destroy(srv.ctx);
+	if (srv.judge)
+		jclient_destroy(srv.judge);
+	if (srv.presence)
+		presence_destroy(srv.presence);
+	uv_walk(loop, walk_close, NULL);
+	uv_run(loop, UV_RUN_DEFAULT);
+	if (dying_ctx)
+		lws_context_destroy(dying_ctx);
+	rooms_free(&srv);
+	uv_loop_close(loop);
+	if (judge_fd >= 0)
+		close(judge_fd);
+	log_event(LOG_INFO, "exit", "status=%d", status);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct tandem_config cfg;
+	char err[512];
+	int rc;
+
+	log_init_from_env();
+	signal(SIGPIPE, SIG_IGN);
+	rc = config_parse(&cfg, argc, argv, NULL, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "%s\n(see tandem --help)\n", err);
+		config_finish(&cfg);
+		return 2;
+	}
+	switch (cfg.command) {
+	case CONFIG_CMD_HELP:
+		config_usage(stdout, cfg.help_topic);
+		rc = 0;
+		break;
+	case CONFIG_CMD_VERSION:
+		printf("tandem %s\n", TANDEM_VERSION);
+		rc = 0;
+		break;
+	case CONFIG_CMD_MIGRATE:
+		rc = migrate_main(&cfg);
+		break;
+	case CONFIG_CMD_SERVE:
+	default:
+		rc = serve(&cfg);
+		if (sup_pid > 0) {
+			int st;
+
+			kill(sup_pid, SIGTERM);
+			waitpid(sup_pid, &st, 0);
+		}
+		break;
+	}
+	config_finish(&cfg);
+	return rc;
+}

@@ -1,0 +1,104 @@
+/*
+ * proto.h - the room protocol, defined once.
+ *
+ * Every JSON control message of protocol tandem.v1 is listed here, with who
+ * may send it; docs/protocol.md is the prose for the same list, and
+ * tests/server check the two agree.  Binary frames carry CRDT updates and
+ * are not listed: a client sends updates of its own agents, the server
+ * sends updates to catch a client up and to fan out peers' edits.
+ */
+#ifndef TANDEM_PROTO_H
+#define TANDEM_PROTO_H
+
+#include <stdbool.h>
+
+/* Seats a connection can hold; bit masks below say who may send what. */
+enum seat {
+	SEAT_NONE = 0,
+	SEAT_INTERVIEWER = 1,
+	SEAT_CANDIDATE = 2,
+	SEAT_OBSERVER = 4,
+};
+
+#define SEATS_EDIT  (SEAT_INTERVIEWER | SEAT_CANDIDATE)
+#define SEATS_ALL   (SEAT_INTERVIEWER | SEAT_CANDIDATE | SEAT_OBSERVER)
+#define SEATS_STAFF (SEAT_INTERVIEWER | SEAT_OBSERVER)
+
+/*
+ * X(name, "wire name", client may send (seat mask, 0 = server only),
+ *   server sends to (seat mask))
+ */
+#define PROTO_MSG_MAP(X)                                          \
+	X(JOIN, "join", SEATS_ALL, 0)                             \
+	X(WELCOME, "welcome", 0, SEATS_ALL)                       \
+	X(PRESENCE, "presence", 0, SEATS_ALL)                     \
+	X(AWARENESS, "awareness", SEATS_ALL, SEATS_ALL)           \
+	X(ACK, "ack", 0, SEATS_EDIT)                              \
+	X(RUN, "run", SEATS_EDIT, 0)                              \
+	X(RUN_STARTED, "run.started", 0, SEATS_ALL)               \
+	X(RUN_OUTPUT, "run.output", 0, SEATS_ALL)                 \
+	X(RUN_RESULT, "run.result", 0, SEATS_ALL)                 \
+	X(NOTE, "note", SEATS_STAFF, SEATS_STAFF)                 \
+	X(EVENT, "event", SEATS_EDIT, SEATS_STAFF)                \
+	X(PROBLEM, "problem", SEAT_INTERVIEWER, SEATS_ALL)        \
+	X(SUBMIT, "submit", SEAT_CANDIDATE | SEAT_INTERVIEWER, 0) \
+	X(ERROR, "error", 0, SEATS_ALL)
+
+enum proto_msg {
+#define PROTO__ENUM(name, wire, from, to) PROTO_##name,
+	PROTO_MSG_MAP(PROTO__ENUM)
+#undef PROTO__ENUM
+		PROTO__COUNT
+};
+
+/* Looks up a wire name; -1 when unknown. */
+int proto_msg_parse(const char *wire);
+/* The wire name of m (static string). */
+const char *proto_msg_name(enum proto_msg m);
+/* May a client in seat send m? */
+bool proto_may_send(enum proto_msg m, enum seat seat);
+/* Does a client in seat receive m? */
+bool proto_receives(enum proto_msg m, enum seat seat);
+
+/* "interviewer", "candidate", "observer" (static); NULL for SEAT_NONE. */
+const char *proto_seat_name(enum seat seat);
+/* Parses a seat name; SEAT_NONE when unknown. */
+enum seat proto_seat_parse(const char *name);
+
+/*
+ * Error codes carried in {"t": "error", "code": ...} frames.
+ * X(name, "wire code", "default message")
+ */
+#define PROTO_ERR_MAP(X)                                                         \
+	X(BAD_REQUEST, "bad_request", "malformed message")                       \
+	X(FORBIDDEN, "forbidden", "your seat may not do that")                   \
+	X(UNKNOWN_TYPE, "unknown_type", "unknown message type")                  \
+	X(RATE_LIMITED, "rate_limited", "too many messages; retry later")        \
+	X(DOC_TOO_LARGE, "doc_too_large", "the document would exceed its limit") \
+	X(BAD_UPDATE, "bad_update", "malformed or forged CRDT update")           \
+	X(RUN_IN_PROGRESS, "run_in_progress", "a run is already in progress")    \
+	X(JUDGE_BUSY, "judge_busy", "the judge is busy; retry later")            \
+	X(JUDGE_DOWN, "judge_down", "the judge is unavailable")                  \
+	X(NOT_IMPLEMENTED, "not_implemented", "reserved; not implemented yet")   \
+	X(ALREADY_JOINED, "already_joined", "this connection has joined")        \
+	X(INTERNAL, "internal", "internal error")
+
+enum proto_err {
+#define PROTO__ERR(name, wire, msg) PERR_##name,
+	PROTO_ERR_MAP(PROTO__ERR)
+#undef PROTO__ERR
+};
+
+const char *proto_err_code(enum proto_err e);
+const char *proto_err_message(enum proto_err e);
+
+/* WebSocket close codes the server uses (docs/protocol.md). */
+#define PROTO_CLOSE_GOING_AWAY	 1001
+#define PROTO_CLOSE_POLICY	 1008 /* bad or expired token, closed room */
+#define PROTO_CLOSE_TOO_BIG	 1009
+#define PROTO_CLOSE_JOIN_TIMEOUT 4001
+#define PROTO_CLOSE_ROOM_CLOSED	 4002
+#define PROTO_CLOSE_REPLACED	 4008
+#define PROTO_CLOSE_TOO_SLOW	 4009
+
+#endif /* TANDEM_PROTO_H */

@@ -1,0 +1,684 @@
+/*
+ * room.c - a room: two editing seats, observers, one CRDT document, runs.
+ *
+ * This is where the server decides what a message means.  It trusts
+ * nothing a client says: the seat comes from the verified token, a CRDT
+ * update is checked to contain only operations of agents this server
+ * handed to that seat before it is merged, and every limit is enforced
+ * here.  It never touches a socket directly (ws.c queues frames) and never
+ * blocks.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "presence.h"
+#include "server.h"
+
+enum pstate { P_NONE = 0, P_PRESENT, P_DISCONNECTED, P_LEFT, P_COMPLETED };
+
+static const char *const pstate_names[] = { "NONE", "PRESENT", "DISCONNECTED", "LEFT",
+					    "COMPLETED" };
+
+/* An agent id this room handed out, and the seat that owns its operations. */
+struct owner {
+	uint32_t agent;
+	enum seat seat;
+};
+
+/* Presence of one editing seat. */
+struct member {
+	enum pstate state;
+	char name[64];
+	uint64_t since_ms;
+	struct room *room;
+	int idx;
+};
+
+struct room {
+	struct server *srv;
+	char id[48];
+	char problem[128];
+	struct crdt_doc *doc;
+	uint32_t next_agent;
+	struct owner *owners;
+	size_t nowners, capowners;
+	struct conn *conns; /* every joined connection */
+	struct conn *seat_conn[2];
+	struct member member[2]; /* interviewer, candidate */
+	unsigned observers;
+	bool closed;
+
+	/* runs */
+	bool run_busy;
+	uint64_t run_id;
+	double run_tokens[2];
+	uint64_t run_stamp[2];
+};
+
+uint64_t server_now_ms(void)
+{
+	return uv_hrtime() / 1000000u;
+}
+
+static int seat_index(enum seat s)
+{
+	return s == SEAT_INTERVIEWER ? 0 : s == SEAT_CANDIDATE ? 1 : -1;
+}
+
+/* ---- the registry ------------------------------------------------------- */
+
+static uint64_t hash_id(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+struct room *room_find(struct server *srv, const char *id)
+{
+	size_t i;
+
+	if (!srv->rooms_cap || !id)
+		return NULL;
+	for (i = hash_id(id) & (srv->rooms_cap - 1); srv->rooms[i];
+	     i = (i + 1) & (srv->rooms_cap - 1))
+		if (strcmp(srv->rooms[i]->id, id) == 0)
+			return srv->rooms[i];
+	return NULL;
+}
+
+static int registry_put(struct server *srv, struct room *r)
+{
+	size_t i;
+
+	if ((srv->nrooms + 1) * 2 > srv->rooms_cap) {
+		size_t ncap = srv->rooms_cap ? srv->rooms_cap * 2 : 64;
+		struct room **nt = calloc(ncap, sizeof(*nt));
+
+		if (!nt)
+			return -1;
+		for (size_t k = 0; k < srv->rooms_cap; k++) {
+			struct room *o = srv->rooms[k];
+
+			if (!o)
+				continue;
+			for (i = hash_id(o->id) & (ncap - 1); nt[i]; i = (i + 1) & (ncap - 1))
+				;
+			nt[i] = o;
+		}
+		free(srv->rooms);
+		srv->rooms = nt;
+		srv->rooms_cap = ncap;
+	}
+	for (i = hash_id(r->id) & (srv->rooms_cap - 1); srv->rooms[i];
+	     i = (i + 1) & (srv->rooms_cap - 1))
+		;
+	srv->rooms[i] = r;
+	srv->nrooms++;
+	return 0;
+}
+
+struct room *room_create(struct server *srv, const char *id, const char *problem)
+{
+	struct room *r;
+
+	if (strlen(id) >= sizeof(r->id) || (problem && strlen(problem) >= sizeof(r->problem)) ||
+	    room_find(srv, id))
+		return NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->srv = srv;
+	snprintf(r->id, sizeof(r->id), "%s", id);
+	snprintf(r->problem, sizeof(r->problem), "%s", problem ? problem : "");
+	r->doc = crdt_doc_create(NULL);
+	r->next_agent = 1;
+	for (int k = 0; k < 2; k++) {
+		r->member[k].room = r;
+		r->member[k].idx = k;
+	}
+	if (!r->doc || registry_put(srv, r)) {
+		crdt_doc_destroy(r->doc);
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+const char *room_id(const struct room *r)
+{
+	return r->id;
+}
+
+const char *room_problem(const struct room *r)
+{
+	return r->problem;
+}
+
+bool room_closed(const struct room *r)
+{
+	return r->closed;
+}
+
+static void room_free(struct room *r)
+{
+	if (r->srv->presence)
+		presence_forget_room(r->srv->presence, r->id);
+	if (r->run_busy && r->srv->judge)
+		jclient_forget(r->srv->judge, r->run_id);
+	crdt_doc_destroy(r->doc);
+	free(r->owners);
+	free(r);
+}
+
+void rooms_free(struct server *srv)
+{
+	for (size_t i = 0; i < srv->rooms_cap; i++)
+		if (srv->rooms[i])
+			room_free(srv->rooms[i]);
+	free(srv->rooms);
+	srv->rooms = NULL;
+	srv->rooms_cap = srv->nrooms = 0;
+}
+
+/* ---- fan-out ------------------------------------------------------------ */
+
+/* Sends a JSON message to every joined connection whose seat is in mask. */
+static void broadcast(struct room *r, json_t *msg, unsigned mask, const struct conn *except)
+{
+	for (struct conn *c = r->conns; c; c = c->room_next)
+		if (c != except && ((unsigned)c->seat & mask))
+			conn_send_json(c, json_incref(msg));
+	json_decref(msg);
+}
+
+static json_t *version_json(const struct crdt_version *v)
+{
+	json_t *o = json_object();
+	char key[16];
+
+	for (size_t i = 0; o && i < v->len; i++) {
+		snprintf(key, sizeof(key), "%u", v->v[i].agent);
+		json_object_set_new(o, key, json_integer(v->v[i].next));
+	}
+	return o;
+}
+
+json_t *room_presence_json(const struct room *r)
+{
+	json_t *a = json_array();
+
+	for (int k = 0; k < 2; k++) {
+		const struct member *m = &r->member[k];
+
+		json_array_append_new(
+			a, json_pack("{s:s, s:s, s:s, s:I}", "seat",
+				     proto_seat_name(k ? SEAT_CANDIDATE : SEAT_INTERVIEWER), "name",
+				     m->name, "state", pstate_names[m->state], "since",
+				     (json_int_t)m->since_ms));
+	}
+	return a;
+}
+
+static void publish_presence(struct room *r)
+{
+	json_t *msg = json_pack("{s:s, s:o, s:i}", "t", "presence", "members",
+				room_presence_json(r), "observers", (int)r->observers);
+
+	broadcast(r, msg, SEATS_ALL, NULL);
+}
+
+/* Moves seat k to st; write: also record it in Redis (not for Redis's own events). */
+static void apply_state(struct room *r, int k, enum pstate st, bool write)
+{
+	struct member *m = &r->member[k];
+	const char *seat = proto_seat_name(k ? SEAT_CANDIDATE : SEAT_INTERVIEWER);
+
+	if (m->state == st)
+		return;
+	m->state = st;
+	m->since_ms = server_now_ms();
+	log_event(LOG_INFO, "presence", "room=%s seat=%s state=%s", r->id, seat, pstate_names[st]);
+	/* The presence module also runs the DISCONNECTED -> LEFT timer and tells us. */
+	if (write && r->srv->presence)
+		presence_set(r->srv->presence, r->id, seat, m->name,
+			     (enum presence_state)(st - P_PRESENT), NULL, NULL);
+	publish_presence(r);
+}
+
+static void set_state(struct room *r, int k, enum pstate st)
+{
+	apply_state(r, k, st, true);
+}
+
+void room_presence_event(struct server *srv, const struct presence_event *ev)
+{
+	struct room *r = room_find(srv, ev->room);
+	enum seat seat = proto_seat_parse(ev->member);
+	int k = seat_index(seat);
+
+	if (!r || k < 0 || r->closed)
+		return;
+	/* A LEFT from the timer only counts while the seat is still away. */
+	if (ev->state == PRESENCE_LEFT && r->member[k].state != P_DISCONNECTED)
+		return;
+	if (ev->state == PRESENCE_LEFT || ev->remote)
+		apply_state(r, k, (enum pstate)(ev->state + P_PRESENT), false);
+}
+
+void room_presence_loaded(struct room *r, const struct presence_entry *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int k = seat_index(proto_seat_parse(e[i].member));
+
+		if (k < 0 || r->member[k].state != P_NONE)
+			continue;
+		r->member[k].state = (enum pstate)(e[i].state + P_PRESENT);
+		r->member[k].since_ms = (uint64_t)e[i].since_ms;
+		snprintf(r->member[k].name, sizeof(r->member[k].name), "%s", e[i].name);
+	}
+}
+
+/* ---- join / leave -------------------------------------------------------- */
+
+static int add_owner(struct room *r, uint32_t agent, enum seat seat)
+{
+	if (r->nowners == r->capowners) {
+		size_t ncap = r->capowners ? r->capowners * 2 : 8;
+		struct owner *n = realloc(r->owners, ncap * sizeof(*n));
+
+		if (!n)
+			return -1;
+		r->owners = n;
+		r->capowners = ncap;
+	}
+	r->owners[r->nowners].agent = agent;
+	r->owners[r->nowners].seat = seat;
+	r->nowners++;
+	return 0;
+}
+
+static enum seat owner_of(const struct room *r, uint32_t agent)
+{
+	for (size_t i = 0; i < r->nowners; i++)
+		if (r->owners[i].agent == agent)
+			return r->owners[i].seat;
+	return SEAT_NONE;
+}
+
+void room_join(struct room *r, struct conn *c, const char *name, const struct crdt_version *have,
+	       json_t *id)
+{
+	struct crdt_version cur;
+	struct crdt_buf buf;
+	int k = seat_index(c->seat);
+	json_t *welcome;
+	int rc;
+
+	if (r->next_agent == UINT32_MAX || add_owner(r, r->next_agent, c->seat)) {
+		conn_close(c, PROTO_CLOSE_GOING_AWAY, "out of agent ids");
+		return;
+	}
+	c->agent = r->next_agent++;
+	c->room = r;
+	snprintf(c->name, sizeof(c->name), "%s", name ? name : "");
+	c->room_prev = NULL;
+	c->room_next = r->conns;
+	if (r->conns)
+		r->conns->room_prev = c;
+	r->conns = c;
+
+	/* A newer connection for an editing seat replaces the older one. */
+	if (k >= 0) {
+		struct conn *old = r->seat_conn[k];
+
+		r->seat_conn[k] = c;
+		if (old)
+			conn_close(old, PROTO_CLOSE_REPLACED, "replaced by a newer connection");
+		snprintf(r->member[k].name, sizeof(r->member[k].name), "%s", c->name);
+	} else {
+		r->observers++;
+	}
+
+	crdt_version_init(&cur, NULL);
+	crdt_buf_init(&buf, NULL);
+	rc = crdt_doc_version(r->doc, &cur);
+	if (!rc)
+		rc = crdt_encode_since(r->doc, have, &buf);
+	if (!rc)
+		rc = crdt_version_copy(&c->delivered, have);
+	if (rc) {
+		conn_close(c, PROTO_CLOSE_GOING_AWAY, "out of memory");
+		goto out;
+	}
+	welcome = json_pack(
+		"{s:s, s:s, s:i, s:s, s:s, s:s, s:o, s:o, s:{s:I, s:I, s:i, s:i}}", "t", "welcome",
+		"seat", proto_seat_name(c->seat), "agent", (int)c->agent, "room", r->id, "name",
+		c->name, "problem", r->problem, "version", version_json(&cur), "presence",
+		room_presence_json(r), "limits", "max_frame", (json_int_t)r->srv->lim.max_frame,
+		"max_doc", (json_int_t)r->srv->lim.max_doc, "ops_per_s", (int)r->srv->lim.ops_per_s,
+		"runs_per_min", (int)r->srv->lim.runs_per_min);
+	if (welcome && id)
+		json_object_set(welcome, "id", id);
+	conn_send_json(c, welcome);
+	conn_send_binary(c, buf.data, buf.len);
+	log_event(LOG_INFO, "room.join", "room=%s conn=%llu seat=%s agent=%u", r->id,
+		  (unsigned long long)c->id, proto_seat_name(c->seat), c->agent);
+	if (k >= 0)
+		set_state(r, k, P_PRESENT);
+	else
+		publish_presence(r);
+out:
+	crdt_version_finish(&cur);
+	crdt_buf_finish(&buf);
+}
+
+void room_leave(struct conn *c)
+{
+	struct room *r = c->room;
+	int k = seat_index(c->seat);
+
+	if (!r)
+		return;
+	if (c->room_prev)
+		c->room_prev->room_next = c->room_next;
+	else
+		r->conns = c->room_next;
+	if (c->room_next)
+		c->room_next->room_prev = c->room_prev;
+	c->room = NULL;
+	log_event(LOG_INFO, "room.leave", "room=%s conn=%llu seat=%s", r->id,
+		  (unsigned long long)c->id, proto_seat_name(c->seat));
+	if (r->srv->stopping)
+		return;
+	if (k < 0) {
+		r->observers--;
+		publish_presence(r);
+		return;
+	}
+	if (r->seat_conn[k] != c)
+		return; /* replaced: the seat is still present */
+	r->seat_conn[k] = NULL;
+	if (r->closed)
+		return;
+	set_state(r, k, P_DISCONNECTED);
+}
+
+int room_doc_version(const struct room *r, struct crdt_version *v)
+{
+	return crdt_doc_version(r->doc, v);
+}
+
+void room_shutdown(struct room *r)
+{
+	for (struct conn *c = r->conns; c; c = c->room_next)
+		conn_close(c, PROTO_CLOSE_GOING_AWAY, "server shutting down");
+}
+
+void room_close(struct room *r)
+{
+	if (r->closed)
+		return;
+	r->closed = true;
+	for (int k = 0; k < 2; k++)
+		if (r->member[k].state == P_PRESENT)
+			set_state(r, k, P_COMPLETED);
+	for (struct conn *c = r->conns; c; c = c->room_next)
+		conn_close(c, PROTO_CLOSE_ROOM_CLOSED, "room closed");
+	log_event(LOG_INFO, "room.close", "room=%s", r->id);
+}
+
+/* ---- edits --------------------------------------------------------------- */
+
+/* Token bucket: refills rate per second up to rate; false when empty. */
+static bool take_token(double *tokens, uint64_t *stamp, double rate, double per_ms)
+{
+	uint64_t now = server_now_ms();
+
+	if (*stamp == 0)
+		*tokens = rate;
+	else
+		*tokens += (double)(now - *stamp) * per_ms;
+	if (*tokens > rate)
+		*tokens = rate;
+	*stamp = now;
+	if (*tokens < 1.0)
+		return false;
+	*tokens -= 1.0;
+	return true;
+}
+
+void room_on_update(struct conn *c, const uint8_t *data, size_t len)
+{
+	struct room *r = c->room;
+	struct crdt_update_info info;
+	struct crdt_version ver;
+	json_t *ack;
+	int rc;
+
+	if (!((unsigned)c->seat & SEATS_EDIT)) { /* observers are read-only */
+		conn_send_error(c, NULL, PERR_FORBIDDEN, "observers cannot edit", 0);
+		return;
+	}
+	if (!take_token(&c->op_tokens, &c->op_stamp_ms, r->srv->lim.ops_per_s,
+			r->srv->lim.ops_per_s / 1000.0)) {
+		conn_send_error(c, NULL, PERR_RATE_LIMITED, NULL,
+				1000 / (r->srv->lim.ops_per_s ? r->srv->lim.ops_per_s : 1) + 1);
+		return;
+	}
+	rc = crdt_update_info(data, len, &info, NULL);
+	if (rc) {
+		conn_send_error(c, NULL, PERR_BAD_UPDATE, crdt_strerror(rc), 0);
+		return;
+	}
+	for (size_t i = 0; i < info.nauthors; i++) {
+		if (i >= 8 || owner_of(r, info.authors[i]) != c->seat) {
+			conn_send_error(c, NULL, PERR_BAD_UPDATE,
+					"the update holds operations of another agent", 0);
+			log_event(LOG_WARN, "room.forged", "room=%s conn=%llu", r->id,
+				  (unsigned long long)c->id);
+			return;
+		}
+	}
+	if (crdt_len_bytes(r->doc) + info.ins_bytes > r->srv->lim.max_doc) {
+		conn_send_error(c, NULL, PERR_DOC_TOO_LARGE, NULL, 0);
+		return;
+	}
+	rc = crdt_apply(r->doc, data, len);
+	if (rc) {
+		conn_send_error(c, NULL, PERR_BAD_UPDATE, crdt_strerror(rc), 0);
+		if (rc != CRDT_ENOMEM && rc != CRDT_ELIMIT)
+			return;
+	}
+	for (struct conn *o = r->conns; o; o = o->room_next)
+		if (o != c)
+			conn_send_binary(o, data, len);
+
+	/* Acknowledge: the sender's agents as far as the document now has them. */
+	crdt_version_init(&ver, NULL);
+	for (size_t i = 0; i < info.nauthors && i < 8; i++) {
+		struct crdt_version all;
+
+		crdt_version_init(&all, NULL);
+		if (crdt_doc_version(r->doc, &all) == 0)
+			crdt_version_set(&ver, info.authors[i],
+					 crdt_version_get(&all, info.authors[i]));
+		crdt_version_finish(&all);
+	}
+	ack = json_pack("{s:s, s:o}", "t", "ack", "version", version_json(&ver));
+	crdt_version_finish(&ver);
+	conn_send_json(c, ack);
+}
+
+void room_resync(struct conn *c)
+{
+	struct crdt_buf buf;
+
+	if (!c->room)
+		return;
+	crdt_buf_init(&buf, NULL);
+	if (crdt_encode_since(c->room->doc, &c->delivered, &buf) == 0 &&
+	    buf.len <= c->srv->lim.send_queue_bytes)
+		conn_send_binary(c, buf.data, buf.len);
+	else
+		conn_close(c, PROTO_CLOSE_TOO_SLOW, "cannot keep up");
+	crdt_buf_finish(&buf);
+}
+
+/* ---- runs ---------------------------------------------------------------- */
+
+static void run_output(void *ud, uint64_t run, const char *stream, const char *utf8)
+{
+	struct room *r = ud;
+
+	broadcast(r,
+		  json_pack("{s:s, s:I, s:s, s:s}", "t", "run.output", "run", (json_int_t)run,
+			    "stream", stream, "data", utf8),
+		  SEATS_ALL, NULL);
+}
+
+static void run_done(void *ud, uint64_t run, json_t *result, const char *error)
+{
+	struct room *r = ud;
+	json_t *msg;
+
+	r->run_busy = false;
+	if (result) {
+		msg = json_deep_copy(result);
+		json_object_set_new(msg, "t", json_string("run.result"));
+		json_object_set_new(msg, "run", json_integer((json_int_t)run));
+	} else {
+		msg = json_pack("{s:s, s:I, s:s, s:s}", "t", "run.result", "run", (json_int_t)run,
+				"verdict", "IE", "message", error ? error : "judge failed");
+		if (error && strcmp(error, "judge busy") == 0)
+			json_object_set_new(msg, "code", json_string("judge_busy"));
+	}
+	log_event(LOG_INFO, "run.done", "room=%s run=%llu verdict=%s", r->id,
+		  (unsigned long long)run, json_string_value(json_object_get(msg, "verdict")));
+	broadcast(r, msg, SEATS_ALL, NULL);
+}
+
+static void on_run(struct conn *c, json_t *msg)
+{
+	struct room *r = c->room;
+	int k = seat_index(c->seat);
+	json_t *id = json_object_get(msg, "id");
+	size_t n;
+	char *text;
+	uint64_t run;
+	int rc;
+
+	if (!r->srv->judge) {
+		conn_send_error(c, id, PERR_JUDGE_DOWN, r->srv->judge_down, 0);
+		return;
+	}
+	if (r->run_busy) {
+		conn_send_error(c, id, PERR_RUN_IN_PROGRESS, NULL, 0);
+		return;
+	}
+	if (k >= 0 && !take_token(&r->run_tokens[k], &r->run_stamp[k], r->srv->lim.runs_per_min,
+				  r->srv->lim.runs_per_min / 60000.0)) {
+		conn_send_error(c, id, PERR_RATE_LIMITED, "too many runs; retry later",
+				60000 / (r->srv->lim.runs_per_min ? r->srv->lim.runs_per_min : 1));
+		return;
+	}
+	n = crdt_len_bytes(r->doc);
+	text = malloc(n + 1);
+	if (!text) {
+		conn_send_error(c, id, PERR_INTERNAL, NULL, 0);
+		return;
+	}
+	crdt_text(r->doc, text, n);
+	text[n] = '\0';
+	rc = jclient_run(r->srv->judge, text, n, run_output, run_done, r, &run);
+	free(text);
+	if (rc) {
+		conn_send_error(c, id, PERR_JUDGE_DOWN, r->srv->judge_down, 0);
+		return;
+	}
+	r->run_busy = true;
+	r->run_id = run;
+	log_event(LOG_INFO, "run.start", "room=%s conn=%llu run=%llu", r->id,
+		  (unsigned long long)c->id, (unsigned long long)run);
+	{
+		json_t *started = json_pack("{s:s, s:I, s:s}", "t", "run.started", "run",
+					    (json_int_t)run, "by", proto_seat_name(c->seat));
+
+		if (id)
+			json_object_set(started, "id", id);
+		broadcast(r, started, SEATS_ALL, NULL);
+	}
+}
+
+/* ---- control messages ---------------------------------------------------- */
+
+static json_t *from_json(const struct conn *c)
+{
+	return json_pack("{s:s, s:i, s:s}", "seat", proto_seat_name(c->seat), "agent",
+			 (int)c->agent, "name", c->name);
+}
+
+void room_on_json(struct conn *c, enum proto_msg m, json_t *msg)
+{
+	struct room *r = c->room;
+	json_t *id = json_object_get(msg, "id");
+
+	switch (m) {
+	case PROTO_AWARENESS: {
+		json_t *out = json_deep_copy(msg);
+
+		json_object_set_new(out, "from", from_json(c));
+		broadcast(r, out, SEATS_ALL, c);
+		break;
+	}
+	case PROTO_RUN:
+		on_run(c, msg);
+		break;
+	case PROTO_NOTE: {
+		json_t *text = json_object_get(msg, "text");
+		json_t *out;
+
+		if (!json_is_string(text)) {
+			conn_send_error(c, id, PERR_BAD_REQUEST, "note needs a text string", 0);
+			break;
+		}
+		out = json_pack("{s:s, s:O, s:o, s:I}", "t", "note", "text", text, "from",
+				from_json(c), "at", (json_int_t)server_now_ms());
+		if (id)
+			json_object_set(out, "id", id);
+		broadcast(r, out, SEATS_STAFF, NULL);
+		break;
+	}
+	case PROTO_EVENT: {
+		const char *kind = json_string_value(json_object_get(msg, "kind"));
+		json_t *out;
+
+		if (!kind ||
+		    (strcmp(kind, "paste") && strcmp(kind, "focus") && strcmp(kind, "blur"))) {
+			conn_send_error(c, id, PERR_BAD_REQUEST,
+					"event kind must be paste, focus or blur", 0);
+			break;
+		}
+		out = json_pack("{s:s, s:s, s:o, s:I}", "t", "event", "kind", kind, "from",
+				from_json(c), "at", (json_int_t)server_now_ms());
+		if (json_is_integer(json_object_get(msg, "size")))
+			json_object_set(out, "size", json_object_get(msg, "size"));
+		broadcast(r, out, SEATS_STAFF, NULL);
+		break;
+	}
+	case PROTO_PROBLEM:
+	case PROTO_SUBMIT:
+		conn_send_error(c, id, PERR_NOT_IMPLEMENTED, NULL, 0);
+		break;
+	case PROTO_JOIN:
+		conn_send_error(c, id, PERR_ALREADY_JOINED, NULL, 0);
+		break;
+	default:
+		conn_send_error(c, id, PERR_FORBIDDEN, "clients may not send this message", 0);
+		break;
+	}
+}

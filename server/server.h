@@ -1,0 +1,177 @@
+/*
+ * server.h - the network-facing process's shared state.
+ *
+ * One struct server per process, owned by main.c, living for the whole
+ * run of `tandem serve`.  Every piece below runs on its one libuv loop:
+ * libwebsockets (WebSocket, REST, static files), hiredis (presence), libpq
+ * (durable state) and the socket to the judge supervisor.  Nothing here
+ * may block that loop, and nothing here runs with privileges: by the time
+ * a client can reach this process it has dropped to --user.
+ */
+#ifndef TANDEM_SERVER_H
+#define TANDEM_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <libwebsockets.h>
+#include <uv.h>
+
+#include "crdt.h"
+#include "proto.h"
+
+struct tandem_config;
+struct room;
+struct conn;
+struct jclient;
+struct presence;
+struct db;
+
+/* Tunables the core reads; filled from struct tandem_config by main.c. */
+struct server_limits {
+	size_t max_frame;      /* bytes of one WebSocket message */
+	size_t max_doc;	       /* UTF-8 bytes of a room's text */
+	unsigned ops_per_s;    /* CRDT updates per second per connection */
+	unsigned runs_per_min; /* runs per minute per seat */
+	unsigned join_timeout_ms;
+	unsigned heartbeat_ms;
+	unsigned left_after_ms;
+	size_t send_queue_bytes; /* per connection before resync */
+};
+
+struct server {
+	uv_loop_t *loop;
+	struct lws_context *ctx;
+	struct lws_vhost *vhost;
+	struct server_limits lim;
+	const char *secret;
+	const char *admin_key;
+	const char *public_url;
+
+	struct room **rooms; /* open hash table of live rooms */
+	size_t rooms_cap, nrooms;
+	uint64_t next_conn;
+
+	struct jclient *judge; /* NULL: Run is unavailable (reason in judge_down) */
+	const char *judge_down;
+	struct presence *presence;
+	struct db *db;
+
+	bool stopping;
+	uint64_t conns_open;
+};
+
+/* ---- connections (ws.c) ------------------------------------------------- */
+
+/*
+ * A WebSocket connection.  Created when the handshake is accepted, freed
+ * when lws closes it.  Before its join is accepted it has no room and may
+ * only send join.
+ */
+struct conn {
+	struct server *srv;
+	struct lws *wsi;
+	uint64_t id;
+	struct room *room;
+	enum seat seat;
+	uint32_t agent;
+	char name[64];
+	struct conn *room_next, *room_prev;
+
+	/* assembling the current message */
+	unsigned char *rx;
+	size_t rx_len, rx_cap;
+	bool rx_binary;
+
+	/* bounded send queue */
+	struct qmsg *q_head, *q_tail;
+	size_t q_bytes;
+	bool resync;		       /* queue overflowed: send a catch-up instead */
+	struct crdt_version delivered; /* doc version the client has surely been sent */
+
+	int close_code; /* non-zero: close with it at the next writable */
+	char close_reason[64];
+
+	lws_sorted_usec_list_t join_sul;
+	double op_tokens;
+	uint64_t op_stamp_ms;
+};
+
+/* Queues a JSON message (consumed: the reference is dropped). */
+void conn_send_json(struct conn *c, json_t *msg);
+/* Queues a binary frame (copied). */
+void conn_send_binary(struct conn *c, const uint8_t *data, size_t len);
+/* Sends {"t":"error",...}; id (may be NULL) is echoed; retry_ms > 0 adds retry_ms. */
+void conn_send_error(struct conn *c, json_t *id, enum proto_err e, const char *message,
+		     unsigned retry_ms);
+/* Closes the connection with code and reason after flushing what is queued. */
+void conn_close(struct conn *c, int code, const char *reason);
+
+/* ws.c: starts libwebsockets on srv->loop listening on host:port. */
+int ws_start(struct server *srv, const char *host, int port, const char *static_dir);
+/* Stops accepting and closes every connection with 1001. */
+void ws_stop(struct server *srv);
+
+/* ---- rooms (room.c) ----------------------------------------------------- */
+
+struct room *room_find(struct server *srv, const char *id);
+/* Creates a room in memory; NULL on OOM or duplicate id. */
+struct room *room_create(struct server *srv, const char *id, const char *problem);
+const char *room_id(const struct room *r);
+const char *room_problem(const struct room *r);
+bool room_closed(const struct room *r);
+/* The room's document version (v's old contents replaced). */
+int room_doc_version(const struct room *r, struct crdt_version *v);
+/* Server shutdown: every connection closes with 1001 (state kept). */
+void room_shutdown(struct room *r);
+/* Closes the room: members see COMPLETED, connections close with 4002. */
+void room_close(struct room *r);
+/* Presence of every seat as a JSON array (new reference). */
+json_t *room_presence_json(const struct room *r);
+
+/* A client's join was verified for room r and seat: attach c. */
+void room_join(struct room *r, struct conn *c, const char *name, const struct crdt_version *have,
+	       json_t *id);
+/* c is going away (socket closed). */
+void room_leave(struct conn *c);
+/* A JSON control message from a joined connection (role already checked). */
+void room_on_json(struct conn *c, enum proto_msg m, json_t *msg);
+/* A binary CRDT update from a joined connection. */
+void room_on_update(struct conn *c, const uint8_t *data, size_t len);
+/* The connection's send queue overflowed and was dropped: build its catch-up. */
+void room_resync(struct conn *c);
+struct presence_event;
+struct presence_entry;
+/* A presence transition the presence module saw (LEFT timer, another node). */
+void room_presence_event(struct server *srv, const struct presence_event *ev);
+/* Seeds a room's seats from presence read back from Redis (after a restart). */
+void room_presence_loaded(struct room *r, const struct presence_entry *e, size_t n);
+/* Frees every room (shutdown). */
+void rooms_free(struct server *srv);
+
+/* ---- REST (http.c) ------------------------------------------------------ */
+
+/*
+ * Handles one API request; returns the HTTP status and sets *body (a new
+ * JSON reference) to send.
+ */
+int http_api(struct server *srv, const char *method, const char *path, const char *auth,
+	     const char *body, size_t body_len, json_t **out);
+
+/* ---- the judge, through the supervisor (jclient.c) ---------------------- */
+
+typedef void jclient_output_cb(void *ud, uint64_t run, const char *stream, const char *utf8);
+typedef void jclient_done_cb(void *ud, uint64_t run, json_t *result, const char *error);
+
+/* Submits code for a script run; 0 or a negative errno-style code. */
+int jclient_run(struct jclient *jc, const char *code, size_t code_len, jclient_output_cb *out,
+		jclient_done_cb *done, void *ud, uint64_t *run);
+/* Forgets ud: no more callbacks for run (the room went away). */
+void jclient_forget(struct jclient *jc, uint64_t run);
+
+/* ---- helpers ------------------------------------------------------------ */
+
+uint64_t server_now_ms(void);
+
+#endif /* TANDEM_SERVER_H */

@@ -1,0 +1,598 @@
+/*
+ * ws.c - libwebsockets on the server's libuv loop: sockets, frames, queues.
+ *
+ * Owns every connection's life: handshake (subprotocol tandem.v1 on /ws,
+ * nothing else), the join deadline, reassembly of fragmented messages up
+ * to the frame limit, JSON parsing and the role check against proto.h,
+ * and a bounded send queue per connection written only from the WRITEABLE
+ * callback.  A peer that cannot keep up has its queue dropped and is sent
+ * one catch-up update instead (room_resync), so it can never make the
+ * server hold unbounded memory.  The REST API and static files are served
+ * from the same listener.  Meaning is room.c's business, never this file's.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "log.h"
+#include "server.h"
+
+/* A queued frame: LWS_PRE bytes of headroom, then the payload. */
+struct qmsg {
+	struct qmsg *next;
+	size_t len;
+	bool binary;
+	unsigned char buf[];
+};
+
+/* lws's per-session storage holds only a pointer: the conn's life is ours. */
+struct pss {
+	struct conn *c;
+};
+
+/* Per-request state of an HTTP API call. */
+struct http_pss {
+	char method[8];
+	char path[256];
+	char auth[1024];
+	char *body;
+	size_t body_len;
+	bool too_big;
+	char *resp;
+	size_t resp_len, resp_sent;
+	int status;
+};
+
+#define HTTP_BODY_MAX (64 * 1024)
+
+/* ---- send queue ----------------------------------------------------------- */
+
+static void queue_drop(struct conn *c)
+{
+	while (c->q_head) {
+		struct qmsg *m = c->q_head;
+
+		c->q_head = m->next;
+		free(m);
+	}
+	c->q_tail = NULL;
+	c->q_bytes = 0;
+}
+
+static void enqueue(struct conn *c, const void *data, size_t len, bool binary)
+{
+	struct qmsg *m;
+
+	if (c->close_code)
+		return;
+	if (binary && c->resync)
+		return; /* the catch-up will carry it */
+	if (c->q_bytes + len > c->srv->lim.send_queue_bytes) {
+		/* Too slow: forget what is queued and send one catch-up update later. */
+		log_event(LOG_WARN, "conn.slow", "conn=%llu queued=%zu", (unsigned long long)c->id,
+			  c->q_bytes);
+		queue_drop(c);
+		c->resync = true;
+		lws_callback_on_writable(c->wsi);
+		if (binary)
+			return;
+		if (len > c->srv->lim.send_queue_bytes) {
+			conn_close(c, PROTO_CLOSE_TOO_SLOW, "cannot keep up");
+			return;
+		}
+	}
+	m = malloc(sizeof(*m) + LWS_PRE + len);
+	if (!m) {
+		conn_close(c, PROTO_CLOSE_GOING_AWAY, "out of memory");
+		return;
+	}
+	m->next = NULL;
+	m->len = len;
+	m->binary = binary;
+	memcpy(m->buf + LWS_PRE, data, len);
+	if (c->q_tail)
+		c->q_tail->next = m;
+	else
+		c->q_head = m;
+	c->q_tail = m;
+	c->q_bytes += len;
+	lws_callback_on_writable(c->wsi);
+}
+
+void conn_send_json(struct conn *c, json_t *msg)
+{
+	char *s;
+
+	if (!msg)
+		return;
+	s = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
+	if (!s)
+		return;
+	enqueue(c, s, strlen(s), false);
+	free(s);
+}
+
+void conn_send_binary(struct conn *c, const uint8_t *data, size_t len)
+{
+	enqueue(c, data, len, true);
+}
+
+void conn_send_error(struct conn *c, json_t *id, enum proto_err e, const char *message,
+		     unsigned retry_ms)
+{
+	json_t *m = json_pack("{s:s, s:s, s:s}", "t", "error", "code", proto_err_code(e), "message",
+			      message ? message : proto_err_message(e));
+
+	if (!m)
+		return;
+	if (id)
+		json_object_set(m, "id", id);
+	if (retry_ms)
+		json_object_set_new(m, "retry_ms", json_integer(retry_ms));
+	conn_send_json(c, m);
+}
+
+void conn_close(struct conn *c, int code, const char *reason)
+{
+	if (c->close_code)
+		return;
+	c->close_code = code;
+	snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason ? reason : "");
+	lws_callback_on_writable(c->wsi);
+}
+
+/* ---- join ----------------------------------------------------------------- */
+
+static void join_timeout(lws_sorted_usec_list_t *sul)
+{
+	struct conn *c = lws_container_of(sul, struct conn, join_sul);
+
+	if (!c->room)
+		conn_close(c, PROTO_CLOSE_JOIN_TIMEOUT, "join timeout");
+}
+
+/* Parses {"agent-id": next, ...} into ver; false when malformed. */
+static bool parse_version(json_t *o, struct crdt_version *ver)
+{
+	const char *key;
+	json_t *val;
+
+	if (!o)
+		return true;
+	if (!json_is_object(o) || json_object_size(o) > 100000)
+		return false;
+	json_object_foreach(o, key, val)
+	{
+		char *end;
+		unsigned long agent = strtoul(key, &end, 10);
+
+		if (*key == '\0' || *end != '\0' || agent > UINT32_MAX || !json_is_integer(val) ||
+		    json_integer_value(val) < 0 || json_integer_value(val) > UINT32_MAX)
+			return false;
+		if (crdt_version_set(ver, (uint32_t)agent, (uint32_t)json_integer_value(val)))
+			return false;
+	}
+	return true;
+}
+
+static void on_join(struct conn *c, json_t *msg)
+{
+	struct server *srv = c->srv;
+	const char *room_id = json_string_value(json_object_get(msg, "room"));
+	const char *token = json_string_value(json_object_get(msg, "token"));
+	struct auth_claims claims;
+	struct crdt_version have;
+	struct room *r;
+	int rc;
+
+	if (!room_id || !token) {
+		conn_close(c, PROTO_CLOSE_POLICY, "join needs room and token");
+		return;
+	}
+	rc = auth_token_verify(srv->secret, token, (int64_t)(server_now_ms() / 1000), &claims);
+	if (rc) {
+		log_event(LOG_INFO, "join.refused", "conn=%llu reason=%s",
+			  (unsigned long long)c->id, auth_strerror(rc));
+		conn_close(c, PROTO_CLOSE_POLICY, auth_strerror(rc));
+		return;
+	}
+	r = room_find(srv, room_id);
+	if (strcmp(claims.room, room_id) != 0 || !r || room_closed(r)) {
+		conn_close(c, PROTO_CLOSE_POLICY,
+			   r && room_closed(r) ? "room closed" : "token not valid for this room");
+		return;
+	}
+	c->seat = proto_seat_parse(auth_role_name(claims.role));
+	if (c->seat == SEAT_NONE) {
+		conn_close(c, PROTO_CLOSE_POLICY, "unknown seat");
+		return;
+	}
+	crdt_version_init(&have, NULL);
+	if (!parse_version(json_object_get(msg, "version"), &have)) {
+		crdt_version_finish(&have);
+		conn_send_error(c, json_object_get(msg, "id"), PERR_BAD_REQUEST,
+				"version must be an object of agent ids to counts", 0);
+		c->seat = SEAT_NONE;
+		return;
+	}
+	lws_sul_cancel(&c->join_sul);
+	room_join(r, c, claims.name, &have, json_object_get(msg, "id"));
+	crdt_version_finish(&have);
+}
+
+/* ---- one complete message --------------------------------------------------- */
+
+static void on_message(struct conn *c)
+{
+	json_error_t jerr;
+	json_t *msg, *t;
+	int m;
+
+	if (c->rx_binary) {
+		if (!c->room) {
+			conn_close(c, PROTO_CLOSE_POLICY, "join first");
+			return;
+		}
+		room_on_update(c, c->rx, c->rx_len);
+		return;
+	}
+	msg = json_loadb((const char *)c->rx, c->rx_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!msg || !json_is_object(msg)) {
+		json_decref(msg);
+		if (!c->room) {
+			conn_close(c, PROTO_CLOSE_POLICY, "first frame must be a join");
+			return;
+		}
+		conn_send_error(c, NULL, PERR_BAD_REQUEST, msg ? "expected an object" : jerr.text,
+				0);
+		return;
+	}
+	t = json_object_get(msg, "t");
+	m = proto_msg_parse(json_string_value(t));
+	if (!c->room) {
+		if (m == PROTO_JOIN)
+			on_join(c, msg);
+		else
+			conn_close(c, PROTO_CLOSE_POLICY, "first frame must be a join");
+	} else if (m < 0) {
+		conn_send_error(c, json_object_get(msg, "id"), PERR_UNKNOWN_TYPE, NULL, 0);
+	} else if (!proto_may_send((enum proto_msg)m, c->seat) && m != PROTO_JOIN) {
+		conn_send_error(c, json_object_get(msg, "id"), PERR_FORBIDDEN, NULL, 0);
+	} else {
+		room_on_json(c, (enum proto_msg)m, msg);
+	}
+	json_decref(msg);
+}
+
+/* ---- the WebSocket protocol ------------------------------------------------- */
+
+static int ws_writeable(struct conn *c)
+{
+	struct qmsg *m = c->q_head;
+
+	if (c->resync && !c->close_code) {
+		c->resync = false;
+		room_resync(c);
+		m = c->q_head;
+	}
+	if (m) {
+		int n = lws_write(c->wsi, m->buf + LWS_PRE, m->len,
+				  m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+
+		if (n < (int)m->len)
+			return -1;
+		c->q_head = m->next;
+		if (!c->q_head)
+			c->q_tail = NULL;
+		c->q_bytes -= m->len;
+		free(m);
+		if (c->q_head) {
+			lws_callback_on_writable(c->wsi);
+			return 0;
+		}
+		/* Drained: everything the document held is now with the client. */
+		if (c->room && !c->resync) {
+			struct crdt_version v;
+
+			crdt_version_init(&v, NULL);
+			if (room_doc_version(c->room, &v) == 0)
+				crdt_version_copy(&c->delivered, &v);
+			crdt_version_finish(&v);
+		}
+	}
+	if (c->close_code && !c->q_head) {
+		lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
+				 (unsigned char *)c->close_reason, strlen(c->close_reason));
+		return -1;
+	}
+	return 0;
+}
+
+static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		 size_t len)
+{
+	struct server *srv = lws_context_user(lws_get_context(wsi));
+	struct pss *pss = user;
+	struct conn *c = pss ? pss->c : NULL;
+
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+		char uri[64];
+
+		if (srv->stopping)
+			return 1;
+		if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 ||
+		    strcmp(uri, "/ws") != 0)
+			return 1;
+		return 0;
+	}
+	case LWS_CALLBACK_ESTABLISHED:
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return -1;
+		c->srv = srv;
+		c->wsi = wsi;
+		c->id = ++srv->next_conn;
+		crdt_version_init(&c->delivered, NULL);
+		pss->c = c;
+		srv->conns_open++;
+		lws_sul_schedule(srv->ctx, 0, &c->join_sul, join_timeout,
+				 (lws_usec_t)srv->lim.join_timeout_ms * LWS_US_PER_MS);
+		return 0;
+
+	case LWS_CALLBACK_RECEIVE: {
+		size_t total;
+
+		if (!c || c->close_code)
+			return 0;
+		if (lws_is_first_fragment(wsi)) {
+			c->rx_len = 0;
+			c->rx_binary = lws_frame_is_binary(wsi);
+		}
+		total = c->rx_len + len + lws_remaining_packet_payload(wsi);
+		if (total > srv->lim.max_frame) {
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+					 (unsigned char *)"message too large", 17);
+			log_event(LOG_INFO, "conn.too_big", "conn=%llu bytes=%zu",
+				  (unsigned long long)c->id, total);
+			return -1;
+		}
+		if (c->rx_len + len > c->rx_cap) {
+			size_t ncap = c->rx_cap ? c->rx_cap : 4096;
+			unsigned char *n;
+
+			while (ncap < c->rx_len + len)
+				ncap *= 2;
+			n = realloc(c->rx, ncap);
+			if (!n)
+				return -1;
+			c->rx = n;
+			c->rx_cap = ncap;
+		}
+		memcpy(c->rx + c->rx_len, in, len);
+		c->rx_len += len;
+		if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
+			on_message(c);
+			c->rx_len = 0;
+			/* Do not keep a large buffer around for an idle connection. */
+			if (c->rx_cap > 65536) {
+				free(c->rx);
+				c->rx = NULL;
+				c->rx_cap = 0;
+			}
+		}
+		return 0;
+	}
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return c ? ws_writeable(c) : 0;
+
+	case LWS_CALLBACK_CLOSED:
+		if (!c)
+			return 0;
+		lws_sul_cancel(&c->join_sul);
+		room_leave(c);
+		queue_drop(c);
+		crdt_version_finish(&c->delivered);
+		free(c->rx);
+		free(c);
+		pss->c = NULL;
+		srv->conns_open--;
+		return 0;
+
+	default:
+		return 0;
+	}
+}
+
+/* ---- HTTP: the API ---------------------------------------------------------- */
+
+static int http_respond(struct lws *wsi, struct http_pss *h)
+{
+	unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start,
+					   *end = buf + sizeof(buf) - 1;
+
+	if (lws_add_http_common_headers(wsi, (unsigned int)h->status, "application/json",
+					(lws_filepos_t)h->resp_len, &p, end))
+		return 1;
+	if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+					 (unsigned char *)"no-store", 8, &p, end))
+		return 1;
+	if (lws_finalize_write_http_header(wsi, start, &p, end))
+		return 1;
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static void http_handle(struct server *srv, struct http_pss *h)
+{
+	json_t *out = NULL;
+
+	if (h->too_big) {
+		h->status = 413;
+		out = json_pack("{s:s}", "error", "request body too large");
+	} else {
+		h->status = http_api(srv, h->method, h->path, h->auth[0] ? h->auth : NULL, h->body,
+				     h->body_len, &out);
+	}
+	h->resp = out ? json_dumps(out, JSON_COMPACT) : NULL;
+	json_decref(out);
+	if (!h->resp)
+		h->resp = strdup("{}");
+	h->resp_len = h->resp ? strlen(h->resp) : 0;
+	log_event(LOG_INFO, "http", "method=%s path=%s status=%d", h->method, h->path, h->status);
+}
+
+static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		   size_t len)
+{
+	struct server *srv = lws_context_user(lws_get_context(wsi));
+	struct http_pss *h = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		/* A WebSocket handshake without the tandem.v1 subprotocol lands here. */
+		return 1;
+
+	case LWS_CALLBACK_HTTP: {
+		const char *uri = in;
+		int m;
+
+		memset(h, 0, sizeof(*h));
+		if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI))
+			snprintf(h->method, sizeof(h->method), "POST");
+		else if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI))
+			snprintf(h->method, sizeof(h->method), "GET");
+		else
+			snprintf(h->method, sizeof(h->method), "OTHER");
+		/* The mount strips "/api"; put it back so http.c sees the whole path. */
+		snprintf(h->path, sizeof(h->path), "/api%s", uri ? uri : "");
+		m = lws_hdr_copy(wsi, h->auth, sizeof(h->auth), WSI_TOKEN_HTTP_AUTHORIZATION);
+		if (m < 0)
+			h->auth[0] = '\0';
+		if (strcmp(h->method, "POST") == 0)
+			return 0; /* wait for the body */
+		http_handle(srv, h);
+		return http_respond(wsi, h);
+	}
+	case LWS_CALLBACK_HTTP_BODY:
+		if (h->body_len + len > HTTP_BODY_MAX) {
+			h->too_big = true;
+			return 0;
+		}
+		{
+			char *n = realloc(h->body, h->body_len + len + 1);
+
+			if (!n)
+				return 1;
+			h->body = n;
+			memcpy(h->body + h->body_len, in, len);
+			h->body_len += len;
+			h->body[h->body_len] = '\0';
+		}
+		return 0;
+
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		http_handle(srv, h);
+		return http_respond(wsi, h);
+
+	case LWS_CALLBACK_HTTP_WRITEABLE: {
+		unsigned char buf[LWS_PRE + 16384];
+		size_t n;
+		int final;
+
+		if (!h || !h->resp)
+			return 0;
+		n = h->resp_len - h->resp_sent;
+		if (n > sizeof(buf) - LWS_PRE)
+			n = sizeof(buf) - LWS_PRE;
+		memcpy(buf + LWS_PRE, h->resp + h->resp_sent, n);
+		h->resp_sent += n;
+		final = h->resp_sent == h->resp_len;
+		if (lws_write(wsi, buf + LWS_PRE, n,
+			      final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
+			return 1;
+		if (!final) {
+			lws_callback_on_writable(wsi);
+			return 0;
+		}
+		if (lws_http_transaction_completed(wsi))
+			return -1;
+		return 0;
+	}
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (h) {
+			free(h->body);
+			free(h->resp);
+			h->body = NULL;
+			h->resp = NULL;
+		}
+		return 0;
+
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}
+
+/* ---- the context ------------------------------------------------------------ */
+
+static const struct lws_protocols protocols[] = {
+	/* First: lws falls back to it for a handshake that names no subprotocol. */
+	{ "http", cb_http, sizeof(struct http_pss), 0, 0, NULL, 0 },
+	{ "tandem.v1", cb_ws, sizeof(struct pss), 65536, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 },
+};
+
+static const lws_retry_bo_t retry = {
+	.secs_since_valid_ping = 10,
+	.secs_since_valid_hangup = 25,
+};
+
+static struct lws_http_mount mount_static;
+static struct lws_http_mount mount_api;
+
+int ws_start(struct server *srv, const char *host, int port, const char *static_dir)
+{
+	struct lws_context_creation_info info;
+	void *foreign[1] = { srv->loop };
+
+	memset(&mount_api, 0, sizeof(mount_api));
+	mount_api.mountpoint = "/api";
+	mount_api.mountpoint_len = 4;
+	mount_api.origin = "http";
+	mount_api.origin_protocol = LWSMPRO_CALLBACK;
+
+	memset(&mount_static, 0, sizeof(mount_static));
+	mount_static.mountpoint = "/";
+	mount_static.mountpoint_len = 1;
+	mount_static.origin = static_dir;
+	mount_static.def = "index.html";
+	mount_static.origin_protocol = LWSMPRO_FILE;
+	mount_api.mount_next = static_dir ? &mount_static : NULL;
+
+	memset(&info, 0, sizeof(info));
+	info.port = port;
+	info.iface = host;
+	info.protocols = protocols;
+	info.mounts = &mount_api;
+	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+		       LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+	info.foreign_loops = foreign;
+	info.user = srv;
+	info.retry_and_idle_policy = &retry;
+	info.pt_serv_buf_size = 32 * 1024;
+	srv->ctx = lws_create_context(&info);
+	if (!srv->ctx)
+		return -1;
+	return 0;
+}
+
+void ws_stop(struct server *srv)
+{
+	srv->stopping = true;
+	for (size_t i = 0; i < srv->rooms_cap; i++)
+		if (srv->rooms[i])
+			room_shutdown(srv->rooms[i]);
+}
