@@ -120,7 +120,7 @@ def _strip_own(te):
         te = te.__cause__ or te.__context__
 
 
-def _describe(exc, own_frames=True):
+def _describe(exc):
     """The error object of a result line: type, message, user traceback."""
     name = type(exc).__name__
     mod = type(exc).__module__
@@ -129,8 +129,7 @@ def _describe(exc, own_frames=True):
     try:
         te = traceback.TracebackException(type(exc), exc, exc.__traceback__,
                                           compact=True)
-        if own_frames:
-            _strip_own(te)
+        _strip_own(te)
         text = "".join(te.format())
     except BaseException:  # MemoryError while formatting, or worse
         text = name + ": " + _safe_str(exc) + "\n"
@@ -189,6 +188,7 @@ def _hint(spec, key, default):
 def _merge_kinds(sig_kinds, *hints):
     """Per-position kinds: a test's "types" beat the request's, which beat
     the user's annotations; a null entry falls through."""
+    hints = [h if isinstance(h, list) else None for h in hints]
     n = max([len(sig_kinds)] + [len(h) for h in hints if h])
     out = []
     for i in range(n):
