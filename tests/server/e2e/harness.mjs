@@ -18,6 +18,7 @@
 //                      or $TANDEM_BUILD/server/tandem)
 //   TANDEM_CRDT_WASM   tandem-crdt.wasm (default <build>/crdt/wasm/...)
 //   TANDEM_CRDT_MJS    crdt.mjs (default <repo>/crdt/wasm/crdt.mjs)
+//   TANDEM_MIGRATIONS  passed to `tandem migrate` (default <repo>/migrations)
 //   TANDEM_REDIS_URL   default redis://127.0.0.1:$TANDEM_REDIS_PORT (6390)
 //   TANDEM_PG          default "host=127.0.0.1 port=$TANDEM_PG_PORT (5490)
 //                      dbname=tandem user=postgres"
@@ -42,6 +43,7 @@ const BUILD = process.env.TANDEM_BUILD || path.join(REPO, 'build');
 export const TANDEM_BIN = process.env.TANDEM_BIN || path.join(BUILD, 'server', 'tandem');
 const CRDT_WASM =
 	process.env.TANDEM_CRDT_WASM || path.join(BUILD, 'crdt', 'wasm', 'tandem-crdt.wasm');
+const MIGRATIONS = process.env.TANDEM_MIGRATIONS || path.join(REPO, 'migrations');
 const CRDT_MJS = process.env.TANDEM_CRDT_MJS || path.join(REPO, 'crdt', 'wasm', 'crdt.mjs');
 const REDIS_PORT = Number(process.env.TANDEM_REDIS_PORT || 6390);
 const PG_PORT = Number(process.env.TANDEM_PG_PORT || 5490);
@@ -372,11 +374,14 @@ export async function migrate() {
 		}
 	}
 	try {
-		const r = spawnSync(TANDEM_BIN, ['migrate', '--pg', PG], { encoding: 'utf8', timeout: 60000 });
+		const r = spawnSync(TANDEM_BIN, ['migrate', '--pg', PG, '--migrations', MIGRATIONS], {
+			encoding: 'utf8',
+			timeout: 60000,
+		});
 		assert.equal(
 			r.status,
 			0,
-			`tandem migrate --pg '${PG}' exited ${r.status} (signal ${r.signal}):\n${r.stdout}${r.stderr}`,
+			`tandem migrate --pg '${PG}' --migrations ${MIGRATIONS} exited ${r.status} (signal ${r.signal}):\n${r.stdout}${r.stderr}`,
 		);
 	} finally {
 		fs.rmSync(lock, { recursive: true, force: true });
@@ -436,7 +441,7 @@ export class Tandem {
 		const env = { ...process.env };
 		// Flags are the interface under test; keep stray TANDEM_* settings of
 		// the calling shell from changing what they mean.
-		for (const k of Object.keys(env)) if (k.startsWith('TANDEM_')) delete env[k];
+		for (const k of Object.keys(env)) if (k.startsWith('TANDEM_') && k !== 'TANDEM_LOG_LEVEL') delete env[k];
 		const proc = spawn(TANDEM_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
 		this.proc = proc;
 		const collect = (d) => {
