@@ -9,9 +9,12 @@
  * number N = 1, 2, 3, ... until a run reaches its end without meeting
  * allocation N.  Every call must return 0 or CRDT_ENOMEM; after a failure
  * the document must pass crdt__check and hold the same text, version and
- * pending count as before the call.  Two modes:
+ * pending count as before the call - except after crdt_apply(), which
+ * crdt.h allows to keep a causal prefix of the update (its version may only
+ * grow; applying the same bytes again completes it).  Two modes:
  *  - once: only allocation N fails; the failed call is retried and must then
- *    succeed, and the session must end with the same texts as a clean run;
+ *    succeed, and the session must end with the same texts, versions and
+ *    pending counts as a clean run;
  *  - rest: allocation N and all later ones fail; the session stops at the
  *    first failure and tears down.
  * In both, once everything is destroyed the allocator's live byte count
@@ -39,13 +42,19 @@ struct result {
 	char *text;    /* the script's document at the end */
 	char *text2;   /* the document loaded from a snapshot */
 	char *text_at; /* text_at an earlier version */
+	struct crdt_version ver, ver2;
+	size_t pending, pending2;
+	struct crdt_update_info info;
 };
 
 /*
  * Runs expr (which may be repeated); doc is the document it must not
- * corrupt (NULL if none), buf a buffer it appends to (or NULL).
+ * corrupt (NULL if none), buf a buffer it appends to (or NULL).  An atomic
+ * call leaves doc exactly as it was when it fails with CRDT_ENOMEM;
+ * crdt_apply() is not atomic (crdt.h): on CRDT_ENOMEM it keeps a causal
+ * prefix of the update, so its version can only have grown.
  */
-#define STEP(doc, buf, expr)                                                                     \
+#define STEP_(atomic, doc, buf, expr)                                                            \
 	do {                                                                                     \
 		struct tu_state st_;                                                             \
 		const struct crdt_doc *dp_ = (doc);                                              \
@@ -58,7 +67,10 @@ struct result {
 			c->failures++;                                                           \
 			if (dp_) {                                                               \
 				TU_CHECK_DOC(dp_);                                               \
-				TU_SAME_STATE(&st_, dp_);                                        \
+				if (atomic)                                                      \
+					TU_SAME_STATE(&st_, dp_);                                \
+				else                                                             \
+					check_grown(&st_, dp_, #expr);                           \
 			}                                                                        \
 			if (bp_)                                                                 \
 				bp_->len = buflen_;                                              \
@@ -80,6 +92,24 @@ struct result {
 			tu_state_finish(&st_);                                                   \
 		}                                                                                \
 	} while (0)
+
+#define STEP(doc, buf, expr) STEP_(true, doc, buf, expr)
+#define APPLY(doc, expr)     STEP_(false, doc, NULL, expr)
+
+/* After a failed crdt_apply the document holds what it had and maybe more, never less. */
+static void check_grown(const struct tu_state *before, const struct crdt_doc *doc, const char *what)
+{
+	struct crdt_version now;
+	char a[400], b[400];
+
+	crdt_version_init(&now, NULL);
+	TU_OK(crdt_doc_version(doc, &now));
+	if (!crdt_version_includes(&now, &before->ver))
+		TU_FAIL("%s failed with ENOMEM and lost operations: version %s, before %s", what,
+			tu_version_str(&now, a, sizeof a),
+			tu_version_str(&before->ver, b, sizeof b));
+	crdt_version_finish(&now);
+}
 
 /* crdt_doc_create, which reports failure with NULL. */
 static struct crdt_doc *create(struct ctx *c)
@@ -160,25 +190,34 @@ static void run_script(struct ctx *c, const struct inputs *in, struct result *re
 	STEP(NULL, NULL, crdt_version_copy(&vdec, &v));
 
 	/* Remote ops out of order: u3 and u2 wait for u1. */
-	STEP(doc, NULL, crdt_apply(doc, in->u3.data, in->u3.len));
-	STEP(doc, NULL, crdt_apply(doc, in->u2.data, in->u2.len));
+	APPLY(doc, crdt_apply(doc, in->u3.data, in->u3.len));
+	APPLY(doc, crdt_apply(doc, in->u2.data, in->u2.len));
 	TU_CHECK(crdt_pending(doc) > 0);
-	STEP(doc, NULL, crdt_apply(doc, in->u1.data, in->u1.len));
+	APPLY(doc, crdt_apply(doc, in->u1.data, in->u1.len));
 	TU_EQ_SIZE(crdt_pending(doc), 0);
 	/* A snapshot merged into a non-empty document, and one loaded into an empty one. */
-	STEP(doc, NULL, crdt_apply(doc, in->snap_other.data, in->snap_other.len));
+	APPLY(doc, crdt_apply(doc, in->snap_other.data, in->snap_other.len));
 	doc2 = create(c);
 	if (!doc2)
 		goto out;
-	STEP(doc2, NULL, crdt_apply(doc2, in->snap_src.data, in->snap_src.len));
+	APPLY(doc2, crdt_apply(doc2, in->snap_src.data, in->snap_src.len));
 	STEP(doc2, NULL, crdt_insert(doc2, 9, 1, "after load", 10));
-	STEP(doc2, NULL, crdt_apply(doc2, in->u2.data, in->u2.len)); /* duplicate */
+	APPLY(doc2, crdt_apply(doc2, in->u2.data, in->u2.len)); /* duplicate */
 
 	/* Reading the past. */
 	STEP(doc, &out, crdt_text_at(doc, &vmid, &out));
 
+	/* What a server asks of an update before merging it. */
+	STEP(NULL, NULL, crdt_update_info(in->u1.data, in->u1.len, &res->info, h));
+
 	res->text = tu_text(doc, NULL);
 	res->text2 = tu_text(doc2, NULL);
+	crdt_version_init(&res->ver, NULL);
+	crdt_version_init(&res->ver2, NULL);
+	TU_OK(crdt_doc_version(doc, &res->ver));
+	TU_OK(crdt_doc_version(doc2, &res->ver2));
+	res->pending = crdt_pending(doc);
+	res->pending2 = crdt_pending(doc2);
 	res->text_at = malloc(out.len + 1);
 	TU_CHECK(res->text_at != NULL);
 	if (out.len)
@@ -250,6 +289,8 @@ static void free_result(struct result *r)
 	free(r->text);
 	free(r->text2);
 	free(r->text_at);
+	crdt_version_finish(&r->ver);
+	crdt_version_finish(&r->ver2);
 	memset(r, 0, sizeof *r);
 }
 
@@ -271,6 +312,11 @@ int main(void)
 	TU_EQ_SIZE(a.live_bytes, 0);
 	TU_EQ_SIZE(a.live_blocks, 0);
 	TU_CHECK(clean.text && clean.text2 && clean.text_at);
+	TU_EQ_SIZE(clean.pending, 0);
+	TU_EQ_SIZE(clean.pending2, 0);
+	TU_EQ_SIZE(clean.info.ins_bytes, 14);
+	TU_EQ_SIZE(clean.info.nauthors, 1);
+	TU_EQ_INT(clean.info.authors[0], 50);
 	points = a.calls;
 	printf("test-alloc: clean run makes %zu allocation calls, peak %zu bytes\n", points,
 	       a.peak_bytes);
@@ -293,6 +339,12 @@ int main(void)
 				TU_EQ_STR(res.text, clean.text);
 				TU_EQ_STR(res.text2, clean.text2);
 				TU_EQ_STR(res.text_at, clean.text_at);
+				TU_EQ_VERSION(&res.ver, &clean.ver);
+				TU_EQ_VERSION(&res.ver2, &clean.ver2);
+				TU_EQ_SIZE(res.pending, clean.pending);
+				TU_EQ_SIZE(res.pending2, clean.pending2);
+				TU_EQ_SIZE(res.info.nops, clean.info.nops);
+				TU_EQ_SIZE(res.info.ins_bytes, clean.info.ins_bytes);
 			}
 			free_result(&res);
 			if (a.failed == 0)
