@@ -676,6 +676,8 @@ export class Client {
 				this.ack = versionUnion(this.ack, msg.version);
 		} else if (msg.t === 'presence') {
 			for (const m of presenceMembers(msg)) this.presence[m.seat] = m.state;
+		} else if (msg.t === 'welcome' && msg.presence) {
+			for (const m of presenceMembers(msg.presence)) this.presence[m.seat] = m.state;
 		} else if (msg.t === 'error') {
 			this.errors.push(msg);
 			// Rate limited: resend what is unacknowledged after the time the

@@ -128,9 +128,17 @@ test('closing a room needs the interviewer and revokes every token', async () =>
 
 	const r = await srv.api('POST', `/api/rooms/${room.id}/close`, { token: room.tokens.interviewer });
 	assert.equal(r.status, 200, `the interviewer closes the room: ${r.status} ${r.text}`);
-	for (const seat of ['interviewer', 'candidate', 'observer']) {
+	for (const seat of ['interviewer', 'candidate', 'observer'])
 		await refusedJoin(room.id, room.tokens[seat], `the ${seat} token of a closed room`);
-		await refusedGet(room.id, room.tokens[seat], `the ${seat} token of a closed room`);
+	await refusedGet(room.id, room.tokens.candidate, 'the candidate token of a closed room');
+	// Staff may keep read access to a closed room (to replay it); if so, the
+	// answer must say it is closed.
+	for (const seat of ['interviewer', 'observer']) {
+		const g = await srv.api('GET', `/api/rooms/${room.id}`, { token: room.tokens[seat] });
+		assert.ok(
+			g.status === 401 || (g.status === 200 && g.json?.closed === true),
+			`GET a closed room with the ${seat} token: ${g.status} ${g.text}`,
+		);
 	}
 	const again = await srv.api('POST', `/api/rooms/${room.id}/close`, { token: room.tokens.interviewer });
 	assert.equal(again.status, 401, `closing again with a revoked token answered ${again.status}`);
