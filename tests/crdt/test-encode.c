@@ -6,7 +6,8 @@
  * every byte a client sends is untrusted, so this file checks both sides:
  * round trips of updates, snapshots and version vectors (texts and
  * versions equal, including an empty document and one holding only
- * tombstones); crdt_text_at() against the text each replica really had at
+ * tombstones); crdt_update_info() against what each update holds;
+ * crdt_text_at() against the text each replica really had at
  * each version along a random concurrent session; crdt_encode_since() as
  * exactly the missing part; and malformed input - every truncation, wrong
  * format and kind bytes, random byte flips and random tails - which must be
@@ -58,16 +59,19 @@ static void session_edit(struct session *s, int i)
 	crdt_version_init(&before, NULL);
 	crdt_version_init(&after, NULL);
 	TU_OK(crdt_doc_version(doc, &before));
+	size_t ins_bytes = 0, del_count = 0;
 	if (len == 0 || tu_chance(s->rng, 65)) {
 		char buf[32];
 		size_t n = 0, ncp = 1 + tu_below(s->rng, 5);
 		for (size_t k = 0; k < ncp; k++)
 			n += tu_utf8_put(tu_rand_cp(s->rng), buf + n);
 		TU_OK(crdt_insert(doc, s->agent[i], tu_below(s->rng, len + 1), buf, n));
+		ins_bytes = n;
 	} else {
 		size_t pos = tu_below(s->rng, len);
 		size_t count = 1 + tu_below(s->rng, len - pos < 6 ? len - pos : 6);
 		TU_OK(crdt_delete(doc, s->agent[i], pos, count));
+		del_count = count;
 	}
 	TU_CHECK_DOC(doc);
 	TU_OK(crdt_doc_version(doc, &after));
@@ -82,6 +86,14 @@ static void session_edit(struct session *s, int i)
 	}
 	crdt_buf_init(&s->msgs[s->nmsgs], NULL);
 	TU_OK(crdt_encode_between(doc, &before, &after, &s->msgs[s->nmsgs]));
+	/* What the server reads of it before merging: one author, this edit's size. */
+	struct crdt_update_info info;
+	TU_OK(crdt_update_info(s->msgs[s->nmsgs].data, s->msgs[s->nmsgs].len, &info, NULL));
+	TU_EQ_SIZE(info.nauthors, 1);
+	TU_EQ_INT(info.authors[0], s->agent[i]);
+	TU_EQ_SIZE(info.ins_bytes, ins_bytes);
+	TU_EQ_SIZE(info.del_count, del_count);
+	TU_CHECK(info.nops >= 1);
 	for (int r = 0; r < NREP; r++)
 		s->got[r][s->nmsgs] = r == i;
 	s->nmsgs++;
@@ -331,6 +343,73 @@ static void test_roundtrips(struct tu_rng *rng)
 	}
 }
 
+/* ---- Inspecting an update ---------------------------------------------- */
+
+/* True when id is among the first min(nauthors, 8) authors. */
+static bool has_author(const struct crdt_update_info *info, uint32_t id)
+{
+	for (size_t k = 0; k < info->nauthors && k < 8; k++)
+		if (info->authors[k] == id)
+			return true;
+	return false;
+}
+
+static void test_update_info(void)
+{
+	struct crdt_doc *doc = crdt_doc_create(NULL);
+	struct crdt_buf b;
+	struct crdt_update_info info;
+	struct crdt_version v5;
+
+	TU_CHECK(doc != NULL);
+	crdt_buf_init(&b, NULL);
+	crdt_version_init(&v5, NULL);
+	/* An empty document's update: nothing in it. */
+	TU_OK(crdt_encode_since(doc, NULL, &b));
+	TU_OK(crdt_update_info(b.data, b.len, &info, NULL));
+	TU_EQ_SIZE(info.nops, 0);
+	TU_EQ_SIZE(info.nauthors, 0);
+	TU_EQ_SIZE(info.ins_bytes + info.del_count, 0);
+	/* Ten agents, each inserting 3 bytes and the last five deleting one character each. */
+	for (uint32_t a = 0; a < 10; a++) {
+		TU_OK(crdt_insert(doc, 100 + a, 0, "\xE2\x82\xAC", 3));
+		if (a == 4)
+			TU_OK(crdt_doc_version(doc, &v5));
+	}
+	for (uint32_t a = 5; a < 10; a++)
+		TU_OK(crdt_delete(doc, 100 + a, 0, 1));
+	b.len = 0;
+	TU_OK(crdt_encode_since(doc, NULL, &b));
+	TU_OK(crdt_update_info(b.data, b.len, &info, NULL));
+	TU_EQ_SIZE(info.ins_bytes, 30);
+	TU_EQ_SIZE(info.del_count, 5);
+	TU_EQ_SIZE(info.nauthors, 9); /* "more than eight" */
+	for (size_t k = 0; k < 8; k++) {
+		TU_CHECK(info.authors[k] >= 100 && info.authors[k] < 110);
+		for (size_t j = 0; j < k; j++)
+			TU_CHECK(info.authors[j] != info.authors[k]);
+	}
+	/* Only what came after v5: the last five agents. */
+	b.len = 0;
+	TU_OK(crdt_encode_since(doc, &v5, &b));
+	TU_OK(crdt_update_info(b.data, b.len, &info, NULL));
+	TU_EQ_SIZE(info.nauthors, 5);
+	TU_EQ_SIZE(info.ins_bytes, 15);
+	TU_EQ_SIZE(info.del_count, 5);
+	for (uint32_t a = 5; a < 10; a++)
+		TU_CHECK(has_author(&info, 100 + a));
+	/* A snapshot reads the same way. */
+	b.len = 0;
+	TU_OK(crdt_encode_doc(doc, &b));
+	TU_OK(crdt_update_info(b.data, b.len, &info, NULL));
+	TU_EQ_SIZE(info.ins_bytes, 30);
+	TU_EQ_SIZE(info.del_count, 5);
+	TU_EQ_SIZE(info.nauthors, 9);
+	crdt_buf_finish(&b);
+	crdt_version_finish(&v5);
+	crdt_doc_destroy(doc);
+}
+
 /* ---- Reading earlier versions ------------------------------------------- */
 
 static void check_history(const struct session *s, const struct crdt_doc *doc)
@@ -559,6 +638,13 @@ static void truncations(const struct crdt_buf *b, struct crdt_doc *target, const
 
 	TU_CHECK(empty != NULL);
 	for (size_t n = 0; n < b->len; n++) {
+		struct crdt_update_info info;
+		uint8_t *c = dup_bytes(b->data, n);
+		int rc = crdt_update_info(c, n, &info, NULL);
+		free(c);
+		if (rc != CRDT_ETRUNCATED && rc != CRDT_EDECODE)
+			TU_FAIL("%s: crdt_update_info of %zu of %zu bytes returned %d (%s)", what,
+				n, b->len, rc, crdt_strerror(rc));
 		apply_refused(empty, b->data, n, CRDT_ETRUNCATED, CRDT_EDECODE, what, n);
 		apply_refused(target, b->data, n, CRDT_ETRUNCATED, CRDT_EDECODE, what, n);
 	}
@@ -610,8 +696,16 @@ static void flips(struct tu_rng *rng, const struct crdt_buf *b, struct crdt_doc 
 			n += extra;
 		}
 		struct crdt_doc *empty = crdt_doc_create(NULL);
+		struct crdt_update_info info;
 		TU_CHECK(empty != NULL);
-		*accepted += apply_any(empty, c, n);
+		uint8_t *e = dup_bytes(c, n);
+		int irc = crdt_update_info(e, n, &info, NULL);
+		free(e);
+		bool ok = apply_any(empty, c, n);
+		/* crdt_update_info validates the bytes as crdt_apply does. */
+		if (ok && irc != 0)
+			TU_FAIL("crdt_apply accepted what crdt_update_info refused (%d)", irc);
+		*accepted += ok;
 		crdt_doc_destroy(empty);
 		if (apply_any(*target, c, n)) {
 			/* Something got in: start the next round from the clean target. */
@@ -753,6 +847,7 @@ int main(void)
 
 	tu_rng_init(&rng, tu_seed("test-encode"));
 	test_version_basics(&rng);
+	test_update_info();
 	test_roundtrips(&rng);
 	test_text_at(&rng);
 	test_since(&rng);
