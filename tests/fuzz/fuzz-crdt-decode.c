@@ -6,9 +6,9 @@
  * inconsistent, and, when they refuse input, leave the document exactly as
  * it was.  The input is fed to an empty document, to a document with
  * history from two agents (so that mutated inputs can refer to operations
- * it knows), and to the version decoder.  Accepted input must also survive
- * a snapshot round trip and be idempotent.  Any broken expectation calls
- * abort(), which libFuzzer reports as a crash.
+ * it knows), to crdt_update_info() and to the version decoder.  Accepted
+ * input must also survive a snapshot round trip and be idempotent.  Any
+ * broken expectation calls abort(), which libFuzzer reports as a crash.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -89,7 +89,8 @@ static struct crdt_doc *content_doc(void)
 	return a;
 }
 
-static void feed(struct crdt_doc *doc, const uint8_t *data, size_t size)
+/* Returns what crdt_apply returned. */
+static int feed(struct crdt_doc *doc, const uint8_t *data, size_t size)
 {
 	struct state before, after;
 	int rc;
@@ -128,6 +129,7 @@ static void feed(struct crdt_doc *doc, const uint8_t *data, size_t size)
 	}
 	finish(&before);
 	finish(&after);
+	return rc;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -138,8 +140,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	doc = crdt_doc_create(NULL);
 	REQUIRE(doc != NULL);
-	feed(doc, data, size);
+	rc = feed(doc, data, size);
 	crdt_doc_destroy(doc);
+
+	/* The inspector validates as crdt_apply does: never refuses what it took. */
+	struct crdt_update_info info;
+	int irc = crdt_update_info(data, size, &info, NULL);
+	REQUIRE(irc <= 0 && irc != CRDT_ENOMEM);
+	REQUIRE(rc != 0 || irc == 0);
+	REQUIRE(irc != 0 || info.nauthors <= 9);
 
 	doc = content_doc();
 	feed(doc, data, size);
