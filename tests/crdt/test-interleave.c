@@ -442,6 +442,95 @@ static void test_empty_start(void)
 	}
 }
 
+/* Types the code points cps[0..n) as separate inserts, forwards or backwards, at pos. */
+static void type_cps(struct rep *r, enum dir d, size_t pos, const uint32_t *cps, size_t n)
+{
+	char one[8];
+
+	for (size_t k = 0; k < n; k++) {
+		size_t i = d == FWD ? k : n - 1 - k;
+		one[tu_utf8_put(cps[i], one)] = 0;
+		ins(r, d == FWD ? pos + k : pos, one);
+	}
+}
+
+static char *cps_utf8(const uint32_t *cps, size_t n)
+{
+	char *s = malloc(n * 4 + 1);
+	size_t len = 0;
+
+	TU_CHECK(s != NULL);
+	for (size_t k = 0; k < n; k++)
+		len += tu_utf8_put(cps[k], s + len);
+	s[len] = 0;
+	return s;
+}
+
+/*
+ * Random cases of the same shape: a random base with tombstones, a random
+ * place, two runs of random characters typed concurrently in random
+ * directions by agents with random ids.  The result must be the base with
+ * one run and then the other at that place.
+ */
+static void test_random_runs(void)
+{
+	for (int iter = 0; iter < 300; iter++) {
+		struct crdt_doc *base = crdt_doc_create(NULL);
+		struct rep reps[2];
+		uint32_t a[10], b[10];
+		size_t na = 1 + tu_below(&rng_state, 10), nb = 1 + tu_below(&rng_state, 10);
+		enum dir da = (enum dir)tu_below(&rng_state, 2),
+			 db = (enum dir)tu_below(&rng_state, 2);
+		uint32_t ida = (uint32_t)tu_rand(&rng_state), idb = (uint32_t)tu_rand(&rng_state);
+
+		TU_CHECK(base != NULL);
+		if (ida == idb)
+			idb++;
+		for (int k = 0; k < 12; k++) {
+			size_t len = crdt_len(base);
+			if (len > 2 && tu_chance(&rng_state, 30)) {
+				TU_OK(crdt_delete(base, 1000, tu_below(&rng_state, len - 1), 2));
+			} else {
+				char w[16];
+				size_t n = tu_utf8_put(tu_rand_cp(&rng_state), w);
+				n += tu_utf8_put(tu_rand_cp(&rng_state), w + n);
+				TU_OK(crdt_insert(base, 1000 + (uint32_t)(k % 2),
+						  tu_below(&rng_state, len + 1), w, n));
+			}
+		}
+		size_t p = tu_below(&rng_state, crdt_len(base) + 1);
+		size_t blen;
+		char *bt = tu_text(base, &blen);
+		size_t split = crdt_cp_to_byte(bt, blen, p);
+		for (size_t k = 0; k < na; k++)
+			a[k] = tu_rand_cp(&rng_state);
+		for (size_t k = 0; k < nb; k++)
+			b[k] = tu_rand_cp(&rng_state);
+		char *as = cps_utf8(a, na), *bs = cps_utf8(b, nb);
+		size_t cap = blen + strlen(as) + strlen(bs) + 1;
+		char *ab = malloc(cap), *ba = malloc(cap);
+		TU_CHECK(ab && ba);
+		snprintf(ab, cap, "%.*s%s%s%s", (int)split, bt, as, bs, bt + split);
+		snprintf(ba, cap, "%.*s%s%s%s", (int)split, bt, bs, as, bt + split);
+
+		rep_init(&reps[0], base, ida);
+		rep_init(&reps[1], base, idb);
+		type_cps(&reps[0], da, p, a, na);
+		type_cps(&reps[1], db, p, b, nb);
+		exchange(reps, 2, (enum order)tu_below(&rng_state, NORDERS));
+		const char *const alts[] = { ab, ba, NULL };
+		expect_one_of(reps[0].doc, alts, "random runs");
+		rep_finish(&reps[0]);
+		rep_finish(&reps[1]);
+		crdt_doc_destroy(base);
+		free(bt);
+		free(as);
+		free(bs);
+		free(ab);
+		free(ba);
+	}
+}
+
 int main(void)
 {
 	tu_rng_init(&rng_state, tu_seed("test-interleave"));
@@ -450,6 +539,7 @@ int main(void)
 	test_exact();
 	test_tie_order();
 	test_empty_start();
+	test_random_runs();
 	printf("test-interleave: ok\n");
 	return 0;
 }
