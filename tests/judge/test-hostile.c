@@ -588,7 +588,10 @@ static void stop_listeners(const struct case_spec *c)
 	nlisteners = 0;
 }
 
-/* Any process on the host whose command line or name carries the marker; kills what it finds. */
+/*
+ * Any process on the host whose command line carries the marker.  With a case it is a failure
+ * and the process is killed; without one (while the judge still runs) it is only counted.
+ */
 static int scan_marked_processes(const struct case_spec *c)
 {
 	DIR *d = opendir("/proc");
@@ -605,9 +608,11 @@ static int scan_marked_processes(const struct case_spec *c)
 		snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
 		data = read_whole(path, &len);
 		if (data && len && contains(data, len, mark)) {
-			fail(c, NULL, "process %ld with the marker is still alive on the host",
-			     pid);
-			kill((pid_t)pid, SIGKILL);
+			if (c) {
+				fail(c, NULL,
+				     "process %ld with the marker is still alive on the host", pid);
+				kill((pid_t)pid, SIGKILL);
+			}
 			found++;
 		}
 		free(data);
@@ -942,9 +947,13 @@ static void check_run(const struct case_spec *c, const struct run_spec *r, struc
 		       cpu);
 }
 
-/* Reads contain's stdout line by line, timestamped, and its stderr, until both close. */
+/*
+ * Reads contain's stdout line by line, timestamped, and its stderr, until both close.  When a
+ * result arrives, every earlier run has ended; marked[i] counts the host's processes carrying the
+ * marker at that moment (a daemon of an earlier run must be gone by then).
+ */
 static int collect(const struct case_spec *c, int out_fd, int err_fd, double start, char **lines,
-		   double *arrived, int max, char *errbuf)
+		   double *arrived, int *marked, int max, char *errbuf)
 {
 	char *buf = NULL;
 	size_t len = 0, cap = 0, elen = 0;
@@ -999,7 +1008,8 @@ static int collect(const struct case_spec *c, int out_fd, int err_fd, double sta
 
 				if (n < max) {
 					lines[n] = strndup(buf, llen);
-					arrived[n++] = now_ms() - start;
+					arrived[n] = now_ms() - start;
+					marked[n++] = scan_marked_processes(NULL);
 				}
 				memmove(buf, nl + 1, len - llen - 1);
 				len -= llen + 1;
@@ -1009,7 +1019,8 @@ static int collect(const struct case_spec *c, int out_fd, int err_fd, double sta
 	if (len && n < max) {
 		fail(c, NULL, "tandem-run's output ends without a newline");
 		lines[n] = strndup(buf, len);
-		arrived[n++] = now_ms() - start;
+		arrived[n] = now_ms() - start;
+		marked[n++] = 0;
 	}
 	free(buf);
 	return n;
@@ -1020,6 +1031,7 @@ static void run_case(struct case_spec *c)
 	char report_path[PATH_MAX * 2], *argv[MAX_ARGS + MAX_RUNS + 16], **envp;
 	char num[5][32], *lines[MAX_RUNS + 8], errbuf[STDERR_KEEP], *report, word[1024];
 	double arrived[MAX_RUNS + 8], start;
+	int marked[MAX_RUNS + 8];
 	long wall_ms = judge_opt(c, "--wall-ms", DEFAULT_WALL), total_wall = 0;
 	int jobs = (int)judge_opt(c, "--jobs", 1), argc = 0, envc = 0, nlines, status = 0;
 	int out_pipe[2], err_pipe[2], before = failures;
@@ -1106,7 +1118,8 @@ static void run_case(struct case_spec *c)
 	}
 	close(out_pipe[1]);
 	close(err_pipe[1]);
-	nlines = collect(c, out_pipe[0], err_pipe[0], start, lines, arrived, MAX_RUNS + 8, errbuf);
+	nlines = collect(c, out_pipe[0], err_pipe[0], start, lines, arrived, marked, MAX_RUNS + 8,
+			 errbuf);
 	close(out_pipe[0]);
 	close(err_pipe[0]);
 	wait4(pid, &status, 0, &ru);
@@ -1162,6 +1175,18 @@ static void run_case(struct case_spec *c)
 	}
 	for (int i = 0; i < nlines; i++)
 		free(lines[i]);
+	for (int i = 1, daemon_at = -1; i < nlines && i < c->nruns; i++) {
+		/* Only daemon.py leaves marked processes; once its result is in, they must be gone.
+		 */
+		if (strcmp(c->runs[i - 1].file, "daemon.py") == 0)
+			daemon_at = i - 1;
+		if (daemon_at >= 0 && marked[i] > 0 && strcmp(c->runs[i].file, "daemon.py") != 0)
+			fail(c, NULL,
+			     "the daemon of run %d was still alive on the host when run %d's "
+			     "result arrived",
+			     daemon_at + 1, i + 1);
+	}
+
 	if (jobs > 1 && nlines > 0) {
 		/* N at a time: the whole batch within its rounds of wall limit plus one second. */
 		long rounds = (c->nruns + jobs - 1) / jobs;

@@ -22,7 +22,7 @@ for entry in os.listdir("/proc"):
                 cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
         except OSError:
             continue
-        strays.append("%s:%s" % (entry, cmd[:60].replace(" ", "_")))
+        strays.append("%s:%s" % (entry, cmd[:60].replace(" ", "_").replace("\n", "_")))
 if strays:
     say("LEAK", "proc", " ".join(strays))
 else:
