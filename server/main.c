@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "db.h"
 #include "jclient.h"
 #include "judgesup.h"
 #include "log.h"
@@ -88,17 +89,29 @@ static void stop_now(uv_timer_t *t)
 		presence_destroy(srv.presence);
 		srv.presence = NULL;
 	}
+	if (srv.db) {
+		db_destroy(srv.db);
+		srv.db = NULL;
+	}
 	uv_close((uv_handle_t *)&sig_int, NULL);
 	uv_close((uv_handle_t *)&sig_term, NULL);
 	uv_close((uv_handle_t *)&stop_timer, NULL);
 }
 
-/* Waits (bounded) for the 1001 close frames to go out, then tears down. */
+/*
+ * Waits (bounded: 5 s) for the 1001 close frames to go out and the last
+ * snapshots to reach PostgreSQL, then tears down.
+ */
 static void stop_poll(uv_timer_t *t)
 {
 	static int ticks;
 
-	if (srv.conns_open == 0 || ++ticks > 40) {
+	if ((srv.conns_open == 0 && (!srv.db || db_pending(srv.db) == 0)) || ++ticks > 100) {
+		if (srv.db && db_pending(srv.db))
+			log_event(LOG_ERROR, "shutdown", "msg=%s pending=%zu",
+				  "PostgreSQL did not answer in time; the last snapshots may be "
+				  "older than the document",
+				  db_pending(srv.db));
 		uv_timer_stop(t);
 		stop_now(t);
 	}
@@ -112,6 +125,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	log_event(LOG_INFO, "shutdown", "signal=%d conns=%llu", signum,
 		  (unsigned long long)srv.conns_open);
 	ws_stop(&srv);
+	rooms_save_all(&srv);
 	uv_timer_start(&stop_timer, stop_poll, 0, 50);
 }
 
@@ -217,6 +231,9 @@ static int serve(const struct tandem_config *cfg)
 				  "presence disabled: out of memory");
 	}
 
+	if (db_create(loop, cfg->pg, NULL, &srv.db))
+		log_event(LOG_ERROR, "db", "msg=%s", "cannot set up the PostgreSQL client");
+
 	uv_signal_init(loop, &sig_int);
 	uv_signal_init(loop, &sig_term);
 	uv_timer_init(loop, &stop_timer);
@@ -232,6 +249,8 @@ out:
 		jclient_destroy(srv.judge);
 	if (srv.presence)
 		presence_destroy(srv.presence);
+	if (srv.db)
+		db_destroy(srv.db);
 	uv_walk(loop, walk_close, NULL);
 	uv_run(loop, UV_RUN_DEFAULT);
 	if (dying_ctx)

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "presence.h"
 #include "server.h"
+#include "store.h"
 
 enum pstate { P_NONE = 0, P_PRESENT, P_DISCONNECTED, P_LEFT, P_COMPLETED };
 
@@ -30,7 +31,7 @@ struct owner {
 /* Presence of one editing seat. */
 struct member {
 	enum pstate state;
-	char name[64];
+	char name[132];
 	uint64_t since_ms;
 	struct room *room;
 	int idx;
@@ -49,6 +50,10 @@ struct room {
 	struct member member[2]; /* interviewer, candidate */
 	unsigned observers;
 	bool closed;
+
+	/* persistence: a snapshot is saved SAVE_DELAY_MS after a change */
+	bool dirty, saving;
+	lws_sorted_usec_list_t save_sul;
 
 	/* runs */
 	bool run_busy;
@@ -122,6 +127,29 @@ static int registry_put(struct server *srv, struct room *r)
 	return 0;
 }
 
+static void registry_del(struct server *srv, struct room *r)
+{
+	size_t mask = srv->rooms_cap - 1, i, j;
+
+	for (i = hash_id(r->id) & mask; srv->rooms[i] && srv->rooms[i] != r; i = (i + 1) & mask)
+		;
+	if (!srv->rooms[i])
+		return;
+	srv->rooms[i] = NULL;
+	srv->nrooms--;
+	/* Shift back the entries of the probe run that follows, so lookups still find them. */
+	for (j = (i + 1) & mask; srv->rooms[j]; j = (j + 1) & mask) {
+		struct room *o = srv->rooms[j];
+		size_t home = hash_id(o->id) & mask;
+
+		if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j))) {
+			srv->rooms[i] = o;
+			srv->rooms[j] = NULL;
+			i = j;
+		}
+	}
+}
+
 struct room *room_create(struct server *srv, const char *id, const char *problem)
 {
 	struct room *r;
@@ -166,6 +194,7 @@ bool room_closed(const struct room *r)
 
 static void room_free(struct room *r)
 {
+	lws_sul_cancel(&r->save_sul);
 	if (r->srv->presence)
 		presence_forget_room(r->srv->presence, r->id);
 	if (r->run_busy && r->srv->judge)
@@ -173,6 +202,16 @@ static void room_free(struct room *r)
 	crdt_doc_destroy(r->doc);
 	free(r->owners);
 	free(r);
+}
+
+void room_discard(struct room *r)
+{
+	for (struct conn *c = r->conns; c; c = c->room_next)
+		conn_close(c, PROTO_CLOSE_GOING_AWAY, "room discarded");
+	while (r->conns)
+		room_leave(r->conns);
+	registry_del(r->srv, r);
+	room_free(r);
 }
 
 void rooms_free(struct server *srv)
@@ -183,6 +222,89 @@ void rooms_free(struct server *srv)
 	free(srv->rooms);
 	srv->rooms = NULL;
 	srv->rooms_cap = srv->nrooms = 0;
+}
+
+int room_load_snapshot(struct room *r, const uint8_t *data, size_t len)
+{
+	struct crdt_version v;
+	int rc = crdt_apply(r->doc, data, len);
+
+	if (rc)
+		return rc;
+	/* Agent ids only grow: never hand out one the document has seen. */
+	crdt_version_init(&v, NULL);
+	if (crdt_doc_version(r->doc, &v) == 0)
+		for (size_t i = 0; i < v.len; i++)
+			if (v.v[i].agent >= r->next_agent && v.v[i].agent < UINT32_MAX)
+				r->next_agent = v.v[i].agent + 1;
+	crdt_version_finish(&v);
+	return 0;
+}
+
+void room_mark_closed(struct room *r)
+{
+	r->closed = true;
+}
+
+static void on_saved(void *ud, int err)
+{
+	struct room *r = ud;
+
+	r->saving = false;
+	if (err)
+		r->dirty = true; /* try again with the next change or at shutdown */
+}
+
+/* Writes the room's snapshot now if it changed since the last save. */
+int room_save(struct room *r)
+{
+	struct crdt_buf snap, ver;
+	struct crdt_version v;
+	int rc;
+
+	if (!r->dirty || r->saving || !r->srv->db)
+		return 0;
+	crdt_buf_init(&snap, NULL);
+	crdt_buf_init(&ver, NULL);
+	crdt_version_init(&v, NULL);
+	rc = crdt_encode_doc(r->doc, &snap);
+	if (!rc)
+		rc = crdt_doc_version(r->doc, &v);
+	if (!rc)
+		rc = crdt_version_encode(&v, &ver);
+	if (!rc)
+		rc = store_save_doc(r->srv, r->id, snap.data, snap.len, ver.data, ver.len, on_saved,
+				    r);
+	if (!rc) {
+		r->dirty = false;
+		r->saving = true;
+	}
+	crdt_buf_finish(&snap);
+	crdt_buf_finish(&ver);
+	crdt_version_finish(&v);
+	return rc;
+}
+
+static void save_due(lws_sorted_usec_list_t *sul)
+{
+	room_save(lws_container_of(sul, struct room, save_sul));
+}
+
+static void mark_dirty(struct room *r)
+{
+	if (r->dirty)
+		return;
+	r->dirty = true;
+	if (r->srv->ctx)
+		lws_sul_schedule(r->srv->ctx, 0, &r->save_sul, save_due,
+				 (lws_usec_t)1000 * LWS_US_PER_MS);
+}
+
+void rooms_save_all(struct server *srv)
+{
+	for (size_t i = 0; i < srv->rooms_cap; i++)
+		if (srv->rooms[i])
+			room_save(srv->rooms[i]);
 }
 
 /* ---- fan-out ------------------------------------------------------------ */
@@ -285,8 +407,10 @@ void room_presence_loaded(struct room *r, const struct presence_entry *e, size_t
 
 /* ---- join / leave -------------------------------------------------------- */
 
-static int add_owner(struct room *r, uint32_t agent, enum seat seat)
+int room_add_owner(struct room *r, uint32_t agent, enum seat seat)
 {
+	if (agent >= r->next_agent)
+		r->next_agent = agent + 1;
 	if (r->nowners == r->capowners) {
 		size_t ncap = r->capowners ? r->capowners * 2 : 8;
 		struct owner *n = realloc(r->owners, ncap * sizeof(*n));
@@ -319,13 +443,15 @@ void room_join(struct room *r, struct conn *c, const char *name, const struct cr
 	json_t *welcome;
 	int rc;
 
-	if (r->next_agent == UINT32_MAX || add_owner(r, r->next_agent, c->seat)) {
+	if (r->next_agent == UINT32_MAX || room_add_owner(r, r->next_agent, c->seat)) {
 		conn_close(c, PROTO_CLOSE_GOING_AWAY, "out of agent ids");
 		return;
 	}
-	c->agent = r->next_agent++;
+	c->agent = r->next_agent - 1;
+	store_add_agent(r->srv, r->id, c->agent, proto_seat_name(c->seat));
 	c->room = r;
-	snprintf(c->name, sizeof(c->name), "%s", name ? name : "");
+	if (name != c->name)
+		snprintf(c->name, sizeof(c->name), "%s", name ? name : "");
 	c->room_prev = NULL;
 	c->room_next = r->conns;
 	if (r->conns)
@@ -494,6 +620,7 @@ void room_on_update(struct conn *c, const uint8_t *data, size_t len)
 		if (rc != CRDT_ENOMEM && rc != CRDT_ELIMIT)
 			return;
 	}
+	mark_dirty(r);
 	for (struct conn *o = r->conns; o; o = o->room_next)
 		if (o != c)
 			conn_send_binary(o, data, len);

@@ -76,7 +76,7 @@ struct conn {
 	struct room *room;
 	enum seat seat;
 	uint32_t agent;
-	char name[64];
+	char name[132]; /* AUTH_NAME_MAX + 1, rounded */
 	struct conn *room_next, *room_prev;
 
 	/* assembling the current message */
@@ -94,6 +94,10 @@ struct conn {
 	char close_reason[64];
 
 	lws_sorted_usec_list_t join_sul;
+	/* while the room of a join loads */
+	bool joining;
+	struct crdt_version join_have;
+	json_t *join_id;
 	double op_tokens;
 	uint64_t op_stamp_ms;
 };
@@ -121,6 +125,17 @@ struct room *room_create(struct server *srv, const char *id, const char *problem
 const char *room_id(const struct room *r);
 const char *room_problem(const struct room *r);
 bool room_closed(const struct room *r);
+/* Unregisters and frees r (its connections are closed with 1001). */
+void room_discard(struct room *r);
+/* Records that agent belongs to seat (loading from the database, and joins). */
+int room_add_owner(struct room *r, uint32_t agent, enum seat seat);
+/* Merges a stored snapshot into a freshly loaded room. */
+int room_load_snapshot(struct room *r, const uint8_t *data, size_t len);
+/* Marks a loaded room closed (no side effects). */
+void room_mark_closed(struct room *r);
+/* Saves r's snapshot if it changed; rooms_save_all for every room (shutdown). */
+int room_save(struct room *r);
+void rooms_save_all(struct server *srv);
 /* The room's document version (v's old contents replaced). */
 int room_doc_version(const struct room *r, struct crdt_version *v);
 /* Server shutdown: every connection closes with 1001 (state kept). */
@@ -150,14 +165,34 @@ void room_presence_loaded(struct room *r, const struct presence_entry *e, size_t
 /* Frees every room (shutdown). */
 void rooms_free(struct server *srv);
 
-/* ---- REST (http.c) ------------------------------------------------------ */
+/* ---- REST (http.c, served by ws.c) -------------------------------------- */
 
 /*
- * Handles one API request; returns the HTTP status and sets *body (a new
- * JSON reference) to send.
+ * One API request.  ws.c owns it; when the connection closes before the
+ * answer, orphan is set and http_reply() frees it instead of answering.
  */
-int http_api(struct server *srv, const char *method, const char *path, const char *auth,
-	     const char *body, size_t body_len, json_t **out);
+struct http_req {
+	struct server *srv;
+	struct lws *wsi;
+	bool orphan, ready;
+	int status;
+	char *resp;
+	size_t resp_len, resp_sent;
+	bool headers_sent;
+	/* scratch for http.c while an answer is pending */
+	json_t *pending;
+	struct room *room;
+};
+
+/*
+ * Handles one API request.  Returns the HTTP status with *out set (a new
+ * JSON reference to send), or 0 when the answer comes later through
+ * http_reply(hr, ...).
+ */
+int http_api(struct server *srv, struct http_req *hr, const char *method, const char *path,
+	     const char *auth, const char *body, size_t body_len, json_t **out);
+/* Answers hr (consumes body). */
+void http_reply(struct http_req *hr, int status, json_t *body);
 
 /* ---- the judge, through the supervisor (jclient.c) ---------------------- */
 

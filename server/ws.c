@@ -17,6 +17,7 @@
 #include "auth.h"
 #include "log.h"
 #include "server.h"
+#include "store.h"
 
 /* A queued frame: LWS_PRE bytes of headroom, then the payload. */
 struct qmsg {
@@ -31,17 +32,16 @@ struct pss {
 	struct conn *c;
 };
 
-/* Per-request state of an HTTP API call. */
+/* Per-request state of an HTTP API call: the request lives on the heap (see http_req). */
 struct http_pss {
+	struct http_req *hr;
 	char method[8];
 	char path[256];
 	char auth[1024];
 	char *body;
 	size_t body_len;
 	bool too_big;
-	char *resp;
-	size_t resp_len, resp_sent;
-	int status;
+	bool waiting; /* http_api answered 0: http_reply comes later */
 };
 
 #define HTTP_BODY_MAX (64 * 1024)
@@ -177,16 +177,36 @@ static bool parse_version(json_t *o, struct crdt_version *ver)
 	return true;
 }
 
+/* The room of a join is in memory now (or is not to be had). */
+static void join_room(void *ud, struct room *r, int status)
+{
+	struct conn *c = ud;
+	json_t *id = c->join_id;
+
+	c->joining = false;
+	c->join_id = NULL;
+	if (!r || room_closed(r)) {
+		conn_close(c, status == 503 ? PROTO_CLOSE_GOING_AWAY : PROTO_CLOSE_POLICY,
+			   !r ? (status == 503 ? "database unavailable" : "no such room")
+			      : "room closed");
+		c->seat = SEAT_NONE;
+	} else {
+		room_join(r, c, c->name, &c->join_have, id);
+	}
+	crdt_version_finish(&c->join_have);
+	json_decref(id);
+}
+
 static void on_join(struct conn *c, json_t *msg)
 {
 	struct server *srv = c->srv;
 	const char *room_id = json_string_value(json_object_get(msg, "room"));
 	const char *token = json_string_value(json_object_get(msg, "token"));
 	struct auth_claims claims;
-	struct crdt_version have;
-	struct room *r;
 	int rc;
 
+	if (c->joining)
+		return; /* one join at a time; the first is being served */
 	if (!room_id || !token) {
 		conn_close(c, PROTO_CLOSE_POLICY, "join needs room and token");
 		return;
@@ -198,10 +218,8 @@ static void on_join(struct conn *c, json_t *msg)
 		conn_close(c, PROTO_CLOSE_POLICY, auth_strerror(rc));
 		return;
 	}
-	r = room_find(srv, room_id);
-	if (strcmp(claims.room, room_id) != 0 || !r || room_closed(r)) {
-		conn_close(c, PROTO_CLOSE_POLICY,
-			   r && room_closed(r) ? "room closed" : "token not valid for this room");
+	if (strcmp(claims.room, room_id) != 0) {
+		conn_close(c, PROTO_CLOSE_POLICY, "token not valid for this room");
 		return;
 	}
 	c->seat = proto_seat_parse(auth_role_name(claims.role));
@@ -209,17 +227,22 @@ static void on_join(struct conn *c, json_t *msg)
 		conn_close(c, PROTO_CLOSE_POLICY, "unknown seat");
 		return;
 	}
-	crdt_version_init(&have, NULL);
-	if (!parse_version(json_object_get(msg, "version"), &have)) {
-		crdt_version_finish(&have);
+	crdt_version_init(&c->join_have, NULL);
+	if (!parse_version(json_object_get(msg, "version"), &c->join_have)) {
+		crdt_version_finish(&c->join_have);
 		conn_send_error(c, json_object_get(msg, "id"), PERR_BAD_REQUEST,
 				"version must be an object of agent ids to counts", 0);
 		c->seat = SEAT_NONE;
 		return;
 	}
+	snprintf(c->name, sizeof(c->name), "%s", claims.name);
+	c->join_id = json_incref(json_object_get(msg, "id"));
+	c->joining = true;
 	lws_sul_cancel(&c->join_sul);
-	room_join(r, c, claims.name, &have, json_object_get(msg, "id"));
-	crdt_version_finish(&have);
+	if (store_get_room(srv, room_id, join_room, c)) {
+		c->joining = false;
+		conn_close(c, PROTO_CLOSE_GOING_AWAY, "out of memory");
+	}
 }
 
 /* ---- one complete message --------------------------------------------------- */
@@ -232,7 +255,8 @@ static void on_message(struct conn *c)
 
 	if (c->rx_binary) {
 		if (!c->room) {
-			conn_close(c, PROTO_CLOSE_POLICY, "join first");
+			if (!c->joining)
+				conn_close(c, PROTO_CLOSE_POLICY, "join first");
 			return;
 		}
 		room_on_update(c, c->rx, c->rx_len);
@@ -254,7 +278,7 @@ static void on_message(struct conn *c)
 	if (!c->room) {
 		if (m == PROTO_JOIN)
 			on_join(c, msg);
-		else
+		else if (!c->joining)
 			conn_close(c, PROTO_CLOSE_POLICY, "first frame must be a join");
 	} else if (m < 0) {
 		conn_send_error(c, json_object_get(msg, "id"), PERR_UNKNOWN_TYPE, NULL, 0);
@@ -392,6 +416,11 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		if (!c)
 			return 0;
 		lws_sul_cancel(&c->join_sul);
+		if (c->joining) {
+			store_cancel(c);
+			crdt_version_finish(&c->join_have);
+			json_decref(c->join_id);
+		}
 		room_leave(c);
 		queue_drop(c);
 		crdt_version_finish(&c->delivered);
@@ -408,40 +437,98 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 
 /* ---- HTTP: the API ---------------------------------------------------------- */
 
-static int http_respond(struct lws *wsi, struct http_pss *h)
+static void http_req_free(struct http_req *hr)
 {
-	unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start,
-					   *end = buf + sizeof(buf) - 1;
+	if (!hr)
+		return;
+	json_decref(hr->pending);
+	free(hr->resp);
+	free(hr);
+}
 
-	if (lws_add_http_common_headers(wsi, (unsigned int)h->status, "application/json",
-					(lws_filepos_t)h->resp_len, &p, end))
-		return 1;
-	if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-					 (unsigned char *)"no-store", 8, &p, end))
-		return 1;
-	if (lws_finalize_write_http_header(wsi, start, &p, end))
-		return 1;
-	lws_callback_on_writable(wsi);
-	return 0;
+void http_reply(struct http_req *hr, int status, json_t *body)
+{
+	if (hr->orphan) {
+		json_decref(body);
+		http_req_free(hr);
+		return;
+	}
+	hr->status = status;
+	hr->resp = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (!hr->resp)
+		hr->resp = strdup("{}");
+	hr->resp_len = hr->resp ? strlen(hr->resp) : 0;
+	hr->ready = true;
+	log_event(LOG_INFO, "http", "status=%d", status);
+	lws_callback_on_writable(hr->wsi);
 }
 
 static void http_handle(struct server *srv, struct http_pss *h)
 {
 	json_t *out = NULL;
+	int status;
 
 	if (h->too_big) {
-		h->status = 413;
-		out = json_pack("{s:s}", "error", "request body too large");
-	} else {
-		h->status = http_api(srv, h->method, h->path, h->auth[0] ? h->auth : NULL, h->body,
-				     h->body_len, &out);
+		http_reply(h->hr, 413, json_pack("{s:s}", "error", "request body too large"));
+		return;
 	}
-	h->resp = out ? json_dumps(out, JSON_COMPACT) : NULL;
-	json_decref(out);
-	if (!h->resp)
-		h->resp = strdup("{}");
-	h->resp_len = h->resp ? strlen(h->resp) : 0;
-	log_event(LOG_INFO, "http", "method=%s path=%s status=%d", h->method, h->path, h->status);
+	log_event(LOG_INFO, "http.request", "method=%s path=%s", h->method, h->path);
+	status = http_api(srv, h->hr, h->method, h->path, h->auth[0] ? h->auth : NULL, h->body,
+			  h->body_len, &out);
+	if (status == 0) {
+		h->waiting = !h->hr->ready;
+		return;
+	}
+	http_reply(h->hr, status, out);
+}
+
+/* Writes the headers, then the body in pieces, from the WRITEABLE callback. */
+static int http_write(struct lws *wsi, struct http_req *hr)
+{
+	unsigned char buf[LWS_PRE + 16384];
+	size_t n;
+	int final;
+
+	if (!hr->headers_sent) {
+		unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
+
+		if (lws_add_http_common_headers(wsi, (unsigned int)hr->status, "application/json",
+						(lws_filepos_t)hr->resp_len, &p, end) ||
+		    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+						 (unsigned char *)"no-store", 8, &p, end) ||
+		    lws_finalize_write_http_header(wsi, start, &p, end))
+			return -1;
+		hr->headers_sent = true;
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	n = hr->resp_len - hr->resp_sent;
+	if (n > sizeof(buf) - LWS_PRE)
+		n = sizeof(buf) - LWS_PRE;
+	memcpy(buf + LWS_PRE, hr->resp + hr->resp_sent, n);
+	hr->resp_sent += n;
+	final = hr->resp_sent == hr->resp_len;
+	if (lws_write(wsi, buf + LWS_PRE, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
+	    (int)n)
+		return -1;
+	if (!final) {
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static void http_pss_reset(struct http_pss *h)
+{
+	if (h->hr) {
+		if (h->waiting && !h->hr->ready)
+			h->hr->orphan = true; /* http_reply frees it */
+		else
+			http_req_free(h->hr);
+	}
+	free(h->body);
+	memset(h, 0, sizeof(*h));
 }
 
 static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -457,24 +544,38 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 
 	case LWS_CALLBACK_HTTP: {
 		const char *uri = in;
-		int m;
 
-		memset(h, 0, sizeof(*h));
-		if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI))
+		http_pss_reset(h);
+		h->hr = calloc(1, sizeof(*h->hr));
+		if (!h->hr)
+			return -1;
+		h->hr->srv = srv;
+		h->hr->wsi = wsi;
+		(void)uri;
+		/* The whole request path, whatever the mount did to `in`. */
+		if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI)) {
 			snprintf(h->method, sizeof(h->method), "POST");
-		else if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI))
+			lws_hdr_copy(wsi, h->path, sizeof(h->path), WSI_TOKEN_POST_URI);
+		} else if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI)) {
 			snprintf(h->method, sizeof(h->method), "GET");
-		else
+			lws_hdr_copy(wsi, h->path, sizeof(h->path), WSI_TOKEN_GET_URI);
+		} else {
 			snprintf(h->method, sizeof(h->method), "OTHER");
-		/* The mount strips "/api"; put it back so http.c sees the whole path. */
-		snprintf(h->path, sizeof(h->path), "/api%s", uri ? uri : "");
-		m = lws_hdr_copy(wsi, h->auth, sizeof(h->auth), WSI_TOKEN_HTTP_AUTHORIZATION);
-		if (m < 0)
+			snprintf(h->path, sizeof(h->path), "%s", uri ? uri : "");
+		}
+		if (lws_hdr_copy(wsi, h->auth, sizeof(h->auth), WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
 			h->auth[0] = '\0';
-		if (strcmp(h->method, "POST") == 0)
-			return 0; /* wait for the body */
+		/* A POST with a body is handled once the body is in. */
+		if (strcmp(h->method, "POST") == 0 &&
+		    lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+			char cl[24];
+
+			lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH);
+			if (strtoul(cl, NULL, 10) > 0)
+				return 0;
+		}
 		http_handle(srv, h);
-		return http_respond(wsi, h);
+		return 0;
 	}
 	case LWS_CALLBACK_HTTP_BODY:
 		if (h->body_len + len > HTTP_BODY_MAX) {
@@ -485,7 +586,7 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 			char *n = realloc(h->body, h->body_len + len + 1);
 
 			if (!n)
-				return 1;
+				return -1;
 			h->body = n;
 			memcpy(h->body + h->body_len, in, len);
 			h->body_len += len;
@@ -494,41 +595,19 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		return 0;
 
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		http_handle(srv, h);
-		return http_respond(wsi, h);
-
-	case LWS_CALLBACK_HTTP_WRITEABLE: {
-		unsigned char buf[LWS_PRE + 16384];
-		size_t n;
-		int final;
-
-		if (!h || !h->resp)
-			return 0;
-		n = h->resp_len - h->resp_sent;
-		if (n > sizeof(buf) - LWS_PRE)
-			n = sizeof(buf) - LWS_PRE;
-		memcpy(buf + LWS_PRE, h->resp + h->resp_sent, n);
-		h->resp_sent += n;
-		final = h->resp_sent == h->resp_len;
-		if (lws_write(wsi, buf + LWS_PRE, n,
-			      final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
-			return 1;
-		if (!final) {
-			lws_callback_on_writable(wsi);
-			return 0;
-		}
-		if (lws_http_transaction_completed(wsi))
-			return -1;
+		if (h->hr)
+			http_handle(srv, h);
 		return 0;
-	}
+
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (!h || !h->hr || !h->hr->ready)
+			return 0;
+		return http_write(wsi, h->hr);
+
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_CLOSED_HTTP:
-		if (h) {
-			free(h->body);
-			free(h->resp);
-			h->body = NULL;
-			h->resp = NULL;
-		}
+		if (h)
+			http_pss_reset(h);
 		return 0;
 
 	default:
