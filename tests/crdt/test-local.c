@@ -223,6 +223,38 @@ static void test_simple(void)
 	crdt_doc_destroy(NULL);
 }
 
+/*
+ * Scattered single-character edits make one run per character: enough of
+ * them to grow the tree three or four levels deep, where node splits
+ * propagate through inner nodes.  Checked every 97 steps (the check is
+ * O(n)) and at the end.
+ */
+static void run_deep(uint64_t seed)
+{
+	struct session s = { 0 };
+	struct tu_rng rng;
+
+	tu_seed_report(seed);
+	tu_rng_init(&rng, seed);
+	s.doc = crdt_doc_create(NULL);
+	TU_CHECK(s.doc != NULL);
+	for (size_t i = 0; i < 12000; i++) {
+		size_t len = s.model.len;
+		int agent = (int)(i % NAGENTS);
+		if (len > 0 && tu_chance(&rng, 20))
+			do_delete(&s, agent, tu_below(&rng, len), 1);
+		else
+			do_insert(&s, &rng, agent, tu_below(&rng, len + 1), 1);
+		s.steps++;
+		if (i % 97 == 0)
+			verify(&s);
+	}
+	verify(&s);
+	printf("  deep: %zu code points, %zu runs\n", s.model.len, crdt__run_count(s.doc));
+	crdt_doc_destroy(s.doc);
+	tu_model_finish(&s.model);
+}
+
 int main(void)
 {
 	uint64_t seed = tu_seed("test-local");
@@ -232,6 +264,7 @@ int main(void)
 		tu_seed_report(seed + i);
 		run_session(seed + i, 2500);
 	}
+	run_deep(seed + 10);
 	printf("test-local: ok\n");
 	return 0;
 }
