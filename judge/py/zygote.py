@@ -294,6 +294,7 @@ def _stage1(cfg, bpf, fds, report):
     pid = os.fork()
     if pid == 0:
         try:
+            os.close(high[4])  # the zygote waits for this pipe's EOF
             _sandbox(cfg, bpf, high[:4])
         except BaseException as exc:
             try:
