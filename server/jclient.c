@@ -74,6 +74,13 @@ static void on_frame(struct jclient *jc, const char *data, size_t len)
 		jc->ready = true;
 		log_event(LOG_INFO, "judge.ready", "cgroup=%s",
 			  json_string_value(json_object_get(msg, "cgroup")));
+	} else if (strcmp(op, "stats") == 0) {
+		jc->srv->metrics.judge_queued =
+			(uint64_t)json_integer_value(json_object_get(msg, "queued"));
+		jc->srv->metrics.judge_pool =
+			(uint64_t)(json_integer_value(json_object_get(msg, "warm")) +
+				   json_integer_value(json_object_get(msg, "running")) +
+				   json_integer_value(json_object_get(msg, "starting")));
 	} else if (strcmp(op, "down") == 0) {
 		snprintf(jc->down_reason, sizeof(jc->down_reason), "judge unavailable: %s",
 			 json_string_value(json_object_get(msg, "error")));

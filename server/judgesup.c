@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "judge.h"
@@ -309,6 +310,23 @@ int judgesup_main(int sock, unsigned workers, bool unsafe_no_cgroup)
 				on_frame(&sp, buf + 4, flen);
 				memmove(buf, buf + 4 + flen, len - 4 - flen);
 				len -= 4 + flen;
+			}
+		}
+		/* Once a second, tell the server how busy the pool is (for /metrics). */
+		{
+			static time_t last;
+			time_t now = time(NULL);
+
+			if (now != last) {
+				struct judge_stats st;
+
+				last = now;
+				judge_get_stats(sp.judge, &st);
+				judgesup_send(sock, json_pack("{s:s, s:i, s:i, s:i, s:i}", "op",
+							      "stats", "warm", (int)st.warm,
+							      "running", (int)st.running,
+							      "starting", (int)st.starting,
+							      "queued", (int)st.queued));
 			}
 		}
 		if (judge_process(sp.judge) == JUDGE_EZYGOTE)

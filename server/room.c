@@ -58,6 +58,7 @@ struct room {
 	/* runs */
 	bool run_busy;
 	uint64_t run_id;
+	uint64_t run_started_ms;
 	double run_tokens[2];
 	uint64_t run_stamp[2];
 };
@@ -578,8 +579,16 @@ static bool take_token(double *tokens, uint64_t *stamp, double rate, double per_
 	return true;
 }
 
+/* Refuses an update: counted, and the sender is told why. */
+static void reject(struct conn *c, enum proto_err e, const char *message, unsigned retry_ms)
+{
+	c->srv->metrics.updates_rejected++;
+	conn_send_error(c, NULL, e, message, retry_ms);
+}
+
 void room_on_update(struct conn *c, const uint8_t *data, size_t len)
 {
+	uint64_t recv_us = uv_hrtime() / 1000;
 	struct room *r = c->room;
 	struct crdt_update_info info;
 	struct crdt_version ver;
@@ -587,43 +596,44 @@ void room_on_update(struct conn *c, const uint8_t *data, size_t len)
 	int rc;
 
 	if (!((unsigned)c->seat & SEATS_EDIT)) { /* observers are read-only */
-		conn_send_error(c, NULL, PERR_FORBIDDEN, "observers cannot edit", 0);
+		reject(c, PERR_FORBIDDEN, "observers cannot edit", 0);
 		return;
 	}
 	if (!take_token(&c->op_tokens, &c->op_stamp_ms, r->srv->lim.ops_per_s,
 			r->srv->lim.ops_per_s / 1000.0)) {
-		conn_send_error(c, NULL, PERR_RATE_LIMITED, NULL,
-				1000 / (r->srv->lim.ops_per_s ? r->srv->lim.ops_per_s : 1) + 1);
+		reject(c, PERR_RATE_LIMITED, NULL,
+		       1000 / (r->srv->lim.ops_per_s ? r->srv->lim.ops_per_s : 1) + 1);
 		return;
 	}
 	rc = crdt_update_info(data, len, &info, NULL);
 	if (rc) {
-		conn_send_error(c, NULL, PERR_BAD_UPDATE, crdt_strerror(rc), 0);
+		reject(c, PERR_BAD_UPDATE, crdt_strerror(rc), 0);
 		return;
 	}
 	for (size_t i = 0; i < info.nauthors; i++) {
 		if (i >= 8 || owner_of(r, info.authors[i]) != c->seat) {
-			conn_send_error(c, NULL, PERR_BAD_UPDATE,
-					"the update holds operations of another agent", 0);
+			reject(c, PERR_BAD_UPDATE, "the update holds operations of another agent",
+			       0);
 			log_event(LOG_WARN, "room.forged", "room=%s conn=%llu", r->id,
 				  (unsigned long long)c->id);
 			return;
 		}
 	}
 	if (crdt_len_bytes(r->doc) + info.ins_bytes > r->srv->lim.max_doc) {
-		conn_send_error(c, NULL, PERR_DOC_TOO_LARGE, NULL, 0);
+		reject(c, PERR_DOC_TOO_LARGE, NULL, 0);
 		return;
 	}
 	rc = crdt_apply(r->doc, data, len);
 	if (rc) {
-		conn_send_error(c, NULL, PERR_BAD_UPDATE, crdt_strerror(rc), 0);
+		reject(c, PERR_BAD_UPDATE, crdt_strerror(rc), 0);
 		if (rc != CRDT_ENOMEM && rc != CRDT_ELIMIT)
 			return;
 	}
 	mark_dirty(r);
+	r->srv->metrics.updates++;
 	for (struct conn *o = r->conns; o; o = o->room_next)
 		if (o != c)
-			conn_send_binary(o, data, len);
+			conn_send_fanout(o, data, len, recv_us);
 
 	/* Acknowledge: the sender's agents as far as the document now has them. */
 	crdt_version_init(&ver, NULL);
@@ -674,6 +684,8 @@ static void run_done(void *ud, uint64_t run, json_t *result, const char *error)
 	json_t *msg;
 
 	r->run_busy = false;
+	r->srv->metrics.runs++;
+	metrics_observe(&r->srv->metrics.run, (double)(server_now_ms() - r->run_started_ms));
 	if (result) {
 		msg = json_deep_copy(result);
 		json_object_set_new(msg, "t", json_string("run.result"));
@@ -729,6 +741,7 @@ static void on_run(struct conn *c, json_t *msg)
 	}
 	r->run_busy = true;
 	r->run_id = run;
+	r->run_started_ms = server_now_ms();
 	log_event(LOG_INFO, "run.start", "room=%s conn=%llu run=%llu", r->id,
 		  (unsigned long long)c->id, (unsigned long long)run);
 	{

@@ -19,6 +19,7 @@
 #include <uv.h>
 
 #include "crdt.h"
+#include "metrics.h"
 #include "proto.h"
 
 struct tandem_config;
@@ -60,6 +61,7 @@ struct server {
 
 	bool stopping;
 	uint64_t conns_open;
+	struct metrics metrics;
 };
 
 /* ---- connections (ws.c) ------------------------------------------------- */
@@ -106,6 +108,8 @@ struct conn {
 void conn_send_json(struct conn *c, json_t *msg);
 /* Queues a binary frame (copied). */
 void conn_send_binary(struct conn *c, const uint8_t *data, size_t len);
+/* The same for a fanned-out update received at recv_us (uv_hrtime()/1000), for the histogram. */
+void conn_send_fanout(struct conn *c, const uint8_t *data, size_t len, uint64_t recv_us);
 /* Sends {"t":"error",...}; id (may be NULL) is echoed; retry_ms > 0 adds retry_ms. */
 void conn_send_error(struct conn *c, json_t *id, enum proto_err e, const char *message,
 		     unsigned retry_ms);
@@ -178,6 +182,7 @@ struct http_req {
 	int status;
 	char *resp;
 	size_t resp_len, resp_sent;
+	const char *type; /* content type; NULL = application/json */
 	bool headers_sent;
 	/* scratch for http.c while an answer is pending */
 	json_t *pending;

@@ -23,6 +23,7 @@
 struct qmsg {
 	struct qmsg *next;
 	size_t len;
+	uint64_t recv_us; /* fan-out: when the update arrived; 0 otherwise */
 	bool binary;
 	unsigned char buf[];
 };
@@ -60,7 +61,7 @@ static void queue_drop(struct conn *c)
 	c->q_bytes = 0;
 }
 
-static void enqueue(struct conn *c, const void *data, size_t len, bool binary)
+static void enqueue(struct conn *c, const void *data, size_t len, bool binary, uint64_t recv_us)
 {
 	struct qmsg *m;
 
@@ -74,6 +75,7 @@ static void enqueue(struct conn *c, const void *data, size_t len, bool binary)
 			  c->q_bytes);
 		queue_drop(c);
 		c->resync = true;
+		c->srv->metrics.resyncs++;
 		lws_callback_on_writable(c->wsi);
 		if (binary)
 			return;
@@ -90,6 +92,7 @@ static void enqueue(struct conn *c, const void *data, size_t len, bool binary)
 	m->next = NULL;
 	m->len = len;
 	m->binary = binary;
+	m->recv_us = recv_us;
 	memcpy(m->buf + LWS_PRE, data, len);
 	if (c->q_tail)
 		c->q_tail->next = m;
@@ -110,13 +113,18 @@ void conn_send_json(struct conn *c, json_t *msg)
 	json_decref(msg);
 	if (!s)
 		return;
-	enqueue(c, s, strlen(s), false);
+	enqueue(c, s, strlen(s), false, 0);
 	free(s);
 }
 
 void conn_send_binary(struct conn *c, const uint8_t *data, size_t len)
 {
-	enqueue(c, data, len, true);
+	enqueue(c, data, len, true, 0);
+}
+
+void conn_send_fanout(struct conn *c, const uint8_t *data, size_t len, uint64_t recv_us)
+{
+	enqueue(c, data, len, true, recv_us);
 }
 
 void conn_send_error(struct conn *c, json_t *id, enum proto_err e, const char *message,
@@ -307,6 +315,10 @@ static int ws_writeable(struct conn *c)
 
 		if (n < (int)m->len)
 			return -1;
+		c->srv->metrics.frames_out++;
+		if (m->recv_us)
+			metrics_observe(&c->srv->metrics.fanout,
+					(double)(uv_hrtime() / 1000 - m->recv_us) / 1000.0);
 		c->q_head = m->next;
 		if (!c->q_head)
 			c->q_tail = NULL;
@@ -473,6 +485,20 @@ static void http_handle(struct server *srv, struct http_pss *h)
 		http_reply(h->hr, 413, json_pack("{s:s}", "error", "request body too large"));
 		return;
 	}
+	if (strncmp(h->path, "/api/", 5) != 0) {
+		char *body = NULL;
+		size_t n = 0;
+		const char *type;
+
+		status = metrics_http(srv, h->path, &body, &n, &type);
+		h->hr->status = status;
+		h->hr->resp = body ? body : strdup("");
+		h->hr->resp_len = body ? n : 0;
+		h->hr->type = type;
+		h->hr->ready = true;
+		lws_callback_on_writable(h->hr->wsi);
+		return;
+	}
 	log_event(LOG_INFO, "http.request", "method=%s path=%s", h->method, h->path);
 	status = http_api(srv, h->hr, h->method, h->path, h->auth[0] ? h->auth : NULL, h->body,
 			  h->body_len, &out);
@@ -493,7 +519,8 @@ static int http_write(struct lws *wsi, struct http_req *hr)
 	if (!hr->headers_sent) {
 		unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
 
-		if (lws_add_http_common_headers(wsi, (unsigned int)hr->status, "application/json",
+		if (lws_add_http_common_headers(wsi, (unsigned int)hr->status,
+						hr->type ? hr->type : "application/json",
 						(lws_filepos_t)hr->resp_len, &p, end) ||
 		    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
 						 (unsigned char *)"no-store", 8, &p, end) ||
@@ -631,6 +658,7 @@ static const lws_retry_bo_t retry = {
 
 static struct lws_http_mount mount_static;
 static struct lws_http_mount mount_api;
+static struct lws_http_mount mount_probe[3];
 
 int ws_start(struct server *srv, const char *host, int port, const char *static_dir)
 {
@@ -649,7 +677,20 @@ int ws_start(struct server *srv, const char *host, int port, const char *static_
 	mount_static.origin = static_dir;
 	mount_static.def = "index.html";
 	mount_static.origin_protocol = LWSMPRO_FILE;
-	mount_api.mount_next = static_dir ? &mount_static : NULL;
+	{
+		static const char *const probes[3] = { "/metrics", "/healthz", "/readyz" };
+
+		memset(mount_probe, 0, sizeof(mount_probe));
+		for (int i = 0; i < 3; i++) {
+			mount_probe[i].mountpoint = probes[i];
+			mount_probe[i].mountpoint_len = (unsigned char)strlen(probes[i]);
+			mount_probe[i].origin = "http";
+			mount_probe[i].origin_protocol = LWSMPRO_CALLBACK;
+			mount_probe[i].mount_next = i < 2 ? &mount_probe[i + 1] : NULL;
+		}
+		mount_api.mount_next = &mount_probe[0];
+		mount_probe[2].mount_next = static_dir ? &mount_static : NULL;
+	}
 
 	memset(&info, 0, sizeof(info));
 	info.port = port;
