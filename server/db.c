@@ -87,7 +87,12 @@ struct db {
 	struct db_query *inflight;
 	PGresult *result; /* the result kept for inflight so far */
 
-	bool send_failed; /* inflight was refused by libpq before it left */
+	/*
+	 * A failure found inside pump(), which db_query() calls, is finished
+	 * from the timer (idle while READY/BUSY), so no callback ever runs
+	 * inside db_query().
+	 */
+	enum { DEFER_NONE, DEFER_SEND_FAILED, DEFER_LOST } deferred;
 	bool destroying;
 	bool down_logged;
 	char errmsg[512];
@@ -172,7 +177,7 @@ static void teardown(struct db *db)
 		db->conn = NULL;
 	}
 	db->state = DB_DOWN;
-	db->send_failed = false;
+	db->deferred = DEFER_NONE;
 }
 
 static unsigned next_backoff(struct db *db)
@@ -297,14 +302,17 @@ static void on_timer(uv_timer_t *t)
 
 	if (db->state == DB_DOWN) {
 		start_connect(db);
-	} else if (db->state == DB_BUSY && db->send_failed) {
+	} else if (db->state == DB_BUSY && db->deferred == DEFER_SEND_FAILED) {
 		struct db_query *q = db->inflight;
 		db->inflight = NULL;
-		db->send_failed = false;
+		db->deferred = DEFER_NONE;
 		db->state = DB_READY;
 		deliver(db, q, DB_E_QUERY, NULL, db->errmsg);
 		if (!db->destroying)
 			pump(db);
+	} else if (db->state == DB_BUSY && db->deferred == DEFER_LOST) {
+		db->deferred = DEFER_NONE;
+		lost(db);
 	} else if (db->state == DB_CONNECTING) {
 		snprintf(db->errmsg, sizeof(db->errmsg), "connection attempt timed out after %u ms",
 			 db->opt.connect_timeout_ms);
@@ -337,14 +345,10 @@ static void pump(struct db *db)
 				lost(db);
 				return;
 			}
-			/*
-			 * libpq refused it locally (out of memory...).  The
-			 * callback must not run inside db_query(), so it is
-			 * delivered from the timer, which is idle while READY.
-			 */
+			/* libpq refused it locally (out of memory...). */
 			set_errmsg(db, PQerrorMessage(db->conn));
 			db->inflight = q;
-			db->send_failed = true;
+			db->deferred = DEFER_SEND_FAILED;
 			db->state = DB_BUSY;
 			uv_timer_start(&db->timer, on_timer, 0, 0);
 			return;
@@ -352,8 +356,10 @@ static void pump(struct db *db)
 		db->inflight = q;
 		db->state = DB_BUSY;
 		r = PQflush(db->conn);
-		if (r < 0 || watch_set(db, r == 1 ? UV_READABLE | UV_WRITABLE : UV_READABLE) < 0)
-			lost(db);
+		if (r < 0 || watch_set(db, r == 1 ? UV_READABLE | UV_WRITABLE : UV_READABLE) < 0) {
+			db->deferred = DEFER_LOST;
+			uv_timer_start(&db->timer, on_timer, 0, 0);
+		}
 		return;
 	}
 }
@@ -432,8 +438,8 @@ static void on_poll(uv_poll_t *handle, int status, int events)
 	struct db_watch *w = handle->data;
 	struct db *db = w->db;
 
-	/* A locally refused query is completed by the timer; nothing to read meanwhile. */
-	if (db == NULL || db->destroying || db->send_failed)
+	/* A deferred failure is finished by the timer; nothing to read meanwhile. */
+	if (db == NULL || db->destroying || db->deferred != DEFER_NONE)
 		return;
 	if (status < 0) {
 		/*

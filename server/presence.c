@@ -423,10 +423,15 @@ static int write_member(struct presence *p, const struct member *m, bool publish
 	redisAsyncCommand(ac, NULL, NULL, "PEXPIRE %s %s", key, ttl);
 	if (publish)
 		redisAsyncCommand(ac, NULL, NULL, "PUBLISH %s %s", chan, ev);
-	redisAsyncCommand(ac, on_reply, req, "EXEC");
-	rconn_sent(&p->cmd);
+	int rc = redisAsyncCommand(ac, on_reply, req, "EXEC");
 	free(val);
 	free(ev);
+	if (rc != REDIS_OK) {
+		/* The context is going away; its MULTI dies with it. */
+		free(own);
+		return PRESENCE_E_DOWN;
+	}
+	rconn_sent(&p->cmd);
 	return 0;
 }
 
@@ -545,6 +550,49 @@ out:
 	if (state == PRESENCE_LEFT || state == PRESENCE_COMPLETED)
 		member_drop(slot);
 	return rc;
+}
+
+int presence_adopt(struct presence *p, const char *room, const struct presence_entry *e)
+{
+	struct member **slot, *m;
+	int64_t since, now = wall_ms(), left;
+
+	if (p == NULL || e == NULL || !id_ok(room, AUTH_ROOM_MAX) || !id_ok(e->member, 128))
+		return PRESENCE_E_INVAL;
+	if (p->destroying)
+		return PRESENCE_E_DESTROYED;
+	if (e->state != PRESENCE_PRESENT && e->state != PRESENCE_DISCONNECTED)
+		return 0;
+	slot = member_slot(p, room, e->member);
+	if (*slot != NULL)
+		return 0;
+	/* Its socket is not here: it has been away since its last sign of life. */
+	since = e->state == PRESENCE_PRESENT ? e->seen_ms : e->since_ms;
+	if (since > now)
+		since = now;
+	m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return PRESENCE_E_NOMEM;
+	m->p = p;
+	m->room = strdup(room);
+	m->id = strdup(e->member);
+	m->name = strdup(e->name != NULL ? e->name : "");
+	if (m->room == NULL || m->id == NULL || m->name == NULL) {
+		free(m->room);
+		free(m->id);
+		free(m->name);
+		free(m);
+		return PRESENCE_E_NOMEM;
+	}
+	uv_timer_init(p->loop, &m->left_timer);
+	m->left_timer.data = m;
+	p->open_handles++;
+	m->state = PRESENCE_DISCONNECTED;
+	m->since_ms = since;
+	*slot = m;
+	left = since + (int64_t)p->opt.left_after_ms - now;
+	uv_timer_start(&m->left_timer, left_timer_cb, left > 0 ? (uint64_t)left : 0, 0);
+	return write_member(p, m, true, NULL);
 }
 
 void presence_forget_room(struct presence *p, const char *room)

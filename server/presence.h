@@ -161,6 +161,21 @@ int presence_set(struct presence *p, const char *room, const char *member, const
 int presence_read(struct presence *p, const char *room, presence_read_cb cb, void *ud);
 
 /*
+ * Takes over a member read back with presence_read() (after a restart) when
+ * this node now hosts its room and that member has no socket here: an
+ * entry whose state is DISCONNECTED, or PRESENT (its old node is gone), is
+ * tracked as DISCONNECTED since its last sign of life (since_ms, or seen_ms
+ * for PRESENT), with the LEFT timer armed for what remains of
+ * left_after_ms (firing on the next loop turn if nothing remains), and
+ * written back.  LEFT and COMPLETED entries, and members already tracked,
+ * are left alone (returns 0).  A later presence_set() for the member (its
+ * socket came back) works as usual.  Returns 0, PRESENCE_E_DOWN (tracked
+ * locally, Redis written after the reconnect), _NOMEM, _INVAL or
+ * _DESTROYED.  No callback.
+ */
+int presence_adopt(struct presence *p, const char *room, const struct presence_entry *e);
+
+/*
  * Stops tracking every member of room on this node (timers disarmed,
  * heartbeats stopped) without writing anything: for a room being freed.
  */

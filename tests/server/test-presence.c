@@ -322,6 +322,54 @@ int main(void)
 	read_room(b, "nobody-here", &rb);
 	CHECK(rb.n == 0, "empty room: %zu", rb.n);
 
+	/*
+	 * Adoption after a restart: members another (dead) node left
+	 * DISCONNECTED or PRESENT are tracked here as DISCONNECTED since their
+	 * last sign of life, and still become LEFT.
+	 */
+	int64_t away = wall_ms() - 150;
+	char v1[160], v2[160];
+	snprintf(v1, sizeof(v1),
+		 "{\"state\":\"DISCONNECTED\",\"name\":\"d\",\"since\":%lld,\"seen\":%lld,"
+		 "\"node\":\"dead\"}",
+		 (long long)away, (long long)away);
+	snprintf(v2, sizeof(v2),
+		 "{\"state\":\"PRESENT\",\"name\":\"p\",\"since\":%lld,\"seen\":%lld,"
+		 "\"node\":\"dead\"}",
+		 (long long)away - 1000, (long long)away);
+	freeReplyObject(raw("HSET %s %s %s", "tandem:room:r3:presence", "d", v1));
+	freeReplyObject(raw("HSET %s %s %s", "tandem:room:r3:presence", "p", v2));
+	read_room(a, "r3", &rb);
+	REQUIRE(rb.n == 2, "r3 entries %zu", rb.n);
+	a0 = seen_a.n;
+	{
+		/* Entries are borrowed only inside the callback: rebuild them. */
+		for (size_t k = 0; k < rb.n; k++) {
+			struct presence_entry e = {
+				.member = rb.e[k].member,
+				.name = rb.e[k].name,
+				.state = rb.e[k].state,
+				.stored = rb.e[k].stored,
+				.since_ms = rb.e[k].since,
+				.seen_ms = away,
+				.node = rb.e[k].node,
+			};
+			CHECK(presence_adopt(a, "r3", &e) == 0, "adopt %s", e.member);
+			CHECK(presence_adopt(a, "r3", &e) == 0, "adopt twice %s", e.member);
+		}
+	}
+	read_room(b, "r3", &rb);
+	i = entry(&rb, "p");
+	CHECK(i >= 0 && rb.e[i].stored == PRESENCE_DISCONNECTED && rb.e[i].since == away &&
+		      strcmp(rb.e[i].node, "nodeA") == 0,
+	      "adopted PRESENT now DISCONNECTED since its last heartbeat");
+	i = entry(&rb, "d");
+	CHECK(i >= 0 && rb.e[i].stored == PRESENCE_DISCONNECTED && rb.e[i].since == away,
+	      "adopted DISCONNECTED keeps its time");
+	RUN_UNTIL(find(&seen_a, a0, "d", PRESENCE_LEFT) >= 0 &&
+			  find(&seen_a, a0, "p", PRESENCE_LEFT) >= 0,
+		  "adopted members LEFT");
+
 	/* Bad arguments. */
 	CHECK(presence_set(a, "", "m", NULL, PRESENCE_PRESENT, NULL, NULL) == PRESENCE_E_INVAL,
 	      "empty room");
