@@ -96,6 +96,7 @@ struct db {
 	bool destroying;
 	bool down_logged;
 	char errmsg[512];
+	char down_msg[512]; /* why the connection last went down */
 };
 
 static void on_poll(uv_poll_t *handle, int status, int events);
@@ -197,6 +198,7 @@ static unsigned next_backoff(struct db *db)
 static void schedule_retry(struct db *db)
 {
 	teardown(db);
+	memcpy(db->down_msg, db->errmsg, sizeof(db->down_msg));
 	if (!db->down_logged) {
 		log_event(LOG_WARN, "db.down", "error=%s", db->errmsg);
 		db->down_logged = true;
@@ -596,6 +598,11 @@ int db_query(struct db *db, const char *sql, int nparams, const char *const *par
 bool db_healthy(const struct db *db)
 {
 	return db != NULL && (db->state == DB_READY || db->state == DB_BUSY);
+}
+
+const char *db_last_error(const struct db *db)
+{
+	return db != NULL ? db->down_msg : "";
 }
 
 size_t db_pending(const struct db *db)

@@ -112,6 +112,12 @@ int db_query_params(struct db *db, const char *sql, int nparams, const char *con
 /* True while a connection is established (queries go straight out). */
 bool db_healthy(const struct db *db);
 
+/*
+ * The last connection problem as one line ("" when there was none yet),
+ * for logs and /readyz.  Borrowed: valid until the loop runs again.
+ */
+const char *db_last_error(const struct db *db);
+
 /* Queries accepted but not yet answered (queued plus the one running). */
 size_t db_pending(const struct db *db);
 

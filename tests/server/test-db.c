@@ -11,8 +11,11 @@
  * that is down when the client starts, and db_destroy() failing what is
  * pending.  All waiting is done by running the loop until a condition.
  */
+#include <netinet/in.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <uv.h>
 
@@ -372,6 +375,48 @@ static void test_destroy_in_callback(void)
 	uv_run(&loop, UV_RUN_NOWAIT);
 }
 
+/*
+ * A server that accepts the TCP connection and never answers: the connect
+ * deadline (not the kernel's minutes-long timeout) gives up on the attempt,
+ * over and over, while queries wait.
+ */
+static void test_connect_timeout(void)
+{
+	struct db_options opt = { .connect_timeout_ms = 150,
+				  .backoff_min_ms = 10,
+				  .backoff_max_ms = 20 };
+	struct counter c = { .want = 1 };
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	char ci[128];
+	struct db *db = NULL;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	REQUIRE(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, 16) == 0 &&
+			getsockname(fd, (struct sockaddr *)&a, &len) == 0,
+		"silent listener");
+	snprintf(ci, sizeof(ci), "host=127.0.0.1 port=%d dbname=x user=postgres sslmode=disable",
+		 ntohs(a.sin_port));
+	REQUIRE(db_create(&loop, ci, &opt, &db) == 0, "create");
+	CHECK(strcmp(db_last_error(db), "") == 0, "error before any attempt: %s",
+	      db_last_error(db));
+	REQUIRE(db_query(db, "SELECT 1", 0, NULL, count_cb, &c) == 0, "queue");
+	bool timed_out = false;
+	for (int i = 0; i < 1000 && !timed_out; i++) {
+		uv_run(&loop, UV_RUN_ONCE);
+		timed_out = strstr(db_last_error(db), "timed out") != NULL;
+	}
+	CHECK(timed_out, "no connect timeout: '%s'", db_last_error(db));
+	CHECK(!db_healthy(db) && c.calls == 0, "healthy %d calls %d", db_healthy(db), c.calls);
+	db_destroy(db);
+	CHECK(c.calls == 1 && c.destroyed == 1, "calls %d destroyed %d", c.calls, c.destroyed);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	close(fd);
+}
+
 int main(void)
 {
 	int rc;
@@ -390,6 +435,7 @@ int main(void)
 	run_many(MANY / 3);
 	test_down_at_start();
 	test_destroy_in_callback();
+	test_connect_timeout();
 
 	uv_run(&loop, UV_RUN_DEFAULT);
 	CHECK(uv_loop_close(&loop) == 0, "handles left open on the loop");
