@@ -12,6 +12,7 @@
 //
 // Usage: node --expose-gc run.mjs [--build DIR] [--traces DIR] [--repeat N]
 //        [--only NAME] [--no-write]        (bench/crdt/run does the set-up)
+// BENCH_DEBUG=1 prints every run's time to stderr.
 import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -114,6 +115,7 @@ function timeRuns(n, budgetMs, fn) {
 		total += performance.now() - t0;
 		if (total > budgetMs) break;
 	}
+	if (process.env.BENCH_DEBUG) console.error(times.map((t) => t.toFixed(1)).join(" "));
 	return { ms: median(times), runs: times.length };
 }
 
