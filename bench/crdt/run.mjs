@@ -343,7 +343,7 @@ table(
 		fmtMs(d.apply_ms), ratio(yj.apply_ms, n.apply_ms), ratio(d.apply_ms, n.apply_ms), ratio(d.apply_ms, w.apply_ms),
 	]),
 );
-lines.push('¹ one run (Yjs takes seconds on the long traces).');
+lines.push('Ratios are the peer\'s time divided by ours: above 1× ours is faster.  ¹ one run (Yjs takes seconds on the long traces).');
 lines.push('');
 const amRow = seqRows.find((r) => r.name === 'automerge-paper');
 if (amRow)

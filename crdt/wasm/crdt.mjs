@@ -37,8 +37,10 @@ async function fetchBytes(source) {
 	if (source instanceof WebAssembly.Module) return source;
 	const url = source instanceof URL ? source : new URL(String(source), globalThis.location?.href);
 	if (url.protocol === 'file:') {
-		// Node: fetch() does not read files.
-		const { readFile } = await import('node:fs/promises');
+		// Node: fetch() does not read files.  The name is in a variable so that
+		// browser bundlers (Vite) do not try to resolve a node builtin.
+		const fsModule = 'node:fs/promises';
+		const { readFile } = await import(/* @vite-ignore */ fsModule);
 		return readFile(url);
 	}
 	const res = await fetch(url);
