@@ -1,7 +1,7 @@
 /*
  * test-harness.c - the Python harness's logic, without a sandbox.
  *
- * Runs Debian's /usr/bin/python3 -I -S on judge/py/harness_cli.py with
+ * Runs Debian's /usr/bin/python3 -I -S -B on judge/py/harness_cli.py with
  * crafted requests (stdin), collecting the user's stdout and stderr and the
  * harness's result lines (fd 3) apart, then checks them: every mode,
  * tracebacks free of harness frames, compile errors, prints kept out of the
@@ -117,7 +117,7 @@ static void run_harness(json_t *request, struct run *r)
 		if (dup2(fileno(in), 0) < 0 || dup2(fileno(out), 1) < 0 ||
 		    dup2(fileno(err), 2) < 0 || dup2(fileno(res), 3) < 0)
 			_exit(126);
-		execl(PYTHON, PYTHON, "-I", "-S", cli, (char *)NULL);
+		execl(PYTHON, PYTHON, "-I", "-S", "-B", cli, (char *)NULL);
 		_exit(127);
 	}
 	while (waitpid(pid, &r->status, 0) < 0 && errno == EINTR)
