@@ -14,6 +14,14 @@
  * pointer to a context in those callbacks and checks, in each, that the
  * context is still the current one.  Memory of the module is released in
  * libuv close callbacks, never while hiredis may still call back into it.
+ * hiredis' own libuv adapter (adapters/libuv.h) is not used: it ignores a
+ * poll callback with an error status, and libuv reports a socket error
+ * (EPOLLERR, e.g. Redis killed with unread data, which resets the
+ * connection) exactly that way while stopping the handle, so the adapter
+ * never tells hiredis and the connection hangs until a timeout.  The small
+ * adapter below hands such an event to hiredis as a read, which then sees
+ * the error and disconnects at once.
+ *
  * This file must never call a blocking hiredis function.
  */
 #include "presence.h"
@@ -23,7 +31,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
@@ -190,6 +197,113 @@ static void member_close_cb(uv_handle_t *h)
 	handle_closed(p);
 }
 
+/* ---- the hiredis event adapter --------------------------------------- */
+
+/* A poll handle for one hiredis context; freed by its close callback. */
+struct rwatch {
+	uv_poll_t poll;
+	redisAsyncContext *ac; /* NULL once hiredis cleaned up */
+	int want;	       /* events hiredis asked for */
+};
+
+static void rwatch_cb(uv_poll_t *h, int status, int events);
+
+static void rwatch_apply(struct rwatch *w)
+{
+	if (w->want != 0)
+		uv_poll_start(&w->poll, w->want, rwatch_cb);
+	else
+		uv_poll_stop(&w->poll);
+}
+
+static void rwatch_cb(uv_poll_t *h, int status, int events)
+{
+	struct rwatch *w = h->data;
+
+	if (w->ac == NULL)
+		return;
+	if (status < 0) {
+		/* libuv stopped the handle; a read lets hiredis find the error. */
+		redisAsyncHandleRead(w->ac);
+		if (w->ac != NULL)
+			rwatch_apply(w);
+		return;
+	}
+	if (events & UV_READABLE)
+		redisAsyncHandleRead(w->ac);
+	if (w->ac != NULL && (events & UV_WRITABLE))
+		redisAsyncHandleWrite(w->ac);
+}
+
+static void rwatch_add_read(void *data)
+{
+	struct rwatch *w = data;
+
+	w->want |= UV_READABLE;
+	uv_poll_start(&w->poll, w->want, rwatch_cb);
+}
+
+static void rwatch_del_read(void *data)
+{
+	struct rwatch *w = data;
+
+	w->want &= ~UV_READABLE;
+	rwatch_apply(w);
+}
+
+static void rwatch_add_write(void *data)
+{
+	struct rwatch *w = data;
+
+	w->want |= UV_WRITABLE;
+	uv_poll_start(&w->poll, w->want, rwatch_cb);
+}
+
+static void rwatch_del_write(void *data)
+{
+	struct rwatch *w = data;
+
+	w->want &= ~UV_WRITABLE;
+	rwatch_apply(w);
+}
+
+static void rwatch_close_cb(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void rwatch_cleanup(void *data)
+{
+	struct rwatch *w = data;
+
+	w->ac = NULL;
+	uv_close((uv_handle_t *)&w->poll, rwatch_close_cb);
+}
+
+static int rwatch_attach(redisAsyncContext *ac, uv_loop_t *loop)
+{
+	struct rwatch *w;
+
+	if (ac->ev.data != NULL)
+		return -1;
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return -1;
+	if (uv_poll_init(loop, &w->poll, ac->c.fd) != 0) {
+		free(w);
+		return -1;
+	}
+	w->poll.data = w;
+	w->ac = ac;
+	ac->ev.data = w;
+	ac->ev.addRead = rwatch_add_read;
+	ac->ev.delRead = rwatch_del_read;
+	ac->ev.addWrite = rwatch_add_write;
+	ac->ev.delWrite = rwatch_del_write;
+	ac->ev.cleanup = rwatch_cleanup;
+	return 0;
+}
+
 /* ---- connections ------------------------------------------------------ */
 
 static void rconn_connect(struct rconn *rc);
@@ -277,7 +391,7 @@ static void rconn_connect(struct rconn *rc)
 		return;
 	}
 	ac->data = rc;
-	if (redisLibuvAttach(ac, p->loop) != REDIS_OK) {
+	if (rwatch_attach(ac, p->loop) < 0) {
 		redisAsyncFree(ac);
 		rconn_down(rc, "cannot attach to the loop");
 		return;

@@ -151,14 +151,15 @@ static void read_room(struct presence *p, const char *room, struct readback *r)
 	REQUIRE(r->err == 0, "read back: %s", presence_strerror(r->err));
 }
 
-static struct presence *make(const char *node, struct seen *s, uint64_t left_after)
+static struct presence *make(const char *node, struct seen *s, uint64_t left_after,
+			     unsigned command_timeout_ms)
 {
 	struct presence_options o = {
 		.host = "127.0.0.1",
 		.port = redis.port,
 		.left_after_ms = left_after,
 		.heartbeat_ms = 100,
-		.command_timeout_ms = 400,
+		.command_timeout_ms = command_timeout_ms,
 		.connect_timeout_ms = 1000,
 		.backoff_min_ms = 20,
 		.backoff_max_ms = 200,
@@ -209,8 +210,12 @@ int main(void)
 	REQUIRE(rc == 0, "private redis-server did not start");
 	uv_loop_init(&loop);
 
-	a = make("nodeA", &seen_a, 200);
-	b = make("nodeB", &seen_b, 200);
+	/*
+	 * A and B must notice a dead Redis from the socket alone: their
+	 * command timeout is far beyond the 20 s a RUN_UNTIL waits.
+	 */
+	a = make("nodeA", &seen_a, 200, 60000);
+	b = make("nodeB", &seen_b, 200, 60000);
 	CHECK(strcmp(presence_node_id(a), "nodeA") == 0, "node id %s", presence_node_id(a));
 	REQUIRE(presence_watch(b, "r1") == 0, "watch b");
 	REQUIRE(presence_watch(a, "r1") == 0, "watch a");
@@ -403,7 +408,8 @@ int main(void)
 	/* Restart: both reconnect, A catches Redis up, B resubscribes. */
 	REQUIRE(svc_redis_start(&redis) == 0, "restart redis");
 	RUN_UNTIL(presence_healthy(a) && presence_healthy(b), "reconnected");
-	read_room(b, "r1", &rb);
+	/* Read through A: its catch-up writes are ahead on the same connection. */
+	read_room(a, "r1", &rb);
 	i = entry(&rb, "late");
 	CHECK(i >= 0 && rb.e[i].state == PRESENCE_PRESENT && strcmp(rb.e[i].name, "Late") == 0,
 	      "member set while Redis was down written after the restart");
@@ -419,15 +425,20 @@ int main(void)
 	}
 	CHECK(find(&seen_b, b0, "after", PRESENCE_PRESENT) >= 0, "B resubscribed");
 
-	/* ---- Redis frozen: the command timeout (400 ms) drops the link. */
+	/* ---- Redis frozen: only the command timeout (400 ms here) can tell. */
+	static struct seen seen_c;
+	struct presence *c = make("nodeC", &seen_c, 200, 400);
+	RUN_UNTIL(presence_healthy(c), "C connected");
 	d1.calls = 0;
 	kill(redis.pid, SIGSTOP);
-	REQUIRE(presence_set(a, "r1", "frozen", "", PRESENCE_PRESENT, done_cb, &d1) == 0,
+	REQUIRE(presence_set(c, "r1", "frozen", "", PRESENCE_PRESENT, done_cb, &d1) == 0,
 		"set while frozen");
 	RUN_UNTIL(d1.calls == 1, "command timeout");
 	CHECK(d1.err == PRESENCE_E_LOST, "frozen write: %s", presence_strerror(d1.err));
 	kill(redis.pid, SIGCONT);
-	RUN_UNTIL(presence_healthy(a), "reconnect after the freeze");
+	RUN_UNTIL(presence_healthy(c), "reconnect after the freeze");
+	RUN_UNTIL(presence_healthy(a), "A still connected after the freeze");
+	presence_destroy(c);
 
 	/* ---- destroy fails what is pending, inside presence_destroy. */
 	d1.calls = 0;
