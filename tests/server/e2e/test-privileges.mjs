@@ -29,13 +29,22 @@ function uidOf(name) {
 	return null;
 }
 
-// Socket inodes listening on 127.0.0.1:port (IPv4, state 0A = LISTEN).
+// Socket inodes listening on port (state 0A = LISTEN), IPv4 or IPv6: the
+// server may use one dual-stack socket, which /proc/net/tcp6 lists.
 function listenInodes(port) {
-	const want = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+	const hexPort = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
 	const out = [];
-	for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
-		const f = line.trim().split(/\s+/);
-		if (f.length > 9 && f[1] === want && f[3] === '0A') out.push(f[9]);
+	for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+		let text = '';
+		try {
+			text = fs.readFileSync(file, 'utf8');
+		} catch {
+			continue;
+		}
+		for (const line of text.split('\n').slice(1)) {
+			const f = line.trim().split(/\s+/);
+			if (f.length > 9 && f[1].endsWith(hexPort) && f[3] === '0A') out.push(f[9]);
+		}
 	}
 	return out;
 }
