@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -91,6 +92,8 @@ int svc_redis_start(struct svc_redis *r)
 	if (r->pid < 0)
 		return -1;
 	if (r->pid == 0) {
+		/* A test that dies (REQUIRE, crash) takes its Redis along. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
 		       "--dir", r->dir, "--save", "", "--appendonly", "no", "--daemonize", "no",
 		       "--logfile", log, (char *)NULL);

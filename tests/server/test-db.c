@@ -417,6 +417,12 @@ static void test_connect_timeout(void)
 	close(fd);
 }
 
+/* A failed REQUIRE exits: the private server must not outlive the test. */
+static void cleanup(void)
+{
+	svc_pg_destroy(&pg);
+}
+
 int main(void)
 {
 	int rc;
@@ -427,6 +433,7 @@ int main(void)
 		fprintf(stderr, "no PostgreSQL server binaries: skipped\n");
 		return SVC_SKIP;
 	}
+	atexit(cleanup);
 	REQUIRE(rc == 0, "private PostgreSQL did not start");
 	uv_loop_init(&loop);
 

@@ -194,6 +194,12 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A failed REQUIRE exits: remove the private server's folder too. */
+static void cleanup(void)
+{
+	svc_redis_destroy(&redis);
+}
+
 int main(void)
 {
 	struct presence *a, *b;
@@ -207,6 +213,7 @@ int main(void)
 		fprintf(stderr, "redis-server not installed: skipped\n");
 		return SVC_SKIP;
 	}
+	atexit(cleanup);
 	REQUIRE(rc == 0, "private redis-server did not start");
 	uv_loop_init(&loop);
 
