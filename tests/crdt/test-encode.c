@@ -489,6 +489,18 @@ static void test_since(struct tu_rng *rng)
 		TU_OK(crdt_doc_version(a, &va));
 
 		TU_OK(crdt_encode_since(a, &vb, &u));
+		/*
+		 * Exactly the missing operations: each is one inserted code
+		 * point (1 to 4 bytes) or one deleted character.
+		 */
+		uint64_t missing = 0;
+		for (size_t k = 0; k < va.len; k++)
+			missing += va.v[k].next - crdt_version_get(&vb, va.v[k].agent);
+		struct crdt_update_info info;
+		TU_OK(crdt_update_info(u.data, u.len, &info, NULL));
+		TU_CHECK(info.del_count <= missing);
+		TU_CHECK(info.ins_bytes >= missing - info.del_count);
+		TU_CHECK(info.ins_bytes <= 4 * (missing - info.del_count));
 		struct tu_state st;
 		tu_state_save(&st, a);
 		TU_APPLY(c, &u);
@@ -501,6 +513,8 @@ static void test_since(struct tu_rng *rng)
 		TU_OK(crdt_encode_since(a, &va, &none));
 		TU_OK(crdt_encode_since(a, NULL, &all));
 		TU_CHECK(none.len <= 16);
+		TU_OK(crdt_update_info(none.data, none.len, &info, NULL));
+		TU_EQ_SIZE(info.nops, 0);
 		TU_CHECK(u.len <= all.len);
 		TU_APPLY(c, &none);
 		TU_SAME_DOC(c, a);

@@ -184,6 +184,20 @@ static void local_edit(struct world *w, int i)
 	crdt_version_finish(&after);
 }
 
+/* The document's clock counts every operation it applied: the sum of its version. */
+static void check_op_count(const struct crdt_doc *doc)
+{
+	struct crdt_version v;
+	size_t total = 0;
+
+	crdt_version_init(&v, NULL);
+	TU_OK(crdt_doc_version(doc, &v));
+	for (size_t k = 0; k < v.len; k++)
+		total += v.v[k].next;
+	TU_EQ_SIZE(crdt_op_count(doc), total);
+	crdt_version_finish(&v);
+}
+
 static void deliver(struct world *w, int i, size_t m)
 {
 	struct replica *r = &w->r[i];
@@ -195,6 +209,7 @@ static void deliver(struct world *w, int i, size_t m)
 	TU_OK(crdt_apply(r->doc, w->msgs[m].data, w->msgs[m].len));
 	r->got[m] = true;
 	verify_mirror(r->doc, &r->mirror);
+	check_op_count(r->doc);
 	if (crdt_pending(r->doc) > w->max_pending)
 		w->max_pending = crdt_pending(r->doc);
 }
@@ -251,6 +266,7 @@ static void check_all_equal(struct world *w)
 {
 	for (int i = 0; i < w->n; i++) {
 		TU_EQ_SIZE(crdt_pending(w->r[i].doc), 0);
+		check_op_count(w->r[i].doc);
 		verify_mirror(w->r[i].doc, &w->r[i].mirror);
 		if (i > 0)
 			TU_SAME_DOC(w->r[i].doc, w->r[0].doc);
