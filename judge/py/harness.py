@@ -103,12 +103,20 @@ class _BadRequest(Exception):
     """The request itself is malformed: the judge's fault, never the user's."""
 
 
+def _utf8_text(text):
+    """text made writable as UTF-8: lone surrogates (a user's message may
+    hold any) become backslash escapes instead of breaking the JSON line."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _safe_str(exc):
     try:
         text = str(exc)
     except BaseException:  # a user __str__ may raise anything
         text = "<exception str() failed>"
-    return text[:MAX_MESSAGE]
+    return _utf8_text(text[:MAX_MESSAGE])
 
 
 def _strip_own(te):
@@ -136,7 +144,8 @@ def _describe(exc):
     if len(text) > MAX_TRACEBACK:
         # The end holds the exception line and the innermost frames.
         text = "...\n" + text[-MAX_TRACEBACK:]
-    return {"type": name, "message": _safe_str(exc), "traceback": text}
+    return {"type": name, "message": _safe_str(exc),
+            "traceback": _utf8_text(text)}
 
 
 def _missing_error(exc):

@@ -601,6 +601,14 @@ static void test_tracebacks(void)
 	check_value(&r, 1, "1", NULL);
 	run_finish(&r);
 
+	/* A message with a lone surrogate must not break the result line. */
+	run_harness(request("function", "def f():\n    raise ValueError('\\ud800 bad')\n", "f",
+			    "[{\"args\": []}]"),
+		    &r);
+	CHECK(r.nlines == 1 && is(error_field(r.lines[0], "message"), "\\ud800 bad"),
+	      "surrogate in a message: %s", r.res);
+	run_finish(&r);
+
 	run_harness(request("function", code, "rec", "[{\"args\": [0]}]"), &r);
 	tb = r.nlines ? error_field(r.lines[0], "traceback") : NULL;
 	CHECK(tb && strstr(tb, "RecursionError") && strlen(tb) < 20000, "recursion traceback: %s",
