@@ -637,9 +637,11 @@ export class Client {
 		ws.on('message', (data, isBinary) => this._receive(data, isBinary));
 		return new Promise((resolve, reject) => {
 			ws.once('open', () => resolve());
-			ws.once('unexpected-response', (_req, res) =>
-				reject(Object.assign(new Error(`handshake refused: HTTP ${res.statusCode}`), { status: res.statusCode })),
-			);
+			ws.once('unexpected-response', (req, res) => {
+				// With this listener ws leaves the request to us: end it.
+				req.destroy();
+				reject(Object.assign(new Error(`handshake refused: HTTP ${res.statusCode}`), { status: res.statusCode }));
+			});
 			ws.once('error', (e) => reject(e));
 		});
 	}
