@@ -82,9 +82,10 @@ static const struct opt opts[] = {
 	  "CONNINFO",
 	  "PostgreSQL: libpq conninfo or postgresql:// URI (numeric host: lookups block)" },
 	{ "--secret", "TANDEM_SECRET", K_SECRET, OFF(secret), NULL, FOR_SERVE, "S",
-	  "HMAC-SHA256 key that signs room tokens (required unless --dev)" },
+	  "HMAC-SHA256 key signing room tokens (required unless --dev; prefer the variable: "
+	  "flags show in ps)" },
 	{ "--admin-key", "TANDEM_ADMIN_KEY", K_SECRET, OFF(admin_key), NULL, FOR_SERVE, "K",
-	  "bearer key for POST /api/rooms (required unless --dev)" },
+	  "bearer key for POST /api/rooms (required unless --dev; prefer the variable)" },
 	{ "--dev", "TANDEM_DEV", K_BOOL, OFF(dev), NULL, FOR_SERVE, NULL,
 	  "development: random secret and admin key when none is given (logged; never in "
 	  "production)" },

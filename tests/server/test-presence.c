@@ -200,6 +200,15 @@ static void cleanup(void)
 	svc_redis_destroy(&redis);
 }
 
+/* Destroying from inside a completion is allowed. */
+static struct presence *doomed;
+
+static void destroy_cb(void *ud, int err)
+{
+	done_cb(ud, err);
+	presence_destroy(doomed);
+}
+
 int main(void)
 {
 	struct presence *a, *b;
@@ -460,6 +469,19 @@ int main(void)
 	      presence_strerror(rb.err));
 	presence_destroy(b);
 	presence_destroy(NULL);
+
+	static struct seen seen_d;
+	struct done first = { 0 }, second = { 0 };
+	doomed = make("nodeD", &seen_d, 200, 60000);
+	RUN_UNTIL(presence_healthy(doomed), "D connected");
+	REQUIRE(presence_set(doomed, "r1", "d1", "", PRESENCE_PRESENT, destroy_cb, &first) == 0,
+		"d1");
+	REQUIRE(presence_set(doomed, "r1", "d2", "", PRESENCE_PRESENT, done_cb, &second) == 0,
+		"d2");
+	RUN_UNTIL(first.calls == 1 && second.calls == 1, "destroy inside a callback");
+	CHECK(first.err == 0, "first: %s", presence_strerror(first.err));
+	CHECK(second.err == 0 || second.err == PRESENCE_E_DESTROYED, "second: %s",
+	      presence_strerror(second.err));
 
 	uv_run(&loop, UV_RUN_DEFAULT);
 	CHECK(uv_loop_close(&loop) == 0, "handles left open on the loop");
