@@ -121,7 +121,14 @@ void judge__vtree_finish(struct judge__vtree *tree)
 struct parser {
 	struct judge__arena *arena;
 	int err;
+	unsigned depth;
 };
+
+/*
+ * jansson's parser stops at 2048 levels, but judge_compare_json() also takes
+ * values built in memory; this bound keeps the recursion below safe anyway.
+ */
+#define MAX_DEPTH 4096
 
 static int parse(struct parser *p, json_t *j, struct judge__value *out);
 
@@ -545,13 +552,25 @@ static int parse_marker(struct parser *p, const char *key, json_t *v, struct jud
 	return -1;
 }
 
+static int parse_value(struct parser *p, json_t *j, struct judge__value *out);
+
 static int parse(struct parser *p, json_t *j, struct judge__value *out)
 {
+	int rc;
+
 	out->n = 0;
-	if (!j) {
+	if (!j || p->depth >= MAX_DEPTH) {
 		fail(p, -1);
 		return -1;
 	}
+	p->depth++;
+	rc = parse_value(p, j, out);
+	p->depth--;
+	return rc;
+}
+
+static int parse_value(struct parser *p, json_t *j, struct judge__value *out)
+{
 	switch (json_typeof(j)) {
 	case JSON_NULL:
 		out->kind = JUDGE__V_NULL;
@@ -589,7 +608,7 @@ static int parse(struct parser *p, json_t *j, struct judge__value *out)
 
 int judge__vtree_init(struct judge__vtree *tree, const json_t *json)
 {
-	struct parser p = { NULL, 0 };
+	struct parser p = { NULL, 0, 0 };
 
 	tree->arena = NULL;
 	tree->root.kind = JUDGE__V_NULL;

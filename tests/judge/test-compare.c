@@ -444,6 +444,23 @@ static void test_mutations(void)
 	CHECK(runs > 10000, "only %zu mutated inputs", runs);
 }
 
+/* Values nested deeper than any parser allows, built in memory. */
+static void test_deep(void)
+{
+	json_t *v = json_array();
+	bool equal = true;
+
+	for (int i = 0; i < 5000; i++) {
+		json_t *outer = json_array();
+
+		json_array_append_new(outer, v);
+		v = outer;
+	}
+	CHECK(judge_compare_json(v, v, NULL, &equal) == JUDGE_EEXPECTED && !equal,
+	      "5000 levels must be refused");
+	json_decref(v);
+}
+
 /* A large value: sorting and comparing 200,000 set members must just work. */
 static void test_large(void)
 {
@@ -516,6 +533,7 @@ int main(void)
 	test_cmp_parse();
 	test_verdicts();
 	test_mutations();
+	test_deep();
 	test_large();
 	test_alloc_failure();
 	if (failures) {
