@@ -178,6 +178,7 @@ int presence_adopt(struct presence *p, const char *room, const struct presence_e
 /*
  * Stops tracking every member of room on this node (timers disarmed,
  * heartbeats stopped) without writing anything: for a room being freed.
+ * room is borrowed for the call.  Accepts NULL p.
  */
 void presence_forget_room(struct presence *p, const char *room);
 
@@ -188,7 +189,7 @@ void presence_forget_room(struct presence *p, const char *room);
  * _INVAL / _DESTROYED.
  */
 int presence_watch(struct presence *p, const char *room);
-/* Undoes presence_watch(). */
+/* Undoes presence_watch(); room is borrowed for the call.  Accepts NULL p. */
 void presence_unwatch(struct presence *p, const char *room);
 
 /* True while the command connection is up (and, with watches, the subscriber). */

@@ -391,6 +391,15 @@ int main(void)
 			  find(&seen_a, a0, "p", PRESENCE_LEFT) >= 0,
 		  "adopted members LEFT");
 
+	/* A forgotten room's timers never fire (y2's LEFT would come after f's). */
+	a0 = seen_a.n;
+	presence_set(a, "r4", "f", "", PRESENCE_DISCONNECTED, NULL, NULL);
+	presence_forget_room(a, "r4");
+	presence_forget_room(a, "no-such-room");
+	presence_set(a, "r5", "y2", "", PRESENCE_DISCONNECTED, NULL, NULL);
+	RUN_UNTIL(find(&seen_a, a0, "y2", PRESENCE_LEFT) >= 0, "y2 LEFT");
+	CHECK(find(&seen_a, a0, "f", PRESENCE_LEFT) < 0, "forgotten member became LEFT");
+
 	/* Bad arguments. */
 	CHECK(presence_set(a, "", "m", NULL, PRESENCE_PRESENT, NULL, NULL) == PRESENCE_E_INVAL,
 	      "empty room");
