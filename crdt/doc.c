@@ -424,19 +424,43 @@ static int known(const struct crdt_doc *doc, uint32_t id, uint32_t seq)
 	return ai >= 0 && doc->agents[ai].next > seq;
 }
 
-/* Is every LV in [lv, lv+n) an inserted character? */
-static int all_inserts(const struct crdt_doc *doc, crdt_lv lv, uint32_t n)
+/* Is every LV in [lv, lv+n) an operation of this kind? */
+static int all_of_kind(const struct crdt_doc *doc, crdt_lv lv, uint32_t n, int kind)
 {
 	while (n) {
 		const struct span *s = &doc->ops[crdt__span_at(doc, lv)];
 		uint32_t in = s->lv + s->len - lv;
 
-		if (s->kind != SPAN_INS)
+		if (s->kind != kind)
 			return 0;
 		if (in >= n)
 			return 1;
 		lv += in;
 		n -= in;
+	}
+	return 1;
+}
+
+/* Is every LV in [lv, lv+n) an inserted character? */
+static int all_inserts(const struct crdt_doc *doc, crdt_lv lv, uint32_t n)
+{
+	return all_of_kind(doc, lv, n, SPAN_INS);
+}
+
+/* Are the known seqs [lo, hi] of local agent ai all operations of this kind? */
+static int known_of_kind(const struct crdt_doc *doc, uint32_t ai, uint32_t lo, uint32_t hi,
+			 int kind)
+{
+	while (lo <= hi) {
+		uint32_t up, m;
+		crdt_lv lv = crdt__seq_to_lv(doc, ai, lo, &up, NULL);
+
+		m = hi - lo + 1 < up ? hi - lo + 1 : up;
+		if (lv == LV_NONE || !all_of_kind(doc, lv, m, kind))
+			return 0;
+		if (lo + (uint64_t)m > hi)
+			break;
+		lo += m;
 	}
 	return 1;
 }
@@ -716,6 +740,14 @@ static int pending_push(struct crdt_doc *doc, const struct rop *op, int owned)
 	struct rop *p;
 	int rc;
 
+	/* A resend of an op that is already waiting adds nothing. */
+	for (size_t i = 0; i < doc->npending; i++) {
+		const struct rop *q = &doc->pending[i];
+
+		if (q->agent == op->agent && q->kind == op->kind && q->seq <= op->seq &&
+		    op->seq + (uint64_t)op->len <= q->seq + (uint64_t)q->len)
+			return 0;
+	}
 	if (doc->npending >= PENDING_MAX_OPS || op->nbytes > PENDING_MAX_BYTES - doc->pending_bytes)
 		return CRDT_ELIMIT;
 	rc = crdt__grow(doc->alloc, (void **)&doc->pending, &doc->cappending, doc->npending + 1,
@@ -887,7 +919,19 @@ int crdt__validate_rops(struct crdt_doc *doc, const struct rop *ops, size_t n)
 			rc = CRDT_EDECODE;
 	for (size_t i = 0; i < n && !rc; i++) {
 		const struct rop *op = &ops[i];
+		int ai = crdt__agent_find(doc, op->agent);
 
+		/* A resent op the document already has must be what it was. */
+		if (ai >= 0 && doc->agents[ai].next > op->seq) {
+			uint32_t last = op->seq + op->len - 1;
+
+			if (last >= doc->agents[ai].next)
+				last = doc->agents[ai].next - 1;
+			if (!known_of_kind(doc, (uint32_t)ai, op->seq, last, op->kind)) {
+				rc = CRDT_EDECODE;
+				break;
+			}
+		}
 		if (op->kind == SPAN_INS) {
 			if ((!op->a_none &&
 			     !range_is_inserts(doc, keys, n, op->a_agent, op->a_seq, op->a_seq)) ||
