@@ -424,12 +424,19 @@ static int list_alive(char *out, size_t size)
 	return count;
 }
 
-/* Writes the names in `dir` (a tmpfs contain mounted) to the report as one line. */
+/*
+ * Writes the names in `dir` (a tmpfs contain mounted) to the report as one line, and how much of
+ * the tmpfs is in use as another ("<key>_used_kb").
+ */
 static void report_dir(FILE *r, const char *key, const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
+	struct statvfs vfs;
 
+	if (statvfs(dir, &vfs) == 0)
+		fprintf(r, "%s_used_kb %llu\n", key,
+			(unsigned long long)(vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize / 1024);
 	fprintf(r, "%s", key);
 	if (d) {
 		while ((e = readdir(d)))
@@ -521,8 +528,8 @@ static int run_init(const struct contain_opts *o, const sigset_t *oldmask)
 	if (r) {
 		fprintf(r, "cmd_hwm_kb %ld\n", hwm);
 		fprintf(r, "leftover %d%s\n", leftover, alive);
-		report_dir(r, "tmp_entries", "/tmp");
-		report_dir(r, "shm_entries", "/dev/shm");
+		report_dir(r, "tmp", "/tmp");
+		report_dir(r, "shm", "/dev/shm");
 		fclose(r);
 	}
 	kill(-1, SIGKILL);

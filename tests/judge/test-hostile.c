@@ -54,6 +54,7 @@
 #define DEFAULT_WALL 5000 /* tandem-run's default --wall-ms */
 #define SLACK_MS     1000 /* "within its wall limit plus one second" */
 #define STDERR_KEEP  8192
+#define HOST_TMP_KB  1024 /* what the judge's host side may use of /tmp and /dev/shm */
 
 extern char **environ;
 
@@ -1212,10 +1213,16 @@ static void run_case(struct case_spec *c)
 		if (report_num(report, "leftover") != 0)
 			fail(c, NULL, "processes outlived tandem-run: %s",
 			     report_str(report, "leftover", word, sizeof(word)));
-		if (strstr(report_str(report, "tmp_entries", word, sizeof(word)), mark) ||
-		    strstr(report_str(report, "shm_entries", word, sizeof(word)), mark))
+		if (strstr(report_str(report, "tmp", word, sizeof(word)), mark) ||
+		    strstr(report_str(report, "shm", word, sizeof(word)), mark))
 			fail(c, NULL, "the judge's host /tmp or /dev/shm got a sandbox's file: %s",
 			     word);
+		/* The sandboxes write megabytes into their own tmpfs; none of it may land here. */
+		if (report_num(report, "tmp_used_kb") > HOST_TMP_KB ||
+		    report_num(report, "shm_used_kb") > HOST_TMP_KB)
+			fail(c, NULL,
+			     "the judge's host /tmp (%ld kB) or /dev/shm (%ld kB) filled up",
+			     report_num(report, "tmp_used_kb"), report_num(report, "shm_used_kb"));
 		if (c->rss_max_mb > 0 && hwm > c->rss_max_mb * 1024)
 			fail(c, NULL, "tandem-run's peak RSS was %ld kB, bound %ld MB", hwm,
 			     c->rss_max_mb);

@@ -25,13 +25,3 @@ def vm_readv():
     return sys_call(310, parent, local, 1, remote, 1, 0)
 
 in_child("process_vm_readv", vm_readv)
-
-def mem_write():
-    try:
-        fd = os.open("/proc/%d/mem" % parent, os.O_RDWR)
-    except OSError as e:
-        return -1, e.errno
-    os.close(fd)
-    return fd, 0
-
-in_child("proc_mem_open", mem_write)
