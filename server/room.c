@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "presence.h"
@@ -35,6 +36,8 @@ struct member {
 	uint64_t since_ms;
 	struct room *room;
 	int idx;
+	/* only for seats found DISCONNECTED when the room was loaded */
+	lws_sorted_usec_list_t left_sul;
 };
 
 struct room {
@@ -64,6 +67,15 @@ struct room {
 };
 
 uint64_t server_now_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t server_mono_ms(void)
 {
 	return uv_hrtime() / 1000000u;
 }
@@ -196,6 +208,8 @@ bool room_closed(const struct room *r)
 static void room_free(struct room *r)
 {
 	lws_sul_cancel(&r->save_sul);
+	for (int k = 0; k < 2; k++)
+		lws_sul_cancel(&r->member[k].left_sul);
 	if (r->srv->presence)
 		presence_forget_room(r->srv->presence, r->id);
 	if (r->run_busy && r->srv->judge)
@@ -393,6 +407,15 @@ void room_presence_event(struct server *srv, const struct presence_event *ev)
 		apply_state(r, k, (enum pstate)(ev->state + P_PRESENT), false);
 }
 
+/* A seat adopted as DISCONNECTED after a restart has no timer in presence.c: this is it. */
+static void adopted_left(lws_sorted_usec_list_t *sul)
+{
+	struct member *m = lws_container_of(sul, struct member, left_sul);
+
+	if (m->state == P_DISCONNECTED && !m->room->closed)
+		set_state(m->room, m->idx, P_LEFT);
+}
+
 void room_presence_loaded(struct room *r, const struct presence_entry *e, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -403,6 +426,22 @@ void room_presence_loaded(struct room *r, const struct presence_entry *e, size_t
 		r->member[k].state = (enum pstate)(e[i].state + P_PRESENT);
 		r->member[k].since_ms = (uint64_t)e[i].since_ms;
 		snprintf(r->member[k].name, sizeof(r->member[k].name), "%s", e[i].name);
+		/*
+		 * PRESENT with no connection here: the node that had it died or
+		 * restarted (one node per room today), so the seat is away now.
+		 */
+		if (r->member[k].state == P_PRESENT && !r->seat_conn[k]) {
+			r->member[k].state = P_NONE;
+			set_state(r, k, P_DISCONNECTED);
+			continue;
+		}
+		if (r->member[k].state == P_DISCONNECTED && r->srv->ctx) {
+			uint64_t now = server_now_ms(),
+				 due = r->member[k].since_ms + r->srv->lim.left_after_ms;
+
+			lws_sul_schedule(r->srv->ctx, 0, &r->member[k].left_sul, adopted_left,
+					 (lws_usec_t)(due > now ? due - now : 1) * LWS_US_PER_MS);
+		}
 	}
 }
 
@@ -466,6 +505,7 @@ void room_join(struct room *r, struct conn *c, const char *name, const struct cr
 		r->seat_conn[k] = c;
 		if (old)
 			conn_close(old, PROTO_CLOSE_REPLACED, "replaced by a newer connection");
+		lws_sul_cancel(&r->member[k].left_sul);
 		snprintf(r->member[k].name, sizeof(r->member[k].name), "%s", c->name);
 	} else {
 		r->observers++;
@@ -520,8 +560,13 @@ void room_leave(struct conn *c)
 	c->room = NULL;
 	log_event(LOG_INFO, "room.leave", "room=%s conn=%llu seat=%s", r->id,
 		  (unsigned long long)c->id, proto_seat_name(c->seat));
-	if (r->srv->stopping)
+	if (r->srv->stopping) {
+		/* The socket is gone even if we are going too: say so in Redis. */
+		if (k >= 0 && r->seat_conn[k] == c && r->srv->presence && !r->closed)
+			presence_set(r->srv->presence, r->id, proto_seat_name(c->seat),
+				     r->member[k].name, PRESENCE_DISCONNECTED, NULL, NULL);
 		return;
+	}
 	if (k < 0) {
 		r->observers--;
 		publish_presence(r);
@@ -564,7 +609,7 @@ void room_close(struct room *r)
 /* Token bucket: refills rate per second up to rate; false when empty. */
 static bool take_token(double *tokens, uint64_t *stamp, double rate, double per_ms)
 {
-	uint64_t now = server_now_ms();
+	uint64_t now = server_mono_ms();
 
 	if (*stamp == 0)
 		*tokens = rate;
@@ -685,7 +730,7 @@ static void run_done(void *ud, uint64_t run, json_t *result, const char *error)
 
 	r->run_busy = false;
 	r->srv->metrics.runs++;
-	metrics_observe(&r->srv->metrics.run, (double)(server_now_ms() - r->run_started_ms));
+	metrics_observe(&r->srv->metrics.run, (double)(server_mono_ms() - r->run_started_ms));
 	if (result) {
 		msg = json_deep_copy(result);
 		json_object_set_new(msg, "t", json_string("run.result"));
@@ -741,7 +786,7 @@ static void on_run(struct conn *c, json_t *msg)
 	}
 	r->run_busy = true;
 	r->run_id = run;
-	r->run_started_ms = server_now_ms();
+	r->run_started_ms = server_mono_ms();
 	log_event(LOG_INFO, "run.start", "room=%s conn=%llu run=%llu", r->id,
 		  (unsigned long long)c->id, (unsigned long long)run);
 	{

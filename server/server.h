@@ -212,6 +212,9 @@ void jclient_forget(struct jclient *jc, uint64_t run);
 
 /* ---- helpers ------------------------------------------------------------ */
 
+/* Wall-clock unix milliseconds (tokens, timestamps users see). */
 uint64_t server_now_ms(void);
+/* Monotonic milliseconds (rate limits, durations). */
+uint64_t server_mono_ms(void);
 
 #endif /* TANDEM_SERVER_H */

@@ -42,7 +42,8 @@ struct http_pss {
 	char *body;
 	size_t body_len;
 	bool too_big;
-	bool waiting; /* http_api answered 0: http_reply comes later */
+	bool waiting;	 /* http_api answered 0: http_reply comes later */
+	bool dispatched; /* handled once: lws may still report the (empty) body's end */
 };
 
 #define HTTP_BODY_MAX (64 * 1024)
@@ -339,8 +340,21 @@ static int ws_writeable(struct conn *c)
 		}
 	}
 	if (c->close_code && !c->q_head) {
-		lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
-				 (unsigned char *)c->close_reason, strlen(c->close_reason));
+		/*
+		 * Write the close frame ourselves: lws_close_reason() plus -1 from
+		 * WRITEABLE closes the socket without it, and a client must see
+		 * the code to tell "bad token, stop" from "network blip, retry".
+		 */
+		unsigned char frame[LWS_PRE + 125];
+		size_t rl = strlen(c->close_reason);
+
+		if (rl > 123)
+			rl = 123;
+		frame[LWS_PRE] = (unsigned char)(c->close_code >> 8);
+		frame[LWS_PRE + 1] = (unsigned char)(c->close_code & 0xff);
+		memcpy(frame + LWS_PRE + 2, c->close_reason, rl);
+		/* 4 is LWS_WRITE_CLOSE, which lws 4.1 no longer names in its header. */
+		lws_write(c->wsi, frame + LWS_PRE, 2 + rl, (enum lws_write_protocol)4);
 		return -1;
 	}
 	return 0;
@@ -480,6 +494,10 @@ static void http_handle(struct server *srv, struct http_pss *h)
 {
 	json_t *out = NULL;
 	int status;
+
+	if (h->dispatched)
+		return;
+	h->dispatched = true;
 
 	if (h->too_big) {
 		http_reply(h->hr, 413, json_pack("{s:s}", "error", "request body too large"));
