@@ -4,8 +4,10 @@
  * Nothing here parses a frame; it only answers "what is this message and
  * who may send it", so that role enforcement has one source of truth.
  */
+#include <stdlib.h>
 #include <string.h>
 
+#include "crdt.h"
 #include "proto.h"
 
 static const struct {
@@ -85,4 +87,52 @@ const char *proto_err_code(enum proto_err e)
 const char *proto_err_message(enum proto_err e)
 {
 	return errs[e].msg;
+}
+
+int proto_parse_text(const char *data, size_t len, json_t **msg, int *type, const char **why)
+{
+	json_error_t jerr;
+	json_t *m;
+
+	*msg = NULL;
+	*type = -1;
+	m = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!m) {
+		*why = "malformed JSON";
+		return -1;
+	}
+	if (!json_is_object(m)) {
+		json_decref(m);
+		*why = "expected a JSON object";
+		return -1;
+	}
+	*type = proto_msg_parse(json_string_value(json_object_get(m, "t")));
+	*msg = m;
+	return 0;
+}
+
+int proto_parse_version(const json_t *o, struct crdt_version *ver)
+{
+	const char *key;
+	json_t *val;
+
+	if (!o)
+		return 0;
+	if (!json_is_object(o) || json_object_size(o) > 100000)
+		return -1;
+	json_object_foreach((json_t *)o, key, val)
+	{
+		char *end;
+		unsigned long agent;
+
+		if (*key < '0' || *key > '9')
+			return -1;
+		agent = strtoul(key, &end, 10);
+		if (*end != '\0' || agent > UINT32_MAX || !json_is_integer(val) ||
+		    json_integer_value(val) < 0 || json_integer_value(val) > UINT32_MAX)
+			return -1;
+		if (crdt_version_set(ver, (uint32_t)agent, (uint32_t)json_integer_value(val)))
+			return -1;
+	}
+	return 0;
 }

@@ -92,6 +92,29 @@ enum proto_err {
 const char *proto_err_code(enum proto_err e);
 const char *proto_err_message(enum proto_err e);
 
+/*
+ * Decoding what a client sends.  These are the only functions that look at
+ * raw client bytes before the room does; tests/fuzz/fuzz-proto.c runs them
+ * on arbitrary input.
+ */
+#include <stddef.h>
+#include <jansson.h>
+
+struct crdt_version;
+
+/*
+ * Parses a text frame: on success *msg is a new reference to a JSON object
+ * and *type its message type (-1 when "t" names no known type).  On
+ * failure returns -1 with *why a static reason and *msg NULL.
+ */
+int proto_parse_text(const char *data, size_t len, json_t **msg, int *type, const char **why);
+
+/*
+ * Reads a version vector given as {"agent-id": count, ...} (NULL: empty)
+ * into ver.  Returns 0, or -1 when malformed (ver then holds a prefix).
+ */
+int proto_parse_version(const json_t *o, struct crdt_version *ver);
+
 /* WebSocket close codes the server uses (docs/protocol.md). */
 #define PROTO_CLOSE_GOING_AWAY	 1001
 #define PROTO_CLOSE_POLICY	 1008 /* bad or expired token, closed room */

@@ -162,30 +162,6 @@ static void join_timeout(lws_sorted_usec_list_t *sul)
 		conn_close(c, PROTO_CLOSE_JOIN_TIMEOUT, "join timeout");
 }
 
-/* Parses {"agent-id": next, ...} into ver; false when malformed. */
-static bool parse_version(json_t *o, struct crdt_version *ver)
-{
-	const char *key;
-	json_t *val;
-
-	if (!o)
-		return true;
-	if (!json_is_object(o) || json_object_size(o) > 100000)
-		return false;
-	json_object_foreach(o, key, val)
-	{
-		char *end;
-		unsigned long agent = strtoul(key, &end, 10);
-
-		if (*key == '\0' || *end != '\0' || agent > UINT32_MAX || !json_is_integer(val) ||
-		    json_integer_value(val) < 0 || json_integer_value(val) > UINT32_MAX)
-			return false;
-		if (crdt_version_set(ver, (uint32_t)agent, (uint32_t)json_integer_value(val)))
-			return false;
-	}
-	return true;
-}
-
 /* The room of a join is in memory now (or is not to be had). */
 static void join_room(void *ud, struct room *r, int status)
 {
@@ -237,7 +213,7 @@ static void on_join(struct conn *c, json_t *msg)
 		return;
 	}
 	crdt_version_init(&c->join_have, NULL);
-	if (!parse_version(json_object_get(msg, "version"), &c->join_have)) {
+	if (proto_parse_version(json_object_get(msg, "version"), &c->join_have)) {
 		crdt_version_finish(&c->join_have);
 		conn_send_error(c, json_object_get(msg, "id"), PERR_BAD_REQUEST,
 				"version must be an object of agent ids to counts", 0);
@@ -258,8 +234,8 @@ static void on_join(struct conn *c, json_t *msg)
 
 static void on_message(struct conn *c)
 {
-	json_error_t jerr;
-	json_t *msg, *t;
+	const char *why;
+	json_t *msg;
 	int m;
 
 	if (c->rx_binary) {
@@ -271,19 +247,14 @@ static void on_message(struct conn *c)
 		room_on_update(c, c->rx, c->rx_len);
 		return;
 	}
-	msg = json_loadb((const char *)c->rx, c->rx_len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!msg || !json_is_object(msg)) {
-		json_decref(msg);
-		if (!c->room) {
+	if (proto_parse_text((const char *)c->rx, c->rx_len, &msg, &m, &why)) {
+		if (!c->room && !c->joining) {
 			conn_close(c, PROTO_CLOSE_POLICY, "first frame must be a join");
 			return;
 		}
-		conn_send_error(c, NULL, PERR_BAD_REQUEST, msg ? "expected an object" : jerr.text,
-				0);
+		conn_send_error(c, NULL, PERR_BAD_REQUEST, why, 0);
 		return;
 	}
-	t = json_object_get(msg, "t");
-	m = proto_msg_parse(json_string_value(t));
 	if (!c->room) {
 		if (m == PROTO_JOIN)
 			on_join(c, msg);
