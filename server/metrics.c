@@ -144,6 +144,16 @@ int metrics_http(struct server *srv, const char *path, char **body, size_t *len,
 		*len = (size_t)n;
 		return redis && pg && !srv->stopping ? 200 : 503;
 	}
+	if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0) {
+		static const char notice[] =
+			"Tandem is running, but the browser app is not being served (no --static "
+			"folder).\nThe WebSocket and REST protocol is described in "
+			"docs/protocol.md.\n";
+
+		*body = strdup(notice);
+		*len = sizeof(notice) - 1;
+		return 200;
+	}
 	*body = strdup("not found\n");
 	*len = 10;
 	return 404;

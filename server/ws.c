@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "auth.h"
 #include "log.h"
@@ -663,6 +664,15 @@ int ws_start(struct server *srv, const char *host, int port, const char *static_
 	memset(&mount_static, 0, sizeof(mount_static));
 	mount_static.mountpoint = "/";
 	mount_static.mountpoint_len = 1;
+	{
+		struct stat st;
+
+		if (static_dir && (stat(static_dir, &st) || !S_ISDIR(st.st_mode))) {
+			log_event(LOG_WARN, "static", "dir=%s msg=%s", static_dir,
+				  "no such folder: the browser app is not served");
+			static_dir = NULL;
+		}
+	}
 	mount_static.origin = static_dir;
 	mount_static.def = "index.html";
 	mount_static.origin_protocol = LWSMPRO_FILE;
