@@ -236,6 +236,14 @@ static char *replace_all(char *s, const char *from, const char *to)
 	return out;
 }
 
+/* The last `n` bytes of a string: the end of a log says why it ended. */
+static const char *tail(const char *s, size_t n)
+{
+	size_t len = strlen(s);
+
+	return len > n ? s + len - n : s;
+}
+
 static bool contains(const char *hay, size_t n, const char *needle)
 {
 	return memmem(hay, n, needle, strlen(needle)) != NULL;
@@ -1031,6 +1039,7 @@ static void run_case(struct case_spec *c)
 {
 	char report_path[PATH_MAX * 2], *argv[MAX_ARGS + MAX_RUNS + 16], **envp;
 	char num[5][32], *lines[MAX_RUNS + 8], errbuf[STDERR_KEEP], *report, word[1024];
+	char stdin_path[PATH_MAX * 2];
 	double arrived[MAX_RUNS + 8], start;
 	int marked[MAX_RUNS + 8];
 	long wall_ms = judge_opt(c, "--wall-ms", DEFAULT_WALL), total_wall = 0;
@@ -1066,10 +1075,9 @@ static void run_case(struct case_spec *c)
 		/* --stdin names a file of the hostile folder. */
 		if (strcmp(c->judge_args[i], "--stdin") == 0 && i + 1 < c->njudge_args &&
 		    c->judge_args[i + 1][0] != '/') {
-			char *abs = malloc(PATH_MAX * 2);
-
-			snprintf(abs, PATH_MAX * 2, "%s/%s", hostile_dir, c->judge_args[++i]);
-			argv[argc++] = abs;
+			snprintf(stdin_path, sizeof(stdin_path), "%s/%s", hostile_dir,
+				 c->judge_args[++i]);
+			argv[argc++] = stdin_path;
 		}
 	}
 	for (int i = 0; i < c->nruns; i++)
@@ -1146,8 +1154,8 @@ static void run_case(struct case_spec *c)
 			     WIFSIGNALED(status) ? " (signal)" : "", errbuf);
 	}
 	if (nlines != c->nruns)
-		fail(c, NULL, "expected %d result lines, got %d; stderr: %.600s", c->nruns, nlines,
-		     errbuf);
+		fail(c, NULL, "expected %d result lines, got %d; stderr: %s", c->nruns, nlines,
+		     tail(errbuf, 1500));
 
 	for (int i = 0; i < nlines && i < c->nruns; i++) {
 		struct run_result res = { 0 };
