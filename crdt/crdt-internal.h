@@ -49,6 +49,11 @@ struct crdt__reader {
 int crdt__get_varint(struct crdt__reader *r, uint64_t *v);
 int crdt__get_u32(struct crdt__reader *r, uint32_t *v);
 int crdt__get_bytes(struct crdt__reader *r, const uint8_t **p, size_t n);
+/* Reads the format version (CRDT_EFORMAT when not ours) and the kind byte. */
+int crdt__get_header(struct crdt__reader *r, uint8_t *kind);
+/* Reads an agent table (count, then distinct ids); *ids is freed with a. */
+int crdt__get_agent_table(const struct crdt_allocator *a, struct crdt__reader *r, uint32_t **ids,
+			  uint32_t *n);
 
 /* ---- UTF-8 -------------------------------------------------------------- */
 

@@ -273,45 +273,22 @@ int crdt__decode_update(struct crdt_doc *doc, const uint8_t *data, size_t len, s
 	struct crdt__reader r = { data, data + len };
 	uint32_t *ids = NULL, nids = 0;
 	struct rop *ops = NULL;
-	uint64_t fmt, v, nops = 0;
-	const uint8_t *kind;
+	uint64_t nops = 0;
+	uint8_t kind;
 	int rc;
 
 	*out = NULL;
 	*nout = 0;
-	rc = crdt__get_varint(&r, &fmt);
+	rc = crdt__get_header(&r, &kind);
 	if (rc)
 		return rc;
-	if (fmt != CRDT_FORMAT_VERSION)
-		return CRDT_EFORMAT;
-	rc = crdt__get_bytes(&r, &kind, 1);
-	if (rc)
-		return rc;
-	if (*kind == 'S')
+	if (kind == 'S')
 		return crdt__decode_snapshot(doc, &r, out, nout);
-	if (*kind != 'U')
+	if (kind != 'U')
 		return CRDT_EDECODE;
-	rc = crdt__get_varint(&r, &v);
+	rc = crdt__get_agent_table(doc->alloc, &r, &ids, &nids);
 	if (rc)
 		return rc;
-	if (v > (uint64_t)(r.end - r.p))
-		return CRDT_ETRUNCATED;
-	nids = (uint32_t)v;
-	if (nids) {
-		ids = crdt__alloc(doc->alloc, nids * sizeof(*ids));
-		if (!ids)
-			return CRDT_ENOMEM;
-	}
-	for (uint32_t i = 0; i < nids; i++) {
-		rc = crdt__get_u32(&r, &ids[i]);
-		if (rc)
-			goto err;
-		for (uint32_t j = 0; j < i; j++)
-			if (ids[j] == ids[i]) {
-				rc = CRDT_EDECODE;
-				goto err;
-			}
-	}
 	rc = crdt__get_varint(&r, &nops);
 	if (rc)
 		goto err;

@@ -156,7 +156,7 @@ int crdt__decode_snapshot(struct crdt_doc *doc, struct crdt__reader *r, struct r
 	uint32_t *ids = NULL, *counts = NULL, nids = 0;
 	struct sspan *sp = NULL;
 	struct rop *ops = NULL;
-	uint64_t v, nspans = 0, nb;
+	uint64_t nspans = 0, nb;
 	uint32_t agent = UINT32_MAX;
 	int64_t anchor = 0;
 	crdt_lv lv = 0;
@@ -164,30 +164,16 @@ int crdt__decode_snapshot(struct crdt_doc *doc, struct crdt__reader *r, struct r
 	size_t tpos = 0;
 	int rc;
 
-	rc = crdt__get_varint(r, &v);
+	rc = crdt__get_agent_table(doc->alloc, r, &ids, &nids);
 	if (rc)
 		return rc;
-	if (v > (uint64_t)(r->end - r->p))
-		return CRDT_ETRUNCATED;
-	nids = (uint32_t)v;
 	if (nids) {
-		ids = crdt__alloc(doc->alloc, nids * sizeof(*ids));
 		counts = crdt__alloc(doc->alloc, nids * sizeof(*counts));
-		if (!ids || !counts) {
+		if (!counts) {
 			rc = CRDT_ENOMEM;
 			goto err;
 		}
 		memset(counts, 0, nids * sizeof(*counts));
-	}
-	for (uint32_t i = 0; i < nids; i++) {
-		rc = crdt__get_u32(r, &ids[i]);
-		if (rc)
-			goto err;
-		for (uint32_t j = 0; j < i; j++)
-			if (ids[j] == ids[i]) {
-				rc = CRDT_EDECODE;
-				goto err;
-			}
 	}
 	rc = crdt__get_varint(r, &nspans);
 	if (rc)

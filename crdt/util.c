@@ -159,6 +159,56 @@ int crdt__get_u32(struct crdt__reader *r, uint32_t *v)
 	return 0;
 }
 
+int crdt__get_header(struct crdt__reader *r, uint8_t *kind)
+{
+	const uint8_t *k;
+	uint64_t fmt;
+	int rc = crdt__get_varint(r, &fmt);
+
+	if (rc)
+		return rc;
+	if (fmt != CRDT_FORMAT_VERSION)
+		return CRDT_EFORMAT;
+	rc = crdt__get_bytes(r, &k, 1);
+	if (rc)
+		return rc;
+	*kind = *k;
+	return 0;
+}
+
+int crdt__get_agent_table(const struct crdt_allocator *a, struct crdt__reader *r, uint32_t **ids,
+			  uint32_t *n)
+{
+	uint64_t v;
+	int rc = crdt__get_varint(r, &v);
+
+	*ids = NULL;
+	*n = 0;
+	if (rc)
+		return rc;
+	if (v > (uint64_t)(r->end - r->p))
+		return CRDT_ETRUNCATED;
+	if (!v)
+		return 0;
+	*ids = crdt__alloc(a, (size_t)v * sizeof(**ids));
+	if (!*ids)
+		return CRDT_ENOMEM;
+	*n = (uint32_t)v;
+	for (uint32_t i = 0; i < *n; i++) {
+		rc = crdt__get_u32(r, &(*ids)[i]);
+		for (uint32_t j = 0; !rc && j < i; j++)
+			if ((*ids)[j] == (*ids)[i])
+				rc = CRDT_EDECODE;
+		if (rc) {
+			crdt__free(a, *ids, *n * sizeof(**ids));
+			*ids = NULL;
+			*n = 0;
+			return rc;
+		}
+	}
+	return 0;
+}
+
 int crdt__get_bytes(struct crdt__reader *r, const uint8_t **p, size_t n)
 {
 	if ((size_t)(r->end - r->p) < n)
@@ -290,19 +340,14 @@ int crdt_version_decode(struct crdt_version *ver, const uint8_t *data, size_t le
 {
 	struct crdt__reader r = { data, data + len };
 	struct crdt_version tmp;
-	uint64_t fmt, n, agent = 0;
-	const uint8_t *kind;
+	uint64_t n, agent = 0;
+	uint8_t kind;
 	int rc;
 
-	rc = crdt__get_varint(&r, &fmt);
+	rc = crdt__get_header(&r, &kind);
 	if (rc)
 		return rc;
-	if (fmt != CRDT_FORMAT_VERSION)
-		return CRDT_EFORMAT;
-	rc = crdt__get_bytes(&r, &kind, 1);
-	if (rc)
-		return rc;
-	if (*kind != 'V')
+	if (kind != 'V')
 		return CRDT_EDECODE;
 	rc = crdt__get_varint(&r, &n);
 	if (rc)
