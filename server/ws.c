@@ -595,6 +595,8 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		return 0;
 	}
 	case LWS_CALLBACK_HTTP_BODY:
+		if (!len)
+			return 0;
 		if (h->body_len + len > HTTP_BODY_MAX) {
 			h->too_big = true;
 			return 0;

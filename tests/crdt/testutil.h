@@ -292,7 +292,8 @@ static inline void tu_model_insert(struct tu_model *m, size_t pos, const uint32_
 static inline void tu_model_delete(struct tu_model *m, size_t pos, size_t n)
 {
 	TU_CHECK(pos + n <= m->len);
-	memmove(m->cp + pos, m->cp + pos + n, (m->len - pos - n) * sizeof *m->cp);
+	if (m->len - pos - n) /* m->cp may be NULL for an empty model */
+		memmove(m->cp + pos, m->cp + pos + n, (m->len - pos - n) * sizeof *m->cp);
 	m->len -= n;
 }
 
