@@ -43,6 +43,7 @@
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -631,7 +632,10 @@ static int scan_marked_processes(const struct case_spec *c)
 	return found;
 }
 
-/* SysV IPC objects on the host with the run's keys (a judge without an ipc namespace). */
+/*
+ * SysV IPC objects with the run's keys, and a POSIX message queue with its marker, on the host (a
+ * judge without an ipc namespace); removes them.
+ */
 static int scan_sysv(const struct case_spec *c)
 {
 	static const char *const files[] = { "/proc/sysvipc/shm", "/proc/sysvipc/msg",
@@ -651,6 +655,16 @@ static int scan_sysv(const struct case_spec *c)
 			}
 		}
 		free(data);
+	}
+	{
+		long mqd = syscall(SYS_mq_open, mark, O_RDONLY, 0, NULL);
+
+		if (mqd >= 0) {
+			fail(c, NULL, "POSIX message queue /%s left on the host", mark);
+			close((int)mqd);
+			syscall(SYS_mq_unlink, mark);
+			found++;
+		}
 	}
 	return found;
 }
@@ -772,6 +786,31 @@ static long normal_answer(int seed)
 	return (long)acc;
 }
 
+/* The byte pattern of @BIG@: every value, in an order no pipe chunking can hide. */
+#define BIG_STDIN_LEN (4L << 20)
+static unsigned char big_byte(long i)
+{
+	return (unsigned char)((i * 7 + i / 4099) & 0xff);
+}
+
+/* Writes the 4 MB stdin file once and returns its path. */
+static char *big_stdin_path(void)
+{
+	static char path[PATH_MAX];
+
+	if (!path[0]) {
+		unsigned char *data = malloc(BIG_STDIN_LEN);
+
+		snprintf(path, sizeof(path), "%s/big-stdin", scratch);
+		for (long i = 0; data && i < BIG_STDIN_LEN; i++)
+			data[i] = big_byte(i);
+		if (!data || write_whole(path, (char *)data, BIG_STDIN_LEN, 0644) < 0)
+			fprintf(stderr, "cannot write %s\n", path);
+		free(data);
+	}
+	return path;
+}
+
 /* The custom checks named by check= in cases.txt. */
 static void custom_check(const struct case_spec *c, const struct run_spec *r,
 			 const struct run_result *res)
@@ -780,6 +819,17 @@ static void custom_check(const struct case_spec *c, const struct run_spec *r,
 		char want[96];
 
 		snprintf(want, sizeof(want), "SUM %d %ld\n", r->seed, normal_answer(r->seed));
+		if (res->out_len != strlen(want) || memcmp(res->out, want, res->out_len) != 0)
+			fail(c, r->file, "expected stdout \"%.*s\", got \"%.*s\"",
+			     (int)strlen(want) - 1, want,
+			     (int)(res->out_len > 100 ? 100 : res->out_len), res->out);
+	} else if (strcmp(r->check, "big_stdin") == 0) {
+		char want[96];
+		unsigned long sum = 0;
+
+		for (long i = 0; i < BIG_STDIN_LEN; i++)
+			sum += big_byte(i);
+		snprintf(want, sizeof(want), "STDIN %ld %lu\n", BIG_STDIN_LEN, sum & 0xffffffffUL);
 		if (res->out_len != strlen(want) || memcmp(res->out, want, res->out_len) != 0)
 			fail(c, r->file, "expected stdout \"%.*s\", got \"%.*s\"",
 			     (int)strlen(want) - 1, want,
@@ -1074,7 +1124,11 @@ static void run_case(struct case_spec *c)
 		argv[argc++] = c->judge_args[i];
 		/* --stdin names a file of the hostile folder. */
 		if (strcmp(c->judge_args[i], "--stdin") == 0 && i + 1 < c->njudge_args &&
-		    c->judge_args[i + 1][0] != '/') {
+		    strcmp(c->judge_args[i + 1], "@BIG@") == 0) {
+			i++;
+			argv[argc++] = big_stdin_path();
+		} else if (strcmp(c->judge_args[i], "--stdin") == 0 && i + 1 < c->njudge_args &&
+			   c->judge_args[i + 1][0] != '/') {
 			snprintf(stdin_path, sizeof(stdin_path), "%s/%s", hostile_dir,
 				 c->judge_args[++i]);
 			argv[argc++] = stdin_path;

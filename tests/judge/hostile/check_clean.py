@@ -1,7 +1,7 @@
 @COMMON@
 # Runs right after a hostile program in the same judge: nothing of that run may be visible.
-# Every process in /proc must be this process or one of its ancestors; no file, SysV IPC object
-# or abstract socket carrying the marker may exist.
+# Every process in /proc must be this process or one of its ancestors; no file, SysV or POSIX
+# IPC object or abstract socket carrying the marker may exist.
 IPC_NOWAIT_KEYS = (@IPCKEY@, @IPCKEY@ + 1, @IPCKEY@ + 2)
 
 me = os.getpid()
@@ -44,6 +44,12 @@ for name, nr, args in (("sysv_shm", 29, (@IPCKEY@, 0, 0)),
         say("LEAK", name, "id", ret)
     else:
         say("CLEAN", name, ename(err))
+
+ret, err = sys_call(240, b"@MARK@", os.O_RDONLY, 0, 0)  # mq_open
+if ret >= 0:
+    say("LEAK", "posix_mq", ret)
+else:
+    say("CLEAN", "posix_mq", ename(err))
 
 try:
     with open("/proc/net/unix") as f:
