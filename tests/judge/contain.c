@@ -280,6 +280,8 @@ static int locate_cgroup(struct contain_cg *cg)
 	return -ENOENT;
 }
 
+static void remove_tree(const char *dir, double deadline);
+
 /*
  * Removes directories of earlier contain runs whose owner died without cleaning up (a test killed
  * by its timeout); only directories named after a pid that no longer exists.
@@ -301,7 +303,7 @@ static void remove_stale(const char *parent)
 		if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
 			continue;
 		if (path_join(path, sizeof(path), parent, e->d_name) == 0)
-			rmdir(path);
+			remove_tree(path, now_s() + 1.0);
 	}
 	closedir(d);
 }
@@ -634,6 +636,7 @@ int main(int argc, char **argv)
 	pid_t init;
 	int status = 0;
 	bool timed_out = false;
+	int stopped_by = 0;
 	double start, deadline;
 
 	parse_args(argc, argv, &o);
@@ -649,9 +652,16 @@ int main(int argc, char **argv)
 	if (locate_cgroup(&contain_mem) < 0 || locate_cgroup(&contain_pids) < 0)
 		die(CONTAIN_EXIT_SKIP, "no usable memory and pids cgroup controllers");
 
-	/* SIGCHLD is taken with sigtimedwait; block it before any child can exist. */
+	/*
+	 * SIGCHLD is taken with sigtimedwait, and so are the signals that stop a test (timeout(1)
+	 * and meson send SIGTERM): those kill the namespace and clean up like the wall timeout
+	 * does. Block them all before any child can exist.
+	 */
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
+	sigaddset(&chld, SIGTERM);
+	sigaddset(&chld, SIGINT);
+	sigaddset(&chld, SIGHUP);
 	sigprocmask(SIG_BLOCK, &chld, &oldmask);
 
 	create_cgroup(&contain_pids, "pids.max", o.pids);
@@ -680,6 +690,7 @@ int main(int argc, char **argv)
 		double left = deadline - now_s();
 		struct timespec ts;
 		pid_t pid;
+		int sig;
 
 		pid = waitpid(init, &status, WNOHANG);
 		if (pid == init)
@@ -695,11 +706,21 @@ int main(int argc, char **argv)
 			left = 0.5;
 		ts.tv_sec = (time_t)left;
 		ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
-		sigtimedwait(&chld, NULL, &ts);
+		sig = sigtimedwait(&chld, NULL, &ts);
+		if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) {
+			stopped_by = sig;
+			kill(init, SIGKILL);
+			waitpid(init, &status, 0);
+			break;
+		}
 	}
 
 	report_fence(&o, timed_out, now_s() - start);
 	cleanup_cgroups();
+	if (stopped_by) {
+		fprintf(stderr, "contain: stopped by signal %d; namespace killed\n", stopped_by);
+		return 128 + stopped_by;
+	}
 	if (timed_out) {
 		fprintf(stderr, "contain: timed out after %ld s; namespace killed\n", o.timeout_s);
 		return CONTAIN_EXIT_TIMEOUT;

@@ -1172,7 +1172,9 @@ static void run_case(struct case_spec *c)
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDONLY);
 
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* If the test dies (meson's timeout), contain still kills and removes everything.
+		 */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		dup2(null, 0);
 		dup2(out_pipe[1], 1);
 		dup2(err_pipe[1], 2);
