@@ -330,6 +330,29 @@ static void test_roundtrips(struct tu_rng *rng)
 	crdt_version_finish(&v0);
 	crdt_doc_destroy(empty);
 
+	/* Many agents (a large agent table) and one large run. */
+	struct crdt_doc *many = crdt_doc_create(NULL);
+	TU_CHECK(many != NULL);
+	for (uint32_t a = 0; a < 600; a++) {
+		char w[8];
+		size_t n = tu_utf8_put(tu_rand_cp(rng), w);
+		TU_OK(crdt_insert(many, a * 7919u + 1, tu_below(rng, crdt_len(many) + 1), w, n));
+		if (a % 3 == 0)
+			TU_OK(crdt_delete(many, a * 7919u + 2, tu_below(rng, crdt_len(many)), 1));
+	}
+	size_t big_len = 200000;
+	char *big = malloc(big_len);
+	TU_CHECK(big != NULL);
+	for (size_t k = 0; k < big_len; k++)
+		big[k] = (char)('a' + k % 26);
+	TU_OK(crdt_insert(many, 5, crdt_len(many) / 2, big, big_len));
+	TU_OK(crdt_delete(many, 5, 1000, 50000));
+	TU_OK(crdt_delete(many, 6, 100000, 3));
+	TU_CHECK_DOC(many);
+	roundtrips_of(many);
+	free(big);
+	crdt_doc_destroy(many);
+
 	/* Random concurrent sessions, before and after full sync. */
 	for (int iter = 0; iter < 6; iter++) {
 		struct session s;
@@ -515,6 +538,13 @@ static void test_since(struct tu_rng *rng)
 		TU_CHECK(none.len <= 16);
 		TU_OK(crdt_update_info(none.data, none.len, &info, NULL));
 		TU_EQ_SIZE(info.nops, 0);
+		/* A slice whose end is before its start holds nothing either. */
+		struct crdt_buf back;
+		crdt_buf_init(&back, NULL);
+		TU_OK(crdt_encode_between(a, &va, &vb, &back));
+		TU_OK(crdt_update_info(back.data, back.len, &info, NULL));
+		TU_EQ_SIZE(info.nops, 0);
+		crdt_buf_finish(&back);
 		TU_CHECK(u.len <= all.len);
 		TU_APPLY(c, &none);
 		TU_SAME_DOC(c, a);
