@@ -31,6 +31,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -551,7 +553,7 @@ static bool canary_alive(void)
 }
 
 /* Listeners on the Redis and PostgreSQL ports, where free, so "connect fails" means something. */
-static int listeners[8];
+static int listeners[12];
 static int nlisteners;
 static const int listen_ports[] = { 6390, 6379, 5490, 5432 };
 
@@ -574,23 +576,54 @@ static void start_listeners(void)
 		}
 		listeners[nlisteners++] = fd;
 	}
+	/* A UNIX socket at a host path and one with an abstract name, both the sandbox can name. */
+	for (int abstract = 0; abstract < 2; abstract++) {
+		struct sockaddr_un u = { .sun_family = AF_UNIX };
+		socklen_t len;
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+		if (abstract) {
+			snprintf(u.sun_path + 1, sizeof(u.sun_path) - 1, "%s-host", mark);
+			len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+					  strlen(u.sun_path + 1));
+		} else {
+			if (snprintf(u.sun_path, sizeof(u.sun_path), "%s/sock", victim_dir) >=
+			    (int)sizeof(u.sun_path)) {
+				close(fd);
+				continue;
+			}
+			unlink(u.sun_path);
+			len = (socklen_t)sizeof(u);
+		}
+		if (fd < 0)
+			continue;
+		if (bind(fd, (struct sockaddr *)&u, len) < 0 || listen(fd, 16) < 0) {
+			fprintf(stderr, "cannot listen on a UNIX socket: %s\n", strerror(errno));
+			close(fd);
+			continue;
+		}
+		listeners[nlisteners++] = fd;
+	}
 }
 
 /* Closes the listeners; each connection that reached one is a failure. */
 static void stop_listeners(const struct case_spec *c)
 {
 	for (int i = 0; i < nlisteners; i++) {
-		struct sockaddr_in peer;
-		socklen_t plen = sizeof(peer);
-		int conn = accept4(listeners[i], (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
+		int conn = accept4(listeners[i], NULL, NULL, SOCK_CLOEXEC);
 
 		if (conn >= 0) {
-			struct sockaddr_in self;
+			struct sockaddr_storage self;
 			socklen_t slen = sizeof(self);
 
 			getsockname(listeners[i], (struct sockaddr *)&self, &slen);
-			fail(c, NULL, "a connection reached the host listener on 127.0.0.1:%d",
-			     ntohs(self.sin_port));
+			if (self.ss_family == AF_INET)
+				fail(c, NULL,
+				     "a connection reached the host listener on 127.0.0.1:%d",
+				     ntohs(((struct sockaddr_in *)&self)->sin_port));
+			else
+				fail(c, NULL,
+				     "a connection reached the host's UNIX socket listener");
 			close(conn);
 		}
 		close(listeners[i]);
