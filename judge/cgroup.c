@@ -13,6 +13,7 @@
  * cgroupfs folders the judge created itself), or leave a folder behind.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -184,10 +185,79 @@ static bool dir_exists(const char *p)
 	return p[0] && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/*
+ * The judge's folder in one hierarchy: tandem-judge.<pid-namespace
+ * inode>.<pid>, unique on the host even when judges in several pid
+ * namespaces (containers) share a cgroup.  A folder of that name that is
+ * already there belongs to a dead judge of ours (pids are reused): it and
+ * every other dead judge's tree in the same namespace are removed first,
+ * since after a SIGKILL nobody else can.
+ */
+static unsigned long pidns_ino(void)
+{
+	struct stat st;
+	return stat("/proc/self/ns/pid", &st) == 0 ? (unsigned long)st.st_ino : 0;
+}
+
+static void remove_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			if (e->d_type != DT_DIR || e->d_name[0] == '.')
+				continue;
+			char sub[1400];
+			snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
+			char procs[1420], buf[4096];
+			snprintf(procs, sizeof(procs), "%s/cgroup.procs", sub);
+			/* Leftover processes of a dead judge's sandbox die first. */
+			if (judge__read_file(procs, buf, sizeof(buf)) > 0) {
+				for (char *s = buf; *s;) {
+					char *end;
+					long pid = strtol(s, &end, 10);
+					if (end == s)
+						break;
+					if (pid > 1)
+						kill((pid_t)pid, SIGKILL);
+					s = end + (*end == '\n');
+				}
+			}
+			rmdir(sub);
+		}
+		closedir(d);
+	}
+	rmdir(dir);
+}
+
+static void remove_stale(const char *own, unsigned long ns)
+{
+	DIR *d = opendir(own);
+	if (!d)
+		return;
+	char prefix[64];
+	int pl = snprintf(prefix, sizeof(prefix), "tandem-judge.%lu.", ns);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_type != DT_DIR || strncmp(e->d_name, prefix, (size_t)pl) != 0)
+			continue;
+		long pid = strtol(e->d_name + pl, NULL, 10);
+		if (pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH) ||
+		    pid == (long)getpid()) {
+			char dir[1024];
+			snprintf(dir, sizeof(dir), "%s/%s", own, e->d_name);
+			remove_tree(dir);
+		}
+	}
+	closedir(d);
+}
+
 static int make_base(char *base, size_t cap, const char *own)
 {
-	snprintf(base, cap, "%s/tandem-judge.%ld", own, (long)getpid());
-	if (mkdir(base, 0755) < 0 && errno != EEXIST)
+	unsigned long ns = pidns_ino();
+	remove_stale(own, ns);
+	snprintf(base, cap, "%s/tandem-judge.%lu.%ld", own, ns, (long)getpid());
+	if (mkdir(base, 0755) < 0)
 		return -errno;
 	return 0;
 }

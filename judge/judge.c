@@ -543,12 +543,6 @@ static void box_running_ctl(struct judge *j, struct box *b)
 
 /* ---- Ending -------------------------------------------------------------- */
 
-static enum judge_verdict test_error_verdict(const json_t *err)
-{
-	const char *type = json_string_value(json_object_get(err, "type"));
-	return type && strcmp(type, "MemoryError") == 0 ? JUDGE_VERDICT_MLE : JUDGE_VERDICT_RE;
-}
-
 static void finish_verdict(struct judge *j, struct box *b, uint64_t cpu_ns, uint64_t ooms)
 {
 	struct run *r = b->run;
@@ -600,24 +594,10 @@ static void finish_verdict(struct judge *j, struct box *b, uint64_t cpu_ns, uint
 		msg = r->internal;
 	}
 	if (r->mode != JUDGE_MODE_SCRIPT) {
-		/* Tests without a value take the run's fate; the rest are skipped. */
-		enum judge_verdict missing = v == JUDGE_VERDICT_OK ? JUDGE_VERDICT_RE : v;
+		/* One set of rules for tests (compare.h, docs/judge-values.md). */
+		judge_result_classify(res, v, r->internal != NULL);
 		if (res->compile_error && v != JUDGE_VERDICT_IE)
-			v = missing = JUDGE_VERDICT_CE;
-		bool first = true;
-		for (size_t i = 0; i < res->ntests; i++) {
-			struct judge_test_result *t = &res->tests[i];
-			if (t->error)
-				t->verdict = test_error_verdict(t->error);
-			else if (t->value)
-				t->verdict = JUDGE_VERDICT_NONE;
-			else if (missing == JUDGE_VERDICT_CE)
-				t->verdict = JUDGE_VERDICT_CE;
-			else {
-				t->verdict = first ? missing : JUDGE_VERDICT_SKIPPED;
-				first = false;
-			}
-		}
+			v = JUDGE_VERDICT_CE;
 	}
 	res->verdict = v;
 	if (msg && !res->message)
@@ -825,6 +805,8 @@ static void timers(struct judge *j)
 int judge_timeout_ms(const struct judge *j)
 {
 	uint64_t next = UINT64_MAX;
+	if (j->broken)
+		return -1;
 	for (unsigned i = 0; i < j->pool_size; i++) {
 		const struct box *b = &j->boxes[i];
 		uint64_t t[3] = { 0, 0, 0 };
@@ -1209,6 +1191,8 @@ int judge_submit(struct judge *j, const struct judge_request *req, judge_output_
 	j->qlen++;
 	if (run_id)
 		*run_id = r->id;
+	/* Starting a run calls no callback, so it may happen right here. */
+	dispatch(j);
 	return 0;
 
 err_run:

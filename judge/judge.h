@@ -403,4 +403,6 @@ json_t *judge_result_json(const struct judge_result *res, const char *out, size_
 }
 #endif
 
+#include "compare.h" /* comparators and test verdicts (judge/compare.c) */
+
 #endif

@@ -18,6 +18,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,8 @@ static const char usage[] =
 	"  --mode M            script (default), function, solution or design\n"
 	"  --entry NAME        function, method or class name (test modes)\n"
 	"  --tests FILE.jsonl  one test per line: {\"name\",\"args\"[,\"expected\"]} (test modes)\n"
+	"  --compare SPEC      comparator for expected values: exact (default), unordered,\n"
+	"                      float, rel=X, abs=X (see docs/judge-values.md)\n"
 	"  --bench N           benchmark: N hello-world runs through the warm pool, one at a\n"
 	"                      time (latency) and as many at once as the pool takes\n"
 	"                      (throughput), beside bare /usr/bin/python3 -I -S; no FILEs\n"
@@ -62,6 +65,28 @@ struct job {
 	struct judge_result res;
 	double t0_ms, t_ms;
 };
+
+/* Set by SIGTERM/SIGINT/SIGHUP: clean up (sandboxes, cgroups), then die of it. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+/*
+ * One turn of the loop a server would run: wait for the judge's fd or its
+ * timer, then let it work.  Returns -1 when a stop signal arrived.
+ */
+static int pump(struct judge *j)
+{
+	struct pollfd pfd = { .fd = judge_fd(j), .events = POLLIN };
+	if (!stop_signal)
+		poll(&pfd, 1, judge_timeout_ms(j));
+	if (stop_signal)
+		return -1;
+	return judge_process(j);
+}
 
 static double now_ms(void)
 {
@@ -126,7 +151,7 @@ static void on_done(void *ud, uint64_t id, struct judge_result *res)
 	jb->t_ms = now_ms() - jb->t0_ms;
 }
 
-static void print_job(struct job *jb, json_t *expected)
+static void print_job(struct job *jb, json_t *expected, const struct judge_cmp *cmp)
 {
 	json_t *o = judge_result_json(&jb->res, jb->out, jb->out_len, jb->err, jb->err_len);
 	if (!o) {
@@ -134,18 +159,17 @@ static void print_job(struct job *jb, json_t *expected)
 		return;
 	}
 	if (expected && jb->res.tests) {
-		/*
-		 * Exact comparison of canonical values (until the comparators of
-		 * judge/compare.c are wired in here): equal JSON is AC.
-		 */
+		/* Expected values stay here, outside the sandbox: compare now. */
 		json_t *ts = json_object_get(o, "tests");
 		for (size_t i = 0; i < jb->res.ntests; i++) {
 			struct judge_test_result *t = &jb->res.tests[i];
-			json_t *exp = json_array_get(expected, i);
 			if (t->verdict != JUDGE_VERDICT_NONE)
 				continue;
-			const char *v = exp && json_equal(t->value, exp) ? "AC" : "WA";
-			json_object_set_new(json_array_get(ts, i), "verdict", json_string(v));
+			json_t *exp = json_array_get(expected, i);
+			enum judge_verdict v = judge_compare_verdict(json_is_null(exp) ? NULL : exp,
+								     t->value, cmp);
+			json_object_set_new(json_array_get(ts, i), "verdict",
+					    json_string(judge_verdict_str(v)));
 		}
 	}
 	char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12));
@@ -238,7 +262,7 @@ static int bench(struct judge *j, unsigned n, unsigned pool)
 		if (judge_submit(j, &req, on_output, on_done, &jb, NULL) < 0)
 			return 1;
 		while (!jb.done)
-			if (judge_wait(j, -1) < 0)
+			if (pump(j) < 0)
 				return 1;
 		lat[i] = jb.t_ms;
 		if (jb.res.verdict != JUDGE_VERDICT_OK || jb.out_len != 12)
@@ -261,7 +285,7 @@ static int bench(struct judge *j, unsigned n, unsigned pool)
 				break;
 			submitted++;
 		}
-		if (judge_wait(j, -1) < 0)
+		if (pump(j) < 0)
 			return 1;
 		while (finished < submitted && jobs[finished].done) {
 			if (jobs[finished].res.verdict != JUDGE_VERDICT_OK)
@@ -373,6 +397,7 @@ int main(int argc, char **argv)
 		O_MODE,
 		O_ENTRY,
 		O_TESTS,
+		O_COMPARE,
 		O_BENCH,
 		O_NOCG,
 		O_QUIET,
@@ -389,6 +414,7 @@ int main(int argc, char **argv)
 		{ "mode", required_argument, NULL, O_MODE },
 		{ "entry", required_argument, NULL, O_ENTRY },
 		{ "tests", required_argument, NULL, O_TESTS },
+		{ "compare", required_argument, NULL, O_COMPARE },
 		{ "bench", required_argument, NULL, O_BENCH },
 		{ "unsafe-no-cgroup", no_argument, NULL, O_NOCG },
 		{ "quiet", no_argument, NULL, O_QUIET },
@@ -400,6 +426,8 @@ int main(int argc, char **argv)
 	const char *stdin_path = NULL, *entry = NULL, *tests_path = NULL;
 	enum judge_mode mode = JUDGE_MODE_SCRIPT;
 	bool nocg = false, quiet = false;
+	struct judge_cmp cmp;
+	judge_cmp_parse(NULL, &cmp);
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		bool ok = true;
@@ -433,6 +461,9 @@ int main(int argc, char **argv)
 			break;
 		case O_TESTS:
 			tests_path = optarg;
+			break;
+		case O_COMPARE:
+			ok = judge_cmp_parse(optarg, &cmp) == 0;
 			break;
 		case O_BENCH:
 			ok = parse_uint(optarg, &nbench) && nbench;
@@ -484,25 +515,31 @@ int main(int argc, char **argv)
 		.log = nbench ? log_quiet : log_normal,
 		.log_ud = &quiet,
 	};
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	struct judge *j;
 	int e = judge_create(&cfg, &j);
 	if (e) {
 		fprintf(stderr, "tandem-run: cannot start the judge: %s\n", judge_strerror(e));
 		return 1;
 	}
-	int rc = 0;
+	int rc = 0, printed = 0;
+	struct job *jb = NULL;
 	if (nbench) {
 		rc = bench(j, nbench, pool);
 		goto out;
 	}
 
 	int nfiles = argc - optind;
-	struct job *jb = calloc((size_t)nfiles, sizeof(*jb));
+	jb = calloc((size_t)nfiles, sizeof(*jb));
 	if (!jb) {
 		rc = 1;
 		goto out;
 	}
-	int next = 0, printed = 0, inflight = 0;
+	int next = 0, inflight = 0;
 	while (printed < nfiles) {
 		while (next < nfiles && inflight < (int)jobs) {
 			struct job *x = &jb[next];
@@ -543,7 +580,7 @@ int main(int argc, char **argv)
 			next++;
 		}
 		while (printed < next && jb[printed].done) {
-			print_job(&jb[printed], expected);
+			print_job(&jb[printed], expected, &cmp);
 			judge_result_finish(&jb[printed].res);
 			free(jb[printed].out);
 			free(jb[printed].err);
@@ -554,9 +591,10 @@ int main(int argc, char **argv)
 		unsigned before = 0;
 		for (int i = printed; i < next; i++)
 			before += jb[i].done;
-		e = judge_wait(j, -1);
+		e = pump(j);
 		if (e) {
-			fprintf(stderr, "tandem-run: %s\n", judge_strerror(e));
+			if (!stop_signal)
+				fprintf(stderr, "tandem-run: %s\n", judge_strerror(e));
 			rc = 1;
 			/* fail_all() has completed every run: print them. */
 		}
@@ -568,17 +606,29 @@ int main(int argc, char **argv)
 			break;
 	}
 	while (printed < next && jb[printed].done) {
-		print_job(&jb[printed], expected);
+		print_job(&jb[printed], expected, &cmp);
 		judge_result_finish(&jb[printed].res);
 		free(jb[printed].out);
 		free(jb[printed].err);
 		printed++;
 	}
-	free(jb);
 out:
+	/* Before jb goes: runs still in flight complete (IE) into it. */
 	judge_destroy(j);
+	if (jb) {
+		for (int i = printed; i < argc - optind; i++) {
+			judge_result_finish(&jb[i].res);
+			free(jb[i].out);
+			free(jb[i].err);
+		}
+		free(jb);
+	}
 	json_decref(tests);
 	json_decref(expected);
 	free(in);
+	if (stop_signal) {
+		signal(stop_signal, SIG_DFL);
+		raise(stop_signal);
+	}
 	return rc;
 }

@@ -22,7 +22,8 @@ const char *judge_strerror(int err)
 	case 0:
 		return "success";
 	}
-	return "unknown error";
+	const char *c = judge_compare_strerror(err);
+	return c ? c : "unknown error";
 }
 
 static const char *const verdict_names[] = {

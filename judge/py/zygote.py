@@ -296,6 +296,8 @@ def _stage1(cfg, bpf, fds, report):
         try:
             os.close(high[4])  # the zygote waits for this pipe's EOF
             _sandbox(cfg, bpf, high[:4])
+        except (ConnectionError, EOFError):
+            pass  # the judge went away (shutdown): nothing to say
         except BaseException as exc:
             try:
                 os.write(2, ("tandem sandbox set-up: %s\n" % exc).encode())
@@ -391,4 +393,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except OSError:
+        os._exit(0)  # the judge closed the control socket
