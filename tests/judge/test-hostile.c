@@ -12,10 +12,11 @@
  * Beside each case's own expectations (verdicts, DENIED/CLEAN lines, truncation, time), every
  * case is checked for: valid JSON with the documented fields and full isolation; no ALLOWED,
  * REACHED or LEAK line; no canary (the secret in tandem-run's environment, the host canary files)
- * in any output; each result within its wall limit plus one second; tandem-run exiting 0; no
- * process left behind; a canary process outside the fence still alive; host canary files,
- * /etc/passwd and /etc/shadow unchanged; no file, SysV IPC object or process carrying the run's
- * marker on the host.
+ * in any output; each result within its wall limit plus one second; tandem-run exiting 0 with its
+ * peak RSS bounded where the case says so; no process left behind; a canary process outside the
+ * fence still alive; nothing in the judge's own /tmp and /dev/shm; no file, SysV or POSIX IPC
+ * object or process carrying the run's marker on the host.  The symlink case also checks that the
+ * host canary files, /etc/passwd and /etc/shadow are unchanged (content, owner, mode, times).
  *
  * Usage: test-hostile --judge PATH --contain PATH --dir HOSTILE_DIR [--group G] [--case NAME]
  * Exit status: 0 all passed, 1 some failed, 77 skipped (not root, no cgroups, judge not built).
