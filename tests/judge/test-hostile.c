@@ -1324,9 +1324,8 @@ static void run_case(struct case_spec *c)
 		if (c->rss_max_mb > 0 && hwm > c->rss_max_mb * 1024)
 			fail(c, NULL, "tandem-run's peak RSS was %ld kB, bound %ld MB", hwm,
 			     c->rss_max_mb);
-		printf("#    %s: fence pids peak %ld, memory peak %ld kB; tandem-run peak RSS %ld "
-		       "kB "
-		       "(wait4, whole tree: %ld kB); %.0f ms\n",
+		printf("#    %s: fence peaks %ld pids, %ld kB; judge RSS %ld kB (tree %ld kB); "
+		       "%.0f ms\n",
 		       c->name, pids_peak, report_num(report, "mem_peak_kb"), hwm, ru.ru_maxrss,
 		       now_ms() - start);
 		free(report);
