@@ -119,7 +119,7 @@ test('many random concurrent edits converge, and equal the server copy', async (
 	a.edit((d) => d.insert(0, 'the quick brown fox jumps over the lazy dog\n'));
 	await converge([a, b]);
 	let edits = 0;
-	for (let round = 0; round < 60; round++) {
+	for (let round = 0; round < 200; round++) {
 		for (const [c, lo, hi] of [
 			[a, 0, round % 3 === 0 ? 1 : 0.6],
 			[b, round % 3 === 0 ? 0 : 0.4, 1],
