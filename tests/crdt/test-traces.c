@@ -11,12 +11,17 @@
  * errors, never crashes, which is checked on files made in a temporary
  * folder.
  *
- * Usage: test-traces TRACES_DIR [--require].  Without the folder the test
- * skips (exit 77), unless --require (CI) makes that a failure.
+ * Given the path of tandem-trace it also runs the tool the way the benchmark
+ * does and checks its JSON line, its --text output and its exit statuses.
+ *
+ * Usage: test-traces TRACES_DIR [--require|--optional] [TANDEM_TRACE].
+ * Without the folder the test skips (exit 77), unless --require (CI) makes
+ * that a failure.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <zlib.h>
 
 #include "testutil.h"
@@ -476,6 +481,102 @@ static void test_broken_files(const char *real_gz)
 	TU_EQ_INT(rmdir(dir), 0);
 }
 
+/* ---- the tandem-trace command ------------------------------------------- */
+
+/* Runs cmd through the shell; returns its stdout (malloc'ed) and exit status. */
+static char *run_cmd(const char *cmd, size_t *len, int *status)
+{
+	FILE *p = popen(cmd, "r");
+	char *out = NULL;
+	size_t n = 0, cap = 0;
+	int st;
+
+	TU_CHECK(p != NULL);
+	for (;;) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 65536;
+			out = realloc(out, cap + 1);
+			TU_CHECK(out != NULL);
+		}
+		size_t got = fread(out + n, 1, cap - n, p);
+
+		if (got == 0)
+			break;
+		n += got;
+	}
+	out[n] = '\0';
+	st = pclose(p);
+	TU_CHECK(st != -1 && WIFEXITED(st));
+	*status = WEXITSTATUS(st);
+	*len = n;
+	return out;
+}
+
+static void expect_field(const char *json, const char *field)
+{
+	if (strstr(json, field) == NULL)
+		TU_FAIL("tandem-trace output lacks %s: %s", field, json);
+}
+
+static void test_cli(const char *tool, const char *root)
+{
+	static const char *const fields[] = {
+		"\"trace\":\"friendsforever\"",
+		"\"kind\":\"concurrent\"",
+		"\"ops\":",
+		"\"final_len\":",
+		"\"ok\":true",
+		"\"apply_ms\":",
+		"\"merge_ms\":",
+		"\"encoded_bytes\":",
+		"\"encoded_gz_bytes\":",
+		"\"load_ms\":",
+		"\"mem_bytes\":",
+		"\"runs\":",
+		"\"snapshot_ok\":true",
+		"\"merge_ok\":true",
+	};
+	char cmd[8192], path[4096];
+	struct trace t;
+	struct trace_error err = { { 0 } };
+	size_t len;
+	int status;
+	char *out;
+
+	snprintf(cmd, sizeof(cmd), "'%s' --repeat 3 '%s/concurrent_traces/friendsforever.json.gz'",
+		 tool, root);
+	out = run_cmd(cmd, &len, &status);
+	TU_EQ_INT(status, 0);
+	TU_CHECK(len > 0 && out[len - 1] == '\n' && strchr(out, '\n') == out + len - 1);
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		expect_field(out, fields[i]);
+	printf("tandem-trace: %s", out);
+	free(out);
+
+	/* --text prints exactly the final text of a non-ASCII trace. */
+	snprintf(path, sizeof(path), "%s/sequential_traces/rustcode.json.gz", root);
+	if (trace_load(&t, path, &err) < 0)
+		TU_FAIL("%s", err.msg);
+	snprintf(cmd, sizeof(cmd), "'%s' --text '%s'", tool, path);
+	out = run_cmd(cmd, &len, &status);
+	TU_EQ_INT(status, 0);
+	TU_EQ_MEM(out, len, t.end_content, t.end_len);
+	free(out);
+	trace_finish(&t);
+
+	/* A missing file and bad usage: status 2, nothing on stdout. */
+	snprintf(cmd, sizeof(cmd), "'%s' '%s/no-such-trace.json' 2>/dev/null", tool, root);
+	out = run_cmd(cmd, &len, &status);
+	TU_EQ_INT(status, 2);
+	TU_EQ_SIZE(len, 0);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "'%s' --repeat 0 x 2>/dev/null", tool);
+	out = run_cmd(cmd, &len, &status);
+	TU_EQ_INT(status, 2);
+	free(out);
+	printf("tandem-trace: JSON fields, --text and exit statuses OK\n");
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 static int cmp_str(const void *a, const void *b)
@@ -559,6 +660,8 @@ int main(int argc, char **argv)
 		run_concurrent(conc[i], seed);
 	free_list(conc);
 	TU_CHECK(nconc >= 2);
+	if (argc > 3)
+		test_cli(argv[3], root);
 	printf("test-traces: %zu sequential and %zu concurrent traces OK\n", count, nconc);
 	return 0;
 }
