@@ -1,11 +1,14 @@
 /*
- * http.c - the REST API: create, inspect and close rooms.
+ * http.c - the REST API: create, inspect and close rooms; read a room's
+ * timeline and its text at any moment (replay).
  *
  * Pure request -> response logic over the room registry; ws.c does the
  * HTTP plumbing.  Every route authenticates first (the admin key for
  * creating rooms, a room token otherwise) and answers JSON, errors
- * included ({"error": "..."}), never HTML.
+ * included ({"error": "..."}), never HTML.  Replay routes are for the
+ * interviewer and observers only, and keep working after the room closed.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +17,7 @@
 #include "log.h"
 #include "server.h"
 #include "store.h"
+#include "timeline.h"
 
 #define TOKEN_TTL_S (7 * 24 * 3600)
 
@@ -181,7 +185,169 @@ struct room_call {
 	enum seat seat;
 	char method[8];
 	char action[32];
+	/* query of the replay routes, parsed before the room loads */
+	uint64_t after;
+	unsigned limit;
+	int64_t at_ms;
 };
+
+static bool is_replay(const char *action)
+{
+	return strcmp(action, "timeline") == 0 || strcmp(action, "text") == 0;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+/*
+ * TIME of ?at=: unix milliseconds, or RFC 3339 ("2026-11-22T00:30:17.5Z",
+ * "...+02:00"; a '+' may arrive URL-decoded as a space).  0 or -1.
+ */
+static int parse_time(const char *s, int64_t *out)
+{
+	int y, mo, d, h, mi, sec, n = 0;
+	int64_t ms = 0, off = 0;
+	const char *p;
+
+	if (!s[0])
+		return -1;
+	for (p = s; isdigit((unsigned char)*p); p++)
+		;
+	if (!*p && p - s <= 15) {
+		*out = strtoll(s, NULL, 10);
+		return 0;
+	}
+	if (sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
+	    mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	p = s + n;
+	if (*p == '.') {
+		int64_t scale = 100;
+
+		for (p++; isdigit((unsigned char)*p); p++, scale /= 10)
+			ms += (*p - '0') * scale;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-' || *p == ' ') {
+		int oh, om, k = 0;
+
+		if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &k) != 2 || oh > 23 || om > 59)
+			return -1;
+		off = ((int64_t)oh * 60 + om) * 60000 * (*p == '-' ? -1 : 1);
+		p += 1 + k;
+	} else {
+		return -1;
+	}
+	if (*p)
+		return -1;
+	*out = ((days_from_civil(y, (unsigned)mo, (unsigned)d) * 24 + h) * 60 + mi) * 60000 +
+	       (int64_t)sec * 1000 + ms - off;
+	return 0;
+}
+
+static void listed(void *ud, int err, json_t *events, uint64_t next)
+{
+	struct http_req *hr = ud;
+
+	if (err) {
+		http_reply(hr, 503, error_json(timeline_strerror(err)));
+		return;
+	}
+	http_reply(hr, 200,
+		   json_pack("{s:o, s:o}", "events", events, "next",
+			     next ? json_integer((json_int_t)next) : json_null()));
+}
+
+/* GET /api/rooms/:id/timeline and /text, the room loaded and the seat checked. */
+static void replay(struct room_call *rc, struct room *r)
+{
+	struct http_req *hr = rc->hr;
+
+	if (strcmp(rc->method, "GET") != 0) {
+		http_reply(hr, 405, error_json("use GET"));
+		return;
+	}
+	if (rc->seat != SEAT_INTERVIEWER && rc->seat != SEAT_OBSERVER) {
+		http_reply(hr, 403, error_json("only the interviewer and observers may replay"));
+		return;
+	}
+	if (!room_timeline(r) || !hr->srv->timeline) {
+		http_reply(hr, 503, error_json("the timeline is unavailable"));
+		return;
+	}
+	if (strcmp(rc->action, "timeline") == 0) {
+		if (timeline_list(room_timeline(r), rc->after, rc->limit, listed, hr))
+			http_reply(hr, 500, error_json("out of memory"));
+		return;
+	} else {
+		char *text = NULL;
+		size_t len = 0;
+		uint64_t seq = 0;
+		json_t *t;
+
+		if (room_text_at(r, rc->at_ms, &text, &len, &seq)) {
+			http_reply(hr, 500, error_json("could not build the text"));
+			return;
+		}
+		t = json_stringn(text, len);
+		free(text);
+		http_reply(hr, 200,
+			   json_pack("{s:I, s:o, s:o}", "at", (json_int_t)rc->at_ms, "seq",
+				     seq ? json_integer((json_int_t)seq) : json_null(), "text",
+				     t ? t : json_string("")));
+	}
+}
+
+/* Reads ?after=&limit= or ?at= now, while the request's wsi is at hand. */
+static int replay_query(struct http_req *hr, struct room_call *rc, json_t **out)
+{
+	char buf[96];
+	const char *v;
+
+	rc->limit = 100;
+	if (strcmp(rc->action, "timeline") == 0) {
+		v = hr->wsi ? lws_get_urlarg_by_name(hr->wsi, "after=", buf, sizeof(buf)) : NULL;
+		if (v) {
+			char *end;
+
+			rc->after = strtoull(v, &end, 10);
+			if (!v[0] || *end || v[0] == '-') {
+				*out = error_json("after must be a sequence number");
+				return 400;
+			}
+		}
+		v = hr->wsi ? lws_get_urlarg_by_name(hr->wsi, "limit=", buf, sizeof(buf)) : NULL;
+		if (v) {
+			char *end;
+			unsigned long l = strtoul(v, &end, 10);
+
+			if (!v[0] || *end || l < 1 || l > 1000) {
+				*out = error_json("limit must be between 1 and 1000");
+				return 400;
+			}
+			rc->limit = (unsigned)l;
+		}
+		return 0;
+	}
+	v = hr->wsi ? lws_get_urlarg_by_name(hr->wsi, "at=", buf, sizeof(buf)) : NULL;
+	if (!v || parse_time(v, &rc->at_ms)) {
+		*out = error_json("at must be unix milliseconds or an RFC 3339 time");
+		return 400;
+	}
+	return 0;
+}
 
 static void on_closed(void *ud, int err)
 {
@@ -208,8 +374,9 @@ static void room_call(void *ud, struct room *r, int status)
 		goto out;
 	}
 	/* Closing revokes every token for the room, but staff keep read access for replay. */
-	if (room_closed(r) && (rc->seat == SEAT_CANDIDATE || rc->action[0] != '\0' ||
-			       strcmp(rc->method, "GET") != 0)) {
+	if (room_closed(r) &&
+	    (rc->seat == SEAT_CANDIDATE || (rc->action[0] != '\0' && !is_replay(rc->action)) ||
+	     strcmp(rc->method, "GET") != 0)) {
 		http_reply(hr, 401, error_json("room closed: its tokens are revoked"));
 		goto out;
 	}
@@ -237,6 +404,10 @@ static void room_call(void *ud, struct room *r, int status)
 		hr->room = r;
 		if (!srv->db || store_close_room(srv, room_id(r), on_closed, hr))
 			on_closed(hr, srv->db ? -1 : 0);
+		goto out;
+	}
+	if (is_replay(rc->action)) {
+		replay(rc, r);
 		goto out;
 	}
 	http_reply(hr, 404, error_json("no such route"));
@@ -281,6 +452,14 @@ int http_api(struct server *srv, struct http_req *hr, const char *method, const 
 	rc->seat = seat;
 	snprintf(rc->method, sizeof(rc->method), "%s", method);
 	snprintf(rc->action, sizeof(rc->action), "%s", action);
+	if (is_replay(action)) {
+		int status = replay_query(hr, rc, out);
+
+		if (status) {
+			free(rc);
+			return status;
+		}
+	}
 	if (store_get_room(srv, id, room_call, rc)) {
 		free(rc);
 		*out = error_json("out of memory");

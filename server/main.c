@@ -28,6 +28,7 @@
 #include "migrate.h"
 #include "presence.h"
 #include "server.h"
+#include "timeline.h"
 
 static struct server srv;
 static uv_signal_t sig_int, sig_term;
@@ -62,6 +63,21 @@ static void on_presence(void *ud, const struct presence_event *ev)
 	room_presence_event(ud, ev);
 }
 
+/* timeline.c (wiring added by the timeline work): acks wait for durability. */
+static void on_durable(void *ud, const char *room, uint64_t seq)
+{
+	room_timeline_durable(ud, room, seq);
+}
+
+/* Every event durable, and flushed unless PostgreSQL is away (the stream keeps those). */
+static bool timeline_settled(void)
+{
+	if (!srv.timeline)
+		return true;
+	return timeline_undurable(srv.timeline) == 0 &&
+	       (timeline_backlog(srv.timeline) == 0 || !srv.db || !db_healthy(srv.db));
+}
+
 static void walk_close(uv_handle_t *h, void *arg)
 {
 	(void)arg;
@@ -89,6 +105,10 @@ static void stop_now(uv_timer_t *t)
 		presence_destroy(srv.presence);
 		srv.presence = NULL;
 	}
+	if (srv.timeline) {
+		timeline_destroy(srv.timeline);
+		srv.timeline = NULL;
+	}
 	if (srv.db) {
 		db_destroy(srv.db);
 		srv.db = NULL;
@@ -106,7 +126,12 @@ static void stop_poll(uv_timer_t *t)
 {
 	static int ticks;
 
-	if ((srv.conns_open == 0 && (!srv.db || db_pending(srv.db) == 0)) || ++ticks > 100) {
+	if ((srv.conns_open == 0 && timeline_settled() && (!srv.db || db_pending(srv.db) == 0)) ||
+	    ++ticks > 100) {
+		if (!timeline_settled())
+			log_event(LOG_ERROR, "shutdown", "msg=%s undurable=%zu backlog=%zu",
+				  "timeline not settled in time", timeline_undurable(srv.timeline),
+				  timeline_backlog(srv.timeline));
 		if (srv.db && db_pending(srv.db))
 			log_event(LOG_ERROR, "shutdown", "msg=%s pending=%zu",
 				  "PostgreSQL did not answer in time; the last snapshots may be "
@@ -126,6 +151,7 @@ static void on_signal(uv_signal_t *s, int signum)
 		  (unsigned long long)srv.conns_open);
 	ws_stop(&srv);
 	rooms_save_all(&srv);
+	timeline_flush(srv.timeline);
 	uv_timer_start(&stop_timer, stop_poll, 0, 50);
 }
 
@@ -233,6 +259,20 @@ static int serve(const struct tandem_config *cfg)
 
 	if (db_create(loop, cfg->pg, NULL, &srv.db))
 		log_event(LOG_ERROR, "db", "msg=%s", "cannot set up the PostgreSQL client");
+	{
+		struct timeline_options to;
+
+		memset(&to, 0, sizeof(to));
+		to.redis_host = cfg->redis_host;
+		to.redis_port = cfg->redis_port;
+		to.redis_db = cfg->redis_db;
+		to.db = srv.db;
+		to.on_durable = on_durable;
+		to.ud = &srv;
+		to.backlog_gauge = &srv.metrics.timeline_backlog;
+		if (timeline_create(loop, &to, &srv.timeline))
+			log_event(LOG_ERROR, "timeline", "msg=%s", "cannot set up the timeline");
+	}
 
 	uv_signal_init(loop, &sig_int);
 	uv_signal_init(loop, &sig_term);
@@ -249,6 +289,8 @@ out:
 		jclient_destroy(srv.judge);
 	if (srv.presence)
 		presence_destroy(srv.presence);
+	if (srv.timeline)
+		timeline_destroy(srv.timeline);
 	if (srv.db)
 		db_destroy(srv.db);
 	uv_walk(loop, walk_close, NULL);

@@ -6,7 +6,9 @@
  * update is checked to contain only operations of agents this server
  * handed to that seat before it is merged, and every limit is enforced
  * here.  It never touches a socket directly (ws.c queues frames) and never
- * blocks.
+ * blocks.  Every event of the room goes to its timeline (timeline.c), and
+ * an edit is acknowledged to its sender only once the timeline says it is
+ * durable, in the order the edits arrived.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 #include "presence.h"
 #include "server.h"
 #include "store.h"
+#include "timeline.h"
 
 enum pstate { P_NONE = 0, P_PRESENT, P_DISCONNECTED, P_LEFT, P_COMPLETED };
 
@@ -36,8 +39,14 @@ struct member {
 	uint64_t since_ms;
 	struct room *room;
 	int idx;
-	/* only for seats found DISCONNECTED when the room was loaded */
-	lws_sorted_usec_list_t left_sul;
+};
+
+/* An acknowledgement waiting for its edit's event to become durable. */
+struct pending_ack {
+	struct pending_ack *next;
+	uint64_t seq;
+	struct conn *c; /* NULL once the connection left */
+	json_t *msg;
 };
 
 struct room {
@@ -53,6 +62,9 @@ struct room {
 	struct member member[2]; /* interviewer, candidate */
 	unsigned observers;
 	bool closed;
+
+	struct timeline_room *tl; /* NULL without a timeline */
+	struct pending_ack *acks, *acks_tail;
 
 	/* persistence: a snapshot is saved SAVE_DELAY_MS after a change */
 	bool dirty, saving;
@@ -178,6 +190,11 @@ struct room *room_create(struct server *srv, const char *id, const char *problem
 	snprintf(r->problem, sizeof(r->problem), "%s", problem ? problem : "");
 	r->doc = crdt_doc_create(NULL);
 	r->next_agent = 1;
+	if (srv->timeline && !(r->tl = timeline_room(srv->timeline, r->id))) {
+		crdt_doc_destroy(r->doc);
+		free(r);
+		return NULL;
+	}
 	for (int k = 0; k < 2; k++) {
 		r->member[k].room = r;
 		r->member[k].idx = k;
@@ -208,8 +225,13 @@ bool room_closed(const struct room *r)
 static void room_free(struct room *r)
 {
 	lws_sul_cancel(&r->save_sul);
-	for (int k = 0; k < 2; k++)
-		lws_sul_cancel(&r->member[k].left_sul);
+	while (r->acks) {
+		struct pending_ack *a = r->acks;
+
+		r->acks = a->next;
+		json_decref(a->msg);
+		free(a);
+	}
 	if (r->srv->presence)
 		presence_forget_room(r->srv->presence, r->id);
 	if (r->run_busy && r->srv->judge)
@@ -270,6 +292,8 @@ static void on_saved(void *ud, int err)
 		r->dirty = true; /* try again with the next change or at shutdown */
 }
 
+static void save_due(lws_sorted_usec_list_t *sul);
+
 /* Writes the room's snapshot now if it changed since the last save. */
 int room_save(struct room *r)
 {
@@ -277,8 +301,21 @@ int room_save(struct room *r)
 	struct crdt_version v;
 	int rc;
 
+	uint64_t seq = r->tl ? timeline_last_seq(r->tl) : 0;
+
 	if (!r->dirty || r->saving || !r->srv->db)
 		return 0;
+	/*
+	 * A snapshot records the seq it covers; a load replays only later
+	 * events.  Save only when every event so far is durable, so no
+	 * snapshot ever holds an edit the timeline could still lose.
+	 */
+	if (r->tl && timeline_durable_seq(r->tl) != seq) {
+		if (r->srv->ctx && !r->srv->stopping)
+			lws_sul_schedule(r->srv->ctx, 0, &r->save_sul, save_due,
+					 (lws_usec_t)200 * LWS_US_PER_MS);
+		return 0;
+	}
 	crdt_buf_init(&snap, NULL);
 	crdt_buf_init(&ver, NULL);
 	crdt_version_init(&v, NULL);
@@ -288,8 +325,8 @@ int room_save(struct room *r)
 	if (!rc)
 		rc = crdt_version_encode(&v, &ver);
 	if (!rc)
-		rc = store_save_doc(r->srv, r->id, snap.data, snap.len, ver.data, ver.len, on_saved,
-				    r);
+		rc = store_save_doc(r->srv, r->id, snap.data, snap.len, ver.data, ver.len, seq,
+				    on_saved, r);
 	if (!rc) {
 		r->dirty = false;
 		r->saving = true;
@@ -345,6 +382,57 @@ static json_t *version_json(const struct crdt_version *v)
 	return o;
 }
 
+/*
+ * Appends a non-edit event to the room's timeline (payload consumed).
+ * Such events are not refused when the backlog is full: they are few and
+ * small next to edits, which are refused first (room_on_update).
+ */
+static void record(struct room *r, const char *kind, const char *actor, json_t *payload)
+{
+	int rc;
+
+	if (r->tl && r->srv->timeline) {
+		rc = timeline_append(r->tl, kind, actor, payload, NULL, 0, NULL, 0, NULL);
+		if (rc)
+			log_event(LOG_ERROR, "timeline.append", "room=%s kind=%s error=%s", r->id,
+				  kind, timeline_strerror(rc));
+	}
+	json_decref(payload);
+}
+
+struct timeline_room *room_timeline(const struct room *r)
+{
+	return r->tl;
+}
+
+int room_text_at(const struct room *r, int64_t at_ms, char **text, size_t *len, uint64_t *seq)
+{
+	struct crdt_version v;
+	struct crdt_buf buf;
+	int rc;
+
+	if (!r->tl)
+		return -1;
+	crdt_version_init(&v, NULL);
+	crdt_buf_init(&buf, NULL);
+	rc = timeline_version_at(r->tl, at_ms, &v, seq);
+	if (!rc)
+		rc = crdt_text_at(r->doc, &v, &buf);
+	if (!rc) {
+		*text = malloc(buf.len + 1);
+		if (*text) {
+			memcpy(*text, buf.data, buf.len);
+			(*text)[buf.len] = '\0';
+			*len = buf.len;
+		} else {
+			rc = -1;
+		}
+	}
+	crdt_version_finish(&v);
+	crdt_buf_finish(&buf);
+	return rc ? -1 : 0;
+}
+
 json_t *room_presence_json(const struct room *r)
 {
 	json_t *a = json_array();
@@ -380,6 +468,9 @@ static void apply_state(struct room *r, int k, enum pstate st, bool write)
 	m->state = st;
 	m->since_ms = server_now_ms();
 	log_event(LOG_INFO, "presence", "room=%s seat=%s state=%s", r->id, seat, pstate_names[st]);
+	record(r, "presence", seat,
+	       json_pack("{s:s, s:s, s:s}", "seat", seat, "state", pstate_names[st], "name",
+			 m->name));
 	/* The presence module also runs the DISCONNECTED -> LEFT timer and tells us. */
 	if (write && r->srv->presence)
 		presence_set(r->srv->presence, r->id, seat, m->name,
@@ -407,41 +498,35 @@ void room_presence_event(struct server *srv, const struct presence_event *ev)
 		apply_state(r, k, (enum pstate)(ev->state + P_PRESENT), false);
 }
 
-/* A seat adopted as DISCONNECTED after a restart has no timer in presence.c: this is it. */
-static void adopted_left(lws_sorted_usec_list_t *sul)
-{
-	struct member *m = lws_container_of(sul, struct member, left_sul);
-
-	if (m->state == P_DISCONNECTED && !m->room->closed)
-		set_state(m->room, m->idx, P_LEFT);
-}
-
 void room_presence_loaded(struct room *r, const struct presence_entry *e, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		int k = seat_index(proto_seat_parse(e[i].member));
+		struct member *m;
 
 		if (k < 0 || r->member[k].state != P_NONE)
 			continue;
-		r->member[k].state = (enum pstate)(e[i].state + P_PRESENT);
-		r->member[k].since_ms = (uint64_t)e[i].since_ms;
-		snprintf(r->member[k].name, sizeof(r->member[k].name), "%s", e[i].name);
-		/*
-		 * PRESENT with no connection here: the node that had it died or
-		 * restarted (one node per room today), so the seat is away now.
-		 */
-		if (r->member[k].state == P_PRESENT && !r->seat_conn[k]) {
-			r->member[k].state = P_NONE;
-			set_state(r, k, P_DISCONNECTED);
+		m = &r->member[k];
+		m->state = (enum pstate)(e[i].state + P_PRESENT);
+		m->since_ms = (uint64_t)e[i].since_ms;
+		snprintf(m->name, sizeof(m->name), "%s", e[i].name);
+		if ((m->state != P_PRESENT && m->state != P_DISCONNECTED) || r->seat_conn[k])
 			continue;
+		/*
+		 * No socket here: the node that had it died or restarted (one node
+		 * per room today), so the seat is away since its last sign of
+		 * life.  presence.c takes it over and runs its LEFT timer, which
+		 * comes back through room_presence_event().
+		 */
+		if (m->state == P_PRESENT) {
+			m->state = P_DISCONNECTED;
+			m->since_ms = (uint64_t)e[i].seen_ms;
+			record(r, "presence", e[i].member,
+			       json_pack("{s:s, s:s, s:s}", "seat", e[i].member, "state",
+					 "DISCONNECTED", "name", m->name));
 		}
-		if (r->member[k].state == P_DISCONNECTED && r->srv->ctx) {
-			uint64_t now = server_now_ms(),
-				 due = r->member[k].since_ms + r->srv->lim.left_after_ms;
-
-			lws_sul_schedule(r->srv->ctx, 0, &r->member[k].left_sul, adopted_left,
-					 (lws_usec_t)(due > now ? due - now : 1) * LWS_US_PER_MS);
-		}
+		if (r->srv->presence)
+			presence_adopt(r->srv->presence, r->id, &e[i]);
 	}
 }
 
@@ -505,7 +590,6 @@ void room_join(struct room *r, struct conn *c, const char *name, const struct cr
 		r->seat_conn[k] = c;
 		if (old)
 			conn_close(old, PROTO_CLOSE_REPLACED, "replaced by a newer connection");
-		lws_sul_cancel(&r->member[k].left_sul);
 		snprintf(r->member[k].name, sizeof(r->member[k].name), "%s", c->name);
 	} else {
 		r->observers++;
@@ -535,6 +619,9 @@ void room_join(struct room *r, struct conn *c, const char *name, const struct cr
 	conn_send_binary(c, buf.data, buf.len);
 	log_event(LOG_INFO, "room.join", "room=%s conn=%llu seat=%s agent=%u", r->id,
 		  (unsigned long long)c->id, proto_seat_name(c->seat), c->agent);
+	record(r, "join", proto_seat_name(c->seat),
+	       json_pack("{s:i, s:s, s:I}", "agent", (int)c->agent, "name", c->name, "conn",
+			 (json_int_t)c->id));
 	if (k >= 0)
 		set_state(r, k, P_PRESENT);
 	else
@@ -560,6 +647,12 @@ void room_leave(struct conn *c)
 	c->room = NULL;
 	log_event(LOG_INFO, "room.leave", "room=%s conn=%llu seat=%s", r->id,
 		  (unsigned long long)c->id, proto_seat_name(c->seat));
+	/* Its pending acks have no one to go to; a reconnect resends unacknowledged ops. */
+	for (struct pending_ack *a = r->acks; a; a = a->next)
+		if (a->c == c)
+			a->c = NULL;
+	record(r, "leave", proto_seat_name(c->seat),
+	       json_pack("{s:i, s:I}", "agent", (int)c->agent, "conn", (json_int_t)c->id));
 	if (r->srv->stopping) {
 		/* The socket is gone even if we are going too: say so in Redis. */
 		if (k >= 0 && r->seat_conn[k] == c && r->srv->presence && !r->closed)
@@ -602,6 +695,7 @@ void room_close(struct room *r)
 	for (struct conn *c = r->conns; c; c = c->room_next)
 		conn_close(c, PROTO_CLOSE_ROOM_CLOSED, "room closed");
 	log_event(LOG_INFO, "room.close", "room=%s", r->id);
+	record(r, "close", NULL, json_object());
 }
 
 /* ---- edits --------------------------------------------------------------- */
@@ -624,6 +718,58 @@ static bool take_token(double *tokens, uint64_t *stamp, double rate, double per_
 	return true;
 }
 
+/* Sends the acks whose events are durable, in the order the edits came. */
+static void send_acks(struct room *r)
+{
+	uint64_t durable = r->tl ? timeline_durable_seq(r->tl) : UINT64_MAX;
+
+	if (r->tl && !r->srv->timeline)
+		return; /* shutting down: nothing more becomes durable here */
+
+	while (r->acks && r->acks->seq <= durable) {
+		struct pending_ack *a = r->acks;
+
+		r->acks = a->next;
+		if (!r->acks)
+			r->acks_tail = NULL;
+		if (a->c)
+			conn_send_json(a->c, a->msg);
+		else
+			json_decref(a->msg);
+		free(a);
+	}
+}
+
+/* Queues msg (consumed) for c until the room's events up to seq are durable. */
+static void queue_ack(struct room *r, struct conn *c, uint64_t seq, json_t *msg)
+{
+	struct pending_ack *a = calloc(1, sizeof(*a));
+
+	if (!a || !msg) {
+		free(a);
+		json_decref(msg);
+		return;
+	}
+	a->seq = seq;
+	a->c = c;
+	a->msg = msg;
+	if (r->acks_tail)
+		r->acks_tail->next = a;
+	else
+		r->acks = a;
+	r->acks_tail = a;
+	send_acks(r);
+}
+
+void room_timeline_durable(struct server *srv, const char *room, uint64_t seq)
+{
+	struct room *r = room_find(srv, room);
+
+	(void)seq;
+	if (r)
+		send_acks(r);
+}
+
 /* Refuses an update: counted, and the sender is told why. */
 static void reject(struct conn *c, enum proto_err e, const char *message, unsigned retry_ms)
 {
@@ -636,8 +782,9 @@ void room_on_update(struct conn *c, const uint8_t *data, size_t len)
 	uint64_t recv_us = uv_hrtime() / 1000;
 	struct room *r = c->room;
 	struct crdt_update_info info;
-	struct crdt_version ver;
-	json_t *ack;
+	struct crdt_version ver, before;
+	bool changed = false;
+	size_t pending;
 	int rc;
 
 	if (!((unsigned)c->seat & SEATS_EDIT)) { /* observers are read-only */
@@ -668,32 +815,72 @@ void room_on_update(struct conn *c, const uint8_t *data, size_t len)
 		reject(c, PERR_DOC_TOO_LARGE, NULL, 0);
 		return;
 	}
+	if (timeline_overloaded(r->srv->timeline)) {
+		/* Better refused, and resent by the client later, than acknowledged and lost. */
+		reject(c, PERR_OVERLOADED, NULL, 1000);
+		return;
+	}
+	crdt_version_init(&before, NULL);
+	crdt_version_init(&ver, NULL);
+	if (crdt_doc_version(r->doc, &before)) {
+		reject(c, PERR_INTERNAL, NULL, 0);
+		goto out;
+	}
+	pending = crdt_pending(r->doc);
 	rc = crdt_apply(r->doc, data, len);
 	if (rc) {
 		reject(c, PERR_BAD_UPDATE, crdt_strerror(rc), 0);
 		if (rc != CRDT_ENOMEM && rc != CRDT_ELIMIT)
-			return;
+			goto out;
 	}
-	mark_dirty(r);
-	r->srv->metrics.updates++;
-	for (struct conn *o = r->conns; o; o = o->room_next)
-		if (o != c)
-			conn_send_fanout(o, data, len, recv_us);
-
-	/* Acknowledge: the sender's agents as far as the document now has them. */
-	crdt_version_init(&ver, NULL);
-	for (size_t i = 0; i < info.nauthors && i < 8; i++) {
+	/* Ops kept pending (dependencies missing) are news too: the timeline must hold them. */
+	if (crdt_pending(r->doc) > pending)
+		changed = true;
+	/* The sender's agents as far as the document now has them: the ack, and the event's version
+	 * entries. */
+	{
 		struct crdt_version all;
 
 		crdt_version_init(&all, NULL);
 		if (crdt_doc_version(r->doc, &all) == 0)
-			crdt_version_set(&ver, info.authors[i],
-					 crdt_version_get(&all, info.authors[i]));
+			for (size_t i = 0; i < info.nauthors && i < 8; i++) {
+				uint32_t a = info.authors[i], n = crdt_version_get(&all, a);
+
+				crdt_version_set(&ver, a, n);
+				if (n > crdt_version_get(&before, a))
+					changed = true;
+			}
 		crdt_version_finish(&all);
 	}
-	ack = json_pack("{s:s, s:o}", "t", "ack", "version", version_json(&ver));
+	if (changed) {
+		mark_dirty(r);
+		r->srv->metrics.updates++;
+		for (struct conn *o = r->conns; o; o = o->room_next)
+			if (o != c)
+				conn_send_fanout(o, data, len, recv_us);
+		if (r->tl && r->srv->timeline) {
+			rc = timeline_append(r->tl, "edit", proto_seat_name(c->seat), NULL, data,
+					     len, ver.v, ver.len, NULL);
+			if (rc) {
+				/* Merged and fanned out, but not durable: no ack, the client
+				 * resends. */
+				log_event(LOG_ERROR, "timeline.append",
+					  "room=%s kind=edit error=%s", r->id,
+					  timeline_strerror(rc));
+				reject(c, PERR_INTERNAL, "edit not recorded; resend it", 0);
+				goto out;
+			}
+		}
+	}
+	/*
+	 * Acknowledge once every event so far is durable: this edit's own, or
+	 * for ops the room already had, whichever event brought them.
+	 */
+	queue_ack(r, c, r->tl ? timeline_last_seq(r->tl) : 0,
+		  json_pack("{s:s, s:o}", "t", "ack", "version", version_json(&ver)));
+out:
+	crdt_version_finish(&before);
 	crdt_version_finish(&ver);
-	conn_send_json(c, ack);
 }
 
 void room_resync(struct conn *c)
@@ -743,6 +930,20 @@ static void run_done(void *ud, uint64_t run, json_t *result, const char *error)
 	}
 	log_event(LOG_INFO, "run.done", "room=%s run=%llu verdict=%s", r->id,
 		  (unsigned long long)run, json_string_value(json_object_get(msg, "verdict")));
+	{
+		/* The timeline keeps the result, with its output cut to a reasonable size. */
+		json_t *p = json_deep_copy(msg);
+		static const char *const big[] = { "stdout", "stderr", "output" };
+
+		json_object_del(p, "t");
+		for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
+			const char *v = json_string_value(json_object_get(p, big[i]));
+
+			if (v && strlen(v) > 16384)
+				json_object_set_new(p, big[i], json_stringn(v, 16384));
+		}
+		record(r, "run.result", NULL, p);
+	}
 	broadcast(r, msg, SEATS_ALL, NULL);
 }
 
@@ -789,6 +990,9 @@ static void on_run(struct conn *c, json_t *msg)
 	r->run_started_ms = server_mono_ms();
 	log_event(LOG_INFO, "run.start", "room=%s conn=%llu run=%llu", r->id,
 		  (unsigned long long)c->id, (unsigned long long)run);
+	record(r, "run", proto_seat_name(c->seat),
+	       json_pack("{s:I, s:i, s:I}", "run", (json_int_t)run, "agent", (int)c->agent, "bytes",
+			 (json_int_t)n));
 	{
 		json_t *started = json_pack("{s:s, s:I, s:s}", "t", "run.started", "run",
 					    (json_int_t)run, "by", proto_seat_name(c->seat));
@@ -835,6 +1039,9 @@ void room_on_json(struct conn *c, enum proto_msg m, json_t *msg)
 				from_json(c), "at", (json_int_t)server_now_ms());
 		if (id)
 			json_object_set(out, "id", id);
+		record(r, "note", proto_seat_name(c->seat),
+		       json_pack("{s:O, s:i, s:s}", "text", text, "agent", (int)c->agent, "name",
+				 c->name));
 		broadcast(r, out, SEATS_STAFF, NULL);
 		break;
 	}
@@ -852,6 +1059,13 @@ void room_on_json(struct conn *c, enum proto_msg m, json_t *msg)
 				from_json(c), "at", (json_int_t)server_now_ms());
 		if (json_is_integer(json_object_get(msg, "size")))
 			json_object_set(out, "size", json_object_get(msg, "size"));
+		{
+			json_t *p = json_pack("{s:i}", "agent", (int)c->agent);
+
+			if (json_is_integer(json_object_get(msg, "size")))
+				json_object_set(p, "size", json_object_get(msg, "size"));
+			record(r, kind, proto_seat_name(c->seat), p);
+		}
 		broadcast(r, out, SEATS_STAFF, NULL);
 		break;
 	}

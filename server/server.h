@@ -28,6 +28,8 @@ struct conn;
 struct jclient;
 struct presence;
 struct db;
+struct timeline;
+struct timeline_room;
 
 /* Tunables the core reads; filled from struct tandem_config by main.c. */
 struct server_limits {
@@ -58,6 +60,7 @@ struct server {
 	const char *judge_down;
 	struct presence *presence;
 	struct db *db;
+	struct timeline *timeline; /* NULL: no timeline (edits acknowledged on merge) */
 
 	bool stopping;
 	uint64_t conns_open;
@@ -168,6 +171,16 @@ void room_presence_event(struct server *srv, const struct presence_event *ev);
 void room_presence_loaded(struct room *r, const struct presence_entry *e, size_t n);
 /* Frees every room (shutdown). */
 void rooms_free(struct server *srv);
+/* timeline.c says room's events up to seq are durable: send the acks they cover. */
+void room_timeline_durable(struct server *srv, const char *room, uint64_t seq);
+/* The room's timeline (NULL without one); valid as long as srv->timeline. */
+struct timeline_room *room_timeline(const struct room *r);
+/*
+ * The text at unix ms at_ms (read-at-version, see timeline_version_at):
+ * *text is malloc'd (the caller frees it), *seq the last edit applied
+ * (0: none).  Returns 0 or -1 (no timeline, out of memory).
+ */
+int room_text_at(const struct room *r, int64_t at_ms, char **text, size_t *len, uint64_t *seq);
 
 /* ---- REST (http.c, served by ws.c) -------------------------------------- */
 

@@ -4,10 +4,13 @@
  * PostgreSQL is the durable record (DESIGN.md); this file is the only one
  * that knows the room tables.  A room not in memory is loaded the first
  * time someone asks for it (a join, a REST call), with every asker waiting
- * on one load; a room's document is saved as a snapshot a moment after it
- * changes and when the server stops.  Everything goes through db.c's
- * asynchronous queue, so nothing here blocks the loop; a callback may find
- * that the asker went away meanwhile, which is why askers are cancellable.
+ * on one load: its row, its latest snapshot, its agents, then every edit
+ * the timeline has after the seq the snapshot covers (from PostgreSQL and
+ * from the Redis Stream entries not flushed yet, so a kill -9 loses
+ * nothing that was acknowledged), then its presence.  A room's document is
+ * saved as a snapshot a moment after it changes and when the server stops.  Everything goes through
+ * db.c's asynchronous queue, so nothing here blocks the loop; a callback may find that the asker
+ * went away meanwhile, which is why askers are cancellable.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -19,6 +22,7 @@
 #include "presence.h"
 #include "server.h"
 #include "store.h"
+#include "timeline.h"
 
 #define SAVE_DELAY_MS 1000
 
@@ -35,7 +39,8 @@ struct load {
 	struct room *room;
 	struct waiter *waiters;
 	struct load *next;
-	int step;
+	uint64_t snap_seq;
+	bool replay_failed;
 };
 
 static struct load *loads;
@@ -48,6 +53,11 @@ static void finish_load(struct load *ld, int status)
 		;
 	if (*p)
 		*p = ld->next;
+	/* A half-loaded room must not stay in memory: the next asker loads it afresh. */
+	if (status != 200 && ld->room) {
+		room_discard(ld->room);
+		ld->room = NULL;
+	}
 	while (ld->waiters) {
 		struct waiter *w = ld->waiters;
 
@@ -69,11 +79,44 @@ static void on_presence_read(void *ud, int err, const struct presence_entry *e, 
 
 static void loaded(struct load *ld)
 {
+	if (ld->replay_failed) {
+		finish_load(ld, 503);
+		return;
+	}
 	log_event(LOG_INFO, "room.load", "room=%s", ld->id);
 	if (ld->srv->presence &&
 	    presence_read(ld->srv->presence, ld->id, on_presence_read, ld) == 0)
 		return;
 	finish_load(ld, 200);
+}
+
+/* An edit the snapshot lacks: merged into the document. */
+static void on_edit(void *ud, uint64_t seq, const uint8_t *ops, size_t len)
+{
+	struct load *ld = ud;
+	int rc;
+
+	if (!ops)
+		return;
+	rc = room_load_snapshot(ld->room, ops, len);
+	if (rc) {
+		log_event(LOG_ERROR, "room.load", "room=%s step=replay seq=%llu error=%s", ld->id,
+			  (unsigned long long)seq, crdt_strerror(rc));
+		ld->replay_failed = true;
+	}
+}
+
+static void on_timeline(void *ud, int err)
+{
+	struct load *ld = ud;
+
+	if (err) {
+		log_event(LOG_ERROR, "room.load", "room=%s step=timeline error=%s", ld->id,
+			  timeline_strerror(err));
+		finish_load(ld, 503);
+		return;
+	}
+	loaded(ld);
 }
 
 static void on_agents(void *ud, int err, const PGresult *res, const char *errmsg)
@@ -90,6 +133,11 @@ static void on_agents(void *ud, int err, const PGresult *res, const char *errmsg
 
 		room_add_owner(ld->room, (uint32_t)agent, proto_seat_parse(PQgetvalue(res, i, 1)));
 	}
+	if (room_timeline(ld->room)) {
+		if (timeline_load(room_timeline(ld->room), ld->snap_seq, on_edit, on_timeline, ld))
+			finish_load(ld, 503);
+		return;
+	}
 	loaded(ld);
 }
 
@@ -104,8 +152,15 @@ static void on_doc(void *ud, int err, const PGresult *res, const char *errmsg)
 		return;
 	}
 	if (PQntuples(res) == 1) {
-		int rc = room_load_snapshot(ld->room, (const uint8_t *)PQgetvalue(res, 0, 0),
-					    (size_t)PQgetlength(res, 0, 0));
+		const unsigned char *sq = (const unsigned char *)PQgetvalue(res, 0, 1);
+		int rc;
+
+		/* seq comes back as a binary int8: eight bytes, big-endian. */
+		if (PQgetlength(res, 0, 1) == 8)
+			for (int i = 0; i < 8; i++)
+				ld->snap_seq = ld->snap_seq << 8 | sq[i];
+		rc = room_load_snapshot(ld->room, (const uint8_t *)PQgetvalue(res, 0, 0),
+					(size_t)PQgetlength(res, 0, 0));
 
 		if (rc) {
 			log_event(LOG_ERROR, "room.load", "room=%s step=snapshot error=%s", ld->id,
@@ -143,8 +198,8 @@ static void on_room_row(void *ud, int err, const PGresult *res, const char *errm
 	}
 	if (strcmp(PQgetvalue(res, 0, 1), "t") == 0)
 		room_mark_closed(ld->room);
-	if (db_query_params(ld->srv->db, "SELECT snapshot FROM room_docs WHERE room = $1", 1, &id,
-			    NULL, NULL, 1, on_doc, ld))
+	if (db_query_params(ld->srv->db, "SELECT snapshot, seq FROM room_docs WHERE room = $1", 1,
+			    &id, NULL, NULL, 1, on_doc, ld))
 		finish_load(ld, 503);
 }
 
@@ -281,15 +336,20 @@ int store_add_agent(struct server *srv, const char *room, uint32_t agent, const 
 }
 
 int store_save_doc(struct server *srv, const char *room, const uint8_t *snap, size_t snap_len,
-		   const uint8_t *ver, size_t ver_len, store_done_cb *cb, void *ud)
+		   const uint8_t *ver, size_t ver_len, uint64_t seq, store_done_cb *cb, void *ud)
 {
-	const char *p[3] = { room, (const char *)snap, (const char *)ver };
-	int lengths[3] = { 0, (int)snap_len, (int)ver_len };
-	int formats[3] = { 0, 1, 1 };
+	char sq[24];
+	const char *p[4] = { room, (const char *)snap, (const char *)ver, sq };
+	int lengths[4] = { 0, (int)snap_len, (int)ver_len, 0 };
+	int formats[4] = { 0, 1, 1, 0 };
 
+	snprintf(sq, sizeof(sq), "%llu", (unsigned long long)seq);
+	/* Saves race only with themselves; a snapshot never moves back in seq. */
 	return write_query(srv, "room.doc",
-			   "INSERT INTO room_docs (room, snapshot, version) VALUES ($1, $2, $3) "
+			   "INSERT INTO room_docs (room, snapshot, version, seq) "
+			   "VALUES ($1, $2, $3, $4::bigint) "
 			   "ON CONFLICT (room) DO UPDATE SET snapshot = excluded.snapshot, "
-			   "version = excluded.version, updated_at = now()",
-			   3, p, lengths, formats, cb, ud);
+			   "version = excluded.version, seq = excluded.seq, updated_at = now() "
+			   "WHERE room_docs.seq <= excluded.seq",
+			   4, p, lengths, formats, cb, ud);
 }

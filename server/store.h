@@ -34,8 +34,12 @@ int store_create_room(struct server *srv, const char *id, const char *problem, s
 int store_close_room(struct server *srv, const char *id, store_done_cb *cb, void *ud);
 /* Records that agent belongs to seat in room (fire and forget; failures are logged). */
 int store_add_agent(struct server *srv, const char *room, uint32_t agent, const char *seat);
-/* Upserts the room's snapshot and version (both copied). */
+/*
+ * Upserts the room's snapshot and version (both copied) with the timeline
+ * seq it covers (every event up to seq is in it; a load replays the later
+ * ones).
+ */
 int store_save_doc(struct server *srv, const char *room, const uint8_t *snap, size_t snap_len,
-		   const uint8_t *ver, size_t ver_len, store_done_cb *cb, void *ud);
+		   const uint8_t *ver, size_t ver_len, uint64_t seq, store_done_cb *cb, void *ud);
 
 #endif

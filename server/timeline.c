@@ -1,0 +1,1529 @@
+/*
+ * timeline.c - the room timeline: numbered events, Redis Stream as the hot
+ * log, PostgreSQL as the durable record, and the scrub index (see
+ * timeline.h for the life of an event).
+ *
+ * Why it is built this way: an edit is acknowledged to its author only
+ * once it is durable, and nothing acknowledged may be lost, whatever is
+ * down.  So every event stays in one in-memory FIFO until PostgreSQL has
+ * confirmed it, whatever else happened to it; the Redis Stream is only an
+ * earlier point of durability (an XADD answers in well under a millisecond,
+ * a batched INSERT every 200 ms) and the thing a restarted server reads
+ * back to find what the dead one had not flushed.  Sequence numbers, not
+ * stream ids, identify events, so an event written twice (an XADD whose
+ * answer was lost and that was sent again, a batch flushed twice) is still
+ * stored once.
+ *
+ * The scrub index keeps, per loaded room, one mark per edit (time, seq and
+ * the version entries of its authors) and every 256 marks the whole version
+ * vector: the version of any moment is a binary search, one copy and at
+ * most 255 merges, never a replay.
+ *
+ * This file must never call a blocking hiredis or libpq function, and never
+ * free an event that a Redis reply callback may still receive.
+ */
+#include "timeline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include "db.h"
+#include "log.h"
+#include "redisuv.h"
+
+#define NBUCKETS   256
+#define CP_EVERY   256
+#define ROOM_MAX   64
+#define BATCH_MAXB (8u << 20)
+
+const char *timeline_strerror(int err)
+{
+	switch (err) {
+	case 0:
+		return "success";
+#define TIMELINE_STRERROR_CASE(name, value, text) \
+	case TIMELINE_E_##name:                   \
+		return text;
+		TIMELINE_ERRNO_MAP(TIMELINE_STRERROR_CASE)
+#undef TIMELINE_STRERROR_CASE
+	default:
+		return "unknown timeline error";
+	}
+}
+
+enum xstate { X_NONE, X_SENT, X_DONE };
+
+/*
+ * One event in memory.  It sits in the global FIFO until PostgreSQL
+ * confirms it, and in its room's list until it is durable.  An event that
+ * left the FIFO while its XADD was still unanswered is an orphan: the XADD
+ * reply frees it.
+ */
+struct tl_event {
+	struct tl_event *next;	/* global FIFO */
+	struct tl_event *rnext; /* room's not-yet-durable list */
+	struct timeline_room *tr;
+	uint64_t seq;
+	int64_t at;
+	char *kind, *actor, *payload;
+	uint8_t *ops;
+	size_t ops_len, bytes;
+	char sid[48];
+	enum xstate xadd;
+	bool durable, pg_sending, orphan;
+};
+
+/* One edit in the scrub index: its entries are ent[first .. first + n). */
+struct tl_mark {
+	int64_t at;
+	uint64_t seq;
+	uint32_t first;
+	uint32_t n;
+};
+
+struct timeline_room {
+	struct timeline_room *next; /* bucket chain */
+	struct timeline *tl;
+	char id[ROOM_MAX + 1];
+	uint64_t next_seq, durable_seq;
+	int64_t last_at;
+	struct tl_event *uhead, *utail; /* not yet durable, in seq order */
+	bool loading;
+
+	struct tl_mark *mk;
+	size_t nmk, capmk;
+	struct crdt_version_entry *ent;
+	size_t nent, capent;
+	struct crdt_version *cp; /* cp[k]: version after mark (k + 1) * CP_EVERY - 1 */
+	size_t ncp, capcp;
+};
+
+struct flush_ctx {
+	struct timeline *tl; /* NULL once the timeline is destroyed */
+	size_t n;
+};
+
+struct timeline {
+	uv_loop_t *loop;
+	struct timeline_options opt;
+	char *host;
+	bool use_redis, destroying;
+
+	/* Redis: one command connection, reconnected with backoff. */
+	redisAsyncContext *ac;
+	enum { RC_DOWN, RC_CONNECTING, RC_UP } rstate;
+	uv_timer_t rtimer;
+	unsigned backoff_ms;
+	unsigned rpending;
+	uint64_t rprogress;
+	bool down_logged;
+
+	/* the FIFO of events not yet in PostgreSQL */
+	struct tl_event *qhead, *qtail;
+	size_t qlen, qbytes, undurable;
+
+	uv_timer_t ftimer;
+	struct flush_ctx *flush; /* in flight */
+	uint64_t retry_at;
+	unsigned flush_backoff;
+	bool flush_logged;
+
+	struct timeline_room *buckets[NBUCKETS];
+	unsigned open_handles;
+	struct tl_load *loads;
+};
+
+/* ---- small helpers -------------------------------------------------------- */
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint32_t hash_id(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static void stream_key(char *buf, size_t n, const char *room)
+{
+	snprintf(buf, n, "tandem:room:%s:timeline", room);
+}
+
+static void gauge(struct timeline *tl)
+{
+	if (tl->opt.backlog_gauge)
+		*tl->opt.backlog_gauge = tl->qlen;
+}
+
+static char *base64(const uint8_t *p, size_t n)
+{
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+
+		if (i + 1 < n)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		*o++ = tab[(v >> 18) & 63];
+		*o++ = tab[(v >> 12) & 63];
+		*o++ = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+		*o++ = i + 2 < n ? tab[v & 63] : '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+static void event_free(struct tl_event *ev)
+{
+	if (!ev)
+		return;
+	free(ev->kind);
+	free(ev->actor);
+	free(ev->payload);
+	free(ev->ops);
+	free(ev);
+}
+
+/* ---- the scrub index ------------------------------------------------------ */
+
+static int index_add(struct timeline_room *tr, int64_t at, uint64_t seq,
+		     const struct crdt_version_entry *ver, size_t nver)
+{
+	struct tl_mark *m;
+
+	if (tr->nmk == tr->capmk) {
+		size_t ncap = tr->capmk ? tr->capmk * 2 : 256;
+		struct tl_mark *n = realloc(tr->mk, ncap * sizeof(*n));
+
+		if (!n)
+			return TIMELINE_E_NOMEM;
+		tr->mk = n;
+		tr->capmk = ncap;
+	}
+	if (tr->nent + nver > tr->capent) {
+		size_t ncap = tr->capent ? tr->capent * 2 : 256;
+		struct crdt_version_entry *n;
+
+		while (ncap < tr->nent + nver)
+			ncap *= 2;
+		n = realloc(tr->ent, ncap * sizeof(*n));
+		if (!n)
+			return TIMELINE_E_NOMEM;
+		tr->ent = n;
+		tr->capent = ncap;
+	}
+	/* Scrubbing searches by time: keep the marks' times non-decreasing. */
+	if (tr->nmk && at < tr->mk[tr->nmk - 1].at)
+		at = tr->mk[tr->nmk - 1].at;
+	m = &tr->mk[tr->nmk];
+	m->at = at;
+	m->seq = seq;
+	m->first = (uint32_t)tr->nent;
+	m->n = (uint32_t)nver;
+	memcpy(tr->ent + tr->nent, ver, nver * sizeof(*ver));
+	tr->nent += nver;
+	tr->nmk++;
+	if (tr->nmk % CP_EVERY == 0) {
+		struct crdt_version *v;
+		uint64_t s;
+
+		if (tr->ncp == tr->capcp) {
+			size_t ncap = tr->capcp ? tr->capcp * 2 : 16;
+
+			v = realloc(tr->cp, ncap * sizeof(*v));
+			if (!v)
+				return TIMELINE_E_NOMEM;
+			tr->cp = v;
+			tr->capcp = ncap;
+		}
+		v = &tr->cp[tr->ncp];
+		crdt_version_init(v, NULL);
+		if (timeline_version_at(tr, tr->mk[tr->nmk - 1].at, v, &s)) {
+			crdt_version_finish(v);
+			return TIMELINE_E_NOMEM;
+		}
+		tr->ncp++;
+	}
+	return 0;
+}
+
+static int merge_entries(struct crdt_version *v, const struct crdt_version_entry *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (crdt_version_get(v, e[i].agent) < e[i].next &&
+		    crdt_version_set(v, e[i].agent, e[i].next))
+			return TIMELINE_E_NOMEM;
+	return 0;
+}
+
+int timeline_version_at(const struct timeline_room *tr, int64_t at_ms, struct crdt_version *ver,
+			uint64_t *seq)
+{
+	size_t lo = 0, hi = tr->nmk, last, from = 0, k;
+	struct crdt_version empty;
+
+	/* The first mark later than at_ms. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (tr->mk[mid].at <= at_ms)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	crdt_version_init(&empty, NULL);
+	if (crdt_version_copy(ver, &empty))
+		return TIMELINE_E_NOMEM;
+	*seq = 0;
+	if (lo == 0)
+		return 0;
+	last = lo - 1;
+	/* The checkpoint after mark (k + 1) * CP_EVERY - 1, the last one not after last. */
+	k = (last + 1) / CP_EVERY;
+	if (k > tr->ncp)
+		k = tr->ncp;
+	if (k > 0) {
+		if (crdt_version_copy(ver, &tr->cp[k - 1]))
+			return TIMELINE_E_NOMEM;
+		from = k * CP_EVERY;
+	}
+	for (size_t i = from; i <= last; i++)
+		if (merge_entries(ver, tr->ent + tr->mk[i].first, tr->mk[i].n))
+			return TIMELINE_E_NOMEM;
+	*seq = tr->mk[last].seq;
+	return 0;
+}
+
+/* ---- durability ----------------------------------------------------------- */
+
+/* Pops the room's durable prefix and reports how far it now reaches. */
+static void advance(struct timeline_room *tr)
+{
+	struct timeline *tl = tr->tl;
+	uint64_t before = tr->durable_seq;
+
+	while (tr->uhead && tr->uhead->durable) {
+		struct tl_event *ev = tr->uhead;
+
+		tr->uhead = ev->rnext;
+		if (!tr->uhead)
+			tr->utail = NULL;
+		ev->rnext = NULL;
+		tr->durable_seq = ev->seq;
+	}
+	if (tr->durable_seq != before && tl->opt.on_durable && !tl->destroying)
+		tl->opt.on_durable(tl->opt.ud, tr->id, tr->durable_seq);
+}
+
+static void mark_durable(struct tl_event *ev)
+{
+	if (ev->durable)
+		return;
+	ev->durable = true;
+	ev->tr->tl->undurable--;
+}
+
+/* ---- Redis ---------------------------------------------------------------- */
+
+static void rconnect(struct timeline *tl);
+static void rtimer_cb(uv_timer_t *t);
+
+static void rsent(struct timeline *tl)
+{
+	if (tl->rpending++ == 0)
+		tl->rprogress = uv_now(tl->loop);
+}
+
+static void rreplied(struct timeline *tl)
+{
+	if (tl->rpending > 0)
+		tl->rpending--;
+	tl->rprogress = uv_now(tl->loop);
+}
+
+static void rdown(struct timeline *tl, const char *why)
+{
+	unsigned delay = tl->backoff_ms;
+
+	tl->ac = NULL;
+	tl->rstate = RC_DOWN;
+	tl->rpending = 0;
+	if (tl->destroying)
+		return;
+	if (!tl->down_logged) {
+		log_event(LOG_WARN, "timeline.redis.down", "error=%s backlog=%zu", why, tl->qlen);
+		tl->down_logged = true;
+	}
+	if (tl->backoff_ms < 2000)
+		tl->backoff_ms = tl->backoff_ms * 2 > 2000 ? 2000 : tl->backoff_ms * 2;
+	uv_timer_start(&tl->rtimer, rtimer_cb, delay + (unsigned)(uv_hrtime() % (delay / 4 + 1)),
+		       0);
+}
+
+static void xdel(struct timeline *tl, const char *room, const char *const *ids, size_t n)
+{
+	const char **argv;
+	char key[ROOM_MAX + 32];
+
+	if (tl->rstate != RC_UP || !tl->ac || n == 0)
+		return; /* left in the stream: the next load of the room deletes it */
+	argv = malloc((n + 2) * sizeof(*argv));
+	if (!argv)
+		return;
+	stream_key(key, sizeof(key), room);
+	argv[0] = "XDEL";
+	argv[1] = key;
+	memcpy(argv + 2, ids, n * sizeof(*ids));
+	if (redisAsyncCommandArgv(tl->ac, NULL, NULL, (int)n + 2, argv, NULL) == REDIS_OK)
+		rsent(tl);
+	free(argv);
+}
+
+static void xadd_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct tl_event *ev = privdata;
+	struct timeline *tl = ev->tr->tl;
+	const redisReply *reply = r;
+
+	(void)ac;
+	if (reply)
+		rreplied(tl);
+	if (!reply || reply->type != REDIS_REPLY_STRING) {
+		if (reply && reply->type == REDIS_REPLY_ERROR)
+			log_event(LOG_WARN, "timeline.xadd", "room=%s seq=%llu error=%s",
+				  ev->tr->id, (unsigned long long)ev->seq, reply->str);
+		ev->xadd = X_NONE;
+		if (ev->orphan)
+			event_free(ev);
+		return;
+	}
+	ev->xadd = X_DONE;
+	snprintf(ev->sid, sizeof(ev->sid), "%s", reply->str);
+	if (ev->orphan) {
+		/* PostgreSQL confirmed it first: the stream copy is not needed. */
+		const char *id = ev->sid;
+
+		xdel(tl, ev->tr->id, &id, 1);
+		event_free(ev);
+		return;
+	}
+	mark_durable(ev);
+	advance(ev->tr);
+}
+
+static void xadd(struct timeline *tl, struct tl_event *ev)
+{
+	char key[ROOM_MAX + 32], seq[24], at[24];
+	const char *argv[15];
+	size_t len[15];
+	int n = 0;
+
+	if (tl->rstate != RC_UP || !tl->ac || ev->xadd != X_NONE)
+		return;
+	stream_key(key, sizeof(key), ev->tr->id);
+	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)ev->seq);
+	snprintf(at, sizeof(at), "%lld", (long long)ev->at);
+#define ARG(s, l) (argv[n] = (s), len[n] = (l), n++)
+	ARG("XADD", 4);
+	ARG(key, strlen(key));
+	ARG("*", 1);
+	ARG("seq", 3);
+	ARG(seq, strlen(seq));
+	ARG("at", 2);
+	ARG(at, strlen(at));
+	ARG("kind", 4);
+	ARG(ev->kind, strlen(ev->kind));
+	ARG("actor", 5);
+	ARG(ev->actor ? ev->actor : "", ev->actor ? strlen(ev->actor) : 0);
+	ARG("payload", 7);
+	ARG(ev->payload ? ev->payload : "", ev->payload ? strlen(ev->payload) : 0);
+	ARG("ops", 3);
+	ARG(ev->ops ? (const char *)ev->ops : "", ev->ops_len);
+#undef ARG
+	if (redisAsyncCommandArgv(tl->ac, xadd_cb, ev, n, argv, len) != REDIS_OK)
+		return;
+	ev->xadd = X_SENT;
+	rsent(tl);
+}
+
+static void on_select(redisAsyncContext *ac, void *r, void *privdata)
+{
+	(void)ac;
+	if (r)
+		rreplied(privdata);
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+	struct timeline *tl = ac->data;
+
+	if (!tl || tl->ac != ac)
+		return;
+	if (status != REDIS_OK) {
+		rdown(tl, ac->errstr[0] ? ac->errstr : "connect failed");
+		return;
+	}
+	tl->rstate = RC_UP;
+	tl->backoff_ms = 50;
+	tl->rpending = 0;
+	log_event(tl->down_logged ? LOG_INFO : LOG_DEBUG, "timeline.redis.up", "backlog=%zu",
+		  tl->qlen);
+	tl->down_logged = false;
+	unsigned tick = tl->opt.command_timeout_ms / 4 ? tl->opt.command_timeout_ms / 4 : 1;
+	uv_timer_start(&tl->rtimer, rtimer_cb, tick, tick);
+	if (tl->opt.redis_db) {
+		redisAsyncCommand(tl->ac, on_select, tl, "SELECT %d", tl->opt.redis_db);
+		rsent(tl);
+	}
+	/* What waited while Redis was away goes out now, in order. */
+	for (struct tl_event *ev = tl->qhead; ev && tl->rstate == RC_UP; ev = ev->next)
+		if (!ev->pg_sending)
+			xadd(tl, ev);
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+	struct timeline *tl = ac->data;
+
+	(void)status;
+	if (!tl || tl->ac != ac)
+		return;
+	uv_timer_stop(&tl->rtimer);
+	rdown(tl, ac->errstr[0] ? ac->errstr : "connection closed");
+}
+
+static void rconnect(struct timeline *tl)
+{
+	redisAsyncContext *ac = redisAsyncConnect(tl->host, tl->opt.redis_port);
+
+	if (!ac) {
+		rdown(tl, "out of memory");
+		return;
+	}
+	if (ac->err) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "%s", ac->errstr);
+		redisAsyncFree(ac);
+		rdown(tl, why);
+		return;
+	}
+	ac->data = tl;
+	if (redisuv_attach(ac, tl->loop) < 0) {
+		redisAsyncFree(ac);
+		rdown(tl, "cannot attach to the loop");
+		return;
+	}
+	redisAsyncSetConnectCallback(ac, on_connect);
+	redisAsyncSetDisconnectCallback(ac, on_disconnect);
+	tl->ac = ac;
+	tl->rstate = RC_CONNECTING;
+	uv_timer_start(&tl->rtimer, rtimer_cb, tl->opt.connect_timeout_ms, 0);
+}
+
+/* Drops the connection now: pending replies arrive as NULL. */
+static void rkill(struct timeline *tl, const char *why)
+{
+	redisAsyncContext *ac = tl->ac;
+
+	uv_timer_stop(&tl->rtimer);
+	tl->ac = NULL;
+	tl->rstate = RC_DOWN;
+	if (ac) {
+		ac->data = NULL;
+		redisAsyncFree(ac);
+	}
+	rdown(tl, why);
+}
+
+static void rtimer_cb(uv_timer_t *t)
+{
+	struct timeline *tl = t->data;
+
+	switch (tl->rstate) {
+	case RC_DOWN:
+		rconnect(tl);
+		break;
+	case RC_CONNECTING:
+		rkill(tl, "connect timed out");
+		break;
+	case RC_UP:
+		if (tl->rpending > 0 &&
+		    uv_now(tl->loop) - tl->rprogress >= tl->opt.command_timeout_ms)
+			rkill(tl, "command timed out");
+		break;
+	}
+}
+
+/* ---- flushing to PostgreSQL ----------------------------------------------- */
+
+static void flush_start(struct timeline *tl);
+
+/* Trims events PostgreSQL confirmed from their room's stream, then frees them. */
+static void drop_streamed(struct timeline *tl, struct timeline_room *tr, struct tl_event **hold,
+			  size_t *n)
+{
+	const char *ids[64];
+
+	for (size_t i = 0; i < *n; i++)
+		ids[i] = hold[i]->sid;
+	xdel(tl, tr->id, ids, *n);
+	for (size_t i = 0; i < *n; i++)
+		event_free(hold[i]);
+	*n = 0;
+}
+
+static void flush_done(void *ud, int err, const PGresult *res, const char *errmsg)
+{
+	struct flush_ctx *fc = ud;
+	struct timeline *tl = fc->tl;
+	struct timeline_room *last_tr = NULL;
+	struct tl_event *hold[64];
+	size_t nids = 0;
+
+	(void)res;
+	if (!tl) {
+		free(fc);
+		return;
+	}
+	tl->flush = NULL;
+	if (err) {
+		struct tl_event *ev = tl->qhead;
+
+		for (size_t i = 0; i < fc->n && ev; i++, ev = ev->next)
+			ev->pg_sending = false;
+		if (!tl->flush_logged)
+			log_event(LOG_WARN, "timeline.flush", "error=%s backlog=%zu",
+				  errmsg ? errmsg : db_strerror(err), tl->qlen);
+		tl->flush_logged = true;
+		tl->retry_at = uv_now(tl->loop) + tl->flush_backoff;
+		tl->flush_backoff = tl->flush_backoff < 2000 ? tl->flush_backoff * 2 : 2000;
+		/* Events that waited for this batch may go to Redis now. */
+		for (ev = tl->qhead; ev; ev = ev->next)
+			xadd(tl, ev);
+		free(fc);
+		return;
+	}
+	if (tl->flush_logged)
+		log_event(LOG_INFO, "timeline.flush", "msg=%s backlog=%zu", "flushing again",
+			  tl->qlen);
+	tl->flush_logged = false;
+	tl->flush_backoff = 100;
+	for (size_t i = 0; i < fc->n && tl->qhead; i++) {
+		struct tl_event *ev = tl->qhead;
+
+		tl->qhead = ev->next;
+		if (!tl->qhead)
+			tl->qtail = NULL;
+		ev->next = NULL;
+		tl->qlen--;
+		tl->qbytes -= ev->bytes;
+		mark_durable(ev);
+		advance(ev->tr);
+		if (nids && (ev->tr != last_tr || nids == 64))
+			drop_streamed(tl, last_tr, hold, &nids);
+		if (ev->xadd == X_SENT) {
+			ev->orphan = true; /* the XADD reply frees it */
+		} else if (ev->xadd == X_DONE) {
+			last_tr = ev->tr;
+			hold[nids++] = ev;
+		} else {
+			event_free(ev);
+		}
+	}
+	if (nids)
+		drop_streamed(tl, last_tr, hold, &nids);
+	free(fc);
+	gauge(tl);
+	if (tl->qlen >= tl->opt.flush_max)
+		flush_start(tl);
+}
+
+static void flush_start(struct timeline *tl)
+{
+	struct flush_ctx *fc;
+	struct tl_event *ev;
+	size_t n = 0, bytes = 0, cap;
+	char *sql = NULL, *scratch = NULL;
+	const char **params = NULL;
+	int *lengths = NULL, *formats = NULL;
+	int rc;
+
+	if (tl->flush || !tl->opt.db || !tl->qhead || tl->destroying)
+		return;
+	for (ev = tl->qhead; ev && n < tl->opt.flush_max && bytes < BATCH_MAXB; ev = ev->next) {
+		n++;
+		bytes += ev->bytes;
+	}
+	fc = calloc(1, sizeof(*fc));
+	cap = 96 + n * 96;
+	sql = malloc(cap);
+	params = calloc(n * 7, sizeof(*params));
+	lengths = calloc(n * 7, sizeof(*lengths));
+	formats = calloc(n * 7, sizeof(*formats));
+	scratch = malloc(n * 48);
+	if (!fc || !sql || !params || !lengths || !formats || !scratch)
+		goto err_alloc;
+	{
+		size_t off = (size_t)snprintf(sql, cap,
+					      "INSERT INTO timeline_events "
+					      "(room, seq, at, kind, actor, payload, ops) VALUES ");
+		size_t i = 0;
+
+		for (ev = tl->qhead; i < n; ev = ev->next, i++) {
+			int b = (int)i * 7;
+			char *s = scratch + i * 48;
+
+			snprintf(s, 24, "%llu", (unsigned long long)ev->seq);
+			snprintf(s + 24, 24, "%lld", (long long)ev->at);
+			params[b] = ev->tr->id;
+			params[b + 1] = s;
+			params[b + 2] = s + 24;
+			params[b + 3] = ev->kind;
+			params[b + 4] = ev->actor;
+			params[b + 5] = ev->payload;
+			params[b + 6] = ev->ops ? (const char *)ev->ops : NULL;
+			lengths[b + 6] = (int)ev->ops_len;
+			formats[b + 6] = 1;
+			off += (size_t)snprintf(sql + off, cap - off,
+						"%s($%d,$%d,to_timestamp($%d::float8/1000),$%d,$%d,"
+						"$%d::jsonb,$%d)",
+						i ? "," : "", b + 1, b + 2, b + 3, b + 4, b + 5,
+						b + 6, b + 7);
+		}
+		snprintf(sql + off, cap - off, " ON CONFLICT DO NOTHING");
+	}
+	fc->tl = tl;
+	fc->n = n;
+	rc = db_query_params(tl->opt.db, sql, (int)n * 7, params, lengths, formats, 0, flush_done,
+			     fc);
+	if (rc) {
+		tl->retry_at = uv_now(tl->loop) + tl->flush_backoff;
+		goto err_alloc;
+	}
+	tl->flush = fc;
+	fc = NULL;
+	{
+		size_t i = 0;
+
+		for (ev = tl->qhead; i < n; ev = ev->next, i++)
+			ev->pg_sending = true;
+	}
+err_alloc:
+	free(fc);
+	free(sql);
+	free(params);
+	free(lengths);
+	free(formats);
+	free(scratch);
+}
+
+static void ftimer_cb(uv_timer_t *t)
+{
+	struct timeline *tl = t->data;
+
+	if (tl->qhead && !tl->flush && uv_now(tl->loop) >= tl->retry_at)
+		flush_start(tl);
+}
+
+void timeline_flush(struct timeline *tl)
+{
+	if (tl) {
+		tl->retry_at = 0;
+		flush_start(tl);
+	}
+}
+
+size_t timeline_backlog(const struct timeline *tl)
+{
+	return tl ? tl->qlen : 0;
+}
+
+size_t timeline_undurable(const struct timeline *tl)
+{
+	return tl ? tl->undurable : 0;
+}
+
+bool timeline_overloaded(const struct timeline *tl)
+{
+	return tl &&
+	       (tl->qlen >= tl->opt.queue_max_events || tl->qbytes >= tl->opt.queue_max_bytes);
+}
+
+bool timeline_redis_up(const struct timeline *tl)
+{
+	return tl && tl->rstate == RC_UP;
+}
+
+/* ---- rooms and appending -------------------------------------------------- */
+
+struct timeline_room *timeline_room(struct timeline *tl, const char *id)
+{
+	struct timeline_room **pp, *tr;
+
+	if (!tl || !id || !id[0] || strlen(id) > ROOM_MAX)
+		return NULL;
+	for (pp = &tl->buckets[hash_id(id) % NBUCKETS]; *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->id, id) == 0)
+			return *pp;
+	tr = calloc(1, sizeof(*tr));
+	if (!tr)
+		return NULL;
+	tr->tl = tl;
+	snprintf(tr->id, sizeof(tr->id), "%s", id);
+	tr->next_seq = 1;
+	*pp = tr;
+	return tr;
+}
+
+uint64_t timeline_last_seq(const struct timeline_room *tr)
+{
+	return tr->next_seq - 1;
+}
+
+uint64_t timeline_durable_seq(const struct timeline_room *tr)
+{
+	return tr->durable_seq;
+}
+
+/* Puts ev at the end of the FIFO (and, if not durable, of its room's list). */
+static void enqueue(struct timeline *tl, struct tl_event *ev)
+{
+	if (tl->qtail)
+		tl->qtail->next = ev;
+	else
+		tl->qhead = ev;
+	tl->qtail = ev;
+	tl->qlen++;
+	tl->qbytes += ev->bytes;
+	if (!ev->durable) {
+		struct timeline_room *tr = ev->tr;
+
+		tl->undurable++;
+		if (tr->utail)
+			tr->utail->rnext = ev;
+		else
+			tr->uhead = ev;
+		tr->utail = ev;
+	}
+	gauge(tl);
+	if (tl->qlen >= tl->opt.flush_max)
+		flush_start(tl);
+}
+
+static char *payload_with_version(const json_t *payload, const struct crdt_version_entry *ver,
+				  size_t nver)
+{
+	json_t *o = payload ? json_deep_copy(payload) : json_object();
+	char *s;
+
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return NULL;
+	}
+	if (nver) {
+		json_t *v = json_array();
+
+		for (size_t i = 0; i < nver; i++)
+			json_array_append_new(v, json_pack("[I,I]", (json_int_t)ver[i].agent,
+							   (json_int_t)ver[i].next));
+		json_object_set_new(o, "v", v);
+	}
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+int timeline_append(struct timeline_room *tr, const char *kind, const char *actor,
+		    const json_t *payload, const uint8_t *ops, size_t ops_len,
+		    const struct crdt_version_entry *ver, size_t nver, uint64_t *seq)
+{
+	struct timeline *tl;
+	struct tl_event *ev;
+	int64_t now;
+
+	if (!tr || !kind || !kind[0] || (nver && !ver))
+		return TIMELINE_E_INVAL;
+	tl = tr->tl;
+	if (tl->destroying)
+		return TIMELINE_E_DESTROYED;
+	ev = calloc(1, sizeof(*ev));
+	if (!ev)
+		return TIMELINE_E_NOMEM;
+	ev->tr = tr;
+	ev->kind = strdup(kind);
+	ev->actor = actor ? strdup(actor) : NULL;
+	ev->payload = payload_with_version(payload, ver, nver);
+	if (ops_len) {
+		ev->ops = malloc(ops_len);
+		if (ev->ops)
+			memcpy(ev->ops, ops, ops_len);
+	}
+	ev->ops_len = ops_len;
+	if (!ev->kind || (actor && !ev->actor) || !ev->payload || (ops_len && !ev->ops))
+		goto err_nomem;
+	now = wall_ms();
+	ev->at = now > tr->last_at ? now : tr->last_at;
+	ev->seq = tr->next_seq;
+	if (nver && index_add(tr, ev->at, ev->seq, ver, nver))
+		goto err_nomem;
+	tr->next_seq++;
+	tr->last_at = ev->at;
+	ev->bytes = sizeof(*ev) + ops_len + strlen(ev->payload) + 64;
+	enqueue(tl, ev);
+	xadd(tl, ev);
+	if (seq)
+		*seq = ev->seq;
+	return 0;
+err_nomem:
+	event_free(ev);
+	return TIMELINE_E_NOMEM;
+}
+
+/* ---- loading -------------------------------------------------------------- */
+
+struct tl_load {
+	struct tl_load *next;
+	struct timeline *tl; /* NULL: the timeline went away */
+	struct timeline_room *tr;
+	uint64_t snap_seq, pg_max, max_seq;
+	timeline_edit_cb *edit;
+	timeline_loaded_cb *loaded;
+	void *ud;
+	uint64_t give_up_at;
+	uv_timer_t wait; /* polls for Redis while it is down */
+	bool waiting;
+};
+
+static void load_unlink(struct tl_load *ld)
+{
+	if (!ld->tl)
+		return;
+	for (struct tl_load **pp = &ld->tl->loads; *pp; pp = &(*pp)->next)
+		if (*pp == ld) {
+			*pp = ld->next;
+			break;
+		}
+}
+
+static void load_wait_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void load_end(struct tl_load *ld, int err)
+{
+	struct timeline_room *tr = ld->tl ? ld->tr : NULL; /* freed with a destroyed timeline */
+
+	load_unlink(ld);
+	if (tr && err) {
+		/* The room is dropped; a later load starts from nothing again. */
+		for (size_t k = 0; k < tr->ncp; k++)
+			crdt_version_finish(&tr->cp[k]);
+		tr->ncp = tr->nmk = tr->nent = 0;
+		tr->last_at = 0;
+	}
+	if (tr && !err) {
+		tr->next_seq = ld->max_seq + 1;
+		tr->durable_seq = ld->max_seq;
+		if (tr->nmk && tr->mk[tr->nmk - 1].at > tr->last_at)
+			tr->last_at = tr->mk[tr->nmk - 1].at;
+	}
+	if (tr)
+		tr->loading = false;
+	ld->loaded(ld->ud, err);
+	if (ld->waiting) {
+		ld->wait.data = ld;
+		uv_close((uv_handle_t *)&ld->wait, load_wait_closed);
+	} else {
+		free(ld);
+	}
+}
+
+/* Parses a payload's "v" ([[agent, next], ...]) into entries; returns the count or -1. */
+static long parse_version(const char *text, size_t len, struct crdt_version_entry **out)
+{
+	json_t *o = json_loadb(text, len, 0, NULL),
+	       *v = json_is_object(o) ? json_object_get(o, "v") : o;
+	struct crdt_version_entry *e;
+	size_t n = json_array_size(v);
+
+	*out = NULL;
+	if (!json_is_array(v)) {
+		json_decref(o);
+		return -1;
+	}
+	e = calloc(n ? n : 1, sizeof(*e));
+	if (!e) {
+		json_decref(o);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_t *p = json_array_get(v, i);
+		json_int_t a = json_integer_value(json_array_get(p, 0)),
+			   c = json_integer_value(json_array_get(p, 1));
+
+		if (a <= 0 || a >= UINT32_MAX || c < 0 || c > UINT32_MAX) {
+			free(e);
+			json_decref(o);
+			return -1;
+		}
+		e[i].agent = (uint32_t)a;
+		e[i].next = (uint32_t)c;
+	}
+	json_decref(o);
+	*out = e;
+	return (long)n;
+}
+
+/* One stream entry read back. */
+struct sentry {
+	const redisReply *fields;
+	const char *sid;
+	uint64_t seq;
+};
+
+static const redisReply *field(const redisReply *f, const char *name)
+{
+	for (size_t i = 0; i + 1 < f->elements; i += 2)
+		if (f->element[i]->type == REDIS_REPLY_STRING &&
+		    strcmp(f->element[i]->str, name) == 0)
+			return f->element[i + 1]->type == REDIS_REPLY_STRING ? f->element[i + 1]
+									     : NULL;
+	return NULL;
+}
+
+static int cmp_sentry(const void *a, const void *b)
+{
+	const struct sentry *x = a, *y = b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Adopts one unflushed stream entry: index, document, and the flush queue. */
+static int adopt_entry(struct tl_load *ld, const struct sentry *se)
+{
+	struct timeline *tl = ld->tl;
+	const redisReply *at = field(se->fields, "at"), *kind = field(se->fields, "kind"),
+			 *actor = field(se->fields, "actor"),
+			 *payload = field(se->fields, "payload"), *ops = field(se->fields, "ops");
+	struct tl_event *ev;
+
+	if (!at || !kind || !payload || !ops || kind->len == 0)
+		return TIMELINE_E_BADDATA;
+	ev = calloc(1, sizeof(*ev));
+	if (!ev)
+		return TIMELINE_E_NOMEM;
+	ev->tr = ld->tr;
+	ev->seq = se->seq;
+	ev->at = strtoll(at->str, NULL, 10);
+	ev->kind = strdup(kind->str);
+	ev->actor = actor && actor->len ? strdup(actor->str) : NULL;
+	ev->payload = strndup(payload->str, (size_t)payload->len);
+	if (ops->len) {
+		ev->ops = malloc((size_t)ops->len);
+		if (ev->ops)
+			memcpy(ev->ops, ops->str, (size_t)ops->len);
+		ev->ops_len = (size_t)ops->len;
+	}
+	if (!ev->kind || !ev->payload || (ops->len && !ev->ops)) {
+		event_free(ev);
+		return TIMELINE_E_NOMEM;
+	}
+	snprintf(ev->sid, sizeof(ev->sid), "%s", se->sid);
+	ev->xadd = X_DONE;
+	ev->durable = true;
+	ev->bytes = sizeof(*ev) + ev->ops_len + strlen(ev->payload) + 64;
+	if (strcmp(ev->kind, "edit") == 0) {
+		struct crdt_version_entry *e;
+		long n = parse_version(ev->payload, strlen(ev->payload), &e);
+
+		if (n < 0 || index_add(ld->tr, ev->at, ev->seq, e, (size_t)n)) {
+			free(e);
+			event_free(ev);
+			return n < 0 ? TIMELINE_E_BADDATA : TIMELINE_E_NOMEM;
+		}
+		free(e);
+		ld->edit(ld->ud, ev->seq, ev->seq > ld->snap_seq ? ev->ops : NULL,
+			 ev->seq > ld->snap_seq ? ev->ops_len : 0);
+	}
+	enqueue(tl, ev);
+	return 0;
+}
+
+static void load_stream_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct tl_load *ld = privdata;
+	const redisReply *reply = r;
+	struct sentry *se = NULL;
+	size_t n = 0;
+	int err = 0;
+
+	(void)ac;
+	if (!ld->tl) {
+		load_end(ld, TIMELINE_E_DESTROYED);
+		return;
+	}
+	if (reply)
+		rreplied(ld->tl);
+	if (!reply || reply->type != REDIS_REPLY_ARRAY) {
+		load_end(ld, reply ? TIMELINE_E_BADDATA : TIMELINE_E_REDIS_DOWN);
+		return;
+	}
+	se = calloc(reply->elements ? reply->elements : 1, sizeof(*se));
+	if (!se) {
+		load_end(ld, TIMELINE_E_NOMEM);
+		return;
+	}
+	for (size_t i = 0; i < reply->elements; i++) {
+		const redisReply *e = reply->element[i], *s;
+
+		if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+		    e->element[0]->type != REDIS_REPLY_STRING ||
+		    e->element[1]->type != REDIS_REPLY_ARRAY)
+			continue;
+		s = field(e->element[1], "seq");
+		if (!s)
+			continue;
+		se[n].sid = e->element[0]->str;
+		se[n].fields = e->element[1];
+		se[n].seq = strtoull(s->str, NULL, 10);
+		n++;
+	}
+	qsort(se, n, sizeof(*se), cmp_sentry);
+	for (size_t i = 0; i < n && !err; i++) {
+		/* Already in PostgreSQL, or a second copy of one XADD: only trim it. */
+		if (se[i].seq <= ld->pg_max || (i && se[i].seq == se[i - 1].seq)) {
+			xdel(ld->tl, ld->tr->id, &se[i].sid, 1);
+			continue;
+		}
+		err = adopt_entry(ld, &se[i]);
+		if (!err && se[i].seq > ld->max_seq)
+			ld->max_seq = se[i].seq;
+	}
+	if (n)
+		log_event(LOG_INFO, "timeline.load", "room=%s stream_entries=%zu pg_max=%llu",
+			  ld->tr->id, n, (unsigned long long)ld->pg_max);
+	free(se);
+	load_end(ld, err);
+}
+
+static void load_stream(struct tl_load *ld);
+
+static void load_wait_cb(uv_timer_t *t)
+{
+	load_stream(t->data);
+}
+
+static void load_stream(struct tl_load *ld)
+{
+	struct timeline *tl = ld->tl;
+	char key[ROOM_MAX + 32];
+
+	if (!tl->use_redis) {
+		load_end(ld, 0);
+		return;
+	}
+	if (tl->rstate == RC_UP && tl->ac) {
+		stream_key(key, sizeof(key), ld->tr->id);
+		if (redisAsyncCommand(tl->ac, load_stream_cb, ld, "XRANGE %s - +", key) ==
+		    REDIS_OK) {
+			rsent(tl);
+			return;
+		}
+	}
+	/* The stream may hold acknowledged edits: wait for Redis, within reason. */
+	if (uv_now(tl->loop) >= ld->give_up_at) {
+		log_event(LOG_WARN, "timeline.load", "room=%s error=%s", ld->tr->id,
+			  timeline_strerror(TIMELINE_E_REDIS_DOWN));
+		load_end(ld, TIMELINE_E_REDIS_DOWN);
+		return;
+	}
+	if (!ld->waiting) {
+		uv_timer_init(tl->loop, &ld->wait);
+		ld->wait.data = ld;
+		ld->waiting = true;
+	}
+	uv_timer_start(&ld->wait, load_wait_cb, 100, 0);
+}
+
+static void load_edits_cb(void *ud, int err, const PGresult *res, const char *errmsg)
+{
+	struct tl_load *ld = ud;
+	int rc = 0;
+
+	if (!ld->tl) {
+		load_end(ld, TIMELINE_E_DESTROYED);
+		return;
+	}
+	if (err) {
+		log_event(LOG_ERROR, "timeline.load", "room=%s error=%s", ld->tr->id, errmsg);
+		load_end(ld, TIMELINE_E_DB);
+		return;
+	}
+	for (int i = 0; i < PQntuples(res) && !rc; i++) {
+		uint64_t seq = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+		int64_t at = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		struct crdt_version_entry *e;
+		long n = parse_version(PQgetvalue(res, i, 2), (size_t)PQgetlength(res, i, 2), &e);
+		unsigned char *ops = NULL;
+		size_t ops_len = 0;
+
+		if (n < 0) {
+			rc = TIMELINE_E_BADDATA;
+			break;
+		}
+		if (index_add(ld->tr, at, seq, e, (size_t)n))
+			rc = TIMELINE_E_NOMEM;
+		free(e);
+		if (!rc && !PQgetisnull(res, i, 3)) {
+			ops = PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 3),
+					      &ops_len);
+			if (!ops)
+				rc = TIMELINE_E_NOMEM;
+		}
+		if (!rc)
+			ld->edit(ld->ud, seq, ops, ops_len);
+		PQfreemem(ops);
+	}
+	if (rc) {
+		log_event(LOG_ERROR, "timeline.load", "room=%s error=%s", ld->tr->id,
+			  timeline_strerror(rc));
+		load_end(ld, rc);
+		return;
+	}
+	load_stream(ld);
+}
+
+static void load_max_cb(void *ud, int err, const PGresult *res, const char *errmsg)
+{
+	struct tl_load *ld = ud;
+	char snap[24];
+	const char *p[2] = { ld->tr->id, snap };
+
+	if (!ld->tl) {
+		load_end(ld, TIMELINE_E_DESTROYED);
+		return;
+	}
+	if (err) {
+		log_event(LOG_ERROR, "timeline.load", "room=%s error=%s", ld->tr->id, errmsg);
+		load_end(ld, TIMELINE_E_DB);
+		return;
+	}
+	ld->pg_max = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	if (ld->pg_max > ld->max_seq)
+		ld->max_seq = ld->pg_max;
+	snprintf(snap, sizeof(snap), "%llu", (unsigned long long)ld->snap_seq);
+	if (db_query(ld->tl->opt.db,
+		     "SELECT seq, round(extract(epoch FROM at) * 1000)::bigint, payload->'v', "
+		     "CASE WHEN seq > $2::bigint THEN ops END FROM timeline_events "
+		     "WHERE room = $1 AND kind = 'edit' ORDER BY seq",
+		     2, p, load_edits_cb, ld))
+		load_end(ld, TIMELINE_E_DB);
+}
+
+int timeline_load(struct timeline_room *tr, uint64_t snap_seq, timeline_edit_cb *edit,
+		  timeline_loaded_cb *loaded, void *ud)
+{
+	struct timeline *tl;
+	struct tl_load *ld;
+	const char *id;
+
+	if (!tr || !edit || !loaded || tr->loading || tr->next_seq != 1)
+		return TIMELINE_E_INVAL;
+	tl = tr->tl;
+	ld = calloc(1, sizeof(*ld));
+	if (!ld)
+		return TIMELINE_E_NOMEM;
+	ld->tl = tl;
+	ld->tr = tr;
+	ld->snap_seq = ld->max_seq = snap_seq;
+	ld->edit = edit;
+	ld->loaded = loaded;
+	ld->ud = ud;
+	ld->give_up_at = uv_now(tl->loop) + tl->opt.load_wait_ms;
+	id = tr->id;
+	tr->loading = true;
+	ld->next = tl->loads;
+	tl->loads = ld;
+	if (!tl->opt.db) {
+		load_stream(ld);
+		return 0;
+	}
+	if (db_query(tl->opt.db,
+		     "SELECT coalesce(max(seq), 0) FROM timeline_events WHERE room = $1", 1, &id,
+		     load_max_cb, ld)) {
+		load_unlink(ld);
+		tr->loading = false;
+		free(ld);
+		return TIMELINE_E_NOMEM;
+	}
+	return 0;
+}
+
+/* ---- listing -------------------------------------------------------------- */
+
+struct tl_list {
+	struct timeline *tl;
+	struct timeline_room *tr;
+	uint64_t after;
+	unsigned limit;
+	timeline_list_cb *cb;
+	void *ud;
+};
+
+static json_t *event_json(uint64_t seq, int64_t at, const char *kind, const char *actor,
+			  const char *payload, json_t *ops)
+{
+	json_t *o = json_pack("{s:I, s:I, s:s}", "seq", (json_int_t)seq, "at", (json_int_t)at,
+			      "kind", kind);
+	json_t *p = payload ? json_loads(payload, 0, NULL) : NULL;
+
+	json_object_set_new(o, "actor", actor ? json_string(actor) : json_null());
+	json_object_set_new(o, "payload", p ? p : json_null());
+	if (ops)
+		json_object_set_new(o, "ops", ops);
+	return o;
+}
+
+static void list_cb(void *ud, int err, const PGresult *res, const char *errmsg)
+{
+	struct tl_list *ls = ud;
+	struct timeline *tl = ls->tl;
+	json_t *out;
+	int i = 0, nrows;
+	struct tl_event *ev;
+	unsigned count = 0;
+	uint64_t last = 0;
+	bool more = false;
+
+	if (!tl || tl->destroying) {
+		ls->cb(ls->ud, TIMELINE_E_DESTROYED, NULL, 0);
+		free(ls);
+		return;
+	}
+	if (err) {
+		log_event(LOG_WARN, "timeline.list", "room=%s error=%s", ls->tr->id, errmsg);
+		ls->cb(ls->ud, TIMELINE_E_DB, NULL, 0);
+		free(ls);
+		return;
+	}
+	nrows = res ? PQntuples(res) : 0;
+	out = json_array();
+	/* Merge PostgreSQL's rows with the events still in memory, both in seq order. */
+	for (ev = tl->qhead; ev && (ev->tr != ls->tr || ev->seq <= ls->after); ev = ev->next)
+		;
+	while (out && (i < nrows || ev)) {
+		uint64_t rseq = i < nrows ? strtoull(PQgetvalue(res, i, 0), NULL, 10) : UINT64_MAX;
+		json_t *o;
+
+		if (count == ls->limit) {
+			more = true;
+			break;
+		}
+		if (ev && ev->seq <= rseq) {
+			char *b = ev->ops ? base64(ev->ops, ev->ops_len) : NULL;
+
+			o = event_json(ev->seq, ev->at, ev->kind, ev->actor, ev->payload,
+				       b ? json_string(b) : NULL);
+			free(b);
+			if (ev->seq == rseq)
+				i++;
+			last = ev->seq;
+			for (ev = ev->next; ev && ev->tr != ls->tr; ev = ev->next)
+				;
+		} else {
+			o = event_json(rseq, strtoll(PQgetvalue(res, i, 1), NULL, 10),
+				       PQgetvalue(res, i, 2),
+				       PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3),
+				       PQgetisnull(res, i, 4) ? NULL : PQgetvalue(res, i, 4),
+				       PQgetisnull(res, i, 5) ? NULL
+							      : json_string(PQgetvalue(res, i, 5)));
+			last = rseq;
+			i++;
+		}
+		json_array_append_new(out, o);
+		count++;
+	}
+	if (!out) {
+		ls->cb(ls->ud, TIMELINE_E_NOMEM, NULL, 0);
+		free(ls);
+		return;
+	}
+	ls->cb(ls->ud, 0, out, more ? last : 0);
+	free(ls);
+}
+
+int timeline_list(struct timeline_room *tr, uint64_t after, unsigned limit, timeline_list_cb *cb,
+		  void *ud)
+{
+	struct tl_list *ls;
+	char a[24], l[16];
+	const char *p[3];
+
+	if (!tr || !cb || limit == 0 || limit > 1000)
+		return TIMELINE_E_INVAL;
+	ls = calloc(1, sizeof(*ls));
+	if (!ls)
+		return TIMELINE_E_NOMEM;
+	ls->tl = tr->tl;
+	ls->tr = tr;
+	ls->after = after;
+	ls->limit = limit;
+	ls->cb = cb;
+	ls->ud = ud;
+	if (!tr->tl->opt.db) {
+		list_cb(ls, 0, NULL, NULL);
+		return 0;
+	}
+	snprintf(a, sizeof(a), "%llu", (unsigned long long)after);
+	snprintf(l, sizeof(l), "%u", limit + 1);
+	p[0] = tr->id;
+	p[1] = a;
+	p[2] = l;
+	if (db_query(tr->tl->opt.db,
+		     "SELECT seq, round(extract(epoch FROM at) * 1000)::bigint, kind, actor, "
+		     "payload::text, translate(encode(ops, 'base64'), E'\\n', '') "
+		     "FROM timeline_events WHERE room = $1 AND seq > $2::bigint "
+		     "ORDER BY seq LIMIT $3::int",
+		     3, p, list_cb, ls)) {
+		free(ls);
+		return TIMELINE_E_NOMEM;
+	}
+	return 0;
+}
+
+/* ---- life cycle ----------------------------------------------------------- */
+
+static void handle_closed(uv_handle_t *h)
+{
+	struct timeline *tl = h->data;
+
+	if (--tl->open_handles == 0) {
+		free(tl->host);
+		free(tl);
+	}
+}
+
+int timeline_create(uv_loop_t *loop, const struct timeline_options *opts, struct timeline **out)
+{
+	struct timeline *tl;
+
+	if (!loop || !out)
+		return TIMELINE_E_INVAL;
+	tl = calloc(1, sizeof(*tl));
+	if (!tl)
+		return TIMELINE_E_NOMEM;
+	if (opts)
+		tl->opt = *opts;
+	tl->use_redis = tl->opt.redis_port >= 0;
+	tl->host = strdup(tl->opt.redis_host ? tl->opt.redis_host : "127.0.0.1");
+	if (!tl->host) {
+		free(tl);
+		return TIMELINE_E_NOMEM;
+	}
+	tl->opt.redis_host = NULL;
+	if (tl->opt.redis_port == 0)
+		tl->opt.redis_port = 6379;
+	if (!tl->opt.flush_ms)
+		tl->opt.flush_ms = 200;
+	if (!tl->opt.flush_max)
+		tl->opt.flush_max = 500;
+	if (!tl->opt.queue_max_events)
+		tl->opt.queue_max_events = 100000;
+	if (!tl->opt.queue_max_bytes)
+		tl->opt.queue_max_bytes = 64u << 20;
+	if (!tl->opt.connect_timeout_ms)
+		tl->opt.connect_timeout_ms = 2000;
+	if (!tl->opt.command_timeout_ms)
+		tl->opt.command_timeout_ms = 3000;
+	if (!tl->opt.load_wait_ms)
+		tl->opt.load_wait_ms = 5000;
+	tl->loop = loop;
+	tl->backoff_ms = 50;
+	tl->flush_backoff = 100;
+	uv_timer_init(loop, &tl->rtimer);
+	tl->rtimer.data = tl;
+	uv_timer_init(loop, &tl->ftimer);
+	tl->ftimer.data = tl;
+	tl->open_handles = 2;
+	uv_timer_start(&tl->ftimer, ftimer_cb, tl->opt.flush_ms, tl->opt.flush_ms);
+	if (tl->use_redis)
+		rconnect(tl);
+	*out = tl;
+	return 0;
+}
+
+void timeline_destroy(struct timeline *tl)
+{
+	redisAsyncContext *ac;
+
+	if (!tl || tl->destroying)
+		return;
+	tl->destroying = true;
+	if (tl->flush)
+		tl->flush->tl = NULL;
+	/* Pending replies arrive as NULL now: XADDs fall back to X_NONE, orphans are freed. */
+	ac = tl->ac;
+	tl->ac = NULL;
+	tl->rstate = RC_DOWN;
+	if (ac)
+		redisAsyncFree(ac);
+	while (tl->loads) {
+		struct tl_load *ld = tl->loads;
+
+		tl->loads = ld->next;
+		/* Its database query, if any, still holds ld: it ends the load when it returns. */
+		ld->tl = NULL;
+		if (ld->waiting) {
+			uv_timer_stop(&ld->wait);
+			ld->loaded(ld->ud, TIMELINE_E_DESTROYED);
+			ld->wait.data = ld;
+			uv_close((uv_handle_t *)&ld->wait, load_wait_closed);
+		}
+	}
+	while (tl->qhead) {
+		struct tl_event *ev = tl->qhead;
+
+		tl->qhead = ev->next;
+		event_free(ev);
+	}
+	tl->qtail = NULL;
+	tl->qlen = 0;
+	gauge(tl);
+	for (size_t b = 0; b < NBUCKETS; b++)
+		while (tl->buckets[b]) {
+			struct timeline_room *tr = tl->buckets[b];
+
+			tl->buckets[b] = tr->next;
+			for (size_t k = 0; k < tr->ncp; k++)
+				crdt_version_finish(&tr->cp[k]);
+			free(tr->cp);
+			free(tr->mk);
+			free(tr->ent);
+			free(tr);
+		}
+	uv_timer_stop(&tl->rtimer);
+	uv_timer_stop(&tl->ftimer);
+	uv_close((uv_handle_t *)&tl->rtimer, handle_closed);
+	uv_close((uv_handle_t *)&tl->ftimer, handle_closed);
+}
