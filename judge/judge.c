@@ -94,6 +94,8 @@ struct run {
 	char *line;
 	size_t line_len, line_cap, result_bytes;
 	bool memory_error;
+	bool has_status; /* the sandbox's init reported the program's wait status */
+	int status;
 	char *internal;
 	struct judge_result res;
 };
@@ -473,6 +475,9 @@ static void handle_line(struct judge *j, struct run *r, const char *line, size_t
 	json_t *v;
 	if (json_is_true(json_object_get(o, "memory_error"))) {
 		r->memory_error = true;
+	} else if ((v = json_object_get(o, "status")) && json_is_integer(v)) {
+		r->has_status = true;
+		r->status = (int)json_integer_value(v);
 	} else if ((v = json_object_get(o, "compile")) && json_is_string(v)) {
 		if (strcmp(json_string_value(v), "ok") != 0) {
 			json_t *e = json_object_get(o, "error");
@@ -548,7 +553,8 @@ static void finish_verdict(struct judge *j, struct box *b, uint64_t cpu_ns, uint
 	struct run *r = b->run;
 	struct judge_result *res = &r->res;
 	res->cpu_ms = j->cg.version ? (double)cpu_ns / 1e6 : b->rusage_ms;
-	int st = b->status;
+	/* The init's own status says little (0, or SIGKILL when killed). */
+	int st = r->has_status && WIFEXITED(b->status) ? r->status : b->status;
 	res->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	res->signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
 	bool cpu_over = res->cpu_ms > (double)r->lim.cpu_ms;

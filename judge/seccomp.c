@@ -356,9 +356,9 @@ int judge__seccomp_bpf(const struct judge_allocator *alloc, void **bpf, size_t *
 				      SCMP_A1(SCMP_CMP_EQ, ioctls[i]));
 
 	/* prctl: naming threads and harmless queries (not capabilities). */
-	static const int prctls[] = { PR_SET_NAME,	PR_GET_NAME,	  PR_GET_DUMPABLE,
-				      PR_SET_PDEATHSIG, PR_GET_PDEATHSIG, PR_GET_NO_NEW_PRIVS,
-				      PR_SET_VMA,	PR_GET_TIMERSLACK };
+	static const int prctls[] = { PR_SET_NAME,	   PR_GET_NAME,	     PR_GET_DUMPABLE,
+				      PR_SET_DUMPABLE,	   PR_SET_PDEATHSIG, PR_GET_PDEATHSIG,
+				      PR_GET_NO_NEW_PRIVS, PR_SET_VMA,	     PR_GET_TIMERSLACK };
 	for (size_t i = 0; i < sizeof(prctls) / sizeof(prctls[0]); i++)
 		e |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
 				      SCMP_A0(SCMP_CMP_EQ, (uint64_t)prctls[i]));

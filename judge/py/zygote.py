@@ -65,6 +65,7 @@ PR_CAPBSET_DROP = 24
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
 PR_SET_NO_NEW_PRIVS = 38
+PR_SET_DUMPABLE = 4
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 SYS_CAPSET = 126  # x86-64
 SANDBOX_UID = 1000
@@ -240,6 +241,26 @@ def _run_tests(req):
     _finish(0)
 
 
+def _init(child):
+    """pid 1 of the sandbox: reap everything, report the program's status."""
+    for fd in (0, 1, 2):
+        os.close(fd)
+    # Not dumpable: the program cannot read this process's /proc files.
+    _check(libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "dumpable")
+    _write_all(3, b"K")
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            os._exit(0)
+        if pid == child:
+            # Its death ends the namespace: every other process is killed.
+            try:
+                _write_all(3, b'\n{"status":%d}\n' % status)
+            finally:
+                os._exit(0)
+
+
 def _sandbox(cfg, bpf, fds):
     """Stage 2: pid 1 of the new namespaces; becomes the user's process."""
     box, in_r, out_w, err_w = fds
@@ -261,8 +282,13 @@ def _sandbox(cfg, bpf, fds):
     os.dup2(box, 3)
     os.closerange(4, 1 << 20)
     _drop_privileges(cfg, bpf)
+    # pid 1 of a namespace ignores signals it has no handler for, even
+    # its own SIGSEGV or SIGTERM: so the user's program runs as pid 2,
+    # and pid 1 only reaps, then reports the program's wait status.
+    child = os.fork()
+    if child:
+        _init(child)
     _std_streams()
-    _write_all(3, b"K")
     chunks = []
     while True:
         chunk = os.read(3, 1 << 16)
