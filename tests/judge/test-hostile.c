@@ -845,11 +845,14 @@ static char *big_stdin_path(void)
 	return path;
 }
 
-/* The custom checks named by check= in cases.txt. */
+/* The custom checks named by check= in cases.txt; `prev` is the previous run's stdout or NULL. */
 static void custom_check(const struct case_spec *c, const struct run_spec *r,
-			 const struct run_result *res)
+			 const struct run_result *res, const char *prev)
 {
-	if (strcmp(r->check, "normal") == 0) {
+	if (strcmp(r->check, "differs") == 0) {
+		if (!prev || strcmp(prev, res->out) == 0)
+			fail(c, r->file, "stdout \"%.100s\" repeats the previous run's", res->out);
+	} else if (strcmp(r->check, "normal") == 0) {
 		char want[96];
 
 		snprintf(want, sizeof(want), "SUM %d %ld\n", r->seed, normal_answer(r->seed));
@@ -964,7 +967,7 @@ static bool check_shape(const struct case_spec *c, const struct run_spec *r, jso
 }
 
 static void check_run(const struct case_spec *c, const struct run_spec *r, struct run_result *res,
-		      double prev_ms, long wall_ms, int jobs)
+		      const char *prev_out, double prev_ms, long wall_ms, int jobs)
 {
 	json_t *j = res->json;
 	const char *verdict = res->verdict;
@@ -1034,7 +1037,7 @@ static void check_run(const struct case_spec *c, const struct run_spec *r, struc
 			    contains(res->err, res->err_len, canaries[i]))
 				fail(c, r->file, "a canary secret appeared in the output");
 	}
-	custom_check(c, r, res);
+	custom_check(c, r, res, prev_out);
 	if (failures == before)
 		printf("ok   %s %s: %s in %.0f ms (cpu %.0f ms)\n", c->name, r->file, verdict, wall,
 		       cpu);
@@ -1129,6 +1132,7 @@ static void run_case(struct case_spec *c)
 	long wall_ms = judge_opt(c, "--wall-ms", DEFAULT_WALL), total_wall = 0;
 	int jobs = (int)judge_opt(c, "--jobs", 1), argc = 0, envc = 0, nlines, status = 0;
 	int out_pipe[2], err_pipe[2], before = failures;
+	char *prev_out = NULL;
 	struct rusage ru;
 	pid_t pid;
 
@@ -1256,6 +1260,8 @@ static void run_case(struct case_spec *c)
 		if (!res.json) {
 			fail(c, c->runs[i].file, "invalid JSON (%s at %d): %.200s", jerr.text,
 			     jerr.position, lines[i]);
+			free(prev_out);
+			prev_out = NULL;
 			continue;
 		}
 		res.verdict = json_string_value(json_object_get(res.json, "verdict"));
@@ -1269,9 +1275,12 @@ static void run_case(struct case_spec *c)
 			res.out = "";
 		if (!res.err)
 			res.err = "";
-		check_run(c, &c->runs[i], &res, i ? arrived[i - 1] : 0, wall_ms, jobs);
+		check_run(c, &c->runs[i], &res, prev_out, i ? arrived[i - 1] : 0, wall_ms, jobs);
+		free(prev_out);
+		prev_out = strdup(res.out);
 		json_decref(res.json);
 	}
+	free(prev_out);
 	for (int i = 0; i < nlines; i++)
 		free(lines[i]);
 	for (int i = 1, daemon_at = -1; i < nlines && i < c->nruns; i++) {
