@@ -81,6 +81,8 @@ const char *__asan_default_options(void)
 	return "detect_leaks=0";
 }
 
+static void die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+
 static void die(int status, const char *fmt, ...)
 {
 	va_list ap;

@@ -132,6 +132,9 @@ static char asan_env[1024];
 /* ---- small helpers ---------------------------------------------------------------------- */
 
 static void fail(const struct case_spec *c, const char *file, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void fail(const struct case_spec *c, const char *file, const char *fmt, ...)
 {
 	va_list ap;
 
