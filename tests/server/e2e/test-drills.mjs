@@ -1,0 +1,319 @@
+// test-drills.mjs - failure drills: nothing acknowledged is ever lost.
+//
+// Two peers type while something breaks: tandem killed with SIGKILL, or
+// stopped with SIGTERM, and started again; Redis stopped for a while
+// (DRILL_REDIS_DOWN_MS, default 10 s); PostgreSQL restarted; a client that
+// vanishes without closing.  After each drill both peers converge, a fresh
+// observer's copy of the document holds every edit acknowledged before the
+// failure, and the room's timeline (GET /api/rooms/:id/timeline, every
+// page) holds seqs 1..N exactly once, in order, and its edit events alone
+// rebuild the very document the peers converged on.  The Redis and
+// PostgreSQL drills run against private instances (started here, on free
+// ports, in temporary folders) so the shared services are never disturbed.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+
+import {
+	REPO,
+	SEED,
+	TANDEM_BIN,
+	Tandem,
+	converge,
+	freePort,
+	loadCrdt,
+	requirements,
+	rng,
+	skipFile,
+	versionIncludes,
+	versionJson,
+	versionUnion,
+	within,
+} from './harness.mjs';
+
+await requirements();
+console.log(`# TANDEM_SEED=${SEED}`);
+
+const MIGRATIONS = process.env.TANDEM_MIGRATIONS || path.join(REPO, 'migrations');
+const REDIS_DOWN_MS = Number(process.env.DRILL_REDIS_DOWN_MS || 10000);
+const cleanups = [];
+after(async () => {
+	for (const f of cleanups.reverse()) await f();
+});
+
+// ---- private services ----------------------------------------------------------
+
+function which(cmd) {
+	return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim();
+}
+
+// A redis-server with appendonly yes on a free port; stop() and start() keep its data.
+async function privateRedis() {
+	if (!which('redis-server')) skipFile('no redis-server');
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-drill-redis-'));
+	const port = await freePort();
+	const r = {
+		port,
+		url: `redis://127.0.0.1:${port}`,
+		proc: null,
+		async start() {
+			const p = spawn(
+				'redis-server',
+				['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''],
+				{ stdio: 'ignore' },
+			);
+			this.proc = p;
+			this.exited = new Promise((res) => p.on('exit', res));
+			for (let i = 0; ; i++) {
+				const ok = spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout;
+				if (ok.startsWith('PONG')) return;
+				if (i > 200) throw new Error('private redis-server did not answer');
+				await delay(25); // readiness poll of a process we just started
+			}
+		},
+		async stop() {
+			if (!this.proc) return;
+			this.proc.kill('SIGTERM');
+			await within(this.exited, 10000, 'redis-server to stop');
+			this.proc = null;
+		},
+	};
+	await r.start();
+	cleanups.push(async () => {
+		await r.stop();
+		fs.rmSync(dir, { recursive: true, force: true });
+	});
+	return r;
+}
+
+// A PostgreSQL cluster of its own (initdb), migrated; restart() is pg_ctl restart.
+async function privatePg() {
+	const bins = fs.existsSync('/usr/lib/postgresql')
+		? fs.readdirSync('/usr/lib/postgresql').sort((a, b) => a - b)
+		: [];
+	if (!bins.length) skipFile('no PostgreSQL server binaries');
+	const bin = `/usr/lib/postgresql/${bins[bins.length - 1]}/bin`;
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-drill-pg-'));
+	const root = process.getuid() === 0;
+	if (root) spawnSync('chown', ['postgres:postgres', dir]);
+	const run = (cmd) => {
+		const r = root
+			? spawnSync('runuser', ['-u', 'postgres', '--', 'sh', '-c', cmd], { encoding: 'utf8' })
+			: spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
+		assert.equal(r.status, 0, `${cmd}: ${r.stdout}${r.stderr}`);
+	};
+	const port = await freePort();
+	run(`${bin}/initdb -D ${dir}/data -A trust -U postgres -E UTF8 --no-locale --no-sync >${dir}/initdb.log 2>&1`);
+	const opts = `-o '-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off'`;
+	const pg = {
+		conninfo: `host=127.0.0.1 port=${port} dbname=postgres user=postgres`,
+		start: () => run(`${bin}/pg_ctl start -D ${dir}/data -l ${dir}/pg.log -s -w -t 60 ${opts}`),
+		stop: () => run(`${bin}/pg_ctl stop -D ${dir}/data -m fast -s -w -t 60`),
+	};
+	pg.start();
+	cleanups.push(async () => {
+		try {
+			pg.stop();
+		} catch {
+			/* already stopped */
+		}
+		fs.rmSync(dir, { recursive: true, force: true });
+	});
+	const m = spawnSync(TANDEM_BIN, ['migrate', '--pg', pg.conninfo, '--migrations', MIGRATIONS], {
+		encoding: 'utf8',
+	});
+	assert.equal(m.status, 0, `migrate: ${m.stdout}${m.stderr}`);
+	return pg;
+}
+
+// ---- typing, rejoining, checking -------------------------------------------------
+
+const r = rng();
+
+// n random single-character edits by c, yielding to the event loop between them.
+async function type(c, n) {
+	for (let i = 0; i < n; i++) {
+		c.edit((d) => {
+			const len = d.length;
+			if (len > 5 && r() < 0.2) d.delete(r.int(len - 1), 1);
+			else d.insert(r.int(len + 1), String.fromCharCode(97 + r.int(26)));
+		});
+		await delay(2); // a typist's pace, well under the server's ops/s limit
+	}
+}
+
+// A new connection for old's seat that keeps old's document (and its
+// unacknowledged ops) and sends what no ack covered.
+async function rejoin(srv, room, seat, old) {
+	const c = await srv.connect();
+	await c.join(room.id, room.tokens[seat], await old.version(), { doc: old.doc });
+	for (const a of old.ownAgents) c.ownAgents.add(a);
+	c.ack = { ...old.ack };
+	await c.resendUnacked();
+	return c;
+}
+
+// Every event of the room's timeline, page by page.
+async function timeline(srv, room) {
+	const events = [];
+	let after = 0;
+	for (let pages = 0; ; pages++) {
+		const res = await srv.api('GET', `/api/rooms/${room.id}/timeline?after=${after}&limit=500`, {
+			token: room.tokens.interviewer,
+		});
+		assert.equal(res.status, 200, `timeline page after ${after}: ${res.text}`);
+		events.push(...res.json.events);
+		if (res.json.next === null) break;
+		assert.ok(res.json.next > after, `next ${res.json.next} moves forward from ${after}`);
+		after = res.json.next;
+		assert.ok(pages < 1000, 'too many pages');
+	}
+	return events;
+}
+
+// Seqs 1..N, once each, in order; the edits rebuild text and cover every acked version.
+async function checkTimeline(srv, room, text, acked) {
+	const events = await timeline(srv, room);
+	events.forEach((e, i) => assert.equal(e.seq, i + 1, `event ${i} has seq ${e.seq}: in order, exactly once`));
+	const crdt = await loadCrdt();
+	const doc = new crdt.Doc(1);
+	let edits = 0;
+	for (const e of events)
+		if (e.kind === 'edit') {
+			doc.applyUpdate(new Uint8Array(Buffer.from(e.ops, 'base64')));
+			edits++;
+		}
+	assert.ok(edits > 0, 'the timeline holds edits');
+	assert.equal(doc.pending(), 0, 'the timeline\'s edits leave nothing pending');
+	const v = versionJson(crdt, doc.version());
+	assert.ok(versionIncludes(v, acked), `the timeline covers every acked op: ${JSON.stringify(v)} vs ${JSON.stringify(acked)}`);
+	assert.equal(doc.text(), text, 'the timeline rebuilds the converged document');
+	return events;
+}
+
+// A fresh observer's copy holds everything acked so far.
+async function checkDurable(srv, room, acked, what) {
+	const obs = await srv.join(room, 'observer');
+	const v = await obs.version();
+	assert.ok(versionIncludes(v, acked), `${what}: server copy ${JSON.stringify(v)} lacks acked ${JSON.stringify(acked)}`);
+	await obs.close();
+}
+
+// ---- the drills ------------------------------------------------------------------
+
+async function restartDrill(how) {
+	const srv = await Tandem.start();
+	cleanups.push(() => srv.proc && srv.stop());
+	const room = await srv.createRoom();
+	let a = await srv.join(room, 'interviewer');
+	let b = await srv.join(room, 'candidate');
+	await Promise.all([type(a, 60), type(b, 60)]);
+	await converge([a, b]);
+	// More typing, and the failure while some of it is in flight.
+	a.edit((d) => d.insert(0, 'inflight-a '));
+	b.edit((d) => d.insert(d.length, ' inflight-b'));
+	const acked = versionUnion(a.ack, b.ack);
+	if (how === 'SIGKILL') {
+		srv.proc.kill('SIGKILL');
+		await within(srv.exited, 10000, 'tandem to die');
+		srv.proc = null;
+		await srv._spawn();
+	} else {
+		await srv.restart();
+	}
+	await checkDurable(srv, room, acked, `after ${how}`);
+	a = await rejoin(srv, room, 'interviewer', a);
+	b = await rejoin(srv, room, 'candidate', b);
+	await Promise.all([type(a, 30), type(b, 30)]);
+	const target = await converge([a, b]);
+	await checkTimeline(srv, room, a.text(), target);
+	await a.close();
+	await b.close();
+	await srv.stop();
+}
+
+test('tandem killed with SIGKILL mid-session: acked edits survive, timeline exact', () => restartDrill('SIGKILL'));
+
+test('tandem stopped with SIGTERM mid-session: acked edits survive, timeline exact', () => restartDrill('SIGTERM'));
+
+test(`Redis stopped for ${REDIS_DOWN_MS} ms mid-session: editing goes on, acks keep coming, nothing lost`, async () => {
+	const redis = await privateRedis();
+	const srv = await Tandem.start({ args: ['--redis', redis.url] });
+	cleanups.push(() => srv.proc && srv.stop());
+	const room = await srv.createRoom();
+	const a = await srv.join(room, 'interviewer');
+	const b = await srv.join(room, 'candidate');
+	await Promise.all([type(a, 40), type(b, 40)]);
+	await converge([a, b]);
+	await redis.stop();
+	const downUntil = Date.now() + REDIS_DOWN_MS;
+	// Typing throughout the outage; acks come through PostgreSQL.
+	while (Date.now() < downUntil) {
+		await Promise.all([type(a, 20), type(b, 20)]);
+		await converge([a, b]);
+	}
+	await redis.start();
+	await Promise.all([type(a, 40), type(b, 40)]);
+	const target = await converge([a, b]);
+	await checkDurable(srv, room, target, 'after the Redis outage');
+	await checkTimeline(srv, room, a.text(), target);
+	// And it all survives a restart on top (the stream and PostgreSQL agree).
+	await srv.restart();
+	await checkDurable(srv, room, target, 'after the Redis outage and a restart');
+	await checkTimeline(srv, room, a.text(), target);
+	await a.close();
+	await b.close();
+	await srv.stop();
+});
+
+test('PostgreSQL restarted mid-session: flushing catches up, nothing lost', async () => {
+	const pg = await privatePg();
+	const srv = await Tandem.start({ args: ['--pg', pg.conninfo] });
+	cleanups.push(() => srv.proc && srv.stop());
+	const room = await srv.createRoom();
+	const a = await srv.join(room, 'interviewer');
+	const b = await srv.join(room, 'candidate');
+	await Promise.all([type(a, 40), type(b, 40)]);
+	await converge([a, b]);
+	pg.stop();
+	await Promise.all([type(a, 40), type(b, 40)]);
+	await converge([a, b]); // acks through the stream while PostgreSQL is away
+	pg.start();
+	await Promise.all([type(a, 40), type(b, 40)]);
+	const target = await converge([a, b]);
+	await checkTimeline(srv, room, a.text(), target);
+	await srv.restart();
+	await checkDurable(srv, room, target, 'after the PostgreSQL restart and a tandem restart');
+	await checkTimeline(srv, room, a.text(), target);
+	await a.close();
+	await b.close();
+	await srv.stop();
+});
+
+test('a client that vanishes without closing: its acked edits stay, peers converge', async () => {
+	const srv = await Tandem.start();
+	cleanups.push(() => srv.proc && srv.stop());
+	const room = await srv.createRoom();
+	let a = await srv.join(room, 'interviewer');
+	const b = await srv.join(room, 'candidate');
+	await Promise.all([type(a, 40), type(b, 40)]);
+	await converge([a, b]);
+	a.edit((d) => d.insert(0, 'last words '));
+	await a.acked();
+	const acked = { ...a.ack };
+	a.drop();
+	await b.presenceIs('interviewer', 'DISCONNECTED', 40000);
+	await b.reach(acked);
+	await type(b, 20);
+	a = await rejoin(srv, room, 'interviewer', a);
+	await type(a, 20);
+	const target = await converge([a, b]);
+	await checkTimeline(srv, room, a.text(), target);
+	await a.close();
+	await b.close();
+	await srv.stop();
+});
