@@ -196,8 +196,10 @@ def _enc_flat(x, b):
     if str in types:
         strs = _of_type(x, types, str)
         total = sum(map(len, strs))
+        if total > b.chars:
+            return None
         joined = "".join(strs)
-        if total > b.chars or not (joined.isascii() or _utf8_ok(joined)):
+        if not (joined.isascii() or _utf8_ok(joined)):
             return None
         b.chars -= total
     return list(x)
@@ -234,11 +236,12 @@ def _enc_dict(x, b, depth):
     try:
         pairs = list(dict.items(x))
         if all(_plain_key(k) for k, _ in pairs):
-            out = {}
-            for k, v in pairs:
-                b.chars -= len(k)
-                out[k] = _enc(v, b, depth + 1)
-            return out
+            # Keys count against the string budget too; when they do not
+            # fit, the $dict form below caps the long ones one by one.
+            total = sum(len(k) for k, _ in pairs)
+            if total <= b.chars:
+                b.chars -= total
+                return {k: _enc(v, b, depth + 1) for k, v in pairs}
         return {"$dict": [[_enc(k, b, depth + 1), _enc(v, b, depth + 1)]
                           for k, v in pairs]}
     finally:
