@@ -625,23 +625,26 @@ static void box_try_end(struct judge *j, struct box *b)
 		judge__cgbox_kill(&j->cg, &b->cg);
 		goto retry;
 	}
-	if (b->run && b->st == BOX_RUNNING) {
+	b->st = BOX_ENDING;
+	if (b->run) {
 		struct run *r = b->run;
 		r->res.wall_ms = (double)(judge__now_ns() - r->t_start) / 1e6;
 		r->res.mem_kb = judge__cgbox_mem_peak(&j->cg, &b->cg) / 1024;
 		uint64_t cpu = judge__cgbox_cpu_ns(&j->cg, &b->cg);
 		uint64_t ooms = judge__cgbox_oom_kills(&j->cg, &b->cg);
 		finish_verdict(j, b, cpu, ooms);
-		b->st = BOX_ENDING;
 	}
-	b->st = BOX_ENDING;
-	if (judge__cgbox_remove(&j->cg, &b->cg) < 0)
-		goto retry;
+	/*
+	 * The cgroup is empty and measured: the result is final, so the caller
+	 * gets it now; removing the folder (slow for memory cgroups) follows.
+	 */
 	struct run *r = b->run;
 	b->run = NULL;
-	box_reset(j, b);
 	if (r)
 		run_complete(j, r);
+	if (judge__cgbox_remove(&j->cg, &b->cg) < 0)
+		goto retry;
+	box_reset(j, b);
 	return;
 retry:
 	b->st = BOX_ENDING;
@@ -649,11 +652,7 @@ retry:
 		logf_(j, JUDGE_LOG_ERROR, "sandbox %u.%u: cgroup not empty/removable; leaving it",
 		      b->slot, b->gen);
 		b->cg.created = false;
-		struct run *stuck = b->run;
-		b->run = NULL;
 		box_reset(j, b);
-		if (stuck)
-			run_complete(j, stuck);
 		return;
 	}
 	b->retry_ns = judge__now_ns() + END_RETRY_NS;
