@@ -6,8 +6,10 @@
  * made at build time from the library itself: updates (whole, a slice,
  * since a version, empty), snapshots (with history, of tombstones only, of
  * an empty document) and version vectors.  Seeds for the apply target are
- * a few fixed edit programs.  Usage: gen-corpus decode|apply DIR.  The
- * directory is created if needed; libFuzzer then adds its own finds to it,
+ * a few fixed edit programs.  Inputs that once found a bug are committed
+ * under tests/fuzz/corpus/<target>/ and copied in as well, so every fuzz run
+ * starts by replaying them.  Usage: gen-corpus decode|apply DIR [FILE...].
+ * The directory is created if needed; libFuzzer then adds its own finds to it,
  * which is why it lives in the build directory and never in the source tree.
  */
 #include <errno.h>
@@ -128,15 +130,37 @@ static int apply_seeds(const char *dir)
 	return 0;
 }
 
+/* Copies a committed regression input (a file that once found a bug) into dir. */
+static int copy_seed(const char *dir, const char *path)
+{
+	const char *base = strrchr(path, '/');
+	unsigned char buf[4096];
+	size_t n;
+	FILE *f = fopen(path, "rb");
+
+	if (!f) {
+		fprintf(stderr, "gen-corpus: cannot read %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	n = fread(buf, 1, sizeof buf, f);
+	fclose(f);
+	return write_seed(dir, base ? base + 1 : path, buf, n);
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 3 || (strcmp(argv[1], "decode") != 0 && strcmp(argv[1], "apply") != 0)) {
-		fprintf(stderr, "usage: gen-corpus decode|apply DIR\n");
+	int rc;
+
+	if (argc < 3 || (strcmp(argv[1], "decode") != 0 && strcmp(argv[1], "apply") != 0)) {
+		fprintf(stderr, "usage: gen-corpus decode|apply DIR [REGRESSION-INPUT...]\n");
 		return 2;
 	}
 	if (mkdir(argv[2], 0777) != 0 && errno != EEXIST) {
 		fprintf(stderr, "gen-corpus: mkdir %s: %s\n", argv[2], strerror(errno));
 		return 1;
 	}
-	return strcmp(argv[1], "decode") == 0 ? decode_seeds(argv[2]) : apply_seeds(argv[2]);
+	rc = strcmp(argv[1], "decode") == 0 ? decode_seeds(argv[2]) : apply_seeds(argv[2]);
+	for (int i = 3; i < argc && rc == 0; i++)
+		rc = copy_seed(argv[2], argv[i]) ? 1 : 0;
+	return rc;
 }
