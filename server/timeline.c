@@ -881,7 +881,7 @@ int timeline_append(struct timeline_room *tr, const char *kind, const char *acto
 	ev->ops_len = ops_len;
 	if (!ev->kind || (actor && !ev->actor) || !ev->payload || (ops_len && !ev->ops))
 		goto err_nomem;
-	now = wall_ms();
+	now = tl->opt.clock_ms ? tl->opt.clock_ms(tl->opt.clock_ud) : wall_ms();
 	ev->at = now > tr->last_at ? now : tr->last_at;
 	ev->seq = tr->next_seq;
 	if (nver && index_add(tr, ev->at, ev->seq, ver, nver))

@@ -85,6 +85,9 @@ struct timeline_options {
 	timeline_durable_cb *on_durable;
 	void *ud;
 	uint64_t *backlog_gauge; /* if set, kept equal to timeline_backlog() */
+	/* The clock events are stamped with, unix ms [the wall clock]; for benchmarks. */
+	int64_t (*clock_ms)(void *clock_ud);
+	void *clock_ud;
 };
 
 /*
