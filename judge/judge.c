@@ -69,6 +69,7 @@ enum fd_kind {
 	FD_IN = 2,
 	FD_OUT = 3,
 	FD_ERR = 4,
+	FD_PID = 5, /* the sandbox init's pidfd: readable once it has exited */
 };
 
 #define ZYGOTE_TAG UINT64_MAX
@@ -116,6 +117,7 @@ struct box {
 	int status;
 	double rusage_ms;
 	bool ctl_eof, ctl_wr_done;
+	bool init_gone; /* pidfd readable: init and so every process of the namespace gone */
 };
 
 struct judge {
@@ -237,12 +239,14 @@ static void box_reset(struct judge *j, struct box *b)
 	close_fd(j, &b->out);
 	close_fd(j, &b->err);
 	if (b->pidfd >= 0) {
+		epoll_ctl(j->ep, EPOLL_CTL_DEL, b->pidfd, NULL);
 		close(b->pidfd);
 		b->pidfd = -1;
 	}
 	b->pid = 0;
 	b->st = BOX_EMPTY;
 	b->exited = false;
+	b->init_gone = false;
 	b->ctl_eof = b->ctl_wr_done = false;
 	b->retries = 0;
 	b->rusage_ms = 0;
@@ -425,6 +429,7 @@ static void box_start_run(struct judge *j, struct box *b, struct run *r)
 			      : 0;
 	ep_add(j, b->out, EPOLLIN, tag(b, FD_OUT));
 	ep_add(j, b->err, EPOLLIN, tag(b, FD_ERR));
+	ep_add(j, b->pidfd, EPOLLIN, tag(b, FD_PID));
 	write_request(j, b);
 	write_stdin(j, b);
 }
@@ -554,7 +559,7 @@ static void finish_verdict(struct judge *j, struct box *b, uint64_t cpu_ns, uint
 	struct judge_result *res = &r->res;
 	res->cpu_ms = j->cg.version ? (double)cpu_ns / 1e6 : b->rusage_ms;
 	/* The init's own status says little (0, or SIGKILL when killed). */
-	int st = r->has_status && WIFEXITED(b->status) ? r->status : b->status;
+	int st = r->has_status && (!b->exited || WIFEXITED(b->status)) ? r->status : b->status;
 	res->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	res->signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
 	bool cpu_over = res->cpu_ms > (double)r->lim.cpu_ms;
@@ -616,32 +621,42 @@ static void finish_verdict(struct judge *j, struct box *b, uint64_t cpu_ns, uint
  */
 static void box_try_end(struct judge *j, struct box *b)
 {
-	if (!b->exited)
-		return;
-	if (b->run && (b->out >= 0 || b->err >= 0 || b->ctl >= 0))
-		return;
-	long left = judge__cgbox_nprocs(&j->cg, &b->cg);
-	if (left != 0) {
-		judge__cgbox_kill(&j->cg, &b->cg);
-		goto retry;
-	}
-	b->st = BOX_ENDING;
-	if (b->run) {
-		struct run *r = b->run;
+	struct run *r = b->run;
+	if (r) {
+		/*
+		 * The result is final once the streams are closed and the init
+		 * is gone: when a pid namespace's init exits, the kernel has
+		 * already killed and waited for every other process in it.  The
+		 * program's status came from the init; without it (killed from
+		 * here, or by the OOM killer) or without cgroup accounting, the
+		 * zygote's report of the init's status is awaited.
+		 */
+		if (b->out >= 0 || b->err >= 0 || b->ctl >= 0)
+			return;
+		bool early =
+			b->init_gone && j->cg.version && (r->has_status || r->kill != KILL_NONE);
+		if (!b->exited && !early)
+			return;
+		if (!b->exited && !r->has_status)
+			b->status = SIGKILL; /* killed by us, as a wait status */
 		r->res.wall_ms = (double)(judge__now_ns() - r->t_start) / 1e6;
 		r->res.mem_kb = judge__cgbox_mem_peak(&j->cg, &b->cg) / 1024;
 		uint64_t cpu = judge__cgbox_cpu_ns(&j->cg, &b->cg);
 		uint64_t ooms = judge__cgbox_oom_kills(&j->cg, &b->cg);
 		finish_verdict(j, b, cpu, ooms);
-	}
-	/*
-	 * The cgroup is empty and measured: the result is final, so the caller
-	 * gets it now; removing the folder (slow for memory cgroups) follows.
-	 */
-	struct run *r = b->run;
-	b->run = NULL;
-	if (r)
+		b->run = NULL;
+		b->st = BOX_ENDING;
 		run_complete(j, r);
+	}
+	/* Then, once the zygote has reaped the init: empty, and removed. */
+	if (!b->exited)
+		return;
+	b->st = BOX_ENDING;
+	long left = judge__cgbox_nprocs(&j->cg, &b->cg);
+	if (left != 0) {
+		judge__cgbox_kill(&j->cg, &b->cg);
+		goto retry;
+	}
 	if (judge__cgbox_remove(&j->cg, &b->cg) < 0)
 		goto retry;
 	box_reset(j, b);
@@ -920,6 +935,12 @@ static void handle_event(struct judge *j, const struct epoll_event *ev)
 	case FD_ERR:
 		if (b->err >= 0)
 			read_stream(j, b, &b->err, JUDGE_STDERR);
+		break;
+	case FD_PID:
+		if (b->pidfd >= 0 && !b->init_gone) {
+			b->init_gone = true;
+			epoll_ctl(j->ep, EPOLL_CTL_DEL, b->pidfd, NULL);
+		}
 		break;
 	}
 	if (b->st == BOX_RUNNING)
