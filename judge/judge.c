@@ -44,6 +44,7 @@
 #define END_RETRIES	 2000
 #define RESULT_CAP	 (16u << 20) /* bytes of result lines per run */
 #define ZYGOTE_START_MS	 10000
+#define ZYGOTE_RESTARTS	 5
 
 enum box_state {
 	BOX_EMPTY,
@@ -135,6 +136,7 @@ struct judge {
 	uint64_t next_id;
 	uint64_t runs_done;
 	unsigned spawn_failures;
+	unsigned restarts;
 	bool broken;
 	long ncpu;
 	char *python, *py_dir, *config;
@@ -715,7 +717,7 @@ static void zygote_message(struct judge *j, const char *msg, size_t len, const i
 	}
 }
 
-static void fail_all(struct judge *j, const char *why);
+static void zygote_died(struct judge *j);
 
 static void zygote_read(struct judge *j)
 {
@@ -733,8 +735,7 @@ static void zygote_read(struct judge *j)
 		if (n < 0 && errno == EAGAIN)
 			return;
 		if (n <= 0) {
-			logf_(j, JUDGE_LOG_ERROR, "the zygote died");
-			fail_all(j, "the judge's zygote died");
+			zygote_died(j);
 			return;
 		}
 		int fds[8], nfds = 0;
@@ -861,14 +862,14 @@ int judge_timeout_ms(const struct judge *j)
 	return ms > INT32_MAX ? INT32_MAX : (int)ms;
 }
 
-static void fail_all(struct judge *j, const char *why)
+/* Stops the zygote, which takes every sandbox along; runs in them end IE. */
+static void kill_boxes(struct judge *j, const char *why)
 {
-	j->broken = true;
 	if (j->z.fd >= 0) {
 		epoll_ctl(j->ep, EPOLL_CTL_DEL, j->z.fd, NULL);
 		judge__zygote_stop(&j->z);
 	}
-	/* With the zygote (pid 1 of every sandbox's parent namespace) gone, every sandbox is. */
+	/* The zygote is pid 1 of the namespace every sandbox's init lives in. */
 	for (unsigned i = 0; i < j->pool_size; i++) {
 		struct box *b = &j->boxes[i];
 		if (b->st == BOX_EMPTY)
@@ -887,12 +888,44 @@ static void fail_all(struct judge *j, const char *why)
 			run_fail(j, r, why);
 		}
 	}
+}
+
+static void fail_all(struct judge *j, const char *why)
+{
+	j->broken = true;
+	kill_boxes(j, why);
 	while (j->qlen) {
 		struct run *r = j->queue[j->qhead];
 		j->qhead = (j->qhead + 1) % j->queue_max;
 		j->qlen--;
 		run_fail(j, r, why);
 	}
+}
+
+/*
+ * The zygote died (killed by an operator, or a bug): the runs in flight
+ * end IE, a new zygote is started (this blocks for its start-up, ~0.1 s)
+ * and queued runs wait for it.  After ZYGOTE_RESTARTS the judge gives up.
+ */
+static void zygote_died(struct judge *j)
+{
+	logf_(j, JUDGE_LOG_ERROR, "the zygote died");
+	kill_boxes(j, "the judge's zygote died");
+	if (j->restarts >= ZYGOTE_RESTARTS) {
+		fail_all(j, "the judge's zygote died");
+		return;
+	}
+	j->restarts++;
+	char err[512];
+	int e = judge__zygote_start(&j->z, j->python, j->py_dir, j->config, j->bpf, j->bpf_len,
+				    ZYGOTE_START_MS, err, sizeof(err));
+	if (e || ep_add(j, j->z.fd, EPOLLIN, ZYGOTE_TAG) < 0) {
+		logf_(j, JUDGE_LOG_ERROR, "cannot restart the zygote: %s", e ? err : "epoll");
+		fail_all(j, "the judge's zygote died");
+		return;
+	}
+	logf_(j, JUDGE_LOG_WARN, "zygote restarted (%u of %u)", j->restarts, ZYGOTE_RESTARTS);
+	j->spawn_failures = 0;
 }
 
 static void handle_event(struct judge *j, const struct epoll_event *ev)

@@ -10,6 +10,9 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -374,6 +377,30 @@ static void test_detection(struct judge *j)
 	      judge_cgroup_version(j), want);
 }
 
+/* A dead zygote is replaced; the next run works. */
+static void test_zygote_restart(struct judge *j)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/children", (long)getpid());
+	CHECK(judge__read_file(path, buf, sizeof(buf)) > 0, "no children in %s", path);
+	long zygote = strtol(buf, NULL, 10);
+	int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)zygote, 0);
+	CHECK(zygote > 1 && pidfd >= 0 && kill((pid_t)zygote, SIGKILL) == 0, "kill zygote %ld",
+	      zygote);
+	/* Once it is dead, the judge notices on its next turn (its socket hangs up). */
+	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+	CHECK(poll(&pfd, 1, 10000) == 1, "zygote did not die");
+	close(pidfd);
+	CHECK(judge_process(j) == 0, "judge_process after the zygote's death");
+	struct capture c;
+	struct judge_result r;
+	int e = run(j, "print('after')\n", NULL, defaults, &c, &r);
+	CHECK(e == 0 && r.verdict == JUDGE_VERDICT_OK && strcmp(c.out, "after\n") == 0,
+	      "after restart: %s %s \"%s\"", judge_strerror(e), judge_verdict_str(r.verdict),
+	      c.out);
+	judge_result_finish(&r);
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -395,6 +422,7 @@ int main(void)
 	test_normal(j);
 	test_verdicts(j);
 	test_isolation(j);
+	test_zygote_restart(j);
 	judge_destroy(j);
 	test_busy();
 	test_cgroups_removed();
