@@ -7,7 +7,9 @@
  * updates from a replica's current or an old version, snapshot merges, and
  * reads at earlier versions.  The decoder target covers garbage; this one
  * covers valid traffic in orders no hand-written test thinks of.  After
- * every step crdt__check must pass; after a final full exchange all
+ * every step crdt__check must pass and every replica's text must equal a
+ * mirror kept only from local edits and the change observer (what an
+ * editor sees); after a final full exchange all
  * replicas must hold the same text and version with nothing pending.
  * Anything else calls abort().
  */
@@ -43,8 +45,85 @@ static unsigned next(struct prog *g)
 	return g->p < g->end ? *g->p++ : 0;
 }
 
+/*
+ * What an editor would hold: the text kept up to date only from local
+ * edits and the change observer's callbacks, as code points.
+ */
+struct mirror {
+	uint32_t *cp;
+	size_t len, cap;
+};
+
+static void mirror_insert(struct mirror *m, size_t pos, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+
+	REQUIRE(pos <= m->len);
+	if (n == 0)
+		return; /* a deletion: ins is NULL */
+	REQUIRE(crdt_utf8_check(s, n, NULL) == 0);
+	while (i < n) {
+		uint32_t c = u[i];
+		size_t l = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+		if (l > 1)
+			c &= 0xFFu >> (l + 1);
+		for (size_t j = 1; j < l; j++)
+			c = (c << 6) | (u[i + j] & 0x3F);
+		if (m->len == m->cap) {
+			m->cap = m->cap * 2 + 64;
+			m->cp = realloc(m->cp, m->cap * sizeof *m->cp);
+			REQUIRE(m->cp != NULL);
+		}
+		memmove(m->cp + pos + 1, m->cp + pos, (m->len - pos) * sizeof *m->cp);
+		m->cp[pos++] = c;
+		m->len++;
+		i += l;
+	}
+}
+
+static void mirror_delete(struct mirror *m, size_t pos, size_t n)
+{
+	REQUIRE(pos + n <= m->len);
+	if (n == 0)
+		return;
+	memmove(m->cp + pos, m->cp + pos + n, (m->len - pos - n) * sizeof *m->cp);
+	m->len -= n;
+}
+
+static void on_change(void *ud, size_t pos, size_t del, const char *ins, size_t ins_len)
+{
+	mirror_delete(ud, pos, del);
+	mirror_insert(ud, pos, ins, ins_len);
+}
+
+/* The document's text must be the mirror's. */
+static void mirror_check(const struct mirror *m, const struct crdt_doc *doc)
+{
+	size_t n = crdt_text(doc, NULL, 0), k = 0;
+	unsigned char *t = malloc(n + 1);
+
+	REQUIRE(t != NULL);
+	REQUIRE(crdt_text(doc, (char *)t, n) == n);
+	REQUIRE(crdt_len(doc) == m->len);
+	for (size_t i = 0; i < m->len; i++) {
+		uint32_t c = t[k];
+		size_t l = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+		REQUIRE(k + l <= n);
+		if (l > 1)
+			c &= 0xFFu >> (l + 1);
+		for (size_t j = 1; j < l; j++)
+			c = (c << 6) | (t[k + j] & 0x3F);
+		REQUIRE(c == m->cp[i]);
+		k += l;
+	}
+	REQUIRE(k == n);
+	free(t);
+}
+
 struct world {
 	struct crdt_doc *doc[MAXREP];
+	struct mirror mirror[MAXREP];
 	uint32_t agent[MAXREP];
 	int n;
 	struct crdt_buf msg[MAXMSG];
@@ -97,11 +176,13 @@ static void edit(struct world *w, struct prog *g, int r, bool insert)
 			n += strlen(pc);
 		}
 		REQUIRE(crdt_insert(doc, w->agent[r], pos, text, n) == 0);
+		mirror_insert(&w->mirror[r], pos, text, n);
 	} else {
 		size_t pos = next(g) % len;
 		size_t max = len - pos < 16 ? len - pos : 16;
 		size_t count = 1 + next(g) % max;
 		REQUIRE(crdt_delete(doc, w->agent[r], pos, count) == 0);
+		mirror_delete(&w->mirror[r], pos, count);
 	}
 	check(doc);
 	REQUIRE(crdt_doc_version(doc, &after) == 0);
@@ -211,6 +292,8 @@ static void step(struct world *w, struct prog *g)
 		break;
 	}
 	crdt_buf_finish(&b);
+	for (int i = 0; i < w->n; i++)
+		mirror_check(&w->mirror[i], w->doc[i]);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -223,6 +306,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int i = 0; i < w.n; i++) {
 		w.doc[i] = crdt_doc_create(NULL);
 		REQUIRE(w.doc[i] != NULL);
+		crdt_doc_observe(w.doc[i], on_change, &w.mirror[i]);
 		/* Agent ids near both ends of the range, in either order. */
 		w.agent[i] = (next(&g) & 1) ? 0xfffffff0u + (uint32_t)i : 1 + (uint32_t)i;
 	}
@@ -264,14 +348,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		REQUIRE(crdt_doc_version(w.doc[i], &vi) == 0);
 		REQUIRE(crdt_version_includes(&vi, &v0) && crdt_version_includes(&v0, &vi));
 		check(w.doc[i]);
+		mirror_check(&w.mirror[i], w.doc[i]);
 	}
 	text_at_now(w.doc[0]);
 	free(t0);
 	free(ti);
 	crdt_version_finish(&v0);
 	crdt_version_finish(&vi);
-	for (int i = 0; i < w.n; i++)
+	for (int i = 0; i < w.n; i++) {
 		crdt_doc_destroy(w.doc[i]);
+		free(w.mirror[i].cp);
+	}
 	for (size_t m = 0; m < w.nmsg; m++)
 		crdt_buf_finish(&w.msg[m]);
 	for (size_t k = 0; k < w.nold; k++)
