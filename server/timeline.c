@@ -40,6 +40,7 @@
 #define CP_EVERY   256
 #define ROOM_MAX   64
 #define BATCH_MAXB (8u << 20)
+#define TRIM_MAX   100000
 
 const char *timeline_strerror(int err)
 {
@@ -103,6 +104,12 @@ struct timeline_room {
 	size_t ncp, capcp;
 };
 
+/* A stream entry PostgreSQL confirmed while Redis was away. */
+struct tl_trim {
+	struct timeline_room *tr;
+	char sid[48];
+};
+
 struct flush_ctx {
 	struct timeline *tl; /* NULL once the timeline is destroyed */
 	size_t n;
@@ -132,6 +139,9 @@ struct timeline {
 	uint64_t retry_at;
 	unsigned flush_backoff;
 	bool flush_logged;
+
+	struct tl_trim *trims;
+	size_t ntrims, captrims;
 
 	struct timeline_room *buckets[NBUCKETS];
 	unsigned open_handles;
@@ -379,21 +389,56 @@ static void rdown(struct timeline *tl, const char *why)
 		       0);
 }
 
-static void xdel(struct timeline *tl, const char *room, const char *const *ids, size_t n)
+static void xdel_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	(void)ac;
+	if (r)
+		rreplied(privdata);
+}
+
+/*
+ * Remembers stream entries to trim while Redis is away (bounded: beyond
+ * TRIM_MAX they stay in the stream until the room's next load trims them;
+ * PostgreSQL has them either way).
+ */
+static void trim_later(struct timeline *tl, struct timeline_room *tr, const char *const *ids,
+		       size_t n)
+{
+	for (size_t i = 0; i < n && tl->ntrims < TRIM_MAX; i++) {
+		if (tl->ntrims == tl->captrims) {
+			size_t ncap = tl->captrims ? tl->captrims * 2 : 256;
+			struct tl_trim *t = realloc(tl->trims, ncap * sizeof(*t));
+
+			if (!t)
+				return;
+			tl->trims = t;
+			tl->captrims = ncap;
+		}
+		tl->trims[tl->ntrims].tr = tr;
+		snprintf(tl->trims[tl->ntrims].sid, sizeof(tl->trims[0].sid), "%s", ids[i]);
+		tl->ntrims++;
+	}
+}
+
+static void xdel(struct timeline *tl, struct timeline_room *tr, const char *const *ids, size_t n)
 {
 	const char **argv;
 	char key[ROOM_MAX + 32];
 
-	if (tl->rstate != RC_UP || !tl->ac || n == 0)
-		return; /* left in the stream: the next load of the room deletes it */
+	if (n == 0)
+		return;
+	if (tl->rstate != RC_UP || !tl->ac) {
+		trim_later(tl, tr, ids, n);
+		return;
+	}
 	argv = malloc((n + 2) * sizeof(*argv));
 	if (!argv)
 		return;
-	stream_key(key, sizeof(key), room);
+	stream_key(key, sizeof(key), tr->id);
 	argv[0] = "XDEL";
 	argv[1] = key;
 	memcpy(argv + 2, ids, n * sizeof(*ids));
-	if (redisAsyncCommandArgv(tl->ac, NULL, NULL, (int)n + 2, argv, NULL) == REDIS_OK)
+	if (redisAsyncCommandArgv(tl->ac, xdel_cb, tl, (int)n + 2, argv, NULL) == REDIS_OK)
 		rsent(tl);
 	free(argv);
 }
@@ -422,7 +467,7 @@ static void xadd_cb(redisAsyncContext *ac, void *r, void *privdata)
 		/* PostgreSQL confirmed it first: the stream copy is not needed. */
 		const char *id = ev->sid;
 
-		xdel(tl, ev->tr->id, &id, 1);
+		xdel(tl, ev->tr, &id, 1);
 		event_free(ev);
 		return;
 	}
@@ -485,14 +530,25 @@ static void on_connect(const redisAsyncContext *ac, int status)
 	tl->rstate = RC_UP;
 	tl->backoff_ms = 50;
 	tl->rpending = 0;
-	log_event(tl->down_logged ? LOG_INFO : LOG_DEBUG, "timeline.redis.up", "backlog=%zu",
-		  tl->qlen);
+	log_event(tl->down_logged ? LOG_INFO : LOG_DEBUG, "timeline.redis.up",
+		  "backlog=%zu trims=%zu", tl->qlen, tl->ntrims);
 	tl->down_logged = false;
 	unsigned tick = tl->opt.command_timeout_ms / 4 ? tl->opt.command_timeout_ms / 4 : 1;
 	uv_timer_start(&tl->rtimer, rtimer_cb, tick, tick);
 	if (tl->opt.redis_db) {
 		redisAsyncCommand(tl->ac, on_select, tl, "SELECT %d", tl->opt.redis_db);
 		rsent(tl);
+	}
+	/* What PostgreSQL confirmed while Redis was away leaves the stream now. */
+	{
+		size_t n = tl->ntrims;
+
+		tl->ntrims = 0;
+		for (size_t i = 0; i < n && tl->rstate == RC_UP; i++) {
+			const char *id = tl->trims[i].sid;
+
+			xdel(tl, tl->trims[i].tr, &id, 1);
+		}
 	}
 	/* What waited while Redis was away goes out now, in order. */
 	for (struct tl_event *ev = tl->qhead; ev && tl->rstate == RC_UP; ev = ev->next)
@@ -586,7 +642,7 @@ static void drop_streamed(struct timeline *tl, struct timeline_room *tr, struct 
 
 	for (size_t i = 0; i < *n; i++)
 		ids[i] = hold[i]->sid;
-	xdel(tl, tr->id, ids, *n);
+	xdel(tl, tr, ids, *n);
 	for (size_t i = 0; i < *n; i++)
 		event_free(hold[i]);
 	*n = 0;
@@ -1113,7 +1169,7 @@ static void load_stream_cb(redisAsyncContext *ac, void *r, void *privdata)
 	for (size_t i = 0; i < n && !err; i++) {
 		/* Already in PostgreSQL, or a second copy of one XADD: only trim it. */
 		if (se[i].seq <= ld->pg_max || (i && se[i].seq == se[i - 1].seq)) {
-			xdel(ld->tl, ld->tr->id, &se[i].sid, 1);
+			xdel(ld->tl, ld->tr, &se[i].sid, 1);
 			continue;
 		}
 		err = adopt_entry(ld, &se[i]);
@@ -1510,6 +1566,9 @@ void timeline_destroy(struct timeline *tl)
 	tl->qtail = NULL;
 	tl->qlen = 0;
 	gauge(tl);
+	free(tl->trims);
+	tl->trims = NULL;
+	tl->ntrims = 0;
 	for (size_t b = 0; b < NBUCKETS; b++)
 		while (tl->buckets[b]) {
 			struct timeline_room *tr = tl->buckets[b];

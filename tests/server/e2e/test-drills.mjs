@@ -257,6 +257,14 @@ test(`Redis stopped for ${REDIS_DOWN_MS} ms mid-session: editing goes on, acks k
 		await converge([a, b]);
 	}
 	await redis.start();
+	// tandem reconnects with backoff: go on once /readyz says Redis is up
+	// again (a bounded poll of a state, as the harness's start-up check).
+	for (let i = 0; ; i++) {
+		await Promise.all([type(a, 5), type(b, 5)]);
+		const res = await fetch(`${srv.base}/readyz`);
+		if (/redis up/.test(await res.text())) break;
+		assert.ok(i < 300, 'tandem did not see Redis again');
+	}
 	await Promise.all([type(a, 40), type(b, 40)]);
 	const target = await converge([a, b]);
 	await checkDurable(srv, room, target, 'after the Redis outage');
