@@ -1,0 +1,150 @@
+// test-timeline.mjs - the replay endpoints: GET /api/rooms/:id/timeline and
+// GET /api/rooms/:id/text?at=TIME.
+//
+// Two peers type, paste, lose focus and write notes; then the timeline must
+// hold every event once, in order, paged consistently, with the right
+// kinds and actors, and its edits must rebuild the document; the text at
+// several moments (unix ms and RFC 3339) must equal a replay of the edits
+// up to that moment; only the interviewer and observers may read it, also
+// after the room closed.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+
+import { SEED, Tandem, converge, loadCrdt, requirements, rng } from './harness.mjs';
+
+await requirements();
+console.log(`# TANDEM_SEED=${SEED}`);
+
+let srv;
+before(async () => {
+	srv = await Tandem.start();
+});
+after(async () => {
+	await srv?.stop();
+});
+
+const r = rng();
+
+async function all(room, token, limit = 1000) {
+	const events = [];
+	let afterSeq = 0;
+	for (;;) {
+		const res = await srv.api('GET', `/api/rooms/${room.id}/timeline?after=${afterSeq}&limit=${limit}`, { token });
+		assert.equal(res.status, 200, res.text);
+		events.push(...res.json.events);
+		if (res.json.next === null) return events;
+		afterSeq = res.json.next;
+	}
+}
+
+async function session() {
+	const room = await srv.createRoom();
+	const a = await srv.join(room, 'interviewer');
+	const b = await srv.join(room, 'candidate');
+	for (let i = 0; i < 120; i++) {
+		const c = i % 3 ? b : a;
+		c.edit((d) => {
+			const len = d.length;
+			if (len > 4 && r() < 0.25) d.delete(r.int(len - 1), 1);
+			else d.insert(r.int(len + 1), String.fromCharCode(97 + r.int(26)));
+		});
+		if (i % 20 === 0) await delay(3); // so that the session spans several milliseconds
+		if (i === 40) b.send({ t: 'event', kind: 'paste', size: 12 });
+		if (i === 60) b.send({ t: 'event', kind: 'blur' });
+		if (i === 80) a.send({ t: 'note', text: 'good start' });
+	}
+	await converge([a, b]);
+	return { room, a, b };
+}
+
+test('the timeline: every event once, in order, pages agree, edits rebuild the document', async () => {
+	const { room, a, b } = await session();
+	const events = await all(room, room.tokens.interviewer);
+	events.forEach((e, i) => assert.equal(e.seq, i + 1, `event ${i}: seq ${e.seq}`));
+	for (let i = 1; i < events.length; i++) assert.ok(events[i].at >= events[i - 1].at, `times never go back at ${i}`);
+	const kinds = new Set(events.map((e) => e.kind));
+	for (const k of ['join', 'presence', 'edit', 'paste', 'blur', 'note'])
+		assert.ok(kinds.has(k), `a ${k} event in ${[...kinds].join(', ')}`);
+	const paste = events.find((e) => e.kind === 'paste');
+	assert.equal(paste.actor, 'candidate');
+	assert.equal(paste.payload.size, 12);
+	assert.equal(events.find((e) => e.kind === 'note').payload.text, 'good start');
+	for (const e of events.filter((x) => x.kind === 'edit')) {
+		assert.ok(['interviewer', 'candidate'].includes(e.actor), `edit actor ${e.actor}`);
+		assert.ok(Array.isArray(e.payload.v) && e.payload.v.length >= 1, `edit version entries ${JSON.stringify(e.payload)}`);
+		assert.equal(typeof e.ops, 'string');
+	}
+	// Small pages give the same events.
+	assert.deepEqual(await all(room, room.tokens.observer, 7), events, 'pages of 7 (observer) = one page');
+	const crdt = await loadCrdt();
+	const doc = new crdt.Doc(1);
+	for (const e of events) if (e.kind === 'edit') doc.applyUpdate(new Uint8Array(Buffer.from(e.ops, 'base64')));
+	assert.equal(doc.text(), a.text(), 'the edits rebuild the document');
+	await a.close();
+	await b.close();
+});
+
+test('text?at equals a replay of the edits up to that moment', async () => {
+	const { room, a, b } = await session();
+	const events = await all(room, room.tokens.interviewer);
+	const edits = events.filter((e) => e.kind === 'edit');
+	const crdt = await loadCrdt();
+	const moments = [edits[0].at, edits[5].at, edits[Math.floor(edits.length / 2)].at, edits.at(-1).at, edits.at(-1).at + 60000];
+	for (const at of moments) {
+		const replay = new crdt.Doc(1);
+		let last = null;
+		for (const e of edits)
+			if (e.at <= at) {
+				replay.applyUpdate(new Uint8Array(Buffer.from(e.ops, 'base64')));
+				last = e.seq;
+			}
+		for (const form of [String(at), new Date(at).toISOString(), new Date(at).toISOString().replace('Z', '+00:00')]) {
+			const res = await srv.api('GET', `/api/rooms/${room.id}/text?at=${encodeURIComponent(form)}`, {
+				token: room.tokens.interviewer,
+			});
+			assert.equal(res.status, 200, res.text);
+			assert.equal(res.json.at, at, `at echoed for ${form}`);
+			assert.equal(res.json.seq, last, `seq at ${form}`);
+			assert.equal(res.json.text, replay.text(), `text at ${form}`);
+		}
+	}
+	const early = await srv.api('GET', `/api/rooms/${room.id}/text?at=${edits[0].at - 1}`, { token: room.tokens.observer });
+	assert.equal(early.status, 200, early.text);
+	assert.deepEqual([early.json.seq, early.json.text], [null, ''], 'before the first edit: nothing');
+	for (const bad of ['', 'yesterday', '2026-13-01T00:00:00Z', '12abc'])
+		assert.equal(
+			(await srv.api('GET', `/api/rooms/${room.id}/text?at=${encodeURIComponent(bad)}`, { token: room.tokens.interviewer })).status,
+			400,
+			`at=${bad}`,
+		);
+	await a.close();
+	await b.close();
+});
+
+test('who may replay: interviewer and observer, not the candidate, also after the close', async () => {
+	const { room, a, b } = await session();
+	const path = `/api/rooms/${room.id}/timeline?limit=5`;
+	assert.equal((await srv.api('GET', path, { token: room.tokens.candidate })).status, 403, 'candidate');
+	assert.equal((await srv.api('GET', `/api/rooms/${room.id}/text?at=0`, { token: room.tokens.candidate })).status, 403);
+	assert.equal((await srv.api('GET', path)).status, 401, 'no token');
+	assert.equal((await srv.api('GET', `/api/rooms/${room.id}/timeline?limit=0`, { token: room.tokens.interviewer })).status, 400);
+	assert.equal((await srv.api('GET', `/api/rooms/${room.id}/timeline?after=x`, { token: room.tokens.interviewer })).status, 400);
+	const closed = await srv.api('POST', `/api/rooms/${room.id}/close`, { token: room.tokens.interviewer });
+	assert.equal(closed.status, 200, closed.text);
+	await a.closedWith('close after the room closed');
+	await b.closedWith('close after the room closed');
+	const events = await all(room, room.tokens.interviewer);
+	assert.equal(events.at(-1).kind === 'close' || events.some((e) => e.kind === 'close'), true, 'a close event');
+	assert.equal((await srv.api('GET', path, { token: room.tokens.observer })).status, 200, 'observer after close');
+	const text = await srv.api('GET', `/api/rooms/${room.id}/text?at=${Date.now() + 1000}`, { token: room.tokens.interviewer });
+	assert.equal(text.status, 200, text.text);
+	assert.equal(text.json.text, a.text(), 'the final text after the close');
+	assert.equal((await srv.api('GET', path, { token: room.tokens.candidate })).status, 401, 'candidate after close');
+	// And after a restart, read back from storage.
+	await srv.restart();
+	const again = await all(room, room.tokens.interviewer);
+	assert.deepEqual(again, events, 'the same timeline after a restart');
+	const text2 = await srv.api('GET', `/api/rooms/${room.id}/text?at=${Date.now()}`, { token: room.tokens.interviewer });
+	assert.equal(text2.json.text, a.text(), 'the final text after a restart');
+});
