@@ -38,7 +38,7 @@ struct world {
 	int n;
 	struct msg *msgs;
 	size_t nmsgs, capmsgs;
-	uint32_t used_agents[64];
+	uint32_t used_agents[256];
 	int nused;
 	struct tu_rng rng;
 	size_t delivered, dups, syncs, snapshots, rejoins, max_pending;
@@ -80,7 +80,7 @@ static uint32_t fresh_agent(struct world *w)
 		for (int i = 0; i < w->nused; i++)
 			dup |= w->used_agents[i] == id;
 		if (!dup) {
-			TU_CHECK(w->nused < 64);
+			TU_CHECK(w->nused < 256);
 			w->used_agents[w->nused++] = id;
 			return id;
 		}
