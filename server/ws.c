@@ -470,6 +470,10 @@ static void http_handle(struct server *srv, struct http_pss *h)
 	if (h->dispatched)
 		return;
 	h->dispatched = true;
+	if (srv->stopping) {
+		http_reply(h->hr, 503, json_pack("{s:s}", "error", "server shutting down"));
+		return;
+	}
 
 	if (h->too_big) {
 		http_reply(h->hr, 413, json_pack("{s:s}", "error", "request body too large"));
