@@ -421,7 +421,8 @@ int room_text_at(const struct room *r, int64_t at_ms, char **text, size_t *len, 
 	if (!rc) {
 		*text = malloc(buf.len + 1);
 		if (*text) {
-			memcpy(*text, buf.data, buf.len);
+			if (buf.len)
+				memcpy(*text, buf.data, buf.len);
 			(*text)[buf.len] = '\0';
 			*len = buf.len;
 		} else {

@@ -17,6 +17,8 @@
  *    a new one: PostgreSQL's events and the stream's unflushed ones, in
  *    order, the document rebuilt equal, the next seq continuing after the
  *    last, then everything flushed once;
+ *  - the in-memory backlog is bounded: at queue_max_events the timeline
+ *    says it is overloaded (the room then refuses edits), until the flush;
  *  - the text at a moment (timeline_version_at + crdt_text_at) equals a
  *    replay of the updates up to that moment, at every moment of a session
  *    of two agents, across index checkpoints.
@@ -227,6 +229,8 @@ static uint64_t durable_of(const char *room)
 	return dl.seq[room_slot(room)];
 }
 
+static size_t queue_max; /* 0: the default */
+
 static struct timeline *make(uint64_t *gauge)
 {
 	struct timeline_options o;
@@ -241,6 +245,7 @@ static struct timeline *make(uint64_t *gauge)
 	o.load_wait_ms = 10000;
 	o.on_durable = on_durable;
 	o.backlog_gauge = gauge;
+	o.queue_max_events = queue_max;
 	REQUIRE(timeline_create(&loop, &o, &tl) == 0, "timeline_create");
 	return tl;
 }
@@ -345,6 +350,34 @@ static void test_pg_down(void)
 	check_rows("roomC", 350);
 	RUN_UNTIL(xlen("roomC") == 0, "the stream to be trimmed");
 	CHECK(!dl.backwards, "a durable report went backwards");
+	finish(tl);
+}
+
+/* ---- the bound on what waits in memory -------------------------------------- */
+
+static void test_overloaded(void)
+{
+	struct timeline *tl;
+	struct timeline_room *r;
+	uint32_t c = 0;
+
+	queue_max = 100;
+	tl = make(NULL);
+	queue_max = 0;
+	r = timeline_room(tl, "roomG");
+	reset_log();
+	RUN_UNTIL(timeline_redis_up(tl), "Redis");
+	REQUIRE(svc_pg_stop(&pg) == 0, "stop PostgreSQL");
+	append_some(r, 99, 6, &c);
+	CHECK(!timeline_overloaded(tl), "overloaded at 99 of 100");
+	append_some(r, 1, 6, &c);
+	CHECK(timeline_overloaded(tl), "not overloaded at 100 of 100");
+	RUN_UNTIL(durable_of("roomG") == 100, "durable through the stream");
+	CHECK(timeline_overloaded(tl), "durable in the stream, yet still waiting for PostgreSQL");
+	REQUIRE(svc_pg_start(&pg) == 0, "start PostgreSQL");
+	drain(tl);
+	CHECK(!timeline_overloaded(tl), "still overloaded after the flush");
+	check_rows("roomG", 100);
 	finish(tl);
 }
 
@@ -714,13 +747,14 @@ int main(int argc, char **argv)
 	admin = PQconnectdb(pg.conninfo);
 	REQUIRE(PQstatus(admin) == CONNECTION_OK, "admin connection");
 	sql_exec("INSERT INTO rooms (id) VALUES ('roomA'), ('roomB'), ('roomC'), ('roomD'), "
-		 "('roomE'), ('roomF')");
+		 "('roomE'), ('roomF'), ('roomG')");
 	uv_loop_init(&loop);
 	uv_timer_init(&loop, &ticker);
 	REQUIRE(db_create(&loop, pg.conninfo, NULL, &db) == 0, "db_create");
 
 	test_order_once();
 	test_pg_down();
+	test_overloaded();
 	test_redis_down();
 	test_crash_and_load();
 	test_text_at();
