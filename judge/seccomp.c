@@ -327,6 +327,12 @@ int judge__seccomp_bpf(const struct judge_allocator *alloc, void **bpf, size_t *
 	int e = 0;
 	/* Syscalls of a foreign ABI (int 0x80 on x86-64, x32) kill. */
 	e |= seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+	/*
+	 * A binary tree instead of a linear list: each sandbox's kernel
+	 * emulates the filter for every syscall number when it is installed
+	 * (the action cache), so a shallow filter is cheaper per run.
+	 */
+	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 	/* The zygote sets NO_NEW_PRIVS itself; the exported program needs no flag. */
 	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
 		e |= rule(ctx, SCMP_ACT_ALLOW, allowed[i]);

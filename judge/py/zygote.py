@@ -390,6 +390,11 @@ def _reap(ctl, boxes):
 
 
 def main():
+    # Everything imported so far is shared with every fork: keep the
+    # garbage collector from touching (and so copying) those pages.
+    import gc
+    gc.collect()
+    gc.freeze()
     ctl = socket.socket(fileno=int(sys.argv[1]))
     cfg = json.loads(ctl.recv(1 << 16))
     bpf = ctl.recv(1 << 20)
