@@ -205,11 +205,19 @@ static void on_room_row(void *ud, int err, const PGresult *res, const char *errm
 
 int store_get_room(struct server *srv, const char *id, store_room_cb *cb, void *ud)
 {
-	struct room *r = room_find(srv, id);
+	struct room *r;
 	struct waiter *w;
 	struct load *ld;
 	const char *param = id;
 
+	/*
+	 * A room being loaded is registered before its load ends (its row comes
+	 * first): askers wait for the whole load, never see it half-built.
+	 */
+	for (ld = loads; ld; ld = ld->next)
+		if (strcmp(ld->id, id) == 0)
+			break;
+	r = ld ? NULL : room_find(srv, id);
 	if (r) {
 		cb(ud, r, 200);
 		return 0;

@@ -922,6 +922,8 @@ int timeline_append(struct timeline_room *tr, const char *kind, const char *acto
 	tl = tr->tl;
 	if (tl->destroying)
 		return TIMELINE_E_DESTROYED;
+	if (tr->loading)
+		return TIMELINE_E_INVAL; /* its next seq is not known yet */
 	ev = calloc(1, sizeof(*ev));
 	if (!ev)
 		return TIMELINE_E_NOMEM;
