@@ -20,8 +20,20 @@
  * (memory, pids, cpu accounting; v1 or v2, see judge_cgroup_mode()); the
  * child then reseeds its randomness, sets rlimits, drops every capability,
  * sets PR_SET_NO_NEW_PRIVS, empties its environment, closes every fd but
- * its pipes and installs the seccomp allowlist.  Only then is it "warm":
- * blocked reading its request.  A few warm sandboxes wait ahead of demand.
+ * its pipes and installs the seccomp allowlist.  It then forks: the user's
+ * program runs as pid 2 (uid 1000 in its user namespace, cwd /work, empty
+ * environment), pid 1 stays a non-dumpable reaper that reports the
+ * program's wait status (a pid-namespace init would ignore its own
+ * signals).  Only then is the sandbox "warm": blocked reading its request.
+ * A few warm sandboxes wait ahead of demand.
+ *
+ * Known limit: Python's str hash secret is fixed when the zygote starts,
+ * so every sandbox of one zygote shares it (randomness proper is fresh).
+ *
+ * Sanitizer builds: the sandboxed processes are Debian's python3, never
+ * this (possibly ASan-instrumented) code, and they start with an empty
+ * environment, so no LeakSanitizer ever runs under seccomp; the judge's
+ * own forked child only runs system calls and execve (or _exit).
  *
  * A run takes a warm sandbox, writes the request (code, stdin, tests) down
  * a socket, streams stdout/stderr back, enforces CPU and wall time from
