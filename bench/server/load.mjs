@@ -1,0 +1,831 @@
+// load.mjs - the server load benchmark: tandem and y-websocket under the same
+// typing load on loopback, side by side.
+//
+// It starts each server itself (a fresh process per phase, on a free
+// loopback port), forks the load-generator workers (worker.mjs), tells them
+// when to connect, type, open and close the measured window, and reads the
+// CPU and memory of every process involved from /proc while they run:
+//
+//   phase 1, both systems: 500 rooms, 2 clients each, 5 characters a second
+//     per client at random places; 10 s warm-up, 60 s measured; latency from
+//     the keystroke to the peer applying it, delivered vs sent, convergence
+//     (both peers equal, and equal to a late joiner), server CPU and peak RSS.
+//   phase 2, tandem only: the same typing plus one Run per room every 10 s;
+//     run request -> run.result latency and verdicts.
+//   idle rooms, both systems, fresh servers: rooms created and joined by one
+//     client that stays, silent; RSS growth per room.
+//
+// Prints the tables (markdown) and, with --write, replaces the
+// "## Server load" section of BENCHMARKS.md.  Everything is bounded: each
+// wait has a deadline, and the servers are stopped on exit.
+
+import { spawn, fork, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+
+// ---- options -------------------------------------------------------------------
+
+const opt = {
+	build: path.join(root, 'build-loadbench'),
+	rooms: 500,
+	warmup: 10,
+	measure: 60,
+	workers: 1,
+	idleRooms: 500,
+	runEvery: 10,
+	drain: 10,
+	only: null, // tandem | yws | runs | idle (comma list)
+	write: false,
+	json: null,
+};
+for (let i = 2; i < process.argv.length; i++) {
+	const a = process.argv[i];
+	const v = () => process.argv[++i];
+	if (a === '--build') opt.build = path.resolve(v());
+	else if (a === '--rooms') opt.rooms = Number(v());
+	else if (a === '--warmup') opt.warmup = Number(v());
+	else if (a === '--measure') opt.measure = Number(v());
+	else if (a === '--workers') opt.workers = Number(v());
+	else if (a === '--idle-rooms') opt.idleRooms = Number(v());
+	else if (a === '--only') opt.only = v().split(',');
+	else if (a === '--write') opt.write = true;
+	else if (a === '--json') opt.json = v();
+	else {
+		console.error(
+			'usage: load.mjs [--build DIR] [--rooms N] [--warmup S] [--measure S] [--workers N]\n' +
+				'                [--idle-rooms N] [--only tandem,yws,runs,idle] [--write] [--json FILE]',
+		);
+		process.exit(2);
+	}
+}
+const want = (p) => !opt.only || opt.only.includes(p);
+
+const tandemBin = path.join(opt.build, 'server/tandem');
+const wasm = path.join(opt.build, 'crdt/wasm/tandem-crdt.wasm');
+const ywsServer = path.join(here, 'node_modules/@y/websocket-server/src/server.js');
+const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-loadbench-'));
+const TICK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const log = (...a) => console.error(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
+
+// ---- /proc -----------------------------------------------------------------------
+
+function readStat(pid) {
+	try {
+		const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+		const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+		// fields after the name: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14)
+		return {
+			ppid: Number(f[1]),
+			self: (Number(f[11]) + Number(f[12])) / TICK,
+			children: (Number(f[13]) + Number(f[14])) / TICK,
+		};
+	} catch {
+		return null;
+	}
+}
+
+function readStatus(pid) {
+	try {
+		const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+		const kb = (k) => Number((s.match(new RegExp(`^${k}:\\s+(\\d+)`, 'm')) || [])[1] || 0);
+		return { rss: kb('VmRSS') * 1024, hwm: kb('VmHWM') * 1024 };
+	} catch {
+		return { rss: 0, hwm: 0 };
+	}
+}
+
+function readPss(pid) {
+	try {
+		const s = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+		return Number((s.match(/^Pss:\s+(\d+)/m) || [])[1] || 0) * 1024;
+	} catch {
+		return 0;
+	}
+}
+
+// pid and all its live descendants.
+function tree(pid) {
+	const kids = new Map();
+	for (const d of fs.readdirSync('/proc')) {
+		if (!/^\d+$/.test(d)) continue;
+		const s = readStat(d);
+		if (!s) continue;
+		if (!kids.has(s.ppid)) kids.set(s.ppid, []);
+		kids.get(s.ppid).push(Number(d));
+	}
+	const out = [];
+	const stack = [pid];
+	while (stack.length) {
+		const p = stack.pop();
+		out.push(p);
+		for (const k of kids.get(p) || []) stack.push(k);
+	}
+	return out;
+}
+
+// CPU seconds of a group: each process's own time plus what its reaped
+// children used (so a sandbox that ran and exited still counts).
+function groupCpu(pids) {
+	let t = 0;
+	for (const p of pids) {
+		const s = readStat(p);
+		if (s) t += s.self + s.children;
+	}
+	return t;
+}
+
+function servicePids() {
+	const data = process.env.TANDEM_DATA || path.join(root, 'data');
+	let redis = null;
+	let pg = null;
+	try {
+		redis = Number(fs.readFileSync(path.join(data, 'redis/redis.pid'), 'utf8').trim());
+	} catch {
+		/* not found */
+	}
+	let pgBase = data;
+	try {
+		pgBase = fs.readFileSync(path.join(data, 'pg.location'), 'utf8').trim() || data;
+	} catch {
+		/* the default place */
+	}
+	try {
+		pg = Number(fs.readFileSync(path.join(pgBase, 'pg/postmaster.pid'), 'utf8').split('\n')[0]);
+	} catch {
+		/* not found */
+	}
+	return { redis, pg };
+}
+
+// The groups of processes measured in a phase: name -> () => [pids].
+function groupsFor(system) {
+	const g = {};
+	if (system.kind === 'tandem') {
+		g.server = () => [system.pid];
+		g.judge = () => (system.judgePid ? tree(system.judgePid) : []);
+		const { redis, pg } = servicePids();
+		if (redis) g.redis = () => [redis];
+		if (pg) g.postgres = () => tree(pg);
+	} else {
+		g.server = () => [system.pid];
+	}
+	return g;
+}
+
+function sampleCpu(groups) {
+	const out = {};
+	for (const [k, f] of Object.entries(groups)) out[k] = groupCpu(f());
+	return out;
+}
+
+// Memory of each group: RSS sum (PostgreSQL and the judge: PSS sum, their
+// processes share pages: the buffer pool, the zygote's heap).
+function sampleMem(groups) {
+	const out = {};
+	for (const [k, f] of Object.entries(groups)) {
+		const pids = f();
+		out[k] =
+			k === 'postgres' || k === 'judge'
+				? pids.reduce((s, p) => s + readPss(p), 0)
+				: pids.reduce((s, p) => s + readStatus(p).rss, 0);
+	}
+	return out;
+}
+
+// ---- servers ---------------------------------------------------------------------
+
+function freePort() {
+	return new Promise((resolve, reject) => {
+		const s = net.createServer();
+		s.on('error', reject);
+		s.listen(0, '127.0.0.1', () => {
+			const { port } = s.address();
+			s.close(() => resolve(port));
+		});
+	});
+}
+
+const children = new Set();
+function stopAll() {
+	for (const c of children) {
+		try {
+			c.kill('SIGKILL');
+		} catch {
+			/* gone */
+		}
+	}
+}
+process.on('exit', stopAll);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'])
+	process.on(sig, () => {
+		stopAll();
+		process.exit(130);
+	});
+
+async function httpGet(url) {
+	const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+	return { status: r.status, body: await r.text() };
+}
+
+let serverSeq = 0;
+async function startTandem(label) {
+	const port = await freePort();
+	const secret = randomBytes(24).toString('hex');
+	const admin = randomBytes(24).toString('hex');
+	const logFile = path.join(logDir, `tandem-${++serverSeq}-${label}.log`);
+	const out = fs.openSync(logFile, 'w');
+	const env = {
+		...process.env,
+		TANDEM_SECRET: secret,
+		TANDEM_ADMIN_KEY: admin,
+		TANDEM_LOG_LEVEL: process.env.TANDEM_LOG_LEVEL || 'info',
+	};
+	const p = spawn(
+		tandemBin,
+		[
+			'serve',
+			'--listen',
+			`127.0.0.1:${port}`,
+			'--ops-per-s',
+			'10000',
+			'--runs-per-min',
+			'6000',
+			'--migrations',
+			path.join(root, 'migrations'),
+		],
+		{ env, stdio: ['ignore', out, out] },
+	);
+	children.add(p);
+	p.on('exit', () => children.delete(p));
+	const base = `http://127.0.0.1:${port}`;
+	const t0 = Date.now();
+	let judgeUp = false;
+	while (Date.now() - t0 < 20000) {
+		if (p.exitCode !== null) throw new Error(`tandem exited (${p.exitCode}); see ${logFile}`);
+		try {
+			const r = await httpGet(`${base}/readyz`);
+			if (r.status === 200) {
+				judgeUp = /judge up/.test(r.body);
+				if (judgeUp || Date.now() - t0 > 10000) break;
+			}
+		} catch {
+			/* not listening yet */
+		}
+		await sleep(100);
+	}
+	const kids = tree(p.pid).filter((x) => x !== p.pid && readStat(x)?.ppid === p.pid);
+	return {
+		kind: 'tandem',
+		label,
+		proc: p,
+		pid: p.pid,
+		judgePid: kids[0] || null,
+		judgeUp,
+		port,
+		base,
+		url: `ws://127.0.0.1:${port}/ws`,
+		admin,
+		logFile,
+	};
+}
+
+async function startYws(label) {
+	const port = await freePort();
+	const logFile = path.join(logDir, `yws-${++serverSeq}-${label}.log`);
+	const out = fs.openSync(logFile, 'w');
+	const p = spawn(process.execPath, [ywsServer], {
+		env: { ...process.env, HOST: '127.0.0.1', PORT: String(port) },
+		stdio: ['ignore', out, out],
+	});
+	children.add(p);
+	p.on('exit', () => children.delete(p));
+	const t0 = Date.now();
+	for (;;) {
+		if (p.exitCode !== null) throw new Error(`y-websocket server exited; see ${logFile}`);
+		try {
+			if ((await httpGet(`http://127.0.0.1:${port}/`)).status === 200) break;
+		} catch {
+			/* not yet */
+		}
+		if (Date.now() - t0 > 20000) throw new Error('y-websocket server did not start');
+		await sleep(100);
+	}
+	return {
+		kind: 'yws',
+		label,
+		proc: p,
+		pid: p.pid,
+		port,
+		url: `ws://127.0.0.1:${port}`,
+		logFile,
+	};
+}
+
+async function stopServer(s) {
+	if (s.proc.exitCode !== null) return s.proc.exitCode;
+	s.proc.kill('SIGTERM');
+	const t0 = Date.now();
+	while (s.proc.exitCode === null && s.proc.signalCode === null && Date.now() - t0 < 10000)
+		await sleep(50);
+	if (s.proc.exitCode === null && s.proc.signalCode === null) {
+		s.proc.kill('SIGKILL');
+		await sleep(200);
+		return 'killed after 10 s';
+	}
+	return s.proc.exitCode ?? s.proc.signalCode;
+}
+
+// Rooms: tandem's through POST /api/rooms, y-websocket's are just names.
+async function createRooms(server, n) {
+	if (server.kind === 'yws') {
+		const tag = randomBytes(4).toString('hex');
+		return Array.from({ length: n }, (_, i) => ({ id: `bench-${tag}-${i}`, tokens: {} }));
+	}
+	const rooms = [];
+	let i = 0;
+	const one = async () => {
+		while (i < n) {
+			i++;
+			const r = await fetch(`${server.base}/api/rooms`, {
+				method: 'POST',
+				headers: { authorization: `Bearer ${server.admin}`, 'content-type': 'application/json' },
+				body: '{}',
+				signal: AbortSignal.timeout(10000),
+			});
+			if (r.status !== 201) throw new Error(`POST /api/rooms: ${r.status} ${await r.text()}`);
+			const j = await r.json();
+			rooms.push({ id: j.id, tokens: j.tokens });
+		}
+	};
+	await Promise.all(Array.from({ length: 16 }, one));
+	return rooms;
+}
+
+// ---- workers -----------------------------------------------------------------------
+
+class Worker {
+	constructor(i) {
+		this.i = i;
+		this.proc = fork(path.join(here, 'worker.mjs'), [], {
+			serialization: 'advanced',
+			stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+		});
+		children.add(this.proc);
+		this.waiters = [];
+		this.proc.on('message', (m) => {
+			const w = this.waiters.shift();
+			if (!w) return;
+			if (m.ev === 'error') w.reject(new Error(`worker ${i}: ${m.message}`));
+			else w.resolve(m);
+		});
+		this.proc.on('exit', (code) => {
+			children.delete(this.proc);
+			for (const w of this.waiters.splice(0)) w.reject(new Error(`worker ${i} exited ${code}`));
+		});
+	}
+	call(msg, timeoutMs = 120000) {
+		return new Promise((resolve, reject) => {
+			const t = setTimeout(() => reject(new Error(`worker ${this.i}: ${msg.cmd} timed out`)), timeoutMs);
+			this.waiters.push({
+				resolve: (m) => {
+					clearTimeout(t);
+					resolve(m);
+				},
+				reject: (e) => {
+					clearTimeout(t);
+					reject(e);
+				},
+			});
+			this.proc.send(msg);
+		});
+	}
+	get pid() {
+		return this.proc.pid;
+	}
+}
+
+function split(items, n) {
+	const parts = Array.from({ length: n }, () => []);
+	items.forEach((x, i) => parts[i % n].push(x));
+	return parts;
+}
+
+// ---- statistics ----------------------------------------------------------------------
+
+function merge(arrays) {
+	const n = arrays.reduce((s, a) => s + a.length, 0);
+	const out = new Float64Array(n);
+	let o = 0;
+	for (const a of arrays) {
+		out.set(a, o);
+		o += a.length;
+	}
+	return out.sort();
+}
+
+function pct(sorted, p) {
+	if (!sorted.length) return NaN;
+	const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+	return sorted[i];
+}
+
+function sumObj(list) {
+	const out = {};
+	for (const o of list) for (const [k, v] of Object.entries(o)) out[k] = (out[k] || 0) + v;
+	return out;
+}
+
+// ---- one load phase --------------------------------------------------------------------
+
+async function loadPhase(system, mode) {
+	const W = opt.workers;
+	log(`${system.kind}/${mode}: creating ${opt.rooms} rooms`);
+	const rooms = await createRooms(system, opt.rooms);
+	const workers = Array.from({ length: W }, (_, i) => new Worker(i));
+	const parts = split(rooms, W);
+	const prefix = mode === 'runs' ? 'print("hi")\n#' : null;
+	log(`${system.kind}/${mode}: connecting ${opt.rooms * 2} clients with ${W} worker(s)`);
+	const tc = Date.now();
+	await Promise.all(
+		workers.map((w, i) =>
+			w.call({ cmd: 'setup', kind: system.kind, url: system.url, rooms: parts[i], wasm, prefix }),
+		),
+	);
+	const connectS = (Date.now() - tc) / 1000;
+	const groups = groupsFor(system);
+	groups.generator = () => workers.map((w) => w.pid);
+	await Promise.all(
+		workers.map((w) =>
+			w.call({ cmd: 'start', prefix, runEveryMs: mode === 'runs' ? opt.runEvery * 1000 : 0 }),
+		),
+	);
+	log(`${system.kind}/${mode}: typing; ${opt.warmup} s warm-up`);
+	await sleep(opt.warmup * 1000);
+	await Promise.all(workers.map((w) => w.call({ cmd: 'window', open: true })));
+	const cpu0 = sampleCpu(groups);
+	const t0 = process.hrtime.bigint();
+	const peak = {};
+	const loadavg0 = os.loadavg()[0];
+	log(`${system.kind}/${mode}: measuring ${opt.measure} s`);
+	const end = Date.now() + opt.measure * 1000;
+	while (Date.now() < end) {
+		const m = sampleMem(groups);
+		for (const [k, v] of Object.entries(m)) peak[k] = Math.max(peak[k] || 0, v);
+		await sleep(Math.min(2000, Math.max(0, end - Date.now())));
+	}
+	await Promise.all(workers.map((w) => w.call({ cmd: 'window', open: false })));
+	const cpu1 = sampleCpu(groups);
+	const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+	const loadavg1 = os.loadavg()[0];
+	const hwm = readStatus(system.pid).hwm;
+	const m = sampleMem(groups);
+	for (const [k, v] of Object.entries(m)) peak[k] = Math.max(peak[k] || 0, v);
+	log(`${system.kind}/${mode}: draining, checking convergence`);
+	const results = (
+		await Promise.all(
+			workers.map((w) => w.call({ cmd: 'finish', kind: system.kind, url: system.url, drainMs: opt.drain * 1000 })),
+		)
+	).map((r) => r.result);
+	let metrics = null;
+	if (system.kind === 'tandem') {
+		try {
+			metrics = (await httpGet(`${system.base}/metrics`)).body;
+		} catch {
+			/* not essential */
+		}
+	}
+	await Promise.all(workers.map((w) => w.call({ cmd: 'close' })));
+	for (const w of workers) w.proc.send({ cmd: 'exit' });
+	const cpu = {};
+	for (const k of Object.keys(cpu1)) cpu[k] = cpu1[k] - cpu0[k];
+	const lat = merge(results.map((r) => r.lat));
+	const ackLat = merge(results.map((r) => r.ackLat));
+	const runLat = merge(results.map((r) => r.runLat));
+	const sum = (k) => results.reduce((s, r) => s + r[k], 0);
+	const out = {
+		system: system.kind,
+		mode,
+		rooms: sum('rooms'),
+		clients: sum('rooms') * 2,
+		workers: W,
+		connectS,
+		windowS: secs,
+		sent: sum('sent'),
+		delivered: sum('delivered'),
+		lat: summary(lat),
+		ackLat: summary(ackLat),
+		acked: sum('acked'),
+		unackedAtEnd: sum('unacked'),
+		converged: sum('converged'),
+		diverged: results.flatMap((r) => r.diverged),
+		lateMatched: sum('lateMatched'),
+		lateFailed: sum('lateFailed'),
+		drainMs: Math.max(...results.map((r) => r.drainMs)),
+		errors: sumObj(results.map((r) => r.errors)),
+		closes: sumObj(results.map((r) => r.closes)),
+		runs: {
+			sent: sum('runsSent'),
+			skipped: sum('runsSkipped'),
+			lat: summary(runLat),
+			verdicts: sumObj(results.map((r) => r.verdicts)),
+			errors: sumObj(results.map((r) => r.runErrors)),
+			ieMessages: sumObj(results.map((r) => r.ieMessages)),
+		},
+		cpu,
+		peakMem: peak,
+		serverHwm: hwm,
+		loadavg: [loadavg0, loadavg1],
+		metrics: metrics ? pickMetrics(metrics) : null,
+	};
+	return out;
+}
+
+function summary(sorted) {
+	return {
+		n: sorted.length,
+		p50: pct(sorted, 50),
+		p90: pct(sorted, 90),
+		p99: pct(sorted, 99),
+		max: sorted.length ? sorted[sorted.length - 1] : NaN,
+	};
+}
+
+// A few lines of tandem's /metrics worth keeping beside the result.
+function pickMetrics(text) {
+	return text
+		.split('\n')
+		.filter((l) => l && !l.startsWith('#') && !/_bucket\{/.test(l))
+		.slice(0, 80);
+}
+
+// ---- idle rooms ----------------------------------------------------------------------
+
+async function idlePhase(kind) {
+	const system = kind === 'tandem' ? await startTandem('idle') : await startYws('idle');
+	const w = new Worker(0);
+	const batch = 100;
+	const settle = async () => {
+		await sleep(1500);
+		return readStatus(system.pid).rss;
+	};
+	try {
+		// A first batch pays for one-time set-up (pools, caches, code paths
+		// run for the first time); the growth is measured after it.
+		await w.call({ cmd: 'idle', kind, url: system.url, wasm, rooms: await createRooms(system, batch) });
+		const base = await settle();
+		const steps = [];
+		for (let done = 0; done < opt.idleRooms; done += batch) {
+			const rooms = await createRooms(system, batch);
+			await w.call({ cmd: 'idle', kind, url: system.url, wasm, rooms });
+			steps.push(await settle());
+		}
+		const n = steps.length * batch;
+		const grown = steps[steps.length - 1] - base;
+		await w.call({ cmd: 'close' });
+		const afterLeave = await settle();
+		return {
+			system: kind,
+			rooms: n,
+			baseRss: base,
+			perHundred: steps.map((s, i) => s - (i ? steps[i - 1] : base)),
+			perRoom: grown / n,
+			afterLeavePerRoom: (afterLeave - base) / n,
+		};
+	} finally {
+		w.proc.send({ cmd: 'exit' });
+		await stopServer(system);
+	}
+}
+
+// ---- report ----------------------------------------------------------------------------
+
+const ms = (x) => (Number.isFinite(x) ? (x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0)) : '–');
+const mb = (b) => (b / 1e6).toFixed(1);
+const kb = (b) => (b / 1e3).toFixed(1);
+const secs = (s) => (s === undefined ? '–' : s.toFixed(1));
+const num = (n) => n.toLocaleString('en-US');
+
+function cpuModel() {
+	try {
+		const m = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m);
+		return m ? m[1].trim() : '?';
+	} catch {
+		return '?';
+	}
+}
+
+function verdictMark(ok, how) {
+	return ok ? 'met' : `**missed** (${how})`;
+}
+
+function report(res) {
+	const T = res.tandem;
+	const Yw = res.yws;
+	const R = res.runs;
+	const I = res.idle || {};
+	const L = [];
+	const date = new Date().toISOString().slice(0, 10);
+	L.push('## Server load');
+	L.push('');
+	L.push(
+		`Measured ${date} on ${os.cpus().length} cores (${cpuModel()}), node ${process.version}, ` +
+			`yjs ${pkgVersion('yjs')}, y-websocket ${pkgVersion('y-websocket')} (client), ` +
+			`@y/websocket-server ${pkgVersion('@y/websocket-server')}; tandem: meson buildtype=release ` +
+			`(${path.basename(opt.build)}), run as root (judge supervisor forked), info logging to a file, ` +
+			'Redis (appendonly) and PostgreSQL from `scripts/services`. Reproduce with `bench/server/run`.',
+	);
+	L.push('');
+	L.push(
+		`Load: ${opt.rooms} rooms, ${opt.rooms * 2} clients (interviewer + candidate), each typing 5 ` +
+			`characters a second at random places; ${opt.warmup} s warm-up, ${opt.measure} s measured; one ` +
+			`generator (${opt.workers} node process${opt.workers > 1 ? 'es' : ''}) holding both peers of a room, so ` +
+			'the keystroke and its arrival are read from one clock. Tandem clients are the wasm CRDT ' +
+			'(crdt/wasm/crdt.mjs) speaking tandem.v1; y-websocket clients are yjs + WebsocketProvider ' +
+			'(disableBc, ws). A character counts as delivered when the peer has applied the operation ' +
+			'with its id (agent or clientID, sequence number). Each system gets a fresh server process; the ' +
+			'phases run one after the other, never at once.',
+	);
+	L.push('');
+	if (T || Yw) {
+		L.push(`### Typing: ${num(opt.rooms)} rooms, ${num(opt.rooms * 2)} clients`);
+		L.push('');
+		L.push('| | Tandem | y-websocket |');
+		L.push('|---|---:|---:|');
+		const row = (name, f) => L.push(`| ${name} | ${T ? f(T) : '–'} | ${Yw ? f(Yw) : '–'} |`);
+		row('latency p50 (ms)', (r) => ms(r.lat.p50));
+		row('latency p90 (ms)', (r) => ms(r.lat.p90));
+		row('latency p99 (ms)', (r) => ms(r.lat.p99));
+		row('latency max (ms)', (r) => ms(r.lat.max));
+		row('characters delivered / sent', (r) => `${num(r.delivered)} / ${num(r.sent)}`);
+		row('send rate achieved (chars/s per client)', (r) => (r.sent / r.clients / r.windowS).toFixed(2));
+		row('rooms converged (both peers equal)', (r) => `${r.converged} / ${r.rooms}`);
+		row('late joiner equal to the peers', (r) => `${r.lateMatched} / ${r.rooms}`);
+		row('server CPU over the window (s)', (r) => `${secs(r.cpu.server)} (${((100 * r.cpu.server) / r.windowS).toFixed(0)}% of a core)`);
+		row('server peak RSS (VmHWM)', (r) => `${mb(r.serverHwm)} MB`);
+		row('judge supervisor + sandboxes: CPU / peak RSS', (r) =>
+			r.system === 'tandem' ? `${secs(r.cpu.judge)} s / ${mb(r.peakMem.judge || 0)} MB` : 'n/a',
+		);
+		row('Redis: CPU / peak RSS', (r) =>
+			r.system === 'tandem' ? `${secs(r.cpu.redis)} s / ${mb(r.peakMem.redis || 0)} MB` : 'n/a',
+		);
+		row('PostgreSQL (all processes): CPU / peak PSS', (r) =>
+			r.system === 'tandem' ? `${secs(r.cpu.postgres)} s / ${mb(r.peakMem.postgres || 0)} MB` : 'n/a',
+		);
+		row('send → durable ack p50 / p99 (ms)', (r) =>
+			r.system === 'tandem' ? `${ms(r.ackLat.p50)} / ${ms(r.ackLat.p99)}` : 'n/a',
+		);
+		row('generator CPU over the window (s)', (r) => `${secs(r.cpu.generator)} (${((100 * r.cpu.generator) / r.windowS).toFixed(0)}% of a core)`);
+		row('errors / unexpected closes', (r) => `${fmtCounts(r.errors)} / ${fmtCounts(r.closes)}`);
+		row('load average (1 min) start → end', (r) => `${r.loadavg[0].toFixed(2)} → ${r.loadavg[1].toFixed(2)}`);
+		L.push('');
+	}
+	if (I.tandem || I.yws) {
+		L.push(`### Idle rooms (fresh server; batches of 100 rooms, each joined by one client that stays silent)`);
+		L.push('');
+		L.push('| | Tandem | y-websocket |');
+		L.push('|---|---:|---:|');
+		const row = (name, f) => L.push(`| ${name} | ${I.tandem ? f(I.tandem) : '–'} | ${I.yws ? f(I.yws) : '–'} |`);
+		row('RSS growth per room, client connected', (r) => `${kb(r.perRoom)} KB`);
+		row('RSS growth per 100 rooms, each batch', (r) => r.perHundred.map((x) => kb(x)).join(', ') + ' KB');
+		row('RSS growth per room after the clients left', (r) => `${kb(r.afterLeavePerRoom)} KB`);
+		L.push('');
+	}
+	if (R) {
+		L.push(`### Runs: the same typing plus one Run per room every ${opt.runEvery} s (Tandem only)`);
+		L.push('');
+		L.push('| | Tandem |');
+		L.push('|---|---:|');
+		L.push(`| runs requested in the window | ${num(R.runs.sent)} (${(R.runs.sent / R.windowS).toFixed(1)}/s) |`);
+		L.push(`| run request → run.result p50 / p90 / p99 / max (ms) | ${ms(R.runs.lat.p50)} / ${ms(R.runs.lat.p90)} / ${ms(R.runs.lat.p99)} / ${ms(R.runs.lat.max)} |`);
+		L.push(`| results received | ${num(R.runs.lat.n)} |`);
+		L.push(`| verdicts | ${fmtCounts(R.runs.verdicts)} |`);
+		if (Object.keys(R.runs.ieMessages).length)
+			L.push(`| IE messages | ${fmtCounts(R.runs.ieMessages)} |`);
+		L.push(`| run errors / skipped (previous run of the room unanswered) | ${fmtCounts(R.runs.errors)} / ${R.runs.skipped} |`);
+		L.push(`| typing latency p50 / p99 / max (ms) | ${ms(R.lat.p50)} / ${ms(R.lat.p99)} / ${ms(R.lat.max)} |`);
+		L.push(`| characters delivered / sent | ${num(R.delivered)} / ${num(R.sent)} |`);
+		L.push(`| rooms converged / late joiner equal | ${R.converged} / ${R.lateMatched} of ${R.rooms} |`);
+		L.push(`| server CPU (s) / peak RSS | ${secs(R.cpu.server)} / ${mb(R.serverHwm)} MB |`);
+		L.push(`| judge supervisor + sandboxes CPU (s) / peak RSS | ${secs(R.cpu.judge)} / ${mb(R.peakMem.judge || 0)} MB |`);
+		L.push(`| Redis CPU (s) / PostgreSQL CPU (s) | ${secs(R.cpu.redis)} / ${secs(R.cpu.postgres)} |`);
+		L.push(`| generator CPU (s) | ${secs(R.cpu.generator)} |`);
+		L.push(`| errors / unexpected closes | ${fmtCounts(R.errors)} / ${fmtCounts(R.closes)} |`);
+		L.push('');
+	}
+	if (T && Yw) {
+		L.push('### Targets (issue 5; same generator, same run)');
+		L.push('');
+		L.push('| target | limit | today | verdict |');
+		L.push('|---|---:|---:|---|');
+		const ratio = (a, b) => (b > 0 ? a / b : Infinity);
+		const tgt = (name, limit, today, ok, how) => L.push(`| ${name} | ${limit} | ${today} | ${verdictMark(ok, how)} |`);
+		const p99 = ratio(T.lat.p99, Yw.lat.p99);
+		tgt('p99 latency, Tandem / y-websocket', '≤ 0.10', `${p99.toFixed(3)} (${ms(T.lat.p99)} / ${ms(Yw.lat.p99)} ms)`, p99 <= 0.1, `${(p99 / 0.1).toFixed(1)}× the limit`);
+		const cpuR = ratio(T.cpu.server, Yw.cpu.server);
+		tgt('server CPU, Tandem / y-websocket', '≤ 0.20', `${cpuR.toFixed(3)} (${secs(T.cpu.server)} / ${secs(Yw.cpu.server)} s)`, cpuR <= 0.2, `${(cpuR / 0.2).toFixed(1)}× the limit`);
+		const rssR = ratio(T.serverHwm, Yw.serverHwm);
+		tgt('server peak RSS, Tandem / y-websocket', '≤ 0.20', `${rssR.toFixed(3)} (${mb(T.serverHwm)} / ${mb(Yw.serverHwm)} MB)`, rssR <= 0.2, `${(rssR / 0.2).toFixed(1)}× the limit`);
+		if (I.tandem) {
+			const per = I.tandem.perRoom / 1000;
+			tgt('memory per idle room (Tandem)', '≤ 8 KB', `${per.toFixed(1)} KB`, per <= 8, `${(per - 8).toFixed(1)} KB over`);
+		}
+		tgt('every character delivered, every room converged (both)', 'all', `${T.delivered === T.sent && Yw.delivered === Yw.sent && T.converged === T.rooms && Yw.converged === Yw.rooms ? 'all' : 'not all'}`, T.delivered === T.sent && Yw.delivered === Yw.sent && T.converged === T.rooms && Yw.converged === Yw.rooms, 'see the table');
+		L.push('');
+		L.push(
+			'Server CPU and RSS compare the network process alone (Tandem) with the y-websocket node ' +
+				'process; what Tandem spends besides, in its judge supervisor, Redis and PostgreSQL, is in ' +
+				'its own rows above (Redis and PostgreSQL are shared with whatever else runs on the machine).',
+		);
+		L.push('');
+	}
+	return L.join('\n');
+}
+
+function fmtCounts(o) {
+	const e = Object.entries(o || {});
+	return e.length ? e.map(([k, v]) => `${k} ${num(v)}`).join(', ') : 'none';
+}
+
+function pkgVersion(name) {
+	try {
+		return JSON.parse(fs.readFileSync(path.join(here, 'node_modules', name, 'package.json'), 'utf8')).version;
+	} catch {
+		return '?';
+	}
+}
+
+function writeSection(text) {
+	const file = path.join(root, 'BENCHMARKS.md');
+	let md = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
+	const start = md.search(/^## Server load\s*$/m);
+	if (start < 0) {
+		md = md.replace(/\s*$/, '\n\n') + text.trimEnd() + '\n';
+	} else {
+		const rest = md.slice(start + 1);
+		const next = rest.search(/^## /m);
+		const end = next < 0 ? md.length : start + 1 + next;
+		md = md.slice(0, start) + text.trimEnd() + '\n' + (next < 0 ? '' : '\n' + md.slice(end));
+	}
+	fs.writeFileSync(file, md);
+}
+
+// ---- main ------------------------------------------------------------------------------
+
+async function main() {
+	const res = {};
+	const started = Date.now();
+	log(`logs in ${logDir}`);
+	if (want('tandem')) {
+		const s = await startTandem('typing');
+		if (!s.judgeUp) log('tandem: judge is down (not root?)');
+		res.tandem = await loadPhase(s, 'typing');
+		res.tandem.exit = await stopServer(s);
+		res.tandem.log = s.logFile;
+	}
+	if (want('yws')) {
+		const s = await startYws('typing');
+		res.yws = await loadPhase(s, 'typing');
+		res.yws.exit = await stopServer(s);
+	}
+	if (want('runs')) {
+		const s = await startTandem('runs');
+		res.runs = await loadPhase(s, 'runs');
+		res.runs.exit = await stopServer(s);
+		res.runs.log = s.logFile;
+		res.runs.judgeUp = s.judgeUp;
+	}
+	if (want('idle')) {
+		res.idle = {};
+		log('idle rooms: tandem');
+		res.idle.tandem = await idlePhase('tandem');
+		log('idle rooms: y-websocket');
+		res.idle.yws = await idlePhase('yws');
+	}
+	res.elapsedS = (Date.now() - started) / 1000;
+	const text = report(res);
+	if (opt.json) fs.writeFileSync(opt.json, JSON.stringify(res, null, 1));
+	console.log(text);
+	console.error(JSON.stringify(res, (k, v) => (k === 'metrics' ? undefined : v)));
+	if (opt.write) writeSection(text);
+	log(`done in ${res.elapsedS.toFixed(0)} s; logs in ${logDir}`);
+}
+
+main().then(
+	() => {
+		stopAll();
+		process.exit(0);
+	},
+	(e) => {
+		console.error(e?.stack || e);
+		stopAll();
+		process.exit(1);
+	},
+);
