@@ -260,6 +260,28 @@ static _Noreturn void child(const struct plan *p)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		die(p, "pdeathsig");
 
+	/*
+	 * A pid namespace owned by the zygote's user namespace, with the
+	 * zygote as its pid 1: only then may the zygote give each sandbox a
+	 * fresh pid namespace straight from its own fork (unshare, fork, setns
+	 * back), one fork per sandbox instead of two.  This process stays
+	 * behind as the outer namespace's init and only waits.
+	 */
+	if (unshare(CLONE_NEWPID) < 0)
+		die(p, "unshare pid");
+	long inner = syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, 0);
+	if (inner < 0)
+		die(p, "fork the zygote");
+	if (inner > 0) {
+		syscall(SYS_close_range, 0, ~0u, 0);
+		int st = 0;
+		while (waitpid((pid_t)inner, &st, 0) < 0 && errno == EINTR)
+			;
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+	}
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		die(p, "pdeathsig");
+
 	/* Move both kept fds out of the way before placing them at 3 and 4. */
 	int cfd = fcntl(p->cfd, F_DUPFD, 100), sync = fcntl(p->c2p, F_DUPFD, 100);
 	if (cfd < 0 || sync < 0 || dup2(cfd, 3) < 0 || dup2(sync, 4) < 0)

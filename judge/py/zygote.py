@@ -262,14 +262,28 @@ def _init(child):
 
 
 def _sandbox(cfg, bpf, fds):
-    """Stage 2: pid 1 of the new namespaces; becomes the user's process."""
-    box, in_r, out_w, err_w = fds
+    """pid 1 of a fresh pid namespace: isolate, then become the reaper."""
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 200) for fd in fds]
+    os.closerange(3, 200)
+    os.closerange(high[-1] + 1, 1 << 20)
+    box, in_r, out_w, err_w = high
+    # Still root of the zygote's user namespace here: the mounts, the
+    # network, ipc and uts namespaces belong to it, so nothing the sandbox
+    # later holds can unmount or reconfigure them.
+    _check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
     size = "size=%dm" % cfg["tmpfs_mb"]
     _mount("tmpfs", "/work", "tmpfs", MS_NOSUID | MS_NODEV, size + ",mode=0755")
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, size + ",mode=1777")
     _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, size + ",mode=1777")
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
     _check(libc.sethostname(b"sandbox", 7), "sethostname")
+    # Then a user namespace of its own, where it is uid 1000.
+    _check(libc.unshare(CLONE_NEWUSER), "unshare user")
+    _write_file("/proc/self/setgroups", b"deny")
+    _write_file("/proc/self/uid_map", b"%d 0 1" % SANDBOX_UID)
+    _write_file("/proc/self/gid_map", b"%d 0 1" % SANDBOX_UID)
     os.chdir("/work")
     _write_all(box, b"R")
     if os.read(box, 1) != b"G":
@@ -304,24 +318,23 @@ def _sandbox(cfg, bpf, fds):
         _run_tests(req)
 
 
-def _stage1(cfg, bpf, fds, report):
-    """Child of the zygote: new namespaces, then fork pid 1 of them."""
-    signal.set_wakeup_fd(-1)
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 200) for fd in fds + [report]]
-    os.closerange(3, 200)
-    os.closerange(high[-1] + 1, 1 << 20)
-    flags = (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
-             | CLONE_NEWPID)
-    _check(libc.unshare(flags), "unshare")
-    _write_file("/proc/self/setgroups", b"deny")
-    _write_file("/proc/self/uid_map", b"%d 0 1" % SANDBOX_UID)
-    _write_file("/proc/self/gid_map", b"%d 0 1" % SANDBOX_UID)
-    pid = os.fork()
+def _spawn(ctl, cfg, bpf, boxes, slot, gen, pidns):
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    a.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    in_r, in_w = os.pipe()
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    # The next child is pid 1 of a new pid namespace; then back to ours.
+    _check(libc.unshare(CLONE_NEWPID), "unshare pid")
+    pid = -1
+    try:
+        pid = os.fork()
+    finally:
+        if pid != 0:
+            _check(libc.setns(pidns, CLONE_NEWPID), "setns pid")
     if pid == 0:
         try:
-            os.close(high[4])  # the zygote waits for this pipe's EOF
-            _sandbox(cfg, bpf, high[:4])
+            _sandbox(cfg, bpf, [b.fileno(), in_r, out_w, err_w])
         except (ConnectionError, EOFError):
             pass  # the judge went away (shutdown): nothing to say
         except BaseException as exc:
@@ -330,45 +343,14 @@ def _stage1(cfg, bpf, fds, report):
             except BaseException:
                 pass
         os._exit(71)
-    os.write(high[4], b"%d" % pid)
-    os._exit(0)
-
-
-def _spawn(ctl, cfg, bpf, boxes, slot, gen):
-    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    a.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-    in_r, in_w = os.pipe()
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    rep_r, rep_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            _stage1(cfg, bpf, [b.fileno(), in_r, out_w, err_w], rep_w)
-        except BaseException as exc:
-            try:
-                os.write(2, ("tandem zygote child: %s\n" % exc).encode())
-            except BaseException:
-                pass
-        os._exit(72)
     b.close()
-    for fd in (in_r, out_w, err_w, rep_w):
+    for fd in (in_r, out_w, err_w):
         os.close(fd)
-    data = b""
-    while True:
-        chunk = os.read(rep_r, 64)
-        if not chunk:
-            break
-        data += chunk
-    os.close(rep_r)
     try:
-        if data:
-            boxes[int(data)] = (slot, gen)
-            fds = array.array("i", [a.fileno(), in_w, out_r, err_r])
-            ctl.sendmsg([b"S %d %d" % (slot, gen)],
-                        [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
-        else:
-            ctl.send(b"E %d %d fork of the sandbox failed" % (slot, gen))
+        boxes[pid] = (slot, gen)
+        fds = array.array("i", [a.fileno(), in_w, out_r, err_r])
+        ctl.sendmsg([b"S %d %d" % (slot, gen)],
+                    [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
     finally:
         a.close()
         for fd in (in_w, out_r, err_r):
@@ -398,6 +380,7 @@ def main():
     ctl = socket.socket(fileno=int(sys.argv[1]))
     cfg = json.loads(ctl.recv(1 << 16))
     bpf = ctl.recv(1 << 20)
+    pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
     os.set_blocking(wake_w, False)
@@ -419,7 +402,7 @@ def main():
                 os._exit(0)
             if msg.startswith(b"S "):
                 slot, gen = (int(x) for x in msg[2:].split())
-                _spawn(ctl, cfg, bpf, boxes, slot, gen)
+                _spawn(ctl, cfg, bpf, boxes, slot, gen, pidns)
         _reap(ctl, boxes)
 
 
