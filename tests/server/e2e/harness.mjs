@@ -619,6 +619,7 @@ export class Client {
 		this.sent = 0;
 		this.live = false;
 		this.closeInfo = null;
+		this.resendTimer = null;
 	}
 
 	_open(protocol, headers) {
@@ -684,8 +685,16 @@ export class Client {
 			this.errors.push(msg);
 			// Rate limited: resend what is unacknowledged after the time the
 			// server asked for (a client's duty, not test synchronisation).
-			if (msg.code === 'rate_limited' && this.live)
-				setTimeout(() => this.resendUnacked(), Math.max(0, Number(msg.retry_ms) || 100));
+			// One resend covers every refusal before it, so at most one is
+			// scheduled at a time.
+			if ((msg.code === 'rate_limited' || msg.code === 'overloaded') && this.live && !this.resendTimer)
+				this.resendTimer = setTimeout(
+					() => {
+						this.resendTimer = null;
+						this.resendUnacked();
+					},
+					Math.max(0, Number(msg.retry_ms) || 100),
+				);
 		}
 	}
 

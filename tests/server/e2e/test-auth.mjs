@@ -126,6 +126,23 @@ test('invalid, forged, altered, expired and foreign tokens are refused (1008, 40
 	await c.close();
 });
 
+test('a first frame that is not a join closes with 1008', async () => {
+	const room = await srv.createRoom();
+	for (const [what, send] of [
+		['an awareness message', (c) => c.send({ t: 'awareness', cursor: 1 })],
+		['a binary frame', (c) => c.sendRaw(new Uint8Array([1, 0x55, 0, 0]), true)],
+		['malformed JSON', (c) => c.sendRaw('{"t": "join", ', false)],
+	]) {
+		const c = await srv.connect();
+		send(c);
+		const { code, reason } = await c.closedWith(`close after ${what} as the first frame`);
+		assert.equal(code, 1008, `${what} first: closed with ${code} ${reason}`);
+	}
+	// The room is untouched: a proper join still works.
+	const ok = await srv.join(room, 'candidate');
+	await ok.close();
+});
+
 test('closing a room needs the interviewer and revokes every token', async () => {
 	const room = await srv.createRoom();
 	for (const seat of ['candidate', 'observer']) {

@@ -13,11 +13,15 @@ import { Tandem, converge, lateJoiner, loadCrdt, requirements, rng, SEED } from 
 await requirements();
 
 const JOIN_TIMEOUT_MS = 2000;
+// Small enough to reach with one update, large enough for every other test here.
+const MAX_DOC = 200000;
 const BIG = Number(process.env.TANDEM_E2E_BIG || 8 * 1024 * 1024);
 
 let srv, calm, typist;
 before(async () => {
-	srv = await Tandem.start({ args: ['--join-timeout-ms', String(JOIN_TIMEOUT_MS)] });
+	srv = await Tandem.start({
+		args: ['--join-timeout-ms', String(JOIN_TIMEOUT_MS), '--max-doc', String(MAX_DOC)],
+	});
 	// The bystanders: a room whose clients type throughout this file.
 	const room = await srv.createRoom();
 	const a = await srv.join(room, 'interviewer');
@@ -161,6 +165,38 @@ test('a forged update (ops of another agent) gets error bad_update, nothing appl
 	const late = await lateJoiner(srv, room, await iv.version());
 	assert.ok(!late.text().includes('FORGED'), `the server's copy: ${JSON.stringify(late.text())}`);
 	await stillWorks(cand, iv, 'honest again\n');
+	for (const x of [iv, cand, late]) await x.close();
+});
+
+test('an update that would make the document too large gets doc_too_large, nothing applied', async () => {
+	const { room, iv, cand } = await busyRoom();
+	const frames = iv.updates.length;
+	const big = 'x'.repeat(MAX_DOC - 1000);
+	cand.edit((d) => d.insert(d.length, big));
+	await cand.acked();
+	cand.edit((d) => d.insert(0, 'y'.repeat(2000)));
+	const e = await cand.error('doc_too_large');
+	assert.equal(e.t, 'error');
+	await barrier(cand, iv);
+	assert.equal(iv.updates.length, frames + 1, 'only the update within the limit was fanned out');
+	assert.ok(!iv.text().includes('yyyy'), 'the refused insert is nowhere');
+	const late = await lateJoiner(srv, room, await iv.version());
+	assert.equal(late.text(), iv.text());
+	assert.ok(late.text().length < MAX_DOC, `the server's copy stays within --max-doc: ${late.text().length}`);
+	for (const x of [iv, cand, late]) await x.close();
+});
+
+test('more updates per second than --ops-per-s get rate_limited with retry_ms; resent, nothing is lost', async () => {
+	const { room, iv, cand } = await busyRoom();
+	const limit = cand.welcome.limits?.ops_per_s ?? 200;
+	// A burst of single-keystroke updates, well over a second's allowance.
+	for (let i = 0; i < limit * 2; i++) cand.edit((d) => d.insert(d.length, String.fromCharCode(97 + (i % 26))));
+	const e = await cand.error('rate_limited');
+	assert.ok(Number(e.retry_ms) > 0, `rate_limited carries a positive retry_ms: ${JSON.stringify(e)}`);
+	// The client resends what was not acknowledged after retry_ms (harness): all of it arrives.
+	const target = await converge([iv, cand], 30000);
+	const late = await lateJoiner(srv, room, target);
+	assert.equal(late.text().length, 'print("hi")\n'.length + limit * 2, 'every keystroke of the burst is in the server copy');
 	for (const x of [iv, cand, late]) await x.close();
 });
 

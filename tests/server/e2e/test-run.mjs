@@ -152,3 +152,23 @@ test('a second run while one is in flight is refused with run_in_progress', asyn
 	assert.equal(iv.peek('run.started').length, 1, 'one run.started only');
 	for (const x of [iv, cand, obs]) await x.close();
 });
+
+test('more runs per minute than --runs-per-min get rate_limited with retry_ms', async (t) => {
+	const { iv, cand, obs } = await room3();
+	iv.edit((d) => d.insert(0, 'print(1)\n'));
+	await converge([iv, cand]);
+	const limit = cand.welcome.limits?.runs_per_min ?? 10;
+	for (let i = 0; i < limit; i++) {
+		const r = await run(cand, [cand]);
+		if (!r) return t.skip(`judge down: ${judgeDown}`);
+		assert.equal(r.results[0].result.verdict, 'OK', `run ${i + 1} of ${limit} is allowed`);
+	}
+	const id = cand.send({ t: 'run' });
+	const e = await cand.error('rate_limited');
+	assert.equal(e.id, id);
+	assert.ok(Number(e.retry_ms) > 0, `rate_limited carries a positive retry_ms: ${JSON.stringify(e)}`);
+	// The allowance is per seat: the interviewer may still run.
+	const r = await run(iv, [iv]);
+	assert.equal(r.results[0].result.verdict, 'OK', 'the other seat is not limited');
+	for (const x of [iv, cand, obs]) await x.close();
+});

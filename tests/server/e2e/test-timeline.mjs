@@ -26,11 +26,11 @@ after(async () => {
 
 const r = rng();
 
-async function all(room, token, limit = 1000) {
+async function all(room, token, limit = 1000, on = srv) {
 	const events = [];
 	let afterSeq = 0;
 	for (;;) {
-		const res = await srv.api('GET', `/api/rooms/${room.id}/timeline?after=${afterSeq}&limit=${limit}`, { token });
+		const res = await on.api('GET', `/api/rooms/${room.id}/timeline?after=${afterSeq}&limit=${limit}`, { token });
 		assert.equal(res.status, 200, res.text);
 		events.push(...res.json.events);
 		if (res.json.next === null) return events;
@@ -147,4 +147,41 @@ test('who may replay: interviewer and observer, not the candidate, also after th
 	assert.deepEqual(again, events, 'the same timeline after a restart');
 	const text2 = await srv.api('GET', `/api/rooms/${room.id}/text?at=${Date.now()}`, { token: room.tokens.interviewer });
 	assert.equal(text2.json.text, a.text(), 'the final text after a restart');
+});
+
+test('an empty room is freed once stored, and loads again with its document and timeline', async () => {
+	// A tandem of its own, so the rooms gauge counts only this room.
+	const own = await Tandem.start({ leftAfterMs: 300 });
+	try {
+		const room = await own.createRoom();
+		let a = await own.join(room, 'interviewer');
+		let b = await own.join(room, 'candidate');
+		for (let i = 0; i < 30; i++) (i % 2 ? a : b).edit((d) => d.insert(d.length, String(i % 10)));
+		const target = await converge([a, b]);
+		const text = a.text();
+		const before = await all(room, room.tokens.interviewer, 1000, own);
+		await a.close();
+		await b.close();
+		// Freed after --left-after-ms plus 5 s once everything is stored: watch the gauge.
+		for (let i = 0; ; i++) {
+			const m = await fetch(`${own.base}/metrics`).then((res) => res.text());
+			if (/^tandem_rooms 0$/m.test(m)) break;
+			assert.ok(i < 400, `the room was not freed: ${m.match(/^tandem_rooms .*$/m)}`);
+			await delay(50); // a bounded poll of a state the server reports
+		}
+		a = await own.join(room, 'interviewer');
+		assert.equal(a.text(), text, 'the document after the reload');
+		const v = await a.version();
+		for (const [agent, n] of Object.entries(target)) assert.ok((v[agent] || 0) >= n, `agent ${agent} after the reload`);
+		b = await own.join(room, 'candidate');
+		b.edit((d) => d.insert(0, '>'));
+		await converge([a, b]);
+		const after = await all(room, room.tokens.interviewer, 1000, own);
+		after.forEach((e, i) => assert.equal(e.seq, i + 1, `seq ${e.seq} at ${i}: numbering goes on`));
+		assert.deepEqual(after.slice(0, before.length), before, 'the earlier events unchanged');
+		await a.close();
+		await b.close();
+	} finally {
+		await own.stop();
+	}
 });
