@@ -60,6 +60,7 @@ static void created(void *ud, int err)
 		http_reply(hr, 503, error_json("database unavailable; room not created"));
 		return;
 	}
+	room_mark_persisted(hr->room);
 	http_reply(hr, 201, body);
 }
 
@@ -352,14 +353,18 @@ static int replay_query(struct http_req *hr, struct room_call *rc, json_t **out)
 static void on_closed(void *ud, int err)
 {
 	struct http_req *hr = ud;
-	const char *id = room_id(hr->room);
+	/* By name: an empty room may be freed before PostgreSQL answers. */
+	json_t *idj = hr->pending;
+	const char *id = json_string_value(idj);
 
+	hr->pending = NULL;
 	if (err)
 		http_reply(
 			hr, 503,
 			error_json("closed on this server, but not yet recorded; retry the close"));
 	else
-		http_reply(hr, 200, json_pack("{s:s, s:b}", "id", id, "closed", 1));
+		http_reply(hr, 200, json_pack("{s:s, s:b}", "id", id ? id : "", "closed", 1));
+	json_decref(idj);
 }
 
 static void room_call(void *ud, struct room *r, int status)
@@ -401,7 +406,7 @@ static void room_call(void *ud, struct room *r, int status)
 			goto out;
 		}
 		room_close(r);
-		hr->room = r;
+		hr->pending = json_string(room_id(r));
 		if (!srv->db || store_close_room(srv, room_id(r), on_closed, hr))
 			on_closed(hr, srv->db ? -1 : 0);
 		goto out;

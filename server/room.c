@@ -70,6 +70,14 @@ struct room {
 	bool dirty, saving;
 	lws_sorted_usec_list_t save_sul;
 
+	/*
+	 * An empty room is freed once everything about it is in PostgreSQL
+	 * (DESIGN.md section 4: rooms kept after the last client left made
+	 * peers' servers grow for days); the next join loads it again.
+	 */
+	bool persisted; /* its row is in PostgreSQL (loaded, or created and confirmed) */
+	lws_sorted_usec_list_t idle_sul;
+
 	/* runs */
 	bool run_busy;
 	uint64_t run_id;
@@ -225,6 +233,10 @@ bool room_closed(const struct room *r)
 static void room_free(struct room *r)
 {
 	lws_sul_cancel(&r->save_sul);
+	lws_sul_cancel(&r->idle_sul);
+	/* Its timeline's index goes too, unless events of it still wait (they keep it). */
+	if (r->tl && r->srv->timeline)
+		timeline_room_release(r->tl);
 	while (r->acks) {
 		struct pending_ack *a = r->acks;
 
@@ -281,6 +293,45 @@ int room_load_snapshot(struct room *r, const uint8_t *data, size_t len)
 void room_mark_closed(struct room *r)
 {
 	r->closed = true;
+}
+
+static void idle_due(lws_sorted_usec_list_t *sul);
+
+/*
+ * Arms the idle timer of an empty room: after the LEFT timers of its seats
+ * would have run (presence keeps no timers for a freed room), plus a margin.
+ */
+static void arm_idle(struct room *r, uint64_t ms)
+{
+	if (r->conns || !r->persisted || !r->srv->ctx || r->srv->stopping)
+		return;
+	lws_sul_schedule(r->srv->ctx, 0, &r->idle_sul, idle_due, (lws_usec_t)ms * LWS_US_PER_MS);
+}
+
+static void idle_due(lws_sorted_usec_list_t *sul)
+{
+	struct room *r = lws_container_of(sul, struct room, idle_sul);
+
+	if (r->conns || r->srv->stopping)
+		return;
+	/* Not yet all in PostgreSQL: look again a little later. */
+	if (r->dirty || r->saving || r->run_busy || r->acks ||
+	    (r->tl && r->srv->timeline && timeline_room_release(r->tl))) {
+		if (r->dirty)
+			room_save(r);
+		arm_idle(r, 5000);
+		return;
+	}
+	r->tl = NULL; /* released above */
+	log_event(LOG_INFO, "room.free", "room=%s msg=%s", r->id, "idle and persisted");
+	registry_del(r->srv, r);
+	room_free(r);
+}
+
+void room_mark_persisted(struct room *r)
+{
+	r->persisted = true;
+	arm_idle(r, (uint64_t)r->srv->lim.left_after_ms + 5000);
 }
 
 static void on_saved(void *ud, int err)
@@ -654,6 +705,8 @@ void room_leave(struct conn *c)
 			a->c = NULL;
 	record(r, "leave", proto_seat_name(c->seat),
 	       json_pack("{s:i, s:I}", "agent", (int)c->agent, "conn", (json_int_t)c->id));
+	if (!r->conns)
+		arm_idle(r, (uint64_t)r->srv->lim.left_after_ms + 5000);
 	if (r->srv->stopping) {
 		/* The socket is gone even if we are going too: say so in Redis. */
 		if (k >= 0 && r->seat_conn[k] == c && r->srv->presence && !r->closed)

@@ -140,6 +140,12 @@ int room_add_owner(struct room *r, uint32_t agent, enum seat seat);
 int room_load_snapshot(struct room *r, const uint8_t *data, size_t len);
 /* Marks a loaded room closed (no side effects). */
 void room_mark_closed(struct room *r);
+/*
+ * The room's row is in PostgreSQL (loaded, or its creation confirmed): once
+ * it is empty and everything about it is stored, it may be freed (the next
+ * join or REST call loads it again).  Until then it stays in memory.
+ */
+void room_mark_persisted(struct room *r);
 /* Saves r's snapshot if it changed; rooms_save_all for every room (shutdown). */
 int room_save(struct room *r);
 void rooms_save_all(struct server *srv);

@@ -58,6 +58,8 @@ static void finish_load(struct load *ld, int status)
 		room_discard(ld->room);
 		ld->room = NULL;
 	}
+	if (status == 200)
+		room_mark_persisted(ld->room);
 	while (ld->waiters) {
 		struct waiter *w = ld->waiters;
 

@@ -93,6 +93,8 @@ struct timeline_room {
 	char id[ROOM_MAX + 1];
 	uint64_t next_seq, durable_seq;
 	int64_t last_at;
+	size_t nevents; /* events in memory that point here (queued, or waiting for an XADD reply)
+			 */
 	struct tl_event *uhead, *utail; /* not yet durable, in seq order */
 	bool loading;
 
@@ -106,7 +108,7 @@ struct timeline_room {
 
 /* A stream entry PostgreSQL confirmed while Redis was away. */
 struct tl_trim {
-	struct timeline_room *tr;
+	char room[ROOM_MAX + 1];
 	char sid[48];
 };
 
@@ -206,6 +208,8 @@ static void event_free(struct tl_event *ev)
 {
 	if (!ev)
 		return;
+	if (ev->tr)
+		ev->tr->nevents--;
 	free(ev->kind);
 	free(ev->actor);
 	free(ev->payload);
@@ -401,8 +405,7 @@ static void xdel_cb(redisAsyncContext *ac, void *r, void *privdata)
  * TRIM_MAX they stay in the stream until the room's next load trims them;
  * PostgreSQL has them either way).
  */
-static void trim_later(struct timeline *tl, struct timeline_room *tr, const char *const *ids,
-		       size_t n)
+static void trim_later(struct timeline *tl, const char *room, const char *const *ids, size_t n)
 {
 	for (size_t i = 0; i < n && tl->ntrims < TRIM_MAX; i++) {
 		if (tl->ntrims == tl->captrims) {
@@ -414,13 +417,13 @@ static void trim_later(struct timeline *tl, struct timeline_room *tr, const char
 			tl->trims = t;
 			tl->captrims = ncap;
 		}
-		tl->trims[tl->ntrims].tr = tr;
+		snprintf(tl->trims[tl->ntrims].room, sizeof(tl->trims[0].room), "%s", room);
 		snprintf(tl->trims[tl->ntrims].sid, sizeof(tl->trims[0].sid), "%s", ids[i]);
 		tl->ntrims++;
 	}
 }
 
-static void xdel(struct timeline *tl, struct timeline_room *tr, const char *const *ids, size_t n)
+static void xdel(struct timeline *tl, const char *room, const char *const *ids, size_t n)
 {
 	const char **argv;
 	char key[ROOM_MAX + 32];
@@ -428,13 +431,13 @@ static void xdel(struct timeline *tl, struct timeline_room *tr, const char *cons
 	if (n == 0)
 		return;
 	if (tl->rstate != RC_UP || !tl->ac) {
-		trim_later(tl, tr, ids, n);
+		trim_later(tl, room, ids, n);
 		return;
 	}
 	argv = malloc((n + 2) * sizeof(*argv));
 	if (!argv)
 		return;
-	stream_key(key, sizeof(key), tr->id);
+	stream_key(key, sizeof(key), room);
 	argv[0] = "XDEL";
 	argv[1] = key;
 	memcpy(argv + 2, ids, n * sizeof(*ids));
@@ -467,7 +470,7 @@ static void xadd_cb(redisAsyncContext *ac, void *r, void *privdata)
 		/* PostgreSQL confirmed it first: the stream copy is not needed. */
 		const char *id = ev->sid;
 
-		xdel(tl, ev->tr, &id, 1);
+		xdel(tl, ev->tr->id, &id, 1);
 		event_free(ev);
 		return;
 	}
@@ -547,7 +550,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
 		for (size_t i = 0; i < n && tl->rstate == RC_UP; i++) {
 			const char *id = tl->trims[i].sid;
 
-			xdel(tl, tl->trims[i].tr, &id, 1);
+			xdel(tl, tl->trims[i].room, &id, 1);
 		}
 	}
 	/* What waited while Redis was away goes out now, in order. */
@@ -642,7 +645,7 @@ static void drop_streamed(struct timeline *tl, struct timeline_room *tr, struct 
 
 	for (size_t i = 0; i < *n; i++)
 		ids[i] = hold[i]->sid;
-	xdel(tl, tr, ids, *n);
+	xdel(tl, tr->id, ids, *n);
 	for (size_t i = 0; i < *n; i++)
 		event_free(hold[i]);
 	*n = 0;
@@ -851,6 +854,35 @@ struct timeline_room *timeline_room(struct timeline *tl, const char *id)
 	return tr;
 }
 
+static void room_free_index(struct timeline_room *tr)
+{
+	for (size_t k = 0; k < tr->ncp; k++)
+		crdt_version_finish(&tr->cp[k]);
+	free(tr->cp);
+	free(tr->mk);
+	free(tr->ent);
+}
+
+int timeline_room_release(struct timeline_room *tr)
+{
+	struct timeline *tl;
+	struct timeline_room **pp;
+
+	if (!tr)
+		return 0;
+	tl = tr->tl;
+	if (tr->nevents || tr->loading || tl->destroying)
+		return TIMELINE_E_BUSY;
+	for (pp = &tl->buckets[hash_id(tr->id) % NBUCKETS]; *pp; pp = &(*pp)->next)
+		if (*pp == tr) {
+			*pp = tr->next;
+			break;
+		}
+	room_free_index(tr);
+	free(tr);
+	return 0;
+}
+
 uint64_t timeline_last_seq(const struct timeline_room *tr)
 {
 	return tr->next_seq - 1;
@@ -928,6 +960,7 @@ int timeline_append(struct timeline_room *tr, const char *kind, const char *acto
 	if (!ev)
 		return TIMELINE_E_NOMEM;
 	ev->tr = tr;
+	tr->nevents++;
 	ev->kind = strdup(kind);
 	ev->actor = actor ? strdup(actor) : NULL;
 	ev->payload = payload_with_version(payload, ver, nver);
@@ -1092,6 +1125,7 @@ static int adopt_entry(struct tl_load *ld, const struct sentry *se)
 	if (!ev)
 		return TIMELINE_E_NOMEM;
 	ev->tr = ld->tr;
+	ld->tr->nevents++;
 	ev->seq = se->seq;
 	ev->at = strtoll(at->str, NULL, 10);
 	ev->kind = strdup(kind->str);
@@ -1171,7 +1205,7 @@ static void load_stream_cb(redisAsyncContext *ac, void *r, void *privdata)
 	for (size_t i = 0; i < n && !err; i++) {
 		/* Already in PostgreSQL, or a second copy of one XADD: only trim it. */
 		if (se[i].seq <= ld->pg_max || (i && se[i].seq == se[i - 1].seq)) {
-			xdel(ld->tl, ld->tr, &se[i].sid, 1);
+			xdel(ld->tl, ld->tr->id, &se[i].sid, 1);
 			continue;
 		}
 		err = adopt_entry(ld, &se[i]);
@@ -1342,7 +1376,7 @@ int timeline_load(struct timeline_room *tr, uint64_t snap_seq, timeline_edit_cb 
 
 struct tl_list {
 	struct timeline *tl;
-	struct timeline_room *tr;
+	char room[ROOM_MAX + 1]; /* by name: the room may be released meanwhile */
 	uint64_t after;
 	unsigned limit;
 	timeline_list_cb *cb;
@@ -1380,7 +1414,7 @@ static void list_cb(void *ud, int err, const PGresult *res, const char *errmsg)
 		return;
 	}
 	if (err) {
-		log_event(LOG_WARN, "timeline.list", "room=%s error=%s", ls->tr->id, errmsg);
+		log_event(LOG_WARN, "timeline.list", "room=%s error=%s", ls->room, errmsg);
 		ls->cb(ls->ud, TIMELINE_E_DB, NULL, 0);
 		free(ls);
 		return;
@@ -1388,7 +1422,8 @@ static void list_cb(void *ud, int err, const PGresult *res, const char *errmsg)
 	nrows = res ? PQntuples(res) : 0;
 	out = json_array();
 	/* Merge PostgreSQL's rows with the events still in memory, both in seq order. */
-	for (ev = tl->qhead; ev && (ev->tr != ls->tr || ev->seq <= ls->after); ev = ev->next)
+	for (ev = tl->qhead; ev && (strcmp(ev->tr->id, ls->room) || ev->seq <= ls->after);
+	     ev = ev->next)
 		;
 	while (out && (i < nrows || ev)) {
 		uint64_t rseq = i < nrows ? strtoull(PQgetvalue(res, i, 0), NULL, 10) : UINT64_MAX;
@@ -1407,7 +1442,7 @@ static void list_cb(void *ud, int err, const PGresult *res, const char *errmsg)
 			if (ev->seq == rseq)
 				i++;
 			last = ev->seq;
-			for (ev = ev->next; ev && ev->tr != ls->tr; ev = ev->next)
+			for (ev = ev->next; ev && strcmp(ev->tr->id, ls->room); ev = ev->next)
 				;
 		} else {
 			o = event_json(rseq, strtoll(PQgetvalue(res, i, 1), NULL, 10),
@@ -1444,7 +1479,7 @@ int timeline_list(struct timeline_room *tr, uint64_t after, unsigned limit, time
 	if (!ls)
 		return TIMELINE_E_NOMEM;
 	ls->tl = tr->tl;
-	ls->tr = tr;
+	snprintf(ls->room, sizeof(ls->room), "%s", tr->id);
 	ls->after = after;
 	ls->limit = limit;
 	ls->cb = cb;
@@ -1576,11 +1611,7 @@ void timeline_destroy(struct timeline *tl)
 			struct timeline_room *tr = tl->buckets[b];
 
 			tl->buckets[b] = tr->next;
-			for (size_t k = 0; k < tr->ncp; k++)
-				crdt_version_finish(&tr->cp[k]);
-			free(tr->cp);
-			free(tr->mk);
-			free(tr->ent);
+			room_free_index(tr);
 			free(tr);
 		}
 	uv_timer_stop(&tl->rtimer);

@@ -51,7 +51,8 @@
 	X(REDIS_DOWN, -4, "Redis unavailable; the stream is unknown") \
 	X(DB, -5, "PostgreSQL query failed")                          \
 	X(BADDATA, -6, "unreadable timeline entry")                   \
-	X(DESTROYED, -7, "timeline destroyed")
+	X(DESTROYED, -7, "timeline destroyed")                        \
+	X(BUSY, -8, "the room still has events in memory")
 
 enum {
 #define TIMELINE_ERRNO_ENUM(name, value, text) TIMELINE_E_##name = (value),
@@ -123,10 +124,20 @@ bool timeline_redis_up(const struct timeline *tl);
 
 /*
  * The timeline of room id (copied), created empty on first use (next seq 1).
- * The handle stays valid until timeline_destroy(); opening the same id
- * again returns the same handle.  NULL on OOM or a bad id.
+ * The handle stays valid until timeline_room_release() or
+ * timeline_destroy(); opening the same id again returns the same handle.
+ * NULL on OOM or a bad id.
  */
 struct timeline_room *timeline_room(struct timeline *tl, const char *id);
+
+/*
+ * Forgets a room's timeline (its index; a later timeline_room() for the id
+ * starts empty, to be loaded again): for a room freed while idle.  Refused
+ * with TIMELINE_E_BUSY while any of its events is still in memory (not yet
+ * in PostgreSQL, or awaiting an XADD reply) or it is loading; then tr stays
+ * valid.  Returns 0 (tr is freed) or TIMELINE_E_BUSY.  Accepts NULL.
+ */
+int timeline_room_release(struct timeline_room *tr);
 
 /* The last seq assigned (0: none), and the durable prefix. */
 uint64_t timeline_last_seq(const struct timeline_room *tr);
