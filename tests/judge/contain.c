@@ -443,6 +443,61 @@ static int list_alive(char *out, size_t size)
  * Writes the names in `dir` (a tmpfs contain mounted) to the report as one line, and how much of
  * the tmpfs is in use as another ("<key>_used_kb").
  */
+/*
+ * Directories under /tmp that the command needs (a repository cloned under /tmp: the judge's
+ * binary and its Python files).  The private tmpfs would hide them, so each is bound back,
+ * read-only, at its own path.  Only the first component below /tmp is kept ("/tmp/ci" for
+ * "/tmp/ci/build/judge/tandem-run"), which covers a source tree and a build tree inside it.
+ */
+#define KEEP_MAX 8
+static char keep_name[KEEP_MAX][256];
+static int keep_fd[KEEP_MAX];
+static int nkeep;
+
+static void keep_add(const char *path)
+{
+	char real[PATH_MAX], *slash;
+
+	if (!path || !realpath(path, real) || strncmp(real, "/tmp/", 5) != 0 || nkeep == KEEP_MAX)
+		return;
+	slash = strchr(real + 5, '/');
+	if (slash)
+		*slash = '\0';
+	if (strlen(real + 5) >= sizeof(keep_name[0]))
+		return;
+	for (int i = 0; i < nkeep; i++)
+		if (strcmp(keep_name[i], real + 5) == 0)
+			return;
+	keep_fd[nkeep] = open(real, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (keep_fd[nkeep] < 0)
+		return;
+	snprintf(keep_name[nkeep], sizeof(keep_name[0]), "%s", real + 5);
+	nkeep++;
+}
+
+/* Binds the kept directories back into the fresh /tmp, read-only. */
+static void keep_restore(void)
+{
+	for (int i = 0; i < nkeep; i++) {
+		char at[300], from[64];
+
+		snprintf(at, sizeof(at), "/tmp/%s", keep_name[i]);
+		snprintf(from, sizeof(from), "/proc/self/fd/%d", keep_fd[i]);
+		if (mkdir(at, 0755) < 0 || mount(from, at, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		    mount(NULL, at, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+			die(CONTAIN_EXIT_SETUP, "keep %s visible: %s", at, strerror(errno));
+		close(keep_fd[i]);
+	}
+}
+
+static bool kept(const char *name)
+{
+	for (int i = 0; i < nkeep; i++)
+		if (strcmp(keep_name[i], name) == 0)
+			return true;
+	return false;
+}
+
 static void report_dir(FILE *r, const char *key, const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -455,7 +510,8 @@ static void report_dir(FILE *r, const char *key, const char *dir)
 	fprintf(r, "%s", key);
 	if (d) {
 		while ((e = readdir(d)))
-			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+			    !(strcmp(dir, "/tmp") == 0 && kept(e->d_name)))
 				fprintf(r, " %s", e->d_name);
 		closedir(d);
 	}
@@ -489,8 +545,18 @@ static int run_init(const struct contain_opts *o, const sigset_t *oldmask)
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		die(CONTAIN_EXIT_SETUP, "mount /proc: %s", strerror(errno));
 	snprintf(size, sizeof(size), "size=%ldm,mode=1777", o->tmpfs_mb);
+	{
+		char cwd[PATH_MAX];
+
+		for (int i = 0; o->argv[i]; i++)
+			keep_add(o->argv[i]);
+		if (getcwd(cwd, sizeof(cwd)))
+			keep_add(cwd);
+		keep_add("/proc/self/exe");
+	}
 	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, size) < 0)
 		die(CONTAIN_EXIT_SETUP, "mount /tmp: %s", strerror(errno));
+	keep_restore();
 	if (mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, size) < 0)
 		die(CONTAIN_EXIT_SETUP, "mount /dev/shm: %s", strerror(errno));
 
@@ -631,6 +697,18 @@ static void report_fence(const struct contain_opts *o, bool timed_out, double el
 	fclose(r);
 }
 
+/*
+ * Ends contain after its namespace is gone.  _exit, not exit: having unshared CLONE_NEWPID, this
+ * process can create no child once that namespace's init has died, and LeakSanitizer's exit-time
+ * check needs a child (its tracer), so it would fail the run with "LeakSanitizer has encountered a
+ * fatal error" in sanitizer builds.  contain is a test fence; its own leaks do not matter.
+ */
+static _Noreturn void leave(int status)
+{
+	fflush(NULL);
+	_exit(status);
+}
+
 int main(int argc, char **argv)
 {
 	struct contain_opts o;
@@ -721,13 +799,13 @@ int main(int argc, char **argv)
 	cleanup_cgroups();
 	if (stopped_by) {
 		fprintf(stderr, "contain: stopped by signal %d; namespace killed\n", stopped_by);
-		return 128 + stopped_by;
+		leave(128 + stopped_by);
 	}
 	if (timed_out) {
 		fprintf(stderr, "contain: timed out after %ld s; namespace killed\n", o.timeout_s);
-		return CONTAIN_EXIT_TIMEOUT;
+		leave(CONTAIN_EXIT_TIMEOUT);
 	}
 	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
+		leave(128 + WTERMSIG(status));
+	leave(WEXITSTATUS(status));
 }
