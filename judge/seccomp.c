@@ -348,10 +348,11 @@ int judge__seccomp_bpf(const struct judge_allocator *alloc, void **bpf, size_t *
 
 	/* socket, AF_UNIX only; every other family is refused. */
 	e |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-			      SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+			      SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0));
 
 	/* prlimit64 on itself only (lowering; raising needs a capability). */
-	e |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1, SCMP_A0(SCMP_CMP_EQ, 0));
+	e |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1,
+			      SCMP_A0(SCMP_CMP_EQ, 0, 0));
 	e |= rule(ctx, SCMP_ACT_ALLOW, "setrlimit");
 
 	/* ioctl: terminal queries and fd flags only (no TIOCSTI and friends). */
@@ -359,7 +360,7 @@ int judge__seccomp_bpf(const struct judge_allocator *alloc, void **bpf, size_t *
 						FIOCLEX, FIONCLEX, TIOCGWINSZ };
 	for (size_t i = 0; i < sizeof(ioctls) / sizeof(ioctls[0]); i++)
 		e |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				      SCMP_A1(SCMP_CMP_EQ, ioctls[i]));
+				      SCMP_A1(SCMP_CMP_EQ, ioctls[i], 0));
 
 	/* prctl: naming threads and harmless queries (not capabilities). */
 	static const int prctls[] = { PR_SET_NAME,	   PR_GET_NAME,	     PR_GET_DUMPABLE,
@@ -367,7 +368,7 @@ int judge__seccomp_bpf(const struct judge_allocator *alloc, void **bpf, size_t *
 				      PR_GET_NO_NEW_PRIVS, PR_SET_VMA,	     PR_GET_TIMERSLACK };
 	for (size_t i = 0; i < sizeof(prctls) / sizeof(prctls[0]); i++)
 		e |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-				      SCMP_A0(SCMP_CMP_EQ, (uint64_t)prctls[i]));
+				      SCMP_A0(SCMP_CMP_EQ, (uint64_t)prctls[i], 0));
 	if (e) {
 		seccomp_release(ctx);
 		return JUDGE_ESECCOMP;
