@@ -734,7 +734,7 @@ static void flush_start(struct timeline *tl)
 		bytes += ev->bytes;
 	}
 	fc = calloc(1, sizeof(*fc));
-	cap = 96 + n * 96;
+	cap = 512 + n * 128;
 	sql = malloc(cap);
 	params = calloc(n * 7, sizeof(*params));
 	lengths = calloc(n * 7, sizeof(*lengths));
@@ -743,9 +743,15 @@ static void flush_start(struct timeline *tl)
 	if (!fc || !sql || !params || !lengths || !formats || !scratch)
 		goto err_alloc;
 	{
+		/*
+		 * Events of a room whose row is not there (its creation failed
+		 * after it was used) could never be stored: skipped, so they
+		 * cannot block the events behind them.
+		 */
 		size_t off = (size_t)snprintf(sql, cap,
 					      "INSERT INTO timeline_events "
-					      "(room, seq, at, kind, actor, payload, ops) VALUES ");
+					      "(room, seq, at, kind, actor, payload, ops) "
+					      "SELECT v.* FROM (VALUES ");
 		size_t i = 0;
 
 		for (ev = tl->qhead; i < n; ev = ev->next, i++) {
@@ -763,13 +769,17 @@ static void flush_start(struct timeline *tl)
 			params[b + 6] = ev->ops ? (const char *)ev->ops : NULL;
 			lengths[b + 6] = (int)ev->ops_len;
 			formats[b + 6] = 1;
-			off += (size_t)snprintf(sql + off, cap - off,
-						"%s($%d,$%d,to_timestamp($%d::float8/1000),$%d,$%d,"
-						"$%d::jsonb,$%d)",
-						i ? "," : "", b + 1, b + 2, b + 3, b + 4, b + 5,
-						b + 6, b + 7);
+			off += (size_t)snprintf(
+				sql + off, cap - off,
+				"%s($%d::text,$%d::bigint,"
+				"to_timestamp($%d::float8/1000),$%d::text,$%d::text,"
+				"$%d::jsonb,$%d::bytea)",
+				i ? "," : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7);
 		}
-		snprintf(sql + off, cap - off, " ON CONFLICT DO NOTHING");
+		snprintf(sql + off, cap - off,
+			 ") AS v(room, seq, at, kind, actor, payload, ops) "
+			 "WHERE EXISTS (SELECT 1 FROM rooms r WHERE r.id = v.room) "
+			 "ON CONFLICT DO NOTHING");
 	}
 	fc->tl = tl;
 	fc->n = n;
@@ -918,6 +928,22 @@ static void enqueue(struct timeline *tl, struct tl_event *ev)
 		flush_start(tl);
 }
 
+/*
+ * PostgreSQL's jsonb cannot hold U+0000 (a NUL in a run's output, say):
+ * its escape becomes U+FFFD in place, or the event could never be stored.
+ */
+static void jsonb_safe(char *s)
+{
+	for (char *p = s; *p; p++) {
+		if (*p != '\\')
+			continue;
+		if (p[1] == 'u' && strncmp(p + 2, "0000", 4) == 0)
+			memcpy(p + 2, "fffd", 4);
+		if (p[1])
+			p++; /* skip the escaped character: "\\u0000" is text */
+	}
+}
+
 static char *payload_with_version(const json_t *payload, const struct crdt_version_entry *ver,
 				  size_t nver)
 {
@@ -938,6 +964,8 @@ static char *payload_with_version(const json_t *payload, const struct crdt_versi
 	}
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
+	if (s)
+		jsonb_safe(s);
 	return s;
 }
 

@@ -17,6 +17,8 @@
  *    a new one: PostgreSQL's events and the stream's unflushed ones, in
  *    order, the document rebuilt equal, the next seq continuing after the
  *    last, then everything flushed once;
+ *  - events of a room without a row are skipped instead of blocking the
+ *    others, and a NUL in a payload (jsonb refuses it) is stored as U+FFFD;
  *  - the in-memory backlog is bounded: at queue_max_events the timeline
  *    says it is overloaded (the room then refuses edits), until the flush;
  *  - the text at a moment (timeline_version_at + crdt_text_at) equals a
@@ -321,6 +323,32 @@ static void test_order_once(void)
 		      "'interviewer'") == 240,
 	      "notes stored with their payload");
 	RUN_UNTIL(xlen("roomA") == 0 && xlen("roomB") == 0, "the streams to be trimmed");
+	finish(tl);
+}
+
+/* ---- events that PostgreSQL could not store as they are ------------------ */
+
+static void test_unstorable(void)
+{
+	struct timeline *tl = make(NULL);
+	struct timeline_room *ghost = timeline_room(tl, "ghost"), *h = timeline_room(tl, "roomH");
+	json_t *p = json_pack("{s:s%}", "stdout", "a\0b", (size_t)3);
+	uint32_t c = 0;
+
+	reset_log();
+	/* A room without a row (its creation failed after it was used), in the middle. */
+	append_some(h, 10, 9, &c);
+	append_some(ghost, 10, 10, &c);
+	REQUIRE(timeline_append(h, "run.result", NULL, p, NULL, 0, NULL, 0, NULL) == 0, "append");
+	append_some(h, 10, 9, &c);
+	json_decref(p);
+	drain(tl);
+	check_rows("roomH", 21);
+	CHECK(sql_int("SELECT count(*) FROM timeline_events WHERE room = 'ghost'") == 0,
+	      "events of a room without a row are skipped");
+	CHECK(sql_int("SELECT count(*) FROM timeline_events WHERE room = 'roomH' AND seq = 11 AND "
+		      "payload->>'stdout' = 'a' || chr(65533) || 'b'") == 1,
+	      "a NUL in a payload is stored as U+FFFD");
 	finish(tl);
 }
 
@@ -747,12 +775,13 @@ int main(int argc, char **argv)
 	admin = PQconnectdb(pg.conninfo);
 	REQUIRE(PQstatus(admin) == CONNECTION_OK, "admin connection");
 	sql_exec("INSERT INTO rooms (id) VALUES ('roomA'), ('roomB'), ('roomC'), ('roomD'), "
-		 "('roomE'), ('roomF'), ('roomG')");
+		 "('roomE'), ('roomF'), ('roomG'), ('roomH')");
 	uv_loop_init(&loop);
 	uv_timer_init(&loop, &ticker);
 	REQUIRE(db_create(&loop, pg.conninfo, NULL, &db) == 0, "db_create");
 
 	test_order_once();
+	test_unstorable();
 	test_pg_down();
 	test_overloaded();
 	test_redis_down();
