@@ -126,6 +126,8 @@ static void stop_poll(uv_timer_t *t)
 {
 	static int ticks;
 
+	/* Snapshots wait for their rooms' events to be durable (timeline wiring). */
+	rooms_save_all(&srv);
 	if ((srv.conns_open == 0 && timeline_settled() && (!srv.db || db_pending(srv.db) == 0)) ||
 	    ++ticks > 100) {
 		if (!timeline_settled())
