@@ -8,7 +8,17 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { Tandem, converge, lateJoiner, loadCrdt, requirements, rng, SEED } from './harness.mjs';
+import {
+	SEED,
+	Tandem,
+	converge,
+	lateJoiner,
+	loadCrdt,
+	requirements,
+	rng,
+	versionIncludes,
+	versionJson,
+} from './harness.mjs';
 
 await requirements();
 
@@ -197,6 +207,71 @@ test('more updates per second than --ops-per-s get rate_limited with retry_ms; r
 	const target = await converge([iv, cand], 30000);
 	const late = await lateJoiner(srv, room, target);
 	assert.equal(late.text().length, 'print("hi")\n'.length + limit * 2, 'every keystroke of the burst is in the server copy');
+	for (const x of [iv, cand, late]) await x.close();
+});
+
+test('a peer that cannot keep up is resynced or dropped (4009), and never stalls the room', async () => {
+	const { room, iv, cand } = await busyRoom();
+	const slow = await srv.join(room, 'observer');
+	// It stops reading: everything sent to it piles up in the kernel's
+	// buffers and then in its bounded send queue (4 MiB by default).
+	slow.ws._socket.pause();
+	// 15 MB of traffic with a small document: one 100 KB update, then the
+	// same bytes again and again (a client resending what it was not sure
+	// of; merging is idempotent, and the server forwards what it receives).
+	const big = iv.edit((d) => {
+		d.insert(d.length, 'z'.repeat(100000));
+		d.delete(d.length - 100000, 100000);
+	});
+	for (let i = 0; i < 150; i++) {
+		iv.sendRaw(big, true);
+		if (i % 20 === 19) await iv.acked(30000);
+	}
+	iv.edit((d) => d.insert(d.length, 'after the flood\n'));
+	// The others are not held back by the slow one.
+	const target = await converge([iv, cand], 30000);
+	slow.ws._socket.resume();
+	const crdt = await loadCrdt();
+	const outcome = await slow.until(
+		() => {
+			if (slow.applyErrors.length) throw slow.applyErrors[0];
+			if (versionIncludes(versionJson(crdt, slow.doc.version()), target)) return 'caught up';
+			return slow.closeInfo ? 'closed' : null;
+		},
+		'the slow peer to catch up or be closed',
+		{ timeout: 60000, allowClose: true },
+	);
+	console.log(`# slow peer: ${outcome}${slow.closeInfo ? ` (${slow.closeInfo.code})` : ''}`);
+	if (outcome === 'caught up') {
+		// Resynced (or its queue never overflowed): it has everything.
+		assert.equal(slow.text(), iv.text());
+		await slow.close();
+	} else {
+		assert.equal(slow.closeInfo.code, 4009, `a peer that cannot keep up is closed with 4009, got ${slow.closeInfo.code}`);
+	}
+	const late = await lateJoiner(srv, room, target);
+	assert.equal(late.text(), iv.text());
+	assert.equal(iv.closeInfo, null);
+	assert.equal(cand.closeInfo, null);
+	for (const x of [iv, cand, late]) await x.close();
+});
+
+test('a room whose history is larger than a send queue can still be joined from scratch', async () => {
+	const { room, iv, cand } = await busyRoom();
+	// 5 MB of history (pasted and deleted again), a small visible text.
+	for (let i = 0; i < 50; i++) {
+		iv.edit((d) => {
+			d.insert(d.length, String(i % 10).repeat(100000));
+			d.delete(d.length - 100000, 100000);
+		});
+		if (i % 20 === 19) await iv.acked(30000);
+	}
+	iv.edit((d) => d.insert(d.length, 'still here\n'));
+	const target = await converge([iv, cand], 30000);
+	// A browser reloaded without local state joins with {}: it must get the
+	// document, not 4009.
+	const late = await lateJoiner(srv, room, target);
+	assert.equal(late.text(), iv.text());
 	for (const x of [iv, cand, late]) await x.close();
 });
 
