@@ -599,9 +599,9 @@ let nextId = 1;
 // to this.doc as they arrive (and kept in this.updates), and acks and
 // presence are tracked, so tests can wait for a version or a state.
 export class Client {
-	static async connect(srv, { protocol = 'tandem.v1', headers } = {}) {
+	static async connect(srv, { protocol = 'tandem.v1', headers, path = '/ws' } = {}) {
 		const c = new Client(srv);
-		await c._open(protocol, headers);
+		await c._open(protocol, headers, path);
 		return c;
 	}
 
@@ -622,8 +622,9 @@ export class Client {
 		this.resendTimer = null;
 	}
 
-	_open(protocol, headers) {
-		const ws = new WebSocket(this.srv.wsUrl, protocol === null ? [] : [protocol], {
+	_open(protocol, headers, path = '/ws') {
+		const url = `ws://127.0.0.1:${this.srv.port}${path}`;
+		const ws = new WebSocket(url, protocol === null ? [] : [protocol], {
 			headers,
 			maxPayload: 256 * 1024 * 1024,
 		});

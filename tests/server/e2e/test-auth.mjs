@@ -63,19 +63,47 @@ test('POST /api/rooms needs the admin key', async () => {
 	}
 });
 
-test('a handshake without subprotocol tandem.v1 is refused', async () => {
-	for (const protocol of [null, 'tandem.v0']) {
+test('POST /api/rooms: bad bodies are refused; names reach tokens, welcome and presence', async () => {
+	const bad = await srv.api('POST', '/api/rooms', { token: srv.adminKey, body: '{"problem": ' });
+	assert.equal(bad.status, 400, `malformed JSON body: ${bad.status} ${bad.text}`);
+	const huge = await srv.api('POST', '/api/rooms', {
+		token: srv.adminKey,
+		body: JSON.stringify({ problem: 'p', pad: 'x'.repeat(70 * 1024) }),
+	});
+	assert.equal(huge.status, 413, `a 70 KiB body: ${huge.status} ${huge.text}`);
+	const room = await srv.createRoom({ names: { candidate: 'Ada Lovelace' } });
+	assert.equal(jwtDecode(room.tokens.candidate).payload.name, 'Ada Lovelace');
+	const iv = await srv.join(room, 'interviewer');
+	const c = await srv.join(room, 'candidate');
+	assert.equal(c.welcome.name, 'Ada Lovelace', `welcome.name: ${JSON.stringify(c.welcome)}`);
+	const m = await iv.msg('presence', (p) => JSON.stringify(p).includes('Ada Lovelace'));
+	assert.ok(m, 'presence carries the display name');
+	for (const x of [iv, c]) await x.close();
+	// A room that does not exist: 404 with a token that names it.
+	const { payload, header } = jwtDecode(room.tokens.interviewer);
+	const ghost = jwtSign({ ...payload, room: 'no-such-room-e2e' }, srv.secret, header);
+	const r = await srv.api('GET', '/api/rooms/no-such-room-e2e', { token: ghost });
+	assert.equal(r.status, 404, `GET a room that does not exist: ${r.status} ${r.text}`);
+});
+
+test('a handshake without subprotocol tandem.v1, or on another path, is refused', async () => {
+	for (const [protocol, path] of [
+		[null, '/ws'],
+		['tandem.v0', '/ws'],
+		['tandem.v1', '/'],
+		['tandem.v1', '/api/ws'],
+	]) {
 		let c = null;
 		try {
-			c = await srv.connect({ protocol });
+			c = await srv.connect({ protocol, path });
 		} catch (e) {
 			assert.match(String(e.message), /handshake refused|Unexpected server response|subprotocol|socket hang up/i);
 			continue;
 		}
 		// Accepted at the HTTP level: then it must be closed, never welcomed.
 		c.send({ t: 'join', room: 'x', token: 'y', version: {} });
-		await c.closedWith(`a socket with subprotocol ${protocol} to be closed`);
-		assert.equal(c.peek('welcome').length, 0, `a socket with subprotocol ${protocol} is never welcomed`);
+		await c.closedWith(`a socket with subprotocol ${protocol} on ${path} to be closed`);
+		assert.equal(c.peek('welcome').length, 0, `a socket with subprotocol ${protocol} on ${path} is never welcomed`);
 	}
 });
 
