@@ -718,6 +718,7 @@ static void zygote_message(struct judge *j, const char *msg, size_t len, const i
 }
 
 static void zygote_died(struct judge *j);
+static void fail_all(struct judge *j, const char *why);
 
 static void zygote_read(struct judge *j)
 {
@@ -769,9 +770,16 @@ static void refill(struct judge *j)
 {
 	if (j->broken || j->z.fd < 0)
 		return;
-	/* Back off when sandboxes keep failing: no hot loop of forks. */
-	if (j->spawn_failures > 20)
+	/*
+	 * Sandboxes that keep failing before they are warm mean a broken set-up
+	 * (not a hostile program: none has run in them): stop forking and end
+	 * every waiting run with IE instead of letting it wait forever.
+	 */
+	if (j->spawn_failures > 20) {
+		logf_(j, JUDGE_LOG_ERROR, "sandboxes keep failing during set-up; giving up");
+		fail_all(j, "the judge cannot create sandboxes");
 		return;
+	}
 	for (unsigned i = 0; i < j->pool_size; i++)
 		if (j->boxes[i].st == BOX_EMPTY)
 			box_spawn(j, &j->boxes[i]);
