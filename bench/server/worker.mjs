@@ -603,6 +603,9 @@ async function idle(msg) {
 	});
 }
 
+// load.mjs gone (killed): nothing left to report to.
+process.on('disconnect', () => process.exit(0));
+
 process.on('message', async (msg) => {
 	try {
 		switch (msg.cmd) {
