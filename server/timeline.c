@@ -1025,6 +1025,7 @@ struct tl_load {
 	struct timeline *tl; /* NULL: the timeline went away */
 	struct timeline_room *tr;
 	uint64_t snap_seq, pg_max, max_seq;
+	int64_t max_at; /* of every event read back: new ones are never earlier */
 	timeline_edit_cb *edit;
 	timeline_loaded_cb *loaded;
 	void *ud;
@@ -1064,8 +1065,10 @@ static void load_end(struct tl_load *ld, int err)
 	if (tr && !err) {
 		tr->next_seq = ld->max_seq + 1;
 		tr->durable_seq = ld->max_seq;
-		if (tr->nmk && tr->mk[tr->nmk - 1].at > tr->last_at)
-			tr->last_at = tr->mk[tr->nmk - 1].at;
+		if (tr->nmk && tr->mk[tr->nmk - 1].at > ld->max_at)
+			ld->max_at = tr->mk[tr->nmk - 1].at;
+		if (ld->max_at > tr->last_at)
+			tr->last_at = ld->max_at;
 	}
 	if (tr)
 		tr->loading = false;
@@ -1239,6 +1242,8 @@ static void load_stream_cb(redisAsyncContext *ac, void *r, void *privdata)
 		err = adopt_entry(ld, &se[i]);
 		if (!err && se[i].seq > ld->max_seq)
 			ld->max_seq = se[i].seq;
+		if (!err && ld->tl->qtail && ld->tl->qtail->at > ld->max_at)
+			ld->max_at = ld->tl->qtail->at;
 	}
 	if (n)
 		log_event(LOG_INFO, "timeline.load", "room=%s stream_entries=%zu pg_max=%llu",
@@ -1350,6 +1355,7 @@ static void load_max_cb(void *ud, int err, const PGresult *res, const char *errm
 		return;
 	}
 	ld->pg_max = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	ld->max_at = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	if (ld->pg_max > ld->max_seq)
 		ld->max_seq = ld->pg_max;
 	snprintf(snap, sizeof(snap), "%llu", (unsigned long long)ld->snap_seq);
@@ -1390,8 +1396,10 @@ int timeline_load(struct timeline_room *tr, uint64_t snap_seq, timeline_edit_cb 
 		return 0;
 	}
 	if (db_query(tl->opt.db,
-		     "SELECT coalesce(max(seq), 0) FROM timeline_events WHERE room = $1", 1, &id,
-		     load_max_cb, ld)) {
+		     "SELECT coalesce(max(seq), 0), "
+		     "coalesce(round(extract(epoch FROM max(at)) * 1000), 0)::bigint "
+		     "FROM timeline_events WHERE room = $1",
+		     1, &id, load_max_cb, ld)) {
 		load_unlink(ld);
 		tr->loading = false;
 		free(ld);
