@@ -69,19 +69,19 @@ enum seat proto_seat_parse(const char *name);
  * Error codes carried in {"t": "error", "code": ...} frames.
  * X(name, "wire code", "default message")
  */
-#define PROTO_ERR_MAP(X)                                                                    \
-	X(BAD_REQUEST, "bad_request", "malformed message")                                  \
-	X(FORBIDDEN, "forbidden", "your seat may not do that")                              \
-	X(UNKNOWN_TYPE, "unknown_type", "unknown message type")                             \
-	X(RATE_LIMITED, "rate_limited", "too many messages; retry later")                   \
-	X(DOC_TOO_LARGE, "doc_too_large", "the document would exceed its limit")            \
-	X(BAD_UPDATE, "bad_update", "malformed or forged CRDT update")                      \
-	X(RUN_IN_PROGRESS, "run_in_progress", "a run is already in progress")               \
-	X(JUDGE_BUSY, "judge_busy", "the judge is busy; retry later")                       \
-	X(JUDGE_DOWN, "judge_down", "the judge is unavailable")                             \
-	X(NOT_IMPLEMENTED, "not_implemented", "reserved; not implemented yet")              \
-	X(ALREADY_JOINED, "already_joined", "this connection has joined")                   \
-	X(OVERLOADED, "overloaded", "the server cannot record more edits now; retry later") \
+#define PROTO_ERR_MAP(X)                                                         \
+	X(BAD_REQUEST, "bad_request", "malformed message")                       \
+	X(FORBIDDEN, "forbidden", "your seat may not do that")                   \
+	X(UNKNOWN_TYPE, "unknown_type", "unknown message type")                  \
+	X(RATE_LIMITED, "rate_limited", "too many messages; retry later")        \
+	X(DOC_TOO_LARGE, "doc_too_large", "the document would exceed its limit") \
+	X(BAD_UPDATE, "bad_update", "malformed or forged CRDT update")           \
+	X(RUN_IN_PROGRESS, "run_in_progress", "a run is already in progress")    \
+	X(JUDGE_BUSY, "judge_busy", "the judge is busy; retry later")            \
+	X(JUDGE_DOWN, "judge_down", "the judge is unavailable")                  \
+	X(NOT_IMPLEMENTED, "not_implemented", "reserved; not implemented yet")   \
+	X(ALREADY_JOINED, "already_joined", "this connection has joined")        \
+	X(OVERLOADED, "overloaded", "edits cannot be recorded now; retry later") \
 	X(INTERNAL, "internal", "internal error")
 
 enum proto_err {
