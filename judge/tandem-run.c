@@ -172,7 +172,7 @@ static void print_job(struct job *jb, json_t *expected, const struct judge_cmp *
 					    json_string(judge_verdict_str(v)));
 		}
 	}
-	char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12));
+	char *s = json_dumps(o, JSON_COMPACT);
 	if (s) {
 		fputs(s, stdout);
 		fputc('\n', stdout);

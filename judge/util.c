@@ -227,6 +227,19 @@ static json_t *json_text(const char *s, size_t len)
 	return j;
 }
 
+/*
+ * Timings rounded to a multiple of 1/128 ms (7.8 us): such numbers are exact
+ * in binary, so jansson's default 17-digit output prints them short
+ * ("1.2265625", not "1.2300000000000001").  Values (test results) keep
+ * every digit: the output must not be dumped with a lower precision.
+ */
+static double quantize_ms(double ms)
+{
+	if (!(ms > 0))
+		return ms < 0 ? -1 : 0;
+	return (double)(long long)(ms * 128 + 0.5) / 128;
+}
+
 /* json_object_set_new that propagates failure; v == NULL is an error. */
 static int put(json_t *o, const char *k, json_t *v)
 {
@@ -245,8 +258,8 @@ json_t *judge_result_json(const struct judge_result *res, const char *out, size_
 	bad |= put(o, "signal", json_integer(res->signal));
 	bad |= put(o, "stdout", json_text(out, out_len));
 	bad |= put(o, "stderr", json_text(err, err_len));
-	bad |= put(o, "cpu_ms", json_real((double)(long long)(res->cpu_ms * 100 + 0.5) / 100));
-	bad |= put(o, "wall_ms", json_real((double)(long long)(res->wall_ms * 100 + 0.5) / 100));
+	bad |= put(o, "cpu_ms", json_real(quantize_ms(res->cpu_ms)));
+	bad |= put(o, "wall_ms", json_real(quantize_ms(res->wall_ms)));
 	bad |= put(o, "mem_kb", json_integer((json_int_t)res->mem_kb));
 	bad |= put(o, "truncated", json_boolean(res->truncated));
 	if (res->message)
@@ -267,7 +280,7 @@ json_t *judge_result_json(const struct judge_result *res, const char *out, size_
 			const struct judge_test_result *t = &res->tests[i];
 			json_t *to = json_object();
 			bad |= put(to, "verdict", json_string(judge_verdict_str(t->verdict)));
-			bad |= put(to, "cpu_ms", json_real(t->cpu_ms));
+			bad |= put(to, "cpu_ms", json_real(quantize_ms(t->cpu_ms)));
 			if (t->value)
 				bad |= put(to, "value", json_incref(t->value));
 			if (t->error)
