@@ -890,8 +890,10 @@ void room_on_update(struct conn *c, const uint8_t *data, size_t len)
 	/* Ops kept pending (dependencies missing) are news too: the timeline must hold them. */
 	if (crdt_pending(r->doc) > pending)
 		changed = true;
-	/* The sender's agents as far as the document now has them: the ack, and the event's version
-	 * entries. */
+	/*
+	 * The sender's agents as far as the document now has them: both the
+	 * ack and the edit event's version entries.
+	 */
 	{
 		struct crdt_version all;
 
@@ -916,8 +918,7 @@ void room_on_update(struct conn *c, const uint8_t *data, size_t len)
 			rc = timeline_append(r->tl, "edit", proto_seat_name(c->seat), NULL, data,
 					     len, ver.v, ver.len, NULL);
 			if (rc) {
-				/* Merged and fanned out, but not durable: no ack, the client
-				 * resends. */
+				/* Merged and sent on, not durable: no ack; the client resends. */
 				log_event(LOG_ERROR, "timeline.append",
 					  "room=%s kind=edit error=%s", r->id,
 					  timeline_strerror(rc));
