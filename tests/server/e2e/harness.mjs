@@ -492,22 +492,23 @@ export class Tandem {
 		}
 	}
 
-	// SIGTERM, then checks the exit: status 0, no signal, no sanitizer report.
-	async stop() {
+	// SIGTERM (or signal), then checks the exit: status 0, no signal, no
+	// sanitizer report.
+	async stop(signal = 'SIGTERM') {
 		if (!this.proc) return;
 		const proc = this.proc;
 		this.proc = null;
-		if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+		if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
 		let e;
 		try {
-			e = await within(this.exited, 15000, 'tandem to exit after SIGTERM');
+			e = await within(this.exited, 15000, `tandem to exit after ${signal}`);
 		} catch (err) {
 			proc.kill('SIGKILL');
 			throw new Error(`${err.message}\n--- tandem output ---\n${this.output}`);
 		}
 		assert.ok(
 			e.code === 0 && e.signal === null,
-			`tandem exited with code ${e.code}, signal ${e.signal} after SIGTERM (expected 0):\n${this.output}`,
+			`tandem exited with code ${e.code}, signal ${e.signal} after ${signal} (expected 0):\n${this.output}`,
 		);
 		assert.doesNotMatch(this.output, SANITIZER, `sanitizer report in tandem's output:\n${this.output}`);
 	}

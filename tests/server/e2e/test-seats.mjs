@@ -17,8 +17,9 @@ let srv;
 before(async () => {
 	srv = await Tandem.start();
 });
+// SIGINT (Ctrl-C) must be as clean as SIGTERM, which the other files use.
 after(async () => {
-	await srv?.stop();
+	await srv?.stop('SIGINT');
 });
 
 let barrierN = 0;
