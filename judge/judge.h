@@ -17,7 +17,7 @@
  * user code.  For every sandbox it forks a child into fresh user, pid, net,
  * mount, ipc, uts and cgroup namespaces with fresh size-capped tmpfs at
  * /work, /tmp and /dev/shm; the judge puts that child into a fresh cgroup
- * (memory, pids, cpu accounting; v1 or v2, see judge_cgroup_mode()); the
+ * (memory, pids, cpu accounting; v1 or v2, see judge_cgroup_version()); the
  * child then reseeds its randomness, sets rlimits, drops every capability,
  * sets PR_SET_NO_NEW_PRIVS, empties its environment, closes every fd but
  * its pipes and installs the seccomp allowlist.  It then forks: the user's

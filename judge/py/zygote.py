@@ -321,41 +321,40 @@ def _sandbox(cfg, bpf, fds):
 
 
 def _spawn(ctl, cfg, bpf, boxes, slot, gen, pidns):
+    fds = []  # raw fds to close here, whatever happens
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    a.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-    in_r, in_w = os.pipe()
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    # The next child is pid 1 of a new pid namespace; then back to ours.
-    _check(libc.unshare(CLONE_NEWPID), "unshare pid")
-    pid = -1
     try:
-        pid = os.fork()
-    finally:
-        if pid != 0:
-            _check(libc.setns(pidns, CLONE_NEWPID), "setns pid")
-    if pid == 0:
+        a.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        for _ in range(3):
+            fds.extend(os.pipe())
+        in_r, in_w, out_r, out_w, err_r, err_w = fds
+        # The next child is pid 1 of a new pid namespace; then back to ours.
+        _check(libc.unshare(CLONE_NEWPID), "unshare pid")
+        pid = -1
         try:
-            _sandbox(cfg, bpf, [b.fileno(), in_r, out_w, err_w])
-        except (ConnectionError, EOFError):
-            pass  # the judge went away (shutdown): nothing to say
-        except BaseException as exc:
+            pid = os.fork()
+        finally:
+            if pid != 0:
+                _check(libc.setns(pidns, CLONE_NEWPID), "setns pid")
+        if pid == 0:
             try:
-                os.write(2, ("tandem sandbox set-up: %s\n" % exc).encode())
-            except BaseException:
-                pass
-        os._exit(71)
-    b.close()
-    for fd in (in_r, out_w, err_w):
-        os.close(fd)
-    try:
+                _sandbox(cfg, bpf, [b.fileno(), in_r, out_w, err_w])
+            except (ConnectionError, EOFError):
+                pass  # the judge went away (shutdown): nothing to say
+            except BaseException as exc:
+                try:
+                    os.write(2, ("tandem sandbox set-up: %s\n" % exc).encode())
+                except BaseException:
+                    pass
+            os._exit(71)
         boxes[pid] = (slot, gen)
-        fds = array.array("i", [a.fileno(), in_w, out_r, err_r])
         ctl.sendmsg([b"S %d %d" % (slot, gen)],
-                    [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+                    [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                      array.array("i", [a.fileno(), in_w, out_r, err_r]))])
     finally:
         a.close()
-        for fd in (in_w, out_r, err_r):
+        b.close()
+        for fd in fds:
             os.close(fd)
 
 
@@ -404,7 +403,12 @@ def main():
                 os._exit(0)
             if msg.startswith(b"S "):
                 slot, gen = (int(x) for x in msg[2:].split())
-                _spawn(ctl, cfg, bpf, boxes, slot, gen, pidns)
+                try:
+                    _spawn(ctl, cfg, bpf, boxes, slot, gen, pidns)
+                except OSError as exc:
+                    # Out of fds, pids or memory: this sandbox fails, the
+                    # zygote lives on (the judge retries, then gives up).
+                    ctl.send(b"E %d %d %s" % (slot, gen, str(exc).encode()[:200]))
         _reap(ctl, boxes)
 
 
