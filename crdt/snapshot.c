@@ -43,6 +43,12 @@ static int64_t unzigzag(uint64_t v)
 	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
 }
 
+/*
+ * Every step between two LVs fits in 33 bits of zigzag; anything larger is
+ * malformed, and refusing it keeps the additions below free of overflow.
+ */
+#define STEP_MAX (1ull << 34)
+
 int crdt_encode_doc(const struct crdt_doc *doc, struct crdt_buf *out)
 {
 	struct crdt_buf body;
@@ -231,6 +237,8 @@ int crdt__decode_snapshot(struct crdt_doc *doc, struct crdt__reader *r, struct r
 			rc = crdt__get_varint(r, &lref);
 			if (!rc)
 				rc = crdt__get_varint(r, &rref);
+			if (!rc && (lref > STEP_MAX || rref > STEP_MAX))
+				rc = CRDT_EDECODE;
 			if (rc)
 				goto err;
 			op->kind = SPAN_INS;
@@ -263,6 +271,8 @@ int crdt__decode_snapshot(struct crdt_doc *doc, struct crdt__reader *r, struct r
 			int64_t target, lo;
 
 			rc = crdt__get_varint(r, &t);
+			if (!rc && t > STEP_MAX)
+				rc = CRDT_EDECODE;
 			if (rc)
 				goto err;
 			op->kind = SPAN_DEL;
