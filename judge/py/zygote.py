@@ -274,16 +274,26 @@ def _sandbox(cfg, bpf, fds):
     # later holds can unmount or reconfigure them.
     _check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
     size = "size=%dm" % cfg["tmpfs_mb"]
-    _mount("tmpfs", "/work", "tmpfs", MS_NOSUID | MS_NODEV, size + ",mode=0755")
+    _mount("tmpfs", "/work", "tmpfs", MS_NOSUID | MS_NODEV,
+           size + ",mode=0755,uid=%d,gid=%d" % (SANDBOX_UID, SANDBOX_UID))
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, size + ",mode=1777")
     _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, size + ",mode=1777")
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
     _check(libc.sethostname(b"sandbox", 7), "sethostname")
-    # Then a user namespace of its own, where it is uid 1000.
+    # Then an identity that is not the zygote's: uid 1000 of the zygote's
+    # user namespace (another host uid than the zygote's), which also drops
+    # every capability there, and a user namespace of its own mapping just
+    # that uid (creating one needs no privilege).
+    os.setgroups([])
+    os.setresgid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID)
+    os.setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID)
+    # A change of uid makes a process non-dumpable, which would leave its
+    # /proc/self (uid_map included) to root: it has nothing to hide yet.
+    _check(libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "dumpable")
     _check(libc.unshare(CLONE_NEWUSER), "unshare user")
     _write_file("/proc/self/setgroups", b"deny")
-    _write_file("/proc/self/uid_map", b"%d 0 1" % SANDBOX_UID)
-    _write_file("/proc/self/gid_map", b"%d 0 1" % SANDBOX_UID)
+    _write_file("/proc/self/uid_map", b"%d %d 1" % (SANDBOX_UID, SANDBOX_UID))
+    _write_file("/proc/self/gid_map", b"%d %d 1" % (SANDBOX_UID, SANDBOX_UID))
     os.chdir("/work")
     _write_all(box, b"R")
     if os.read(box, 1) != b"G":
