@@ -13,19 +13,19 @@
  * judge/py/zygote.py with the harness imported, inside a minimal read-only
  * root (pivot_root; binds of the interpreter, its libraries and stdlib, the
  * judge's .py files; a fresh /proc; /dev with null, zero and urandom only),
- * in its own user, pid, net, ipc and uts namespaces.  The zygote never runs
- * user code.  For every sandbox it forks a child into fresh user, pid, net,
+ * in its own user, pid, net, ipc and uts namespaces; it is root only of
+ * its user namespace, which maps to unprivileged host uids (100000 + n).
+ * The zygote never runs user code.  For every sandbox it forks a child into fresh user, pid, net,
  * mount, ipc, uts and cgroup namespaces with fresh size-capped tmpfs at
  * /work, /tmp and /dev/shm; the judge puts that child into a fresh cgroup
  * (memory, pids, cpu accounting; v1 or v2, see judge_cgroup_version()); the
  * child then reseeds its randomness, sets rlimits, drops every capability,
  * sets PR_SET_NO_NEW_PRIVS, empties its environment, closes every fd but
  * its pipes and installs the seccomp allowlist.  It then forks: the user's
- * program runs as pid 2 (uid 1000 in its user namespace, cwd /work, empty
- * environment), pid 1 stays a non-dumpable reaper that reports the
- * program's wait status (a pid-namespace init would ignore its own
- * signals).  Only then is the sandbox "warm": blocked reading its request.
- * A few warm sandboxes wait ahead of demand.
+ * program runs as pid 2 (uid 1000 in its own user namespace, host uid
+ * 101000, not the zygote's; cwd /work; empty environment), pid 1 stays a non-dumpable reaper that
+ * reports the program's wait status (a pid-namespace init would ignore its own signals).  Only then
+ * is the sandbox "warm": blocked reading its request. A few warm sandboxes wait ahead of demand.
  *
  * Known limit: Python's str hash secret is fixed when the zygote starts,
  * so every sandbox of one zygote shares it (randomness proper is fresh).
