@@ -27,6 +27,7 @@
  * Waiting is always "run the loop until a condition", bounded by a guard.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <hiredis/hiredis.h>
@@ -574,6 +575,23 @@ static void test_crash_and_load(void)
 	CHECK(timeline_last_seq(r) == 500 && timeline_durable_seq(r) == 500,
 	      "after the load: last %llu durable %llu", (unsigned long long)timeline_last_seq(r),
 	      (unsigned long long)timeline_durable_seq(r));
+	{
+		/* The index read back: the version at the end is the document's. */
+		struct crdt_version want_v, got_v;
+		uint64_t at_seq;
+
+		crdt_version_init(&want_v, NULL);
+		crdt_version_init(&got_v, NULL);
+		crdt_doc_version(doc, &want_v);
+		CHECK(timeline_version_at(r, INT64_MAX, &got_v, &at_seq) == 0 && at_seq == 500 &&
+			      crdt_version_get(&got_v, 5) == crdt_version_get(&want_v, 5) &&
+			      got_v.len == 1,
+		      "version at the end after the load: seq %llu, agent 5 at %u (want %u)",
+		      (unsigned long long)at_seq, crdt_version_get(&got_v, 5),
+		      crdt_version_get(&want_v, 5));
+		crdt_version_finish(&want_v);
+		crdt_version_finish(&got_v);
+	}
 	REQUIRE(timeline_append(r, "note", NULL, NULL, NULL, 0, NULL, 0, &seq) == 0, "append");
 	CHECK(seq == 501, "the next seq continues after the last: %llu", (unsigned long long)seq);
 	drain(tl);
