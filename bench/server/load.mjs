@@ -247,7 +247,7 @@ async function httpGet(url) {
 }
 
 let serverSeq = 0;
-async function startTandem(label) {
+async function startTandem(label, extra = []) {
 	const port = await freePort();
 	const secret = randomBytes(24).toString('hex');
 	const admin = randomBytes(24).toString('hex');
@@ -271,6 +271,7 @@ async function startTandem(label) {
 			'6000',
 			'--migrations',
 			path.join(root, 'migrations'),
+			...extra,
 		],
 		{ env, stdio: ['ignore', out, out] },
 	);
@@ -575,6 +576,20 @@ function summary(sorted) {
 	};
 }
 
+// Every unlabelled gauge of tandem's /metrics: name -> value.
+async function metricGauges(system) {
+	const out = {};
+	try {
+		for (const l of (await httpGet(`${system.base}/metrics`)).body.split('\n')) {
+			const m = l.match(/^(tandem_[a-z_]+) (\S+)$/);
+			if (m) out[m[1]] = Number(m[2]);
+		}
+	} catch {
+		/* left empty */
+	}
+	return out;
+}
+
 // Tandem's timeline backlog and the health of Redis and PostgreSQL, as its
 // /metrics says (sampled every 2 s of the window).
 async function sampleGauges(system, g) {
@@ -601,7 +616,10 @@ function pickMetrics(text) {
 // ---- idle rooms ----------------------------------------------------------------------
 
 async function idlePhase(kind) {
-	const system = kind === 'tandem' ? await startTandem('idle') : await startYws('idle');
+	// Tandem frees an empty room --left-after-ms + 5 s after its last client
+	// left (default 5 min + 5 s); 2 s here, to see that memory come back.
+	const system =
+		kind === 'tandem' ? await startTandem('idle', ['--left-after-ms', '2000']) : await startYws('idle');
 	const w = new Worker(0);
 	const batch = 100;
 	const settle = async () => {
@@ -623,6 +641,33 @@ async function idlePhase(kind) {
 		const grown = steps[steps.length - 1] - base;
 		await w.call({ cmd: 'close' });
 		const afterLeave = await settle();
+		let roomsAfterLeave = null;
+		let createOnlyPerRoom = null;
+		let freedPerRoom = null;
+		const cycles = [];
+		let roomsAfterFree = null;
+		if (kind === 'tandem') {
+			const g = await metricGauges(system);
+			roomsAfterLeave = g.tandem_rooms;
+			const t0 = Date.now();
+			while (Date.now() - t0 < 20000 && (await metricGauges(system)).tandem_rooms > 0) await sleep(500);
+			roomsAfterFree = (await metricGauges(system)).tandem_rooms;
+			freedPerRoom = ((await settle()) - base) / n;
+			// The same number of rooms again, twice: created, joined, left and
+			// freed.  Flat RSS means the memory is reused (kept by malloc, not
+			// leaked); growth each cycle would be a leak.
+			for (let cycle = 0; cycle < 2; cycle++) {
+				await w.call({ cmd: 'idle', kind, url: system.url, wasm, rooms: await createRooms(system, n + batch) });
+				await w.call({ cmd: 'close' });
+				const t1 = Date.now();
+				while (Date.now() - t1 < 20000 && (await metricGauges(system)).tandem_rooms > 0) await sleep(500);
+				cycles.push({ rss: await settle(), rooms: (await metricGauges(system)).tandem_rooms });
+			}
+			// Rooms created through the REST API and never joined.
+			const before = await settle();
+			await createRooms(system, n);
+			createOnlyPerRoom = ((await settle()) - before) / n;
+		}
 		return {
 			system: kind,
 			rooms: n,
@@ -630,6 +675,12 @@ async function idlePhase(kind) {
 			perHundred: steps.map((s, i) => s - (i ? steps[i - 1] : base)),
 			perRoom: grown / n,
 			afterLeavePerRoom: (afterLeave - base) / n,
+			roomsAfterLeave,
+			roomsAfterFree,
+			freedPerRoom,
+			afterFreeRss: base + (freedPerRoom ?? 0) * n,
+			cycles,
+			createOnlyPerRoom,
 		};
 	} finally {
 		w.proc.send({ cmd: 'exit' });
@@ -734,6 +785,20 @@ function report(res) {
 		row('RSS growth per room, client connected', (r) => `${kb(r.perRoom)} KB`);
 		row('RSS growth per 100 rooms, each batch', (r) => r.perHundred.map((x) => kb(x)).join(', ') + ' KB');
 		row('RSS growth per room after the clients left', (r) => `${kb(r.afterLeavePerRoom)} KB`);
+		row('rooms still in memory after the clients left (tandem /metrics)', (r) =>
+			r.roomsAfterLeave === null || r.roomsAfterLeave === undefined ? 'n/a' : `${r.roomsAfterLeave} of ${r.rooms + 100}`,
+		);
+		row('... once the empty rooms were freed (--left-after-ms 2000): rooms left / RSS growth per room', (r) =>
+			r.freedPerRoom === null || r.freedPerRoom === undefined ? 'n/a' : `${r.roomsAfterFree} / ${kb(r.freedPerRoom)} KB`,
+		);
+		row('RSS after two more cycles of as many rooms created, joined, left and freed', (r) =>
+			r.cycles && r.cycles.length
+				? `${r.cycles.map((c) => `${mb(c.rss)} MB`).join(', ')} (was ${mb(r.afterFreeRss)} MB)`
+				: 'n/a',
+		);
+		row('RSS growth per room created (REST) and never joined', (r) =>
+			r.createOnlyPerRoom === null || r.createOnlyPerRoom === undefined ? 'n/a' : `${kb(r.createOnlyPerRoom)} KB`,
+		);
 		L.push('');
 	}
 	if (R) {
