@@ -962,7 +962,12 @@ static void handle_event(struct judge *j, const struct epoll_event *ev)
 			if (ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 				box_running_ctl(j, b);
 		} else if (b->st == BOX_WARM) {
-			box_abandon(j, b, "spoke while warm");
+			/* A warm sandbox says nothing: this is its death (or a bug). */
+			char c;
+			ssize_t n = recv(b->ctl, &c, 1, MSG_DONTWAIT | MSG_PEEK);
+			if (n < 0 && errno == EAGAIN)
+				break;
+			box_abandon(j, b, n == 0 ? "died while warm" : "spoke while warm");
 		}
 		break;
 	case FD_IN:

@@ -228,6 +228,27 @@ static void test_isolation(struct judge *j)
 		      want[i], c.out);
 	judge_result_finish(&r);
 
+	/* The seccomp policy as a program meets it. */
+	run(j,
+	    "import ctypes, threading\n"
+	    "libc = ctypes.CDLL(None, use_errno=True)\n"
+	    "print('clone3', libc.syscall(435, 0, 0), ctypes.get_errno())\n"
+	    "print('unshare-flags-clone', libc.syscall(56, 0x10000000 | 17, 0, 0, 0, 0),"
+	    " ctypes.get_errno())\n"
+	    "out = []\n"
+	    "ts = [threading.Thread(target=out.append, args=(i,)) for i in range(8)]\n"
+	    "[t.start() for t in ts]; [t.join() for t in ts]\n"
+	    "print('threads', sorted(out) == list(range(8)), flush=True)\n"
+	    "libc.ptrace(0, 0, 0, 0)\n"
+	    "print('ptrace survived')\n",
+	    NULL, defaults, &c, &r);
+	CHECK(strstr(c.out, "clone3 -1 38\n") && strstr(c.out, "unshare-flags-clone -1 1\n") &&
+		      strstr(c.out, "threads True\n") && !strstr(c.out, "survived"),
+	      "seccomp facts:\n%s", c.out);
+	CHECK(r.verdict == JUDGE_VERDICT_RE && r.signal == SIGSYS, "ptrace: %s signal %d",
+	      judge_verdict_str(r.verdict), r.signal);
+	judge_result_finish(&r);
+
 	/* Nothing survives into the next run. */
 	run(j,
 	    "import os\nopen('/tmp/left','w').write('x')\nopen('/work/left','w').write('x')\n"
