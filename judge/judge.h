@@ -302,6 +302,7 @@ int judge_create(const struct judge_config *cfg, struct judge **out);
  * Kills every sandbox (running ones finish with IE "shutdown" and their
  * callbacks fire), stops the zygote, removes the judge's cgroups and frees
  * everything; accepts NULL.  Blocks briefly (bounded) while children exit.
+ * Never call it from inside a judge callback.
  */
 void judge_destroy(struct judge *j);
 
