@@ -21,6 +21,8 @@
  *    others, and a NUL in a payload (jsonb refuses it) is stored as U+FFFD;
  *  - the in-memory backlog is bounded: at queue_max_events the timeline
  *    says it is overloaded (the room then refuses edits), until the flush;
+ *  - a load waits for an unreachable Redis (its stream may hold acknowledged
+ *    edits), gives up after load_wait_ms, and completes when Redis returns;
  *  - the text at a moment (timeline_version_at + crdt_text_at) equals a
  *    replay of the updates up to that moment, at every moment of a session
  *    of two agents, across index checkpoints.
@@ -233,6 +235,7 @@ static uint64_t durable_of(const char *room)
 }
 
 static size_t queue_max; /* 0: the default */
+static unsigned load_wait_ms = 10000;
 
 static struct timeline *make(uint64_t *gauge)
 {
@@ -245,7 +248,7 @@ static struct timeline *make(uint64_t *gauge)
 	o.db = db;
 	o.flush_ms = 50;
 	o.command_timeout_ms = 1000;
-	o.load_wait_ms = 10000;
+	o.load_wait_ms = load_wait_ms;
 	o.on_durable = on_durable;
 	o.backlog_gauge = gauge;
 	o.queue_max_events = queue_max;
@@ -602,6 +605,51 @@ static void test_crash_and_load(void)
 	crdt_doc_destroy(sink.doc);
 }
 
+/* ---- a load needs the stream: it waits for Redis, within a bound ----------- */
+
+static void test_load_waits_for_redis(void)
+{
+	struct timeline *tl;
+	struct doc_sink sink;
+
+	/* Redis away for good: the load gives up (the room is not served without its stream). */
+	svc_redis_kill(&redis);
+	load_wait_ms = 300;
+	tl = make(NULL);
+	load_wait_ms = 10000;
+	memset(&sink, 0, sizeof(sink));
+	sink.doc = crdt_doc_create(NULL);
+	REQUIRE(timeline_load(timeline_room(tl, "roomE"), 0, sink_edit, sink_loaded, &sink) == 0,
+		"timeline_load");
+	RUN_UNTIL(sink.done, "the load to give up");
+	CHECK(sink.err == TIMELINE_E_REDIS_DOWN, "load without Redis: %s",
+	      timeline_strerror(sink.err));
+	CHECK(timeline_append(timeline_room(tl, "roomE"), "note", NULL, NULL, NULL, 0, NULL, 0,
+			      NULL) == 0 &&
+		      timeline_last_seq(timeline_room(tl, "roomE")) == 1,
+	      "a failed load leaves the room empty (the caller drops it)");
+	finish(tl);
+	crdt_doc_destroy(sink.doc);
+
+	/* Redis back within the wait: the load completes. */
+	tl = make(NULL);
+	memset(&sink, 0, sizeof(sink));
+	sink.doc = crdt_doc_create(NULL);
+	REQUIRE(timeline_load(timeline_room(tl, "roomE"), 0, sink_edit, sink_loaded, &sink) == 0,
+		"timeline_load");
+	for (int i = 0; i < 5; i++)
+		uv_run(&loop, UV_RUN_NOWAIT);
+	CHECK(!sink.done, "the load did not wait for Redis");
+	REQUIRE(svc_redis_start(&redis) == 0, "restart Redis");
+	RUN_UNTIL(sink.done, "the load");
+	CHECK(sink.err == 0 && sink.edits == 500, "load after Redis returned: %s, %d edits",
+	      timeline_strerror(sink.err), sink.edits);
+	CHECK(timeline_last_seq(timeline_room(tl, "roomE")) == 501, "last seq after the load: %llu",
+	      (unsigned long long)timeline_last_seq(timeline_room(tl, "roomE")));
+	finish(tl);
+	crdt_doc_destroy(sink.doc);
+}
+
 /* ---- text at a moment ----------------------------------------------------- */
 
 struct listed {
@@ -804,6 +852,7 @@ int main(int argc, char **argv)
 	test_overloaded();
 	test_redis_down();
 	test_crash_and_load();
+	test_load_waits_for_redis();
 	test_text_at();
 
 	db_destroy(db);
