@@ -31,7 +31,6 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -41,9 +40,8 @@
 #include "judge-internal.h"
 
 /* The host uid/gid range the zygote's user namespace maps to (unprivileged). */
-#define JUDGE_ZYGOTE_UID  100000u
-#define JUDGE_ZYGOTE_IDS  65536u
-#define JUDGE_ZYGOTE_NICE (-10)
+#define JUDGE_ZYGOTE_UID 100000u
+#define JUDGE_ZYGOTE_IDS 65536u
 
 /*
  * Where the new root is assembled, inside the child's private mount ns:
@@ -250,13 +248,6 @@ static _Noreturn void child(const struct plan *p)
 		die(p, "remount root read-only");
 	if (sethostname("tandem-zygote", 13) < 0)
 		die(p, "sethostname");
-
-	/*
-	 * The zygote forks every sandbox of the pool, serially: on a busy
-	 * machine it is the pool's bottleneck, so it runs at a higher priority.
-	 * Each sandbox returns to nice 0 before the user's program starts.
-	 */
-	setpriority(PRIO_PROCESS, 0, JUDGE_ZYGOTE_NICE);
 
 	/* Give up host root: a user namespace mapped by the parent. */
 	if (unshare(CLONE_NEWUSER) < 0)

@@ -309,8 +309,6 @@ def _sandbox(cfg, bpf, fds):
     # pid 1 of a namespace ignores signals it has no handler for, even
     # its own SIGSEGV or SIGTERM: so the user's program runs as pid 2,
     # and pid 1 only reaps, then reports the program's wait status.
-    # Back to normal priority (the zygote runs above it; lowering is allowed).
-    os.setpriority(os.PRIO_PROCESS, 0, 0)
     child = os.fork()
     if child:
         _init(child)
