@@ -225,7 +225,7 @@ static int index_add(struct timeline_room *tr, int64_t at, uint64_t seq,
 	struct tl_mark *m;
 
 	if (tr->nmk == tr->capmk) {
-		size_t ncap = tr->capmk ? tr->capmk * 2 : 256;
+		size_t ncap = tr->capmk ? tr->capmk * 2 : 16;
 		struct tl_mark *n = realloc(tr->mk, ncap * sizeof(*n));
 
 		if (!n)
@@ -234,7 +234,7 @@ static int index_add(struct timeline_room *tr, int64_t at, uint64_t seq,
 		tr->capmk = ncap;
 	}
 	if (tr->nent + nver > tr->capent) {
-		size_t ncap = tr->capent ? tr->capent * 2 : 256;
+		size_t ncap = tr->capent ? tr->capent * 2 : 16;
 		struct crdt_version_entry *n;
 
 		while (ncap < tr->nent + nver)
