@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth.h"
 #include "log.h"
@@ -197,20 +198,6 @@ static bool is_replay(const char *action)
 	return strcmp(action, "timeline") == 0 || strcmp(action, "text") == 0;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
 /*
  * TIME of ?at=: unix milliseconds, or RFC 3339 ("2026-11-22T00:30:17.5Z",
  * "...+02:00"; a '+' may arrive URL-decoded as a space).  0 or -1.
@@ -253,8 +240,20 @@ static int parse_time(const char *s, int64_t *out)
 	}
 	if (*p)
 		return -1;
-	*out = ((days_from_civil(y, (unsigned)mo, (unsigned)d) * 24 + h) * 60 + mi) * 60000 +
-	       (int64_t)sec * 1000 + ms - off;
+	{
+		struct tm tm;
+		time_t t;
+
+		memset(&tm, 0, sizeof(tm));
+		tm.tm_year = y - 1900;
+		tm.tm_mon = mo - 1;
+		tm.tm_mday = d;
+		tm.tm_hour = h;
+		tm.tm_min = mi;
+		tm.tm_sec = sec;
+		t = timegm(&tm); /* UTC, no time zone involved */
+		*out = (int64_t)t * 1000 + ms - off;
+	}
 	return 0;
 }
 

@@ -99,7 +99,9 @@ test('text?at equals a replay of the edits up to that moment', async () => {
 				replay.applyUpdate(new Uint8Array(Buffer.from(e.ops, 'base64')));
 				last = e.seq;
 			}
-		for (const form of [String(at), new Date(at).toISOString(), new Date(at).toISOString().replace('Z', '+00:00')]) {
+		const plus2 = new Date(at + 2 * 3600000).toISOString().replace('Z', '+02:00');
+		const minus0530 = new Date(at - 5.5 * 3600000).toISOString().replace('Z', '-05:30');
+		for (const form of [String(at), new Date(at).toISOString(), plus2, minus0530]) {
 			const res = await srv.api('GET', `/api/rooms/${room.id}/text?at=${encodeURIComponent(form)}`, {
 				token: room.tokens.interviewer,
 			});
