@@ -139,5 +139,14 @@ test('awareness is relayed to the others; paste and focus events reach the inter
 		[],
 		`events and awareness from the candidate are accepted: ${JSON.stringify(cand.errors)}`,
 	);
-	for (const x of [iv, cand, obs]) await x.close();
+	// Awareness is relayed, not stored: a newcomer gets none of the old ones.
+	const late = await srv.join(room, 'observer');
+	await barrier(iv, late);
+	assert.deepEqual(
+		late.peek('awareness').filter((m) => JSON.stringify(m).includes('#0a0')),
+		[],
+		'a late joiner is not sent earlier awareness',
+	);
+	assert.deepEqual(late.peek('event'), [], 'nor earlier events');
+	for (const x of [iv, cand, obs, late]) await x.close();
 });
