@@ -227,3 +227,51 @@ test('offline edits are merged after a reconnect, nothing typed is lost', async 
 async function versionOf(doc) {
 	return versionJson(await loadCrdt(), doc.version());
 }
+
+test('agent ids are never reused within a room, also after a restart of tandem', async () => {
+	const room = await srv.createRoom();
+	const [a, b] = await pair(room);
+	a.edit((d) => d.insert(0, 'hello '));
+	b.edit((d) => d.insert(d.length, 'there '));
+	const before = await converge([a, b]);
+	await srv.restart();
+	const [a2, b2] = await pair(room);
+	for (const c of [a2, b2])
+		assert.ok(!(String(c.agent) in before), `agent ${c.agent} after the restart was already used: ${JSON.stringify(before)}`);
+	assert.equal(a2.text(), 'hello there ', 'the document survived the restart');
+	// Had an id been reused, these ops would clash with the old ones and vanish.
+	a2.edit((d) => d.insert(d.length, 'world'));
+	b2.edit((d) => d.insert(0, '> '));
+	const target = await converge([a2, b2]);
+	const late = await lateJoiner(srv, room, target);
+	assert.equal(late.text(), '> hello there world');
+	for (const x of [a2, b2, late]) await x.close();
+});
+
+test('offline edits are merged after a reconnect to a restarted tandem', async () => {
+	const room = await srv.createRoom();
+	const [a, b] = await pair(room);
+	a.edit((d) => d.insert(0, 'before the restart\n'));
+	await converge([a, b]);
+	const oldAgent = b.agent;
+	const doc = b.doc;
+	b.drop();
+	// Typed while the server was away; the server restarts meanwhile.
+	doc.insert(doc.length, 'typed during the restart\n');
+	await srv.restart();
+	const a2 = await srv.join(room, 'interviewer');
+	const b2 = await srv.connect();
+	await b2.join(room.id, room.tokens.candidate, await versionOf(doc), { doc });
+	b2.ownAgents.add(oldAgent);
+	b2.ack = { ...b.ack };
+	assert.ok(await b2.resendUnacked(), 'there were unacknowledged ops to resend');
+	const target = await converge([a2, b2]);
+	assert.deepEqual(
+		b2.errors,
+		[],
+		`ops of the seat's agent from before the restart are accepted: ${JSON.stringify(b2.errors)}`,
+	);
+	const late = await lateJoiner(srv, room, target);
+	assert.equal(late.text(), 'before the restart\ntyped during the restart\n');
+	for (const x of [a2, b2, late]) await x.close();
+});
