@@ -249,6 +249,17 @@ static void test_offsets_fixed(void)
 	TU_EQ_SIZE(crdt_cp_to_utf16(s, n, SIZE_MAX), 8);
 	TU_EQ_SIZE(crdt_cp_to_byte(s, n, SIZE_MAX), 15);
 
+	/*
+	 * NULL with length 0 is the empty string: the change observer passes
+	 * ins == NULL for deletions, and an editor may validate or convert it.
+	 */
+	size_t cps = 99;
+	TU_OK(crdt_utf8_check(NULL, 0, &cps));
+	TU_EQ_SIZE(cps, 0);
+	TU_EQ_SIZE(crdt_utf16_to_cp(NULL, 0, 5), 0);
+	TU_EQ_SIZE(crdt_cp_to_utf16(NULL, 0, 5), 0);
+	TU_EQ_SIZE(crdt_cp_to_byte(NULL, 0, 5), 0);
+
 	/* Empty text: everything clamps to 0. */
 	TU_EQ_SIZE(crdt_utf16_to_cp("", 0, 0), 0);
 	TU_EQ_SIZE(crdt_utf16_to_cp("", 0, 3), 0);
