@@ -125,7 +125,8 @@ int proto_parse_version(const json_t *o, struct crdt_version *ver)
 		char *end;
 		unsigned long agent;
 
-		if (*key < '0' || *key > '9')
+		/* Canonical decimal only: "07" and "7" must not name one agent twice. */
+		if (*key < '0' || *key > '9' || (key[0] == '0' && key[1] != '\0'))
 			return -1;
 		agent = strtoul(key, &end, 10);
 		if (*end != '\0' || agent > UINT32_MAX || !json_is_integer(val) ||

@@ -668,7 +668,7 @@ void room_join(struct room *r, struct conn *c, const char *name, const struct cr
 	if (welcome && id)
 		json_object_set(welcome, "id", id);
 	conn_send_json(c, welcome);
-	conn_send_binary(c, buf.data, buf.len);
+	conn_send_catchup(c, buf.data, buf.len);
 	log_event(LOG_INFO, "room.join", "room=%s conn=%llu seat=%s agent=%u", r->id,
 		  (unsigned long long)c->id, proto_seat_name(c->seat), c->agent);
 	record(r, "join", proto_seat_name(c->seat),
@@ -945,11 +945,10 @@ void room_resync(struct conn *c)
 	if (!c->room)
 		return;
 	crdt_buf_init(&buf, NULL);
-	if (crdt_encode_since(c->room->doc, &c->delivered, &buf) == 0 &&
-	    buf.len <= c->srv->lim.send_queue_bytes)
-		conn_send_binary(c, buf.data, buf.len);
+	if (crdt_encode_since(c->room->doc, &c->delivered, &buf) == 0)
+		conn_send_catchup(c, buf.data, buf.len);
 	else
-		conn_close(c, PROTO_CLOSE_TOO_SLOW, "cannot keep up");
+		conn_close(c, PROTO_CLOSE_GOING_AWAY, "out of memory");
 	crdt_buf_finish(&buf);
 }
 

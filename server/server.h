@@ -111,6 +111,8 @@ struct conn {
 void conn_send_json(struct conn *c, json_t *msg);
 /* Queues a binary frame (copied). */
 void conn_send_binary(struct conn *c, const uint8_t *data, size_t len);
+/* Queues a catch-up update (copied), exempt from the send-queue bound. */
+void conn_send_catchup(struct conn *c, const uint8_t *data, size_t len);
 /* The same for a fanned-out update received at recv_us (uv_hrtime()/1000), for the histogram. */
 void conn_send_fanout(struct conn *c, const uint8_t *data, size_t len, uint64_t recv_us);
 /* Sends {"t":"error",...}; id (may be NULL) is echoed; retry_ms > 0 adds retry_ms. */

@@ -63,25 +63,56 @@ static void queue_drop(struct conn *c)
 	c->q_bytes = 0;
 }
 
-static void enqueue(struct conn *c, const void *data, size_t len, bool binary, uint64_t recv_us)
+/*
+ * Drops the queued CRDT updates (the catch-up will carry them) and keeps
+ * the control messages: a welcome or an error must not vanish.
+ */
+static void queue_drop_updates(struct conn *c)
+{
+	struct qmsg **p = &c->q_head;
+
+	c->q_tail = NULL;
+	while (*p) {
+		struct qmsg *m = *p;
+
+		if (m->binary) {
+			*p = m->next;
+			c->q_bytes -= m->len;
+			free(m);
+		} else {
+			c->q_tail = m;
+			p = &m->next;
+		}
+	}
+}
+
+/*
+ * Queues one frame.  The bound applies to what peers generate; a catch-up
+ * (the join's, or a resync's) is exempt: it is one frame already built
+ * from the document, and refusing it would lock a newcomer out of a room
+ * whose history outgrew the bound.
+ */
+static void enqueue(struct conn *c, const void *data, size_t len, bool binary, uint64_t recv_us,
+		    bool catchup)
 {
 	struct qmsg *m;
 
 	if (c->close_code)
 		return;
-	if (binary && c->resync)
+	if (binary && c->resync && !catchup)
 		return; /* the catch-up will carry it */
-	if (c->q_bytes + len > c->srv->lim.send_queue_bytes) {
-		/* Too slow: forget what is queued and send one catch-up update later. */
+	if (!catchup && c->q_bytes + len > c->srv->lim.send_queue_bytes) {
+		/* Too slow: forget the queued updates and send one catch-up later. */
 		log_event(LOG_WARN, "conn.slow", "conn=%llu queued=%zu", (unsigned long long)c->id,
 			  c->q_bytes);
-		queue_drop(c);
+		queue_drop_updates(c);
 		c->resync = true;
 		c->srv->metrics.resyncs++;
 		lws_callback_on_writable(c->wsi);
 		if (binary)
 			return;
-		if (len > c->srv->lim.send_queue_bytes) {
+		/* Control messages alone filling the queue: this peer is not reading. */
+		if (c->q_bytes + len > c->srv->lim.send_queue_bytes) {
 			conn_close(c, PROTO_CLOSE_TOO_SLOW, "cannot keep up");
 			return;
 		}
@@ -115,18 +146,23 @@ void conn_send_json(struct conn *c, json_t *msg)
 	json_decref(msg);
 	if (!s)
 		return;
-	enqueue(c, s, strlen(s), false, 0);
+	enqueue(c, s, strlen(s), false, 0, false);
 	free(s);
 }
 
 void conn_send_binary(struct conn *c, const uint8_t *data, size_t len)
 {
-	enqueue(c, data, len, true, 0);
+	enqueue(c, data, len, true, 0, false);
+}
+
+void conn_send_catchup(struct conn *c, const uint8_t *data, size_t len)
+{
+	enqueue(c, data, len, true, 0, true);
 }
 
 void conn_send_fanout(struct conn *c, const uint8_t *data, size_t len, uint64_t recv_us)
 {
-	enqueue(c, data, len, true, recv_us);
+	enqueue(c, data, len, true, recv_us, false);
 }
 
 void conn_send_error(struct conn *c, json_t *id, enum proto_err e, const char *message,
@@ -560,7 +596,9 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 
 	switch (reason) {
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-		/* A WebSocket handshake without the tandem.v1 subprotocol lands here. */
+		/* A WebSocket handshake without the tandem.v1 subprotocol lands here: say why. */
+		lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
+				       "WebSocket subprotocol tandem.v1 required (on /ws)");
 		return 1;
 
 	case LWS_CALLBACK_HTTP: {
