@@ -39,6 +39,7 @@ const opt = {
 	measure: 60,
 	workers: 2, // one node process at 5,000 keystrokes/s used ~80% of a core on y-websocket
 	idleRooms: 500,
+	idleCycles: 2,
 	runEvery: 10,
 	drain: 10,
 	only: null, // tandem | yws | runs | idle (comma list)
@@ -63,11 +64,13 @@ for (let i = 2; i < process.argv.length; i++) {
 	else if (a === '--measure') opt.measure = Number(v());
 	else if (a === '--workers') opt.workers = Number(v());
 	else if (a === '--idle-rooms') opt.idleRooms = Number(v());
+	else if (a === '--idle-cycles') opt.idleCycles = Number(v());
 	else if (a === '--only') opt.only = v().split(',');
 	else if (a === '--write') opt.write = true;
 	else if (a === '--json') opt.json = v();
 	else if (a === '--nice') opt.nice = Number(v());
 	else if (a === '--deadline') opt.deadline = Number(v());
+	else if (a === '--report-from') opt.reportFrom = v();
 	else {
 		console.error(
 			'usage: load.mjs [--build DIR] [--rooms N] [--warmup S] [--measure S] [--workers N]\n' +
@@ -259,9 +262,14 @@ async function startTandem(label, extra = []) {
 		TANDEM_ADMIN_KEY: admin,
 		TANDEM_LOG_LEVEL: process.env.TANDEM_LOG_LEVEL || 'info',
 	};
+	// TANDEM_BENCH_WRAP (debugging aid, e.g. "heaptrack -o /tmp/ht"): a
+	// command tandem runs under.  The figures then include the wrapper.
+	const wrap = (process.env.TANDEM_BENCH_WRAP || '').split(' ').filter(Boolean);
 	const p = spawn(
-		tandemBin,
+		wrap.length ? wrap[0] : tandemBin,
 		[
+			...wrap.slice(1),
+			...(wrap.length ? [tandemBin] : []),
 			'serve',
 			'--listen',
 			`127.0.0.1:${port}`,
@@ -546,6 +554,7 @@ async function loadPhase(system, mode) {
 		lateMatched: sum('lateMatched'),
 		lateFailed: sum('lateFailed'),
 		drainMs: Math.max(...results.map((r) => r.drainMs)),
+		loopDelay: results.map((r) => r.loopDelay),
 		errors: sumObj(results.map((r) => r.errors)),
 		closes: sumObj(results.map((r) => r.closes)),
 		runs: {
@@ -656,7 +665,7 @@ async function idlePhase(kind) {
 			// The same number of rooms again, twice: created, joined, left and
 			// freed.  Flat RSS means the memory is reused (kept by malloc, not
 			// leaked); growth each cycle would be a leak.
-			for (let cycle = 0; cycle < 2; cycle++) {
+			for (let cycle = 0; cycle < opt.idleCycles; cycle++) {
 				await w.call({ cmd: 'idle', kind, url: system.url, wasm, rooms: await createRooms(system, n + batch) });
 				await w.call({ cmd: 'close' });
 				const t1 = Date.now();
@@ -729,10 +738,10 @@ function report(res) {
 	);
 	L.push('');
 	L.push(
-		`Load: ${opt.rooms} rooms, ${opt.rooms * 2} clients (interviewer + candidate), each typing 5 ` +
+		`Load: ${num(opt.rooms)} rooms, ${num(opt.rooms * 2)} clients (interviewer + candidate), each typing 5 ` +
 			`characters a second at random places; ${opt.warmup} s warm-up, ${opt.measure} s measured; one ` +
-			`generator (${opt.workers} node process${opt.workers > 1 ? 'es' : ''}) holding both peers of a room, so ` +
-			'the keystroke and its arrival are read from one clock. Tandem clients are the wasm CRDT ' +
+			`generator (${opt.workers} node process${opt.workers > 1 ? 'es' : ''}, each holding both peers of its rooms, so ` +
+			'a keystroke and its arrival are read from one clock). Tandem clients are the wasm CRDT ' +
 			'(crdt/wasm/crdt.mjs) speaking tandem.v1; y-websocket clients are yjs + WebsocketProvider ' +
 			'(disableBc, ws). A character counts as delivered when the peer has applied the operation ' +
 			'with its id (agent or clientID, sequence number). Each system gets a fresh server process; the ' +
@@ -769,6 +778,7 @@ function report(res) {
 		);
 		row('generator CPU over the window (s)', (r) => `${secs(r.cpu.generator)} (${((100 * r.cpu.generator) / r.windowS).toFixed(0)}% of a core)`);
 		row('busiest generator process (% of a core)', (r) => `${busiest(r).toFixed(0)}%`);
+		row('generator event-loop delay p99 / max (ms, worst process)', (r) => loopLag(r));
 		row('timeline backlog max / samples with Redis down (tandem /metrics)', (r) =>
 			r.system === 'tandem' ? `${num(r.gauges.backlogMax)} / ${r.gauges.redisDown} of ${r.gauges.samples}` : 'n/a',
 		);
@@ -791,7 +801,7 @@ function report(res) {
 		row('... once the empty rooms were freed (--left-after-ms 2000): rooms left / RSS growth per room', (r) =>
 			r.freedPerRoom === null || r.freedPerRoom === undefined ? 'n/a' : `${r.roomsAfterFree} / ${kb(r.freedPerRoom)} KB`,
 		);
-		row('RSS after two more cycles of as many rooms created, joined, left and freed', (r) =>
+		row(`RSS after ${opt.idleCycles} more cycles of as many rooms created, joined, left and freed`, (r) =>
 			r.cycles && r.cycles.length
 				? `${r.cycles.map((c) => `${mb(c.rss)} MB`).join(', ')} (was ${mb(r.afterFreeRss)} MB)`
 				: 'n/a',
@@ -820,6 +830,7 @@ function report(res) {
 		L.push(`| judge supervisor + sandboxes CPU (s) / peak RSS | ${secs(R.cpu.judge)} / ${mb(R.peakMem.judge || 0)} MB |`);
 		L.push(`| Redis CPU (s) / PostgreSQL CPU (s) | ${secs(R.cpu.redis)} / ${secs(R.cpu.postgres)} |`);
 		L.push(`| generator CPU (s) / busiest process | ${secs(R.cpu.generator)} / ${busiest(R).toFixed(0)}% of a core |`);
+		L.push(`| generator event-loop delay p99 / max (ms, worst process) | ${loopLag(R)} |`);
 		L.push(`| errors / unexpected closes | ${fmtCounts(R.errors)} / ${fmtCounts(R.closes)} |`);
 		L.push('');
 	}
@@ -849,7 +860,39 @@ function report(res) {
 		);
 		L.push('');
 	}
+	L.push('How each figure is taken:');
+	L.push('');
+	L.push(
+		'- latency: keystroke (before the local edit) → the peer has applied that operation; only ' +
+			'characters typed inside the window count, delivered vs sent likewise; the drain after the ' +
+			`window waits up to ${opt.drain} s for the rest.`,
+	);
+	L.push(
+		'- server CPU: utime+stime of the server process from /proc over the window; peak RSS: its ' +
+			'VmHWM at the end of the window (fresh process per phase). Judge: the supervisor and every ' +
+			'process under it (sandboxes included, reaped ones through cutime/cstime), memory as PSS; ' +
+			'PostgreSQL: the postmaster and all its processes, memory as PSS (they share the buffer pool); ' +
+			'Redis: its one process. Peaks of the groups are sampled every 2 s.',
+	);
+	L.push(
+		'- idle room: created (Tandem: POST /api/rooms) and joined by one client that stays connected ' +
+			'and silent; RSS growth of the server over batches of 100 after a first batch of 100 that ' +
+			'pays for one-time set-up, divided by the rooms. "After the clients left" and "freed" are ' +
+			'the same rooms once every client closed, and (Tandem) once the server freed them.',
+	);
+	L.push(
+		'- runs: `{"t":"run"}` from the interviewer and candidate in turn, one per room every ' +
+			`${opt.runEvery} s at a random phase; the room's text is \`print("hi")\` plus a comment that ` +
+			'the typing goes into; latency is request → run.result at the requester.',
+	);
+	L.push('');
 	return L.join('\n');
+}
+
+function loopLag(r) {
+	const d = (r.loopDelay || []).filter(Boolean);
+	if (!d.length) return '–';
+	return `${ms(Math.max(...d.map((x) => x.p99)))} / ${ms(Math.max(...d.map((x) => x.max)))}`;
 }
 
 // The busiest worker's share of a core over the window.
@@ -896,22 +939,32 @@ function prioritise() {
 		log(`cannot set nice ${opt.nice} (not root?)`);
 	}
 	how = `nice ${os.getPriority(0)}`;
+	let group = '';
 	try {
 		const stat = fs.readFileSync('/proc/self/stat', 'utf8');
 		const sid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
 		if (sid === process.pid && fs.existsSync('/proc/self/autogroup')) {
 			fs.writeFileSync('/proc/self/autogroup', String(opt.nice));
-			how += `, ${fs.readFileSync('/proc/self/autogroup', 'utf8').trim()}`;
+			const m = fs.readFileSync('/proc/self/autogroup', 'utf8').match(/nice (-?\d+)/);
+			if (m) group = ` in their own scheduler autogroup at nice ${m[1]}`;
 		}
 	} catch (e) {
 		log(`cannot set the autogroup nice: ${e.message}`);
 	}
-	return how;
+	return how + group;
 }
 
 // ---- main ------------------------------------------------------------------------------
 
 async function main() {
+	if (opt.reportFrom) {
+		// Re-print (and with --write re-write) the tables of a saved --json.
+		const saved = JSON.parse(fs.readFileSync(opt.reportFrom, 'utf8'));
+		const text = report(saved);
+		console.log(text);
+		if (opt.write) writeSection(text);
+		return;
+	}
 	const res = {};
 	const started = Date.now();
 	setTimeout(() => {

@@ -17,7 +17,7 @@
 //
 // Commands arrive as IPC messages from load.mjs; see onCommand() below.
 
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
@@ -56,6 +56,9 @@ function freshStats() {
 	};
 }
 let st = freshStats();
+// The worker's own event-loop delay over the window: how late it ran its
+// timers and socket callbacks, which every latency it measures includes.
+let loopDelay = null;
 
 function bump(obj, key) {
 	obj[key] = (obj[key] || 0) + 1;
@@ -578,6 +581,9 @@ async function finish(msg) {
 		lateFailed,
 		unacked,
 		drainMs,
+		loopDelay: loopDelay
+			? { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 }
+			: null,
 	};
 	return out;
 }
@@ -618,8 +624,14 @@ process.on('message', async (msg) => {
 				process.send({ ev: 'ok' });
 				break;
 			case 'window':
-				if (msg.open) win = { start: performance.now(), end: Infinity };
-				else win.end = performance.now();
+				if (msg.open) {
+					win = { start: performance.now(), end: Infinity };
+					loopDelay = monitorEventLoopDelay({ resolution: 1 });
+					loopDelay.enable();
+				} else {
+					win.end = performance.now();
+					loopDelay?.disable();
+				}
 				process.send({ ev: 'ok' });
 				break;
 			case 'finish':
