@@ -231,7 +231,8 @@ const children = new Set();
 function stopAll() {
 	for (const c of children) {
 		try {
-			c.kill('SIGKILL');
+			if (c.group) process.kill(-c.pid, 'SIGKILL');
+			else c.kill('SIGKILL');
 		} catch {
 			/* gone */
 		}
@@ -281,8 +282,10 @@ async function startTandem(label, extra = []) {
 			path.join(root, 'migrations'),
 			...extra,
 		],
-		{ env, stdio: ['ignore', out, out] },
+		// A wrapper gets its own process group, so stopping it stops tandem too.
+		{ env, stdio: ['ignore', out, out], detached: wrap.length > 0 },
 	);
+	p.group = wrap.length > 0;
 	children.add(p);
 	p.on('exit', () => children.delete(p));
 	const base = `http://127.0.0.1:${port}`;
@@ -351,6 +354,20 @@ async function startYws(label) {
 
 async function stopServer(s) {
 	if (s.proc.exitCode !== null) return s.proc.exitCode;
+	if (s.proc.group) {
+		// The wrapper and tandem under it; the group is killed once it is done.
+		process.kill(-s.proc.pid, 'SIGTERM');
+		const t0 = Date.now();
+		while (s.proc.exitCode === null && s.proc.signalCode === null && Date.now() - t0 < 10000)
+			await sleep(50);
+		await sleep(2000);
+		try {
+			process.kill(-s.proc.pid, 'SIGKILL');
+		} catch {
+			/* all gone */
+		}
+		return s.proc.exitCode ?? s.proc.signalCode;
+	}
 	s.proc.kill('SIGTERM');
 	const t0 = Date.now();
 	while (s.proc.exitCode === null && s.proc.signalCode === null && Date.now() - t0 < 10000)
