@@ -63,12 +63,18 @@ int crdt__reserve_nodes(struct crdt_doc *doc, int splits)
 
 int crdt__tree_init(struct crdt_doc *doc)
 {
-	int rc = crdt__reserve_nodes(doc, 1);
+	/*
+	 * Just the root leaf: spares are reserved before each mutation, so a
+	 * document nobody edits (an idle room) holds no more than this.
+	 */
+	struct node *n = crdt__alloc(doc->alloc, sizeof(struct leaf));
 
-	if (rc)
-		return rc;
-	doc->first = leaf_new(doc);
-	doc->root = &doc->first->h;
+	if (!n)
+		return CRDT_ENOMEM;
+	memset(n, 0, sizeof(struct leaf));
+	n->leaf = 1;
+	doc->first = (struct leaf *)n;
+	doc->root = n;
 	doc->height = 0;
 	return 0;
 }

@@ -977,10 +977,15 @@ static void run_done(void *ud, uint64_t run, json_t *result, const char *error)
 		json_object_set_new(msg, "t", json_string("run.result"));
 		json_object_set_new(msg, "run", json_integer((json_int_t)run));
 	} else {
-		msg = json_pack("{s:s, s:I, s:s, s:s}", "t", "run.result", "run", (json_int_t)run,
-				"verdict", "IE", "message", error ? error : "judge failed");
 		if (error && strcmp(error, "judge busy") == 0)
-			json_object_set_new(msg, "code", json_string("judge_busy"));
+			/* Not the judge's fault and not a verdict: the run never started. */
+			msg = json_pack("{s:s, s:I, s:n, s:s, s:s, s:i}", "t", "run.result", "run",
+					(json_int_t)run, "verdict", "code", "judge_busy", "message",
+					proto_err_message(PERR_JUDGE_BUSY), "retry_ms", 1000);
+		else
+			msg = json_pack("{s:s, s:I, s:s, s:s}", "t", "run.result", "run",
+					(json_int_t)run, "verdict", "IE", "message",
+					error ? error : "judge failed");
 	}
 	log_event(LOG_INFO, "run.done", "room=%s run=%llu verdict=%s", r->id,
 		  (unsigned long long)run, json_string_value(json_object_get(msg, "verdict")));

@@ -435,7 +435,7 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 			on_message(c);
 			c->rx_len = 0;
 			/* Do not keep a large buffer around for an idle connection. */
-			if (c->rx_cap > 65536) {
+			if (c->rx_cap > 4096) {
 				free(c->rx);
 				c->rx = NULL;
 				c->rx_cap = 0;
@@ -681,7 +681,7 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 static const struct lws_protocols protocols[] = {
 	/* First: lws falls back to it for a handshake that names no subprotocol. */
 	{ "http", cb_http, sizeof(struct http_pss), 0, 0, NULL, 0 },
-	{ "tandem.v1", cb_ws, sizeof(struct pss), 65536, 0, NULL, 0 },
+	{ "tandem.v1", cb_ws, sizeof(struct pss), 4096, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
