@@ -83,15 +83,28 @@ async function stillWorks(c, peer, text) {
 
 test('an oversized frame closes the connection with 1009', async () => {
 	const { room, iv, cand } = await busyRoom();
+	const maxFrame = iv.welcome.limits?.max_frame ?? 1048576;
+	// Just over the limit: the whole frame fits in the kernel's buffers, so
+	// the close frame reaches the client before the connection goes.
 	const obs = await srv.join(room, 'observer');
-	obs.sendRaw(JSON.stringify({ t: 'awareness', name: 'x'.repeat(BIG) }), false);
+	obs.sendRaw(JSON.stringify({ t: 'awareness', name: 'x'.repeat(maxFrame + 4096) }), false);
 	const closed = await obs.closedWith('close after an oversized text frame');
 	assert.equal(closed.code, 1009, `oversized text frame: closed with ${closed.code} ${closed.reason}`);
 
 	const big = await srv.join(room, 'observer');
-	big.sendRaw(new Uint8Array(BIG).fill(7), true);
+	big.sendRaw(new Uint8Array(maxFrame + 4096).fill(7), true);
 	const closed2 = await big.closedWith('close after an oversized binary frame');
 	assert.equal(closed2.code, 1009, `oversized binary frame: closed with ${closed2.code} ${closed2.reason}`);
+
+	// Far over the limit (8 MiB): the server closes while the client is still
+	// uploading, and the reset may overtake the close frame (1006); the
+	// connection must be closed either way, and nothing else disturbed.
+	const huge = await srv.join(room, 'observer');
+	huge.sendRaw(JSON.stringify({ t: 'awareness', name: 'x'.repeat(BIG) }), false);
+	const closed3 = await huge.closedWith('close after an 8 MiB frame');
+	assert.ok([1009, 1006].includes(closed3.code), `8 MiB frame: closed with ${closed3.code} ${closed3.reason}`);
+	if (closed3.code !== 1009) console.log(`# 8 MiB frame: closed with ${closed3.code}, the 1009 was lost to the reset`);
+
 	await stillWorks(iv, cand, 'after oversize\n');
 	for (const x of [iv, cand]) await x.close();
 });
