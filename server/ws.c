@@ -127,13 +127,19 @@ static void enqueue(struct conn *c, const void *data, size_t len, bool binary, u
 	m->binary = binary;
 	m->recv_us = recv_us;
 	memcpy(m->buf + LWS_PRE, data, len);
-	if (c->q_tail)
+	/*
+	 * Ask for WRITEABLE only when the queue goes from empty to non-empty:
+	 * a queue that has frames already has a request in, and each extra one
+	 * costs an epoll_ctl.
+	 */
+	if (c->q_tail) {
 		c->q_tail->next = m;
-	else
+	} else {
 		c->q_head = m;
+		lws_callback_on_writable(c->wsi);
+	}
 	c->q_tail = m;
 	c->q_bytes += len;
-	lws_callback_on_writable(c->wsi);
 }
 
 void conn_send_json(struct conn *c, json_t *msg)
