@@ -26,14 +26,23 @@ static int lead_len(uint8_t c)
 
 int crdt_utf8_check(const char *str, size_t nbytes, size_t *cps)
 {
-	const uint8_t *s = (const uint8_t *)str, *end = s + nbytes;
+	const uint8_t *s = (const uint8_t *)str, *end;
 	size_t count = 0;
+
+	/* The empty string may come as NULL (a deletion's change callback): no pointer math on it.
+	 */
+	if (nbytes == 0) {
+		if (cps)
+			*cps = 0;
+		return 0;
+	}
+	end = s + nbytes;
 
 	while (s < end) {
 		uint8_t c = *s;
 		int n;
 
-		/* ASCII is most text: skip it eight bytes at a time where aligned runs allow. */
+		/* ASCII is most text: the short path. */
 		if (c < 0x80) {
 			s++;
 			count++;
