@@ -25,6 +25,7 @@
  * This file must never call a blocking hiredis function.
  */
 #include "presence.h"
+#include "redisuv.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,113 +198,6 @@ static void member_close_cb(uv_handle_t *h)
 	handle_closed(p);
 }
 
-/* ---- the hiredis event adapter --------------------------------------- */
-
-/* A poll handle for one hiredis context; freed by its close callback. */
-struct rwatch {
-	uv_poll_t poll;
-	redisAsyncContext *ac; /* NULL once hiredis cleaned up */
-	int want;	       /* events hiredis asked for */
-};
-
-static void rwatch_cb(uv_poll_t *h, int status, int events);
-
-static void rwatch_apply(struct rwatch *w)
-{
-	if (w->want != 0)
-		uv_poll_start(&w->poll, w->want, rwatch_cb);
-	else
-		uv_poll_stop(&w->poll);
-}
-
-static void rwatch_cb(uv_poll_t *h, int status, int events)
-{
-	struct rwatch *w = h->data;
-
-	if (w->ac == NULL)
-		return;
-	if (status < 0) {
-		/* libuv stopped the handle; a read lets hiredis find the error. */
-		redisAsyncHandleRead(w->ac);
-		if (w->ac != NULL)
-			rwatch_apply(w);
-		return;
-	}
-	if (events & UV_READABLE)
-		redisAsyncHandleRead(w->ac);
-	if (w->ac != NULL && (events & UV_WRITABLE))
-		redisAsyncHandleWrite(w->ac);
-}
-
-static void rwatch_add_read(void *data)
-{
-	struct rwatch *w = data;
-
-	w->want |= UV_READABLE;
-	uv_poll_start(&w->poll, w->want, rwatch_cb);
-}
-
-static void rwatch_del_read(void *data)
-{
-	struct rwatch *w = data;
-
-	w->want &= ~UV_READABLE;
-	rwatch_apply(w);
-}
-
-static void rwatch_add_write(void *data)
-{
-	struct rwatch *w = data;
-
-	w->want |= UV_WRITABLE;
-	uv_poll_start(&w->poll, w->want, rwatch_cb);
-}
-
-static void rwatch_del_write(void *data)
-{
-	struct rwatch *w = data;
-
-	w->want &= ~UV_WRITABLE;
-	rwatch_apply(w);
-}
-
-static void rwatch_close_cb(uv_handle_t *h)
-{
-	free(h->data);
-}
-
-static void rwatch_cleanup(void *data)
-{
-	struct rwatch *w = data;
-
-	w->ac = NULL;
-	uv_close((uv_handle_t *)&w->poll, rwatch_close_cb);
-}
-
-static int rwatch_attach(redisAsyncContext *ac, uv_loop_t *loop)
-{
-	struct rwatch *w;
-
-	if (ac->ev.data != NULL)
-		return -1;
-	w = calloc(1, sizeof(*w));
-	if (w == NULL)
-		return -1;
-	if (uv_poll_init(loop, &w->poll, ac->c.fd) != 0) {
-		free(w);
-		return -1;
-	}
-	w->poll.data = w;
-	w->ac = ac;
-	ac->ev.data = w;
-	ac->ev.addRead = rwatch_add_read;
-	ac->ev.delRead = rwatch_del_read;
-	ac->ev.addWrite = rwatch_add_write;
-	ac->ev.delWrite = rwatch_del_write;
-	ac->ev.cleanup = rwatch_cleanup;
-	return 0;
-}
-
 /* ---- connections ------------------------------------------------------ */
 
 static void rconn_connect(struct rconn *rc);
@@ -391,7 +285,7 @@ static void rconn_connect(struct rconn *rc)
 		return;
 	}
 	ac->data = rc;
-	if (rwatch_attach(ac, p->loop) < 0) {
+	if (redisuv_attach(ac, p->loop) < 0) {
 		redisAsyncFree(ac);
 		rconn_down(rc, "cannot attach to the loop");
 		return;
