@@ -1631,7 +1631,8 @@ int timeline_create(uv_loop_t *loop, const struct timeline_options *opts, struct
 	if (!tl->opt.flush_ms)
 		tl->opt.flush_ms = 200;
 	if (!tl->opt.flush_max)
-		tl->opt.flush_max = 4000; /* 7 parameters a row: under the 65,535 PostgreSQL allows */
+		tl->opt.flush_max =
+			4000; /* 7 parameters a row: under the 65,535 PostgreSQL allows */
 	if (!tl->opt.queue_max_events)
 		tl->opt.queue_max_events = 100000;
 	if (!tl->opt.queue_max_bytes)
