@@ -357,6 +357,35 @@ static struct member **member_slot(struct presence *p, const char *room, const c
 }
 
 /* Unlinks m from the table and schedules its release. */
+/*
+ * A newly tracked member with copies of its names and an initialised LEFT
+ * timer (counted in open_handles); NULL on OOM.  State and times are the
+ * caller's to set.
+ */
+static struct member *member_new(struct presence *p, const char *room, const char *id,
+				 const char *name)
+{
+	struct member *m = calloc(1, sizeof(*m));
+
+	if (m == NULL)
+		return NULL;
+	m->p = p;
+	m->room = strdup(room);
+	m->id = strdup(id);
+	m->name = strdup(name != NULL ? name : "");
+	if (m->room == NULL || m->id == NULL || m->name == NULL) {
+		free(m->room);
+		free(m->id);
+		free(m->name);
+		free(m);
+		return NULL;
+	}
+	uv_timer_init(p->loop, &m->left_timer);
+	m->left_timer.data = m;
+	p->open_handles++;
+	return m;
+}
+
 static void member_drop(struct member **slot)
 {
 	struct member *m = *slot;
@@ -501,23 +530,9 @@ int presence_set(struct presence *p, const char *room, const char *member, const
 	slot = member_slot(p, room, member);
 	m = *slot;
 	if (m == NULL) {
-		m = calloc(1, sizeof(*m));
+		m = member_new(p, room, member, name);
 		if (m == NULL)
 			return PRESENCE_E_NOMEM;
-		m->p = p;
-		m->room = strdup(room);
-		m->id = strdup(member);
-		m->name = strdup(name != NULL ? name : "");
-		if (m->room == NULL || m->id == NULL || m->name == NULL) {
-			free(m->room);
-			free(m->id);
-			free(m->name);
-			free(m);
-			return PRESENCE_E_NOMEM;
-		}
-		uv_timer_init(p->loop, &m->left_timer);
-		m->left_timer.data = m;
-		p->open_handles++;
 		m->state = state;
 		m->since_ms = wall_ms();
 		*slot = m;
@@ -578,23 +593,9 @@ int presence_adopt(struct presence *p, const char *room, const struct presence_e
 	since = e->state == PRESENCE_PRESENT ? e->seen_ms : e->since_ms;
 	if (since > now)
 		since = now;
-	m = calloc(1, sizeof(*m));
+	m = member_new(p, room, e->member, e->name);
 	if (m == NULL)
 		return PRESENCE_E_NOMEM;
-	m->p = p;
-	m->room = strdup(room);
-	m->id = strdup(e->member);
-	m->name = strdup(e->name != NULL ? e->name : "");
-	if (m->room == NULL || m->id == NULL || m->name == NULL) {
-		free(m->room);
-		free(m->id);
-		free(m->name);
-		free(m);
-		return PRESENCE_E_NOMEM;
-	}
-	uv_timer_init(p->loop, &m->left_timer);
-	m->left_timer.data = m;
-	p->open_handles++;
 	m->state = PRESENCE_DISCONNECTED;
 	m->since_ms = since;
 	*slot = m;
