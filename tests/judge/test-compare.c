@@ -17,17 +17,7 @@
 
 #include "values-internal.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                         \
-	do {                                                                                     \
-		if (!(cond)) {                                                                   \
-			failures++;                                                              \
-			fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
-			fprintf(stderr, __VA_ARGS__);                                            \
-			fputc('\n', stderr);                                                     \
-		}                                                                                \
-	} while (0)
+#include "check.h"
 
 /* Outcome of one case: equal, not equal, or the error judge_compare() returns. */
 enum { NE = 0, EQ = 1 };

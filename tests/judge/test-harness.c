@@ -23,20 +23,11 @@
 
 #include "compare.h"
 
+#include "check.h"
+
 #define PYTHON "/usr/bin/python3"
 
-static int failures;
 static const char *cli;
-
-#define CHECK(cond, ...)                                                                         \
-	do {                                                                                     \
-		if (!(cond)) {                                                                   \
-			failures++;                                                              \
-			fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
-			fprintf(stderr, __VA_ARGS__);                                            \
-			fputc('\n', stderr);                                                     \
-		}                                                                                \
-	} while (0)
 
 /* What one harness process produced. */
 struct run {

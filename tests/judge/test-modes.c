@@ -14,17 +14,7 @@
 #include "judge.h"
 #include "compare.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                         \
-	do {                                                                                     \
-		if (!(cond)) {                                                                   \
-			failures++;                                                              \
-			fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
-			fprintf(stderr, __VA_ARGS__);                                            \
-			fputc('\n', stderr);                                                     \
-		}                                                                                \
-	} while (0)
+#include "check.h"
 
 /* Captured stdout of the run in progress (capped by the judge anyway). */
 static char out_buf[65536];

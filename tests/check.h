@@ -1,12 +1,12 @@
 /*
- * check.h - the assertion macros of the server support tests.
+ * check.h - the assertion macros the C tests of tests/judge and tests/server share.
  *
  * CHECK records a failure and goes on (so one run shows every broken
  * case); REQUIRE stops the test.  Both print the condition and the values
  * the caller formats.
  */
-#ifndef TANDEM_TESTS_SERVER_CHECK_H
-#define TANDEM_TESTS_SERVER_CHECK_H
+#ifndef TANDEM_TESTS_CHECK_H
+#define TANDEM_TESTS_CHECK_H
 
 #include <stdio.h>
 #include <stdlib.h>
