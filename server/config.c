@@ -104,6 +104,8 @@ static const struct opt opts[] = {
 	  "N", "a member disconnected this long becomes LEFT" },
 	{ "--heartbeat-ms", "TANDEM_HEARTBEAT_MS", K_MS, OFF(heartbeat_ms), "10000", FOR_SERVE, "N",
 	  "ping and presence refresh interval (a dead peer is noticed within 3x)" },
+	{ "--ack-delay-ms", "TANDEM_ACK_DELAY_MS", K_MS, OFF(ack_delay_ms), "200", FOR_SERVE, "N",
+	  "longest an ack waits to share a write with other frames to its client" },
 	{ "--join-timeout-ms", "TANDEM_JOIN_TIMEOUT_MS", K_MS, OFF(join_timeout_ms), "10000",
 	  FOR_SERVE, "N", "a socket must send a valid join within this time" },
 	{ "--max-frame", "TANDEM_MAX_FRAME", K_SIZE, OFF(max_frame), "1048576", FOR_SERVE, "BYTES",
@@ -679,11 +681,13 @@ void config_log(const struct tandem_config *cfg)
 			  cfg->admin_key);
 	log_event(LOG_INFO, "config",
 		  "listen=%s redis=%s public_url=%s static=%s judge_workers=%u user=%s "
-		  "left_after_ms=%" PRIu64 " heartbeat_ms=%" PRIu64 " join_timeout_ms=%" PRIu64
+		  "left_after_ms=%" PRIu64 " heartbeat_ms=%" PRIu64 " ack_delay_ms=%" PRIu64
+		  " join_timeout_ms=%" PRIu64
 		  " max_frame=%zu max_doc=%zu ops_per_s=%u runs_per_min=%u",
 		  cfg->listen, cfg->redis_url, cfg->public_url, cfg->static_dir, cfg->judge_workers,
-		  cfg->user, cfg->left_after_ms, cfg->heartbeat_ms, cfg->join_timeout_ms,
-		  cfg->max_frame, cfg->max_doc, cfg->ops_per_s, cfg->runs_per_min);
+		  cfg->user, cfg->left_after_ms, cfg->heartbeat_ms, cfg->ack_delay_ms,
+		  cfg->join_timeout_ms, cfg->max_frame, cfg->max_doc, cfg->ops_per_s,
+		  cfg->runs_per_min);
 }
 
 const char *config_version(void)

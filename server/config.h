@@ -78,6 +78,7 @@ struct tandem_config {
 	/* Timing knobs (milliseconds). */
 	uint64_t left_after_ms;	  /* --left-after-ms / TANDEM_LEFT_AFTER_MS */
 	uint64_t heartbeat_ms;	  /* --heartbeat-ms / TANDEM_HEARTBEAT_MS */
+	uint64_t ack_delay_ms;	  /* --ack-delay-ms / TANDEM_ACK_DELAY_MS */
 	uint64_t join_timeout_ms; /* --join-timeout-ms / TANDEM_JOIN_TIMEOUT_MS */
 
 	/* Limits. */

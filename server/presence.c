@@ -285,7 +285,7 @@ static void rconn_connect(struct rconn *rc)
 		return;
 	}
 	ac->data = rc;
-	if (redisuv_attach(ac, p->loop) < 0) {
+	if (redisuv_attach(ac, p->loop, 0) < 0) {
 		redisAsyncFree(ac);
 		rconn_down(rc, "cannot attach to the loop");
 		return;

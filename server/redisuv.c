@@ -9,23 +9,97 @@
  */
 #include "redisuv.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 
-/* A poll handle for one hiredis context; freed by its close callback. */
+/*
+ * A poll handle for one hiredis context, and a prepare handle that writes
+ * its commands just before the loop sleeps.  hiredis asks for "writable"
+ * after every command; watching POLLOUT for that would cost two
+ * epoll_ctl calls per command (libuv re-adds the fd whenever a poll
+ * handle's events change).  Instead the commands of one loop iteration go
+ * out in one write from the prepare callback, and POLLOUT is watched only
+ * while the socket would not take everything, or while connecting.  With
+ * batch_ms the write waits that long instead (a timer), so a steady stream
+ * of commands goes out in a few large writes.  Freed once its handles are
+ * closed.
+ */
 struct rwatch {
 	uv_poll_t poll;
+	uv_prepare_t prep;
+	uv_timer_t batch;
+	unsigned batch_ms;
+	bool batching;	       /* the batch timer runs */
 	redisAsyncContext *ac; /* NULL once hiredis cleaned up */
 	int want;	       /* events hiredis asked for */
+	int on;		       /* events the poll handle watches */
+	bool blocked;	       /* the last write left bytes behind: wait for POLLOUT */
+	bool writing;	       /* inside redisAsyncHandleWrite from the prepare callback */
+	int open_handles;
 };
 
 static void rwatch_cb(uv_poll_t *h, int status, int events);
+static void rwatch_prep_cb(uv_prepare_t *h);
+static void rwatch_batch_cb(uv_timer_t *h);
 
 static void rwatch_apply(struct rwatch *w)
 {
-	if (w->want != 0)
-		uv_poll_start(&w->poll, w->want, rwatch_cb);
+	int ev = w->want;
+
+	if (w->writing)
+		return; /* rwatch_prep_cb applies the outcome */
+	if ((ev & UV_WRITABLE) && !w->blocked && (w->ac->c.flags & REDIS_CONNECTED)) {
+		ev &= ~UV_WRITABLE;
+		if (w->batch_ms == 0) {
+			uv_prepare_start(&w->prep, rwatch_prep_cb);
+		} else if (!w->batching) {
+			w->batching = true;
+			uv_timer_start(&w->batch, rwatch_batch_cb, w->batch_ms, 0);
+		}
+	} else {
+		uv_prepare_stop(&w->prep);
+		if (w->batching) {
+			w->batching = false;
+			uv_timer_stop(&w->batch);
+		}
+	}
+	if (ev == w->on)
+		return;
+	w->on = ev;
+	if (ev != 0)
+		uv_poll_start(&w->poll, ev, rwatch_cb);
 	else
 		uv_poll_stop(&w->poll);
+}
+
+static void rwatch_write(struct rwatch *w)
+{
+	if (w->ac == NULL || !(w->want & UV_WRITABLE))
+		return;
+	w->writing = true;
+	redisAsyncHandleWrite(w->ac);
+	w->writing = false;
+	if (w->ac == NULL)
+		return;
+	if (w->want & UV_WRITABLE)
+		w->blocked = true; /* the socket is full: POLLOUT says when it drained */
+	rwatch_apply(w);
+}
+
+static void rwatch_prep_cb(uv_prepare_t *h)
+{
+	struct rwatch *w = h->data;
+
+	uv_prepare_stop(&w->prep);
+	rwatch_write(w);
+}
+
+static void rwatch_batch_cb(uv_timer_t *h)
+{
+	struct rwatch *w = h->data;
+
+	w->batching = false;
+	rwatch_write(w);
 }
 
 static void rwatch_cb(uv_poll_t *h, int status, int events)
@@ -36,6 +110,7 @@ static void rwatch_cb(uv_poll_t *h, int status, int events)
 		return;
 	if (status < 0) {
 		/* libuv stopped the handle; a read lets hiredis find the error. */
+		w->on = 0;
 		redisAsyncHandleRead(w->ac);
 		if (w->ac != NULL)
 			rwatch_apply(w);
@@ -43,8 +118,10 @@ static void rwatch_cb(uv_poll_t *h, int status, int events)
 	}
 	if (events & UV_READABLE)
 		redisAsyncHandleRead(w->ac);
-	if (w->ac != NULL && (events & UV_WRITABLE))
+	if (w->ac != NULL && (events & UV_WRITABLE)) {
+		w->blocked = false;
 		redisAsyncHandleWrite(w->ac);
+	}
 }
 
 static void rwatch_add_read(void *data)
@@ -81,7 +158,10 @@ static void rwatch_del_write(void *data)
 
 static void rwatch_close_cb(uv_handle_t *h)
 {
-	free(h->data);
+	struct rwatch *w = h->data;
+
+	if (--w->open_handles == 0)
+		free(w);
 }
 
 static void rwatch_cleanup(void *data)
@@ -90,9 +170,11 @@ static void rwatch_cleanup(void *data)
 
 	w->ac = NULL;
 	uv_close((uv_handle_t *)&w->poll, rwatch_close_cb);
+	uv_close((uv_handle_t *)&w->prep, rwatch_close_cb);
+	uv_close((uv_handle_t *)&w->batch, rwatch_close_cb);
 }
 
-int redisuv_attach(redisAsyncContext *ac, uv_loop_t *loop)
+int redisuv_attach(redisAsyncContext *ac, uv_loop_t *loop, unsigned batch_ms)
 {
 	struct rwatch *w;
 
@@ -105,7 +187,13 @@ int redisuv_attach(redisAsyncContext *ac, uv_loop_t *loop)
 		free(w);
 		return -1;
 	}
+	uv_prepare_init(loop, &w->prep);
+	uv_timer_init(loop, &w->batch);
+	w->open_handles = 3;
+	w->batch_ms = batch_ms;
 	w->poll.data = w;
+	w->prep.data = w;
+	w->batch.data = w;
 	w->ac = ac;
 	ac->ev.data = w;
 	ac->ev.addRead = rwatch_add_read;

@@ -8,6 +8,9 @@
  * libuv stops the handle, so hiredis never learns of the error and the
  * connection hangs until some timeout.  This adapter hands such an event to
  * hiredis as a read, which then sees the error and disconnects at once.
+ * It also writes without waiting for POLLOUT: commands issued during one
+ * loop iteration go out together just before the loop sleeps (see
+ * redisuv.c), so a command costs no epoll_ctl.
  */
 #ifndef TANDEM_REDISUV_H
 #define TANDEM_REDISUV_H
@@ -19,9 +22,12 @@
  * Attaches ac (borrowed: hiredis keeps owning it) to loop.  The adapter's
  * own memory is released by hiredis' cleanup hook when ac is freed, through
  * a libuv close callback, so run the loop once more after the last
- * redisAsyncFree().  Returns 0, or -1 (already attached, out of memory, or
+ * redisAsyncFree().  Commands are written just before the loop next sleeps,
+ * or with batch_ms > 0 up to that many milliseconds later, together with
+ * whatever else was issued meanwhile (fewer, larger writes; replies come
+ * later by as much).  Returns 0, or -1 (already attached, out of memory, or
  * libuv refused the socket); on -1 the caller still owns and frees ac.
  */
-int redisuv_attach(redisAsyncContext *ac, uv_loop_t *loop);
+int redisuv_attach(redisAsyncContext *ac, uv_loop_t *loop, unsigned batch_ms);
 
 #endif

@@ -40,6 +40,7 @@ struct server_limits {
 	unsigned join_timeout_ms;
 	unsigned heartbeat_ms;
 	unsigned left_after_ms;
+	unsigned ack_delay_ms;	 /* an ack waits at most this long to share a write */
 	size_t send_queue_bytes; /* per connection before resync */
 };
 
@@ -65,6 +66,14 @@ struct server {
 	bool stopping;
 	uint64_t conns_open;
 	struct metrics metrics;
+
+	/* ws.c: connections with frames to write before the loop next sleeps */
+	struct conn *flush_head;
+	uv_prepare_t flush;
+	unsigned char *gather; /* LWS_PRE + frames sent in one write */
+	/* connections holding an ack, oldest first; ack_timer sends the overdue ones */
+	struct conn *ack_head, *ack_tail;
+	uv_timer_t ack_timer;
 };
 
 /* ---- connections (ws.c) ------------------------------------------------- */
@@ -92,6 +101,14 @@ struct conn {
 	/* bounded send queue */
 	struct qmsg *q_head, *q_tail;
 	size_t q_bytes;
+	struct conn *flush_next, *flush_prev; /* in srv->flush_head while listed */
+	bool flush_listed;
+	bool choked; /* a WRITEABLE is due: lws holds unsent bytes, or a close or resync waits */
+	/* acknowledged ops not yet told (ws.c: sent with the next write, or after ack_delay_ms) */
+	struct crdt_version ack;
+	struct conn *ack_next, *ack_prev;
+	bool ack_listed;
+	uint64_t ack_since;	       /* uv_now() when it was listed */
 	bool resync;		       /* queue overflowed: send a catch-up instead */
 	struct crdt_version delivered; /* doc version the client has surely been sent */
 
@@ -118,6 +135,12 @@ void conn_send_fanout(struct conn *c, const uint8_t *data, size_t len, uint64_t 
 /* Sends {"t":"error",...}; id (may be NULL) is echoed; retry_ms > 0 adds retry_ms. */
 void conn_send_error(struct conn *c, json_t *id, enum proto_err e, const char *message,
 		     unsigned retry_ms);
+/*
+ * Tells c that the ops in v (agent -> next seq) are durable.  Acks merge
+ * (the highest seq per agent wins) and go out with the next frames written
+ * to c, or on their own once they have waited lim.ack_delay_ms.
+ */
+void conn_ack(struct conn *c, const struct crdt_version *v);
 /* Closes the connection with code and reason after flushing what is queued. */
 void conn_close(struct conn *c, int code, const char *reason);
 
@@ -125,6 +148,8 @@ void conn_close(struct conn *c, int code, const char *reason);
 int ws_start(struct server *srv, const char *host, int port, const char *static_dir);
 /* Stops accepting and closes every connection with 1001. */
 void ws_stop(struct server *srv);
+/* Frees what ws_start allocated besides the lws context (after the loop ended). */
+void ws_finish(struct server *srv);
 
 /* ---- rooms (room.c) ----------------------------------------------------- */
 

@@ -204,16 +204,51 @@ static char *base64(const uint8_t *p, size_t n)
 	return out;
 }
 
+/*
+ * One allocation holds the event and its strings and ops (an edit is
+ * thousands a second).  actor may be NULL; the rest is zeroed.
+ */
+static struct tl_event *event_new(const char *kind, size_t klen, const char *actor, size_t alen,
+				  const char *payload, size_t plen, const uint8_t *ops,
+				  size_t ops_len)
+{
+	struct tl_event *ev =
+		malloc(sizeof(*ev) + klen + 1 + (actor ? alen + 1 : 0) + plen + 1 + ops_len);
+	char *p;
+
+	if (!ev)
+		return NULL;
+	memset(ev, 0, sizeof(*ev));
+	p = (char *)(ev + 1);
+	ev->kind = p;
+	memcpy(p, kind, klen);
+	p[klen] = '\0';
+	p += klen + 1;
+	if (actor) {
+		ev->actor = p;
+		memcpy(p, actor, alen);
+		p[alen] = '\0';
+		p += alen + 1;
+	}
+	ev->payload = p;
+	memcpy(p, payload, plen);
+	p[plen] = '\0';
+	p += plen + 1;
+	if (ops_len) {
+		ev->ops = (uint8_t *)p;
+		memcpy(p, ops, ops_len);
+	}
+	ev->ops_len = ops_len;
+	ev->bytes = sizeof(*ev) + klen + alen + plen + ops_len + 64;
+	return ev;
+}
+
 static void event_free(struct tl_event *ev)
 {
 	if (!ev)
 		return;
 	if (ev->tr)
 		ev->tr->nevents--;
-	free(ev->kind);
-	free(ev->actor);
-	free(ev->payload);
-	free(ev->ops);
 	free(ev);
 }
 
@@ -587,7 +622,7 @@ static void rconnect(struct timeline *tl)
 		return;
 	}
 	ac->data = tl;
-	if (redisuv_attach(ac, tl->loop) < 0) {
+	if (redisuv_attach(ac, tl->loop, tl->opt.redis_batch_ms) < 0) {
 		redisAsyncFree(ac);
 		rdown(tl, "cannot attach to the loop");
 		return;
@@ -947,9 +982,28 @@ static void jsonb_safe(char *s)
 static char *payload_with_version(const json_t *payload, const struct crdt_version_entry *ver,
 				  size_t nver)
 {
-	json_t *o = payload ? json_deep_copy(payload) : json_object();
+	json_t *o;
 	char *s;
 
+	if (!payload) {
+		/* An edit's payload, {"v":[[agent,next],...]}, without jansson. */
+		size_t cap = 16 + nver * 24, n;
+
+		s = malloc(cap);
+		if (!s)
+			return NULL;
+		n = (size_t)snprintf(s, cap, "{");
+		if (nver) {
+			n += (size_t)snprintf(s + n, cap - n, "\"v\":[");
+			for (size_t i = 0; i < nver; i++)
+				n += (size_t)snprintf(s + n, cap - n, "%s[%u,%u]", i ? "," : "",
+						      ver[i].agent, ver[i].next);
+			n += (size_t)snprintf(s + n, cap - n, "]");
+		}
+		snprintf(s + n, cap - n, "}");
+		return s;
+	}
+	o = json_deep_copy(payload);
 	if (!json_is_object(o)) {
 		json_decref(o);
 		return NULL;
@@ -975,6 +1029,7 @@ int timeline_append(struct timeline_room *tr, const char *kind, const char *acto
 {
 	struct timeline *tl;
 	struct tl_event *ev;
+	char *ptext;
 	int64_t now;
 
 	if (!tr || !kind || !kind[0] || (nver && !ver))
@@ -984,22 +1039,16 @@ int timeline_append(struct timeline_room *tr, const char *kind, const char *acto
 		return TIMELINE_E_DESTROYED;
 	if (tr->loading)
 		return TIMELINE_E_INVAL; /* its next seq is not known yet */
-	ev = calloc(1, sizeof(*ev));
+	ptext = payload_with_version(payload, ver, nver);
+	if (!ptext)
+		return TIMELINE_E_NOMEM;
+	ev = event_new(kind, strlen(kind), actor, actor ? strlen(actor) : 0, ptext, strlen(ptext),
+		       ops, ops_len);
+	free(ptext);
 	if (!ev)
 		return TIMELINE_E_NOMEM;
 	ev->tr = tr;
 	tr->nevents++;
-	ev->kind = strdup(kind);
-	ev->actor = actor ? strdup(actor) : NULL;
-	ev->payload = payload_with_version(payload, ver, nver);
-	if (ops_len) {
-		ev->ops = malloc(ops_len);
-		if (ev->ops)
-			memcpy(ev->ops, ops, ops_len);
-	}
-	ev->ops_len = ops_len;
-	if (!ev->kind || (actor && !ev->actor) || !ev->payload || (ops_len && !ev->ops))
-		goto err_nomem;
 	now = tl->opt.clock_ms ? tl->opt.clock_ms(tl->opt.clock_ud) : wall_ms();
 	ev->at = now > tr->last_at ? now : tr->last_at;
 	ev->seq = tr->next_seq;
@@ -1007,7 +1056,6 @@ int timeline_append(struct timeline_room *tr, const char *kind, const char *acto
 		goto err_nomem;
 	tr->next_seq++;
 	tr->last_at = ev->at;
-	ev->bytes = sizeof(*ev) + ops_len + strlen(ev->payload) + 64;
 	enqueue(tl, ev);
 	xadd(tl, ev);
 	if (seq)
@@ -1199,30 +1247,18 @@ static int adopt_entry(struct tl_load *ld, const struct sentry *se)
 
 	if (!at || !kind || !payload || !ops || kind->len == 0)
 		return TIMELINE_E_BADDATA;
-	ev = calloc(1, sizeof(*ev));
+	ev = event_new(kind->str, (size_t)kind->len, actor && actor->len ? actor->str : NULL,
+		       actor && actor->len ? (size_t)actor->len : 0, payload->str,
+		       (size_t)payload->len, (const uint8_t *)ops->str, (size_t)ops->len);
 	if (!ev)
 		return TIMELINE_E_NOMEM;
 	ev->tr = ld->tr;
 	ld->tr->nevents++;
 	ev->seq = se->seq;
 	ev->at = strtoll(at->str, NULL, 10);
-	ev->kind = strdup(kind->str);
-	ev->actor = actor && actor->len ? strdup(actor->str) : NULL;
-	ev->payload = strndup(payload->str, (size_t)payload->len);
-	if (ops->len) {
-		ev->ops = malloc((size_t)ops->len);
-		if (ev->ops)
-			memcpy(ev->ops, ops->str, (size_t)ops->len);
-		ev->ops_len = (size_t)ops->len;
-	}
-	if (!ev->kind || !ev->payload || (ops->len && !ev->ops)) {
-		event_free(ev);
-		return TIMELINE_E_NOMEM;
-	}
 	snprintf(ev->sid, sizeof(ev->sid), "%s", se->sid);
 	ev->xadd = X_DONE;
 	ev->durable = true;
-	ev->bytes = sizeof(*ev) + ev->ops_len + strlen(ev->payload) + 64;
 	if (strcmp(ev->kind, "edit") == 0) {
 		struct crdt_version_entry *e;
 		long n = parse_version(ev->payload, strlen(ev->payload), &e);

@@ -83,6 +83,8 @@ struct timeline_options {
 	unsigned connect_timeout_ms; /* [2000] */
 	unsigned command_timeout_ms; /* [3000] */
 	unsigned load_wait_ms;	     /* how long a load waits for Redis [5000] */
+	unsigned redis_batch_ms;     /* commands wait this long to share a write [0: until the
+					loop sleeps]; acks come later by as much */
 	timeline_durable_cb *on_durable;
 	void *ud;
 	uint64_t *backlog_gauge; /* if set, kept equal to timeline_backlog() */

@@ -4,11 +4,19 @@
  * Owns every connection's life: handshake (subprotocol tandem.v1 on /ws,
  * nothing else), the join deadline, reassembly of fragmented messages up
  * to the frame limit, JSON parsing and the role check against proto.h,
- * and a bounded send queue per connection written only from the WRITEABLE
- * callback.  A peer that cannot keep up has its queue dropped and is sent
- * one catch-up update instead (room_resync), so it can never make the
- * server hold unbounded memory.  The REST API and static files are served
- * from the same listener.  Meaning is room.c's business, never this file's.
+ * and a bounded send queue per connection.  A peer that cannot keep up has
+ * its queue dropped and is sent one catch-up update instead (room_resync),
+ * so it can never make the server hold unbounded memory.  The REST API and
+ * static files are served from the same listener.  Meaning is room.c's
+ * business, never this file's.
+ *
+ * Writing works the way Redis answers its clients: frames queue up while
+ * the loop handles events, and just before the loop sleeps (a uv_prepare
+ * handle) every connection with queued frames gets them in one send(2),
+ * several frames gathered into one buffer.  Nothing waits for POLLOUT while
+ * the socket takes what is written, so a keystroke costs no epoll_ctl; only
+ * a socket that could not take everything (lws keeps the rest) waits for
+ * WRITEABLE, and its frames stay queued, bounded, until then.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +94,45 @@ static void queue_drop_updates(struct conn *c)
 	}
 }
 
+/* Puts c on the list written before the loop sleeps, unless a WRITEABLE is due anyway. */
+static void flush_list(struct conn *c)
+{
+	struct server *srv = c->srv;
+
+	if (c->flush_listed || c->choked)
+		return;
+	c->flush_listed = true;
+	c->flush_prev = NULL;
+	c->flush_next = srv->flush_head;
+	if (srv->flush_head)
+		srv->flush_head->flush_prev = c;
+	srv->flush_head = c;
+}
+
+static void flush_unlist(struct conn *c)
+{
+	if (!c->flush_listed)
+		return;
+	if (c->flush_prev)
+		c->flush_prev->flush_next = c->flush_next;
+	else
+		c->srv->flush_head = c->flush_next;
+	if (c->flush_next)
+		c->flush_next->flush_prev = c->flush_prev;
+	c->flush_listed = false;
+	c->flush_next = c->flush_prev = NULL;
+}
+
+/* The rest goes through the WRITEABLE callback (partial send, close, resync). */
+static void want_writeable(struct conn *c)
+{
+	flush_unlist(c);
+	if (!c->choked) {
+		c->choked = true;
+		lws_callback_on_writable(c->wsi);
+	}
+}
+
 /*
  * Queues one frame.  The bound applies to what peers generate; a catch-up
  * (the join's, or a resync's) is exempt: it is one frame already built
@@ -108,7 +155,7 @@ static void enqueue(struct conn *c, const void *data, size_t len, bool binary, u
 		queue_drop_updates(c);
 		c->resync = true;
 		c->srv->metrics.resyncs++;
-		lws_callback_on_writable(c->wsi);
+		want_writeable(c);
 		if (binary)
 			return;
 		/* Control messages alone filling the queue: this peer is not reading. */
@@ -127,19 +174,13 @@ static void enqueue(struct conn *c, const void *data, size_t len, bool binary, u
 	m->binary = binary;
 	m->recv_us = recv_us;
 	memcpy(m->buf + LWS_PRE, data, len);
-	/*
-	 * Ask for WRITEABLE only when the queue goes from empty to non-empty:
-	 * a queue that has frames already has a request in, and each extra one
-	 * costs an epoll_ctl.
-	 */
-	if (c->q_tail) {
+	if (c->q_tail)
 		c->q_tail->next = m;
-	} else {
+	else
 		c->q_head = m;
-		lws_callback_on_writable(c->wsi);
-	}
 	c->q_tail = m;
 	c->q_bytes += len;
+	flush_list(c);
 }
 
 void conn_send_json(struct conn *c, json_t *msg)
@@ -192,7 +233,7 @@ void conn_close(struct conn *c, int code, const char *reason)
 		return;
 	c->close_code = code;
 	snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason ? reason : "");
-	lws_callback_on_writable(c->wsi);
+	want_writeable(c);
 }
 
 /* ---- join ----------------------------------------------------------------- */
@@ -275,22 +316,22 @@ static void on_join(struct conn *c, json_t *msg)
 
 /* ---- one complete message --------------------------------------------------- */
 
-static void on_message(struct conn *c)
+static void on_message(struct conn *c, const unsigned char *data, size_t len, bool binary)
 {
 	const char *why;
 	json_t *msg;
 	int m;
 
-	if (c->rx_binary) {
+	if (binary) {
 		if (!c->room) {
 			if (!c->joining)
 				conn_close(c, PROTO_CLOSE_POLICY, "join first");
 			return;
 		}
-		room_on_update(c, c->rx, c->rx_len);
+		room_on_update(c, data, len);
 		return;
 	}
-	if (proto_parse_text((const char *)c->rx, c->rx_len, &msg, &m, &why)) {
+	if (proto_parse_text((const char *)data, len, &msg, &m, &why)) {
 		if (!c->room && !c->joining) {
 			conn_close(c, PROTO_CLOSE_POLICY, "first frame must be a join");
 			return;
@@ -315,44 +356,240 @@ static void on_message(struct conn *c)
 
 /* ---- the WebSocket protocol ------------------------------------------------- */
 
-static int ws_writeable(struct conn *c)
+/* ---- acknowledgements ---------------------------------------------------- */
+
+static void ack_unlist(struct conn *c)
 {
-	struct qmsg *m = c->q_head;
+	struct server *srv = c->srv;
 
-	if (c->resync && !c->close_code) {
-		c->resync = false;
-		room_resync(c);
-		m = c->q_head;
+	if (!c->ack_listed)
+		return;
+	if (c->ack_prev)
+		c->ack_prev->ack_next = c->ack_next;
+	else
+		srv->ack_head = c->ack_next;
+	if (c->ack_next)
+		c->ack_next->ack_prev = c->ack_prev;
+	else
+		srv->ack_tail = c->ack_prev;
+	c->ack_listed = false;
+	c->ack_next = c->ack_prev = NULL;
+}
+
+static void ack_timer_cb(uv_timer_t *t);
+
+static void ack_arm(struct server *srv)
+{
+	uint64_t now = uv_now(srv->loop), due;
+
+	if (!srv->ack_head)
+		return;
+	due = srv->ack_head->ack_since + srv->lim.ack_delay_ms;
+	uv_timer_start(&srv->ack_timer, ack_timer_cb, due > now ? due - now : 0, 0);
+}
+
+/* The acks that waited long enough are written with the next flush, alone if need be. */
+static void ack_timer_cb(uv_timer_t *t)
+{
+	struct server *srv = t->data;
+	uint64_t now = uv_now(srv->loop);
+
+	while (srv->ack_head && srv->ack_head->ack_since + srv->lim.ack_delay_ms <= now) {
+		struct conn *c = srv->ack_head;
+
+		ack_unlist(c);
+		flush_list(c);
 	}
-	if (m) {
-		int n = lws_write(c->wsi, m->buf + LWS_PRE, m->len,
-				  m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+	ack_arm(srv);
+}
 
-		if (n < (int)m->len)
-			return -1;
-		c->srv->metrics.frames_out++;
-		if (m->recv_us)
-			metrics_observe(&c->srv->metrics.fanout,
-					(double)(uv_hrtime() / 1000 - m->recv_us) / 1000.0);
-		c->q_head = m->next;
-		if (!c->q_head)
-			c->q_tail = NULL;
-		c->q_bytes -= m->len;
-		free(m);
-		if (c->q_head) {
+void conn_ack(struct conn *c, const struct crdt_version *v)
+{
+	struct server *srv = c->srv;
+
+	if (c->close_code)
+		return;
+	for (size_t i = 0; i < v->len; i++)
+		if (crdt_version_get(&c->ack, v->v[i].agent) < v->v[i].next &&
+		    crdt_version_set(&c->ack, v->v[i].agent, v->v[i].next)) {
+			/* Out of memory: no ack; the client resends the ops, which is harmless. */
+			return;
+		}
+	if (c->ack_listed || c->flush_listed || c->choked)
+		return; /* a write is coming anyway */
+	c->ack_listed = true;
+	c->ack_since = uv_now(srv->loop);
+	c->ack_prev = srv->ack_tail;
+	c->ack_next = NULL;
+	if (srv->ack_tail)
+		srv->ack_tail->ack_next = c;
+	else
+		srv->ack_head = c;
+	srv->ack_tail = c;
+	if (c == srv->ack_head)
+		ack_arm(srv);
+}
+
+/* Puts the pending ack, if any, at the head of the queue: it is older than what is queued. */
+static void ack_take(struct conn *c)
+{
+	char buf[256], *p = buf;
+	size_t cap = sizeof(buf), n;
+	struct qmsg *m;
+
+	if (c->ack.len == 0)
+		return;
+	ack_unlist(c);
+	if (c->ack.len > 8) {
+		cap = 40 + c->ack.len * 24;
+		p = malloc(cap);
+		if (!p)
+			return; /* kept for the next write */
+	}
+	n = (size_t)snprintf(p, cap, "{\"t\":\"ack\",\"version\":{");
+	for (size_t i = 0; i < c->ack.len; i++)
+		n += (size_t)snprintf(p + n, cap - n, "%s\"%u\":%u", i ? "," : "",
+				      c->ack.v[i].agent, c->ack.v[i].next);
+	n += (size_t)snprintf(p + n, cap - n, "}}");
+	m = malloc(sizeof(*m) + LWS_PRE + n);
+	if (m) {
+		m->len = n;
+		m->binary = false;
+		m->recv_us = 0;
+		memcpy(m->buf + LWS_PRE, p, n);
+		m->next = c->q_head;
+		c->q_head = m;
+		if (!c->q_tail)
+			c->q_tail = m;
+		c->q_bytes += n;
+		c->ack.len = 0;
+	}
+	if (p != buf)
+		free(p);
+}
+
+/* Appends a server-to-client frame header (unmasked, FIN) for len bytes of payload. */
+static size_t frame_header(unsigned char *p, bool binary, size_t len)
+{
+	p[0] = binary ? 0x82 : 0x81;
+	if (len < 126) {
+		p[1] = (unsigned char)len;
+		return 2;
+	}
+	if (len <= 0xffff) {
+		p[1] = 126;
+		p[2] = (unsigned char)(len >> 8);
+		p[3] = (unsigned char)len;
+		return 4;
+	}
+	p[1] = 127;
+	for (int i = 0; i < 8; i++)
+		p[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+	return 10;
+}
+
+/* Frames up to this many bytes are gathered into one send; a bigger one goes alone. */
+#define GATHER_MAX (64 * 1024)
+
+static void sent(struct conn *c, struct qmsg *m)
+{
+	c->srv->metrics.frames_out++;
+	if (m->recv_us)
+		metrics_observe(&c->srv->metrics.fanout,
+				(double)(uv_hrtime() / 1000 - m->recv_us) / 1000.0);
+	c->q_head = m->next;
+	if (!c->q_head)
+		c->q_tail = NULL;
+	c->q_bytes -= m->len;
+	free(m);
+}
+
+/*
+ * Writes the queue while the socket takes it: a lone frame through lws
+ * (which puts the header in the LWS_PRE headroom), several gathered into
+ * one buffer of ready-made frames and written raw.  When lws is left
+ * holding part of a write it has asked for WRITEABLE itself; the rest of
+ * the queue waits for that.  -1: the socket is gone.
+ */
+static int write_queue(struct conn *c)
+{
+	struct server *srv = c->srv;
+
+	flush_unlist(c); /* everything goes now, or waits for WRITEABLE */
+	ack_take(c);
+	while (c->q_head) {
+		struct qmsg *m = c->q_head;
+		size_t total = 0, n = 0;
+
+		if (lws_partial_buffered(c->wsi)) {
+			c->choked = true;
 			lws_callback_on_writable(c->wsi);
 			return 0;
 		}
-		/* Drained: everything the document held is now with the client. */
-		if (c->room && !c->resync) {
-			struct crdt_version v;
+		for (struct qmsg *q = m; q && (n == 0 || total + q->len + 10 <= GATHER_MAX);
+		     q = q->next, n++)
+			total += q->len + 10;
+		if (n == 1) {
+			if (lws_write(c->wsi, m->buf + LWS_PRE, m->len,
+				      m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < (int)m->len)
+				return -1;
+			sent(c, m);
+			continue;
+		}
+		total = 0; /* n frames with their headers fit in GATHER_MAX */
+		for (size_t i = 0; i < n; i++) {
+			unsigned char *p = srv->gather + LWS_PRE + total;
+			size_t h = frame_header(p, c->q_head->binary, c->q_head->len);
 
-			crdt_version_init(&v, NULL);
-			if (room_doc_version(c->room, &v) == 0)
-				crdt_version_copy(&c->delivered, &v);
-			crdt_version_finish(&v);
+			memcpy(p + h, c->q_head->buf + LWS_PRE, c->q_head->len);
+			total += h + c->q_head->len;
+			sent(c, c->q_head);
+		}
+		if (lws_write(c->wsi, srv->gather + LWS_PRE, total, LWS_WRITE_RAW) < (int)total)
+			return -1;
+	}
+	/* Drained: everything the document held is now with the client. */
+	if (c->room && !c->resync && room_doc_version(c->room, &c->delivered))
+		c->delivered.len = 0; /* unknown: a catch-up would send everything */
+	return 0;
+}
+
+/* Before the loop sleeps: each listed connection's frames, in one write where they fit. */
+static void flush_all(uv_prepare_t *h)
+{
+	struct server *srv = h->data;
+
+	while (srv->flush_head) {
+		struct conn *c = srv->flush_head;
+
+		flush_unlist(c);
+		if (c->close_code || c->resync) {
+			want_writeable(c);
+			continue;
+		}
+		if (write_queue(c)) {
+			/* Not from inside lws: let it close the socket on its own turn. */
+			c->close_code = PROTO_CLOSE_GOING_AWAY;
+			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 		}
 	}
+}
+
+static int ws_writeable(struct conn *c)
+{
+	c->choked = false;
+	if (lws_partial_buffered(c->wsi)) {
+		want_writeable(c);
+		return 0;
+	}
+	if (c->resync && !c->close_code) {
+		c->resync = false;
+		room_resync(c);
+	}
+	if (write_queue(c))
+		return -1;
+	if (c->choked)
+		return 0;
 	if (c->close_code && !c->q_head) {
 		/*
 		 * Write the close frame ourselves: lws_close_reason() plus -1 from
@@ -400,6 +637,7 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		c->wsi = wsi;
 		c->id = ++srv->next_conn;
 		crdt_version_init(&c->delivered, NULL);
+		crdt_version_init(&c->ack, NULL);
 		pss->c = c;
 		srv->conns_open++;
 		lws_sul_schedule(srv->ctx, 0, &c->join_sul, join_timeout,
@@ -423,6 +661,12 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 				  (unsigned long long)c->id, total);
 			return -1;
 		}
+		/* A message in one piece (the usual case) is handled where lws put it. */
+		if (c->rx_len == 0 && lws_is_final_fragment(wsi) &&
+		    !lws_remaining_packet_payload(wsi)) {
+			on_message(c, in, len, c->rx_binary);
+			return 0;
+		}
 		if (c->rx_len + len > c->rx_cap) {
 			size_t ncap = c->rx_cap ? c->rx_cap : 4096;
 			unsigned char *n;
@@ -438,14 +682,12 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		memcpy(c->rx + c->rx_len, in, len);
 		c->rx_len += len;
 		if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
-			on_message(c);
+			on_message(c, c->rx, c->rx_len, c->rx_binary);
 			c->rx_len = 0;
-			/* Do not keep a large buffer around for an idle connection. */
-			if (c->rx_cap > 4096) {
-				free(c->rx);
-				c->rx = NULL;
-				c->rx_cap = 0;
-			}
+			/* An idle connection keeps no assembly buffer. */
+			free(c->rx);
+			c->rx = NULL;
+			c->rx_cap = 0;
 		}
 		return 0;
 	}
@@ -461,8 +703,11 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 			crdt_version_finish(&c->join_have);
 			json_decref(c->join_id);
 		}
+		flush_unlist(c);
+		ack_unlist(c);
 		room_leave(c);
 		queue_drop(c);
+		crdt_version_finish(&c->ack);
 		crdt_version_finish(&c->delivered);
 		free(c->rx);
 		free(c);
@@ -687,7 +932,12 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 static const struct lws_protocols protocols[] = {
 	/* First: lws falls back to it for a handshake that names no subprotocol. */
 	{ "http", cb_http, sizeof(struct http_pss), 0, 0, NULL, 0 },
-	{ "tandem.v1", cb_ws, sizeof(struct pss), 4096, 0, NULL, 0 },
+	/*
+	 * lws keeps a receive buffer of this size (plus LWS_PRE) for each
+	 * connection as long as it lives; bigger messages arrive in pieces
+	 * that cb_ws assembles.  Keystrokes are tens of bytes.
+	 */
+	{ "tandem.v1", cb_ws, sizeof(struct pss), 1024, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
@@ -752,10 +1002,27 @@ int ws_start(struct server *srv, const char *host, int port, const char *static_
 	info.user = srv;
 	info.retry_and_idle_policy = &retry;
 	info.pt_serv_buf_size = 32 * 1024;
+	srv->gather = malloc(LWS_PRE + GATHER_MAX);
+	if (!srv->gather)
+		return -1;
 	srv->ctx = lws_create_context(&info);
 	if (!srv->ctx)
 		return -1;
+	/* Unreferenced: it must not keep the loop alive once everything else is closed. */
+	srv->flush.data = srv;
+	uv_prepare_init(srv->loop, &srv->flush);
+	uv_prepare_start(&srv->flush, flush_all);
+	uv_unref((uv_handle_t *)&srv->flush);
+	srv->ack_timer.data = srv;
+	uv_timer_init(srv->loop, &srv->ack_timer);
+	uv_unref((uv_handle_t *)&srv->ack_timer);
 	return 0;
+}
+
+void ws_finish(struct server *srv)
+{
+	free(srv->gather);
+	srv->gather = NULL;
 }
 
 void ws_stop(struct server *srv)
