@@ -587,6 +587,7 @@ async function loadPhase(system, mode) {
 		serverHwm: hwm,
 		loadavg: [loadavg0, loadavg1],
 		metrics: metrics ? pickMetrics(metrics) : null,
+		fanout: metrics ? fanoutShares(metrics) : null,
 		gauges,
 	};
 	return out;
@@ -629,6 +630,19 @@ async function sampleGauges(system, g) {
 	} catch {
 		/* a slow answer is itself a finding, but not one this sampler reports */
 	}
+}
+
+// Tandem's own part of the latency, from its fan-out histogram (update read
+// -> forwarded frame written, the whole run): the share within 0.25, 1 and 5 ms.
+function fanoutShares(text) {
+	const b = {};
+	for (const l of text.split('\n')) {
+		const m = /^tandem_fanout_seconds_bucket\{le="([^"]+)"\} (\d+)/.exec(l);
+		if (m) b[m[1]] = Number(m[2]);
+	}
+	const all = b['+Inf'];
+	if (!all) return null;
+	return { n: all, le025: b['0.00025'] / all, le1: b['0.001'] / all, le5: b['0.005'] / all };
 }
 
 // A few lines of tandem's /metrics worth keeping beside the result.
@@ -790,6 +804,11 @@ function report(res) {
 		row('PostgreSQL (all processes): CPU / peak PSS', (r) =>
 			r.system === 'tandem' ? `${secs(r.cpu.postgres)} s / ${mb(r.peakMem.postgres || 0)} MB` : 'n/a',
 		);
+		row('inside the server: update read → forwarded frame written, within 0.25 / 1 / 5 ms', (r) =>
+			r.system === 'tandem' && r.fanout
+				? ['le025', 'le1', 'le5'].map((k) => `${(100 * r.fanout[k]).toFixed(2)}%`).join(' / ')
+				: 'n/a',
+		);
 		row('send → durable ack p50 / p99 (ms)', (r) =>
 			r.system === 'tandem' ? `${ms(r.ackLat.p50)} / ${ms(r.ackLat.p99)}` : 'n/a',
 		);
@@ -898,6 +917,12 @@ function report(res) {
 			'the same rooms once every client closed, and (Tandem) once the server freed them.',
 	);
 	L.push(
+		'- durable ack: keystroke → the first ack covering it. Acks are cumulative and wait up to ' +
+			'--ack-delay-ms (200 ms) to share a write with other frames to the same client ' +
+			'(docs/protocol.md), so this is mostly that wait, by design.',
+		'- inside the server: tandem\'s fan-out histogram (/metrics, whole run): from reading an ' +
+			'update off its socket to writing it to the peer; the rest of a keystroke\'s latency is ' +
+			'the two sockets, the kernel and the generator.',
 		'- runs: `{"t":"run"}` from the interviewer and candidate in turn, one per room every ' +
 			`${opt.runEvery} s at a random phase; the room's text is \`print("hi")\` plus a comment that ` +
 			'the typing goes into; latency is request → run.result at the requester.',

@@ -139,6 +139,24 @@ test('many random concurrent edits converge, and equal the server copy', async (
 	for (const x of [a, b, c]) await x.close();
 });
 
+test('acks are cumulative: a burst of edits is acknowledged by one merged ack', async () => {
+	const room = await srv.createRoom();
+	const [a, b] = await pair(room);
+	// Ten keystrokes in one go: the server makes them durable together and
+	// tells the sender once (they share its next write, or --ack-delay-ms
+	// passes); an ack per update would be ten frames.
+	for (let i = 0; i < 10; i++) a.edit((d) => d.insert(d.length, String(i)));
+	await a.acked();
+	await converge([a, b]);
+	assert.equal(b.doc.text(), '0123456789');
+	assert.ok(a.acks >= 1 && a.acks <= 3, `10 updates acknowledged by ${a.acks} ack(s), expected 1 to 3`);
+	// An ack is never lost while the peer is silent: a lone edit is acked too.
+	const before = a.acks;
+	a.edit((d) => d.insert(0, '>'));
+	await a.acked();
+	assert.equal(a.acks, before + 1, 'a lone edit gets its own ack');
+});
+
 test('a join with a stale version gets exactly the ops it lacks', async () => {
 	const room = await srv.createRoom();
 	const [a, b] = await pair(room);
