@@ -763,7 +763,7 @@ function report(res) {
 			`yjs ${pkgVersion('yjs')}, y-websocket ${pkgVersion('y-websocket')} (client), ` +
 			`@y/websocket-server ${pkgVersion('@y/websocket-server')}; tandem: meson buildtype=release ` +
 			`(${path.basename(opt.build)}), run as root (judge supervisor forked), info logging to a file, ` +
-			'Redis (appendonly) and PostgreSQL from `scripts/services`. The machine is shared with other ' +
+			'Redis (appendonly) and PostgreSQL from `scripts/services`, in a database created afresh for the run (`tandem_loadbench`, Redis db 3). The machine is shared with other ' +
 			`work (load averages below); the benchmark's own processes ran at ${res.nice}, Redis and ` +
 			'PostgreSQL at their usual priority. Reproduce with `bench/server/run` (about 5 minutes).',
 	);
