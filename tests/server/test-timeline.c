@@ -80,6 +80,8 @@ static void tick_cb(uv_timer_t *t)
 
 /* ---- blocking helpers (the test's own thread, not the loop's work) -------- */
 
+static long long sql_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static long long sql_int(const char *fmt, ...)
 {
 	char q[1024];
