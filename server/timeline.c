@@ -79,13 +79,19 @@ struct tl_event {
 	bool durable, pg_sending, orphan;
 };
 
-/* One edit in the scrub index: its entries are ent[first .. first + n). */
+/*
+ * One edit in the scrub index.  Its version entry sits in the mark when it
+ * has exactly one (an edit by one agent: nearly all of them); otherwise its
+ * entries are ent[a .. a + (b & ~MARK_MANY)).
+ */
 struct tl_mark {
 	int64_t at;
 	uint64_t seq;
-	uint32_t first;
-	uint32_t n;
+	uint32_t a; /* the agent, or the first of its entries in ent[] */
+	uint32_t b; /* that agent's next seq, or MARK_MANY | its number of entries */
 };
+
+#define MARK_MANY 0x80000000u
 
 struct timeline_room {
 	struct timeline_room *next; /* bucket chain */
@@ -281,42 +287,49 @@ static void event_free(struct tl_event *ev)
 
 /* ---- the scrub index ------------------------------------------------------ */
 
+/* Grows *arr (of *cap elements of size elem) by half to hold need; 0 or -1. */
+static int grow_half(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap = *cap ? *cap : 16;
+	void *n;
+
+	while (ncap < need)
+		ncap += ncap / 2;
+	if (ncap == *cap)
+		return 0;
+	n = realloc(*arr, ncap * elem);
+	if (!n)
+		return -1;
+	*arr = n;
+	*cap = ncap;
+	return 0;
+}
+
 static int index_add(struct timeline_room *tr, int64_t at, uint64_t seq,
 		     const struct crdt_version_entry *ver, size_t nver)
 {
 	struct tl_mark *m;
+	bool inline1 = nver == 1 && ver[0].next < MARK_MANY;
 
-	if (tr->nmk == tr->capmk) {
-		size_t ncap = tr->capmk ? tr->capmk * 2 : 16;
-		struct tl_mark *n = realloc(tr->mk, ncap * sizeof(*n));
-
-		if (!n)
-			return TIMELINE_E_NOMEM;
-		tr->mk = n;
-		tr->capmk = ncap;
-	}
-	if (tr->nent + nver > tr->capent) {
-		size_t ncap = tr->capent ? tr->capent * 2 : 16;
-		struct crdt_version_entry *n;
-
-		while (ncap < tr->nent + nver)
-			ncap *= 2;
-		n = realloc(tr->ent, ncap * sizeof(*n));
-		if (!n)
-			return TIMELINE_E_NOMEM;
-		tr->ent = n;
-		tr->capent = ncap;
-	}
+	if (grow_half((void **)&tr->mk, &tr->capmk, tr->nmk + 1, sizeof(*tr->mk)) ||
+	    (!inline1 &&
+	     grow_half((void **)&tr->ent, &tr->capent, tr->nent + nver, sizeof(*tr->ent))))
+		return TIMELINE_E_NOMEM;
 	/* Scrubbing searches by time: keep the marks' times non-decreasing. */
 	if (tr->nmk && at < tr->mk[tr->nmk - 1].at)
 		at = tr->mk[tr->nmk - 1].at;
 	m = &tr->mk[tr->nmk];
 	m->at = at;
 	m->seq = seq;
-	m->first = (uint32_t)tr->nent;
-	m->n = (uint32_t)nver;
-	memcpy(tr->ent + tr->nent, ver, nver * sizeof(*ver));
-	tr->nent += nver;
+	if (inline1) {
+		m->a = ver[0].agent;
+		m->b = ver[0].next;
+	} else {
+		m->a = (uint32_t)tr->nent;
+		m->b = MARK_MANY | (uint32_t)nver;
+		memcpy(tr->ent + tr->nent, ver, nver * sizeof(*ver));
+		tr->nent += nver;
+	}
 	tr->nmk++;
 	if (tr->nmk % CP_EVERY == 0) {
 		struct crdt_version *v;
@@ -382,9 +395,15 @@ int timeline_version_at(const struct timeline_room *tr, int64_t at_ms, struct cr
 			return TIMELINE_E_NOMEM;
 		from = k * CP_EVERY;
 	}
-	for (size_t i = from; i <= last; i++)
-		if (merge_entries(ver, tr->ent + tr->mk[i].first, tr->mk[i].n))
+	for (size_t i = from; i <= last; i++) {
+		const struct tl_mark *m = &tr->mk[i];
+		struct crdt_version_entry one = { .agent = m->a, .next = m->b };
+		int rc = m->b & MARK_MANY ? merge_entries(ver, tr->ent + m->a, m->b & ~MARK_MANY)
+					  : merge_entries(ver, &one, 1);
+
+		if (rc)
 			return TIMELINE_E_NOMEM;
+	}
 	*seq = tr->mk[last].seq;
 	return 0;
 }

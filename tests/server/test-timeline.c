@@ -707,8 +707,21 @@ static void test_text_at(void)
 		crdt_doc_version(srv, &now);
 		e.agent = agent;
 		e.next = crdt_version_get(&now, agent);
-		REQUIRE(timeline_append(r, "edit", "x", NULL, up.data, up.len, &e, 1, NULL) == 0,
-			"append");
+		if (i % 50 == 25) {
+			/* Now and then an edit naming two agents (kept apart from the marks). */
+			struct crdt_version_entry two[2] = {
+				e,
+				{ .agent = 15 - agent, .next = crdt_version_get(&now, 15 - agent) }
+			};
+
+			REQUIRE(timeline_append(r, "edit", "x", NULL, up.data, up.len, two, 2,
+						NULL) == 0,
+				"append");
+		} else {
+			REQUIRE(timeline_append(r, "edit", "x", NULL, up.data, up.len, &e, 1,
+						NULL) == 0,
+				"append");
+		}
 		crdt_buf_finish(&up);
 		if (i % 37 == 0) { /* sync a and b through the server's copy */
 			struct crdt_buf all_ops;
