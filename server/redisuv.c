@@ -29,7 +29,6 @@ struct rwatch {
 	uv_prepare_t prep;
 	uv_timer_t batch;
 	unsigned batch_ms;
-	bool batching;	       /* the batch timer runs */
 	redisAsyncContext *ac; /* NULL once hiredis cleaned up */
 	int want;	       /* events hiredis asked for */
 	int on;		       /* events the poll handle watches */
@@ -52,16 +51,12 @@ static void rwatch_apply(struct rwatch *w)
 		ev &= ~UV_WRITABLE;
 		if (w->batch_ms == 0) {
 			uv_prepare_start(&w->prep, rwatch_prep_cb);
-		} else if (!w->batching) {
-			w->batching = true;
+		} else if (!uv_is_active((uv_handle_t *)&w->batch)) {
 			uv_timer_start(&w->batch, rwatch_batch_cb, w->batch_ms, 0);
 		}
 	} else {
 		uv_prepare_stop(&w->prep);
-		if (w->batching) {
-			w->batching = false;
-			uv_timer_stop(&w->batch);
-		}
+		uv_timer_stop(&w->batch);
 	}
 	if (ev == w->on)
 		return;
@@ -96,10 +91,7 @@ static void rwatch_prep_cb(uv_prepare_t *h)
 
 static void rwatch_batch_cb(uv_timer_t *h)
 {
-	struct rwatch *w = h->data;
-
-	w->batching = false;
-	rwatch_write(w);
+	rwatch_write(h->data);
 }
 
 static void rwatch_cb(uv_poll_t *h, int status, int events)

@@ -433,39 +433,32 @@ void conn_ack(struct conn *c, const struct crdt_version *v)
 /* Puts the pending ack, if any, at the head of the queue: it is older than what is queued. */
 static void ack_take(struct conn *c)
 {
-	char buf[256], *p = buf;
-	size_t cap = sizeof(buf), n;
+	/* {"t":"ack","version":{"A":N,...}}: at most 24 bytes an agent */
+	size_t cap = 40 + c->ack.len * 24, n;
 	struct qmsg *m;
+	char *p;
 
 	if (c->ack.len == 0)
 		return;
 	ack_unlist(c);
-	if (c->ack.len > 8) {
-		cap = 40 + c->ack.len * 24;
-		p = malloc(cap);
-		if (!p)
-			return; /* kept for the next write */
-	}
+	m = malloc(sizeof(*m) + LWS_PRE + cap);
+	if (!m)
+		return; /* kept for the next write */
+	p = (char *)m->buf + LWS_PRE;
 	n = (size_t)snprintf(p, cap, "{\"t\":\"ack\",\"version\":{");
 	for (size_t i = 0; i < c->ack.len; i++)
 		n += (size_t)snprintf(p + n, cap - n, "%s\"%u\":%u", i ? "," : "",
 				      c->ack.v[i].agent, c->ack.v[i].next);
 	n += (size_t)snprintf(p + n, cap - n, "}}");
-	m = malloc(sizeof(*m) + LWS_PRE + n);
-	if (m) {
-		m->len = n;
-		m->binary = false;
-		m->recv_us = 0;
-		memcpy(m->buf + LWS_PRE, p, n);
-		m->next = c->q_head;
-		c->q_head = m;
-		if (!c->q_tail)
-			c->q_tail = m;
-		c->q_bytes += n;
-		c->ack.len = 0;
-	}
-	if (p != buf)
-		free(p);
+	m->len = n;
+	m->binary = false;
+	m->recv_us = 0;
+	m->next = c->q_head;
+	c->q_head = m;
+	if (!c->q_tail)
+		c->q_tail = m;
+	c->q_bytes += n;
+	c->ack.len = 0;
 }
 
 /* Appends a server-to-client frame header (unmasked, FIN) for len bytes of payload. */
@@ -522,8 +515,7 @@ static int write_queue(struct conn *c)
 		size_t total = 0, n = 0;
 
 		if (lws_partial_buffered(c->wsi)) {
-			c->choked = true;
-			lws_callback_on_writable(c->wsi);
+			want_writeable(c);
 			return 0;
 		}
 		for (struct qmsg *q = m; q && (n == 0 || total + q->len + 10 <= GATHER_MAX);
