@@ -31,6 +31,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
@@ -161,6 +162,14 @@ static bool in_stream(const char *room, uint64_t seq)
 	return found;
 }
 
+static int64_t wall_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* The room's rows are exactly seqs 1..n, each once, their times non-decreasing. */
 static void check_rows(const char *room, long long n)
 {
@@ -177,6 +186,11 @@ static void check_rows(const char *room, long long n)
 	      "room %s: %lld rows, %lld distinct, seq %lld..%lld; want exactly 1..%lld", room, cnt,
 	      distinct, lo, hi, n);
 	CHECK(back == 0, "room %s: %lld events earlier than the one before", room, back);
+	/* Times go as binary timestamps (microseconds since 2000): same clock as ours. */
+	long long off = sql_int("SELECT coalesce(max(abs(extract(epoch FROM at) * 1000 - %lld)), 0)"
+				"::bigint FROM timeline_events WHERE room = '%s'",
+				(long long)wall_now_ms(), room);
+	CHECK(off < 600000, "room %s: an event stored %lld ms away from now", room, off);
 }
 
 /* ---- the timeline under test ---------------------------------------------- */
