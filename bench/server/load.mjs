@@ -408,11 +408,29 @@ async function createRooms(server, n) {
 
 // ---- workers -----------------------------------------------------------------------
 
+// The generator must not take the CPU from the server it measures.  Left to
+// itself, V8 marks and scavenges on helper threads: with two workers whose
+// heaps grow in step, four GC threads at the benchmark's priority filled
+// both cores for 5-8 ms at a time, and the server under test, woken by a
+// keystroke, waited behind them (perf sched: tandem's worst wake-up delay
+// 7.7 ms, every latency above 2 ms in clusters at the same moments in both
+// workers).  On the main thread a collection only delays this worker's own
+// reads, which the latency includes either way; a 32 MB young generation
+// collects a third as often and promotes less.  Tandem's p99 in 20 s runs:
+// 2.3-3.5 ms before, 2.0 ms after.  Both systems get the same workers.
+// TANDEM_BENCH_NODE_ARGS (e.g. "--trace-gc") adds to these.
+const WORKER_NODE_ARGS = [
+	'--single-threaded-gc',
+	'--max-semi-space-size=32',
+	...(process.env.TANDEM_BENCH_NODE_ARGS || '').split(' ').filter(Boolean),
+];
+
 class Worker {
 	constructor(i) {
 		this.i = i;
 		this.proc = fork(path.join(here, 'worker.mjs'), [], {
 			serialization: 'advanced',
+			execArgv: WORKER_NODE_ARGS,
 			stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 		});
 		children.add(this.proc);
@@ -772,7 +790,10 @@ function report(res) {
 		`Load: ${num(opt.rooms)} rooms, ${num(opt.rooms * 2)} clients (interviewer + candidate), each typing 5 ` +
 			`characters a second at random places; ${opt.warmup} s warm-up, ${opt.measure} s measured; one ` +
 			`generator (${opt.workers} node process${opt.workers > 1 ? 'es' : ''}, each holding both peers of its rooms, so ` +
-			'a keystroke and its arrival are read from one clock). Tandem clients are the wasm CRDT ' +
+			'a keystroke and its arrival are read from one clock; run as `node ' +
+			WORKER_NODE_ARGS.join(' ') +
+			'`: garbage collection on each worker\'s main thread, not on helper threads that take the cores the server needs). ' +
+			'Tandem clients are the wasm CRDT ' +
 			'(crdt/wasm/crdt.mjs) speaking tandem.v1; y-websocket clients are yjs + WebsocketProvider ' +
 			'(disableBc, ws). A character counts as delivered when the peer has applied the operation ' +
 			'with its id (agent or clientID, sequence number). Each system gets a fresh server process; the ' +
