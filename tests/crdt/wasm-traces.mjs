@@ -93,6 +93,38 @@ const crdt = await TandemCrdt.load(mod);
 	console.log('API checks: OK');
 }
 
+// ---- linear memory grows geometrically ---------------------------------------
+//
+// V8 collects garbage at every growth of a wasm memory; crdt.mjs makes room
+// for half the memory's size again whenever it grew, so many small documents
+// growing a little at a time grow it a logarithmic number of times.
+
+{
+	const inst = await TandemCrdt.load(mod);
+	const docs = Array.from({ length: 100 }, (_, i) => new inst.Doc(i + 1));
+	const first = inst.memory.buffer.byteLength;
+	let size = first;
+	let grows = 0;
+	for (let k = 0; k < 2000; k++)
+		for (const d of docs) {
+			d.insert((k * 7919) % (d.length + 1), 'x');
+			if (inst.memory.buffer.byteLength !== size) {
+				grows++;
+				size = inst.memory.buffer.byteLength;
+			}
+		}
+	// A growth is seen twice (the allocator's few pages, then the room made
+	// at the next call), and 1.5x per growth bounds how many there are.
+	const bound = 2 * Math.ceil(Math.log(size / first) / Math.log(1.5)) + 4;
+	check(docs.every((d) => d.length === 2000), 'every document holds its 2,000 characters');
+	check(
+		grows <= bound,
+		`memory grew ${grows} times, ${first} -> ${size} bytes; growth by half allows ${bound}`,
+	);
+	for (const d of docs) d.free();
+	console.log(`memory growth: ${grows} times, ${first} -> ${size} bytes (bound ${bound}): OK`);
+}
+
 // ---- traces -----------------------------------------------------------------
 
 function loadTrace(path) {
