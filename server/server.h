@@ -74,6 +74,7 @@ struct server {
 	/* connections holding an ack, oldest first; ack_timer sends the overdue ones */
 	struct conn *ack_head, *ack_tail;
 	uv_timer_t ack_timer;
+	uv_timer_t save_timer; /* room.c: rooms_save_due */
 };
 
 /* ---- connections (ws.c) ------------------------------------------------- */
@@ -176,6 +177,9 @@ void room_mark_persisted(struct room *r);
 /* Saves r's snapshot if it changed; rooms_save_all for every room (shutdown). */
 int room_save(struct room *r);
 void rooms_save_all(struct server *srv);
+/* save_timer's callback, every SAVE_TICK_MS: writes the snapshots that are due. */
+#define SAVE_TICK_MS 200
+void rooms_save_due(uv_timer_t *t);
 /* The room's document version (v's old contents replaced). */
 int room_doc_version(const struct room *r, struct crdt_version *v);
 /* Server shutdown: every connection closes with 1001 (state kept). */

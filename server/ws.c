@@ -1011,6 +1011,10 @@ int ws_start(struct server *srv, const char *host, int port, const char *static_
 	srv->ack_timer.data = srv;
 	uv_timer_init(srv->loop, &srv->ack_timer);
 	uv_unref((uv_handle_t *)&srv->ack_timer);
+	srv->save_timer.data = srv;
+	uv_timer_init(srv->loop, &srv->save_timer);
+	uv_timer_start(&srv->save_timer, rooms_save_due, SAVE_TICK_MS, SAVE_TICK_MS);
+	uv_unref((uv_handle_t *)&srv->save_timer);
 	return 0;
 }
 
