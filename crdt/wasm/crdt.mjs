@@ -76,6 +76,7 @@ export class TandemCrdt {
 		this._u8 = new Uint8Array(this.memory.buffer);
 		this._scratch = 0;
 		this._scratchCap = 0;
+		this._ver = 0; // nextOf()'s version, made on first use
 		this._docs = new Map(); // doc pointer -> Doc, for the change observer
 		this._registry = new FinalizationRegistry((ptr) => x.tc_doc_destroy(ptr));
 		const crdt = this;
@@ -147,6 +148,20 @@ export class TandemCrdt {
 
 			opCount() {
 				return x.tc_op_count(this._live());
+			}
+
+			// How many operations of agent this document holds: its entry in
+			// the version vector, read without building the vector in
+			// JavaScript (nothing is allocated; a client checking a peer's
+			// progress after every update would otherwise make garbage).
+			nextOf(agent) {
+				const doc = this._live();
+				if (!crdt._ver) {
+					crdt._ver = x.tc_version_create();
+					if (!crdt._ver) throw new CrdtError(-1, 'nextOf', 'out of memory');
+				}
+				crdt._check(x.tc_doc_version(doc, crdt._ver), 'nextOf');
+				return x.tc_version_get(crdt._ver, agent);
 			}
 
 			// The document's version vector, encoded (Uint8Array).
@@ -346,11 +361,14 @@ export class TandemCrdt {
 		return encoder.encodeInto(str, mem.subarray(p, p + max)).written;
 	}
 
-	// Frees the scratch block.  Documents are freed with doc.free().
+	// Frees the scratch block and nextOf()'s version.  Documents are freed
+	// with doc.free().
 	dispose() {
 		if (this._scratch) this.x.tc_free(this._scratch);
 		this._scratch = 0;
 		this._scratchCap = 0;
+		if (this._ver) this.x.tc_version_destroy(this._ver);
+		this._ver = 0;
 	}
 
 	_alloc(n) {

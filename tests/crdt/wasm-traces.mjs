@@ -87,6 +87,10 @@ const crdt = await TandemCrdt.load(mod);
 	other.applyUpdate(doc.encodeSince(null));
 	eqText(other.text(), '\u00e9llo \u{1F600}!', 'applyUpdate');
 	check(seen.length > 0, 'onChange reports remote changes');
+	check(
+		other.nextOf(7) === 9 && other.nextOf(8) === 0 && doc.nextOf(7) === 9,
+		`nextOf: ${other.nextOf(7)}, ${other.nextOf(8)}, ${doc.nextOf(7)} (want 9, 0, 9: eight characters and a delete)`,
+	);
 	off();
 	other.free();
 	doc.free();
