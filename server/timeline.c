@@ -71,7 +71,8 @@ struct tl_event {
 	struct timeline_room *tr;
 	uint64_t seq;
 	int64_t at;
-	char *kind, *actor, *payload;
+	char *kind, *actor, *payload; /* actor may be NULL */
+	uint32_t klen, alen, plen;    /* their lengths, for the XADD and the flush */
 	uint8_t *ops;
 	size_t ops_len, bytes;
 	char sid[48];
@@ -97,6 +98,7 @@ struct timeline_room {
 	struct timeline_room *next; /* bucket chain */
 	struct timeline *tl;
 	char id[ROOM_MAX + 1];
+	size_t idlen;
 	uint64_t next_seq, durable_seq;
 	int64_t last_at;
 	size_t nevents; /* events in memory that point here (queued, or waiting for an XADD reply)
@@ -175,9 +177,21 @@ static uint32_t hash_id(const char *s)
 	return h;
 }
 
-static void stream_key(char *buf, size_t n, const char *room)
+/*
+ * Writes the key of a room's stream, NUL-terminated, at buf (ROOM_MAX + 32
+ * bytes; a room id is at most ROOM_MAX) and returns its length.  Built with
+ * memcpy: every XADD names one.
+ */
+static size_t stream_key(char *buf, const char *room, size_t len)
 {
-	snprintf(buf, n, "tandem:room:%s:timeline", room);
+	static const char prefix[] = "tandem:room:", suffix[] = ":timeline";
+
+	if (len > ROOM_MAX)
+		len = ROOM_MAX;
+	memcpy(buf, prefix, sizeof(prefix) - 1);
+	memcpy(buf + sizeof(prefix) - 1, room, len);
+	memcpy(buf + sizeof(prefix) - 1 + len, suffix, sizeof(suffix));
+	return sizeof(prefix) - 1 + len + sizeof(suffix) - 1;
 }
 
 /*
@@ -272,6 +286,9 @@ static struct tl_event *event_new(const char *kind, size_t klen, const char *act
 		memcpy(p, ops, ops_len);
 	}
 	ev->ops_len = ops_len;
+	ev->klen = (uint32_t)klen;
+	ev->alen = actor ? (uint32_t)alen : 0;
+	ev->plen = (uint32_t)plen;
 	ev->bytes = sizeof(*ev) + klen + alen + plen + ops_len + 64;
 	return ev;
 }
@@ -518,7 +535,7 @@ static void xdel(struct timeline *tl, const char *room, const char *const *ids, 
 	argv = malloc((n + 2) * sizeof(*argv));
 	if (!argv)
 		return;
-	stream_key(key, sizeof(key), room);
+	stream_key(key, room, strlen(room));
 	argv[0] = "XDEL";
 	argv[1] = key;
 	memcpy(argv + 2, ids, n * sizeof(*ids));
@@ -579,32 +596,27 @@ static char *resp_bulk(char *p, const void *s, size_t n)
 
 static void xadd(struct timeline *tl, struct tl_event *ev)
 {
-	static const char prefix[] = "tandem:room:", suffix[] = ":timeline";
 	char key[ROOM_MAX + 32], seq[24], at[24], small[1024], *cmd, *p;
 	const char *argv[15];
-	size_t len[15], total = 5, idlen;
+	size_t len[15], total = 5;
 	int n = 0;
 
 	if (tl->rstate != RC_UP || !tl->ac || ev->xadd != X_NONE)
 		return;
-	idlen = strlen(ev->tr->id);
-	memcpy(key, prefix, sizeof(prefix) - 1);
-	memcpy(key + sizeof(prefix) - 1, ev->tr->id, idlen);
-	memcpy(key + sizeof(prefix) - 1 + idlen, suffix, sizeof(suffix));
 #define ARG(s, l) (argv[n] = (s), len[n] = (l), n++)
 	ARG("XADD", 4);
-	ARG(key, sizeof(prefix) - 1 + idlen + sizeof(suffix) - 1);
+	ARG(key, stream_key(key, ev->tr->id, ev->tr->idlen));
 	ARG("*", 1);
 	ARG("seq", 3);
 	ARG(seq, fmt_u64(seq, ev->seq));
 	ARG("at", 2);
 	ARG(at, fmt_i64(at, ev->at));
 	ARG("kind", 4);
-	ARG(ev->kind, strlen(ev->kind));
+	ARG(ev->kind, ev->klen);
 	ARG("actor", 5);
-	ARG(ev->actor ? ev->actor : "", ev->actor ? strlen(ev->actor) : 0);
+	ARG(ev->actor ? ev->actor : "", ev->alen);
 	ARG("payload", 7);
-	ARG(ev->payload ? ev->payload : "", ev->payload ? strlen(ev->payload) : 0);
+	ARG(ev->payload, ev->plen);
 	ARG("ops", 3);
 	ARG(ev->ops ? (const char *)ev->ops : "", ev->ops_len);
 #undef ARG
@@ -894,7 +906,7 @@ static void flush_start(struct timeline *tl)
 	uint8_t *buf = NULL, *p[7];
 	const char *params[7];
 	int lengths[7], formats[7];
-	bool nulls[3] = { false, false, false }; /* actor, payload, ops */
+	bool nulls[7] = { false }; /* a column holds a NULL: actor, ops */
 	int rc;
 
 	if (tl->flush || !tl->opt.db || !tl->qhead || tl->destroying)
@@ -903,16 +915,15 @@ static void flush_start(struct timeline *tl)
 	for (ev = tl->qhead; ev && n < tl->opt.flush_max && bytes < BATCH_MAXB; ev = ev->next) {
 		n++;
 		bytes += ev->bytes;
-		size[0] += 4 + strlen(ev->tr->id);
+		size[0] += 4 + ev->tr->idlen;
 		size[1] += 4 + 8;
 		size[2] += 4 + 8;
-		size[3] += 4 + strlen(ev->kind);
-		size[4] += 4 + (ev->actor ? strlen(ev->actor) : 0);
-		size[5] += 4 + (ev->payload ? 1 + strlen(ev->payload) : 0);
+		size[3] += 4 + ev->klen;
+		size[4] += 4 + ev->alen;
+		size[5] += 4 + 1 + ev->plen;
 		size[6] += 4 + ev->ops_len;
-		nulls[0] |= !ev->actor;
-		nulls[1] |= !ev->payload;
-		nulls[2] |= !ev->ops;
+		nulls[4] |= !ev->actor;
+		nulls[6] |= !ev->ops;
 	}
 	bytes = 0;
 	for (int k = 0; k < 7; k++)
@@ -925,18 +936,18 @@ static void flush_start(struct timeline *tl)
 		static const uint32_t oid[7] = { OID_TEXT, OID_INT8,  OID_TIMESTAMPTZ, OID_TEXT,
 						 OID_TEXT, OID_JSONB, OID_BYTEA };
 
-		p[k] = array_head(buf + off, oid[k], n, k >= 4 && nulls[k - 4]);
+		p[k] = array_head(buf + off, oid[k], n, nulls[k]);
 		params[k] = (const char *)(buf + off);
 		lengths[k] = (int)size[k];
 		formats[k] = 1;
 	}
 	for (ev = tl->qhead, i = 0; i < n; ev = ev->next, i++) {
-		p[0] = array_elem(p[0], ev->tr->id, strlen(ev->tr->id), 0);
+		p[0] = array_elem(p[0], ev->tr->id, ev->tr->idlen, 0);
 		p[1] = put_be64(put_be32(p[1], 8), ev->seq);
 		p[2] = put_be64(put_be32(p[2], 8), (uint64_t)((ev->at - PG_EPOCH_MS) * 1000));
-		p[3] = array_elem(p[3], ev->kind, strlen(ev->kind), 0);
-		p[4] = array_elem(p[4], ev->actor, ev->actor ? strlen(ev->actor) : 0, 0);
-		p[5] = array_elem(p[5], ev->payload, ev->payload ? strlen(ev->payload) : 0, 1);
+		p[3] = array_elem(p[3], ev->kind, ev->klen, 0);
+		p[4] = array_elem(p[4], ev->actor, ev->alen, 0);
+		p[5] = array_elem(p[5], ev->payload, ev->plen, 1);
 		p[6] = array_elem(p[6], ev->ops, ev->ops_len, 0);
 	}
 	fc->tl = tl;
@@ -1007,7 +1018,7 @@ struct timeline_room *timeline_room(struct timeline *tl, const char *id)
 	if (!tr)
 		return NULL;
 	tr->tl = tl;
-	snprintf(tr->id, sizeof(tr->id), "%s", id);
+	tr->idlen = (size_t)snprintf(tr->id, sizeof(tr->id), "%s", id);
 	tr->next_seq = 1;
 	*pp = tr;
 	return tr;
@@ -1476,7 +1487,7 @@ static void load_stream(struct tl_load *ld)
 		return;
 	}
 	if (tl->rstate == RC_UP && tl->ac) {
-		stream_key(key, sizeof(key), ld->tr->id);
+		stream_key(key, ld->tr->id, ld->tr->idlen);
 		if (redisAsyncCommand(tl->ac, load_stream_cb, ld, "XRANGE %s - +", key) ==
 		    REDIS_OK) {
 			rsent(tl);
