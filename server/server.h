@@ -68,11 +68,11 @@ struct server {
 	struct metrics metrics;
 
 	/* ws.c: connections with frames to write before the loop next sleeps */
-	struct conn *flush_head;
+	lws_dll2_owner_t flush_conns;
 	uv_prepare_t flush;
 	unsigned char *gather; /* LWS_PRE + frames sent in one write */
 	/* connections holding an ack, oldest first; ack_timer sends the overdue ones */
-	struct conn *ack_head, *ack_tail;
+	lws_dll2_owner_t ack_conns;
 	uv_timer_t ack_timer;
 	uv_timer_t save_timer; /* room.c: rooms_save_due */
 };
@@ -102,13 +102,11 @@ struct conn {
 	/* bounded send queue */
 	struct qmsg *q_head, *q_tail;
 	size_t q_bytes;
-	struct conn *flush_next, *flush_prev; /* in srv->flush_head while listed */
-	bool flush_listed;
+	lws_dll2_t flush_node; /* in srv->flush_conns while listed */
 	bool choked; /* a WRITEABLE is due: lws holds unsent bytes, or a close or resync waits */
 	/* acknowledged ops not yet told (ws.c: sent with the next write, or after ack_delay_ms) */
 	struct crdt_version ack;
-	struct conn *ack_next, *ack_prev;
-	bool ack_listed;
+	lws_dll2_t ack_node;	       /* in srv->ack_conns while listed */
 	uint64_t ack_since;	       /* uv_now() when it was listed */
 	bool resync;		       /* queue overflowed: send a catch-up instead */
 	struct crdt_version delivered; /* doc version the client has surely been sent */

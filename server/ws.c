@@ -97,30 +97,14 @@ static void queue_drop_updates(struct conn *c)
 /* Puts c on the list written before the loop sleeps, unless a WRITEABLE is due anyway. */
 static void flush_list(struct conn *c)
 {
-	struct server *srv = c->srv;
-
-	if (c->flush_listed || c->choked)
-		return;
-	c->flush_listed = true;
-	c->flush_prev = NULL;
-	c->flush_next = srv->flush_head;
-	if (srv->flush_head)
-		srv->flush_head->flush_prev = c;
-	srv->flush_head = c;
+	if (lws_dll2_is_detached(&c->flush_node) && !c->choked)
+		lws_dll2_add_head(&c->flush_node, &c->srv->flush_conns);
 }
 
 static void flush_unlist(struct conn *c)
 {
-	if (!c->flush_listed)
-		return;
-	if (c->flush_prev)
-		c->flush_prev->flush_next = c->flush_next;
-	else
-		c->srv->flush_head = c->flush_next;
-	if (c->flush_next)
-		c->flush_next->flush_prev = c->flush_prev;
-	c->flush_listed = false;
-	c->flush_next = c->flush_prev = NULL;
+	if (!lws_dll2_is_detached(&c->flush_node))
+		lws_dll2_remove(&c->flush_node);
 }
 
 /* The rest goes through the WRITEABLE callback (partial send, close, resync). */
@@ -360,31 +344,27 @@ static void on_message(struct conn *c, const unsigned char *data, size_t len, bo
 
 static void ack_unlist(struct conn *c)
 {
-	struct server *srv = c->srv;
+	if (!lws_dll2_is_detached(&c->ack_node))
+		lws_dll2_remove(&c->ack_node);
+}
 
-	if (!c->ack_listed)
-		return;
-	if (c->ack_prev)
-		c->ack_prev->ack_next = c->ack_next;
-	else
-		srv->ack_head = c->ack_next;
-	if (c->ack_next)
-		c->ack_next->ack_prev = c->ack_prev;
-	else
-		srv->ack_tail = c->ack_prev;
-	c->ack_listed = false;
-	c->ack_next = c->ack_prev = NULL;
+/* The connection whose ack waits longest, or NULL. */
+static struct conn *ack_oldest(struct server *srv)
+{
+	return srv->ack_conns.head ? lws_container_of(srv->ack_conns.head, struct conn, ack_node)
+				   : NULL;
 }
 
 static void ack_timer_cb(uv_timer_t *t);
 
 static void ack_arm(struct server *srv)
 {
+	struct conn *c = ack_oldest(srv);
 	uint64_t now = uv_now(srv->loop), due;
 
-	if (!srv->ack_head)
+	if (!c)
 		return;
-	due = srv->ack_head->ack_since + srv->lim.ack_delay_ms;
+	due = c->ack_since + srv->lim.ack_delay_ms;
 	uv_timer_start(&srv->ack_timer, ack_timer_cb, due > now ? due - now : 0, 0);
 }
 
@@ -394,9 +374,9 @@ static void ack_timer_cb(uv_timer_t *t)
 	struct server *srv = t->data;
 	uint64_t now = uv_now(srv->loop);
 
-	while (srv->ack_head && srv->ack_head->ack_since + srv->lim.ack_delay_ms <= now) {
-		struct conn *c = srv->ack_head;
+	struct conn *c;
 
+	while ((c = ack_oldest(srv)) && c->ack_since + srv->lim.ack_delay_ms <= now) {
 		ack_unlist(c);
 		flush_list(c);
 	}
@@ -415,18 +395,12 @@ void conn_ack(struct conn *c, const struct crdt_version *v)
 			/* Out of memory: no ack; the client resends the ops, which is harmless. */
 			return;
 		}
-	if (c->ack_listed || c->flush_listed || c->choked)
+	if (!lws_dll2_is_detached(&c->ack_node) || !lws_dll2_is_detached(&c->flush_node) ||
+	    c->choked)
 		return; /* a write is coming anyway */
-	c->ack_listed = true;
 	c->ack_since = uv_now(srv->loop);
-	c->ack_prev = srv->ack_tail;
-	c->ack_next = NULL;
-	if (srv->ack_tail)
-		srv->ack_tail->ack_next = c;
-	else
-		srv->ack_head = c;
-	srv->ack_tail = c;
-	if (c == srv->ack_head)
+	lws_dll2_add_tail(&c->ack_node, &srv->ack_conns);
+	if (ack_oldest(srv) == c)
 		ack_arm(srv);
 }
 
@@ -551,8 +525,8 @@ static void flush_all(uv_prepare_t *h)
 {
 	struct server *srv = h->data;
 
-	while (srv->flush_head) {
-		struct conn *c = srv->flush_head;
+	while (srv->flush_conns.head) {
+		struct conn *c = lws_container_of(srv->flush_conns.head, struct conn, flush_node);
 
 		flush_unlist(c);
 		if (c->close_code || c->resync) {
