@@ -14,6 +14,7 @@ struct walk_state {
 	const struct crdt_doc *doc;
 	const struct leaf *prev_leaf;
 	size_t runs;
+	size_t leaves;
 	int err;
 };
 
@@ -61,6 +62,9 @@ static int check_node(struct walk_state *w, const struct node *n, const struct n
 			FAIL();
 		if (l->prev != w->prev_leaf || (w->prev_leaf && w->prev_leaf->next != l))
 			FAIL();
+		if (n->id >= w->doc->nleaves || w->doc->leaves[n->id] != l)
+			FAIL();
+		w->leaves++;
 		if (!w->prev_leaf && w->doc->first != l)
 			FAIL();
 		w->prev_leaf = l;
@@ -97,7 +101,7 @@ static int check_node(struct walk_state *w, const struct node *n, const struct n
 
 int crdt__check(const struct crdt_doc *doc)
 {
-	struct walk_state w = { doc, NULL, 0, 0 };
+	struct walk_state w = { doc, NULL, 0, 0, 0 };
 	uint64_t vis, tot, vbytes = 0, ins = 0;
 	crdt_lv lv = 0;
 	int rc;
@@ -105,7 +109,7 @@ int crdt__check(const struct crdt_doc *doc)
 	rc = check_node(&w, doc->root, NULL, 0, &vis, &tot, &vbytes);
 	if (rc)
 		return rc;
-	if (w.prev_leaf && w.prev_leaf->next)
+	if ((w.prev_leaf && w.prev_leaf->next) || w.leaves != doc->nleaves)
 		FAIL();
 	if (vis != doc->vis_len || tot != doc->tot_len || vbytes != doc->vis_bytes)
 		FAIL();
@@ -133,18 +137,32 @@ int crdt__check(const struct crdt_doc *doc)
 
 		for (size_t j = 0; j < ag->nmap; j++) {
 			const struct seqmap *m = &ag->map[j];
+			uint32_t end = j + 1 < ag->nmap ? ag->map[j + 1].seq : ag->next;
 			const struct span *s = &doc->ops[crdt__span_at(doc, m->lv)];
 
-			if (m->seq != seq || m->len == 0)
+			if (m->seq != seq || end <= m->seq)
 				FAIL();
 			if (s->agent != a || s->seq + (m->lv - s->lv) != m->seq)
 				FAIL();
-			seq += m->len;
+			seq = end;
 		}
 		if (seq != ag->next)
 			FAIL();
 		if (a > 0 && doc->agents[doc->by_id[a - 1]].id >= doc->agents[doc->by_id[a]].id)
 			FAIL();
+	}
+	/* The index: blocks of 1 .. IBLOCK_CAP entries, LVs strictly increasing throughout. */
+	for (size_t b = 0, seen = 0; b < doc->niblocks; b++) {
+		const struct iblock *ib = doc->iblocks[b];
+
+		if (ib->n == 0 || ib->n > IBLOCK_CAP)
+			FAIL();
+		for (uint32_t j = 0; j < ib->n; j++) {
+			if ((seen++ && ib->e[j].lv <= lv) ||
+			    (ib->e[j].leaf != LEAF_NONE && ib->e[j].leaf >= doc->nleaves))
+				FAIL();
+			lv = ib->e[j].lv;
+		}
 	}
 	for (size_t i = 0; i < doc->npending; i++)
 		if (doc->pending[i].len == 0)

@@ -34,6 +34,15 @@ void *crdt__realloc(const struct crdt_allocator *a, void *p, size_t old_size, si
 void crdt__free(const struct crdt_allocator *a, void *p, size_t size);
 /* Grows *arr (elements of elem bytes, capacity *cap) to hold at least need. */
 int crdt__grow(const struct crdt_allocator *a, void **arr, size_t *cap, size_t need, size_t elem);
+/*
+ * The same, by an eighth at a time: for a document's logs (op spans, seq
+ * maps, text), which only grow and which a server holds hundreds of, so
+ * their unused tails would cost more than the extra copies (~6% of a log
+ * on average instead of ~20%; small arrays stay in the heap, where realloc
+ * often extends in place).
+ */
+int crdt__grow_log(const struct crdt_allocator *a, void **arr, size_t *cap, size_t need,
+		   size_t elem);
 
 /* ---- varints ------------------------------------------------------------ */
 
@@ -74,9 +83,15 @@ struct run {
 	crdt_lv ol;
 	crdt_lv orr;
 	uint32_t byte;
-	uint32_t nbytes;
-	uint32_t deleted;
+	uint32_t nbytes : 31; /* < TEXT_MAX */
+	uint32_t deleted : 1;
 };
+
+/*
+ * The text arena's limit: a run's byte count shares a word with its
+ * deleted bit (a server holds a run per keystroke, so 4 bytes a run count).
+ */
+#define TEXT_MAX 0x7fffffffu
 
 #define LEAF_CAP 32
 #define NODE_CAP 16
@@ -88,6 +103,7 @@ struct run {
 struct node {
 	uint16_t leaf;
 	uint16_t n;
+	uint32_t id; /* a leaf's number in doc->leaves (what the index stores) */
 	struct node *parent;
 };
 
@@ -125,21 +141,27 @@ enum { SPAN_INS = 0, SPAN_DEL = 1 };
 struct span {
 	crdt_lv lv;
 	uint32_t len;
-	uint32_t agent;
+	uint32_t agent : 29; /* < AGENTS_MAX */
+	uint32_t kind : 1;
+	signed int dir : 2;
 	uint32_t seq;
 	crdt_lv a;
 	crdt_lv b;
 	uint32_t byte;
 	uint32_t nbytes;
-	int8_t kind;
-	int8_t dir;
 };
 
-/* Where a contiguous range of an agent's seqs lives in LV space. */
+/* Agents a document can name: the index shares a word with kind and dir. */
+#define AGENTS_MAX (1u << 29)
+
+/*
+ * Where a contiguous range of an agent's seqs lives in LV space: seqs from
+ * seq up to the next entry's seq (or the agent's next) at LVs from lv.  An
+ * agent's seqs have no gaps, so the length need not be stored.
+ */
 struct seqmap {
 	uint32_t seq;
 	crdt_lv lv;
-	uint32_t len;
 };
 
 struct agent {
@@ -151,16 +173,25 @@ struct agent {
 
 /* ---- the LV -> leaf index ----------------------------------------------- */
 
-/* An entry says: LVs from lv up to the next entry's lv live in leaf. */
+/*
+ * An entry says: LVs from lv up to the next entry's lv live in leaf (a
+ * leaf's id, half the size of a pointer: a server's index has an entry for
+ * nearly every keystroke typed at a new place).
+ */
 struct ientry {
 	crdt_lv lv;
-	struct leaf *leaf;
+	uint32_t leaf;
 };
+
+#define LEAF_NONE UINT32_MAX
 
 #define IBLOCK_CAP 64
 struct iblock {
 	uint32_t n;
-	struct ientry e[IBLOCK_CAP];
+	union {
+		struct ientry e[IBLOCK_CAP];
+		struct iblock *spare; /* next spare, while unused */
+	};
 };
 
 /* ---- a decoded remote operation ----------------------------------------- */
@@ -205,6 +236,8 @@ struct crdt_doc {
 	int height; /* 0: root is a leaf */
 	size_t vis_len, tot_len, vis_bytes;
 	struct leaf *first;
+	struct leaf **leaves; /* by id; leaves are never freed before the document */
+	size_t nleaves, capleaves;
 
 	/* spare nodes, reserved before a mutation so it cannot fail halfway */
 	struct node *spare_leaves;

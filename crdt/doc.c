@@ -263,7 +263,7 @@ int crdt_insert(struct crdt_doc *doc, uint32_t agent, size_t pos, const char *ut
 		return CRDT_ERANGE;
 	if (cps == 0)
 		return 0;
-	if (cps >= LV_NONE - doc->next_lv || nbytes > UINT32_MAX)
+	if (cps >= LV_NONE - doc->next_lv || nbytes > TEXT_MAX)
 		return CRDT_ELIMIT;
 	rc = crdt__agent_index(doc, agent, &ai);
 	if (rc)
@@ -367,11 +367,12 @@ int crdt_delete(struct crdt_doc *doc, uint32_t agent, size_t pos, size_t count)
 			off = 0;
 		}
 	}
-	rc = crdt__grow(doc->alloc, (void **)&doc->ops, &doc->capops, doc->nops + pieces,
-			sizeof(*doc->ops));
+	rc = crdt__grow_log(doc->alloc, (void **)&doc->ops, &doc->capops, doc->nops + pieces,
+			    sizeof(*doc->ops));
 	if (!rc)
-		rc = crdt__grow(doc->alloc, (void **)&doc->agents[ai].map, &doc->agents[ai].capmap,
-				doc->agents[ai].nmap + pieces, sizeof(struct seqmap));
+		rc = crdt__grow_log(doc->alloc, (void **)&doc->agents[ai].map,
+				    &doc->agents[ai].capmap, doc->agents[ai].nmap + pieces,
+				    sizeof(struct seqmap));
 	if (rc)
 		return rc;
 	rc = crdt__reserve_nodes(doc, 2);

@@ -29,7 +29,7 @@ int crdt__index_reserve(struct crdt_doc *doc, size_t entries)
 
 		if (!b)
 			return CRDT_ENOMEM;
-		b->e[0].leaf = (struct leaf *)doc->spare_iblocks;
+		b->spare = doc->spare_iblocks;
 		doc->spare_iblocks = b;
 		doc->nspare_iblocks++;
 	}
@@ -44,7 +44,7 @@ void crdt__index_finish(struct crdt_doc *doc)
 	while (doc->spare_iblocks) {
 		struct iblock *b = doc->spare_iblocks;
 
-		doc->spare_iblocks = (struct iblock *)b->e[0].leaf;
+		doc->spare_iblocks = b->spare;
 		crdt__free(doc->alloc, b, sizeof(*b));
 	}
 	doc->iblocks = NULL;
@@ -56,7 +56,7 @@ static struct iblock *block_new(struct crdt_doc *doc)
 {
 	struct iblock *b = doc->spare_iblocks;
 
-	doc->spare_iblocks = (struct iblock *)b->e[0].leaf;
+	doc->spare_iblocks = b->spare;
 	doc->nspare_iblocks--;
 	b->n = 0;
 	return b;
@@ -103,7 +103,7 @@ struct leaf *crdt__index_get(const struct crdt_doc *doc, crdt_lv lv)
 		return NULL;
 	b = doc->iblocks[block_of(doc, lv)];
 	j = entry_of(b, lv);
-	return j < 0 ? NULL : b->e[j].leaf;
+	return j < 0 || b->e[j].leaf == LEAF_NONE ? NULL : doc->leaves[b->e[j].leaf];
 }
 
 /* Inserts entry e at position j of block bi, splitting a full block. */
@@ -111,7 +111,40 @@ static void entry_insert(struct crdt_doc *doc, size_t bi, int j, struct ientry e
 {
 	struct iblock *b = doc->iblocks[bi];
 
-	if (b->n == IBLOCK_CAP) {
+	if (b->n == IBLOCK_CAP && bi + 1 == doc->niblocks && (uint32_t)j == b->n) {
+		/*
+		 * Appending past the end (new operations' LVs): a new block.  Halving
+		 * here would leave every block but the last half empty for good,
+		 * since later entries only ever go after them.
+		 */
+		b = block_new(doc);
+		doc->iblocks[doc->niblocks++] = b;
+		j = 0;
+	} else if (b->n == IBLOCK_CAP && bi + 1 < doc->niblocks &&
+		   doc->iblocks[bi + 1]->n < IBLOCK_CAP) {
+		/* Full, with room next door: pass the last entry on (blocks stay full). */
+		struct iblock *nb = doc->iblocks[bi + 1];
+
+		memmove(nb->e + 1, nb->e, sizeof(nb->e[0]) * nb->n);
+		nb->n++;
+		if ((uint32_t)j == IBLOCK_CAP) {
+			nb->e[0] = e;
+			return;
+		}
+		nb->e[0] = b->e[IBLOCK_CAP - 1];
+		b->n--;
+	} else if (b->n == IBLOCK_CAP && bi > 0 && doc->iblocks[bi - 1]->n < IBLOCK_CAP) {
+		struct iblock *pb = doc->iblocks[bi - 1];
+
+		if (j == 0) {
+			pb->e[pb->n++] = e;
+			return;
+		}
+		pb->e[pb->n++] = b->e[0];
+		memmove(b->e, b->e + 1, sizeof(b->e[0]) * (IBLOCK_CAP - 1));
+		b->n--;
+		j--;
+	} else if (b->n == IBLOCK_CAP) {
 		struct iblock *nb = block_new(doc);
 		uint32_t half = IBLOCK_CAP / 2;
 
@@ -142,7 +175,7 @@ static void entry_remove(struct crdt_doc *doc, size_t bi, int j)
 		memmove(doc->iblocks + bi, doc->iblocks + bi + 1,
 			sizeof(doc->iblocks[0]) * (doc->niblocks - bi - 1));
 		doc->niblocks--;
-		b->e[0].leaf = (struct leaf *)doc->spare_iblocks;
+		b->spare = doc->spare_iblocks;
 		doc->spare_iblocks = b;
 		doc->nspare_iblocks++;
 	}
@@ -159,12 +192,13 @@ static void boundary(struct crdt_doc *doc, crdt_lv lv)
 	if (j >= 0 && b->e[j].lv == lv)
 		return;
 	e.lv = lv;
-	e.leaf = j >= 0 ? b->e[j].leaf : NULL;
+	e.leaf = j >= 0 ? b->e[j].leaf : LEAF_NONE;
 	entry_insert(doc, bi, j + 1, e);
 }
 
-void crdt__index_set(struct crdt_doc *doc, crdt_lv lo, crdt_lv hi, struct leaf *leaf)
+void crdt__index_set(struct crdt_doc *doc, crdt_lv lo, crdt_lv hi, struct leaf *to)
 {
+	uint32_t leaf = to->h.id;
 	size_t bi;
 	struct iblock *b;
 	int j;

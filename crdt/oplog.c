@@ -43,7 +43,7 @@ int crdt__agent_index(struct crdt_doc *doc, uint32_t id, uint32_t *idx)
 		*idx = (uint32_t)found;
 		return 0;
 	}
-	if (doc->nagents >= UINT32_MAX - 1)
+	if (doc->nagents >= AGENTS_MAX)
 		return CRDT_ELIMIT;
 	rc = crdt__grow(doc->alloc, (void **)&doc->agents, &doc->capagents, doc->nagents + 1,
 			sizeof(*doc->agents));
@@ -69,6 +69,7 @@ crdt_lv crdt__seq_to_lv(const struct crdt_doc *doc, uint32_t agent, uint32_t seq
 {
 	const struct agent *a = &doc->agents[agent];
 	size_t lo = 0, hi = a->nmap;
+	uint32_t len;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -78,13 +79,12 @@ crdt_lv crdt__seq_to_lv(const struct crdt_doc *doc, uint32_t agent, uint32_t seq
 		else
 			hi = mid;
 	}
-	if (lo == 0)
+	if (lo == 0 || seq >= a->next)
 		return LV_NONE;
+	len = (lo < a->nmap ? a->map[lo].seq : a->next) - a->map[lo - 1].seq;
 	lo--;
-	if (seq - a->map[lo].seq >= a->map[lo].len)
-		return LV_NONE;
 	if (up)
-		*up = a->map[lo].len - (seq - a->map[lo].seq);
+		*up = len - (seq - a->map[lo].seq);
 	if (down)
 		*down = seq - a->map[lo].seq + 1;
 	return a->map[lo].lv + (seq - a->map[lo].seq);
@@ -113,16 +113,16 @@ int crdt__log_reserve(struct crdt_doc *doc, uint32_t agent, size_t text_bytes)
 	struct agent *a = &doc->agents[agent];
 	int rc;
 
-	rc = crdt__grow(doc->alloc, (void **)&doc->ops, &doc->capops, doc->nops + 1,
-			sizeof(*doc->ops));
+	rc = crdt__grow_log(doc->alloc, (void **)&doc->ops, &doc->capops, doc->nops + 1,
+			    sizeof(*doc->ops));
 	if (!rc)
-		rc = crdt__grow(doc->alloc, (void **)&a->map, &a->capmap, a->nmap + 1,
-				sizeof(*a->map));
+		rc = crdt__grow_log(doc->alloc, (void **)&a->map, &a->capmap, a->nmap + 1,
+				    sizeof(*a->map));
 	if (!rc && text_bytes) {
-		if (text_bytes > UINT32_MAX - doc->text_len)
+		if (text_bytes > TEXT_MAX - doc->text_len)
 			return CRDT_ELIMIT;
-		rc = crdt__grow(doc->alloc, (void **)&doc->text, &doc->text_cap,
-				doc->text_len + text_bytes, 1);
+		rc = crdt__grow_log(doc->alloc, (void **)&doc->text, &doc->text_cap,
+				    doc->text_len + text_bytes, 1);
 	}
 	return rc;
 }
@@ -160,13 +160,10 @@ void crdt__log_push(struct crdt_doc *doc, const struct span *s)
 		doc->ops[doc->nops++] = *s;
 	}
 	m = a->nmap ? &a->map[a->nmap - 1] : NULL;
-	if (m && m->seq + m->len == s->seq && m->lv + m->len == s->lv) {
-		m->len += s->len;
-	} else {
+	if (!m || a->next != s->seq || m->lv + (a->next - m->seq) != s->lv) {
 		m = &a->map[a->nmap++];
 		m->seq = s->seq;
 		m->lv = s->lv;
-		m->len = s->len;
 	}
 	a->next = s->seq + s->len;
 	doc->next_lv = s->lv + s->len;

@@ -23,6 +23,8 @@ static struct leaf *leaf_new(struct crdt_doc *doc)
 	doc->nspare_leaves--;
 	memset(n, 0, sizeof(struct leaf));
 	n->leaf = 1;
+	n->id = (uint32_t)doc->nleaves;
+	doc->leaves[doc->nleaves++] = (struct leaf *)n; /* room reserved with the spare */
 	return (struct leaf *)n;
 }
 
@@ -39,6 +41,14 @@ static struct inner *inner_new(struct crdt_doc *doc)
 int crdt__reserve_nodes(struct crdt_doc *doc, int splits)
 {
 	int want_inners = splits * (doc->height + 2);
+	int rc;
+
+	if (doc->nleaves + (size_t)splits > LEAF_NONE)
+		return CRDT_ELIMIT;
+	rc = crdt__grow(doc->alloc, (void **)&doc->leaves, &doc->capleaves,
+			doc->nleaves + (size_t)splits, sizeof(*doc->leaves));
+	if (rc)
+		return rc;
 
 	while (doc->nspare_leaves < splits) {
 		struct node *n = crdt__alloc(doc->alloc, sizeof(struct leaf));
@@ -71,8 +81,16 @@ int crdt__tree_init(struct crdt_doc *doc)
 
 	if (!n)
 		return CRDT_ENOMEM;
+	if (crdt__grow(doc->alloc, (void **)&doc->leaves, &doc->capleaves, 1,
+		       sizeof(*doc->leaves))) {
+		crdt__free(doc->alloc, n, sizeof(struct leaf));
+		return CRDT_ENOMEM;
+	}
 	memset(n, 0, sizeof(struct leaf));
 	n->leaf = 1;
+	n->id = 0;
+	doc->leaves[0] = (struct leaf *)n;
+	doc->nleaves = 1;
 	doc->first = (struct leaf *)n;
 	doc->root = n;
 	doc->height = 0;
@@ -96,6 +114,9 @@ void crdt__tree_finish(struct crdt_doc *doc)
 {
 	free_subtree(doc, doc->root);
 	doc->root = NULL;
+	crdt__free(doc->alloc, doc->leaves, doc->capleaves * sizeof(*doc->leaves));
+	doc->leaves = NULL;
+	doc->nleaves = doc->capleaves = 0;
 	while (doc->spare_leaves) {
 		struct node *n = doc->spare_leaves;
 

@@ -47,7 +47,9 @@ void crdt__free(const struct crdt_allocator *a, void *p, size_t size)
 		crdt__realloc(a, p, size, 0);
 }
 
-int crdt__grow(const struct crdt_allocator *a, void **arr, size_t *cap, size_t need, size_t elem)
+/* Grows by cap >> shift (at least 8 elements) until need fits. */
+static int grow(const struct crdt_allocator *a, void **arr, size_t *cap, size_t need, size_t elem,
+		int shift)
 {
 	size_t ncap;
 	void *p;
@@ -58,7 +60,7 @@ int crdt__grow(const struct crdt_allocator *a, void **arr, size_t *cap, size_t n
 	while (ncap < need) {
 		if (ncap > SIZE_MAX / 2 / elem)
 			return CRDT_ENOMEM;
-		ncap *= 2;
+		ncap += (ncap >> shift) > 8 ? ncap >> shift : 8;
 	}
 	p = crdt__realloc(a, *arr, *cap * elem, ncap * elem);
 	if (!p)
@@ -66,6 +68,17 @@ int crdt__grow(const struct crdt_allocator *a, void **arr, size_t *cap, size_t n
 	*arr = p;
 	*cap = ncap;
 	return 0;
+}
+
+int crdt__grow(const struct crdt_allocator *a, void **arr, size_t *cap, size_t need, size_t elem)
+{
+	return grow(a, arr, cap, need, elem, 1);
+}
+
+int crdt__grow_log(const struct crdt_allocator *a, void **arr, size_t *cap, size_t need,
+		   size_t elem)
+{
+	return grow(a, arr, cap, need, elem, 3);
 }
 
 /* ---- buffers and varints ------------------------------------------------ */
