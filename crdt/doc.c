@@ -272,7 +272,7 @@ int crdt_insert(struct crdt_doc *doc, uint32_t agent, size_t pos, const char *ut
 		return CRDT_ESEQ;
 	rc = crdt__log_reserve(doc, ai, nbytes);
 	if (!rc)
-		rc = crdt__reserve_nodes(doc, 2);
+		rc = crdt__reserve_nodes(doc, 1);
 	if (rc)
 		return rc;
 
@@ -375,7 +375,7 @@ int crdt_delete(struct crdt_doc *doc, uint32_t agent, size_t pos, size_t count)
 				    sizeof(struct seqmap));
 	if (rc)
 		return rc;
-	rc = crdt__reserve_nodes(doc, 2);
+	rc = crdt__reserve_nodes(doc, 1);
 	if (rc)
 		return rc;
 
@@ -403,11 +403,13 @@ int crdt_delete(struct crdt_doc *doc, uint32_t agent, size_t pos, size_t count)
 		delete_in_run(doc, &c, n, 0);
 		crdt__log_push(doc, &s);
 		left -= n;
-		/* Each piece may split two runs; keep the spares topped up (cannot fail: reserved).
+		/*
+		 * Top the spares up for the next piece (a shift of a run to a
+		 * neighbour leaf uses index entries and no node, so always ask).
+		 * A failure leaves the pieces done so far, each complete.
 		 */
-		if (left &&
-		    (doc->nspare_leaves < 2 || doc->nspare_inners < 2 * (doc->height + 2))) {
-			rc = crdt__reserve_nodes(doc, 2);
+		if (left) {
+			rc = crdt__reserve_nodes(doc, 1);
 			if (rc)
 				return rc;
 		}
@@ -514,7 +516,7 @@ static int integrate(struct crdt_doc *doc, const struct rop *op, uint32_t ai, ui
 		return CRDT_ELIMIT;
 	rc = crdt__log_reserve(doc, ai, nbytes);
 	if (!rc)
-		rc = crdt__reserve_nodes(doc, 2);
+		rc = crdt__reserve_nodes(doc, 1);
 	if (rc)
 		return rc;
 
@@ -649,7 +651,7 @@ static int remote_delete(struct crdt_doc *doc, const struct rop *op, uint32_t ai
 			m = n;
 		rc = crdt__log_reserve(doc, ai, 0);
 		if (!rc)
-			rc = crdt__reserve_nodes(doc, 2 * 2);
+			rc = crdt__reserve_nodes(doc, 1);
 		if (rc)
 			return rc;
 
@@ -675,12 +677,9 @@ static int remote_delete(struct crdt_doc *doc, const struct rop *op, uint32_t ai
 
 					if (doc->on_change)
 						doc->on_change(doc->on_change_ud, vpos, k, NULL, 0);
-					if (doc->nspare_leaves < 2 ||
-					    doc->nspare_inners < 2 * (doc->height + 2)) {
-						rc = crdt__reserve_nodes(doc, 2);
-						if (rc)
-							return rc;
-					}
+					rc = crdt__reserve_nodes(doc, 1);
+					if (rc)
+						return rc;
 				}
 				first += k;
 				left -= k;
