@@ -81,15 +81,16 @@ struct tl_event {
 };
 
 /*
- * One edit in the scrub index.  Its version entry sits in the mark when it
- * has exactly one (an edit by one agent: nearly all of them); otherwise its
- * entries are ent[a .. a + (b & ~MARK_MANY)).
+ * One edit in the scrub index (its time is in the parallel array mat[], so
+ * that a mark takes 20 bytes, not 24: a busy room has one per keystroke).
+ * Its version entry sits in the mark when it has exactly one (an edit by
+ * one agent: nearly all of them); otherwise its entries are
+ * ent[a .. a + (b & ~MARK_MANY)).
  */
 struct tl_mark {
-	int64_t at;
-	uint64_t seq;
-	uint32_t a; /* the agent, or the first of its entries in ent[] */
-	uint32_t b; /* that agent's next seq, or MARK_MANY | its number of entries */
+	uint32_t seq; /* a room's seqs stop at UINT32_MAX (TIMELINE_E_LIMIT) */
+	uint32_t a;   /* the agent, or the first of its entries in ent[] */
+	uint32_t b;   /* that agent's next seq, or MARK_MANY | its number of entries */
 };
 
 #define MARK_MANY 0x80000000u
@@ -107,7 +108,8 @@ struct timeline_room {
 	bool loading;
 
 	struct tl_mark *mk;
-	size_t nmk, capmk;
+	int64_t *mat; /* mat[i]: mark i's time, non-decreasing */
+	size_t nmk, capmk, capmat;
 	struct crdt_version_entry *ent;
 	size_t nent, capent;
 	struct crdt_version *cp; /* cp[k]: version after mark (k + 1) * CP_EVERY - 1 */
@@ -304,14 +306,18 @@ static void event_free(struct tl_event *ev)
 
 /* ---- the scrub index ------------------------------------------------------ */
 
-/* Grows *arr (of *cap elements of size elem) by half to hold need; 0 or -1. */
-static int grow_half(void **arr, size_t *cap, size_t need, size_t elem)
+/*
+ * Grows *arr (of *cap elements of size elem) by an eighth to hold need; 0
+ * or -1.  The index only grows, and a server holds one per room: a smaller
+ * unused tail is worth the extra copies.
+ */
+static int grow_eighth(void **arr, size_t *cap, size_t need, size_t elem)
 {
 	size_t ncap = *cap ? *cap : 16;
 	void *n;
 
 	while (ncap < need)
-		ncap += ncap / 2;
+		ncap += ncap / 8 > 16 ? ncap / 8 : 16;
 	if (ncap == *cap)
 		return 0;
 	n = realloc(*arr, ncap * elem);
@@ -328,16 +334,19 @@ static int index_add(struct timeline_room *tr, int64_t at, uint64_t seq,
 	struct tl_mark *m;
 	bool inline1 = nver == 1 && ver[0].next < MARK_MANY;
 
-	if (grow_half((void **)&tr->mk, &tr->capmk, tr->nmk + 1, sizeof(*tr->mk)) ||
+	if (seq > UINT32_MAX)
+		return TIMELINE_E_LIMIT;
+	if (grow_eighth((void **)&tr->mk, &tr->capmk, tr->nmk + 1, sizeof(*tr->mk)) ||
+	    grow_eighth((void **)&tr->mat, &tr->capmat, tr->nmk + 1, sizeof(*tr->mat)) ||
 	    (!inline1 &&
-	     grow_half((void **)&tr->ent, &tr->capent, tr->nent + nver, sizeof(*tr->ent))))
+	     grow_eighth((void **)&tr->ent, &tr->capent, tr->nent + nver, sizeof(*tr->ent))))
 		return TIMELINE_E_NOMEM;
 	/* Scrubbing searches by time: keep the marks' times non-decreasing. */
-	if (tr->nmk && at < tr->mk[tr->nmk - 1].at)
-		at = tr->mk[tr->nmk - 1].at;
+	if (tr->nmk && at < tr->mat[tr->nmk - 1])
+		at = tr->mat[tr->nmk - 1];
+	tr->mat[tr->nmk] = at;
 	m = &tr->mk[tr->nmk];
-	m->at = at;
-	m->seq = seq;
+	m->seq = (uint32_t)seq;
 	if (inline1) {
 		m->a = ver[0].agent;
 		m->b = ver[0].next;
@@ -363,7 +372,7 @@ static int index_add(struct timeline_room *tr, int64_t at, uint64_t seq,
 		}
 		v = &tr->cp[tr->ncp];
 		crdt_version_init(v, NULL);
-		if (timeline_version_at(tr, tr->mk[tr->nmk - 1].at, v, &s)) {
+		if (timeline_version_at(tr, tr->mat[tr->nmk - 1], v, &s)) {
 			crdt_version_finish(v);
 			return TIMELINE_E_NOMEM;
 		}
@@ -391,7 +400,7 @@ int timeline_version_at(const struct timeline_room *tr, int64_t at_ms, struct cr
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (tr->mk[mid].at <= at_ms)
+		if (tr->mat[mid] <= at_ms)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -1030,6 +1039,7 @@ static void room_free_index(struct timeline_room *tr)
 		crdt_version_finish(&tr->cp[k]);
 	free(tr->cp);
 	free(tr->mk);
+	free(tr->mat);
 	free(tr->ent);
 }
 
@@ -1165,6 +1175,7 @@ int timeline_append(struct timeline_room *tr, const char *kind, const char *acto
 	struct tl_event *ev;
 	char *ptext;
 	int64_t now;
+	int rc;
 
 	if (!tr || !kind || !kind[0] || (nver && !ver))
 		return TIMELINE_E_INVAL;
@@ -1186,8 +1197,8 @@ int timeline_append(struct timeline_room *tr, const char *kind, const char *acto
 	now = tl->opt.clock_ms ? tl->opt.clock_ms(tl->opt.clock_ud) : wall_ms();
 	ev->at = now > tr->last_at ? now : tr->last_at;
 	ev->seq = tr->next_seq;
-	if (nver && index_add(tr, ev->at, ev->seq, ver, nver))
-		goto err_nomem;
+	if (nver && (rc = index_add(tr, ev->at, ev->seq, ver, nver)) != 0)
+		goto err;
 	tr->next_seq++;
 	tr->last_at = ev->at;
 	enqueue(tl, ev);
@@ -1195,9 +1206,9 @@ int timeline_append(struct timeline_room *tr, const char *kind, const char *acto
 	if (seq)
 		*seq = ev->seq;
 	return 0;
-err_nomem:
+err:
 	event_free(ev);
-	return TIMELINE_E_NOMEM;
+	return rc;
 }
 
 /* ---- loading -------------------------------------------------------------- */
@@ -1247,8 +1258,8 @@ static void load_end(struct tl_load *ld, int err)
 	if (tr && !err) {
 		tr->next_seq = ld->max_seq + 1;
 		tr->durable_seq = ld->max_seq;
-		if (tr->nmk && tr->mk[tr->nmk - 1].at > ld->max_at)
-			ld->max_at = tr->mk[tr->nmk - 1].at;
+		if (tr->nmk && tr->mat[tr->nmk - 1] > ld->max_at)
+			ld->max_at = tr->mat[tr->nmk - 1];
 		if (ld->max_at > tr->last_at)
 			tr->last_at = ld->max_at;
 	}
@@ -1397,10 +1408,13 @@ static int adopt_entry(struct tl_load *ld, const struct sentry *se)
 		struct crdt_version_entry *e;
 		long n = parse_version(ev->payload, strlen(ev->payload), &e);
 
-		if (n < 0 || index_add(ld->tr, ev->at, ev->seq, e, (size_t)n)) {
+		int rc = n < 0 ? TIMELINE_E_BADDATA
+			       : index_add(ld->tr, ev->at, ev->seq, e, (size_t)n);
+
+		if (rc) {
 			free(e);
 			event_free(ev);
-			return n < 0 ? TIMELINE_E_BADDATA : TIMELINE_E_NOMEM;
+			return rc;
 		}
 		free(e);
 		ld->edit(ld->ud, ev->seq, ev->seq > ld->snap_seq ? ev->ops : NULL,
@@ -1539,8 +1553,7 @@ static void load_edits_cb(void *ud, int err, const PGresult *res, const char *er
 			rc = TIMELINE_E_BADDATA;
 			break;
 		}
-		if (index_add(ld->tr, at, seq, e ? e : few, (size_t)n))
-			rc = TIMELINE_E_NOMEM;
+		rc = index_add(ld->tr, at, seq, e ? e : few, (size_t)n);
 		free(e);
 		if (!rc && !PQgetisnull(res, i, 3)) {
 			ops = PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 3),

@@ -52,7 +52,8 @@
 	X(DB, -5, "PostgreSQL query failed")                          \
 	X(BADDATA, -6, "unreadable timeline entry")                   \
 	X(DESTROYED, -7, "timeline destroyed")                        \
-	X(BUSY, -8, "the room still has events in memory")
+	X(BUSY, -8, "the room still has events in memory")            \
+	X(LIMIT, -9, "the room's timeline is full (2^32 events)")
 
 enum {
 #define TIMELINE_ERRNO_ENUM(name, value, text) TIMELINE_E_##name = (value),
