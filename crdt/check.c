@@ -32,14 +32,15 @@ static int check_run(const struct crdt_doc *doc, const struct leaf *l, const str
 	if (r->lv + (uint64_t)r->len > doc->next_lv)
 		FAIL();
 	s = &doc->ops[crdt__span_at(doc, r->lv)];
-	if (s->kind != SPAN_INS || r->lv + r->len > s->lv + s->len)
+	if (s->kind != SPAN_INS || r->lv + r->len > s->lv + crdt__span_len(doc, s))
 		FAIL();
 	/* The run's text and origins are those its op span gives its first character. */
 	if (r->orr != s->b)
 		FAIL();
 	if (r->ol != (r->lv == s->lv ? s->a : r->lv - 1))
 		FAIL();
-	if (s->nbytes == s->len && r->byte != s->byte + (r->lv - s->lv))
+	if (crdt__span_nbytes(doc, s) == crdt__span_len(doc, s) &&
+	    r->byte != s->byte + (r->lv - s->lv))
 		FAIL();
 	if (crdt__index_get(doc, r->lv) != l || crdt__index_get(doc, r->lv + r->len - 1) != l)
 		FAIL();
@@ -118,14 +119,15 @@ int crdt__check(const struct crdt_doc *doc)
 	for (size_t i = 0; i < doc->nops; i++) {
 		const struct span *s = &doc->ops[i];
 
-		if (s->lv != lv || s->len == 0 || s->agent >= doc->nagents)
+		if (s->lv != lv || s->lv >= doc->next_lv || s->agent >= doc->nagents)
 			FAIL();
-		if (s->kind == SPAN_INS) {
-			ins += s->len;
-			if ((size_t)s->byte + s->nbytes > doc->text_len)
-				FAIL();
-		}
-		lv += s->len;
+		/* Texts tile the arena: a delete's is empty. */
+		if (s->byte > doc->text_len || (i + 1 < doc->nops && s[1].byte < s->byte) ||
+		    (s->kind == SPAN_DEL && crdt__span_nbytes(doc, s) != 0))
+			FAIL();
+		if (s->kind == SPAN_INS)
+			ins += crdt__span_len(doc, s);
+		lv += crdt__span_len(doc, s);
 	}
 	if (lv != doc->next_lv || ins != tot)
 		FAIL();

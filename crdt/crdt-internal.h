@@ -137,18 +137,22 @@ enum { SPAN_INS = 0, SPAN_DEL = 1 };
  * has left origin a (k == 0) or lv+k-1, right origin b, and its text is
  * nbytes bytes at byte in the arena.  A delete span's operation k deletes the character
  * a + k (dir > 0) or a - k (dir < 0).
+ *
+ * Spans tile LV space and their texts tile the arena, both in log order, so
+ * len and nbytes are not stored: they run up to the next span's lv and byte
+ * (the document's next_lv and text_len for the last), see crdt__span_len()
+ * and crdt__span_nbytes().  A server holds a span per keystroke typed at a
+ * new place; this keeps one at 24 bytes.
  */
 struct span {
 	crdt_lv lv;
-	uint32_t len;
 	uint32_t agent : 29; /* < AGENTS_MAX */
 	uint32_t kind : 1;
 	signed int dir : 2;
 	uint32_t seq;
 	crdt_lv a;
 	crdt_lv b;
-	uint32_t byte;
-	uint32_t nbytes;
+	uint32_t byte; /* a delete's is where the arena ended when it was logged */
 };
 
 /* Agents a document can name: the index shares a word with kind and dir. */
@@ -260,6 +264,17 @@ struct crdt_doc {
 	void *on_change_ud;
 };
 
+/* The length and text bytes of span s, an element of doc->ops. */
+static inline uint32_t crdt__span_len(const struct crdt_doc *doc, const struct span *s)
+{
+	return (s + 1 < doc->ops + doc->nops ? s[1].lv : doc->next_lv) - s->lv;
+}
+
+static inline uint32_t crdt__span_nbytes(const struct crdt_doc *doc, const struct span *s)
+{
+	return (uint32_t)((s + 1 < doc->ops + doc->nops ? s[1].byte : doc->text_len) - s->byte);
+}
+
 /* tree.c */
 int crdt__tree_init(struct crdt_doc *doc);
 void crdt__tree_finish(struct crdt_doc *doc);
@@ -287,7 +302,11 @@ crdt_lv crdt__seq_to_lv(const struct crdt_doc *doc, uint32_t agent, uint32_t seq
 			uint32_t *down);
 size_t crdt__span_at(const struct crdt_doc *doc, crdt_lv lv);
 int crdt__log_reserve(struct crdt_doc *doc, uint32_t agent, size_t text_bytes);
-void crdt__log_push(struct crdt_doc *doc, const struct span *s);
+/*
+ * Logs the len operations of s, whose text (if any) the arena already ends
+ * with (s->byte is where it starts, or the arena's end for a delete).
+ */
+void crdt__log_push(struct crdt_doc *doc, const struct span *s, uint32_t len);
 
 /* encode.c */
 int crdt__decode_update(struct crdt_doc *doc, const uint8_t *data, size_t len, struct rop **ops,

@@ -173,7 +173,7 @@ static int can_merge(const struct crdt_doc *doc, const struct run *p, const stru
 	    p->orr != q->orr || p->byte + p->nbytes != q->byte)
 		return 0;
 	s = &doc->ops[crdt__span_at(doc, p->lv)];
-	return q->lv + q->len <= s->lv + s->len;
+	return q->lv + q->len <= s->lv + crdt__span_len(doc, s);
 }
 
 /* Merges run i of leaf with its neighbours where possible. */
@@ -307,16 +307,14 @@ int crdt_insert(struct crdt_doc *doc, uint32_t agent, size_t pos, const char *ut
 	doc->text_len += nbytes;
 
 	s.lv = r.lv;
-	s.len = r.len;
 	s.agent = ai;
 	s.seq = doc->agents[ai].next;
 	s.a = r.ol;
 	s.b = r.orr;
 	s.byte = r.byte;
-	s.nbytes = r.nbytes;
 	s.kind = SPAN_INS;
 	s.dir = 1;
-	crdt__log_push(doc, &s);
+	crdt__log_push(doc, &s, r.len);
 
 	crdt__split(doc, &c);
 	place_run(doc, &c, &r);
@@ -391,17 +389,15 @@ int crdt_delete(struct crdt_doc *doc, uint32_t agent, size_t pos, size_t count)
 		if (n > left)
 			n = (uint32_t)left;
 		s.lv = doc->next_lv;
-		s.len = n;
 		s.agent = ai;
 		s.seq = doc->agents[ai].next;
 		s.a = r->lv + c.off;
 		s.b = 0;
-		s.byte = 0;
-		s.nbytes = 0;
+		s.byte = (uint32_t)doc->text_len;
 		s.kind = SPAN_DEL;
 		s.dir = 1;
 		delete_in_run(doc, &c, n, 0);
-		crdt__log_push(doc, &s);
+		crdt__log_push(doc, &s, n);
 		left -= n;
 		/*
 		 * Top the spares up for the next piece (a shift of a run to a
@@ -432,7 +428,7 @@ static int all_of_kind(const struct crdt_doc *doc, crdt_lv lv, uint32_t n, int k
 {
 	while (n) {
 		const struct span *s = &doc->ops[crdt__span_at(doc, lv)];
-		uint32_t in = s->lv + s->len - lv;
+		uint32_t in = s->lv + crdt__span_len(doc, s) - lv;
 
 		if (s->kind != kind)
 			return 0;
@@ -591,16 +587,14 @@ static int integrate(struct crdt_doc *doc, const struct rop *op, uint32_t ai, ui
 	doc->text_len += nbytes;
 
 	s.lv = r.lv;
-	s.len = len;
 	s.agent = ai;
 	s.seq = op->seq + skip;
 	s.a = ol;
 	s.b = orr;
 	s.byte = r.byte;
-	s.nbytes = r.nbytes;
 	s.kind = SPAN_INS;
 	s.dir = 1;
-	crdt__log_push(doc, &s);
+	crdt__log_push(doc, &s, len);
 	crdt__split(doc, &c);
 	place_run(doc, &c, &r);
 	if (doc->on_change)
@@ -686,16 +680,14 @@ static int remote_delete(struct crdt_doc *doc, const struct rop *op, uint32_t ai
 			}
 		}
 		s.lv = doc->next_lv;
-		s.len = m;
 		s.agent = ai;
 		s.seq = seq;
 		s.a = lv;
 		s.b = 0;
-		s.byte = 0;
-		s.nbytes = 0;
+		s.byte = (uint32_t)doc->text_len;
 		s.kind = SPAN_DEL;
 		s.dir = op->dir > 0 ? 1 : -1;
-		crdt__log_push(doc, &s);
+		crdt__log_push(doc, &s, m);
 		seq += m;
 		n -= m;
 		tseq = op->dir > 0 ? tseq + m : tseq - m;

@@ -109,7 +109,8 @@ static int walk(struct enc *e, const struct crdt_version *since, const struct cr
 	for (size_t i = crdt__span_at(doc, first); i < doc->nops && !rc; i++) {
 		const struct span *s = &doc->ops[i];
 		uint32_t id = doc->agents[s->agent].id;
-		uint64_t lo = crdt_version_get(since, id), hi = (uint64_t)s->seq + s->len;
+		uint32_t len = crdt__span_len(doc, s);
+		uint64_t lo = crdt_version_get(since, id), hi = (uint64_t)s->seq + len;
 		uint32_t k0, k1;
 
 		if (s->lv > last)
@@ -128,7 +129,7 @@ static int walk(struct enc *e, const struct crdt_version *since, const struct cr
 		k1 = (uint32_t)(hi - s->seq);
 
 		if (s->kind == SPAN_INS) {
-			uint32_t b0 = 0, b1 = s->nbytes;
+			uint32_t nbytes = crdt__span_nbytes(doc, s), b0, b1;
 			crdt_lv ol = k0 ? s->lv + k0 - 1 : s->a;
 
 			(*count)++;
@@ -138,9 +139,9 @@ static int walk(struct enc *e, const struct crdt_version *since, const struct cr
 				put_ref(e, s->b, 0);
 				continue;
 			}
-			if (s->nbytes != s->len) {
-				b0 = (uint32_t)crdt__utf8_skip(doc->text + s->byte, s->nbytes, k0);
-				b1 = (uint32_t)crdt__utf8_skip(doc->text + s->byte, s->nbytes, k1);
+			if (nbytes != len) {
+				b0 = (uint32_t)crdt__utf8_skip(doc->text + s->byte, nbytes, k0);
+				b1 = (uint32_t)crdt__utf8_skip(doc->text + s->byte, nbytes, k1);
 			} else {
 				b0 = k0;
 				b1 = k1;
@@ -166,7 +167,8 @@ static int walk(struct enc *e, const struct crdt_version *since, const struct cr
 		while (k0 < k1 && !rc) {
 			crdt_lv t = s->dir > 0 ? s->a + k0 : s->a - k0;
 			const struct span *ts = &doc->ops[crdt__span_at(doc, t)];
-			uint32_t room = s->dir > 0 ? ts->lv + ts->len - t : t - ts->lv + 1;
+			uint32_t room =
+				s->dir > 0 ? ts->lv + crdt__span_len(doc, ts) - t : t - ts->lv + 1;
 			uint32_t n = k1 - k0 < room ? k1 - k0 : room;
 			uint32_t tseq = ts->seq + (t - ts->lv);
 
@@ -446,7 +448,7 @@ int crdt_text_at(const struct crdt_doc *doc, const struct crdt_version *at, stru
 		v = crdt_version_get(at, doc->agents[s->agent].id);
 		if (v <= s->seq)
 			continue;
-		k = v - s->seq < s->len ? v - s->seq : s->len;
+		k = v - s->seq < crdt__span_len(doc, s) ? v - s->seq : crdt__span_len(doc, s);
 		rc = crdt__grow(doc->alloc, (void **)&dels, &capdels, ndels + 1, sizeof(*dels));
 		if (rc)
 			goto out;

@@ -127,35 +127,33 @@ int crdt__log_reserve(struct crdt_doc *doc, uint32_t agent, size_t text_bytes)
 	return rc;
 }
 
-/* Can span s continue span l? */
-static int chains(const struct span *l, const struct span *s)
+/* Can span s (len operations) continue span l (llen, the last in the log)? */
+static int chains(const struct span *l, uint32_t llen, const struct span *s, uint32_t len)
 {
-	if (l->agent != s->agent || l->kind != s->kind || l->lv + l->len != s->lv ||
-	    l->seq + l->len != s->seq)
+	if (l->agent != s->agent || l->kind != s->kind || l->lv + llen != s->lv ||
+	    l->seq + llen != s->seq)
 		return 0;
 	if (s->kind == SPAN_INS)
 		return s->a == s->lv - 1 && s->b == l->b;
-	if ((l->dir > 0 || l->len == 1) && (s->dir > 0 || s->len == 1) && s->a == l->a + l->len)
+	if ((l->dir > 0 || llen == 1) && (s->dir > 0 || len == 1) && s->a == l->a + llen)
 		return 1;
-	if ((l->dir < 0 || l->len == 1) && (s->dir < 0 || s->len == 1) && l->a >= l->len &&
-	    s->a == l->a - l->len)
+	if ((l->dir < 0 || llen == 1) && (s->dir < 0 || len == 1) && l->a >= llen &&
+	    s->a == l->a - llen)
 		return -1;
 	return 0;
 }
 
-void crdt__log_push(struct crdt_doc *doc, const struct span *s)
+void crdt__log_push(struct crdt_doc *doc, const struct span *s, uint32_t len)
 {
 	struct agent *a = &doc->agents[s->agent];
 	struct seqmap *m;
-	int c = doc->nops ? chains(&doc->ops[doc->nops - 1], s) : 0;
+	struct span *l = doc->nops ? &doc->ops[doc->nops - 1] : NULL;
+	int c = l ? chains(l, crdt__span_len(doc, l), s, len) : 0;
 
+	/* A continued span just ends later (its length and bytes are implied). */
 	if (c) {
-		struct span *l = &doc->ops[doc->nops - 1];
-
 		if (l->kind == SPAN_DEL)
-			l->dir = (int8_t)c;
-		l->len += s->len;
-		l->nbytes += s->nbytes;
+			l->dir = c;
 	} else {
 		doc->ops[doc->nops++] = *s;
 	}
@@ -165,6 +163,6 @@ void crdt__log_push(struct crdt_doc *doc, const struct span *s)
 		m->seq = s->seq;
 		m->lv = s->lv;
 	}
-	a->next = s->seq + s->len;
-	doc->next_lv = s->lv + s->len;
+	a->next = s->seq + len;
+	doc->next_lv = s->lv + len;
 }

@@ -63,6 +63,7 @@ int crdt_encode_doc(const struct crdt_doc *doc, struct crdt_buf *out)
 	crdt_buf_init(&body, doc->alloc);
 	for (size_t i = 0; i < doc->nops && !rc; i++) {
 		const struct span *s = &doc->ops[i];
+		uint32_t len = crdt__span_len(doc, s);
 
 		if (s->agent != agent) {
 			rc = crdt__put_varint(&body, SN_AGENT);
@@ -75,7 +76,7 @@ int crdt_encode_doc(const struct crdt_doc *doc, struct crdt_buf *out)
 		if (s->kind == SPAN_INS) {
 			int64_t base = s->a == LV_NONE ? 0 : (int64_t)s->a;
 
-			rc = crdt__put_varint(&body, (uint64_t)s->len * 4 + SN_INS);
+			rc = crdt__put_varint(&body, (uint64_t)len * 4 + SN_INS);
 			if (!rc)
 				rc = crdt__put_varint(
 					&body,
@@ -84,16 +85,17 @@ int crdt_encode_doc(const struct crdt_doc *doc, struct crdt_buf *out)
 				rc = crdt__put_varint(
 					&body,
 					s->b == LV_NONE ? 0 : 1 + zigzag((int64_t)s->b - base));
-			anchor = (int64_t)s->lv + s->len - 1;
+			anchor = (int64_t)s->lv + len - 1;
 			count++;
 			continue;
 		}
 		/* A delete is cut where its targets cross from one insert span to another. */
-		for (uint32_t k = 0; k < s->len && !rc;) {
+		for (uint32_t k = 0; k < len && !rc;) {
 			crdt_lv t = s->dir > 0 ? s->a + k : s->a - k;
 			const struct span *ts = &doc->ops[crdt__span_at(doc, t)];
-			uint32_t room = s->dir > 0 ? ts->lv + ts->len - t : t - ts->lv + 1;
-			uint32_t n = s->len - k < room ? s->len - k : room;
+			uint32_t room =
+				s->dir > 0 ? ts->lv + crdt__span_len(doc, ts) - t : t - ts->lv + 1;
+			uint32_t n = len - k < room ? len - k : room;
 			int code = s->dir > 0 || n == 1 ? SN_DEL_FWD : SN_DEL_BACK;
 
 			rc = crdt__put_varint(&body, (uint64_t)n * 4 + (uint64_t)code);
