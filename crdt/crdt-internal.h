@@ -75,22 +75,19 @@ size_t crdt__utf8_skip(const char *s, size_t n, size_t cp);
  * An item run: len characters with consecutive LVs lv .. lv+len-1, all
  * inserted by one operation span, all visible or all deleted.  Character k
  * has left origin lv+k-1 (for k > 0) or ol (for k == 0), and right origin
- * orr.  Its UTF-8 text is nbytes bytes at byte in the arena.
+ * orr.  Its UTF-8 text is where its op span's text has it
+ * (crdt__run_byte()): a run does not store it, since a server holds a run
+ * per keystroke typed at a new place, and 16 bytes a run is what it pays.
  */
 struct run {
 	crdt_lv lv;
-	uint32_t len;
+	uint32_t len : 31; /* < TEXT_MAX */
+	uint32_t deleted : 1;
 	crdt_lv ol;
 	crdt_lv orr;
-	uint32_t byte;
-	uint32_t nbytes : 31; /* < TEXT_MAX */
-	uint32_t deleted : 1;
 };
 
-/*
- * The text arena's limit: a run's byte count shares a word with its
- * deleted bit (a server holds a run per keystroke, so 4 bytes a run count).
- */
+/* The text arena's limit, so that a run's length fits beside its deleted bit. */
 #define TEXT_MAX 0x7fffffffu
 
 #define LEAF_CAP 32
@@ -287,7 +284,6 @@ int crdt__find_lv(const struct crdt_doc *doc, crdt_lv lv, struct cursor *c);
 void crdt__split(struct crdt_doc *doc, struct cursor *c);
 void crdt__insert_run(struct crdt_doc *doc, struct cursor *c, const struct run *r);
 void crdt__adjust(struct crdt_doc *doc, struct leaf *leaf, int32_t dvis, int32_t dtot);
-uint32_t crdt__run_byte_at(const struct crdt_doc *doc, const struct run *r, uint32_t off);
 
 /* index.c */
 void crdt__index_finish(struct crdt_doc *doc);
@@ -301,6 +297,10 @@ int crdt__agent_find(const struct crdt_doc *doc, uint32_t id);
 crdt_lv crdt__seq_to_lv(const struct crdt_doc *doc, uint32_t agent, uint32_t seq, uint32_t *up,
 			uint32_t *down);
 size_t crdt__span_at(const struct crdt_doc *doc, crdt_lv lv);
+/* Where character off of run r starts in the arena (off == r->len: where the run ends). */
+uint32_t crdt__run_byte(const struct crdt_doc *doc, const struct run *r, uint32_t off);
+/* The run's text size in bytes. */
+uint32_t crdt__run_nbytes(const struct crdt_doc *doc, const struct run *r);
 int crdt__log_reserve(struct crdt_doc *doc, uint32_t agent, size_t text_bytes);
 /*
  * Logs the len operations of s, whose text (if any) the arena already ends

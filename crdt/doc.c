@@ -89,11 +89,15 @@ size_t crdt_text(const struct crdt_doc *doc, char *buf, size_t cap)
 	for (const struct leaf *l = doc->first; l && n < cap; l = l->next)
 		for (uint32_t i = 0; i < l->h.n && n < cap; i++) {
 			const struct run *r = &l->r[i];
-			size_t k = r->nbytes < cap - n ? r->nbytes : cap - n;
+			uint32_t b0, b1;
+			size_t k;
 
 			if (r->deleted)
 				continue;
-			memcpy(buf + n, doc->text + r->byte, k);
+			b0 = crdt__run_byte(doc, r, 0);
+			b1 = crdt__run_byte(doc, r, r->len);
+			k = b1 - b0 < cap - n ? b1 - b0 : cap - n;
+			memcpy(buf + n, doc->text + b0, k);
 			n += k;
 		}
 	return doc->vis_bytes;
@@ -170,7 +174,7 @@ static int can_merge(const struct crdt_doc *doc, const struct run *p, const stru
 	const struct span *s;
 
 	if (p->deleted != q->deleted || p->lv + p->len != q->lv || q->ol != q->lv - 1 ||
-	    p->orr != q->orr || p->byte + p->nbytes != q->byte)
+	    p->orr != q->orr)
 		return 0;
 	s = &doc->ops[crdt__span_at(doc, p->lv)];
 	return q->lv + q->len <= s->lv + crdt__span_len(doc, s);
@@ -181,37 +185,34 @@ static void merge_around(struct crdt_doc *doc, struct leaf *l, uint32_t i)
 {
 	if (i + 1 < l->h.n && can_merge(doc, &l->r[i], &l->r[i + 1])) {
 		l->r[i].len += l->r[i + 1].len;
-		l->r[i].nbytes += l->r[i + 1].nbytes;
 		memmove(l->r + i + 1, l->r + i + 2, sizeof(l->r[0]) * (l->h.n - i - 2));
 		l->h.n--;
 	}
 	if (i > 0 && can_merge(doc, &l->r[i - 1], &l->r[i])) {
 		l->r[i - 1].len += l->r[i].len;
-		l->r[i - 1].nbytes += l->r[i].nbytes;
 		memmove(l->r + i, l->r + i + 1, sizeof(l->r[0]) * (l->h.n - i - 1));
 		l->h.n--;
 	}
 }
 
 /*
- * Places the freshly logged insert run r at cursor c: extends the run
- * before c when r continues it, else inserts r there.  Returns nothing; all
- * space was reserved.
+ * Places the freshly logged insert run r (nbytes of text) at cursor c:
+ * extends the run before c when r continues it, else inserts r there.
+ * Returns nothing; all space was reserved.
  */
-static void place_run(struct crdt_doc *doc, struct cursor *c, const struct run *r)
+static void place_run(struct crdt_doc *doc, struct cursor *c, const struct run *r, size_t nbytes)
 {
 	struct leaf *pl;
 	uint32_t pi;
 	struct run *p = run_before(c, &pl, &pi);
 
+	doc->vis_bytes += nbytes;
 	if (p && !p->deleted && !r->deleted && r->ol == p->lv + p->len - 1 &&
-	    p->lv + p->len == r->lv && p->orr == r->orr && p->byte + p->nbytes == r->byte &&
+	    p->lv + p->len == r->lv && p->orr == r->orr &&
 	    crdt__span_at(doc, p->lv) == crdt__span_at(doc, r->lv)) {
 		p->len += r->len;
-		p->nbytes += r->nbytes;
 		crdt__index_set(doc, r->lv, r->lv + r->len, pl);
 		crdt__adjust(doc, pl, (int32_t)r->len, (int32_t)r->len);
-		doc->vis_bytes += r->nbytes;
 		return;
 	}
 	crdt__insert_run(doc, c, r);
@@ -238,7 +239,7 @@ static size_t delete_in_run(struct crdt_doc *doc, struct cursor *c, uint32_t n, 
 	vpos = want_pos ? crdt__pos_vis(doc, c->leaf, c->i) : 0;
 	r->deleted = 1;
 	crdt__adjust(doc, c->leaf, -(int32_t)r->len, 0);
-	doc->vis_bytes -= r->nbytes;
+	doc->vis_bytes -= crdt__run_nbytes(doc, r);
 	merge_around(doc, c->leaf, c->i);
 	return vpos;
 }
@@ -300,9 +301,8 @@ int crdt_insert(struct crdt_doc *doc, uint32_t agent, size_t pos, const char *ut
 
 	r.lv = doc->next_lv;
 	r.len = (uint32_t)cps;
-	r.byte = (uint32_t)doc->text_len;
-	r.nbytes = (uint32_t)nbytes;
 	r.deleted = 0;
+	s.byte = (uint32_t)doc->text_len;
 	memcpy(doc->text + doc->text_len, utf8, nbytes);
 	doc->text_len += nbytes;
 
@@ -311,13 +311,12 @@ int crdt_insert(struct crdt_doc *doc, uint32_t agent, size_t pos, const char *ut
 	s.seq = doc->agents[ai].next;
 	s.a = r.ol;
 	s.b = r.orr;
-	s.byte = r.byte;
 	s.kind = SPAN_INS;
 	s.dir = 1;
 	crdt__log_push(doc, &s, r.len);
 
 	crdt__split(doc, &c);
-	place_run(doc, &c, &r);
+	place_run(doc, &c, &r, nbytes);
 	return 0;
 }
 
@@ -580,9 +579,8 @@ static int integrate(struct crdt_doc *doc, const struct rop *op, uint32_t ai, ui
 	r.len = len;
 	r.ol = ol;
 	r.orr = orr;
-	r.byte = (uint32_t)doc->text_len;
-	r.nbytes = nbytes;
 	r.deleted = 0;
+	s.byte = (uint32_t)doc->text_len;
 	memcpy(doc->text + doc->text_len, text, nbytes);
 	doc->text_len += nbytes;
 
@@ -591,12 +589,11 @@ static int integrate(struct crdt_doc *doc, const struct rop *op, uint32_t ai, ui
 	s.seq = op->seq + skip;
 	s.a = ol;
 	s.b = orr;
-	s.byte = r.byte;
 	s.kind = SPAN_INS;
 	s.dir = 1;
 	crdt__log_push(doc, &s, len);
 	crdt__split(doc, &c);
-	place_run(doc, &c, &r);
+	place_run(doc, &c, &r, nbytes);
 	if (doc->on_change)
 		doc->on_change(doc->on_change_ud, vis_before, 0, text, nbytes);
 	return 0;

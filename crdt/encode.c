@@ -504,11 +504,10 @@ int crdt_text_at(const struct crdt_doc *doc, const struct crdt_version *at, stru
 				if (lo < ndels && dels[lo].lo < stop)
 					stop = dels[lo].lo;
 				{
-					uint32_t b0 = crdt__run_byte_at(doc, r, lv - r->lv);
-					uint32_t b1 = crdt__run_byte_at(doc, r, stop - r->lv);
+					uint32_t b0 = crdt__run_byte(doc, r, lv - r->lv);
+					uint32_t b1 = crdt__run_byte(doc, r, stop - r->lv);
 
-					rc = crdt__put_bytes(out, doc->text + r->byte + b0,
-							     b1 - b0);
+					rc = crdt__put_bytes(out, doc->text + b0, b1 - b0);
 				}
 				lv = stop;
 			}

@@ -108,6 +108,42 @@ size_t crdt__span_at(const struct crdt_doc *doc, crdt_lv lv)
 	return lo - 1;
 }
 
+uint32_t crdt__run_byte(const struct crdt_doc *doc, const struct run *r, uint32_t off)
+{
+	const struct span *s = &doc->ops[crdt__span_at(doc, r->lv)];
+	uint32_t k = r->lv - s->lv + off, len = crdt__span_len(doc, s);
+	uint32_t nbytes = crdt__span_nbytes(doc, s);
+
+	if (nbytes == len) /* ASCII: a byte a character */
+		return s->byte + k;
+	return s->byte + (uint32_t)crdt__utf8_skip(doc->text + s->byte, nbytes, k);
+}
+
+uint32_t crdt__run_nbytes(const struct crdt_doc *doc, const struct run *r)
+{
+	const struct span *s;
+	uint32_t k, len, nbytes;
+	const char *t;
+	size_t b0;
+
+	/*
+	 * A byte for every character in the tree: all text is ASCII (while an
+	 * insert's text is in the arena and its run not yet in the tree, the
+	 * arena is longer, and the span is asked).
+	 */
+	if (doc->text_len == doc->tot_len)
+		return r->len;
+	s = &doc->ops[crdt__span_at(doc, r->lv)];
+	k = r->lv - s->lv;
+	len = crdt__span_len(doc, s);
+	nbytes = crdt__span_nbytes(doc, s);
+	t = doc->text + s->byte;
+	if (nbytes == len)
+		return r->len;
+	b0 = crdt__utf8_skip(t, nbytes, k);
+	return (uint32_t)crdt__utf8_skip(t + b0, nbytes - b0, r->len);
+}
+
 int crdt__log_reserve(struct crdt_doc *doc, uint32_t agent, size_t text_bytes)
 {
 	struct agent *a = &doc->agents[agent];

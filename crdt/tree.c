@@ -283,13 +283,6 @@ int crdt__find_lv(const struct crdt_doc *doc, crdt_lv lv, struct cursor *c)
 	return CRDT_EINVAL;
 }
 
-uint32_t crdt__run_byte_at(const struct crdt_doc *doc, const struct run *r, uint32_t off)
-{
-	if (r->nbytes == r->len)
-		return off;
-	return (uint32_t)crdt__utf8_skip(doc->text + r->byte, r->nbytes, off);
-}
-
 /*
  * Inserts child c after child k of p.  c's characters are already counted
  * in p's entry in its parent (c was split off child k, whose counts the
@@ -504,7 +497,6 @@ void crdt__split(struct crdt_doc *doc, struct cursor *c)
 {
 	struct run *r, second;
 	struct leaf *l;
-	uint32_t boff;
 
 	if (c->i >= c->leaf->h.n || c->off == 0)
 		return;
@@ -529,15 +521,11 @@ void crdt__split(struct crdt_doc *doc, struct cursor *c)
 	}
 	l = c->leaf;
 	r = &l->r[c->i];
-	boff = crdt__run_byte_at(doc, r, c->off);
 	second = *r;
 	second.lv = r->lv + c->off;
 	second.len = r->len - c->off;
 	second.ol = second.lv - 1;
-	second.byte = r->byte + boff;
-	second.nbytes = r->nbytes - boff;
 	r->len = c->off;
-	r->nbytes = boff;
 	memmove(l->r + c->i + 2, l->r + c->i + 1, sizeof(l->r[0]) * (l->h.n - c->i - 1));
 	l->r[c->i + 1] = second;
 	l->h.n++;
@@ -550,6 +538,4 @@ void crdt__insert_run(struct crdt_doc *doc, struct cursor *c, const struct run *
 	leaf_put(doc, c, r);
 	crdt__index_set(doc, r->lv, r->lv + r->len, c->leaf);
 	crdt__adjust(doc, c->leaf, r->deleted ? 0 : (int32_t)r->len, (int32_t)r->len);
-	if (!r->deleted)
-		doc->vis_bytes += r->nbytes;
 }
