@@ -131,23 +131,33 @@ int crdt__check(const struct crdt_doc *doc)
 	if (lv != doc->next_lv || ins != tot)
 		FAIL();
 
-	/* Each agent's seq map covers seqs 0 .. next-1 in order, and agrees with the log. */
+	/*
+	 * Each agent's spans cover seqs 0 .. next-1 in log order; its samples
+	 * are some of them, the first included, in order, never further apart
+	 * than a look-up may scan.
+	 */
 	for (size_t a = 0; a < doc->nagents; a++) {
 		const struct agent *ag = &doc->agents[a];
 		uint32_t seq = 0;
+		size_t j = 0, last = 0, own = 0;
 
-		for (size_t j = 0; j < ag->nmap; j++) {
-			const struct seqmap *m = &ag->map[j];
-			uint32_t end = j + 1 < ag->nmap ? ag->map[j + 1].seq : ag->next;
-			const struct span *s = &doc->ops[crdt__span_at(doc, m->lv)];
+		for (size_t i = 0; i < doc->nops; i++) {
+			const struct span *s = &doc->ops[i];
 
-			if (m->seq != seq || end <= m->seq)
+			if (s->agent != a)
+				continue;
+			if (s->seq != seq)
 				FAIL();
-			if (s->agent != a || s->seq + (m->lv - s->lv) != m->seq)
+			seq += crdt__span_len(doc, s);
+			if (j < ag->nsamples && ag->samples[j] == i) {
+				j++;
+				last = i;
+				own = 0;
+			} else if (j == 0 || ++own >= SAMPLE_SPANS || i - last >= SAMPLE_GAP) {
 				FAIL();
-			seq = end;
+			}
 		}
-		if (seq != ag->next)
+		if (seq != ag->next || j != ag->nsamples)
 			FAIL();
 		if (a > 0 && doc->agents[doc->by_id[a - 1]].id >= doc->agents[doc->by_id[a]].id)
 			FAIL();

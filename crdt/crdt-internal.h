@@ -33,7 +33,13 @@ void *crdt__alloc(const struct crdt_allocator *a, size_t size);
 void *crdt__realloc(const struct crdt_allocator *a, void *p, size_t old_size, size_t new_size);
 void crdt__free(const struct crdt_allocator *a, void *p, size_t size);
 /* Grows *arr (elements of elem bytes, capacity *cap) to hold at least need. */
-int crdt__grow(const struct crdt_allocator *a, void **arr, size_t *cap, size_t need, size_t elem);
+int crdt__grow_to(const struct crdt_allocator *a, void **arr, size_t *cap, size_t need, size_t elem,
+		  int shift);
+static inline int crdt__grow(const struct crdt_allocator *a, void **arr, size_t *cap, size_t need,
+			     size_t elem)
+{
+	return need <= *cap ? 0 : crdt__grow_to(a, arr, cap, need, elem, 1);
+}
 /*
  * The same, by an eighth at a time: for a document's logs (op spans, seq
  * maps, text), which only grow and which a server holds hundreds of, so
@@ -41,8 +47,11 @@ int crdt__grow(const struct crdt_allocator *a, void **arr, size_t *cap, size_t n
  * on average instead of ~20%; small arrays stay in the heap, where realloc
  * often extends in place).
  */
-int crdt__grow_log(const struct crdt_allocator *a, void **arr, size_t *cap, size_t need,
-		   size_t elem);
+static inline int crdt__grow_log(const struct crdt_allocator *a, void **arr, size_t *cap,
+				 size_t need, size_t elem)
+{
+	return need <= *cap ? 0 : crdt__grow_to(a, arr, cap, need, elem, 3);
+}
 
 /* ---- varints ------------------------------------------------------------ */
 
@@ -156,20 +165,25 @@ struct span {
 #define AGENTS_MAX (1u << 29)
 
 /*
- * Where a contiguous range of an agent's seqs lives in LV space: seqs from
- * seq up to the next entry's seq (or the agent's next) at LVs from lv.  An
- * agent's seqs have no gaps, so the length need not be stored.
+ * From an agent's seq to its LV.  An agent's spans appear in the log in seq
+ * order, with no gaps, so a seq is found by scanning the log forwards from
+ * a nearby span of the agent.  The agent keeps a few of its spans' indices
+ * as starting points (samples): its first span, then one when SAMPLE_SPANS
+ * of its spans or SAMPLE_GAP spans of the log went by since the last, so a
+ * look-up scans at most SAMPLE_GAP spans.  (One entry per span would cost a
+ * server 8 bytes a keystroke: two people typing in turn make every
+ * keystroke a span of its own.)
  */
-struct seqmap {
-	uint32_t seq;
-	crdt_lv lv;
-};
+#define SAMPLE_SPANS 16
+#define SAMPLE_GAP   64
 
 struct agent {
 	uint32_t id;
-	uint32_t next; /* seqs 0 .. next-1 are applied */
-	struct seqmap *map;
-	size_t nmap, capmap;
+	uint32_t next;	   /* seqs 0 .. next-1 are applied */
+	uint32_t since;	   /* the agent's spans logged after its last sample */
+	uint32_t last;	   /* index of its newest span (valid when nsamples > 0) */
+	uint32_t *samples; /* indices into doc->ops, increasing */
+	size_t nsamples, capsamples;
 };
 
 /* ---- the LV -> leaf index ----------------------------------------------- */

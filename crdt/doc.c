@@ -53,7 +53,8 @@ void crdt_doc_destroy(struct crdt_doc *doc)
 		pending_free(doc, &doc->pending[i]);
 	crdt__free(a, doc->pending, doc->cappending * sizeof(*doc->pending));
 	for (size_t i = 0; i < doc->nagents; i++)
-		crdt__free(a, doc->agents[i].map, doc->agents[i].capmap * sizeof(struct seqmap));
+		crdt__free(a, doc->agents[i].samples,
+			   doc->agents[i].capsamples * sizeof(*doc->agents[i].samples));
 	crdt__free(a, doc->agents, doc->capagents * sizeof(*doc->agents));
 	crdt__free(a, doc->by_id, doc->capby_id * sizeof(*doc->by_id));
 	crdt__free(a, doc->ops, doc->capops * sizeof(*doc->ops));
@@ -367,9 +368,9 @@ int crdt_delete(struct crdt_doc *doc, uint32_t agent, size_t pos, size_t count)
 	rc = crdt__grow_log(doc->alloc, (void **)&doc->ops, &doc->capops, doc->nops + pieces,
 			    sizeof(*doc->ops));
 	if (!rc)
-		rc = crdt__grow_log(doc->alloc, (void **)&doc->agents[ai].map,
-				    &doc->agents[ai].capmap, doc->agents[ai].nmap + pieces,
-				    sizeof(struct seqmap));
+		rc = crdt__grow_log(doc->alloc, (void **)&doc->agents[ai].samples,
+				    &doc->agents[ai].capsamples, doc->agents[ai].nsamples + pieces,
+				    sizeof(*doc->agents[ai].samples));
 	if (rc)
 		return rc;
 	rc = crdt__reserve_nodes(doc, 1);
@@ -399,9 +400,8 @@ int crdt_delete(struct crdt_doc *doc, uint32_t agent, size_t pos, size_t count)
 		crdt__log_push(doc, &s, n);
 		left -= n;
 		/*
-		 * Top the spares up for the next piece (a shift of a run to a
-		 * neighbour leaf uses index entries and no node, so always ask).
-		 * A failure leaves the pieces done so far, each complete.
+		 * Top the spares up for the next piece (cheap when this one used
+		 * none).  A failure leaves the pieces done so far, each complete.
 		 */
 		if (left) {
 			rc = crdt__reserve_nodes(doc, 1);

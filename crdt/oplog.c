@@ -68,26 +68,44 @@ crdt_lv crdt__seq_to_lv(const struct crdt_doc *doc, uint32_t agent, uint32_t seq
 			uint32_t *down)
 {
 	const struct agent *a = &doc->agents[agent];
-	size_t lo = 0, hi = a->nmap;
-	uint32_t len;
+	size_t from, lo = 0, hi = a->nsamples;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (a->map[mid].seq <= seq)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0 || seq >= a->next)
+	if (seq >= a->next || a->nsamples == 0)
 		return LV_NONE;
-	len = (lo < a->nmap ? a->map[lo].seq : a->next) - a->map[lo - 1].seq;
-	lo--;
-	if (up)
-		*up = len - (seq - a->map[lo].seq);
-	if (down)
-		*down = seq - a->map[lo].seq + 1;
-	return a->map[lo].lv + (seq - a->map[lo].seq);
+	if (seq >= doc->ops[a->last].seq) {
+		/* Its newest span (typing: the origin is the character just typed). */
+		from = a->last;
+	} else {
+		/* The last sample not after seq; the span holding seq is at most SAMPLE_GAP on. */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (doc->ops[a->samples[mid]].seq <= seq)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == 0)
+			return LV_NONE;
+		from = a->samples[lo - 1];
+	}
+	for (size_t i = from; i < doc->nops; i++) {
+		const struct span *s = &doc->ops[i];
+		uint32_t len, off;
+
+		if (s->agent != agent)
+			continue;
+		len = crdt__span_len(doc, s);
+		if (seq - s->seq >= len)
+			continue;
+		off = seq - s->seq;
+		if (up)
+			*up = len - off;
+		if (down)
+			*down = off + 1;
+		return s->lv + off;
+	}
+	return LV_NONE;
 }
 
 size_t crdt__span_at(const struct crdt_doc *doc, crdt_lv lv)
@@ -152,8 +170,8 @@ int crdt__log_reserve(struct crdt_doc *doc, uint32_t agent, size_t text_bytes)
 	rc = crdt__grow_log(doc->alloc, (void **)&doc->ops, &doc->capops, doc->nops + 1,
 			    sizeof(*doc->ops));
 	if (!rc)
-		rc = crdt__grow_log(doc->alloc, (void **)&a->map, &a->capmap, a->nmap + 1,
-				    sizeof(*a->map));
+		rc = crdt__grow_log(doc->alloc, (void **)&a->samples, &a->capsamples,
+				    a->nsamples + 1, sizeof(*a->samples));
 	if (!rc && text_bytes) {
 		if (text_bytes > TEXT_MAX - doc->text_len)
 			return CRDT_ELIMIT;
@@ -182,7 +200,6 @@ static int chains(const struct span *l, uint32_t llen, const struct span *s, uin
 void crdt__log_push(struct crdt_doc *doc, const struct span *s, uint32_t len)
 {
 	struct agent *a = &doc->agents[s->agent];
-	struct seqmap *m;
 	struct span *l = doc->nops ? &doc->ops[doc->nops - 1] : NULL;
 	int c = l ? chains(l, crdt__span_len(doc, l), s, len) : 0;
 
@@ -191,13 +208,17 @@ void crdt__log_push(struct crdt_doc *doc, const struct span *s, uint32_t len)
 		if (l->kind == SPAN_DEL)
 			l->dir = c;
 	} else {
-		doc->ops[doc->nops++] = *s;
-	}
-	m = a->nmap ? &a->map[a->nmap - 1] : NULL;
-	if (!m || a->next != s->seq || m->lv + (a->next - m->seq) != s->lv) {
-		m = &a->map[a->nmap++];
-		m->seq = s->seq;
-		m->lv = s->lv;
+		size_t i = doc->nops++;
+
+		doc->ops[i] = *s;
+		a->last = (uint32_t)i;
+		if (a->nsamples == 0 || a->since + 1 >= SAMPLE_SPANS ||
+		    i - a->samples[a->nsamples - 1] >= SAMPLE_GAP) {
+			a->samples[a->nsamples++] = (uint32_t)i;
+			a->since = 0;
+		} else {
+			a->since++;
+		}
 	}
 	a->next = s->seq + len;
 	doc->next_lv = s->lv + len;

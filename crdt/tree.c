@@ -43,8 +43,7 @@ static struct inner *inner_new(struct crdt_doc *doc)
  * and index entries.  One piece of an edit needs one: it makes room in its
  * leaf at most twice (a run split at both ends, or split and then given a
  * new run beside it), and a leaf split leaves both halves with room for the
- * second, while a run handed to a neighbour leaf takes no node at all.
- * What is reserved stays for the next edit, so this is cheap to call again.
+ * second.  What is reserved stays for the next edit, so this is cheap to call again.
  */
 int crdt__reserve_nodes(struct crdt_doc *doc, int splits)
 {
@@ -400,71 +399,6 @@ static struct leaf *leaf_split(struct crdt_doc *doc, struct leaf *l)
 	return nl;
 }
 
-/* Moves run r (counted, indexed) from leaf from to leaf to, both already rearranged. */
-static void moved(struct crdt_doc *doc, struct leaf *from, struct leaf *to, const struct run *r)
-{
-	int32_t vis = r->deleted ? 0 : (int32_t)r->len;
-
-	crdt__adjust(doc, from, -vis, -(int32_t)r->len);
-	crdt__adjust(doc, to, vis, (int32_t)r->len);
-	crdt__index_set(doc, r->lv, r->lv + r->len, to);
-}
-
-/*
- * Makes room in the full leaf c->leaf by handing its last run to the next
- * leaf, or its first to the previous one, when that leaf has room for it
- * and one more; 0 when neither has.  Leaves then fill to ~85% instead of
- * the ~70% of splitting in halves, and a server's documents are mostly
- * leaves.  c stays on the same place: a run (at_run: the run c->i, which
- * may move to the neighbour) or the gap before run c->i (c->i may be
- * LEAF_CAP, the end).  Cannot fail: the index entries were reserved with
- * the spare nodes.
- */
-static int leaf_shift(struct crdt_doc *doc, struct cursor *c, int at_run)
-{
-	struct leaf *l = c->leaf, *nb = l->next, *pb = l->prev;
-	struct run r;
-
-	if (nb && nb->h.n <= LEAF_CAP - 2) {
-		if (c->i == LEAF_CAP) {
-			c->leaf = nb;
-			c->i = 0;
-			return 1;
-		}
-		r = l->r[LEAF_CAP - 1];
-		memmove(nb->r + 1, nb->r, sizeof(nb->r[0]) * nb->h.n);
-		nb->r[0] = r;
-		nb->h.n++;
-		l->h.n--;
-		moved(doc, l, nb, &r);
-		if (at_run && c->i == LEAF_CAP - 1) {
-			c->leaf = nb;
-			c->i = 0;
-		}
-		return 1;
-	}
-	if (pb && pb->h.n <= LEAF_CAP - 2) {
-		if (c->i == 0 && !at_run) {
-			c->leaf = pb;
-			c->i = pb->h.n;
-			return 1;
-		}
-		r = l->r[0];
-		pb->r[pb->h.n++] = r;
-		memmove(l->r, l->r + 1, sizeof(l->r[0]) * (LEAF_CAP - 1));
-		l->h.n--;
-		moved(doc, l, pb, &r);
-		if (c->i == 0) {
-			c->leaf = pb;
-			c->i = pb->h.n - 1;
-		} else {
-			c->i--;
-		}
-		return 1;
-	}
-	return 0;
-}
-
 /*
  * Puts the new run r at run index c->i of c->leaf, splitting the leaf first
  * when full (every count is exact then), without counting r; on return c
@@ -472,19 +406,17 @@ static int leaf_shift(struct crdt_doc *doc, struct cursor *c, int at_run)
  */
 static void leaf_put(struct crdt_doc *doc, struct cursor *c, const struct run *r)
 {
-	struct leaf *l;
-	uint32_t i;
+	struct leaf *l = c->leaf;
+	uint32_t i = c->i;
 
-	if (c->leaf->h.n == LEAF_CAP && leaf_shift(doc, c, 0) == 0) {
-		struct leaf *nl = leaf_split(doc, c->leaf);
+	if (l->h.n == LEAF_CAP) {
+		struct leaf *nl = leaf_split(doc, l);
 
-		if (c->i > c->leaf->h.n) {
-			c->i -= c->leaf->h.n;
-			c->leaf = nl;
+		if (i > l->h.n) {
+			i -= l->h.n;
+			l = nl;
 		}
 	}
-	l = c->leaf;
-	i = c->i;
 	memmove(l->r + i + 1, l->r + i, sizeof(l->r[0]) * (l->h.n - i));
 	l->r[i] = *r;
 	l->h.n++;
@@ -506,12 +438,11 @@ void crdt__split(struct crdt_doc *doc, struct cursor *c)
 		return;
 	}
 	/*
-	 * Make room first (a run next door, or a split), while every count is
-	 * still exact; then both halves stay in one leaf, so no count and no
-	 * index entry changes.
+	 * Make room first, while every count is still exact; then both halves
+	 * stay in one leaf, so no count and no index entry changes.
 	 */
 	l = c->leaf;
-	if (l->h.n == LEAF_CAP && leaf_shift(doc, c, 1) == 0) {
+	if (l->h.n == LEAF_CAP) {
 		struct leaf *nl = leaf_split(doc, l);
 
 		if (c->i >= l->h.n) {

@@ -48,8 +48,8 @@ void crdt__free(const struct crdt_allocator *a, void *p, size_t size)
 }
 
 /* Grows by cap >> shift (at least 8 elements) until need fits. */
-static int grow(const struct crdt_allocator *a, void **arr, size_t *cap, size_t need, size_t elem,
-		int shift)
+int crdt__grow_to(const struct crdt_allocator *a, void **arr, size_t *cap, size_t need, size_t elem,
+		  int shift)
 {
 	size_t ncap;
 	void *p;
@@ -68,17 +68,6 @@ static int grow(const struct crdt_allocator *a, void **arr, size_t *cap, size_t 
 	*arr = p;
 	*cap = ncap;
 	return 0;
-}
-
-int crdt__grow(const struct crdt_allocator *a, void **arr, size_t *cap, size_t need, size_t elem)
-{
-	return grow(a, arr, cap, need, elem, 1);
-}
-
-int crdt__grow_log(const struct crdt_allocator *a, void **arr, size_t *cap, size_t need,
-		   size_t elem)
-{
-	return grow(a, arr, cap, need, elem, 3);
 }
 
 /* ---- buffers and varints ------------------------------------------------ */
