@@ -81,10 +81,13 @@ struct tl_event {
 };
 
 /*
- * One edit in the scrub index (its time is in the parallel array mat[], so
- * that a mark takes 20 bytes, not 24: a busy room has one per keystroke).
- * Its version entry sits in the mark when it has exactly one (an edit by
- * one agent: nearly all of them); otherwise its entries are
+ * One edit in the scrub index; a busy room has one per keystroke, so a
+ * mark's time is kept apart and in 4 bytes: moff[i], milliseconds after
+ * mbase[i / CP_EVERY], the time of the first mark of its block of CP_EVERY.
+ * (A block whose next edit comes 2^32 ms, 49 days, after its first is
+ * filled up with copies of its last mark: a copy changes no answer.)
+ * A mark's version entry sits in it when it has exactly one (an edit by one
+ * agent: nearly all of them); otherwise its entries are
  * ent[a .. a + (b & ~MARK_MANY)).
  */
 struct tl_mark {
@@ -108,8 +111,9 @@ struct timeline_room {
 	bool loading;
 
 	struct tl_mark *mk;
-	int64_t *mat; /* mat[i]: mark i's time, non-decreasing */
-	size_t nmk, capmk, capmat;
+	uint32_t *moff; /* the marks' times, non-decreasing: mbase[i / CP_EVERY] + moff[i] */
+	int64_t *mbase;
+	size_t nmk, capmk, capmoff, capmbase;
 	struct crdt_version_entry *ent;
 	size_t nent, capent;
 	struct crdt_version *cp; /* cp[k]: version after mark (k + 1) * CP_EVERY - 1 */
@@ -328,34 +332,24 @@ static int grow_eighth(void **arr, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
-static int index_add(struct timeline_room *tr, int64_t at, uint64_t seq,
-		     const struct crdt_version_entry *ver, size_t nver)
+static int64_t mark_at(const struct timeline_room *tr, size_t i)
 {
-	struct tl_mark *m;
-	bool inline1 = nver == 1 && ver[0].next < MARK_MANY;
+	return tr->mbase[i / CP_EVERY] + tr->moff[i];
+}
 
-	if (seq > UINT32_MAX)
-		return TIMELINE_E_LIMIT;
-	if (grow_eighth((void **)&tr->mk, &tr->capmk, tr->nmk + 1, sizeof(*tr->mk)) ||
-	    grow_eighth((void **)&tr->mat, &tr->capmat, tr->nmk + 1, sizeof(*tr->mat)) ||
-	    (!inline1 &&
-	     grow_eighth((void **)&tr->ent, &tr->capent, tr->nent + nver, sizeof(*tr->ent))))
+/* Appends mark m at time at (not before the last mark's, nor 2^32 ms after its block's start). */
+static int mark_push(struct timeline_room *tr, int64_t at, const struct tl_mark *m)
+{
+	size_t i = tr->nmk;
+
+	if (grow_eighth((void **)&tr->mk, &tr->capmk, i + 1, sizeof(*tr->mk)) ||
+	    grow_eighth((void **)&tr->moff, &tr->capmoff, i + 1, sizeof(*tr->moff)) ||
+	    grow_eighth((void **)&tr->mbase, &tr->capmbase, i / CP_EVERY + 1, sizeof(*tr->mbase)))
 		return TIMELINE_E_NOMEM;
-	/* Scrubbing searches by time: keep the marks' times non-decreasing. */
-	if (tr->nmk && at < tr->mat[tr->nmk - 1])
-		at = tr->mat[tr->nmk - 1];
-	tr->mat[tr->nmk] = at;
-	m = &tr->mk[tr->nmk];
-	m->seq = (uint32_t)seq;
-	if (inline1) {
-		m->a = ver[0].agent;
-		m->b = ver[0].next;
-	} else {
-		m->a = (uint32_t)tr->nent;
-		m->b = MARK_MANY | (uint32_t)nver;
-		memcpy(tr->ent + tr->nent, ver, nver * sizeof(*ver));
-		tr->nent += nver;
-	}
+	if (i % CP_EVERY == 0)
+		tr->mbase[i / CP_EVERY] = at;
+	tr->moff[i] = (uint32_t)(at - tr->mbase[i / CP_EVERY]);
+	tr->mk[i] = *m;
 	tr->nmk++;
 	if (tr->nmk % CP_EVERY == 0) {
 		struct crdt_version *v;
@@ -372,13 +366,52 @@ static int index_add(struct timeline_room *tr, int64_t at, uint64_t seq,
 		}
 		v = &tr->cp[tr->ncp];
 		crdt_version_init(v, NULL);
-		if (timeline_version_at(tr, tr->mat[tr->nmk - 1], v, &s)) {
+		if (timeline_version_at(tr, at, v, &s)) {
 			crdt_version_finish(v);
 			return TIMELINE_E_NOMEM;
 		}
 		tr->ncp++;
 	}
 	return 0;
+}
+
+static int index_add(struct timeline_room *tr, int64_t at, uint64_t seq,
+		     const struct crdt_version_entry *ver, size_t nver)
+{
+	struct tl_mark m;
+	bool inline1 = nver == 1 && ver[0].next < MARK_MANY;
+	int rc;
+
+	if (seq > UINT32_MAX)
+		return TIMELINE_E_LIMIT;
+	if (!inline1 &&
+	    grow_eighth((void **)&tr->ent, &tr->capent, tr->nent + nver, sizeof(*tr->ent)))
+		return TIMELINE_E_NOMEM;
+	if (tr->nmk) {
+		int64_t last = mark_at(tr, tr->nmk - 1);
+
+		/* Scrubbing searches by time: keep the marks' times non-decreasing. */
+		if (at < last)
+			at = last;
+		if (at - tr->mbase[(tr->nmk - 1) / CP_EVERY] > UINT32_MAX) {
+			struct tl_mark copy = tr->mk[tr->nmk - 1];
+
+			while (tr->nmk % CP_EVERY)
+				if ((rc = mark_push(tr, last, &copy)) != 0)
+					return rc;
+		}
+	}
+	m.seq = (uint32_t)seq;
+	if (inline1) {
+		m.a = ver[0].agent;
+		m.b = ver[0].next;
+	} else {
+		m.a = (uint32_t)tr->nent;
+		m.b = MARK_MANY | (uint32_t)nver;
+		memcpy(tr->ent + tr->nent, ver, nver * sizeof(*ver));
+		tr->nent += nver;
+	}
+	return mark_push(tr, at, &m);
 }
 
 static int merge_entries(struct crdt_version *v, const struct crdt_version_entry *e, size_t n)
@@ -400,7 +433,7 @@ int timeline_version_at(const struct timeline_room *tr, int64_t at_ms, struct cr
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (tr->mat[mid] <= at_ms)
+		if (mark_at(tr, mid) <= at_ms)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -1039,7 +1072,8 @@ static void room_free_index(struct timeline_room *tr)
 		crdt_version_finish(&tr->cp[k]);
 	free(tr->cp);
 	free(tr->mk);
-	free(tr->mat);
+	free(tr->moff);
+	free(tr->mbase);
 	free(tr->ent);
 }
 
@@ -1258,8 +1292,8 @@ static void load_end(struct tl_load *ld, int err)
 	if (tr && !err) {
 		tr->next_seq = ld->max_seq + 1;
 		tr->durable_seq = ld->max_seq;
-		if (tr->nmk && tr->mat[tr->nmk - 1] > ld->max_at)
-			ld->max_at = tr->mat[tr->nmk - 1];
+		if (tr->nmk && mark_at(tr, tr->nmk - 1) > ld->max_at)
+			ld->max_at = mark_at(tr, tr->nmk - 1);
 		if (ld->max_at > tr->last_at)
 			tr->last_at = ld->max_at;
 	}

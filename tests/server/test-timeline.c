@@ -253,6 +253,14 @@ static uint64_t durable_of(const char *room)
 static size_t queue_max; /* 0: the default */
 static unsigned load_wait_ms = 10000;
 
+/* Events' times when set (test_long_gaps), else the wall clock. */
+static int64_t fake_ms;
+static int64_t fake_clock(void *ud)
+{
+	(void)ud;
+	return fake_ms;
+}
+
 static struct timeline *make(uint64_t *gauge)
 {
 	struct timeline_options o;
@@ -268,6 +276,10 @@ static struct timeline *make(uint64_t *gauge)
 	o.on_durable = on_durable;
 	o.backlog_gauge = gauge;
 	o.queue_max_events = queue_max;
+	if (fake_ms) {
+		o.clock_ms = fake_clock;
+		o.clock_ud = NULL;
+	}
 	REQUIRE(timeline_create(&loop, &o, &tl) == 0, "timeline_create");
 	return tl;
 }
@@ -842,6 +854,52 @@ static void test_text_at(void)
 	finish(tl);
 }
 
+/*
+ * The scrub index keeps a mark's time as 32 bits of milliseconds after the
+ * first mark of its block of 256: an interview resumed 60 days later (and
+ * one a further 60 days on, inside the same block) still scrubs right.
+ */
+static void test_long_gaps(void)
+{
+	const int64_t day = 86400000, t0 = 1767225600000; /* 2026-01-01 */
+	struct timeline *tl;
+	struct timeline_room *r;
+	int64_t at[700];
+	int n = 0;
+
+	fake_ms = t0;
+	tl = make(NULL);
+	r = timeline_room(tl, "roomI");
+	RUN_UNTIL(timeline_redis_up(tl), "Redis");
+	for (int i = 0; i < 700; i++, n++) {
+		uint8_t ops[2] = { 'o', (uint8_t)i };
+		struct crdt_version_entry e = { 3, (uint32_t)i + 1 };
+
+		/* 100 edits, 60 days, 300 more, 60 days (block 1 is half full), the rest. */
+		fake_ms += i == 100 || i == 400 ? 60 * day : 7;
+		at[i] = fake_ms;
+		REQUIRE(timeline_append(r, "edit", "c", NULL, ops, sizeof(ops), &e, 1, NULL) == 0,
+			"append %d", i);
+	}
+	for (int i = 0; i < n; i++) {
+		struct crdt_version v;
+		uint64_t seq;
+
+		crdt_version_init(&v, NULL);
+		REQUIRE(timeline_version_at(r, at[i], &v, &seq) == 0, "version_at");
+		CHECK(crdt_version_get(&v, 3) == (uint32_t)i + 1 && seq == (uint64_t)i + 1,
+		      "edit %d at t0 + %lld ms: version %u, seq %llu", i, (long long)(at[i] - t0),
+		      crdt_version_get(&v, 3), (unsigned long long)seq);
+		REQUIRE(timeline_version_at(r, at[i] - 1, &v, &seq) == 0, "version_at");
+		CHECK(crdt_version_get(&v, 3) == (uint32_t)i, "just before edit %d: version %u", i,
+		      crdt_version_get(&v, 3));
+		crdt_version_finish(&v);
+	}
+	drain(tl);
+	finish(tl);
+	fake_ms = 0;
+}
+
 /* A failed REQUIRE exits: the private servers must not outlive the test. */
 static void cleanup(void)
 {
@@ -870,7 +928,7 @@ int main(int argc, char **argv)
 	admin = PQconnectdb(pg.conninfo);
 	REQUIRE(PQstatus(admin) == CONNECTION_OK, "admin connection");
 	sql_exec("INSERT INTO rooms (id) VALUES ('roomA'), ('roomB'), ('roomC'), ('roomD'), "
-		 "('roomE'), ('roomF'), ('roomG'), ('roomH')");
+		 "('roomE'), ('roomF'), ('roomG'), ('roomH'), ('roomI')");
 	uv_loop_init(&loop);
 	uv_timer_init(&loop, &ticker);
 	REQUIRE(db_create(&loop, pg.conninfo, NULL, &db) == 0, "db_create");
@@ -883,6 +941,7 @@ int main(int argc, char **argv)
 	test_crash_and_load();
 	test_load_waits_for_redis();
 	test_text_at();
+	test_long_gaps();
 
 	db_destroy(db);
 	uv_close((uv_handle_t *)&ticker, NULL);
