@@ -82,18 +82,15 @@ size_t crdt__utf8_skip(const char *s, size_t n, size_t cp);
 
 /*
  * An item run: len characters with consecutive LVs lv .. lv+len-1, all
- * inserted by one operation span, all visible or all deleted.  Character k
- * has left origin lv+k-1 (for k > 0) or ol (for k == 0), and right origin
- * orr.  Its UTF-8 text is where its op span's text has it
- * (crdt__run_byte()): a run does not store it, since a server holds a run
- * per keystroke typed at a new place, and 16 bytes a run is what it pays.
+ * inserted by one operation span, all visible or all deleted.  Its origins
+ * and its UTF-8 text are its op span's (crdt__run_ol(), crdt__run_orr(),
+ * crdt__run_byte()), so a run stores neither: a server holds a run per
+ * keystroke typed at a new place, and 8 bytes a run is what it pays.
  */
 struct run {
 	crdt_lv lv;
 	uint32_t len : 31; /* < TEXT_MAX */
 	uint32_t deleted : 1;
-	crdt_lv ol;
-	crdt_lv orr;
 };
 
 /* The text arena's limit, so that a run's length fits beside its deleted bit. */
@@ -311,6 +308,13 @@ int crdt__agent_find(const struct crdt_doc *doc, uint32_t id);
 crdt_lv crdt__seq_to_lv(const struct crdt_doc *doc, uint32_t agent, uint32_t seq, uint32_t *up,
 			uint32_t *down);
 size_t crdt__span_at(const struct crdt_doc *doc, crdt_lv lv);
+/*
+ * The origins of run r's first character: the left one (its span's left
+ * origin, or the character before it in the span), and the right one (its
+ * span's, shared by every character of the span).
+ */
+crdt_lv crdt__run_ol(const struct crdt_doc *doc, const struct run *r);
+crdt_lv crdt__run_orr(const struct crdt_doc *doc, const struct run *r);
 /* Where character off of run r starts in the arena (off == r->len: where the run ends). */
 uint32_t crdt__run_byte(const struct crdt_doc *doc, const struct run *r, uint32_t off);
 /* The run's text size in bytes. */

@@ -174,8 +174,8 @@ static int can_merge(const struct crdt_doc *doc, const struct run *p, const stru
 {
 	const struct span *s;
 
-	if (p->deleted != q->deleted || p->lv + p->len != q->lv || q->ol != q->lv - 1 ||
-	    p->orr != q->orr)
+	/* q inside p's span: q's left origin is p's last character, their right ones equal. */
+	if (p->deleted != q->deleted || p->lv + p->len != q->lv)
 		return 0;
 	s = &doc->ops[crdt__span_at(doc, p->lv)];
 	return q->lv + q->len <= s->lv + crdt__span_len(doc, s);
@@ -208,8 +208,7 @@ static void place_run(struct crdt_doc *doc, struct cursor *c, const struct run *
 	struct run *p = run_before(c, &pl, &pi);
 
 	doc->vis_bytes += nbytes;
-	if (p && !p->deleted && !r->deleted && r->ol == p->lv + p->len - 1 &&
-	    p->lv + p->len == r->lv && p->orr == r->orr &&
+	if (p && !p->deleted && !r->deleted && p->lv + p->len == r->lv &&
 	    crdt__span_at(doc, p->lv) == crdt__span_at(doc, r->lv)) {
 		p->len += r->len;
 		crdt__index_set(doc, r->lv, r->lv + r->len, pl);
@@ -285,19 +284,19 @@ int crdt_insert(struct crdt_doc *doc, uint32_t agent, size_t pos, const char *ut
 	 */
 	if (pos < doc->vis_len) {
 		crdt__find_vis(doc, pos, &c);
-		r.orr = c.leaf->r[c.i].lv + c.off;
+		s.b = c.leaf->r[c.i].lv + c.off;
 	} else {
 		cursor_end(doc, &c);
-		r.orr = LV_NONE;
+		s.b = LV_NONE;
 	}
 	if (c.off > 0) {
-		r.ol = c.leaf->r[c.i].lv + c.off - 1;
+		s.a = c.leaf->r[c.i].lv + c.off - 1;
 	} else {
 		struct leaf *pl;
 		uint32_t pi;
 		const struct run *p = run_before(&c, &pl, &pi);
 
-		r.ol = p ? p->lv + p->len - 1 : LV_NONE;
+		s.a = p ? p->lv + p->len - 1 : LV_NONE;
 	}
 
 	r.lv = doc->next_lv;
@@ -310,8 +309,6 @@ int crdt_insert(struct crdt_doc *doc, uint32_t agent, size_t pos, const char *ut
 	s.lv = r.lv;
 	s.agent = ai;
 	s.seq = doc->agents[ai].next;
-	s.a = r.ol;
-	s.b = r.orr;
 	s.kind = SPAN_INS;
 	s.dir = 1;
 	crdt__log_push(doc, &s, r.len);
@@ -545,12 +542,19 @@ static int integrate(struct crdt_doc *doc, const struct rop *op, uint32_t ai, ui
 			c.off = 0;
 		}
 		o = &c.leaf->r[c.i];
-		oleft = c.off > 0 ? i - 1 : (o->ol == LV_NONE ? -1 : full_pos(doc, o->ol));
+		if (c.off > 0) {
+			oleft = i - 1;
+		} else {
+			crdt_lv o_ol = crdt__run_ol(doc, o);
+
+			oleft = o_ol == LV_NONE ? -1 : full_pos(doc, o_ol);
+		}
 		if (oleft < left)
 			break;
 		if (oleft == left) {
+			crdt_lv o_orr = crdt__run_orr(doc, o);
 			int64_t oright =
-				o->orr == LV_NONE ? (int64_t)doc->tot_len : full_pos(doc, o->orr);
+				o_orr == LV_NONE ? (int64_t)doc->tot_len : full_pos(doc, o_orr);
 
 			if (oright < right) {
 				scanning = 1;
@@ -577,8 +581,6 @@ static int integrate(struct crdt_doc *doc, const struct rop *op, uint32_t ai, ui
 	crdt__find_tot(doc, (size_t)dest, &c, &vis_before);
 	r.lv = doc->next_lv;
 	r.len = len;
-	r.ol = ol;
-	r.orr = orr;
 	r.deleted = 0;
 	s.byte = (uint32_t)doc->text_len;
 	memcpy(doc->text + doc->text_len, text, nbytes);

@@ -126,6 +126,18 @@ size_t crdt__span_at(const struct crdt_doc *doc, crdt_lv lv)
 	return lo - 1;
 }
 
+crdt_lv crdt__run_ol(const struct crdt_doc *doc, const struct run *r)
+{
+	const struct span *s = &doc->ops[crdt__span_at(doc, r->lv)];
+
+	return r->lv == s->lv ? s->a : r->lv - 1;
+}
+
+crdt_lv crdt__run_orr(const struct crdt_doc *doc, const struct run *r)
+{
+	return doc->ops[crdt__span_at(doc, r->lv)].b;
+}
+
 uint32_t crdt__run_byte(const struct crdt_doc *doc, const struct run *r, uint32_t off)
 {
 	const struct span *s = &doc->ops[crdt__span_at(doc, r->lv)];

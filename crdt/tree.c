@@ -455,7 +455,6 @@ void crdt__split(struct crdt_doc *doc, struct cursor *c)
 	second = *r;
 	second.lv = r->lv + c->off;
 	second.len = r->len - c->off;
-	second.ol = second.lv - 1;
 	r->len = c->off;
 	memmove(l->r + c->i + 2, l->r + c->i + 1, sizeof(l->r[0]) * (l->h.n - c->i - 1));
 	l->r[c->i + 1] = second;
