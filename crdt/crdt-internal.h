@@ -6,9 +6,10 @@
  *
  * Local versions.  Every operation a document applies, local or remote, gets
  * the next number of the document's own clock, its local version (LV).  An
- * operation's global name (agent, seq) maps to its LV through a per-agent
- * table, and back through the op log.  Internally everything refers to LVs:
- * they are dense, so a run of characters is just an LV range.
+ * operation's global name (agent, seq) maps to its LV through the op log
+ * (from a few sampled spans per agent), and back the same way.  Internally
+ * everything refers to LVs: they are dense, so a run of characters is just
+ * an LV range.
  *
  * Four structures hold a document:
  *  - the text arena: every inserted byte ever, in LV order (deleted text

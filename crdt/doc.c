@@ -638,7 +638,7 @@ static int remote_delete(struct crdt_doc *doc, const struct rop *op, uint32_t ai
 		crdt_lv lv = crdt__seq_to_lv(doc, tai, tseq, &up, &down);
 		struct span s;
 
-		/* Forwards a piece runs up the seq map entry; backwards, down to its start. */
+		/* Forwards a piece runs up its op span; backwards, down to the span's start. */
 		m = op->dir > 0 ? up : down;
 		if (m > n)
 			m = n;

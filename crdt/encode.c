@@ -87,7 +87,7 @@ static int walk(struct enc *e, const struct crdt_version *since, const struct cr
 
 	/*
 	 * Only the LVs between the oldest op since lacks and the newest op until
-	 * has can be wanted: find them through the seq maps instead of reading
+	 * has can be wanted: find them through crdt__seq_to_lv instead of reading
 	 * the whole log, so a small update from a long document stays cheap.
 	 */
 	for (size_t a = 0; a < doc->nagents; a++) {
