@@ -42,16 +42,17 @@ static inline int crdt__grow(const struct crdt_allocator *a, void **arr, size_t 
 	return need <= *cap ? 0 : crdt__grow_to(a, arr, cap, need, elem, 1);
 }
 /*
- * The same, by an eighth at a time: for a document's logs (op spans, seq
- * maps, text), which only grow and which a server holds hundreds of, so
- * their unused tails would cost more than the extra copies (~6% of a log
- * on average instead of ~20%; small arrays stay in the heap, where realloc
- * often extends in place).
+ * The same, by a quarter at a time: for a document's logs (op spans,
+ * samples, text), which only grow and which a server holds hundreds of, so
+ * their unused tails cost more than the extra copies (~11% of a log on
+ * average instead of ~20%).  Not by less: under the load benchmark an
+ * eighth left the server's peak 2-4 MB higher, in the holes that the
+ * moving arrays leave in malloc's heap.
  */
 static inline int crdt__grow_log(const struct crdt_allocator *a, void **arr, size_t *cap,
 				 size_t need, size_t elem)
 {
-	return need <= *cap ? 0 : crdt__grow_to(a, arr, cap, need, elem, 3);
+	return need <= *cap ? 0 : crdt__grow_to(a, arr, cap, need, elem, 2);
 }
 
 /* ---- varints ------------------------------------------------------------ */

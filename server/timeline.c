@@ -311,17 +311,18 @@ static void event_free(struct tl_event *ev)
 /* ---- the scrub index ------------------------------------------------------ */
 
 /*
- * Grows *arr (of *cap elements of size elem) by an eighth to hold need; 0
+ * Grows *arr (of *cap elements of size elem) by a quarter to hold need; 0
  * or -1.  The index only grows, and a server holds one per room: a smaller
- * unused tail is worth the extra copies.
+ * unused tail is worth the extra copies (not smaller still: see
+ * crdt__grow_log).
  */
-static int grow_eighth(void **arr, size_t *cap, size_t need, size_t elem)
+static int grow_quarter(void **arr, size_t *cap, size_t need, size_t elem)
 {
 	size_t ncap = *cap ? *cap : 16;
 	void *n;
 
 	while (ncap < need)
-		ncap += ncap / 8 > 16 ? ncap / 8 : 16;
+		ncap += ncap / 4 > 16 ? ncap / 4 : 16;
 	if (ncap == *cap)
 		return 0;
 	n = realloc(*arr, ncap * elem);
@@ -342,9 +343,9 @@ static int mark_push(struct timeline_room *tr, int64_t at, const struct tl_mark 
 {
 	size_t i = tr->nmk;
 
-	if (grow_eighth((void **)&tr->mk, &tr->capmk, i + 1, sizeof(*tr->mk)) ||
-	    grow_eighth((void **)&tr->moff, &tr->capmoff, i + 1, sizeof(*tr->moff)) ||
-	    grow_eighth((void **)&tr->mbase, &tr->capmbase, i / CP_EVERY + 1, sizeof(*tr->mbase)))
+	if (grow_quarter((void **)&tr->mk, &tr->capmk, i + 1, sizeof(*tr->mk)) ||
+	    grow_quarter((void **)&tr->moff, &tr->capmoff, i + 1, sizeof(*tr->moff)) ||
+	    grow_quarter((void **)&tr->mbase, &tr->capmbase, i / CP_EVERY + 1, sizeof(*tr->mbase)))
 		return TIMELINE_E_NOMEM;
 	if (i % CP_EVERY == 0)
 		tr->mbase[i / CP_EVERY] = at;
@@ -385,7 +386,7 @@ static int index_add(struct timeline_room *tr, int64_t at, uint64_t seq,
 	if (seq > UINT32_MAX)
 		return TIMELINE_E_LIMIT;
 	if (!inline1 &&
-	    grow_eighth((void **)&tr->ent, &tr->capent, tr->nent + nver, sizeof(*tr->ent)))
+	    grow_quarter((void **)&tr->ent, &tr->capent, tr->nent + nver, sizeof(*tr->ent)))
 		return TIMELINE_E_NOMEM;
 	if (tr->nmk) {
 		int64_t last = mark_at(tr, tr->nmk - 1);
