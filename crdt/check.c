@@ -30,8 +30,7 @@ static int check_run(const struct crdt_doc *doc, const struct leaf *l, const str
 	if (s->kind != SPAN_INS || r->lv + r->len > s->lv + crdt__span_len(doc, s))
 		FAIL();
 	/* Its text, found through its span, is len whole characters. */
-	b0 = crdt__run_byte(doc, r, 0);
-	b1 = crdt__run_byte(doc, r, r->len);
+	crdt__run_bytes(doc, r, 0, r->len, &b0, &b1);
 	if (b1 < b0 || b1 > doc->text_len || b1 - b0 != crdt__run_nbytes(doc, r))
 		FAIL();
 	if (crdt_utf8_check(doc->text + b0, b1 - b0, &cps) || cps != r->len)

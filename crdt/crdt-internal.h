@@ -86,7 +86,7 @@ size_t crdt__utf8_skip(const char *s, size_t n, size_t cp);
  * An item run: len characters with consecutive LVs lv .. lv+len-1, all
  * inserted by one operation span, all visible or all deleted.  Its origins
  * and its UTF-8 text are its op span's (crdt__run_ol(), crdt__run_orr(),
- * crdt__run_byte()), so a run stores neither: a server holds a run per
+ * crdt__run_bytes()), so a run stores neither: a server holds a run per
  * keystroke typed at a new place, and 8 bytes a run is what it pays.
  */
 struct run {
@@ -317,8 +317,15 @@ size_t crdt__span_at(const struct crdt_doc *doc, crdt_lv lv);
  */
 crdt_lv crdt__run_ol(const struct crdt_doc *doc, const struct run *r);
 crdt_lv crdt__run_orr(const struct crdt_doc *doc, const struct run *r);
-/* Where character off of run r starts in the arena (off == r->len: where the run ends). */
-uint32_t crdt__run_byte(const struct crdt_doc *doc, const struct run *r, uint32_t off);
+/*
+ * Where characters k0 .. k1 (k0 <= k1 <= its length) of span s lie in the
+ * arena: from *b0 up to *b1 (a byte a character when the span is ASCII).
+ */
+void crdt__span_bytes(const struct crdt_doc *doc, const struct span *s, uint32_t k0, uint32_t k1,
+		      uint32_t *b0, uint32_t *b1);
+/* The same for characters off0 .. off1 of run r (off1 == r->len: to its end). */
+void crdt__run_bytes(const struct crdt_doc *doc, const struct run *r, uint32_t off0, uint32_t off1,
+		     uint32_t *b0, uint32_t *b1);
 /* The run's text size in bytes. */
 uint32_t crdt__run_nbytes(const struct crdt_doc *doc, const struct run *r);
 int crdt__log_reserve(struct crdt_doc *doc, uint32_t agent, size_t text_bytes);

@@ -95,8 +95,7 @@ size_t crdt_text(const struct crdt_doc *doc, char *buf, size_t cap)
 
 			if (r->deleted)
 				continue;
-			b0 = crdt__run_byte(doc, r, 0);
-			b1 = crdt__run_byte(doc, r, r->len);
+			crdt__run_bytes(doc, r, 0, r->len, &b0, &b1);
 			k = b1 - b0 < cap - n ? b1 - b0 : cap - n;
 			memcpy(buf + n, doc->text + b0, k);
 			n += k;

@@ -129,7 +129,7 @@ static int walk(struct enc *e, const struct crdt_version *since, const struct cr
 		k1 = (uint32_t)(hi - s->seq);
 
 		if (s->kind == SPAN_INS) {
-			uint32_t nbytes = crdt__span_nbytes(doc, s), b0, b1;
+			uint32_t b0, b1;
 			crdt_lv ol = k0 ? s->lv + k0 - 1 : s->a;
 
 			(*count)++;
@@ -139,13 +139,7 @@ static int walk(struct enc *e, const struct crdt_version *since, const struct cr
 				put_ref(e, s->b, 0);
 				continue;
 			}
-			if (nbytes != len) {
-				b0 = (uint32_t)crdt__utf8_skip(doc->text + s->byte, nbytes, k0);
-				b1 = (uint32_t)crdt__utf8_skip(doc->text + s->byte, nbytes, k1);
-			} else {
-				b0 = k0;
-				b1 = k1;
-			}
+			crdt__span_bytes(doc, s, k0, k1, &b0, &b1);
 			rc = crdt__put_varint(e->out,
 					      (uint64_t)table_idx(e, s->agent) * 4 + CODE_INS);
 			if (!rc)
@@ -159,7 +153,7 @@ static int walk(struct enc *e, const struct crdt_version *since, const struct cr
 			if (!rc)
 				rc = crdt__put_varint(e->out, b1 - b0);
 			if (!rc)
-				rc = crdt__put_bytes(e->out, doc->text + s->byte + b0, b1 - b0);
+				rc = crdt__put_bytes(e->out, doc->text + b0, b1 - b0);
 			continue;
 		}
 
@@ -448,7 +442,9 @@ int crdt_text_at(const struct crdt_doc *doc, const struct crdt_version *at, stru
 		v = crdt_version_get(at, doc->agents[s->agent].id);
 		if (v <= s->seq)
 			continue;
-		k = v - s->seq < crdt__span_len(doc, s) ? v - s->seq : crdt__span_len(doc, s);
+		k = v - s->seq;
+		if (k > crdt__span_len(doc, s))
+			k = crdt__span_len(doc, s);
 		rc = crdt__grow(doc->alloc, (void **)&dels, &capdels, ndels + 1, sizeof(*dels));
 		if (rc)
 			goto out;
@@ -504,9 +500,9 @@ int crdt_text_at(const struct crdt_doc *doc, const struct crdt_version *at, stru
 				if (lo < ndels && dels[lo].lo < stop)
 					stop = dels[lo].lo;
 				{
-					uint32_t b0 = crdt__run_byte(doc, r, lv - r->lv);
-					uint32_t b1 = crdt__run_byte(doc, r, stop - r->lv);
+					uint32_t b0, b1;
 
+					crdt__run_bytes(doc, r, lv - r->lv, stop - r->lv, &b0, &b1);
 					rc = crdt__put_bytes(out, doc->text + b0, b1 - b0);
 				}
 				lv = stop;

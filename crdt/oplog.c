@@ -138,23 +138,33 @@ crdt_lv crdt__run_orr(const struct crdt_doc *doc, const struct run *r)
 	return doc->ops[crdt__span_at(doc, r->lv)].b;
 }
 
-uint32_t crdt__run_byte(const struct crdt_doc *doc, const struct run *r, uint32_t off)
+void crdt__span_bytes(const struct crdt_doc *doc, const struct span *s, uint32_t k0, uint32_t k1,
+		      uint32_t *b0, uint32_t *b1)
+{
+	uint32_t nbytes = crdt__span_nbytes(doc, s);
+	const char *t = doc->text + s->byte;
+	size_t o0 = k0, o1 = k1;
+
+	if (nbytes != crdt__span_len(doc, s)) {
+		o0 = crdt__utf8_skip(t, nbytes, k0);
+		o1 = o0 + crdt__utf8_skip(t + o0, nbytes - o0, k1 - k0);
+	}
+	*b0 = s->byte + (uint32_t)o0;
+	*b1 = s->byte + (uint32_t)o1;
+}
+
+void crdt__run_bytes(const struct crdt_doc *doc, const struct run *r, uint32_t off0, uint32_t off1,
+		     uint32_t *b0, uint32_t *b1)
 {
 	const struct span *s = &doc->ops[crdt__span_at(doc, r->lv)];
-	uint32_t k = r->lv - s->lv + off, len = crdt__span_len(doc, s);
-	uint32_t nbytes = crdt__span_nbytes(doc, s);
+	uint32_t k = r->lv - s->lv;
 
-	if (nbytes == len) /* ASCII: a byte a character */
-		return s->byte + k;
-	return s->byte + (uint32_t)crdt__utf8_skip(doc->text + s->byte, nbytes, k);
+	crdt__span_bytes(doc, s, k + off0, k + off1, b0, b1);
 }
 
 uint32_t crdt__run_nbytes(const struct crdt_doc *doc, const struct run *r)
 {
-	const struct span *s;
-	uint32_t k, len, nbytes;
-	const char *t;
-	size_t b0;
+	uint32_t b0, b1;
 
 	/*
 	 * A byte for every character in the tree: all text is ASCII (while an
@@ -163,15 +173,8 @@ uint32_t crdt__run_nbytes(const struct crdt_doc *doc, const struct run *r)
 	 */
 	if (doc->text_len == doc->tot_len)
 		return r->len;
-	s = &doc->ops[crdt__span_at(doc, r->lv)];
-	k = r->lv - s->lv;
-	len = crdt__span_len(doc, s);
-	nbytes = crdt__span_nbytes(doc, s);
-	t = doc->text + s->byte;
-	if (nbytes == len)
-		return r->len;
-	b0 = crdt__utf8_skip(t, nbytes, k);
-	return (uint32_t)crdt__utf8_skip(t + b0, nbytes - b0, r->len);
+	crdt__run_bytes(doc, r, 0, r->len, &b0, &b1);
+	return b1 - b0;
 }
 
 int crdt__log_reserve(struct crdt_doc *doc, uint32_t agent, size_t text_bytes)
