@@ -11,17 +11,16 @@
  */
 #include "auth.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <jansson.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
-#include <openssl/sha.h>
 
-#define SIG_LEN 32 /* HMAC-SHA256 */
+#include "sha256.h"
+
+#define SIG_LEN SHA256_DIGEST_LEN /* HMAC-SHA256 */
 
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -143,15 +142,9 @@ static int b64_decode(const char *in, size_t n, unsigned char *out, size_t *outl
 	return 0;
 }
 
-static int sign(const char *secret, const char *data, size_t n, unsigned char sig[SIG_LEN])
+static void sign(const char *secret, const char *data, size_t n, unsigned char sig[SIG_LEN])
 {
-	unsigned int len = 0;
-
-	if (HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)data, n, sig,
-		 &len) == NULL ||
-	    len != SIG_LEN)
-		return AUTH_E_NOMEM;
-	return 0;
+	sha256_hmac(secret, strlen(secret), data, n, sig);
 }
 
 static bool room_id_ok(const char *s)
@@ -167,6 +160,26 @@ static bool room_id_ok(const char *s)
 	return true;
 }
 
+/*
+ * Fills buf[0..n) from the kernel's CSPRNG.  getrandom(2) without flags
+ * blocks only until the pool is first seeded at boot, never afterwards, so
+ * it is safe on the loop thread.  Requests above 256 bytes may come back
+ * short or be cut by a signal (EINTR); both just mean "ask again".
+ */
+static int fill_random(unsigned char *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t got = getrandom(buf, n, 0);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return AUTH_E_RANDOM;
+		buf += got;
+		n -= (size_t)got;
+	}
+	return 0;
+}
+
 int auth_random_id(char *buf, size_t n)
 {
 	unsigned char raw[256];
@@ -177,8 +190,9 @@ int auth_random_id(char *buf, size_t n)
 		size_t chunk = n - 1 - done;
 		if (chunk > sizeof(raw))
 			chunk = sizeof(raw);
-		if (RAND_bytes(raw, (int)chunk) != 1) {
+		if (fill_random(raw, chunk) < 0) {
 			buf[0] = '\0';
+			sha256_wipe(raw, sizeof(raw));
 			return AUTH_E_RANDOM;
 		}
 		/* 256 is a multiple of 64, so masking keeps the alphabet uniform. */
@@ -187,20 +201,19 @@ int auth_random_id(char *buf, size_t n)
 		done += chunk;
 	}
 	buf[n - 1] = '\0';
-	OPENSSL_cleanse(raw, sizeof(raw));
+	sha256_wipe(raw, sizeof(raw));
 	return 0;
 }
 
 bool auth_key_equal(const char *a, const char *b)
 {
-	unsigned char da[SHA256_DIGEST_LENGTH], db[SHA256_DIGEST_LENGTH];
+	unsigned char da[SHA256_DIGEST_LEN], db[SHA256_DIGEST_LEN];
 
 	if (a == NULL || b == NULL)
 		return false;
-	if (EVP_Digest(a, strlen(a), da, NULL, EVP_sha256(), NULL) != 1 ||
-	    EVP_Digest(b, strlen(b), db, NULL, EVP_sha256(), NULL) != 1)
-		return false;
-	return CRYPTO_memcmp(da, db, sizeof(da)) == 0;
+	sha256_digest(a, strlen(a), da);
+	sha256_digest(b, strlen(b), db);
+	return sha256_equal(da, db, sizeof(da));
 }
 
 static const char header_json[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
@@ -249,9 +262,7 @@ int auth_token_make(const char *secret, const struct auth_claims *claims, int64_
 	b64_encode((const unsigned char *)header_json, sizeof(header_json) - 1, tok);
 	tok[hlen] = '.';
 	b64_encode((const unsigned char *)json, strlen(json), tok + hlen + 1);
-	rc = sign(secret, tok, hlen + 1 + plen, sig);
-	if (rc < 0)
-		goto err_sign;
+	sign(secret, tok, hlen + 1 + plen, sig);
 	tok[hlen + 1 + plen] = '.';
 	b64_encode(sig, SIG_LEN, tok + hlen + 1 + plen + 1);
 
@@ -260,8 +271,6 @@ int auth_token_make(const char *secret, const struct auth_claims *claims, int64_
 	*out = tok;
 	return 0;
 
-err_sign:
-	free(tok);
 err_alloc:
 	free(json);
 err_dump:
@@ -386,10 +395,8 @@ int auth_token_verify(const char *secret, const char *token, int64_t now, struct
 	if (slen != b64_len(SIG_LEN) || b64_decode(dot2 + 1, slen, got, &glen) < 0 ||
 	    glen != SIG_LEN)
 		return AUTH_E_MALFORMED;
-	rc = sign(secret, token, (size_t)(dot2 - token), want);
-	if (rc < 0)
-		return rc;
-	if (CRYPTO_memcmp(want, got, SIG_LEN) != 0)
+	sign(secret, token, (size_t)(dot2 - token), want);
+	if (!sha256_equal(want, got, SIG_LEN))
 		return AUTH_E_BAD_SIGNATURE;
 
 	payload = decode_part(dot1 + 1, (size_t)(dot2 - dot1 - 1), &plen);

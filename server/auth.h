@@ -1,8 +1,8 @@
 /*
  * auth.h - signed room tokens, random ids and the admin key check.
  *
- * Boundary: pure functions over strings and OpenSSL's libcrypto (HMAC,
- * RAND_bytes, CRYPTO_memcmp) and jansson; no I/O, no globals, nothing that
+ * Boundary: pure functions over strings, sha256.h (HMAC-SHA256, constant-
+ * time compare), getrandom(2) and jansson; no I/O, no globals, nothing that
  * knows about rooms beyond the claims a token carries.  Whether a room
  * exists or is closed (its token epoch) is the caller's check.
  *
@@ -107,7 +107,7 @@ int auth_token_verify(const char *secret, const char *token, int64_t now, struct
 
 /*
  * Writes n - 1 random characters from the URL-safe alphabet [A-Za-z0-9_-]
- * (6 bits each, from RAND_bytes) and a NUL into buf.  n >= 2.  Returns 0,
+ * (6 bits each, from getrandom(2)) and a NUL into buf.  n >= 2.  Returns 0,
  * AUTH_E_INVAL or AUTH_E_RANDOM (buf then holds "").  Room ids use 16
  * characters: 96 bits.
  */
@@ -116,7 +116,7 @@ int auth_random_id(char *buf, size_t n);
 /*
  * Compares two secrets (e.g. the admin key from a request against the
  * configured one) in time independent of their contents and lengths: both
- * are hashed with SHA-256 and the digests compared with CRYPTO_memcmp.
+ * are hashed with SHA-256 and the digests compared with sha256_equal().
  * NULL never equals anything.  Strings are borrowed.
  */
 bool auth_key_equal(const char *a, const char *b);

@@ -5,7 +5,8 @@
  * it: tampered payload and signature, wrong secret, expiry at the exact
  * second, alg "none" and its cousins, broken shapes and base64, oversize
  * input, and correctly signed payloads whose claims are wrong (the test
- * signs those itself with OpenSSL, independently of auth.c).
+ * signs those itself with OpenSSL, independently of auth.c and its
+ * sha256.c, so a token's signature is checked against standard HS256).
  */
 #include <string.h>
 
@@ -89,6 +90,15 @@ static void test_round_trip(void)
 	CHECK(got.iat == now, "iat %lld", (long long)got.iat);
 	CHECK(got.epoch == 7, "epoch %lld", (long long)got.epoch);
 	CHECK(strlen(got.jti) == AUTH_JTI_LEN, "jti '%s'", got.jti);
+	/* The signature auth.c made is the one OpenSSL makes for the same input. */
+	char sig[64];
+	const char *dot2 = strrchr(tok, '.');
+	unsigned char mac[32];
+	unsigned int maclen = 0;
+	HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)tok,
+	     (size_t)(dot2 - tok), mac, &maclen);
+	b64url(mac, maclen, sig);
+	CHECK(strcmp(dot2 + 1, sig) == 0, "signature %s, OpenSSL says %s", dot2 + 1, sig);
 	/* One second before expiry still verifies. */
 	rc = auth_token_verify(secret, tok, c.exp - 1, &got);
 	CHECK(rc == 0, "at exp-1: %s", auth_strerror(rc));
