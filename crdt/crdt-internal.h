@@ -289,6 +289,7 @@ static inline uint32_t crdt__span_nbytes(const struct crdt_doc *doc, const struc
 int crdt__tree_init(struct crdt_doc *doc);
 void crdt__tree_finish(struct crdt_doc *doc);
 int crdt__reserve_nodes(struct crdt_doc *doc, int splits);
+void crdt__spares_release(struct crdt_doc *doc);
 void crdt__find_vis(const struct crdt_doc *doc, size_t pos, struct cursor *c);
 void crdt__find_tot(const struct crdt_doc *doc, size_t pos, struct cursor *c, size_t *vis_before);
 size_t crdt__pos_tot(const struct crdt_doc *doc, const struct leaf *leaf, uint32_t i);
@@ -300,6 +301,7 @@ void crdt__adjust(struct crdt_doc *doc, struct leaf *leaf, int32_t dvis, int32_t
 
 /* index.c */
 void crdt__index_finish(struct crdt_doc *doc);
+void crdt__index_spares_release(struct crdt_doc *doc);
 int crdt__index_reserve(struct crdt_doc *doc, size_t entries);
 void crdt__index_set(struct crdt_doc *doc, crdt_lv lo, crdt_lv hi, struct leaf *leaf);
 struct leaf *crdt__index_get(const struct crdt_doc *doc, crdt_lv lv);

@@ -235,7 +235,8 @@ int crdt_encode_doc(const struct crdt_doc *doc, struct crdt_buf *out);
  * CRDT_ENOMEM, or CRDT_ELIMIT when too much is pending, the document stays
  * consistent and holds a causal prefix of the update; applying the same
  * bytes again later completes it, so nothing is lost.  data is borrowed for
- * the call only.
+ * the call only.  The document keeps nothing for the next update (local
+ * edits keep a few spare nodes, ~4 KB, for the next keystroke).
  */
 int crdt_apply(struct crdt_doc *doc, const uint8_t *data, size_t len);
 

@@ -408,6 +408,7 @@ int crdt_apply(struct crdt_doc *doc, const uint8_t *data, size_t len)
 	if (!rc)
 		rc = crdt__apply_rops(doc, ops, n, 0);
 	crdt__free(doc->alloc, ops, n * sizeof(*ops));
+	crdt__spares_release(doc);
 	return rc;
 }
 

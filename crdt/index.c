@@ -41,14 +41,19 @@ void crdt__index_finish(struct crdt_doc *doc)
 	for (size_t i = 0; i < doc->niblocks; i++)
 		crdt__free(doc->alloc, doc->iblocks[i], sizeof(struct iblock));
 	crdt__free(doc->alloc, doc->iblocks, doc->capiblocks * sizeof(*doc->iblocks));
+	doc->iblocks = NULL;
+	doc->niblocks = doc->capiblocks = 0;
+	crdt__index_spares_release(doc);
+}
+
+void crdt__index_spares_release(struct crdt_doc *doc)
+{
 	while (doc->spare_iblocks) {
 		struct iblock *b = doc->spare_iblocks;
 
 		doc->spare_iblocks = b->spare;
 		crdt__free(doc->alloc, b, sizeof(*b));
 	}
-	doc->iblocks = NULL;
-	doc->niblocks = doc->capiblocks = 0;
 	doc->nspare_iblocks = 0;
 }
 

@@ -294,6 +294,52 @@ static void free_result(struct result *r)
 	memset(r, 0, sizeof *r);
 }
 
+/*
+ * A server holds hundreds of documents that each take a remote update now
+ * and then: crdt_apply() must leave none of the spare nodes it reserved
+ * behind (~3.7 KB a document), through leaf and inner splits, while local
+ * edits keep theirs for the next keystroke.
+ */
+static void test_apply_keeps_no_spares(void)
+{
+	struct crdt_doc *src = crdt_doc_create(NULL), *dst;
+	struct crdt_version seen;
+	struct tu_alloc a;
+	char *want, *got;
+
+	tu_alloc_init(&a);
+	dst = crdt_doc_create(&a.hook);
+	TU_CHECK(src && dst);
+	crdt_version_init(&seen, NULL);
+	/* Single characters at scattered places: each its own run, so leaves split. */
+	for (int i = 0; i < 3000; i++) {
+		struct crdt_buf u;
+
+		TU_OK(crdt_insert(src, 7, (size_t)(i * 7919) % (crdt_len(src) + 1), "x", 1));
+		crdt_buf_init(&u, NULL);
+		TU_OK(crdt_encode_since(src, &seen, &u));
+		TU_OK(crdt_doc_version(src, &seen));
+		TU_OK(crdt_apply(dst, u.data, u.len));
+		crdt_buf_finish(&u);
+		TU_EQ_INT(dst->nspare_leaves + dst->nspare_inners + dst->nspare_iblocks, 0);
+	}
+	TU_CHECK(dst->height >= 2);
+	TU_CHECK_DOC(dst);
+	want = tu_text(src, NULL);
+	got = tu_text(dst, NULL);
+	TU_EQ_STR(got, want);
+	TU_OK(crdt_insert(dst, 8, 0, "y", 1));
+	TU_CHECK(dst->nspare_leaves > 0 && dst->nspare_inners > 0);
+	TU_CHECK_DOC(dst);
+	free(want);
+	free(got);
+	crdt_version_finish(&seen);
+	crdt_doc_destroy(src);
+	crdt_doc_destroy(dst);
+	TU_EQ_SIZE(a.live_bytes, 0);
+	printf("test-alloc: 3000 remote updates leave no spares behind\n");
+}
+
 int main(void)
 {
 	struct inputs in;
@@ -357,6 +403,7 @@ int main(void)
 	}
 	free_result(&clean);
 	free_inputs(&in);
+	test_apply_keeps_no_spares();
 	printf("test-alloc: ok\n");
 	return 0;
 }
