@@ -38,8 +38,9 @@ static void test_defaults(void)
 	CHECK(strcmp(c.redis_url, "redis://127.0.0.1:6390") == 0, "redis %s", c.redis_url);
 	CHECK(strcmp(c.redis_host, "127.0.0.1") == 0 && c.redis_port == 6390 && c.redis_db == 0,
 	      "redis %s %d %d", c.redis_host, c.redis_port, c.redis_db);
-	CHECK(strcmp(c.pg, "host=127.0.0.1 port=5490 dbname=tandem user=postgres") == 0, "pg %s",
-	      c.pg);
+	CHECK(strcmp(c.pg, "host=127.0.0.1 port=5490 dbname=tandem user=postgres sslmode=disable "
+			   "gssencmode=disable") == 0,
+	      "pg %s", c.pg);
 	CHECK(c.judge_workers == 4, "workers %u", c.judge_workers);
 	CHECK(strcmp(c.user, "nobody") == 0, "user %s", c.user);
 	CHECK(strcmp(c.public_url, "http://127.0.0.1:8080") == 0, "public %s", c.public_url);

@@ -329,7 +329,8 @@ int main(int argc, char **argv)
 	log_init_from_env();
 	snprintf(base, sizeof(base), "%s",
 		 env != NULL && *env ? env
-				     : "host=127.0.0.1 port=5490 dbname=tandem user=postgres");
+				     : "host=127.0.0.1 port=5490 dbname=tandem user=postgres "
+				       "sslmode=disable gssencmode=disable");
 	probe = connect_to(base);
 	if (probe == NULL) {
 		fprintf(stderr, "no PostgreSQL at '%s' (scripts/services start): skipped\n", base);

@@ -21,7 +21,7 @@
 //   TANDEM_MIGRATIONS  passed to `tandem migrate` (default <repo>/migrations)
 //   TANDEM_REDIS_URL   default redis://127.0.0.1:$TANDEM_REDIS_PORT (6390)
 //   TANDEM_PG          default "host=127.0.0.1 port=$TANDEM_PG_PORT (5490)
-//                      dbname=tandem user=postgres"
+//                      dbname=tandem user=postgres sslmode=disable gssencmode=disable"
 //   TANDEM_SEED        seed of the random edits (printed by each file)
 //   TANDEM_E2E_VERBOSE=1  copy tandem's output to stderr as it comes
 //   CI=true            a missing prerequisite fails instead of skipping (77)
@@ -49,7 +49,7 @@ const REDIS_PORT = Number(process.env.TANDEM_REDIS_PORT || 6390);
 const PG_PORT = Number(process.env.TANDEM_PG_PORT || 5490);
 export const REDIS_URL = process.env.TANDEM_REDIS_URL || `redis://127.0.0.1:${REDIS_PORT}`;
 export const PG =
-	process.env.TANDEM_PG || `host=127.0.0.1 port=${PG_PORT} dbname=tandem user=postgres`;
+	process.env.TANDEM_PG || `host=127.0.0.1 port=${PG_PORT} dbname=tandem user=postgres sslmode=disable gssencmode=disable`;
 
 // Bound of every single wait, unless a test says otherwise.
 export const WAIT_MS = 10000;
