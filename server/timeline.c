@@ -81,22 +81,31 @@ struct tl_event {
 };
 
 /*
- * One edit in the scrub index; a busy room has one per keystroke, so a
- * mark's time is kept apart and in 4 bytes: moff[i], milliseconds after
- * mbase[i / CP_EVERY], the time of the first mark of its block of CP_EVERY.
- * (A block whose next edit comes 2^32 ms, 49 days, after its first is
- * filled up with copies of its last mark: a copy changes no answer.)
- * A mark's version entry sits in it when it has exactly one (an edit by one
- * agent: nearly all of them); otherwise its entries are
- * ent[a .. a + (b & ~MARK_MANY)).
+ * One edit in the scrub index.  A busy room has one per keystroke, so a
+ * mark is 12 bytes, most of it relative to its block of CP_EVERY marks
+ * (struct tl_block): its time in milliseconds after the block's first
+ * mark's, its seq after the block's first seq, and its version entry as an
+ * index into the room's agent table with that agent's next seq.  A block
+ * whose next edit comes 2^32 ms (49 days) or 2^16 events after its first is
+ * filled up with copies of its last mark: a copy changes no answer.  An
+ * edit by several agents, or by an agent the table has no room for, keeps
+ * its entries in ent[]: agent is MARK_MANY, ent[next].agent their number,
+ * and the entries follow it.
  */
 struct tl_mark {
-	uint32_t seq; /* a room's seqs stop at UINT32_MAX (TIMELINE_E_LIMIT) */
-	uint32_t a;   /* the agent, or the first of its entries in ent[] */
-	uint32_t b;   /* that agent's next seq, or MARK_MANY | its number of entries */
+	uint32_t moff;	/* time: the block's at + moff */
+	uint32_t next;	/* the agent's next seq, or the place of its entries in ent[] */
+	uint16_t agent; /* index in the room's agents[], or MARK_MANY */
+	uint16_t dseq;	/* seq: the block's seq + dseq */
 };
 
-#define MARK_MANY 0x80000000u
+struct tl_block {
+	int64_t at;   /* time of the block's first mark */
+	uint32_t seq; /* its seq (a room's seqs stop at UINT32_MAX: TIMELINE_E_LIMIT) */
+};
+
+#define MARK_MANY  0xffffu
+#define AGENTS_CAP 256 /* agents a room's table names; more are rare, and go to ent[] */
 
 struct timeline_room {
 	struct timeline_room *next; /* bucket chain */
@@ -110,10 +119,11 @@ struct timeline_room {
 	struct tl_event *uhead, *utail; /* not yet durable, in seq order */
 	bool loading;
 
-	struct tl_mark *mk;
-	uint32_t *moff; /* the marks' times, non-decreasing: mbase[i / CP_EVERY] + moff[i] */
-	int64_t *mbase;
-	size_t nmk, capmk, capmoff, capmbase;
+	struct tl_mark *mk;   /* times non-decreasing */
+	struct tl_block *blk; /* blk[i / CP_EVERY]: the base of mark i */
+	size_t nmk, capmk, capblk;
+	uint32_t *agents; /* the agents marks name, by index */
+	size_t nagents, capagents;
 	struct crdt_version_entry *ent;
 	size_t nent, capent;
 	struct crdt_version *cp; /* cp[k]: version after mark (k + 1) * CP_EVERY - 1 */
@@ -335,22 +345,37 @@ static int grow_quarter(void **arr, size_t *cap, size_t need, size_t elem)
 
 static int64_t mark_at(const struct timeline_room *tr, size_t i)
 {
-	return tr->mbase[i / CP_EVERY] + tr->moff[i];
+	return tr->blk[i / CP_EVERY].at + tr->mk[i].moff;
 }
 
-/* Appends mark m at time at (not before the last mark's, nor 2^32 ms after its block's start). */
-static int mark_push(struct timeline_room *tr, int64_t at, const struct tl_mark *m)
+static uint64_t mark_seq(const struct timeline_room *tr, size_t i)
+{
+	return tr->blk[i / CP_EVERY].seq + tr->mk[i].dseq;
+}
+
+/*
+ * Appends a mark at (time) and seq: not before the last mark, and (when it
+ * does not start a block) less than 2^32 ms and 2^16 seqs after its
+ * block's first.
+ */
+static int mark_push(struct timeline_room *tr, int64_t at, uint64_t seq, uint32_t next,
+		     uint16_t agent)
 {
 	size_t i = tr->nmk;
+	struct tl_block *b;
 
 	if (grow_quarter((void **)&tr->mk, &tr->capmk, i + 1, sizeof(*tr->mk)) ||
-	    grow_quarter((void **)&tr->moff, &tr->capmoff, i + 1, sizeof(*tr->moff)) ||
-	    grow_quarter((void **)&tr->mbase, &tr->capmbase, i / CP_EVERY + 1, sizeof(*tr->mbase)))
+	    grow_quarter((void **)&tr->blk, &tr->capblk, i / CP_EVERY + 1, sizeof(*tr->blk)))
 		return TIMELINE_E_NOMEM;
-	if (i % CP_EVERY == 0)
-		tr->mbase[i / CP_EVERY] = at;
-	tr->moff[i] = (uint32_t)(at - tr->mbase[i / CP_EVERY]);
-	tr->mk[i] = *m;
+	b = &tr->blk[i / CP_EVERY];
+	if (i % CP_EVERY == 0) {
+		b->at = at;
+		b->seq = (uint32_t)seq;
+	}
+	tr->mk[i] = (struct tl_mark){ .moff = (uint32_t)(at - b->at),
+				      .next = next,
+				      .agent = agent,
+				      .dseq = (uint16_t)(seq - b->seq) };
 	tr->nmk++;
 	if (tr->nmk % CP_EVERY == 0) {
 		struct crdt_version *v;
@@ -376,43 +401,71 @@ static int mark_push(struct timeline_room *tr, int64_t at, const struct tl_mark 
 	return 0;
 }
 
+/* The index of agent in the room's table, added if there is room; MARK_MANY if not. */
+static int agent_slot(struct timeline_room *tr, uint32_t agent, uint16_t *slot)
+{
+	for (size_t k = 0; k < tr->nagents; k++) {
+		if (tr->agents[k] == agent) {
+			*slot = (uint16_t)k;
+			return 0;
+		}
+	}
+	*slot = MARK_MANY;
+	if (tr->nagents == AGENTS_CAP)
+		return 0;
+	if (grow_quarter((void **)&tr->agents, &tr->capagents, tr->nagents + 1,
+			 sizeof(*tr->agents)))
+		return TIMELINE_E_NOMEM;
+	*slot = (uint16_t)tr->nagents;
+	tr->agents[tr->nagents++] = agent;
+	return 0;
+}
+
 static int index_add(struct timeline_room *tr, int64_t at, uint64_t seq,
 		     const struct crdt_version_entry *ver, size_t nver)
 {
-	struct tl_mark m;
-	bool inline1 = nver == 1 && ver[0].next < MARK_MANY;
+	uint16_t slot = MARK_MANY;
+	uint32_t next;
 	int rc;
 
 	if (seq > UINT32_MAX)
 		return TIMELINE_E_LIMIT;
-	if (!inline1 &&
-	    grow_quarter((void **)&tr->ent, &tr->capent, tr->nent + nver, sizeof(*tr->ent)))
-		return TIMELINE_E_NOMEM;
+	if (nver == 1 && (rc = agent_slot(tr, ver[0].agent, &slot)) != 0)
+		return rc;
+	if (slot == MARK_MANY) {
+		if (tr->nent + nver + 1 > UINT32_MAX)
+			return TIMELINE_E_LIMIT;
+		if (grow_quarter((void **)&tr->ent, &tr->capent, tr->nent + nver + 1,
+				 sizeof(*tr->ent)))
+			return TIMELINE_E_NOMEM;
+	}
 	if (tr->nmk) {
-		int64_t last = mark_at(tr, tr->nmk - 1);
+		size_t last = tr->nmk - 1;
+		const struct tl_block *b = &tr->blk[last / CP_EVERY];
+		int64_t last_at = mark_at(tr, last);
 
 		/* Scrubbing searches by time: keep the marks' times non-decreasing. */
-		if (at < last)
-			at = last;
-		if (at - tr->mbase[(tr->nmk - 1) / CP_EVERY] > UINT32_MAX) {
-			struct tl_mark copy = tr->mk[tr->nmk - 1];
+		if (at < last_at)
+			at = last_at;
+		if (at - b->at > UINT32_MAX || seq - b->seq > UINT16_MAX) {
+			struct tl_mark copy = tr->mk[last];
+			uint64_t last_seq = mark_seq(tr, last);
 
 			while (tr->nmk % CP_EVERY)
-				if ((rc = mark_push(tr, last, &copy)) != 0)
+				if ((rc = mark_push(tr, last_at, last_seq, copy.next,
+						    copy.agent)) != 0)
 					return rc;
 		}
 	}
-	m.seq = (uint32_t)seq;
-	if (inline1) {
-		m.a = ver[0].agent;
-		m.b = ver[0].next;
+	if (slot != MARK_MANY) {
+		next = ver[0].next;
 	} else {
-		m.a = (uint32_t)tr->nent;
-		m.b = MARK_MANY | (uint32_t)nver;
+		next = (uint32_t)tr->nent;
+		tr->ent[tr->nent++] = (struct crdt_version_entry){ .agent = (uint32_t)nver };
 		memcpy(tr->ent + tr->nent, ver, nver * sizeof(*ver));
 		tr->nent += nver;
 	}
-	return mark_push(tr, at, &m);
+	return mark_push(tr, at, seq, next, slot);
 }
 
 static int merge_entries(struct crdt_version *v, const struct crdt_version_entry *e, size_t n)
@@ -457,14 +510,20 @@ int timeline_version_at(const struct timeline_room *tr, int64_t at_ms, struct cr
 	}
 	for (size_t i = from; i <= last; i++) {
 		const struct tl_mark *m = &tr->mk[i];
-		struct crdt_version_entry one = { .agent = m->a, .next = m->b };
-		int rc = m->b & MARK_MANY ? merge_entries(ver, tr->ent + m->a, m->b & ~MARK_MANY)
-					  : merge_entries(ver, &one, 1);
+		struct crdt_version_entry one;
+		int rc;
 
+		if (m->agent == MARK_MANY) {
+			rc = merge_entries(ver, tr->ent + m->next + 1, tr->ent[m->next].agent);
+		} else {
+			one = (struct crdt_version_entry){ .agent = tr->agents[m->agent],
+							   .next = m->next };
+			rc = merge_entries(ver, &one, 1);
+		}
 		if (rc)
 			return TIMELINE_E_NOMEM;
 	}
-	*seq = tr->mk[last].seq;
+	*seq = mark_seq(tr, last);
 	return 0;
 }
 
@@ -1073,8 +1132,8 @@ static void room_free_index(struct timeline_room *tr)
 		crdt_version_finish(&tr->cp[k]);
 	free(tr->cp);
 	free(tr->mk);
-	free(tr->moff);
-	free(tr->mbase);
+	free(tr->blk);
+	free(tr->agents);
 	free(tr->ent);
 }
 
@@ -1287,7 +1346,7 @@ static void load_end(struct tl_load *ld, int err)
 		/* The room is dropped; a later load starts from nothing again. */
 		for (size_t k = 0; k < tr->ncp; k++)
 			crdt_version_finish(&tr->cp[k]);
-		tr->ncp = tr->nmk = tr->nent = 0;
+		tr->ncp = tr->nmk = tr->nent = tr->nagents = 0;
 		tr->last_at = 0;
 	}
 	if (tr && !err) {

@@ -900,6 +900,75 @@ static void test_long_gaps(void)
 	fake_ms = 0;
 }
 
+/*
+ * A mark keeps its seq as 16 bits after its block's first, and its agent
+ * as an index in a table of 256 per room: 66,000 other events between two
+ * edits inside one block, 300 agents taking turns (the last 44 kept in the
+ * spill area), and now and then an edit naming two agents, still give
+ * every edit's exact version and seq.
+ */
+static void test_marks_compact(void)
+{
+	const int64_t t0 = 1767225600000; /* 2026-01-01 */
+	enum { EDITS = 700, AGENTS = 300, GAP = 66000 };
+	struct timeline *tl;
+	struct timeline_room *r;
+	int64_t at[EDITS];
+	uint64_t seq_of[EDITS];
+
+	fake_ms = t0;
+	tl = make(NULL);
+	r = timeline_room(tl, "roomJ");
+	RUN_UNTIL(timeline_redis_up(tl), "Redis");
+	for (int i = 0; i < EDITS; i++) {
+		uint8_t ops[2] = { 'o', (uint8_t)i };
+		/* Every 50th also names an agent of its own, as a merged edit would. */
+		struct crdt_version_entry e[2] = {
+			{ 1000 + (uint32_t)(i % AGENTS), (uint32_t)(i / AGENTS) + 1 },
+			{ 5000 + (uint32_t)i, 1 },
+		};
+
+		if (i == 100 || i == 600) { /* inside blocks 0 and 2 */
+			for (int k = 0; k < GAP; k++)
+				REQUIRE(timeline_append(r, "focus", "c", NULL, NULL, 0, NULL, 0,
+							NULL) == 0,
+					"append a focus event");
+			drain(tl);
+		}
+		fake_ms += 3;
+		at[i] = fake_ms;
+		REQUIRE(timeline_append(r, "edit", "c", NULL, ops, sizeof(ops), e,
+					i % 50 == 7 ? 2 : 1, &seq_of[i]) == 0,
+			"append edit %d", i);
+	}
+	CHECK(seq_of[100] - seq_of[99] == GAP + 1, "seq gap %llu",
+	      (unsigned long long)(seq_of[100] - seq_of[99]));
+	for (int i = 0; i < EDITS; i++) {
+		struct crdt_version v;
+		uint32_t agent = 1000 + (uint32_t)(i % AGENTS);
+		size_t agents = (size_t)(i < AGENTS ? i + 1 : AGENTS) + (size_t)(i + 43) / 50;
+		uint64_t seq;
+
+		crdt_version_init(&v, NULL);
+		REQUIRE(timeline_version_at(r, at[i], &v, &seq) == 0, "version_at");
+		CHECK(crdt_version_get(&v, agent) == (uint32_t)(i / AGENTS) + 1 &&
+			      crdt_version_get(&v, 5000 + (uint32_t)i) == (i % 50 == 7) &&
+			      seq == seq_of[i] && v.len == agents,
+		      "edit %d: agent %u at %u, seq %llu (want %llu), %zu agents (want %zu)", i,
+		      agent, crdt_version_get(&v, agent), (unsigned long long)seq,
+		      (unsigned long long)seq_of[i], v.len, agents);
+		REQUIRE(timeline_version_at(r, at[i] - 1, &v, &seq) == 0, "version_at");
+		CHECK(crdt_version_get(&v, agent) == (uint32_t)(i / AGENTS) &&
+			      seq == (i ? seq_of[i - 1] : 0),
+		      "just before edit %d: agent %u at %u, seq %llu", i, agent,
+		      crdt_version_get(&v, agent), (unsigned long long)seq);
+		crdt_version_finish(&v);
+	}
+	drain(tl);
+	finish(tl);
+	fake_ms = 0;
+}
+
 /* A failed REQUIRE exits: the private servers must not outlive the test. */
 static void cleanup(void)
 {
@@ -928,7 +997,7 @@ int main(int argc, char **argv)
 	admin = PQconnectdb(pg.conninfo);
 	REQUIRE(PQstatus(admin) == CONNECTION_OK, "admin connection");
 	sql_exec("INSERT INTO rooms (id) VALUES ('roomA'), ('roomB'), ('roomC'), ('roomD'), "
-		 "('roomE'), ('roomF'), ('roomG'), ('roomH'), ('roomI')");
+		 "('roomE'), ('roomF'), ('roomG'), ('roomH'), ('roomI'), ('roomJ')");
 	uv_loop_init(&loop);
 	uv_timer_init(&loop, &ticker);
 	REQUIRE(db_create(&loop, pg.conninfo, NULL, &db) == 0, "db_create");
@@ -942,6 +1011,7 @@ int main(int argc, char **argv)
 	test_load_waits_for_redis();
 	test_text_at();
 	test_long_gaps();
+	test_marks_compact();
 
 	db_destroy(db);
 	uv_close((uv_handle_t *)&ticker, NULL);
