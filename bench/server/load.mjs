@@ -10,6 +10,9 @@
 //     per client at random places; 10 s warm-up, 60 s measured; latency from
 //     the keystroke to the peer applying it, delivered vs sent, convergence
 //     (both peers equal, and equal to a late joiner), server CPU and peak RSS.
+//   the forwarding floor: bench/server/floor.c (its own typists and a
+//     forwarder in C, epoll + recv + send) under the same shape of load, for
+//     the CPU one recv and one send per keystroke cost the kernel.
 //   phase 2, tandem only: the same typing plus one Run per room every 10 s;
 //     run request -> run.result latency and verdicts.
 //   idle rooms, both systems, fresh servers: rooms created and joined by one
@@ -42,7 +45,7 @@ const opt = {
 	idleCycles: 2,
 	runEvery: 10,
 	drain: 10,
-	only: null, // tandem | yws | runs | idle (comma list)
+	only: null, // tandem | yws | floor | runs | idle (comma list)
 	write: false,
 	json: null,
 	// The development machine is shared with builds and test suites.  As
@@ -83,6 +86,7 @@ const want = (p) => !opt.only || opt.only.includes(p);
 
 const tandemBin = path.join(opt.build, 'server/tandem');
 const wasm = path.join(opt.build, 'crdt/wasm/tandem-crdt.wasm');
+const floorBin = path.join(opt.build, 'bench/tandem-floor');
 const ywsServer = path.join(here, 'node_modules/@y/websocket-server/src/server.js');
 const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-loadbench-'));
 const TICK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
@@ -754,6 +758,20 @@ const kb = (b) => (b / 1e3).toFixed(1);
 const secs = (s) => (s === undefined ? '–' : s.toFixed(1));
 const num = (n) => n.toLocaleString('en-US');
 
+// The forwarding floor: bench/server/floor.c under the same shape of load
+// (its own typists, in C), for what one recv and one send per keystroke cost.
+function floorPhase() {
+	return new Promise((resolve, reject) => {
+		const args = ['--rooms', String(opt.rooms), '--rate', '5', '--warmup', String(opt.warmup),
+			'--measure', String(opt.measure)];
+		const p = spawn(floorBin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+		let out = '';
+		p.stdout.on('data', (d) => (out += d));
+		p.on('error', reject);
+		p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`floor exited ${code}`))));
+	});
+}
+
 function cpuModel() {
 	try {
 		const m = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m);
@@ -889,6 +907,29 @@ function report(res) {
 		L.push(`| generator CPU (s) / busiest process | ${secs(R.cpu.generator)} / ${busiest(R).toFixed(0)}% of a core |`);
 		L.push(`| generator event-loop delay p99 / max (ms, worst process) | ${loopLag(R)} |`);
 		L.push(`| errors / unexpected closes | ${fmtCounts(R.errors)} / ${fmtCounts(R.closes)} |`);
+		L.push('');
+	}
+	if (res.floor) {
+		const F = res.floor;
+		L.push('### Forwarding floor: one recv and one send per keystroke (same run)');
+		L.push('');
+		L.push(
+			'`bench/server/floor.c`: the smallest server that forwards each keystroke at once - epoll, ' +
+				'`recv` from the typist, `send` to the peer, in C, nothing else (no WebSocket, no document, ' +
+				`no timeline, no acks) - under the same shape of load from its own typists in C: ${num(F.rooms)} rooms, ` +
+				`${num(F.clients)} connections, ${F.rate} messages of ${F.size} bytes a second each, ${F.windowS} s measured. ` +
+				'On loopback a send also pays for the receiving side\'s TCP processing, so this is the CPU any ' +
+				'forwarding server spends in the kernel under this load.',
+		);
+		L.push('');
+		L.push('| | floor |');
+		L.push('|---|---:|');
+		L.push(`| server CPU over the window (s) | ${secs(F.serverCpuS)} (${((100 * F.serverCpuS) / F.windowS).toFixed(0)}% of a core) |`);
+		if (Yw) L.push(`| ... as a share of y-websocket's | ${(F.serverCpuS / Yw.cpu.server).toFixed(3)} |`);
+		if (T) L.push(`| ... as a share of Tandem's | ${(F.serverCpuS / T.cpu.server).toFixed(3)} |`);
+		L.push(`| messages delivered / sent | ${num(F.received)} / ${num(F.sent)} |`);
+		L.push(`| latency p50 / p99 (ms) | ${ms(F.p50Ms)} / ${ms(F.p99Ms)} |`);
+		L.push(`| its typists' CPU (s) | ${secs(F.clientCpuS)} |`);
 		L.push('');
 	}
 	if (T && Yw) {
@@ -1048,6 +1089,10 @@ async function main() {
 		const s = await startYws('typing');
 		res.yws = await loadPhase(s, 'typing');
 		res.yws.exit = await stopServer(s);
+	}
+	if (want('floor')) {
+		log('forwarding floor (bench/server/floor.c)');
+		res.floor = await floorPhase();
 	}
 	if (want('runs')) {
 		const s = await startTandem('runs');
