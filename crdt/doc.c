@@ -418,27 +418,23 @@ static int known(const struct crdt_doc *doc, uint32_t id, uint32_t seq)
 	return ai >= 0 && doc->agents[ai].next > seq;
 }
 
-/* Is every LV in [lv, lv+n) an operation of this kind? */
-static int all_of_kind(const struct crdt_doc *doc, crdt_lv lv, uint32_t n, int kind)
+/*
+ * crdt__seq_to_lv, and the kind of the operation there.  Every LV from it up
+ * to *up on is in the same span: ranges checked through this need no other
+ * look-up.
+ */
+static crdt_lv seq_lookup(const struct crdt_doc *doc, uint32_t ai, uint32_t seq, uint32_t *up,
+			  int *kind)
 {
-	while (n) {
-		const struct span *s = &doc->ops[crdt__span_at(doc, lv)];
-		uint32_t in = s->lv + crdt__span_len(doc, s) - lv;
+	uint32_t off;
+	size_t i = crdt__seq_span(doc, ai, seq, &off);
 
-		if (s->kind != kind)
-			return 0;
-		if (in >= n)
-			return 1;
-		lv += in;
-		n -= in;
-	}
-	return 1;
-}
-
-/* Is every LV in [lv, lv+n) an inserted character? */
-static int all_inserts(const struct crdt_doc *doc, crdt_lv lv, uint32_t n)
-{
-	return all_of_kind(doc, lv, n, SPAN_INS);
+	if (i == SIZE_MAX)
+		return LV_NONE;
+	if (up)
+		*up = crdt__span_len(doc, &doc->ops[i]) - off;
+	*kind = doc->ops[i].kind;
+	return doc->ops[i].lv + off;
 }
 
 /* Are the known seqs [lo, hi] of local agent ai all operations of this kind? */
@@ -447,10 +443,11 @@ static int known_of_kind(const struct crdt_doc *doc, uint32_t ai, uint32_t lo, u
 {
 	while (lo <= hi) {
 		uint32_t up, m;
-		crdt_lv lv = crdt__seq_to_lv(doc, ai, lo, &up, NULL);
+		int k;
+		crdt_lv lv = seq_lookup(doc, ai, lo, &up, &k);
 
 		m = hi - lo + 1 < up ? hi - lo + 1 : up;
-		if (lv == LV_NONE || !all_of_kind(doc, lv, m, kind))
+		if (lv == LV_NONE || k != kind)
 			return 0;
 		if (lo + (uint64_t)m > hi)
 			break;
@@ -479,6 +476,7 @@ static int integrate(struct crdt_doc *doc, const struct rop *op, uint32_t ai, ui
 	const char *text = (const char *)op->text;
 	uint32_t nbytes = op->nbytes, len = op->len - skip;
 	crdt_lv ol = LV_NONE, orr = LV_NONE;
+	int kl = SPAN_INS, kr = SPAN_INS;
 	int64_t left, right, i, dest;
 	int scanning = 0;
 	struct cursor c;
@@ -492,16 +490,15 @@ static int integrate(struct crdt_doc *doc, const struct rop *op, uint32_t ai, ui
 
 		text += b;
 		nbytes -= (uint32_t)b;
-		ol = crdt__seq_to_lv(doc, ai, op->seq + skip - 1, NULL, NULL);
+		ol = seq_lookup(doc, ai, op->seq + skip - 1, NULL, &kl);
 	} else if (!op->a_none) {
-		ol = crdt__seq_to_lv(doc, (uint32_t)crdt__agent_find(doc, op->a_agent), op->a_seq,
-				     NULL, NULL);
+		ol = seq_lookup(doc, (uint32_t)crdt__agent_find(doc, op->a_agent), op->a_seq, NULL,
+				&kl);
 	}
 	if (!op->b_none)
-		orr = crdt__seq_to_lv(doc, (uint32_t)crdt__agent_find(doc, op->b_agent), op->b_seq,
-				      NULL, NULL);
-	if ((ol != LV_NONE && !all_inserts(doc, ol, 1)) ||
-	    (orr != LV_NONE && !all_inserts(doc, orr, 1)))
+		orr = seq_lookup(doc, (uint32_t)crdt__agent_find(doc, op->b_agent), op->b_seq, NULL,
+				 &kr);
+	if ((ol != LV_NONE && kl != SPAN_INS) || (orr != LV_NONE && kr != SPAN_INS))
 		return CRDT_EDECODE;
 	if (len >= LV_NONE - doc->next_lv)
 		return CRDT_ELIMIT;
@@ -617,14 +614,13 @@ static int remote_delete(struct crdt_doc *doc, const struct rop *op, uint32_t ai
 
 		while (left) {
 			uint32_t run;
-			crdt_lv lv = crdt__seq_to_lv(doc, tai, lo, &run, NULL);
+			int k;
+			crdt_lv lv = seq_lookup(doc, tai, lo, &run, &k);
 
-			if (lv == LV_NONE)
+			if (lv == LV_NONE || k != SPAN_INS)
 				return CRDT_EDECODE;
 			if (run > left)
 				run = left;
-			if (!all_inserts(doc, lv, run))
-				return CRDT_EDECODE;
 			lo += run;
 			left -= run;
 		}
@@ -852,10 +848,11 @@ static int range_is_inserts(const struct crdt_doc *doc, const struct bkey *keys,
 
 	while (lo <= hi && lo < next) {
 		uint32_t up, m;
-		crdt_lv lv = crdt__seq_to_lv(doc, (uint32_t)ai, lo, &up, NULL);
+		int k;
+		crdt_lv lv = seq_lookup(doc, (uint32_t)ai, lo, &up, &k);
 
 		m = hi - lo + 1 < up ? hi - lo + 1 : up;
-		if (lv == LV_NONE || !all_inserts(doc, lv, m))
+		if (lv == LV_NONE || k != SPAN_INS)
 			return 0;
 		if (lo + (uint64_t)m > hi)
 			return 1;

@@ -75,7 +75,7 @@ static void serve(int lfd, int nconn)
 		die("serve");
 	for (int i = 0; i < nconn; i++) {
 		int fd = accept(lfd, NULL, NULL);
-		uint32_t idx;
+		uint32_t idx = 0;
 
 		if (fd < 0 || recv(fd, &idx, sizeof(idx), MSG_WAITALL) != sizeof(idx) ||
 		    idx >= (uint32_t)nconn)
