@@ -311,8 +311,20 @@ int crdt__agent_index(struct crdt_doc *doc, uint32_t id, uint32_t *idx);
 int crdt__agent_find(const struct crdt_doc *doc, uint32_t id);
 /* The log index of the span holding agent's seq, and seq's offset in it; SIZE_MAX if none. */
 size_t crdt__seq_span(const struct crdt_doc *doc, uint32_t agent, uint32_t seq, uint32_t *off);
-crdt_lv crdt__seq_to_lv(const struct crdt_doc *doc, uint32_t agent, uint32_t seq, uint32_t *up,
-			uint32_t *down);
+/*
+ * The LV of agent's seq (LV_NONE if the document lacks it); *up gets how
+ * many LVs from it on lie in the same span (its own included), *down how
+ * many up to it, *kind the span's kind (each may be NULL).  A range checked
+ * within *up needs no other look-up.
+ */
+crdt_lv crdt__seq_to_lv_kind(const struct crdt_doc *doc, uint32_t agent, uint32_t seq, uint32_t *up,
+			     uint32_t *down, int *kind);
+
+static inline crdt_lv crdt__seq_to_lv(const struct crdt_doc *doc, uint32_t agent, uint32_t seq,
+				      uint32_t *up, uint32_t *down)
+{
+	return crdt__seq_to_lv_kind(doc, agent, seq, up, down, NULL);
+}
 size_t crdt__span_at(const struct crdt_doc *doc, crdt_lv lv);
 /*
  * The origins of run r's first character: the left one (its span's left

@@ -418,25 +418,6 @@ static int known(const struct crdt_doc *doc, uint32_t id, uint32_t seq)
 	return ai >= 0 && doc->agents[ai].next > seq;
 }
 
-/*
- * crdt__seq_to_lv, and the kind of the operation there.  Every LV from it up
- * to *up on is in the same span: ranges checked through this need no other
- * look-up.
- */
-static crdt_lv seq_lookup(const struct crdt_doc *doc, uint32_t ai, uint32_t seq, uint32_t *up,
-			  int *kind)
-{
-	uint32_t off;
-	size_t i = crdt__seq_span(doc, ai, seq, &off);
-
-	if (i == SIZE_MAX)
-		return LV_NONE;
-	if (up)
-		*up = crdt__span_len(doc, &doc->ops[i]) - off;
-	*kind = doc->ops[i].kind;
-	return doc->ops[i].lv + off;
-}
-
 /* Are the known seqs [lo, hi] of local agent ai all operations of this kind? */
 static int known_of_kind(const struct crdt_doc *doc, uint32_t ai, uint32_t lo, uint32_t hi,
 			 int kind)
@@ -444,7 +425,7 @@ static int known_of_kind(const struct crdt_doc *doc, uint32_t ai, uint32_t lo, u
 	while (lo <= hi) {
 		uint32_t up, m;
 		int k;
-		crdt_lv lv = seq_lookup(doc, ai, lo, &up, &k);
+		crdt_lv lv = crdt__seq_to_lv_kind(doc, ai, lo, &up, NULL, &k);
 
 		m = hi - lo + 1 < up ? hi - lo + 1 : up;
 		if (lv == LV_NONE || k != kind)
@@ -490,14 +471,14 @@ static int integrate(struct crdt_doc *doc, const struct rop *op, uint32_t ai, ui
 
 		text += b;
 		nbytes -= (uint32_t)b;
-		ol = seq_lookup(doc, ai, op->seq + skip - 1, NULL, &kl);
+		ol = crdt__seq_to_lv_kind(doc, ai, op->seq + skip - 1, NULL, NULL, &kl);
 	} else if (!op->a_none) {
-		ol = seq_lookup(doc, (uint32_t)crdt__agent_find(doc, op->a_agent), op->a_seq, NULL,
-				&kl);
+		ol = crdt__seq_to_lv_kind(doc, (uint32_t)crdt__agent_find(doc, op->a_agent),
+					  op->a_seq, NULL, NULL, &kl);
 	}
 	if (!op->b_none)
-		orr = seq_lookup(doc, (uint32_t)crdt__agent_find(doc, op->b_agent), op->b_seq, NULL,
-				 &kr);
+		orr = crdt__seq_to_lv_kind(doc, (uint32_t)crdt__agent_find(doc, op->b_agent),
+					   op->b_seq, NULL, NULL, &kr);
 	if ((ol != LV_NONE && kl != SPAN_INS) || (orr != LV_NONE && kr != SPAN_INS))
 		return CRDT_EDECODE;
 	if (len >= LV_NONE - doc->next_lv)
@@ -615,7 +596,7 @@ static int remote_delete(struct crdt_doc *doc, const struct rop *op, uint32_t ai
 		while (left) {
 			uint32_t run;
 			int k;
-			crdt_lv lv = seq_lookup(doc, tai, lo, &run, &k);
+			crdt_lv lv = crdt__seq_to_lv_kind(doc, tai, lo, &run, NULL, &k);
 
 			if (lv == LV_NONE || k != SPAN_INS)
 				return CRDT_EDECODE;
@@ -849,7 +830,7 @@ static int range_is_inserts(const struct crdt_doc *doc, const struct bkey *keys,
 	while (lo <= hi && lo < next) {
 		uint32_t up, m;
 		int k;
-		crdt_lv lv = seq_lookup(doc, (uint32_t)ai, lo, &up, &k);
+		crdt_lv lv = crdt__seq_to_lv_kind(doc, (uint32_t)ai, lo, &up, NULL, &k);
 
 		m = hi - lo + 1 < up ? hi - lo + 1 : up;
 		if (lv == LV_NONE || k != SPAN_INS)

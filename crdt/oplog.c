@@ -99,8 +99,8 @@ size_t crdt__seq_span(const struct crdt_doc *doc, uint32_t agent, uint32_t seq, 
 	return SIZE_MAX;
 }
 
-crdt_lv crdt__seq_to_lv(const struct crdt_doc *doc, uint32_t agent, uint32_t seq, uint32_t *up,
-			uint32_t *down)
+crdt_lv crdt__seq_to_lv_kind(const struct crdt_doc *doc, uint32_t agent, uint32_t seq, uint32_t *up,
+			     uint32_t *down, int *kind)
 {
 	uint32_t off;
 	size_t i = crdt__seq_span(doc, agent, seq, &off);
@@ -111,6 +111,8 @@ crdt_lv crdt__seq_to_lv(const struct crdt_doc *doc, uint32_t agent, uint32_t seq
 		*up = crdt__span_len(doc, &doc->ops[i]) - off;
 	if (down)
 		*down = off + 1;
+	if (kind)
+		*kind = doc->ops[i].kind;
 	return doc->ops[i].lv + off;
 }
 
