@@ -82,6 +82,7 @@ enum seat proto_seat_parse(const char *name);
 	X(NOT_IMPLEMENTED, "not_implemented", "reserved; not implemented yet")   \
 	X(ALREADY_JOINED, "already_joined", "this connection has joined")        \
 	X(OVERLOADED, "overloaded", "edits cannot be recorded now; retry later") \
+	X(ROOM_FULL, "room_full", "the room's timeline is full")                 \
 	X(INTERNAL, "internal", "internal error")
 
 enum proto_err {

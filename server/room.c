@@ -919,6 +919,11 @@ void room_on_update(struct conn *c, const uint8_t *data, size_t len)
 		reject(c, PERR_DOC_TOO_LARGE, NULL, 0);
 		return;
 	}
+	if (r->tl && r->srv->timeline && timeline_room_full(r->tl)) {
+		/* Its edits can no longer be recorded, now or later: refused before merging. */
+		reject(c, PERR_ROOM_FULL, NULL, 0);
+		return;
+	}
 	if (timeline_overloaded(r->srv->timeline)) {
 		/* Better refused, and resent by the client later, than acknowledged and lost. */
 		reject(c, PERR_OVERLOADED, NULL, 1000);

@@ -1094,6 +1094,11 @@ size_t timeline_undurable(const struct timeline *tl)
 	return tl ? tl->undurable : 0;
 }
 
+bool timeline_room_full(const struct timeline_room *tr)
+{
+	return tr->next_seq > UINT32_MAX;
+}
+
 bool timeline_overloaded(const struct timeline *tl)
 {
 	return tl &&

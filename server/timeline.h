@@ -145,6 +145,12 @@ int timeline_room_release(struct timeline_room *tr);
 /* The last seq assigned (0: none), and the durable prefix. */
 uint64_t timeline_last_seq(const struct timeline_room *tr);
 uint64_t timeline_durable_seq(const struct timeline_room *tr);
+/*
+ * True once the room has numbered 2^32 - 1 events: the scrub index keeps
+ * 32-bit seqs, so an edit would fail with TIMELINE_E_LIMIT.  Refuse edits
+ * before merging them (other events may still be appended).
+ */
+bool timeline_room_full(const struct timeline_room *tr);
 
 /*
  * Appends an event: kind and actor (may be NULL) are copied; payload (may

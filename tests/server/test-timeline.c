@@ -969,6 +969,51 @@ static void test_marks_compact(void)
 	fake_ms = 0;
 }
 
+/*
+ * A room whose timeline has numbered 2^32 - 1 events is full: the scrub
+ * index keeps 32-bit seqs.  Loaded with its last event at 2^32 - 2, it
+ * takes one more edit, then says it is full (the server refuses edits
+ * before merging them), refuses an edit with TIMELINE_E_LIMIT, and still
+ * records other events.
+ */
+static void test_room_full(void)
+{
+	struct timeline *tl;
+	struct timeline_room *r;
+	struct doc_sink sink;
+	struct crdt_version_entry e = { 3, 1 };
+	uint8_t ops[2] = { 'o', 1 };
+	uint64_t seq = 0;
+
+	sql_exec("INSERT INTO timeline_events (room, seq, at, kind, payload) "
+		 "VALUES ('roomK', 4294967294, now(), 'note', '{}')");
+	tl = make(NULL);
+	r = timeline_room(tl, "roomK");
+	RUN_UNTIL(timeline_redis_up(tl), "Redis");
+	memset(&sink, 0, sizeof(sink));
+	sink.doc = crdt_doc_create(NULL);
+	REQUIRE(timeline_load(r, 0, sink_edit, sink_loaded, &sink) == 0, "timeline_load");
+	RUN_UNTIL(sink.done, "the load");
+	REQUIRE(sink.err == 0, "load: %s", timeline_strerror(sink.err));
+	CHECK(timeline_last_seq(r) == 4294967294u && !timeline_room_full(r),
+	      "loaded: last seq %llu, full %d", (unsigned long long)timeline_last_seq(r),
+	      timeline_room_full(r));
+	CHECK(timeline_append(r, "edit", "c", NULL, ops, sizeof(ops), &e, 1, &seq) == 0 &&
+		      seq == 4294967295u,
+	      "the last edit a room can take: seq %llu", (unsigned long long)seq);
+	CHECK(timeline_room_full(r), "full after seq 2^32 - 1");
+	e.next = 2;
+	CHECK(timeline_append(r, "edit", "c", NULL, ops, sizeof(ops), &e, 1, NULL) ==
+		      TIMELINE_E_LIMIT,
+	      "an edit past 2^32 - 1 is refused");
+	CHECK(timeline_append(r, "note", "c", NULL, NULL, 0, NULL, 0, &seq) == 0 &&
+		      seq == 4294967296u,
+	      "other events go on: seq %llu", (unsigned long long)seq);
+	drain(tl);
+	finish(tl);
+	crdt_doc_destroy(sink.doc);
+}
+
 /* A failed REQUIRE exits: the private servers must not outlive the test. */
 static void cleanup(void)
 {
@@ -997,7 +1042,7 @@ int main(int argc, char **argv)
 	admin = PQconnectdb(pg.conninfo);
 	REQUIRE(PQstatus(admin) == CONNECTION_OK, "admin connection");
 	sql_exec("INSERT INTO rooms (id) VALUES ('roomA'), ('roomB'), ('roomC'), ('roomD'), "
-		 "('roomE'), ('roomF'), ('roomG'), ('roomH'), ('roomI'), ('roomJ')");
+		 "('roomE'), ('roomF'), ('roomG'), ('roomH'), ('roomI'), ('roomJ'), ('roomK')");
 	uv_loop_init(&loop);
 	uv_timer_init(&loop, &ticker);
 	REQUIRE(db_create(&loop, pg.conninfo, NULL, &db) == 0, "db_create");
@@ -1012,6 +1057,7 @@ int main(int argc, char **argv)
 	test_text_at();
 	test_long_gaps();
 	test_marks_compact();
+	test_room_full();
 
 	db_destroy(db);
 	uv_close((uv_handle_t *)&ticker, NULL);

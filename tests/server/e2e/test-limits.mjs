@@ -2,14 +2,19 @@
 // nothing else: an oversized frame closes with 1009, malformed JSON gets
 // error bad_request, a malformed or forged CRDT update gets error
 // bad_update with nothing applied, a second join gets already_joined, a
-// silent socket is closed after the join timeout.  While all of that goes
+// room whose timeline is full gets room_full, a silent socket is closed
+// after the join timeout.  While all of that goes
 // on in one room, two clients in another room keep typing, and their edits
 // must keep converging.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 
 import {
+	PG,
 	SEED,
+	jwtDecode,
+	jwtSign,
 	Tandem,
 	converge,
 	lateJoiner,
@@ -206,6 +211,35 @@ test('an update that would make the document too large gets doc_too_large, nothi
 	const late = await lateJoiner(srv, room, await iv.version());
 	assert.equal(late.text(), iv.text());
 	assert.ok(late.text().length < MAX_DOC, `the server's copy stays within --max-doc: ${late.text().length}`);
+	for (const x of [iv, cand, late]) await x.close();
+});
+
+test('a room whose timeline has numbered 2^32 - 1 events refuses edits with room_full, nothing applied', async () => {
+	// A room the server has never seen, whose history PostgreSQL holds: the
+	// server loads it at the first join.  Its tokens: another room's, renamed.
+	const other = await srv.createRoom();
+	const id = `full-${SEED}-${Date.now()}`;
+	const tokens = {};
+	for (const seat of ['interviewer', 'candidate', 'observer']) {
+		const { payload, header } = jwtDecode(other.tokens[seat]);
+		tokens[seat] = jwtSign({ ...payload, room: id }, srv.secret, header);
+	}
+	const room = { id, tokens };
+	const sql =
+		`INSERT INTO rooms (id) VALUES ('${id}'); ` +
+		`INSERT INTO timeline_events (room, seq, at, kind, payload) VALUES ('${id}', 4294967295, now(), 'note', '{}')`;
+	const r = spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', PG, '-c', sql], { encoding: 'utf8' });
+	assert.equal(r.status, 0, `psql: ${r.stderr}`);
+	const iv = await srv.join(room, 'interviewer');
+	const cand = await srv.join(room, 'candidate');
+	const frames = iv.updates.length;
+	cand.edit((d) => d.insert(0, 'FULL'));
+	const e = await cand.error('room_full');
+	assert.equal(e.retry_ms, undefined, `no retry_ms: resending cannot help (${JSON.stringify(e)})`);
+	await barrier(cand, iv);
+	assert.equal(iv.updates.length, frames, 'the refused edit was not fanned out');
+	const late = await lateJoiner(srv, room, await iv.version());
+	assert.ok(!late.text().includes('FULL'), `the server's copy: ${JSON.stringify(late.text())}`);
 	for (const x of [iv, cand, late]) await x.close();
 });
 
