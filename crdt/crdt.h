@@ -203,6 +203,11 @@ int crdt_delete(struct crdt_doc *doc, uint32_t agent, size_t pos, size_t count);
 
 /* The version the document is at (ver's old contents are replaced). */
 int crdt_doc_version(const struct crdt_doc *doc, struct crdt_version *ver);
+/*
+ * One entry of it, without allocating: the agent's operations 0 .. next-1
+ * are merged (0 for an agent the document has nothing of).
+ */
+uint32_t crdt_doc_next(const struct crdt_doc *doc, uint32_t agent);
 /* How many operations arrived whose dependencies are still missing. */
 size_t crdt_pending(const struct crdt_doc *doc);
 /* Number of operations applied (the document's local clock). */

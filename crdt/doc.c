@@ -113,6 +113,13 @@ size_t crdt_op_count(const struct crdt_doc *doc)
 	return doc->next_lv;
 }
 
+uint32_t crdt_doc_next(const struct crdt_doc *doc, uint32_t agent)
+{
+	int ai = crdt__agent_find(doc, agent);
+
+	return ai >= 0 ? doc->agents[ai].next : 0;
+}
+
 int crdt_doc_version(const struct crdt_doc *doc, struct crdt_version *ver)
 {
 	int rc;

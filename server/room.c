@@ -886,7 +886,8 @@ void room_on_update(struct conn *c, const uint8_t *data, size_t len)
 	uint64_t recv_us = uv_hrtime() / 1000;
 	struct room *r = c->room;
 	struct crdt_update_info info;
-	struct crdt_version ver, before;
+	struct crdt_version ver;
+	uint32_t before[8];
 	bool changed = false;
 	size_t pending;
 	int rc;
@@ -929,11 +930,18 @@ void room_on_update(struct conn *c, const uint8_t *data, size_t len)
 		reject(c, PERR_OVERLOADED, NULL, 1000);
 		return;
 	}
-	crdt_version_init(&before, NULL);
+	/*
+	 * The sender's agents (at most 8: checked above) before the merge, and
+	 * their entries in ver made now, so that filling them in after the
+	 * merge cannot fail.
+	 */
 	crdt_version_init(&ver, NULL);
-	if (crdt_doc_version(r->doc, &before)) {
-		reject(c, PERR_INTERNAL, NULL, 0);
-		goto out;
+	for (size_t i = 0; i < info.nauthors; i++) {
+		before[i] = crdt_doc_next(r->doc, info.authors[i]);
+		if (crdt_version_set(&ver, info.authors[i], UINT32_MAX)) {
+			reject(c, PERR_INTERNAL, NULL, 0);
+			goto out;
+		}
 	}
 	pending = crdt_pending(r->doc);
 	rc = crdt_apply(r->doc, data, len);
@@ -949,19 +957,12 @@ void room_on_update(struct conn *c, const uint8_t *data, size_t len)
 	 * The sender's agents as far as the document now has them: both the
 	 * ack and the edit event's version entries.
 	 */
-	{
-		struct crdt_version all;
+	for (size_t i = 0; i < info.nauthors; i++) {
+		uint32_t n = crdt_doc_next(r->doc, info.authors[i]);
 
-		crdt_version_init(&all, NULL);
-		if (crdt_doc_version(r->doc, &all) == 0)
-			for (size_t i = 0; i < info.nauthors && i < 8; i++) {
-				uint32_t a = info.authors[i], n = crdt_version_get(&all, a);
-
-				crdt_version_set(&ver, a, n);
-				if (n > crdt_version_get(&before, a))
-					changed = true;
-			}
-		crdt_version_finish(&all);
+		crdt_version_set(&ver, info.authors[i], n); /* in place, or a removal */
+		if (n > before[i])
+			changed = true;
 	}
 	if (changed) {
 		mark_dirty(r);
@@ -988,7 +989,6 @@ void room_on_update(struct conn *c, const uint8_t *data, size_t len)
 	 */
 	queue_ack(r, c, r->tl ? timeline_last_seq(r->tl) : 0, &ver);
 out:
-	crdt_version_finish(&before);
 	crdt_version_finish(&ver);
 }
 

@@ -55,6 +55,30 @@ tu_fail(const char *file, int line, const char *fmt, ...)
 
 #define TU_FAIL(...) tu_fail(__FILE__, __LINE__, __VA_ARGS__)
 
+/* crdt_doc_next, one agent at a time, is crdt_doc_version's entry; 0 for an agent it lacks. */
+static inline void tu_check_next(const struct crdt_doc *doc, const char *file, int line)
+{
+	struct crdt_version v;
+	uint32_t absent = 0;
+
+	crdt_version_init(&v, NULL);
+	if (crdt_doc_version(doc, &v))
+		tu_fail(file, line, "crdt_doc_version: out of memory");
+	for (size_t i = 0; i < v.len; i++)
+		if (crdt_doc_next(doc, v.v[i].agent) != v.v[i].next)
+			tu_fail(file, line,
+				"crdt_doc_next(agent %" PRIu32 ") = %" PRIu32
+				", the version says %" PRIu32,
+				v.v[i].agent, crdt_doc_next(doc, v.v[i].agent), v.v[i].next);
+	while (crdt_version_get(&v, absent) != 0)
+		absent++;
+	if (crdt_doc_next(doc, absent) != 0)
+		tu_fail(file, line,
+			"crdt_doc_next(agent %" PRIu32 "), which the version lacks: %" PRIu32,
+			absent, crdt_doc_next(doc, absent));
+	crdt_version_finish(&v);
+}
+
 #define TU_CHECK(cond)                                            \
 	do {                                                      \
 		if (!(cond))                                      \
@@ -95,13 +119,14 @@ tu_fail(const char *file, int line, const char *fmt, ...)
 				crdt_strerror(tu_want_));                                    \
 	} while (0)
 
-/* crdt__check(doc) must pass. */
+/* crdt__check(doc) must pass, and crdt_doc_next must agree with crdt_doc_version. */
 #define TU_CHECK_DOC(doc)                                                                      \
 	do {                                                                                   \
 		int tu_rc_ = crdt__check(doc);                                                 \
 		if (tu_rc_ != 0)                                                               \
 			tu_fail(__FILE__, __LINE__, "crdt__check(%s) = %d (broken invariant)", \
 				#doc, tu_rc_);                                                 \
+		tu_check_next(doc, __FILE__, __LINE__);                                        \
 	} while (0)
 
 /*
