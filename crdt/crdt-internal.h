@@ -311,8 +311,6 @@ struct leaf *crdt__index_get(const struct crdt_doc *doc, crdt_lv lv);
 /* oplog.c */
 int crdt__agent_index(struct crdt_doc *doc, uint32_t id, uint32_t *idx);
 int crdt__agent_find(const struct crdt_doc *doc, uint32_t id);
-/* The log index of the span holding agent's seq, and seq's offset in it; SIZE_MAX if none. */
-size_t crdt__seq_span(const struct crdt_doc *doc, uint32_t agent, uint32_t seq, uint32_t *off);
 /*
  * The LV of agent's seq (LV_NONE if the document lacks it); *up gets how
  * many LVs from it on lie in the same span (its own included), *down how

@@ -64,13 +64,14 @@ int crdt__agent_index(struct crdt_doc *doc, uint32_t id, uint32_t *idx)
 	return 0;
 }
 
-size_t crdt__seq_span(const struct crdt_doc *doc, uint32_t agent, uint32_t seq, uint32_t *off)
+crdt_lv crdt__seq_to_lv_kind(const struct crdt_doc *doc, uint32_t agent, uint32_t seq, uint32_t *up,
+			     uint32_t *down, int *kind)
 {
 	const struct agent *a = &doc->agents[agent];
 	size_t from, lo = 0, hi = a->nsamples;
 
 	if (seq >= a->next || a->nsamples == 0)
-		return SIZE_MAX;
+		return LV_NONE;
 	if (seq >= doc->ops[a->last].seq) {
 		/* Its newest span (typing: the origin is the character just typed). */
 		from = a->last;
@@ -85,35 +86,27 @@ size_t crdt__seq_span(const struct crdt_doc *doc, uint32_t agent, uint32_t seq, 
 				hi = mid;
 		}
 		if (lo == 0)
-			return SIZE_MAX;
+			return LV_NONE;
 		from = a->samples[lo - 1];
 	}
 	for (size_t i = from; i < doc->nops; i++) {
 		const struct span *s = &doc->ops[i];
+		uint32_t len, off = seq - s->seq;
 
-		if (s->agent != agent || seq - s->seq >= crdt__span_len(doc, s))
+		if (s->agent != agent)
 			continue;
-		*off = seq - s->seq;
-		return i;
+		len = crdt__span_len(doc, s);
+		if (off >= len)
+			continue;
+		if (up)
+			*up = len - off;
+		if (down)
+			*down = off + 1;
+		if (kind)
+			*kind = s->kind;
+		return s->lv + off;
 	}
-	return SIZE_MAX;
-}
-
-crdt_lv crdt__seq_to_lv_kind(const struct crdt_doc *doc, uint32_t agent, uint32_t seq, uint32_t *up,
-			     uint32_t *down, int *kind)
-{
-	uint32_t off;
-	size_t i = crdt__seq_span(doc, agent, seq, &off);
-
-	if (i == SIZE_MAX)
-		return LV_NONE;
-	if (up)
-		*up = crdt__span_len(doc, &doc->ops[i]) - off;
-	if (down)
-		*down = off + 1;
-	if (kind)
-		*kind = doc->ops[i].kind;
-	return doc->ops[i].lv + off;
+	return LV_NONE;
 }
 
 size_t crdt__span_at(const struct crdt_doc *doc, crdt_lv lv)

@@ -90,18 +90,14 @@ int crdt__tree_init(struct crdt_doc *doc)
 
 	if (!n)
 		return CRDT_ENOMEM;
-	if (crdt__grow(doc->alloc, (void **)&doc->leaves, &doc->capleaves, 1,
-		       sizeof(*doc->leaves))) {
-		crdt__free(doc->alloc, n, sizeof(struct leaf));
+	/* A spare until leaf_new takes it (crdt_doc_destroy frees it if the grow fails). */
+	n->parent = doc->spare_leaves;
+	doc->spare_leaves = n;
+	doc->nspare_leaves++;
+	if (crdt__grow(doc->alloc, (void **)&doc->leaves, &doc->capleaves, 1, sizeof(*doc->leaves)))
 		return CRDT_ENOMEM;
-	}
-	memset(n, 0, sizeof(struct leaf));
-	n->leaf = 1;
-	n->id = 0;
-	doc->leaves[0] = (struct leaf *)n;
-	doc->nleaves = 1;
-	doc->first = (struct leaf *)n;
-	doc->root = n;
+	doc->first = leaf_new(doc);
+	doc->root = &doc->first->h;
 	doc->height = 0;
 	return 0;
 }
