@@ -65,13 +65,12 @@ static void nodelay(int fd)
 /* The forwarder: each connection names its index first, then is copied to index ^ 1. */
 static void serve(int lfd, int nconn)
 {
-	int *peer_of = malloc(sizeof(int) * ((size_t)nconn * 2 + 1024));
-	int *fd_of = calloc((size_t)nconn, sizeof(int));
+	int *fd_of = calloc((size_t)nconn, sizeof(int)), *peer_of;
 	struct epoll_event evs[256];
 	char buf[65536];
-	int ep = epoll_create1(0), open = nconn;
+	int ep = epoll_create1(0), open = nconn, maxfd = 0;
 
-	if (!peer_of || !fd_of || ep < 0)
+	if (!fd_of || ep < 0)
 		die("serve");
 	for (int i = 0; i < nconn; i++) {
 		int fd = accept(lfd, NULL, NULL);
@@ -82,13 +81,16 @@ static void serve(int lfd, int nconn)
 			die("accept");
 		nodelay(fd);
 		fd_of[idx] = fd;
+		if (fd > maxfd)
+			maxfd = fd;
 	}
-	/* fds are small integers: index peer_of by fd. */
+	/* fds are small integers: peer_of is indexed by fd. */
+	peer_of = malloc(sizeof(int) * ((size_t)maxfd + 1));
+	if (!peer_of)
+		die("serve");
 	for (int i = 0; i < nconn; i++) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd_of[i] };
 
-		if (fd_of[i] >= nconn * 2 + 1024)
-			die("fd numbering");
 		peer_of[fd_of[i]] = fd_of[i ^ 1];
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd_of[i], &ev))
 			die("epoll_ctl");
@@ -160,7 +162,7 @@ int main(int argc, char **argv)
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t salen = sizeof(sa);
 	int lfd, nconn, ep;
-	int *fds, *phase_ms;
+	int *fds;
 	int64_t *lat, t0, period_ns, end_warm, end_all;
 	size_t nlat = 0, caplat;
 	uint64_t sent = 0, recvd = 0, sent_w = 0, recvd_w = 0;
@@ -212,12 +214,11 @@ int main(int argc, char **argv)
 	close(lfd);
 
 	fds = calloc((size_t)nconn, sizeof(int));
-	phase_ms = calloc((size_t)nconn, sizeof(int));
 	next = calloc((size_t)nconn, sizeof(int64_t));
 	caplat = (size_t)nconn * (size_t)rate * (size_t)(measure + 5);
 	lat = malloc(caplat * sizeof(int64_t));
 	ep = epoll_create1(0);
-	if (!fds || !phase_ms || !next || !lat || ep < 0)
+	if (!fds || !next || !lat || ep < 0)
 		die("alloc");
 	srand(12345);
 	for (int i = 0; i < nconn; i++) {
