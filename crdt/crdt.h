@@ -152,6 +152,8 @@ void crdt_version_init(struct crdt_version *ver, const struct crdt_allocator *al
 void crdt_version_finish(struct crdt_version *ver); /* accepts NULL */
 /* ver[agent] = next (next == 0 removes the entry). */
 int crdt_version_set(struct crdt_version *ver, uint32_t agent, uint32_t next);
+/* Makes room for n more entries: the next n crdt_version_set() calls cannot fail. */
+int crdt_version_reserve(struct crdt_version *ver, size_t n);
 uint32_t crdt_version_get(const struct crdt_version *ver, uint32_t agent);
 /* dst = src (dst's old contents are replaced). */
 int crdt_version_copy(struct crdt_version *dst, const struct crdt_version *src);

@@ -282,6 +282,11 @@ int crdt_version_set(struct crdt_version *ver, uint32_t agent, uint32_t next)
 	return 0;
 }
 
+int crdt_version_reserve(struct crdt_version *ver, size_t n)
+{
+	return crdt__grow(ver->alloc, (void **)&ver->v, &ver->cap, ver->len + n, sizeof(*ver->v));
+}
+
 uint32_t crdt_version_get(const struct crdt_version *ver, uint32_t agent)
 {
 	size_t i;

@@ -887,6 +887,7 @@ void room_on_update(struct conn *c, const uint8_t *data, size_t len)
 	struct room *r = c->room;
 	struct crdt_update_info info;
 	struct crdt_version ver;
+	struct timeline_resv resv = { 0 };
 	uint32_t before[8];
 	bool changed = false;
 	size_t pending;
@@ -943,6 +944,24 @@ void room_on_update(struct conn *c, const uint8_t *data, size_t len)
 			goto out;
 		}
 	}
+	/*
+	 * Its timeline event made ready before the merge: an edit the document
+	 * holds must be in the timeline (the document is rebuilt from it after
+	 * a restart), so nothing may fail between the two.
+	 */
+	if (r->tl && r->srv->timeline) {
+		rc = timeline_reserve(r->tl, "edit", proto_seat_name(c->seat), data, len, ver.v,
+				      ver.len, &resv);
+		if (rc) {
+			log_event(LOG_ERROR, "timeline.append", "room=%s kind=edit error=%s", r->id,
+				  timeline_strerror(rc));
+			if (rc == TIMELINE_E_LIMIT)
+				reject(c, PERR_ROOM_FULL, NULL, 0);
+			else
+				reject(c, PERR_INTERNAL, "edit not recorded; resend it", 1000);
+			goto out;
+		}
+	}
 	pending = crdt_pending(r->doc);
 	rc = crdt_apply(r->doc, data, len);
 	if (rc) {
@@ -967,21 +986,11 @@ void room_on_update(struct conn *c, const uint8_t *data, size_t len)
 	if (changed) {
 		mark_dirty(r);
 		r->srv->metrics.updates++;
+		if (resv.tr)
+			timeline_commit(&resv, ver.v, ver.len);
 		for (struct conn *o = r->conns; o; o = o->room_next)
 			if (o != c)
 				conn_send_fanout(o, data, len, recv_us);
-		if (r->tl && r->srv->timeline) {
-			rc = timeline_append(r->tl, "edit", proto_seat_name(c->seat), NULL, data,
-					     len, ver.v, ver.len, NULL);
-			if (rc) {
-				/* Merged and sent on, not durable: no ack; the client resends. */
-				log_event(LOG_ERROR, "timeline.append",
-					  "room=%s kind=edit error=%s", r->id,
-					  timeline_strerror(rc));
-				reject(c, PERR_INTERNAL, "edit not recorded; resend it", 0);
-				goto out;
-			}
-		}
 	}
 	/*
 	 * Acknowledge once every event so far is durable: this edit's own, or
@@ -989,6 +998,7 @@ void room_on_update(struct conn *c, const uint8_t *data, size_t len)
 	 */
 	queue_ack(r, c, r->tl ? timeline_last_seq(r->tl) : 0, &ver);
 out:
+	timeline_cancel(&resv); /* a reservation not used */
 	crdt_version_finish(&ver);
 }
 

@@ -24,6 +24,7 @@
  */
 #include "timeline.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,7 @@ struct timeline_room {
 			 */
 	struct tl_event *uhead, *utail; /* not yet durable, in seq order */
 	bool loading;
+	bool reserved; /* an edit is reserved (timeline_reserve()) */
 
 	struct tl_mark *mk;   /* times non-decreasing */
 	struct tl_block *blk; /* blk[i / CP_EVERY]: the base of mark i */
@@ -269,7 +271,8 @@ static char *base64(const uint8_t *p, size_t n)
 
 /*
  * One allocation holds the event and its strings and ops (an edit is
- * thousands a second).  actor may be NULL; the rest is zeroed.
+ * thousands a second).  actor may be NULL; the rest is zeroed.  payload
+ * NULL makes room for plen bytes of it, written later.
  */
 static struct tl_event *event_new(const char *kind, size_t klen, const char *actor, size_t alen,
 				  const char *payload, size_t plen, const uint8_t *ops,
@@ -294,8 +297,9 @@ static struct tl_event *event_new(const char *kind, size_t klen, const char *act
 		p += alen + 1;
 	}
 	ev->payload = p;
-	memcpy(p, payload, plen);
-	p[plen] = '\0';
+	if (payload)
+		memcpy(p, payload, plen);
+	p[payload ? plen : 0] = '\0';
 	p += plen + 1;
 	if (ops_len) {
 		ev->ops = (uint8_t *)p;
@@ -354,91 +358,39 @@ static uint64_t mark_seq(const struct timeline_room *tr, size_t i)
 }
 
 /*
- * Appends a mark at (time) and seq: not before the last mark, and (when it
- * does not start a block) less than 2^32 ms and 2^16 seqs after its
- * block's first.
+ * Appending a mark is done in two steps, so that an edit the document has
+ * merged always gets into the index: index_reserve() finds what the mark
+ * needs and makes room for it, and may fail; index_put() then cannot.  The
+ * room's server merges the edit in between (timeline_reserve()).  They use
+ * the fields at, pad, cp and cpv of struct timeline_resv.
  */
-static int mark_push(struct timeline_room *tr, int64_t at, uint64_t seq, uint32_t next,
-		     uint16_t agent)
+
+/* The index of agent in the room's table; MARK_MANY if it has none. */
+static uint16_t agent_slot(const struct timeline_room *tr, uint32_t agent)
 {
-	size_t i = tr->nmk;
-	struct tl_block *b;
-
-	if (grow_quarter((void **)&tr->mk, &tr->capmk, i + 1, sizeof(*tr->mk)) ||
-	    grow_quarter((void **)&tr->blk, &tr->capblk, i / CP_EVERY + 1, sizeof(*tr->blk)))
-		return TIMELINE_E_NOMEM;
-	b = &tr->blk[i / CP_EVERY];
-	if (i % CP_EVERY == 0) {
-		b->at = at;
-		b->seq = (uint32_t)seq;
-	}
-	tr->mk[i] = (struct tl_mark){ .moff = (uint32_t)(at - b->at),
-				      .next = next,
-				      .agent = agent,
-				      .dseq = (uint16_t)(seq - b->seq) };
-	tr->nmk++;
-	if (tr->nmk % CP_EVERY == 0) {
-		struct crdt_version *v;
-		uint64_t s;
-
-		if (tr->ncp == tr->capcp) {
-			size_t ncap = tr->capcp ? tr->capcp * 2 : 16;
-
-			v = realloc(tr->cp, ncap * sizeof(*v));
-			if (!v)
-				return TIMELINE_E_NOMEM;
-			tr->cp = v;
-			tr->capcp = ncap;
-		}
-		v = &tr->cp[tr->ncp];
-		crdt_version_init(v, NULL);
-		if (timeline_version_at(tr, at, v, &s)) {
-			crdt_version_finish(v);
-			return TIMELINE_E_NOMEM;
-		}
-		tr->ncp++;
-	}
-	return 0;
+	for (size_t k = 0; k < tr->nagents; k++)
+		if (tr->agents[k] == agent)
+			return (uint16_t)k;
+	return MARK_MANY;
 }
 
-/* The index of agent in the room's table, added if there is room; MARK_MANY if not. */
-static int agent_slot(struct timeline_room *tr, uint32_t agent, uint16_t *slot)
+/*
+ * Makes room for a mark at (time) and seq with entries ver/nver; the mark
+ * put later may name a subset of those agents (an author whose operations
+ * all wait for others is left out).  Changes nothing the index answers.
+ */
+static int index_reserve(struct timeline_room *tr, int64_t at, uint64_t seq,
+			 const struct crdt_version_entry *ver, size_t nver, struct timeline_resv *r)
 {
-	for (size_t k = 0; k < tr->nagents; k++) {
-		if (tr->agents[k] == agent) {
-			*slot = (uint16_t)k;
-			return 0;
-		}
-	}
-	*slot = MARK_MANY;
-	if (tr->nagents == AGENTS_CAP)
-		return 0;
-	if (grow_quarter((void **)&tr->agents, &tr->capagents, tr->nagents + 1,
-			 sizeof(*tr->agents)))
-		return TIMELINE_E_NOMEM;
-	*slot = (uint16_t)tr->nagents;
-	tr->agents[tr->nagents++] = agent;
-	return 0;
-}
+	size_t n;
+	bool spill;
+	uint64_t s;
 
-static int index_add(struct timeline_room *tr, int64_t at, uint64_t seq,
-		     const struct crdt_version_entry *ver, size_t nver)
-{
-	uint16_t slot = MARK_MANY;
-	uint32_t next;
-	int rc;
-
-	if (seq > UINT32_MAX)
+	r->pad = 0;
+	r->cp = false;
+	crdt_version_init(&r->cpv, NULL);
+	if (seq > UINT32_MAX || tr->nent + nver + 1 > UINT32_MAX)
 		return TIMELINE_E_LIMIT;
-	if (nver == 1 && (rc = agent_slot(tr, ver[0].agent, &slot)) != 0)
-		return rc;
-	if (slot == MARK_MANY) {
-		if (tr->nent + nver + 1 > UINT32_MAX)
-			return TIMELINE_E_LIMIT;
-		if (grow_quarter((void **)&tr->ent, &tr->capent, tr->nent + nver + 1,
-				 sizeof(*tr->ent)))
-			return TIMELINE_E_NOMEM;
-	}
 	if (tr->nmk) {
 		size_t last = tr->nmk - 1;
 		const struct tl_block *b = &tr->blk[last / CP_EVERY];
@@ -447,14 +399,87 @@ static int index_add(struct timeline_room *tr, int64_t at, uint64_t seq,
 		/* Scrubbing searches by time: keep the marks' times non-decreasing. */
 		if (at < last_at)
 			at = last_at;
-		if (at - b->at > UINT32_MAX || seq - b->seq > UINT16_MAX) {
-			struct tl_mark copy = tr->mk[last];
-			uint64_t last_seq = mark_seq(tr, last);
+		if (at - b->at > UINT32_MAX || seq - b->seq > UINT16_MAX)
+			r->pad = (CP_EVERY - tr->nmk % CP_EVERY) % CP_EVERY;
+	}
+	r->at = at;
+	n = tr->nmk + r->pad + 1;
+	r->cp = n / CP_EVERY > tr->nmk / CP_EVERY;
+	/* Several agents, or one the full table does not name, go to ent[]. */
+	spill = nver != 1 ||
+		(tr->nagents == AGENTS_CAP && agent_slot(tr, ver[0].agent) == MARK_MANY);
+	if (grow_quarter((void **)&tr->mk, &tr->capmk, n, sizeof(*tr->mk)) ||
+	    grow_quarter((void **)&tr->blk, &tr->capblk, (n - 1) / CP_EVERY + 1,
+			 sizeof(*tr->blk)) ||
+	    (tr->nagents < AGENTS_CAP && grow_quarter((void **)&tr->agents, &tr->capagents,
+						      tr->nagents + 1, sizeof(*tr->agents))) ||
+	    (spill &&
+	     grow_quarter((void **)&tr->ent, &tr->capent, tr->nent + nver + 1, sizeof(*tr->ent))) ||
+	    (r->cp && grow_quarter((void **)&tr->cp, &tr->capcp, tr->ncp + 1, sizeof(*tr->cp))))
+		return TIMELINE_E_NOMEM;
+	if (r->cp && (timeline_version_at(tr, INT64_MAX, &r->cpv, &s) ||
+		      crdt_version_reserve(&r->cpv, nver))) {
+		crdt_version_finish(&r->cpv);
+		return TIMELINE_E_NOMEM;
+	}
+	return 0;
+}
 
-			while (tr->nmk % CP_EVERY)
-				if ((rc = mark_push(tr, last_at, last_seq, copy.next,
-						    copy.agent)) != 0)
-					return rc;
+/* Drops a reservation not used. */
+static void index_unreserve(struct timeline_resv *r)
+{
+	crdt_version_finish(&r->cpv);
+}
+
+/* Puts mark i's fields in place (room made); a completed block gets its checkpoint. */
+static void mark_put(struct timeline_room *tr, struct timeline_resv *r, int64_t at, uint64_t seq,
+		     uint32_t next, uint16_t agent)
+{
+	size_t i = tr->nmk++;
+	struct tl_block *b = &tr->blk[i / CP_EVERY];
+
+	if (i % CP_EVERY == 0) {
+		b->at = at;
+		b->seq = (uint32_t)seq;
+	}
+	tr->mk[i] = (struct tl_mark){ .moff = (uint32_t)(at - b->at),
+				      .next = next,
+				      .agent = agent,
+				      .dseq = (uint16_t)(seq - b->seq) };
+	if (tr->nmk % CP_EVERY == 0) {
+		tr->cp[tr->ncp++] = r->cpv; /* moved */
+		crdt_version_init(&r->cpv, NULL);
+	}
+}
+
+/*
+ * Appends the reserved mark for seq with entries ver/nver (at most those
+ * reserved, and of the same agents); consumes r.  Cannot fail.
+ */
+static void index_put(struct timeline_room *tr, uint64_t seq, const struct crdt_version_entry *ver,
+		      size_t nver, struct timeline_resv *r)
+{
+	uint16_t slot = MARK_MANY;
+	uint32_t next;
+
+	if (r->pad) {
+		/* The block's base cannot reach this mark: fill it with copies of its last. */
+		struct tl_mark copy = tr->mk[tr->nmk - 1];
+		int64_t last_at = mark_at(tr, tr->nmk - 1);
+		uint64_t last_seq = mark_seq(tr, tr->nmk - 1);
+
+		for (size_t k = 0; k < r->pad; k++)
+			mark_put(tr, r, last_at, last_seq, copy.next, copy.agent);
+	}
+	if (r->cp && !r->pad) /* this mark completes the block: its checkpoint has it too */
+		for (size_t i = 0; i < nver; i++)
+			if (crdt_version_get(&r->cpv, ver[i].agent) < ver[i].next)
+				crdt_version_set(&r->cpv, ver[i].agent, ver[i].next);
+	if (nver == 1) {
+		slot = agent_slot(tr, ver[0].agent);
+		if (slot == MARK_MANY && tr->nagents < AGENTS_CAP) {
+			slot = (uint16_t)tr->nagents;
+			tr->agents[tr->nagents++] = ver[0].agent;
 		}
 	}
 	if (slot != MARK_MANY) {
@@ -465,7 +490,19 @@ static int index_add(struct timeline_room *tr, int64_t at, uint64_t seq,
 		memcpy(tr->ent + tr->nent, ver, nver * sizeof(*ver));
 		tr->nent += nver;
 	}
-	return mark_push(tr, at, seq, next, slot);
+	mark_put(tr, r, r->at, seq, next, slot);
+	index_unreserve(r);
+}
+
+static int index_add(struct timeline_room *tr, int64_t at, uint64_t seq,
+		     const struct crdt_version_entry *ver, size_t nver)
+{
+	struct timeline_resv r;
+	int rc = index_reserve(tr, at, seq, ver, nver, &r);
+
+	if (rc == 0)
+		index_put(tr, seq, ver, nver, &r);
+	return rc;
 }
 
 static int merge_entries(struct crdt_version *v, const struct crdt_version_entry *e, size_t n)
@@ -1213,40 +1250,42 @@ static void jsonb_safe(char *s)
 	}
 }
 
+/* Room for an edit's payload with nver version entries. */
+#define EDIT_PAYLOAD_MAX(nver) (16 + (nver)*24)
+
+/* An edit's payload, {"v":[[agent,next],...]}, at out (EDIT_PAYLOAD_MAX(nver) bytes); its length.
+ */
+static size_t edit_payload(char *out, const struct crdt_version_entry *ver, size_t nver)
+{
+	char *p = out;
+
+	*p++ = '{';
+	if (nver) {
+		memcpy(p, "\"v\":[", 5);
+		p += 5;
+		for (size_t i = 0; i < nver; i++) {
+			if (i)
+				*p++ = ',';
+			*p++ = '[';
+			p += fmt_u64(p, ver[i].agent);
+			*p++ = ',';
+			p += fmt_u64(p, ver[i].next);
+			*p++ = ']';
+		}
+		*p++ = ']';
+	}
+	*p++ = '}';
+	*p = '\0';
+	return (size_t)(p - out);
+}
+
+/* payload (an object) as text, with "v": the version entries ver/nver; NULL on OOM. */
 static char *payload_with_version(const json_t *payload, const struct crdt_version_entry *ver,
 				  size_t nver)
 {
-	json_t *o;
+	json_t *o = json_deep_copy(payload);
 	char *s;
 
-	if (!payload) {
-		/* An edit's payload, {"v":[[agent,next],...]}, without jansson. */
-		char *p;
-
-		s = malloc(16 + nver * 24);
-		if (!s)
-			return NULL;
-		p = s;
-		*p++ = '{';
-		if (nver) {
-			memcpy(p, "\"v\":[", 5);
-			p += 5;
-			for (size_t i = 0; i < nver; i++) {
-				if (i)
-					*p++ = ',';
-				*p++ = '[';
-				p += fmt_u64(p, ver[i].agent);
-				*p++ = ',';
-				p += fmt_u64(p, ver[i].next);
-				*p++ = ']';
-			}
-			*p++ = ']';
-		}
-		*p++ = '}';
-		*p = '\0';
-		return s;
-	}
-	o = json_deep_copy(payload);
 	if (!json_is_object(o)) {
 		json_decref(o);
 		return NULL;
@@ -1266,48 +1305,124 @@ static char *payload_with_version(const json_t *payload, const struct crdt_versi
 	return s;
 }
 
-int timeline_append(struct timeline_room *tr, const char *kind, const char *actor,
-		    const json_t *payload, const uint8_t *ops, size_t ops_len,
-		    const struct crdt_version_entry *ver, size_t nver, uint64_t *seq)
+/* Whether tr takes an append now: 0, or why not. */
+static int append_check(const struct timeline_room *tr, const char *kind,
+			const struct crdt_version_entry *ver, size_t nver)
 {
-	struct timeline *tl;
-	struct tl_event *ev;
-	char *ptext;
-	int64_t now;
-	int rc;
-
 	if (!tr || !kind || !kind[0] || (nver && !ver))
 		return TIMELINE_E_INVAL;
-	tl = tr->tl;
-	if (tl->destroying)
+	if (tr->tl->destroying)
 		return TIMELINE_E_DESTROYED;
-	if (tr->loading)
-		return TIMELINE_E_INVAL; /* its next seq is not known yet */
-	ptext = payload_with_version(payload, ver, nver);
-	if (!ptext)
-		return TIMELINE_E_NOMEM;
-	ev = event_new(kind, strlen(kind), actor, actor ? strlen(actor) : 0, ptext, strlen(ptext),
-		       ops, ops_len);
-	free(ptext);
+	if (tr->loading || tr->reserved)
+		return TIMELINE_E_INVAL; /* its next seq is not known yet, or is promised */
+	return 0;
+}
+
+static int64_t append_time(const struct timeline_room *tr)
+{
+	const struct timeline *tl = tr->tl;
+	int64_t now = tl->opt.clock_ms ? tl->opt.clock_ms(tl->opt.clock_ud) : wall_ms();
+
+	return now > tr->last_at ? now : tr->last_at;
+}
+
+/* timeline_reserve(), with the payload's text given (ptext) or room for plen bytes of it. */
+static int reserve(struct timeline_room *tr, const char *kind, const char *actor, const char *ptext,
+		   size_t plen, const uint8_t *ops, size_t ops_len,
+		   const struct crdt_version_entry *ver, size_t nver, struct timeline_resv *res)
+{
+	struct tl_event *ev;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	crdt_version_init(&res->cpv, NULL);
+	if ((rc = append_check(tr, kind, ver, nver)) != 0)
+		return rc;
+	if (tr->next_seq > UINT32_MAX && nver)
+		return TIMELINE_E_LIMIT;
+	ev = event_new(kind, strlen(kind), actor, actor ? strlen(actor) : 0, ptext, plen, ops,
+		       ops_len);
 	if (!ev)
 		return TIMELINE_E_NOMEM;
 	ev->tr = tr;
 	tr->nevents++;
-	now = tl->opt.clock_ms ? tl->opt.clock_ms(tl->opt.clock_ud) : wall_ms();
-	ev->at = now > tr->last_at ? now : tr->last_at;
+	ev->at = append_time(tr);
 	ev->seq = tr->next_seq;
-	if (nver && (rc = index_add(tr, ev->at, ev->seq, ver, nver)) != 0)
-		goto err;
+	if (nver && (rc = index_reserve(tr, ev->at, ev->seq, ver, nver, res)) != 0) {
+		event_free(ev);
+		return rc;
+	}
+	res->tr = tr;
+	res->ev = ev;
+	res->nver = nver;
+	res->written = ptext != NULL;
+	tr->reserved = true;
+	return 0;
+}
+
+int timeline_reserve(struct timeline_room *tr, const char *kind, const char *actor,
+		     const uint8_t *ops, size_t ops_len, const struct crdt_version_entry *ver,
+		     size_t nver, struct timeline_resv *res)
+{
+	return reserve(tr, kind, actor, NULL, EDIT_PAYLOAD_MAX(nver), ops, ops_len, ver, nver, res);
+}
+
+uint64_t timeline_commit(struct timeline_resv *res, const struct crdt_version_entry *ver,
+			 size_t nver)
+{
+	struct timeline_room *tr = res->tr;
+	struct tl_event *ev = res->ev;
+
+	assert(tr && ev && nver <= res->nver);
+	if (!res->written) {
+		ev->plen = (uint32_t)edit_payload(ev->payload, ver, nver);
+		ev->bytes = sizeof(*ev) + ev->klen + ev->alen + ev->plen + ev->ops_len + 64;
+	}
+	if (nver)
+		index_put(tr, ev->seq, ver, nver, res);
+	else
+		index_unreserve(res);
+	tr->reserved = false;
 	tr->next_seq++;
 	tr->last_at = ev->at;
-	enqueue(tl, ev);
-	xadd(tl, ev);
+	enqueue(tr->tl, ev);
+	xadd(tr->tl, ev);
+	res->tr = NULL;
+	res->ev = NULL;
+	return ev->seq;
+}
+
+void timeline_cancel(struct timeline_resv *res)
+{
+	if (!res->tr)
+		return;
+	res->tr->reserved = false;
+	event_free(res->ev);
+	index_unreserve(res);
+	res->tr = NULL;
+	res->ev = NULL;
+}
+
+int timeline_append(struct timeline_room *tr, const char *kind, const char *actor,
+		    const json_t *payload, const uint8_t *ops, size_t ops_len,
+		    const struct crdt_version_entry *ver, size_t nver, uint64_t *seq)
+{
+	struct timeline_resv res;
+	char *ptext = NULL;
+	uint64_t s;
+	int rc;
+
+	if (payload && !(ptext = payload_with_version(payload, ver, nver)))
+		return tr ? TIMELINE_E_NOMEM : TIMELINE_E_INVAL;
+	rc = reserve(tr, kind, actor, ptext, ptext ? strlen(ptext) : EDIT_PAYLOAD_MAX(nver), ops,
+		     ops_len, ver, nver, &res);
+	free(ptext);
+	if (rc)
+		return rc;
+	s = timeline_commit(&res, ver, nver);
 	if (seq)
-		*seq = ev->seq;
+		*seq = s;
 	return 0;
-err:
-	event_free(ev);
-	return rc;
 }
 
 /* ---- loading -------------------------------------------------------------- */

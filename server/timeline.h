@@ -67,6 +67,7 @@ const char *timeline_strerror(int err);
 struct db;
 struct timeline;
 struct timeline_room;
+struct tl_event;
 
 /* The durable prefix of room advanced to seq.  room is borrowed for the call. */
 typedef void timeline_durable_cb(void *ud, const char *room, uint64_t seq);
@@ -164,6 +165,48 @@ bool timeline_room_full(const struct timeline_room *tr);
 int timeline_append(struct timeline_room *tr, const char *kind, const char *actor,
 		    const json_t *payload, const uint8_t *ops, size_t ops_len,
 		    const struct crdt_version_entry *ver, size_t nver, uint64_t *seq);
+
+/*
+ * An edit appended in two steps, for a caller that must not fail once it
+ * has merged the edit into its document (an edit the document holds must
+ * be in the timeline, or an acknowledged edit could be lost with a later
+ * restart): timeline_reserve() before the merge takes everything the
+ * append needs (the event's memory, room in the scrub index, its time and
+ * seq) and may fail; timeline_commit() after it cannot; timeline_cancel()
+ * drops an edit not made.  Nothing else may be appended to the room in
+ * between (timeline_append() and timeline_reserve() are refused with
+ * TIMELINE_E_INVAL meanwhile).  The fields are timeline.c's.
+ */
+struct timeline_resv {
+	struct timeline_room *tr;
+	struct tl_event *ev;
+	size_t nver;
+	bool written; /* the payload is (else it is made from the version entries) */
+	int64_t at;
+	size_t pad;
+	bool cp;
+	struct crdt_version cpv;
+};
+
+/*
+ * Reserves an edit event: kind and actor (may be NULL) copied, ops/ops_len
+ * its CRDT update (copied), ver/nver the version entries it will carry
+ * (only the agents count; their next seqs are given to timeline_commit()).
+ * Returns 0 (then commit or cancel res), TIMELINE_E_NOMEM, _INVAL, _LIMIT
+ * (the room is full: see timeline_room_full()) or _DESTROYED.  Like
+ * timeline_append(), it never refuses for the backlog.
+ */
+int timeline_reserve(struct timeline_room *tr, const char *kind, const char *actor,
+		     const uint8_t *ops, size_t ops_len, const struct crdt_version_entry *ver,
+		     size_t nver, struct timeline_resv *res);
+/*
+ * Appends the reserved event with the version entries ver/nver: the agents
+ * reserved or some of them, in the same order.  Returns its seq.
+ */
+uint64_t timeline_commit(struct timeline_resv *res, const struct crdt_version_entry *ver,
+			 size_t nver);
+/* Gives a reservation back. */
+void timeline_cancel(struct timeline_resv *res);
 
 /*
  * The version vector of the room's document at unix ms at_ms: the version

@@ -25,11 +25,15 @@
  *    edits), gives up after load_wait_ms, and completes when Redis returns;
  *  - the text at a moment (timeline_version_at + crdt_text_at) equals a
  *    replay of the updates up to that moment, at every moment of a session
- *    of two agents, across index checkpoints.
+ *    of two agents, across index checkpoints;
+ *  - an edit reserved before the merge and committed after: out of memory
+ *    at each allocation of the reservation leaves everything as it was, and
+ *    the commit needs no memory (every allocation fails meanwhile).
  * Waiting is always "run the loop until a condition", bounded by a guard.
  */
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -252,6 +256,48 @@ static uint64_t durable_of(const char *room)
 
 static size_t queue_max; /* 0: the default */
 static unsigned load_wait_ms = 10000;
+
+/*
+ * Out of memory on demand: this program's own code (timeline.c, the CRDT)
+ * allocates through these wrappers (-Wl,--wrap in meson.build); the shared
+ * libraries (hiredis, libpq, jansson) do not.
+ */
+static long allocs_ok = -1; /* allocations that may still succeed; -1: all */
+static long allocs_failed;
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+
+static bool alloc_fails(void)
+{
+	if (allocs_ok < 0)
+		return false;
+	if (allocs_ok == 0) {
+		allocs_failed++;
+		return true;
+	}
+	allocs_ok--;
+	return false;
+}
+
+void *__wrap_malloc(size_t n)
+{
+	return alloc_fails() ? NULL : __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+	return alloc_fails() ? NULL : __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+	return alloc_fails() ? NULL : __real_realloc(p, n);
+}
 
 /* Events' times when set (test_long_gaps), else the wall clock. */
 static int64_t fake_ms;
@@ -1014,6 +1060,131 @@ static void test_room_full(void)
 	crdt_doc_destroy(sink.doc);
 }
 
+/*
+ * The server reserves an edit's event before merging it into the document
+ * and commits it after, so an edit the document holds is always in the
+ * timeline.  Each allocation the reservation makes fails in turn, and each
+ * failure leaves the room as it was (seq, backlog, answers of the index);
+ * the commit then runs with every allocation failing and still appends,
+ * across a checkpoint, the padding of a block after a 50-day gap, edits
+ * naming two agents (the spill area) and commits naming fewer agents than
+ * reserved.  Everything reaches PostgreSQL once memory is back.
+ */
+static void test_reserve_nomem(void)
+{
+	const int64_t day = 86400000, t0 = 1767225600000; /* 2026-01-01 */
+	enum { EDITS = 600 };
+	static struct crdt_version ref[EDITS];
+	struct timeline *tl;
+	struct timeline_room *r;
+	struct timeline_resv res;
+	int64_t at[EDITS];
+	long nfailed = 0;
+
+	fake_ms = t0;
+	tl = make(NULL);
+	r = timeline_room(tl, "roomL");
+	RUN_UNTIL(timeline_redis_up(tl), "Redis");
+	for (int i = 0; i < EDITS; i++) {
+		uint8_t ops[2] = { 'o', (uint8_t)i };
+		struct crdt_version_entry e[2] = {
+			{ 10 + (uint32_t)(i % 3), (uint32_t)(i / 3) + 1 }, { 900 + (uint32_t)i, 1 }
+		};
+		size_t nver = i % 37 == 5 ? 2 : 1, ncommit = i % 74 == 5 ? 1 : nver;
+		uint64_t last = timeline_last_seq(r), seq;
+		size_t backlog = timeline_backlog(tl);
+		int rc;
+
+		fake_ms += i == 300 ? 50 * day : 5;
+		at[i] = fake_ms;
+		for (long k = 0;; k++) {
+			struct crdt_version v;
+			uint64_t s;
+
+			allocs_ok = k;
+			rc = timeline_reserve(r, "edit", "c", ops, sizeof(ops), e, nver, &res);
+			allocs_ok = -1;
+			if (rc == 0)
+				break;
+			nfailed++;
+			crdt_version_init(&v, NULL);
+			REQUIRE(timeline_version_at(r, at[i], &v, &s) == 0, "version_at");
+			CHECK(rc == TIMELINE_E_NOMEM && timeline_last_seq(r) == last &&
+				      timeline_backlog(tl) == backlog && s == last &&
+				      crdt_version_includes(&v, i ? &ref[i - 1] : &v) &&
+				      (i == 0 || crdt_version_includes(&ref[i - 1], &v)),
+			      "edit %d, allocation %ld failing: %s, seq %llu, backlog %zu, index "
+			      "at seq %llu",
+			      i, k, timeline_strerror(rc), (unsigned long long)timeline_last_seq(r),
+			      timeline_backlog(tl), (unsigned long long)s);
+			crdt_version_finish(&v);
+		}
+		if (i % 97 == 3) { /* an edit not made after all */
+			timeline_cancel(&res);
+			CHECK(timeline_last_seq(r) == last && timeline_backlog(tl) == backlog,
+			      "cancelled: seq %llu", (unsigned long long)timeline_last_seq(r));
+			REQUIRE(timeline_reserve(r, "edit", "c", ops, sizeof(ops), e, nver, &res) ==
+					0,
+				"reserve again");
+		}
+		CHECK(timeline_append(r, "note", "c", NULL, NULL, 0, NULL, 0, NULL) ==
+			      TIMELINE_E_INVAL,
+		      "an append between reserve and commit is refused");
+		allocs_ok = 0;
+		allocs_failed = 0;
+		seq = timeline_commit(&res, e, ncommit);
+		allocs_ok = -1;
+		CHECK(seq == last + 1 && timeline_backlog(tl) == backlog + 1 && allocs_failed == 0,
+		      "edit %d committed: seq %llu after %llu, backlog %zu, %ld allocations "
+		      "tried",
+		      i, (unsigned long long)seq, (unsigned long long)last, timeline_backlog(tl),
+		      allocs_failed);
+		crdt_version_init(&ref[i], NULL);
+		REQUIRE(crdt_version_copy(&ref[i], i ? &ref[i - 1] : &ref[i]) == 0, "copy");
+		for (size_t k = 0; k < ncommit; k++)
+			REQUIRE(crdt_version_set(&ref[i], e[k].agent, e[k].next) == 0, "set");
+	}
+	CHECK(nfailed >= EDITS, "the reservations made %ld allocations that could fail", nfailed);
+	for (int i = 0; i < EDITS; i++) {
+		struct crdt_version v;
+		uint64_t seq;
+
+		crdt_version_init(&v, NULL);
+		REQUIRE(timeline_version_at(r, at[i], &v, &seq) == 0, "version_at");
+		CHECK(crdt_version_includes(&v, &ref[i]) && crdt_version_includes(&ref[i], &v) &&
+			      seq == (uint64_t)i + 1,
+		      "edit %d: index at seq %llu, %zu agents (want %zu)", i,
+		      (unsigned long long)seq, v.len, ref[i].len);
+		if (i) {
+			REQUIRE(timeline_version_at(r, at[i] - 1, &v, &seq) == 0, "version_at");
+			CHECK(crdt_version_includes(&v, &ref[i - 1]) &&
+				      crdt_version_includes(&ref[i - 1], &v),
+			      "just before edit %d", i);
+		}
+		crdt_version_finish(&v);
+	}
+	drain(tl);
+	CHECK(sql_int("SELECT count(DISTINCT seq) FROM timeline_events WHERE room = 'roomL' AND "
+		      "seq BETWEEN 1 AND %d",
+		      EDITS) == EDITS &&
+		      sql_int("SELECT count(*) FROM timeline_events WHERE room = 'roomL'") == EDITS,
+	      "PostgreSQL holds seqs 1..%d of roomL once", EDITS);
+	CHECK(sql_int("SELECT count(*) FROM timeline_events WHERE room = 'roomL' AND seq = 43 "
+		      "AND payload = '{\"v\": [[10, 15], [942, 1]]}'::jsonb") == 1,
+	      "a two-agent edit's payload in PostgreSQL");
+	CHECK(sql_int("SELECT count(*) FROM timeline_events WHERE room = 'roomL' AND seq = 6 "
+		      "AND payload = '{\"v\": [[12, 2]]}'::jsonb") == 1,
+	      "an edit committed with one of its two reserved agents");
+	CHECK(sql_int("SELECT count(*) FROM timeline_events WHERE room = 'roomL' AND seq = 451 "
+		      "AND payload = '{\"v\": [[10, 151]]}'::jsonb AND ops = '\\x6fc2'::bytea") ==
+		      1,
+	      "a one-agent edit after the gap, with its ops");
+	for (int i = 0; i < EDITS; i++)
+		crdt_version_finish(&ref[i]);
+	finish(tl);
+	fake_ms = 0;
+}
+
 /* A failed REQUIRE exits: the private servers must not outlive the test. */
 static void cleanup(void)
 {
@@ -1042,7 +1213,8 @@ int main(int argc, char **argv)
 	admin = PQconnectdb(pg.conninfo);
 	REQUIRE(PQstatus(admin) == CONNECTION_OK, "admin connection");
 	sql_exec("INSERT INTO rooms (id) VALUES ('roomA'), ('roomB'), ('roomC'), ('roomD'), "
-		 "('roomE'), ('roomF'), ('roomG'), ('roomH'), ('roomI'), ('roomJ'), ('roomK')");
+		 "('roomE'), ('roomF'), ('roomG'), ('roomH'), ('roomI'), ('roomJ'), ('roomK'), "
+		 "('roomL')");
 	uv_loop_init(&loop);
 	uv_timer_init(&loop, &ticker);
 	REQUIRE(db_create(&loop, pg.conninfo, NULL, &db) == 0, "db_create");
@@ -1058,6 +1230,7 @@ int main(int argc, char **argv)
 	test_long_gaps();
 	test_marks_compact();
 	test_room_full();
+	test_reserve_nomem();
 
 	db_destroy(db);
 	uv_close((uv_handle_t *)&ticker, NULL);
