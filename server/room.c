@@ -105,6 +105,13 @@ uint64_t server_mono_ms(void)
 	return uv_hrtime() / 1000000u;
 }
 
+uint64_t server_turn_us(struct server *srv)
+{
+	if (!srv->turn_us)
+		srv->turn_us = uv_hrtime() / 1000u;
+	return srv->turn_us;
+}
+
 static int seat_index(enum seat s)
 {
 	return s == SEAT_INTERVIEWER ? 0 : s == SEAT_CANDIDATE ? 1 : -1;
@@ -805,9 +812,10 @@ void room_close(struct room *r)
 /* ---- edits --------------------------------------------------------------- */
 
 /* Token bucket: refills rate per second up to rate; false when empty. */
-static bool take_token(double *tokens, uint64_t *stamp, double rate, double per_ms)
+static bool take_token(struct server *srv, double *tokens, uint64_t *stamp, double rate,
+		       double per_ms)
 {
-	uint64_t now = server_mono_ms();
+	uint64_t now = server_turn_us(srv) / 1000u;
 
 	if (*stamp == 0)
 		*tokens = rate;
@@ -883,8 +891,8 @@ static void reject(struct conn *c, enum proto_err e, const char *message, unsign
 
 void room_on_update(struct conn *c, const uint8_t *data, size_t len)
 {
-	uint64_t recv_us = uv_hrtime() / 1000;
 	struct room *r = c->room;
+	uint64_t recv_us = server_turn_us(r->srv);
 	struct crdt_update_info info;
 	struct crdt_version ver;
 	struct timeline_resv resv = { 0 };
@@ -897,7 +905,7 @@ void room_on_update(struct conn *c, const uint8_t *data, size_t len)
 		reject(c, PERR_FORBIDDEN, "observers cannot edit", 0);
 		return;
 	}
-	if (!take_token(&c->op_tokens, &c->op_stamp_ms, r->srv->lim.ops_per_s,
+	if (!take_token(r->srv, &c->op_tokens, &c->op_stamp_ms, r->srv->lim.ops_per_s,
 			r->srv->lim.ops_per_s / 1000.0)) {
 		reject(c, PERR_RATE_LIMITED, NULL,
 		       1000 / (r->srv->lim.ops_per_s ? r->srv->lim.ops_per_s : 1) + 1);
@@ -1088,8 +1096,8 @@ static void on_run(struct conn *c, json_t *msg)
 		conn_send_error(c, id, PERR_RUN_IN_PROGRESS, NULL, 0);
 		return;
 	}
-	if (k >= 0 && !take_token(&r->run_tokens[k], &r->run_stamp[k], r->srv->lim.runs_per_min,
-				  r->srv->lim.runs_per_min / 60000.0)) {
+	if (k >= 0 && !take_token(r->srv, &r->run_tokens[k], &r->run_stamp[k],
+				  r->srv->lim.runs_per_min, r->srv->lim.runs_per_min / 60000.0)) {
 		conn_send_error(c, id, PERR_RATE_LIMITED, "too many runs; retry later",
 				60000 / (r->srv->lim.runs_per_min ? r->srv->lim.runs_per_min : 1));
 		return;

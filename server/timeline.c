@@ -34,6 +34,7 @@
 #include <hiredis/hiredis.h>
 
 #include "db.h"
+#include "fmt.h"
 #include "log.h"
 #include "redisuv.h"
 
@@ -210,33 +211,6 @@ static size_t stream_key(char *buf, const char *room, size_t len)
 	memcpy(buf + sizeof(prefix) - 1, room, len);
 	memcpy(buf + sizeof(prefix) - 1 + len, suffix, sizeof(suffix));
 	return sizeof(prefix) - 1 + len + sizeof(suffix) - 1;
-}
-
-/*
- * Decimal digits of v at p (no NUL), returning how many: the hot paths
- * format a few numbers per event, thousands of events a second, and
- * snprintf costs more than the rest of building an XADD.
- */
-static size_t fmt_u64(char *p, uint64_t v)
-{
-	char tmp[20];
-	size_t n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (size_t i = 0; i < n; i++)
-		p[i] = tmp[n - 1 - i];
-	return n;
-}
-
-static size_t fmt_i64(char *p, int64_t v)
-{
-	if (v >= 0)
-		return fmt_u64(p, (uint64_t)v);
-	p[0] = '-';
-	return 1 + fmt_u64(p + 1, (uint64_t)0 - (uint64_t)v);
 }
 
 static void gauge(struct timeline *tl)

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 
 #include "auth.h"
+#include "fmt.h"
 #include "log.h"
 #include "server.h"
 #include "store.h"
@@ -408,6 +409,7 @@ void conn_ack(struct conn *c, const struct crdt_version *v)
 static void ack_take(struct conn *c)
 {
 	/* {"t":"ack","version":{"A":N,...}}: at most 24 bytes an agent */
+	static const char head[] = "{\"t\":\"ack\",\"version\":{";
 	size_t cap = 40 + c->ack.len * 24, n;
 	struct qmsg *m;
 	char *p;
@@ -419,11 +421,19 @@ static void ack_take(struct conn *c)
 	if (!m)
 		return; /* kept for the next write */
 	p = (char *)m->buf + LWS_PRE;
-	n = (size_t)snprintf(p, cap, "{\"t\":\"ack\",\"version\":{");
-	for (size_t i = 0; i < c->ack.len; i++)
-		n += (size_t)snprintf(p + n, cap - n, "%s\"%u\":%u", i ? "," : "",
-				      c->ack.v[i].agent, c->ack.v[i].next);
-	n += (size_t)snprintf(p + n, cap - n, "}}");
+	memcpy(p, head, sizeof(head) - 1);
+	n = sizeof(head) - 1;
+	for (size_t i = 0; i < c->ack.len; i++) {
+		if (i)
+			p[n++] = ',';
+		p[n++] = '"';
+		n += fmt_u64(p + n, c->ack.v[i].agent);
+		p[n++] = '"';
+		p[n++] = ':';
+		n += fmt_u64(p + n, c->ack.v[i].next);
+	}
+	memcpy(p + n, "}}", 2);
+	n += 2;
 	m->len = n;
 	m->binary = false;
 	m->recv_us = 0;
@@ -463,7 +473,7 @@ static void sent(struct conn *c, struct qmsg *m)
 	c->srv->metrics.frames_out++;
 	if (m->recv_us)
 		metrics_observe(&c->srv->metrics.fanout,
-				(double)(uv_hrtime() / 1000 - m->recv_us) / 1000.0);
+				(double)(server_turn_us(c->srv) - m->recv_us) / 1000.0);
 	c->q_head = m->next;
 	if (!c->q_head)
 		c->q_tail = NULL;
@@ -483,6 +493,20 @@ static int write_queue(struct conn *c)
 	struct server *srv = c->srv;
 
 	flush_unlist(c); /* everything goes now, or waits for WRITEABLE */
+	if (c->ping_due && !lws_partial_buffered(c->wsi)) {
+		unsigned char *p = srv->gather + LWS_PRE;
+
+		/*
+		 * FIN, ping, one byte (lws hands an empty pong to no one): a
+		 * frame of our own, like the gathered ones.
+		 */
+		c->ping_due = false;
+		p[0] = 0x89;
+		p[1] = 1;
+		p[2] = 'p';
+		if (lws_write(c->wsi, p, 3, LWS_WRITE_RAW) < 3)
+			return -1;
+	}
 	ack_take(c);
 	while (c->q_head) {
 		struct qmsg *m = c->q_head;
@@ -525,6 +549,8 @@ static void flush_all(uv_prepare_t *h)
 {
 	struct server *srv = h->data;
 
+	/* The frames' fan-out latency is stamped once for the whole pass. */
+	server_turn_end(srv);
 	while (srv->flush_conns.head) {
 		struct conn *c = lws_container_of(srv->flush_conns.head, struct conn, flush_node);
 
@@ -539,6 +565,7 @@ static void flush_all(uv_prepare_t *h)
 			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 		}
 	}
+	server_turn_end(srv); /* the loop sleeps now: what wakes it reads the clock again */
 }
 
 static int ws_writeable(struct conn *c)
@@ -577,6 +604,48 @@ static int ws_writeable(struct conn *c)
 	return 0;
 }
 
+/*
+ * Heartbeat (docs/protocol.md): a connection silent for BEAT_PING_MS (no
+ * frame received, pong included) is sent a ping, and one silent for
+ * BEAT_HANGUP_MS is dropped; a sweep every BEAT_TICK_MS looks at all of
+ * them.  A typing client costs nothing here.  (lws's own validity pings go
+ * out every period whatever the traffic, each through a sorted list of all
+ * the connections' timers and two changes of the poll set: not used.)
+ */
+#define BEAT_PING_MS   10000
+#define BEAT_HANGUP_MS 25000
+#define BEAT_TICK_MS   1000
+
+static void beat_cb(uv_timer_t *t)
+{
+	struct server *srv = t->data;
+	uint64_t now = uv_now(srv->loop);
+
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, srv->all_conns.head)
+	{
+		struct conn *c = lws_container_of(d, struct conn, all_node);
+		uint64_t quiet = now - c->rx_ms;
+
+		if (quiet >= BEAT_HANGUP_MS && !c->close_code) {
+			log_event(LOG_INFO, "conn.dead", "conn=%llu silent_ms=%llu",
+				  (unsigned long long)c->id, (unsigned long long)quiet);
+			c->close_code = PROTO_CLOSE_GOING_AWAY;
+			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		} else if (quiet >= BEAT_PING_MS && !c->pinged && !c->close_code) {
+			c->pinged = true;
+			c->ping_due = true;
+			flush_list(c);
+		}
+	}
+	lws_end_foreach_dll_safe(d, d1);
+}
+
+static void heard(struct conn *c)
+{
+	c->rx_ms = uv_now(c->srv->loop);
+	c->pinged = false;
+}
+
 static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		 size_t len)
 {
@@ -606,8 +675,15 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		crdt_version_init(&c->ack, NULL);
 		pss->c = c;
 		srv->conns_open++;
+		heard(c);
+		lws_dll2_add_tail(&c->all_node, &srv->all_conns);
 		lws_sul_schedule(srv->ctx, 0, &c->join_sul, join_timeout,
 				 (lws_usec_t)srv->lim.join_timeout_ms * LWS_US_PER_MS);
+		return 0;
+
+	case LWS_CALLBACK_RECEIVE_PONG:
+		if (c)
+			heard(c);
 		return 0;
 
 	case LWS_CALLBACK_RECEIVE: {
@@ -615,6 +691,7 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 
 		if (!c || c->close_code)
 			return 0;
+		heard(c);
 		if (lws_is_first_fragment(wsi)) {
 			c->rx_len = 0;
 			c->rx_binary = lws_frame_is_binary(wsi);
@@ -664,6 +741,7 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		if (!c)
 			return 0;
 		lws_sul_cancel(&c->join_sul);
+		lws_dll2_remove(&c->all_node);
 		if (c->joining) {
 			store_cancel(c);
 			crdt_version_finish(&c->join_have);
@@ -910,10 +988,8 @@ static const struct lws_protocols protocols[] = {
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
-static const lws_retry_bo_t retry = {
-	.secs_since_valid_ping = 10,
-	.secs_since_valid_hangup = 25,
-};
+/* No lws validity timers (secs_since_valid_hangup 0): beat_cb does it. */
+static const lws_retry_bo_t retry = { .secs_since_valid_ping = 0 };
 
 static struct lws_http_mount mount_static;
 static struct lws_http_mount mount_api;
@@ -989,6 +1065,10 @@ int ws_start(struct server *srv, const char *host, int port, const char *static_
 	uv_timer_init(srv->loop, &srv->save_timer);
 	uv_timer_start(&srv->save_timer, rooms_save_due, SAVE_TICK_MS, SAVE_TICK_MS);
 	uv_unref((uv_handle_t *)&srv->save_timer);
+	srv->beat_timer.data = srv;
+	uv_timer_init(srv->loop, &srv->beat_timer);
+	uv_timer_start(&srv->beat_timer, beat_cb, BEAT_TICK_MS, BEAT_TICK_MS);
+	uv_unref((uv_handle_t *)&srv->beat_timer);
 	return 0;
 }
 

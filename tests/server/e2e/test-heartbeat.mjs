@@ -1,5 +1,7 @@
 // test-heartbeat.mjs - a dead peer is noticed within 30 s (docs/protocol.md:
-// pings after 10 s of silence, dropped after 25 s without an answer).
+// pings after 10 s of silence, dropped after 25 s without an answer), a
+// silent live peer is pinged and stays, and a peer that keeps talking is
+// never pinged.
 //
 // The dead peer is simulated by a client that stops reading its socket:
 // the TCP connection stays up, but no pong ever answers the server's
@@ -28,17 +30,31 @@ test('a peer that stops answering pings is dropped and shown DISCONNECTED within
 	const room = await srv.createRoom();
 	const iv = await srv.join(room, 'interviewer');
 	const cand = await srv.join(room, 'candidate');
+	const obs = await srv.join(room, 'observer');
 	await iv.presenceIs('candidate', 'PRESENT');
+	const pings = { iv: 0, obs: 0 };
+	iv.ws.on('ping', () => pings.iv++);
+	obs.ws.on('ping', () => pings.obs++);
+	// The observer says something every 2 s: never 10 s of silence.
+	const chatter = setInterval(() => obs.send({ t: 'awareness', cursor: pings.obs }), 2000);
 
 	const t0 = Date.now();
 	cand.ws._socket.pause();
-	await iv.presenceIs('candidate', 'DISCONNECTED', DEAD_PEER_MS + MARGIN_MS);
+	try {
+		await iv.presenceIs('candidate', 'DISCONNECTED', DEAD_PEER_MS + MARGIN_MS);
+	} finally {
+		clearInterval(chatter);
+	}
 	const took = Date.now() - t0;
-	console.log(`# dead peer noticed after ${took} ms`);
+	console.log(`# dead peer noticed after ${took} ms; pings: silent peer ${pings.iv}, talking peer ${pings.obs}`);
 	assert.ok(took <= DEAD_PEER_MS + MARGIN_MS, `noticed after ${took} ms`);
-	// The live peer, which answered every ping, is still there.
+	// The silent live peer answered its pings and is still there.
+	assert.ok(pings.iv >= 1, 'the silent interviewer was pinged');
 	assert.equal(iv.closeInfo, null, 'the interviewer stays connected');
 	assert.equal(iv.presence.interviewer, 'PRESENT');
+	assert.equal(pings.obs, 0, 'a peer that keeps talking is not pinged');
+	assert.equal(obs.closeInfo, null, 'the observer stays connected');
 	cand.ws.terminate();
+	await obs.close();
 	await iv.close();
 });
