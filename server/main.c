@@ -274,11 +274,12 @@ static int serve(const struct tandem_config *cfg)
 		to.ud = &srv;
 		to.backlog_gauge = &srv.metrics.timeline_backlog;
 		/*
-		 * XADDs of 2 ms go out in one write: at 5,000 edits/s a few
-		 * hundred writes instead of thousands, for both us and Redis.
-		 * Acks wait for the reply, but they wait for --ack-delay-ms anyway.
+		 * XADDs of 10 ms go out in one write: at 5,000 edits/s a
+		 * hundred writes a second instead of thousands, for both us and
+		 * Redis.  Acks wait for the reply, but they wait for
+		 * --ack-delay-ms (200) anyway.
 		 */
-		to.redis_batch_ms = 2;
+		to.redis_batch_ms = 10;
 		if (timeline_create(loop, &to, &srv.timeline))
 			log_event(LOG_ERROR, "timeline", "msg=%s", "cannot set up the timeline");
 	}

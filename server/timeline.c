@@ -676,7 +676,12 @@ static void xadd_cb(redisAsyncContext *ac, void *r, void *privdata)
 		return;
 	}
 	ev->xadd = X_DONE;
-	snprintf(ev->sid, sizeof(ev->sid), "%s", reply->str);
+	{
+		size_t n = reply->len < sizeof(ev->sid) ? reply->len : sizeof(ev->sid) - 1;
+
+		memcpy(ev->sid, reply->str, n); /* an id: "<ms>-<n>", 41 bytes at most */
+		ev->sid[n] = '\0';
+	}
 	if (ev->orphan) {
 		/* PostgreSQL confirmed it first: the stream copy is not needed. */
 		const char *id = ev->sid;
