@@ -1317,8 +1317,8 @@ static int reserve(struct timeline_room *tr, const char *kind, const char *actor
 	crdt_version_init(&res->cpv, NULL);
 	if ((rc = append_check(tr, kind, ver, nver)) != 0)
 		return rc;
-	if (tr->next_seq > UINT32_MAX && nver)
-		return TIMELINE_E_LIMIT;
+	if (nver && timeline_room_full(tr))
+		return TIMELINE_E_LIMIT; /* before allocating; index_reserve would say so too */
 	ev = event_new(kind, strlen(kind), actor, actor ? strlen(actor) : 0, ptext, plen, ops,
 		       ops_len);
 	if (!ev)
