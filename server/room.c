@@ -925,6 +925,17 @@ void room_on_update(struct conn *c, const uint8_t *data, size_t len)
 			return;
 		}
 	}
+#ifdef TANDEM_TRANSPORT_ONLY
+	/*
+	 * bench/: tandem-transport, the transport alone (BENCHMARKS.md, "Server
+	 * load"): the update, checked as far as this, goes to the peer; nothing
+	 * is merged, recorded or acknowledged.  Never built into tandem.
+	 */
+	for (struct conn *o = r->conns; o; o = o->room_next)
+		if (o != c)
+			conn_send_fanout(o, data, len, recv_us);
+	return;
+#endif
 	if (crdt_len_bytes(r->doc) + info.ins_bytes > r->srv->lim.max_doc) {
 		reject(c, PERR_DOC_TOO_LARGE, NULL, 0);
 		return;

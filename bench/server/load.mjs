@@ -10,6 +10,10 @@
 //     per client at random places; 10 s warm-up, 60 s measured; latency from
 //     the keystroke to the peer applying it, delivered vs sent, convergence
 //     (both peers equal, and equal to a late joiner), server CPU and peak RSS.
+//   tandem's transport alone: tandem-transport (server/meson.build), the
+//     same server with each update forwarded and nothing else done with it
+//     (no merge, no timeline, no acks), under the same load: what
+//     libwebsockets, libuv and the kernel cost before any room work.
 //   the forwarding floor: bench/server/floor.c (its own typists and a
 //     forwarder in C, epoll + recv + send) under the same shape of load, for
 //     the CPU one recv and one send per keystroke cost the kernel.
@@ -45,7 +49,7 @@ const opt = {
 	idleCycles: 2,
 	runEvery: 10,
 	drain: 10,
-	only: null, // tandem | yws | floor | runs | idle (comma list)
+	only: null, // tandem | yws | transport | floor | runs | idle (comma list)
 	write: false,
 	json: null,
 	// The development machine is shared with builds and test suites.  As
@@ -56,7 +60,7 @@ const opt = {
 	// ranks processes within one session.  Redis and PostgreSQL are shared
 	// services and keep their own priority.
 	nice: -10,
-	deadline: 560, // s: everything is stopped after this, whatever happens
+	deadline: 660, // s: everything is stopped after this, whatever happens
 };
 for (let i = 2; i < process.argv.length; i++) {
 	const a = process.argv[i];
@@ -77,7 +81,7 @@ for (let i = 2; i < process.argv.length; i++) {
 	else {
 		console.error(
 			'usage: load.mjs [--build DIR] [--rooms N] [--warmup S] [--measure S] [--workers N]\n' +
-				'                [--idle-rooms N] [--only tandem,yws,runs,idle] [--write] [--json FILE] [--nice N]',
+				'                [--idle-rooms N] [--only tandem,yws,transport,floor,runs,idle] [--write] [--json FILE] [--nice N]',
 		);
 		process.exit(2);
 	}
@@ -86,6 +90,7 @@ const want = (p) => !opt.only || opt.only.includes(p);
 
 const tandemBin = path.join(opt.build, 'server/tandem');
 const wasm = path.join(opt.build, 'crdt/wasm/tandem-crdt.wasm');
+const transportBin = path.join(opt.build, 'server/tandem-transport');
 const floorBin = path.join(opt.build, 'bench/tandem-floor');
 const ywsServer = path.join(here, 'node_modules/@y/websocket-server/src/server.js');
 const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-loadbench-'));
@@ -255,7 +260,7 @@ async function httpGet(url) {
 }
 
 let serverSeq = 0;
-async function startTandem(label, extra = []) {
+async function startTandem(label, extra = [], bin = tandemBin) {
 	const port = await freePort();
 	const secret = randomBytes(24).toString('hex');
 	const admin = randomBytes(24).toString('hex');
@@ -271,10 +276,10 @@ async function startTandem(label, extra = []) {
 	// command tandem runs under.  The figures then include the wrapper.
 	const wrap = (process.env.TANDEM_BENCH_WRAP || '').split(' ').filter(Boolean);
 	const p = spawn(
-		wrap.length ? wrap[0] : tandemBin,
+		wrap.length ? wrap[0] : bin,
 		[
 			...wrap.slice(1),
-			...(wrap.length ? [tandemBin] : []),
+			...(wrap.length ? [bin] : []),
 			'serve',
 			'--listen',
 			`127.0.0.1:${port}`,
@@ -311,6 +316,7 @@ async function startTandem(label, extra = []) {
 	const kids = tree(p.pid).filter((x) => x !== p.pid && readStat(x)?.ppid === p.pid);
 	return {
 		kind: 'tandem',
+		transportOnly: bin === transportBin,
 		label,
 		proc: p,
 		pid: p.pid,
@@ -506,12 +512,13 @@ function sumObj(list) {
 
 async function loadPhase(system, mode) {
 	const W = opt.workers;
-	log(`${system.kind}/${mode}: creating ${opt.rooms} rooms`);
+	const name = system.transportOnly ? 'tandem-transport' : system.kind;
+	log(`${name}/${mode}: creating ${opt.rooms} rooms`);
 	const rooms = await createRooms(system, opt.rooms);
 	const workers = Array.from({ length: W }, (_, i) => new Worker(i));
 	const parts = split(rooms, W);
 	const prefix = mode === 'runs' ? 'print("hi")\n#' : null;
-	log(`${system.kind}/${mode}: connecting ${opt.rooms * 2} clients with ${W} worker(s)`);
+	log(`${name}/${mode}: connecting ${opt.rooms * 2} clients with ${W} worker(s)`);
 	const tc = Date.now();
 	await Promise.all(
 		workers.map((w, i) =>
@@ -529,14 +536,14 @@ async function loadPhase(system, mode) {
 			w.call({ cmd: 'start', prefix, runEveryMs: mode === 'runs' ? opt.runEvery * 1000 : 0 }),
 		),
 	);
-	log(`${system.kind}/${mode}: typing; ${opt.warmup} s warm-up`);
+	log(`${name}/${mode}: typing; ${opt.warmup} s warm-up`);
 	await sleep(opt.warmup * 1000);
 	await Promise.all(workers.map((w) => w.call({ cmd: 'window', open: true })));
 	const cpu0 = sampleCpu(groups);
 	const t0 = process.hrtime.bigint();
 	const peak = {};
 	const loadavg0 = os.loadavg()[0];
-	log(`${system.kind}/${mode}: measuring ${opt.measure} s`);
+	log(`${name}/${mode}: measuring ${opt.measure} s`);
 	const end = Date.now() + opt.measure * 1000;
 	const gauges = { backlogMax: 0, redisDown: 0, pgDown: 0, samples: 0 };
 	while (Date.now() < end) {
@@ -552,10 +559,19 @@ async function loadPhase(system, mode) {
 	const hwm = readStatus(system.pid).hwm;
 	const m = sampleMem(groups);
 	for (const [k, v] of Object.entries(m)) peak[k] = Math.max(peak[k] || 0, v);
-	log(`${system.kind}/${mode}: draining, checking convergence`);
+	log(`${name}/${mode}: draining, checking convergence`);
 	const results = (
 		await Promise.all(
-			workers.map((w) => w.call({ cmd: 'finish', kind: system.kind, url: system.url, drainMs: opt.drain * 1000 })),
+			workers.map((w) =>
+				w.call({
+					cmd: 'finish',
+					kind: system.kind,
+					url: system.url,
+					drainMs: opt.drain * 1000,
+					noAcks: !!system.transportOnly,
+					noDoc: !!system.transportOnly,
+				}),
+			),
 		)
 	).map((r) => r.result);
 	let metrics = null;
@@ -801,7 +817,7 @@ function report(res) {
 			`(${path.basename(opt.build)}), run as root (judge supervisor forked), info logging to a file, ` +
 			'Redis (appendonly) and PostgreSQL from `scripts/services`, in a database created afresh for the run (`tandem_loadbench`, Redis db 3). The machine is shared with other ' +
 			`work (load averages below); the benchmark's own processes ran at ${res.nice}, Redis and ` +
-			'PostgreSQL at their usual priority. Reproduce with `bench/server/run` (about 5 minutes).',
+			'PostgreSQL at their usual priority. Reproduce with `bench/server/run` (about 7 minutes).',
 	);
 	L.push('');
 	L.push(
@@ -909,6 +925,31 @@ function report(res) {
 		L.push(`| errors / unexpected closes | ${fmtCounts(R.errors)} / ${fmtCounts(R.closes)} |`);
 		L.push('');
 	}
+	const X = res.transport;
+	if (X) {
+		L.push("### Tandem's transport alone (same run)");
+		L.push('');
+		L.push(
+			'`tandem-transport` (server/meson.build): the tandem server built with `TANDEM_TRANSPORT_ONLY` - ' +
+				'libwebsockets on the libuv loop, joins with tokens, each update\'s header read and its author ' +
+				'checked, then the update forwarded to the peer, and nothing else: no merge, no timeline, no ' +
+				'acks, no document - under the same generator and load as the two systems above.  It is what ' +
+				'the transport the design fixes costs before a room does any work.',
+		);
+		L.push('');
+		L.push('| | transport alone |');
+		L.push('|---|---:|');
+		L.push(`| server CPU over the window (s) | ${secs(X.cpu.server)} (${((100 * X.cpu.server) / X.windowS).toFixed(0)}% of a core) |`);
+		if (Yw) L.push(`| ... as a share of y-websocket's | ${(X.cpu.server / Yw.cpu.server).toFixed(3)} |`);
+		if (T) L.push(`| ... as a share of Tandem's | ${(X.cpu.server / T.cpu.server).toFixed(3)} |`);
+		L.push(`| characters delivered / sent | ${num(X.delivered)} / ${num(X.sent)} |`);
+		L.push(`| rooms converged (both peers equal) | ${X.converged} / ${X.rooms} |`);
+		L.push(`| latency p50 / p99 / max (ms) | ${ms(X.lat.p50)} / ${ms(X.lat.p99)} / ${ms(X.lat.max)} |`);
+		L.push(`| server peak RSS (VmHWM) | ${mb(X.serverHwm)} MB |`);
+		L.push(`| generator CPU over the window (s) | ${secs(X.cpu.generator)} |`);
+		L.push(`| errors / unexpected closes | ${fmtCounts(X.errors)} / ${fmtCounts(X.closes)} |`);
+		L.push('');
+	}
 	if (res.floor) {
 		const F = res.floor;
 		L.push('### Forwarding floor: one recv and one send per keystroke (same run)');
@@ -951,6 +992,22 @@ function report(res) {
 		}
 		tgt('every character delivered, every room converged (both)', 'all', `${T.delivered === T.sent && Yw.delivered === Yw.sent && T.converged === T.rooms && Yw.converged === Yw.rooms ? 'all' : 'not all'}`, T.delivered === T.sent && Yw.delivered === Yw.sent && T.converged === T.rooms && Yw.converged === Yw.rooms, 'see the table');
 		L.push('');
+		if (X && Yw.cpu.server > 0) {
+			const budget = 0.2 * Yw.cpu.server;
+			const left = budget - X.cpu.server;
+			const room = Math.max(0, T.cpu.server - X.cpu.server);
+			const perKey = (s) => ((1e6 * s) / Math.max(1, T.sent)).toFixed(1);
+			L.push(
+				`The CPU limit is ${secs(budget)} s over this window (0.20 of y-websocket's ${secs(Yw.cpu.server)} s). ` +
+					`Tandem's transport alone (section above) used ${secs(X.cpu.server)} s ` +
+					`(${(X.cpu.server / Yw.cpu.server).toFixed(3)} of y-websocket's), ` +
+					(left > 0
+						? `leaving ${secs(left)} s (${perKey(left)} µs a keystroke) for merging, recording and acknowledging every update; `
+						: 'more than the limit before a room merges, records or acknowledges anything; ') +
+					`Tandem spent ${secs(room)} s (${perKey(room)} µs a keystroke) on that work.`,
+			);
+			L.push('');
+		}
 		L.push(
 			'Server CPU and RSS compare the network process alone (Tandem) with the y-websocket node ' +
 				'process; what Tandem spends besides, in its judge supervisor, Redis and PostgreSQL, is in ' +
@@ -1089,6 +1146,11 @@ async function main() {
 		const s = await startYws('typing');
 		res.yws = await loadPhase(s, 'typing');
 		res.yws.exit = await stopServer(s);
+	}
+	if (want('transport')) {
+		const s = await startTandem('transport', [], transportBin);
+		res.transport = await loadPhase(s, 'typing');
+		res.transport.exit = await stopServer(s);
 	}
 	if (want('floor')) {
 		log('forwarding floor (bench/server/floor.c)');

@@ -561,7 +561,7 @@ async function finish(msg) {
 	// Tandem: wait for the outstanding durable acks too (bounded by the same drain time).
 	const allAcked = () =>
 		rooms.every((r) => r.clients.every((c) => c.closed || c.acked === undefined || c.acked >= c.next));
-	while (msg.kind === 'tandem' && !allAcked() && Date.now() - t0 < msg.drainMs)
+	while (msg.kind === 'tandem' && !msg.noAcks && !allAcked() && Date.now() - t0 < msg.drainMs)
 		await new Promise((r) => setTimeout(r, 50));
 	// Runs still in flight get a little time to answer.
 	while (rooms.some((r) => r.runBusy) && Date.now() - t0 < msg.drainMs)
@@ -582,7 +582,8 @@ async function finish(msg) {
 		else diverged.push(room.id);
 		if (msg.kind === 'tandem') unacked += a.next - a.acked + (b.next - b.acked);
 	}
-	await pool(rooms, 16, async (room) => {
+	// The transport reference keeps no document: no late joiner to ask.
+	await pool(msg.noDoc ? [] : rooms, 16, async (room) => {
 		try {
 			const t =
 				msg.kind === 'tandem'
