@@ -882,6 +882,15 @@ void room_timeline_durable(struct server *srv, const char *room, uint64_t seq)
 		send_acks(r);
 }
 
+/* An update read at recv_us goes to every other connection of the room. */
+static void fan_out(struct room *r, const struct conn *from, const uint8_t *data, size_t len,
+		    uint64_t recv_us)
+{
+	for (struct conn *o = r->conns; o; o = o->room_next)
+		if (o != from)
+			conn_send_fanout(o, data, len, recv_us);
+}
+
 /* Refuses an update: counted, and the sender is told why. */
 static void reject(struct conn *c, enum proto_err e, const char *message, unsigned retry_ms)
 {
@@ -931,9 +940,7 @@ void room_on_update(struct conn *c, const uint8_t *data, size_t len)
 	 * load"): the update, checked as far as this, goes to the peer; nothing
 	 * is merged, recorded or acknowledged.  Never built into tandem.
 	 */
-	for (struct conn *o = r->conns; o; o = o->room_next)
-		if (o != c)
-			conn_send_fanout(o, data, len, recv_us);
+	fan_out(r, c, data, len, recv_us);
 	return;
 #endif
 	if (crdt_len_bytes(r->doc) + info.ins_bytes > r->srv->lim.max_doc) {
@@ -1007,9 +1014,7 @@ void room_on_update(struct conn *c, const uint8_t *data, size_t len)
 		r->srv->metrics.updates++;
 		if (resv.tr)
 			timeline_commit(&resv, ver.v, ver.len);
-		for (struct conn *o = r->conns; o; o = o->room_next)
-			if (o != c)
-				conn_send_fanout(o, data, len, recv_us);
+		fan_out(r, c, data, len, recv_us);
 	}
 	/*
 	 * Acknowledge once every event so far is durable: this edit's own, or

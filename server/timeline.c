@@ -339,6 +339,16 @@ static uint64_t mark_seq(const struct timeline_room *tr, size_t i)
  * the fields at, pad, cp and cpv of struct timeline_resv.
  */
 
+/* v = the entry-wise maximum of v and e[0..n). */
+static int merge_entries(struct crdt_version *v, const struct crdt_version_entry *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (crdt_version_get(v, e[i].agent) < e[i].next &&
+		    crdt_version_set(v, e[i].agent, e[i].next))
+			return TIMELINE_E_NOMEM;
+	return 0;
+}
+
 /* The index of agent in the room's table; MARK_MANY if it has none. */
 static uint16_t agent_slot(const struct timeline_room *tr, uint32_t agent)
 {
@@ -446,9 +456,7 @@ static void index_put(struct timeline_room *tr, uint64_t seq, const struct crdt_
 			mark_put(tr, r, last_at, last_seq, copy.next, copy.agent);
 	}
 	if (r->cp && !r->pad) /* this mark completes the block: its checkpoint has it too */
-		for (size_t i = 0; i < nver; i++)
-			if (crdt_version_get(&r->cpv, ver[i].agent) < ver[i].next)
-				crdt_version_set(&r->cpv, ver[i].agent, ver[i].next);
+		(void)merge_entries(&r->cpv, ver, nver); /* room reserved: cannot fail */
 	if (nver == 1) {
 		slot = agent_slot(tr, ver[0].agent);
 		if (slot == MARK_MANY && tr->nagents < AGENTS_CAP) {
@@ -477,15 +485,6 @@ static int index_add(struct timeline_room *tr, int64_t at, uint64_t seq,
 	if (rc == 0)
 		index_put(tr, seq, ver, nver, &r);
 	return rc;
-}
-
-static int merge_entries(struct crdt_version *v, const struct crdt_version_entry *e, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (crdt_version_get(v, e[i].agent) < e[i].next &&
-		    crdt_version_set(v, e[i].agent, e[i].next))
-			return TIMELINE_E_NOMEM;
-	return 0;
 }
 
 int timeline_version_at(const struct timeline_room *tr, int64_t at_ms, struct crdt_version *ver,

@@ -545,6 +545,16 @@ static int write_queue(struct conn *c)
 }
 
 /* Before the loop sleeps: each listed connection's frames, in one write where they fit. */
+/*
+ * Drops c without a closing handshake (its socket failed, or its peer is
+ * gone).  Not from inside lws: lws closes the socket on its own turn.
+ */
+static void hang_up(struct conn *c)
+{
+	c->close_code = PROTO_CLOSE_GOING_AWAY;
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
 static void flush_all(uv_prepare_t *h)
 {
 	struct server *srv = h->data;
@@ -559,11 +569,8 @@ static void flush_all(uv_prepare_t *h)
 			want_writeable(c);
 			continue;
 		}
-		if (write_queue(c)) {
-			/* Not from inside lws: let it close the socket on its own turn. */
-			c->close_code = PROTO_CLOSE_GOING_AWAY;
-			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-		}
+		if (write_queue(c))
+			hang_up(c);
 	}
 	server_turn_end(srv); /* the loop sleeps now: what wakes it reads the clock again */
 }
@@ -629,8 +636,7 @@ static void beat_cb(uv_timer_t *t)
 		if (quiet >= BEAT_HANGUP_MS && !c->close_code) {
 			log_event(LOG_INFO, "conn.dead", "conn=%llu silent_ms=%llu",
 				  (unsigned long long)c->id, (unsigned long long)quiet);
-			c->close_code = PROTO_CLOSE_GOING_AWAY;
-			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+			hang_up(c);
 		} else if (quiet >= BEAT_PING_MS && !c->pinged && !c->close_code) {
 			c->pinged = true;
 			c->ping_due = true;

@@ -299,7 +299,7 @@ void *__wrap_realloc(void *p, size_t n)
 	return alloc_fails() ? NULL : __real_realloc(p, n);
 }
 
-/* Events' times when set (test_long_gaps), else the wall clock. */
+/* Events' times when set (fake_start), else the wall clock. */
 static int64_t fake_ms;
 static int64_t fake_clock(void *ud)
 {
@@ -366,6 +366,27 @@ static void finish(struct timeline *tl)
 {
 	timeline_destroy(tl);
 	uv_run(&loop, UV_RUN_NOWAIT);
+}
+
+/*
+ * A timeline (*tl) whose events take their times from fake_ms, set to t0,
+ * connected to Redis; returns its room id.  fake_finish() ends both.
+ */
+static struct timeline_room *fake_start(struct timeline **tl, int64_t t0, const char *id)
+{
+	struct timeline_room *r;
+
+	fake_ms = t0;
+	*tl = make(NULL);
+	r = timeline_room(*tl, id);
+	RUN_UNTIL(timeline_redis_up(*tl), "Redis");
+	return r;
+}
+
+static void fake_finish(struct timeline *tl)
+{
+	finish(tl);
+	fake_ms = 0;
 }
 
 /* ---- order, exactly once, trimming ---------------------------------------- */
@@ -913,10 +934,7 @@ static void test_long_gaps(void)
 	int64_t at[700];
 	int n = 0;
 
-	fake_ms = t0;
-	tl = make(NULL);
-	r = timeline_room(tl, "roomI");
-	RUN_UNTIL(timeline_redis_up(tl), "Redis");
+	r = fake_start(&tl, t0, "roomI");
 	for (int i = 0; i < 700; i++, n++) {
 		uint8_t ops[2] = { 'o', (uint8_t)i };
 		struct crdt_version_entry e = { 3, (uint32_t)i + 1 };
@@ -942,8 +960,7 @@ static void test_long_gaps(void)
 		crdt_version_finish(&v);
 	}
 	drain(tl);
-	finish(tl);
-	fake_ms = 0;
+	fake_finish(tl);
 }
 
 /*
@@ -962,10 +979,7 @@ static void test_marks_compact(void)
 	int64_t at[EDITS];
 	uint64_t seq_of[EDITS];
 
-	fake_ms = t0;
-	tl = make(NULL);
-	r = timeline_room(tl, "roomJ");
-	RUN_UNTIL(timeline_redis_up(tl), "Redis");
+	r = fake_start(&tl, t0, "roomJ");
 	for (int i = 0; i < EDITS; i++) {
 		uint8_t ops[2] = { 'o', (uint8_t)i };
 		/* Every 50th also names an agent of its own, as a merged edit would. */
@@ -1011,8 +1025,7 @@ static void test_marks_compact(void)
 		crdt_version_finish(&v);
 	}
 	drain(tl);
-	finish(tl);
-	fake_ms = 0;
+	fake_finish(tl);
 }
 
 /*
@@ -1081,10 +1094,7 @@ static void test_reserve_nomem(void)
 	int64_t at[EDITS];
 	long nfailed = 0;
 
-	fake_ms = t0;
-	tl = make(NULL);
-	r = timeline_room(tl, "roomL");
-	RUN_UNTIL(timeline_redis_up(tl), "Redis");
+	r = fake_start(&tl, t0, "roomL");
 	for (int i = 0; i < EDITS; i++) {
 		uint8_t ops[2] = { 'o', (uint8_t)i };
 		struct crdt_version_entry e[2] = {
@@ -1181,8 +1191,7 @@ static void test_reserve_nomem(void)
 	      "a one-agent edit after the gap, with its ops");
 	for (int i = 0; i < EDITS; i++)
 		crdt_version_finish(&ref[i]);
-	finish(tl);
-	fake_ms = 0;
+	fake_finish(tl);
 }
 
 /* A failed REQUIRE exits: the private servers must not outlive the test. */
