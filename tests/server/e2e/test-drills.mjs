@@ -7,7 +7,7 @@
 // observer's copy of the document holds every edit acknowledged before the
 // failure, and the room's timeline (GET /api/rooms/:id/timeline, every
 // page) holds seqs 1..N exactly once, in order, and its edit events alone
-// rebuild the very document the peers converged on.  The Redis and
+// rebuild the very document the peers converged on, as does text?at=now.  The Redis and
 // PostgreSQL drills run against private instances (started here, on free
 // ports, in temporary folders) so the shared services are never disturbed.
 import assert from 'node:assert/strict';
@@ -192,6 +192,9 @@ async function checkTimeline(srv, room, text, acked) {
 	const v = versionJson(crdt, doc.version());
 	assert.ok(versionIncludes(v, acked), `the timeline covers every acked op: ${JSON.stringify(v)} vs ${JSON.stringify(acked)}`);
 	assert.equal(doc.text(), text, 'the timeline rebuilds the converged document');
+	const now = await srv.api('GET', `/api/rooms/${room.id}/text?at=${Date.now()}`, { token: room.tokens.interviewer });
+	assert.equal(now.status, 200, `text?at=now: ${now.text}`);
+	assert.equal(now.json.text, text, 'text?at=now is the converged document');
 	return events;
 }
 
@@ -321,6 +324,45 @@ test('a client that vanishes without closing: its acked edits stay, peers conver
 	await type(a, 20);
 	const target = await converge([a, b]);
 	await checkTimeline(srv, room, a.text(), target);
+	await a.close();
+	await b.close();
+	await srv.stop();
+});
+
+// The drill of issue 14: the candidate's last characters reached the
+// interviewer but not the server's timeline (the server forwarded them and
+// died before recording them), and the interviewer typed after them while
+// the server was down.  After both reconnect and resend, the interviewer's
+// characters wait on the server for the candidate's; when those arrive the
+// server must forward the released edit to the candidate, acknowledge it to
+// the interviewer, and record it so that text?at=now is the document.
+test('tandem killed with SIGKILL while an edit depends on ops it never recorded: both converge, all acked', async () => {
+	const srv = await Tandem.start();
+	cleanups.push(() => srv.proc && srv.stop());
+	const room = await srv.createRoom();
+	let a = await srv.join(room, 'interviewer');
+	let b = await srv.join(room, 'candidate');
+	a.edit((d) => d.insert(0, 'hello '));
+	await converge([a, b]);
+	// X: typed by the candidate, seen by the interviewer, never recorded.
+	const before = b.doc.version();
+	b.doc.insert(b.doc.length, 'abc');
+	a.doc.applyUpdate(b.doc.encodeSince(before));
+	srv.proc.kill('SIGKILL');
+	await within(srv.exited, 10000, 'tandem to die');
+	srv.proc = null;
+	// Y: typed by the interviewer after X while the server is down.
+	a.doc.insert(a.doc.length, 'XYZ');
+	await srv._spawn();
+	a = await rejoin(srv, room, 'interviewer', a); // Y waits on the server for X
+	b = await rejoin(srv, room, 'candidate', b); // X arrives: Y is released
+	const target = await converge([a, b]);
+	assert.equal(b.text(), 'hello abcXYZ', 'the candidate has the interviewer\'s characters');
+	await checkDurable(srv, room, target, 'after the release');
+	await checkTimeline(srv, room, a.text(), target);
+	// Later edits of the interviewer do not wait on the candidate's side.
+	await Promise.all([type(a, 10), type(b, 10)]);
+	await checkTimeline(srv, room, a.text(), await converge([a, b]));
 	await a.close();
 	await b.close();
 	await srv.stop();
