@@ -63,6 +63,7 @@ struct room {
 	struct member member[2]; /* interviewer, candidate */
 	unsigned observers;
 	bool closed;
+	int64_t token_epoch; /* tokens of an older epoch are revoked; closing bumps it */
 
 	struct timeline_room *tl; /* NULL without a timeline */
 	struct pending_ack *acks, *acks_tail;
@@ -300,9 +301,15 @@ int room_load_snapshot(struct room *r, const uint8_t *data, size_t len)
 	return 0;
 }
 
-void room_mark_closed(struct room *r)
+void room_mark_loaded(struct room *r, bool closed, int64_t token_epoch)
 {
-	r->closed = true;
+	r->closed = closed;
+	r->token_epoch = token_epoch;
+}
+
+int64_t room_token_epoch(const struct room *r)
+{
+	return r->token_epoch;
 }
 
 static void idle_due(lws_sorted_usec_list_t *sul);
@@ -800,6 +807,7 @@ void room_close(struct room *r)
 	if (r->closed)
 		return;
 	r->closed = true;
+	r->token_epoch++; /* as store_close_room() did in PostgreSQL */
 	for (int k = 0; k < 2; k++)
 		if (r->member[k].state == P_PRESENT)
 			set_state(r, k, P_COMPLETED);

@@ -129,6 +129,7 @@ struct conn {
 	bool joining;
 	struct crdt_version join_have;
 	json_t *join_id;
+	int64_t join_epoch; /* of the join's token */
 	double op_tokens;
 	uint64_t op_stamp_ms;
 };
@@ -174,8 +175,10 @@ void room_discard(struct room *r);
 int room_add_owner(struct room *r, uint32_t agent, enum seat seat);
 /* Merges a stored snapshot into a freshly loaded room. */
 int room_load_snapshot(struct room *r, const uint8_t *data, size_t len);
-/* Marks a loaded room closed (no side effects). */
-void room_mark_closed(struct room *r);
+/* The stored state of a loaded room: closed or not, its token epoch (no side effects). */
+void room_mark_loaded(struct room *r, bool closed, int64_t token_epoch);
+/* Tokens whose epoch ("ep") is older than this are revoked (closing bumps it). */
+int64_t room_token_epoch(const struct room *r);
 /*
  * The room's row is in PostgreSQL (loaded, or its creation confirmed): once
  * it is empty and everything about it is stored, it may be freed (the next
@@ -192,7 +195,11 @@ void rooms_save_due(uv_timer_t *t);
 int room_doc_version(const struct room *r, struct crdt_version *v);
 /* Server shutdown: every connection closes with 1001 (state kept). */
 void room_shutdown(struct room *r);
-/* Closes the room: members see COMPLETED, connections close with 4002. */
+/*
+ * Closes the room in memory (once PostgreSQL has the close: http.c): its
+ * token epoch goes up by one, members see COMPLETED, connections close
+ * with 4002.  Closing a closed room does nothing.
+ */
 void room_close(struct room *r);
 /* Presence of every seat as a JSON array (new reference). */
 json_t *room_presence_json(const struct room *r);

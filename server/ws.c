@@ -226,10 +226,11 @@ static void join_room(void *ud, struct room *r, int status)
 
 	c->joining = false;
 	c->join_id = NULL;
-	if (!r || room_closed(r)) {
+	if (!r || room_closed(r) || c->join_epoch < room_token_epoch(r)) {
 		conn_close(c, status == 503 ? PROTO_CLOSE_GOING_AWAY : PROTO_CLOSE_POLICY,
 			   !r ? (status == 503 ? "database unavailable" : "no such room")
-			      : "room closed");
+			   : room_closed(r) ? "room closed"
+					    : "token revoked");
 		c->seat = SEAT_NONE;
 	} else {
 		room_join(r, c, c->name, &c->join_have, id);
@@ -277,6 +278,7 @@ static void on_join(struct conn *c, json_t *msg)
 		return;
 	}
 	snprintf(c->name, sizeof(c->name), "%s", claims.name);
+	c->join_epoch = claims.epoch;
 	c->join_id = json_incref(json_object_get(msg, "id"));
 	c->joining = true;
 	lws_sul_cancel(&c->join_sul);

@@ -367,3 +367,40 @@ test('tandem killed with SIGKILL while an edit depends on ops it never recorded:
 	await b.close();
 	await srv.stop();
 });
+
+// Issue 14, defect 1: a close is closed only once PostgreSQL has it.  With
+// PostgreSQL unreachable the close answers 503 (promptly, not a dropped
+// connection), the room stays open, and a retry once it is back closes it
+// for good (it stays closed across a restart); closing again answers 200.
+test('closing a room while PostgreSQL is unreachable: 503, still open; a retry closes it durably', async () => {
+	const pg = await privatePg();
+	const srv = await Tandem.start({ args: ['--pg', pg.conninfo] });
+	cleanups.push(() => srv.proc && srv.stop());
+	const room = await srv.createRoom();
+	const a = await srv.join(room, 'interviewer');
+	const close = () => srv.api('POST', `/api/rooms/${room.id}/close`, { token: room.tokens.interviewer });
+	pg.stop();
+	const down = await close();
+	assert.equal(down.status, 503, `close with PostgreSQL down: ${down.status} ${down.text}`);
+	const open = await srv.api('GET', `/api/rooms/${room.id}`, { token: room.tokens.interviewer });
+	assert.equal(open.status, 200, open.text);
+	assert.equal(open.json.closed, false, `a close PostgreSQL never confirmed left the room open: ${open.text}`);
+	assert.equal(a.closeInfo, null, 'the interviewer is still connected');
+	pg.start();
+	// The client retries, as the 503 asks, until PostgreSQL is back.
+	let res = await close();
+	for (let i = 0; res.status === 503; i++) {
+		assert.ok(i < 20, `close still 503 after PostgreSQL came back: ${res.text}`);
+		res = await close();
+	}
+	assert.equal(res.status, 200, `the retried close: ${res.status} ${res.text}`);
+	assert.equal((await a.closedWith('the room closed')).code, 4002);
+	assert.equal((await close()).status, 200, 'closing a closed room again is answered 200');
+	await srv.restart();
+	const after = await srv.api('GET', `/api/rooms/${room.id}`, { token: room.tokens.interviewer });
+	assert.equal(after.status, 200, after.text);
+	assert.equal(after.json.closed, true, `still closed after a restart: ${after.text}`);
+	const c = await srv.connect();
+	await assert.rejects(c.join(room.id, room.tokens.candidate, {}), 'a closed room refuses joins after a restart');
+	await srv.stop();
+});
