@@ -117,6 +117,10 @@ int proto_parse_text(const char *data, size_t len, json_t **msg, int *type, cons
  */
 int proto_parse_version(const json_t *o, struct crdt_version *ver);
 
+/* Size caps of client messages (docs/protocol.md): bytes of the frame, of a note's text. */
+#define PROTO_AWARENESS_MAX 4096
+#define PROTO_NOTE_MAX	    16384
+
 /* WebSocket close codes the server uses (docs/protocol.md). */
 #define PROTO_CLOSE_GOING_AWAY	 1001
 #define PROTO_CLOSE_POLICY	 1008 /* bad or expired token, closed room */

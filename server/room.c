@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bucket.h"
 #include "log.h"
 #include "presence.h"
 #include "server.h"
@@ -88,8 +89,7 @@ struct room {
 	bool run_busy;
 	uint64_t run_id;
 	uint64_t run_started_ms;
-	double run_tokens[2];
-	uint64_t run_stamp[2];
+	struct bucket run_budget[2]; /* runs_per_min per editing seat */
 };
 
 uint64_t server_now_ms(void)
@@ -485,6 +485,15 @@ static void broadcast(struct room *r, json_t *msg, unsigned mask, const struct c
 	json_decref(msg);
 }
 
+/* The same for awareness: superseded by the next, dropped for a peer far behind. */
+static void broadcast_ephemeral(struct room *r, json_t *msg, const struct conn *except)
+{
+	for (struct conn *c = r->conns; c; c = c->room_next)
+		if (c != except)
+			conn_send_ephemeral(c, json_incref(msg));
+	json_decref(msg);
+}
+
 static json_t *version_json(const struct crdt_version *v)
 {
 	json_t *o = json_object();
@@ -499,8 +508,10 @@ static json_t *version_json(const struct crdt_version *v)
 
 /*
  * Appends a non-edit event to the room's timeline (payload consumed).
- * Such events are not refused when the backlog is full: they are few and
- * small next to edits, which are refused first (room_on_update).
+ * This is not refused when the backlog is full: the server's own events
+ * (joins, presence, runs) are few and small; what clients send (notes,
+ * events) is refused before it gets here (timeline_refuses), as edits are
+ * (room_on_update).
  */
 static void record(struct room *r, const char *kind, const char *actor, json_t *payload)
 {
@@ -819,25 +830,6 @@ void room_close(struct room *r)
 
 /* ---- edits --------------------------------------------------------------- */
 
-/* Token bucket: refills rate per second up to rate; false when empty. */
-static bool take_token(struct server *srv, double *tokens, uint64_t *stamp, double rate,
-		       double per_ms)
-{
-	uint64_t now = server_turn_us(srv) / 1000u;
-
-	if (*stamp == 0)
-		*tokens = rate;
-	else
-		*tokens += (double)(now - *stamp) * per_ms;
-	if (*tokens > rate)
-		*tokens = rate;
-	*stamp = now;
-	if (*tokens < 1.0)
-		return false;
-	*tokens -= 1.0;
-	return true;
-}
-
 /* Sends the acks whose events are durable, in the order the edits came. */
 static void send_acks(struct room *r)
 {
@@ -982,12 +974,6 @@ void room_on_update(struct conn *c, const uint8_t *data, size_t len)
 
 	if (!((unsigned)c->seat & SEATS_EDIT)) { /* observers are read-only */
 		reject(c, PERR_FORBIDDEN, "observers cannot edit", 0);
-		return;
-	}
-	if (!take_token(r->srv, &c->op_tokens, &c->op_stamp_ms, r->srv->lim.ops_per_s,
-			r->srv->lim.ops_per_s / 1000.0)) {
-		reject(c, PERR_RATE_LIMITED, NULL,
-		       1000 / (r->srv->lim.ops_per_s ? r->srv->lim.ops_per_s : 1) + 1);
 		return;
 	}
 	rc = crdt_update_info(data, len, &info, NULL);
@@ -1225,8 +1211,8 @@ static void on_run(struct conn *c, json_t *msg)
 		conn_send_error(c, id, PERR_RUN_IN_PROGRESS, NULL, 0);
 		return;
 	}
-	if (k >= 0 && !take_token(r->srv, &r->run_tokens[k], &r->run_stamp[k],
-				  r->srv->lim.runs_per_min, r->srv->lim.runs_per_min / 60000.0)) {
+	if (k >= 0 && !bucket_take(&r->run_budget[k], server_turn_us(r->srv) / 1000u,
+				   r->srv->lim.runs_per_min / 60.0, r->srv->lim.runs_per_min, 1)) {
 		conn_send_error(c, id, PERR_RATE_LIMITED, "too many runs; retry later",
 				60000 / (r->srv->lim.runs_per_min ? r->srv->lim.runs_per_min : 1));
 		return;
@@ -1271,17 +1257,34 @@ static json_t *from_json(const struct conn *c)
 			 (int)c->agent, "name", c->name);
 }
 
-void room_on_json(struct conn *c, enum proto_msg m, json_t *msg)
+/*
+ * Notes and events go to the timeline: while it cannot take more (its
+ * backlog bound), they are refused as edits are, not recorded past it.
+ */
+static bool timeline_refuses(struct conn *c, json_t *id)
+{
+	if (!timeline_overloaded(c->srv->timeline))
+		return false;
+	conn_send_error(c, id, PERR_OVERLOADED, "events cannot be recorded now; retry later", 1000);
+	return true;
+}
+
+void room_on_json(struct conn *c, enum proto_msg m, json_t *msg, size_t len)
 {
 	struct room *r = c->room;
 	json_t *id = json_object_get(msg, "id");
 
 	switch (m) {
 	case PROTO_AWARENESS: {
-		json_t *out = json_deep_copy(msg);
+		json_t *out;
 
+		if (len > PROTO_AWARENESS_MAX) {
+			conn_send_error(c, id, PERR_BAD_REQUEST, "awareness over 4096 bytes", 0);
+			break;
+		}
+		out = json_deep_copy(msg);
 		json_object_set_new(out, "from", from_json(c));
-		broadcast(r, out, SEATS_ALL, c);
+		broadcast_ephemeral(r, out, c);
 		break;
 	}
 	case PROTO_RUN:
@@ -1295,6 +1298,12 @@ void room_on_json(struct conn *c, enum proto_msg m, json_t *msg)
 			conn_send_error(c, id, PERR_BAD_REQUEST, "note needs a text string", 0);
 			break;
 		}
+		if (json_string_length(text) > PROTO_NOTE_MAX) {
+			conn_send_error(c, id, PERR_BAD_REQUEST, "note text over 16384 bytes", 0);
+			break;
+		}
+		if (timeline_refuses(c, id))
+			break;
 		out = json_pack("{s:s, s:O, s:o, s:I}", "t", "note", "text", text, "from",
 				from_json(c), "at", (json_int_t)server_now_ms());
 		if (id)
@@ -1315,6 +1324,8 @@ void room_on_json(struct conn *c, enum proto_msg m, json_t *msg)
 					"event kind must be paste, focus or blur", 0);
 			break;
 		}
+		if (timeline_refuses(c, id))
+			break;
 		out = json_pack("{s:s, s:s, s:o, s:I}", "t", "event", "kind", kind, "from",
 				from_json(c), "at", (json_int_t)server_now_ms());
 		if (json_is_integer(json_object_get(msg, "size")))

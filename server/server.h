@@ -18,6 +18,7 @@
 #include <libwebsockets.h>
 #include <uv.h>
 
+#include "bucket.h"
 #include "crdt.h"
 #include "metrics.h"
 #include "proto.h"
@@ -35,7 +36,7 @@ struct timeline_room;
 struct server_limits {
 	size_t max_frame;      /* bytes of one WebSocket message */
 	size_t max_doc;	       /* UTF-8 bytes of a room's text */
-	unsigned ops_per_s;    /* CRDT updates per second per connection */
+	unsigned ops_per_s;    /* frames (updates and messages) per second per connection */
 	unsigned runs_per_min; /* runs per minute per seat */
 	unsigned join_timeout_ms;
 	unsigned heartbeat_ms;
@@ -130,12 +131,19 @@ struct conn {
 	struct crdt_version join_have;
 	json_t *join_id;
 	int64_t join_epoch; /* of the join's token */
-	double op_tokens;
-	uint64_t op_stamp_ms;
+	/* every frame received spends from both (ws.c: frame_budget) */
+	struct bucket budget_msgs, budget_bytes;
 };
 
 /* Queues a JSON message (consumed: the reference is dropped). */
 void conn_send_json(struct conn *c, json_t *msg);
+/*
+ * Queues a JSON message that the next one of its kind supersedes
+ * (awareness; consumed): dropped rather than queued when the connection
+ * is half its queue bound behind, and dropped with the updates on
+ * overflow, so it never gets a peer closed.
+ */
+void conn_send_ephemeral(struct conn *c, json_t *msg);
 /* Queues a binary frame (copied). */
 void conn_send_binary(struct conn *c, const uint8_t *data, size_t len);
 /* Queues a catch-up update (copied), exempt from the send-queue bound. */
@@ -209,8 +217,8 @@ void room_join(struct room *r, struct conn *c, const char *name, const struct cr
 	       json_t *id);
 /* c is going away (socket closed). */
 void room_leave(struct conn *c);
-/* A JSON control message from a joined connection (role already checked). */
-void room_on_json(struct conn *c, enum proto_msg m, json_t *msg);
+/* A JSON control message of len bytes from a joined connection (role already checked). */
+void room_on_json(struct conn *c, enum proto_msg m, json_t *msg, size_t len);
 /* A binary CRDT update from a joined connection. */
 void room_on_update(struct conn *c, const uint8_t *data, size_t len);
 /* The connection's send queue overflowed and was dropped: build its catch-up. */

@@ -37,6 +37,7 @@ struct qmsg {
 	size_t len;
 	uint64_t recv_us; /* fan-out: when the update arrived; 0 otherwise */
 	bool binary;
+	bool ephemeral; /* awareness: dropped, not kept, when the queue overflows */
 	unsigned char buf[];
 };
 
@@ -60,8 +61,9 @@ static void queue_drop(struct conn *c)
 }
 
 /*
- * Drops the queued CRDT updates (the catch-up will carry them) and keeps
- * the control messages: a welcome or an error must not vanish.
+ * Drops the queued CRDT updates (the catch-up will carry them) and the
+ * awareness frames (the next one supersedes them), and keeps the control
+ * messages: a welcome or an error must not vanish.
  */
 static void queue_drop_updates(struct conn *c)
 {
@@ -71,7 +73,7 @@ static void queue_drop_updates(struct conn *c)
 	while (*p) {
 		struct qmsg *m = *p;
 
-		if (m->binary) {
+		if (m->binary || m->ephemeral) {
 			*p = m->next;
 			c->q_bytes -= m->len;
 			free(m);
@@ -112,7 +114,7 @@ static void want_writeable(struct conn *c)
  * whose history outgrew the bound.
  */
 static void enqueue(struct conn *c, const void *data, size_t len, bool binary, uint64_t recv_us,
-		    bool catchup)
+		    bool catchup, bool ephemeral)
 {
 	struct qmsg *m;
 
@@ -120,6 +122,8 @@ static void enqueue(struct conn *c, const void *data, size_t len, bool binary, u
 		return;
 	if (binary && c->resync && !catchup)
 		return; /* the catch-up will carry it */
+	if (ephemeral && c->q_bytes + len > c->srv->lim.send_queue_bytes / 2)
+		return; /* a peer this far behind gets the next awareness, not this one */
 	if (!catchup && c->q_bytes + len > c->srv->lim.send_queue_bytes) {
 		/* Too slow: forget the queued updates and send one catch-up later. */
 		log_event(LOG_WARN, "conn.slow", "conn=%llu queued=%zu", (unsigned long long)c->id,
@@ -144,6 +148,7 @@ static void enqueue(struct conn *c, const void *data, size_t len, bool binary, u
 	m->next = NULL;
 	m->len = len;
 	m->binary = binary;
+	m->ephemeral = ephemeral;
 	m->recv_us = recv_us;
 	memcpy(m->buf + LWS_PRE, data, len);
 	if (c->q_tail)
@@ -165,23 +170,37 @@ void conn_send_json(struct conn *c, json_t *msg)
 	json_decref(msg);
 	if (!s)
 		return;
-	enqueue(c, s, strlen(s), false, 0, false);
+	enqueue(c, s, strlen(s), false, 0, false, false);
+	free(s);
+}
+
+void conn_send_ephemeral(struct conn *c, json_t *msg)
+{
+	char *s;
+
+	if (!msg)
+		return;
+	s = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
+	if (!s)
+		return;
+	enqueue(c, s, strlen(s), false, 0, false, true);
 	free(s);
 }
 
 void conn_send_binary(struct conn *c, const uint8_t *data, size_t len)
 {
-	enqueue(c, data, len, true, 0, false);
+	enqueue(c, data, len, true, 0, false, false);
 }
 
 void conn_send_catchup(struct conn *c, const uint8_t *data, size_t len)
 {
-	enqueue(c, data, len, true, 0, true);
+	enqueue(c, data, len, true, 0, true, false);
 }
 
 void conn_send_fanout(struct conn *c, const uint8_t *data, size_t len, uint64_t recv_us)
 {
-	enqueue(c, data, len, true, recv_us, false);
+	enqueue(c, data, len, true, recv_us, false, false);
 }
 
 void conn_send_error(struct conn *c, json_t *id, enum proto_err e, const char *message,
@@ -290,12 +309,50 @@ static void on_join(struct conn *c, json_t *msg)
 
 /* ---- one complete message --------------------------------------------------- */
 
+/*
+ * One budget per connection for every frame it sends, whatever its kind:
+ * lim.ops_per_s frames a second and BYTES_PER_S(lim) bytes a second (16
+ * MiB with the default --max-frame: a paste of the largest document at
+ * once, or a reconnect's resend, is never slowed), each with a second's
+ * worth as burst.  Without it a client could send
+ * awareness, notes and events as fast as its socket carries them, and
+ * make the server relay, record and hold all of it.  A frame over budget
+ * is refused with rate_limited (retry_ms: when it would pass) before it is
+ * even parsed.
+ */
+#define BYTES_PER_S(lim) (16.0 * (double)(lim).max_frame)
+
+static bool frame_budget(struct conn *c, size_t len)
+{
+	const struct server_limits *lim = &c->srv->lim;
+	uint64_t now = server_turn_us(c->srv) / 1000u;
+	double msgs = lim->ops_per_s, bytes = BYTES_PER_S(*lim);
+	unsigned wait, wait_bytes;
+
+	bucket_refill(&c->budget_msgs, now, msgs, msgs);
+	bucket_refill(&c->budget_bytes, now, bytes, bytes);
+	if (c->budget_msgs.tokens >= 1 && c->budget_bytes.tokens >= (double)len) {
+		c->budget_msgs.tokens -= 1;
+		c->budget_bytes.tokens -= (double)len;
+		return true;
+	}
+	wait = bucket_wait_ms(&c->budget_msgs, msgs, 1);
+	wait_bytes = bucket_wait_ms(&c->budget_bytes, bytes, (double)len);
+	conn_send_error(c, NULL, PERR_RATE_LIMITED, NULL, wait > wait_bytes ? wait : wait_bytes);
+	return false;
+}
+
 static void on_message(struct conn *c, const unsigned char *data, size_t len, bool binary)
 {
 	const char *why;
 	json_t *msg;
 	int m;
 
+	if (!frame_budget(c, len)) {
+		if (binary)
+			c->srv->metrics.updates_rejected++;
+		return;
+	}
 	if (binary) {
 		if (!c->room) {
 			if (!c->joining)
@@ -323,7 +380,7 @@ static void on_message(struct conn *c, const unsigned char *data, size_t len, bo
 	} else if (!proto_may_send((enum proto_msg)m, c->seat) && m != PROTO_JOIN) {
 		conn_send_error(c, json_object_get(msg, "id"), PERR_FORBIDDEN, NULL, 0);
 	} else {
-		room_on_json(c, (enum proto_msg)m, msg);
+		room_on_json(c, (enum proto_msg)m, msg, len);
 	}
 	json_decref(msg);
 }

@@ -937,6 +937,41 @@ export function presenceMembers(x) {
 	return out;
 }
 
+// Resolves when check() returns something truthy, re-checked whenever any
+// of clients receives something; rejects after timeout.  (Client.until
+// wakes on its own client's arrivals only.)
+export function untilAny(clients, check, what, { timeout = WAIT_MS } = {}) {
+	return new Promise((resolve, reject) => {
+		const tryIt = () => {
+			let v;
+			try {
+				v = check();
+			} catch (e) {
+				done();
+				reject(e);
+				return;
+			}
+			if (v) {
+				done();
+				resolve(v);
+			}
+		};
+		const timer = setTimeout(() => {
+			done();
+			reject(new Error(`timed out after ${timeout} ms waiting for ${what}`));
+		}, timeout);
+		const done = () => {
+			clearTimeout(timer);
+			for (const c of clients) {
+				const i = c.waiters.indexOf(tryIt);
+				if (i >= 0) c.waiters.splice(i, 1);
+			}
+		};
+		for (const c of clients) c.waiters.push(tryIt);
+		tryIt();
+	});
+}
+
 // Waits until every client's doc has reached the union of all their
 // versions, and returns that version.
 export async function converge(clients, timeout = WAIT_MS) {
