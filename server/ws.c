@@ -160,7 +160,7 @@ static void enqueue(struct conn *c, const void *data, size_t len, bool binary, u
 	flush_list(c);
 }
 
-void conn_send_json(struct conn *c, json_t *msg)
+static void send_json(struct conn *c, json_t *msg, bool ephemeral)
 {
 	char *s;
 
@@ -170,22 +170,18 @@ void conn_send_json(struct conn *c, json_t *msg)
 	json_decref(msg);
 	if (!s)
 		return;
-	enqueue(c, s, strlen(s), false, 0, false, false);
+	enqueue(c, s, strlen(s), false, 0, false, ephemeral);
 	free(s);
+}
+
+void conn_send_json(struct conn *c, json_t *msg)
+{
+	send_json(c, msg, false);
 }
 
 void conn_send_ephemeral(struct conn *c, json_t *msg)
 {
-	char *s;
-
-	if (!msg)
-		return;
-	s = json_dumps(msg, JSON_COMPACT);
-	json_decref(msg);
-	if (!s)
-		return;
-	enqueue(c, s, strlen(s), false, 0, false, true);
-	free(s);
+	send_json(c, msg, true);
 }
 
 void conn_send_binary(struct conn *c, const uint8_t *data, size_t len)

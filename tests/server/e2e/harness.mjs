@@ -708,44 +708,18 @@ export class Client {
 	// arrival); rejects on timeout, or when the socket closes first unless
 	// allowClose.
 	until(check, what, { timeout = WAIT_MS, allowClose = false } = {}) {
-		return new Promise((resolve, reject) => {
-			const tryIt = () => {
-				let v;
-				try {
-					v = check();
-				} catch (e) {
-					done();
-					reject(e);
-					return;
-				}
-				if (v) {
-					done();
-					resolve(v);
-				} else if (this.closeInfo && !allowClose) {
-					done();
-					reject(
-						new Error(
-							`socket closed (${this.closeInfo.code} ${this.closeInfo.reason}) while waiting for ${what}; ` +
-								`inbox: ${this.describeInbox()}${this.srv.deathNote()}`,
-						),
-					);
-				}
-			};
-			const timer = setTimeout(() => {
-				done();
-				reject(
-					new Error(
-						`timed out after ${timeout} ms waiting for ${what}; inbox: ${this.describeInbox()}${this.srv.deathNote()}`,
-					),
+		const guarded = () => {
+			const v = check();
+			if (!v && this.closeInfo && !allowClose)
+				throw new Error(
+					`socket closed (${this.closeInfo.code} ${this.closeInfo.reason}) while waiting for ${what}; ` +
+						`inbox: ${this.describeInbox()}${this.srv.deathNote()}`,
 				);
-			}, timeout);
-			const done = () => {
-				clearTimeout(timer);
-				const i = this.waiters.indexOf(tryIt);
-				if (i >= 0) this.waiters.splice(i, 1);
-			};
-			this.waiters.push(tryIt);
-			tryIt();
+			return v;
+		};
+		return untilAny([this], guarded, what, { timeout }).catch((e) => {
+			if (e.timedOut) e.message += `; inbox: ${this.describeInbox()}${this.srv.deathNote()}`;
+			throw e;
 		});
 	}
 
@@ -958,7 +932,7 @@ export function untilAny(clients, check, what, { timeout = WAIT_MS } = {}) {
 		};
 		const timer = setTimeout(() => {
 			done();
-			reject(new Error(`timed out after ${timeout} ms waiting for ${what}`));
+			reject(Object.assign(new Error(`timed out after ${timeout} ms waiting for ${what}`), { timedOut: true }));
 		}, timeout);
 		const done = () => {
 			clearTimeout(timer);
