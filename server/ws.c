@@ -654,16 +654,23 @@ static int ws_writeable(struct conn *c)
 }
 
 /*
- * Heartbeat (docs/protocol.md): a connection silent for BEAT_PING_MS (no
- * frame received, pong included) is sent a ping, and one silent for
- * BEAT_HANGUP_MS is dropped; a sweep every BEAT_TICK_MS looks at all of
- * them.  A typing client costs nothing here.  (lws's own validity pings go
- * out every period whatever the traffic, each through a sorted list of all
- * the connections' timers and two changes of the poll set: not used.)
+ * Heartbeat (docs/protocol.md): a connection silent for --heartbeat-ms (no
+ * frame received, pong included) is sent a ping, and one silent for 2.5
+ * times that is dropped; a sweep every tenth of it (50 ms to 1 s) looks at
+ * all of them, so a dead peer is noticed within 3 heartbeats.  A typing
+ * client costs nothing here.  (lws's own validity pings go out every
+ * period whatever the traffic, each through a sorted list of all the
+ * connections' timers and two changes of the poll set: not used.)
  */
-#define BEAT_PING_MS   10000
-#define BEAT_HANGUP_MS 25000
-#define BEAT_TICK_MS   1000
+#define BEAT_PING_MS(srv)   ((uint64_t)(srv)->lim.heartbeat_ms)
+#define BEAT_HANGUP_MS(srv) ((uint64_t)(srv)->lim.heartbeat_ms * 5 / 2)
+
+static uint64_t beat_tick_ms(const struct server *srv)
+{
+	uint64_t t = srv->lim.heartbeat_ms / 10;
+
+	return t < 50 ? 50 : t > 1000 ? 1000 : t;
+}
 
 static void beat_cb(uv_timer_t *t)
 {
@@ -675,11 +682,11 @@ static void beat_cb(uv_timer_t *t)
 		struct conn *c = lws_container_of(d, struct conn, all_node);
 		uint64_t quiet = now - c->rx_ms;
 
-		if (quiet >= BEAT_HANGUP_MS && !c->close_code) {
+		if (quiet >= BEAT_HANGUP_MS(srv) && !c->close_code) {
 			log_event(LOG_INFO, "conn.dead", "conn=%llu silent_ms=%llu",
 				  (unsigned long long)c->id, (unsigned long long)quiet);
 			hang_up(c);
-		} else if (quiet >= BEAT_PING_MS && !c->pinged && !c->close_code) {
+		} else if (quiet >= BEAT_PING_MS(srv) && !c->pinged && !c->close_code) {
 			c->pinged = true;
 			c->ping_due = true;
 			flush_list(c);
@@ -910,7 +917,7 @@ int ws_start(struct server *srv, const char *host, int port, const char *static_
 	uv_unref((uv_handle_t *)&srv->save_timer);
 	srv->beat_timer.data = srv;
 	uv_timer_init(srv->loop, &srv->beat_timer);
-	uv_timer_start(&srv->beat_timer, beat_cb, BEAT_TICK_MS, BEAT_TICK_MS);
+	uv_timer_start(&srv->beat_timer, beat_cb, beat_tick_ms(srv), beat_tick_ms(srv));
 	uv_unref((uv_handle_t *)&srv->beat_timer);
 	return 0;
 }
