@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth.h"
 #include "bucket.h"
 #include "log.h"
 #include "presence.h"
@@ -758,11 +759,87 @@ out:
 	crdt_buf_finish(&buf);
 }
 
+/* The room of a join is in memory now (or is not to be had). */
+static void join_room(void *ud, struct room *r, int status)
+{
+	struct conn *c = ud;
+	json_t *id = c->join_id;
+
+	c->joining = false;
+	c->join_id = NULL;
+	if (!r || room_closed(r) || c->join_epoch < room_token_epoch(r)) {
+		conn_close(c, status == 503 ? PROTO_CLOSE_GOING_AWAY : PROTO_CLOSE_POLICY,
+			   !r ? (status == 503 ? "database unavailable" : "no such room")
+			   : room_closed(r) ? "room closed"
+					    : "token revoked");
+		c->seat = SEAT_NONE;
+	} else {
+		room_join(r, c, c->name, &c->join_have, id);
+	}
+	crdt_version_finish(&c->join_have);
+	json_decref(id);
+}
+
+void room_on_join(struct conn *c, json_t *msg)
+{
+	struct server *srv = c->srv;
+	const char *room_id = json_string_value(json_object_get(msg, "room"));
+	const char *token = json_string_value(json_object_get(msg, "token"));
+	struct auth_claims claims;
+	int rc;
+
+	if (c->joining)
+		return; /* one join at a time; the first is being served */
+	if (!room_id || !token) {
+		conn_close(c, PROTO_CLOSE_POLICY, "join needs room and token");
+		return;
+	}
+	rc = auth_token_verify(srv->secret, token, (int64_t)(server_now_ms() / 1000), &claims);
+	if (rc) {
+		log_event(LOG_INFO, "join.refused", "conn=%llu reason=%s",
+			  (unsigned long long)c->id, auth_strerror(rc));
+		conn_close(c, PROTO_CLOSE_POLICY, auth_strerror(rc));
+		return;
+	}
+	if (strcmp(claims.room, room_id) != 0) {
+		conn_close(c, PROTO_CLOSE_POLICY, "token not valid for this room");
+		return;
+	}
+	c->seat = proto_seat_parse(auth_role_name(claims.role));
+	if (c->seat == SEAT_NONE) {
+		conn_close(c, PROTO_CLOSE_POLICY, "unknown seat");
+		return;
+	}
+	crdt_version_init(&c->join_have, NULL);
+	if (proto_parse_version(json_object_get(msg, "version"), &c->join_have)) {
+		crdt_version_finish(&c->join_have);
+		conn_send_error(c, json_object_get(msg, "id"), PERR_BAD_REQUEST,
+				"version must be an object of agent ids to counts", 0);
+		c->seat = SEAT_NONE;
+		return;
+	}
+	snprintf(c->name, sizeof(c->name), "%s", claims.name);
+	c->join_epoch = claims.epoch;
+	c->join_id = json_incref(json_object_get(msg, "id"));
+	c->joining = true;
+	lws_sul_cancel(&c->join_sul);
+	if (store_get_room(srv, room_id, join_room, c)) {
+		c->joining = false;
+		conn_close(c, PROTO_CLOSE_GOING_AWAY, "out of memory");
+	}
+}
+
 void room_leave(struct conn *c)
 {
 	struct room *r = c->room;
 	int k = seat_index(c->seat);
 
+	if (c->joining) { /* its room is still loading: forget the join */
+		store_cancel(c);
+		crdt_version_finish(&c->join_have);
+		json_decref(c->join_id);
+		c->joining = false;
+	}
 	if (!r)
 		return;
 	if (c->room_prev)
@@ -1123,6 +1200,12 @@ out:
 	timeline_cancel(&resv); /* a reservation not used */
 	crdt_version_finish(&ver);
 	crdt_version_finish(&vb);
+}
+
+void room_drained(struct conn *c)
+{
+	if (c->room && room_doc_version(c->room, &c->delivered))
+		c->delivered.len = 0; /* unknown: a catch-up would send everything */
 }
 
 void room_resync(struct conn *c)

@@ -18,7 +18,7 @@
 #include <libwebsockets.h>
 #include <uv.h>
 
-#include "bucket.h"
+#include "conn.h"
 #include "crdt.h"
 #include "metrics.h"
 #include "proto.h"
@@ -79,88 +79,9 @@ struct server {
 	/* every WebSocket connection, and the timer that pings the silent ones */
 	lws_dll2_owner_t all_conns;
 	uv_timer_t beat_timer;
-	uint64_t turn_us; /* server_turn_us(): 0 until read in this turn of the loop */
+	uint64_t turn_us;	      /* server_turn_us(): 0 until read in this turn of the loop */
+	struct conn_hooks conn_hooks; /* conn.c's calls upward (room.c) */
 };
-
-/* ---- connections (ws.c) ------------------------------------------------- */
-
-/*
- * A WebSocket connection.  Created when the handshake is accepted, freed
- * when lws closes it.  Before its join is accepted it has no room and may
- * only send join.
- */
-struct conn {
-	struct server *srv;
-	struct lws *wsi;
-	uint64_t id;
-	struct room *room;
-	enum seat seat;
-	uint32_t agent;
-	char name[132]; /* AUTH_NAME_MAX + 1, rounded */
-	struct conn *room_next, *room_prev;
-
-	/* assembling the current message */
-	unsigned char *rx;
-	size_t rx_len, rx_cap;
-	bool rx_binary;
-
-	/* bounded send queue */
-	struct qmsg *q_head, *q_tail;
-	size_t q_bytes;
-	lws_dll2_t flush_node; /* in srv->flush_conns while listed */
-	bool choked; /* a WRITEABLE is due: lws holds unsent bytes, or a close or resync waits */
-	/* acknowledged ops not yet told (ws.c: sent with the next write, or after ack_delay_ms) */
-	struct crdt_version ack;
-	lws_dll2_t ack_node;	       /* in srv->ack_conns while listed */
-	uint64_t ack_since;	       /* uv_now() when it was listed */
-	bool resync;		       /* queue overflowed: send a catch-up instead */
-	struct crdt_version delivered; /* doc version the client has surely been sent */
-
-	/* heartbeat (ws.c): uv_now() of the last frame received, pong included */
-	lws_dll2_t all_node; /* in srv->all_conns */
-	uint64_t rx_ms;
-	bool pinged;   /* a ping went out since */
-	bool ping_due; /* a ping goes out with the next write */
-
-	int close_code; /* non-zero: close with it at the next writable */
-	char close_reason[64];
-
-	lws_sorted_usec_list_t join_sul;
-	/* while the room of a join loads */
-	bool joining;
-	struct crdt_version join_have;
-	json_t *join_id;
-	int64_t join_epoch; /* of the join's token */
-	/* every frame received spends from both (ws.c: frame_budget) */
-	struct bucket budget_msgs, budget_bytes;
-};
-
-/* Queues a JSON message (consumed: the reference is dropped). */
-void conn_send_json(struct conn *c, json_t *msg);
-/*
- * Queues a JSON message that the next one of its kind supersedes
- * (awareness; consumed): dropped rather than queued when the connection
- * is half its queue bound behind, and dropped with the updates on
- * overflow, so it never gets a peer closed.
- */
-void conn_send_ephemeral(struct conn *c, json_t *msg);
-/* Queues a binary frame (copied). */
-void conn_send_binary(struct conn *c, const uint8_t *data, size_t len);
-/* Queues a catch-up update (copied), exempt from the send-queue bound. */
-void conn_send_catchup(struct conn *c, const uint8_t *data, size_t len);
-/* The same for a fanned-out update received at recv_us (uv_hrtime()/1000), for the histogram. */
-void conn_send_fanout(struct conn *c, const uint8_t *data, size_t len, uint64_t recv_us);
-/* Sends {"t":"error",...}; id (may be NULL) is echoed; retry_ms > 0 adds retry_ms. */
-void conn_send_error(struct conn *c, json_t *id, enum proto_err e, const char *message,
-		     unsigned retry_ms);
-/*
- * Tells c that the ops in v (agent -> next seq) are durable.  Acks merge
- * (the highest seq per agent wins) and go out with the next frames written
- * to c, or on their own once they have waited lim.ack_delay_ms.
- */
-void conn_ack(struct conn *c, const struct crdt_version *v);
-/* Closes the connection with code and reason after flushing what is queued. */
-void conn_close(struct conn *c, int code, const char *reason);
 
 /* ws.c: starts libwebsockets on srv->loop listening on host:port. */
 int ws_start(struct server *srv, const char *host, int port, const char *static_dir);
@@ -212,10 +133,16 @@ void room_close(struct room *r);
 /* Presence of every seat as a JSON array (new reference). */
 json_t *room_presence_json(const struct room *r);
 
+/*
+ * A join message (the connection's first): checks its token (signature,
+ * expiry, room, epoch), finds or loads the room, then room_join()s c, or
+ * closes c with the reason (1008, or 1001 when the database is down).
+ */
+void room_on_join(struct conn *c, json_t *msg);
 /* A client's join was verified for room r and seat: attach c. */
 void room_join(struct room *r, struct conn *c, const char *name, const struct crdt_version *have,
 	       json_t *id);
-/* c is going away (socket closed). */
+/* c is going away (socket closed), joined or not, or with its join in progress. */
 void room_leave(struct conn *c);
 /* A JSON control message of len bytes from a joined connection (role already checked). */
 void room_on_json(struct conn *c, enum proto_msg m, json_t *msg, size_t len);
@@ -223,6 +150,8 @@ void room_on_json(struct conn *c, enum proto_msg m, json_t *msg, size_t len);
 void room_on_update(struct conn *c, const uint8_t *data, size_t len);
 /* The connection's send queue overflowed and was dropped: build its catch-up. */
 void room_resync(struct conn *c);
+/* Everything queued for c was written: c->delivered is the document's version. */
+void room_drained(struct conn *c);
 struct presence_event;
 struct presence_entry;
 /* A presence transition the presence module saw (LEFT timer, another node). */
