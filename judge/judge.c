@@ -204,15 +204,6 @@ static void run_free(struct judge *j, struct run *r)
 	judge__free(j->alloc, r, sizeof(*r));
 }
 
-static char *c_strdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *d = malloc(n);
-	if (d)
-		memcpy(d, s, n);
-	return d;
-}
-
 static void run_complete(struct judge *j, struct run *r)
 {
 	j->runs_done++;
@@ -225,9 +216,10 @@ static void run_complete(struct judge *j, struct run *r)
 static void run_fail(struct judge *j, struct run *r, const char *why)
 {
 	memset(&r->res, 0, sizeof(r->res));
+	r->res.alloc = j->alloc;
 	r->res.verdict = JUDGE_VERDICT_IE;
 	r->res.exit_code = -1;
-	r->res.message = c_strdup(why);
+	r->res.message = judge__strdup(j->alloc, why);
 	r->res.cgroup = judge_cgroup_version(j);
 	run_complete(j, r);
 }
@@ -614,7 +606,7 @@ static void finish_verdict(struct judge *j, struct box *b, uint64_t cpu_ns, uint
 	}
 	res->verdict = v;
 	if (msg && !res->message)
-		res->message = c_strdup(msg);
+		res->message = judge__strdup(j->alloc, msg);
 }
 
 /*
@@ -1213,6 +1205,7 @@ int judge_submit(struct judge *j, const struct judge_request *req, judge_output_
 	struct run *r = judge__calloc(j->alloc, 1, sizeof(*r));
 	if (!r)
 		return JUDGE_ENOMEM;
+	r->res.alloc = j->alloc;
 	r->mode = req->mode;
 	r->lim = req->limits;
 	if (!r->lim.cpu_ms)
@@ -1245,9 +1238,10 @@ int judge_submit(struct judge *j, const struct judge_request *req, judge_output_
 	if (req->mode != JUDGE_MODE_SCRIPT) {
 		r->ntests = json_array_size(req->tests);
 		r->res.ntests = r->ntests;
-		r->res.tests = calloc(r->ntests ? r->ntests : 1, sizeof(*r->res.tests));
+		r->res.tests = judge__alloc(j->alloc, judge__tests_size(r->ntests));
 		if (!r->res.tests)
 			goto err_run;
+		memset(r->res.tests, 0, judge__tests_size(r->ntests));
 		for (size_t i = 0; i < r->ntests; i++)
 			r->res.tests[i].cpu_ms = -1;
 	}

@@ -105,9 +105,11 @@ const char *judge_strerror(int err);
 /*
  * The allocation hook (STYLE.md rule 7).  realloc(ud, ptr, old_size,
  * new_size) behaves like realloc() and also receives the block's old size;
- * new_size == 0 frees ptr and returns NULL.  NULL hook = libc.  The hook
- * must outlive the judge.  Memory that jansson allocates (json_t values in
- * results) goes through jansson's own allocator, not this hook.
+ * new_size == 0 frees ptr and returns NULL.  NULL hook = libc.  Every
+ * allocation of the judge goes through it, the results' message and tests
+ * included, so the hook must outlive the judge and every result it handed
+ * out.  Memory that jansson allocates (json_t values in results) goes
+ * through jansson's own allocator, not this hook.
  */
 struct judge_allocator {
 	void *(*realloc)(void *ud, void *ptr, size_t old_size, size_t new_size);
@@ -227,6 +229,14 @@ struct judge_result {
 	unsigned namespaces; /* JUDGE_NS_* bits */
 	bool seccomp;
 	const char *cgroup; /* static: "v1", "v2" or "none" */
+
+	/*
+	 * Where message and tests came from: the judge's allocation hook
+	 * (NULL = libc).  judge_result_finish() frees through it, so the hook
+	 * must outlive every result the judge produced.  A caller filling a
+	 * result of its own leaves it NULL and allocates with libc.
+	 */
+	const struct judge_allocator *alloc;
 };
 
 #define JUDGE_NS_MAP(X)    \
