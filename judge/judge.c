@@ -904,8 +904,13 @@ static void fail_all(struct judge *j, const char *why)
 
 /*
  * The zygote died (killed by an operator, or a bug): the runs in flight
- * end IE, a new zygote is started (this blocks for its start-up, ~0.1 s)
- * and queued runs wait for it.  After ZYGOTE_RESTARTS the judge gives up.
+ * end IE, a new zygote is started and queued runs wait for it.  After
+ * ZYGOTE_RESTARTS the judge gives up.  This is the one place
+ * judge_process() blocks (judge.h says so): kill_boxes() waits for the
+ * sandboxes' cgroups to empty and the new zygote's start-up is awaited
+ * (~0.1 s, ZYGOTE_START_MS at most).  An asynchronous restart would need
+ * launch.c's start-up as a state machine; the judge runs in a process of
+ * its own in tandem, so the stall reaches no client's loop.
  */
 static void zygote_died(struct judge *j)
 {
@@ -1302,9 +1307,10 @@ static int wait_once(struct judge *j, uint64_t until_ns)
 			t = left;
 	}
 	struct pollfd pfd = { .fd = j->ep, .events = POLLIN };
-	if (poll(&pfd, 1, t) < 0 && errno != EINTR)
-		return JUDGE_ESYS;
-	return judge_process(j);
+	bool failed = poll(&pfd, 1, t) < 0 && errno != EINTR;
+	/* Work goes on even when the wait failed: a caller may be waiting for a run to end. */
+	int e = judge_process(j);
+	return failed ? JUDGE_ESYS : e;
 }
 
 int judge_wait(struct judge *j, int timeout_ms)
@@ -1375,13 +1381,26 @@ int judge_run(struct judge *j, const struct judge_request *req, judge_output_cb 
 {
 	memset(res, 0, sizeof(*res));
 	struct sync_ud u = { .s = { .res = res }, .out = out, .ud = ud };
-	int e = judge_submit(j, req, sync_out, sync_done2, &u, NULL);
+	uint64_t id;
+	int e = judge_submit(j, req, sync_out, sync_done2, &u, &id);
 	if (e)
 		return e;
+	/*
+	 * The run's callbacks point at u, on this stack: whatever fails, this
+	 * function returns only once the run has completed.  After an error the
+	 * run is cancelled and its result dropped.
+	 */
+	int failed = 0;
 	while (!u.s.done) {
 		e = wait_once(j, 0);
-		if (e && !u.s.done)
-			return e;
+		if (e && !failed) {
+			failed = e;
+			judge_cancel(j, id);
+		}
+	}
+	if (failed) {
+		judge_result_finish(res);
+		return failed;
 	}
 	return 0;
 }
