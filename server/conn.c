@@ -196,8 +196,8 @@ void conn_send_fanout(struct conn *c, const uint8_t *data, size_t len, uint64_t 
 void conn_send_error(struct conn *c, json_t *id, enum proto_err e, const char *message,
 		     unsigned retry_ms)
 {
-	json_t *m = json_pack("{s:s, s:s, s:s}", "t", "error", "code", proto_err_code(e), "message",
-			      message ? message : proto_err_message(e));
+	json_t *m = json_pack("{s:s, s:s, s:s}", PROTO_T(PROTO_ERROR), "code", proto_err_code(e),
+			      "message", message ? message : proto_err_message(e));
 
 	if (!m)
 		return;
@@ -317,9 +317,9 @@ void conn_ack(struct conn *c, const struct crdt_version *v)
 /* Puts the pending ack, if any, at the head of the queue: it is older than what is queued. */
 static void ack_take(struct conn *c)
 {
-	/* {"t":"ack","version":{"A":N,...}}: at most 24 bytes an agent */
-	static const char head[] = "{\"t\":\"ack\",\"version\":{";
-	size_t cap = 40 + c->ack.len * 24, n;
+	/* {"t":"ack","version":{"A":N,...}}: at most 24 bytes an agent (the name from proto.h) */
+	const char *t = proto_msg_name(PROTO_ACK);
+	size_t tlen = strlen(t), cap = 40 + tlen + c->ack.len * 24, n;
 	struct qmsg *m;
 	char *p;
 
@@ -330,8 +330,11 @@ static void ack_take(struct conn *c)
 	if (!m)
 		return; /* kept for the next write */
 	p = (char *)m->buf + LWS_PRE;
-	memcpy(p, head, sizeof(head) - 1);
-	n = sizeof(head) - 1;
+	memcpy(p, "{\"t\":\"", 6);
+	memcpy(p + 6, t, tlen);
+	n = 6 + tlen;
+	memcpy(p + n, "\",\"version\":{", 13);
+	n += 13;
 	for (size_t i = 0; i < c->ack.len; i++) {
 		if (i)
 			p[n++] = ',';
@@ -345,6 +348,7 @@ static void ack_take(struct conn *c)
 	n += 2;
 	m->len = n;
 	m->binary = false;
+	m->ephemeral = false;
 	m->recv_us = 0;
 	m->next = c->q_head;
 	c->q_head = m;

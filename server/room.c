@@ -10,6 +10,7 @@
  * an edit is acknowledged to its sender only once the timeline says it is
  * durable, in the order the edits arrived.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -477,22 +478,37 @@ void rooms_save_all(struct server *srv)
 
 /* ---- fan-out ------------------------------------------------------------ */
 
-/* Sends a JSON message to every joined connection whose seat is in mask. */
-static void broadcast(struct room *r, json_t *msg, unsigned mask, const struct conn *except)
+/*
+ * Sends msg (consumed), a message of type m, as proto.h's table says: to
+ * every joined connection whose seat receives m, except `from` when m goes
+ * to the others (from may be NULL), superseded rather than queued for a
+ * connection far behind when m is PROTO_LATEST.  Replies to one connection
+ * go through room_reply().
+ */
+static void room_send(struct room *r, enum proto_msg m, json_t *msg, const struct conn *from)
 {
-	for (struct conn *c = r->conns; c; c = c->room_next)
-		if (c != except && ((unsigned)c->seat & mask))
+	unsigned how = proto_delivery(m);
+
+	assert(!(how & PROTO_REPLY));
+	for (struct conn *c = r->conns; c; c = c->room_next) {
+		if (!proto_receives(m, c->seat) || ((how & PROTO_OTHERS) && c == from))
+			continue;
+		if (how & PROTO_LATEST)
+			conn_send_ephemeral(c, json_incref(msg));
+		else
 			conn_send_json(c, json_incref(msg));
+	}
 	json_decref(msg);
 }
 
-/* The same for awareness: superseded by the next, dropped for a peer far behind. */
-static void broadcast_ephemeral(struct room *r, json_t *msg, const struct conn *except)
+/* Sends msg (consumed), a reply of type m, to c, if c's seat receives m. */
+static void room_reply(struct conn *c, enum proto_msg m, json_t *msg)
 {
-	for (struct conn *c = r->conns; c; c = c->room_next)
-		if (c != except)
-			conn_send_ephemeral(c, json_incref(msg));
-	json_decref(msg);
+	assert(proto_delivery(m) & PROTO_REPLY);
+	if (proto_receives(m, c->seat))
+		conn_send_json(c, msg);
+	else
+		json_decref(msg);
 }
 
 static json_t *version_json(const struct crdt_version *v)
@@ -579,10 +595,10 @@ json_t *room_presence_json(const struct room *r)
 
 static void publish_presence(struct room *r)
 {
-	json_t *msg = json_pack("{s:s, s:o, s:i}", "t", "presence", "members",
+	json_t *msg = json_pack("{s:s, s:o, s:i}", PROTO_T(PROTO_PRESENCE), "members",
 				room_presence_json(r), "observers", (int)r->observers);
 
-	broadcast(r, msg, SEATS_ALL, NULL);
+	room_send(r, PROTO_PRESENCE, msg, NULL);
 }
 
 /* Moves seat k to st; write: also record it in Redis (not for Redis's own events). */
@@ -734,16 +750,17 @@ void room_join(struct room *r, struct conn *c, const char *name, const struct cr
 		conn_close(c, PROTO_CLOSE_GOING_AWAY, "out of memory");
 		goto out;
 	}
-	welcome = json_pack(
-		"{s:s, s:s, s:i, s:s, s:s, s:s, s:o, s:o, s:{s:I, s:I, s:i, s:i}}", "t", "welcome",
-		"seat", proto_seat_name(c->seat), "agent", (int)c->agent, "room", r->id, "name",
-		c->name, "problem", r->problem, "version", version_json(&cur), "presence",
-		room_presence_json(r), "limits", "max_frame", (json_int_t)r->srv->lim.max_frame,
-		"max_doc", (json_int_t)r->srv->lim.max_doc, "ops_per_s", (int)r->srv->lim.ops_per_s,
-		"runs_per_min", (int)r->srv->lim.runs_per_min);
+	welcome =
+		json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:o, s:o, s:{s:I, s:I, s:i, s:i}}",
+			  PROTO_T(PROTO_WELCOME), "seat", proto_seat_name(c->seat), "agent",
+			  (int)c->agent, "room", r->id, "name", c->name, "problem", r->problem,
+			  "version", version_json(&cur), "presence", room_presence_json(r),
+			  "limits", "max_frame", (json_int_t)r->srv->lim.max_frame, "max_doc",
+			  (json_int_t)r->srv->lim.max_doc, "ops_per_s", (int)r->srv->lim.ops_per_s,
+			  "runs_per_min", (int)r->srv->lim.runs_per_min);
 	if (welcome && id)
 		json_object_set(welcome, "id", id);
-	conn_send_json(c, welcome);
+	room_reply(c, PROTO_WELCOME, welcome);
 	conn_send_catchup(c, buf.data, buf.len);
 	log_event(LOG_INFO, "room.join", "room=%s conn=%llu seat=%s agent=%u", r->id,
 		  (unsigned long long)c->id, proto_seat_name(c->seat), c->agent);
@@ -1228,35 +1245,56 @@ static void run_output(void *ud, uint64_t run, const char *stream, const char *u
 {
 	struct room *r = ud;
 
-	broadcast(r,
-		  json_pack("{s:s, s:I, s:s, s:s}", "t", "run.output", "run", (json_int_t)run,
-			    "stream", stream, "data", utf8),
-		  SEATS_ALL, NULL);
+	room_send(r, PROTO_RUN_OUTPUT,
+		  json_pack("{s:s, s:I, s:s, s:s}", PROTO_T(PROTO_RUN_OUTPUT), "run",
+			    (json_int_t)run, "stream", stream, "data", utf8),
+		  NULL);
+}
+
+/*
+ * The run.result message of run (new reference; NULL on out of memory),
+ * the one place it is built: the judge's result (borrowed) with t and run,
+ * or, without one, a run that never started because the judge was busy
+ * (verdict null, code judge_busy, retry_ms) or the judge's own failure
+ * (verdict IE, message error).  Its timeline event is this without t.
+ */
+static json_t *run_result_json(uint64_t run, const json_t *result, const char *error)
+{
+	json_t *msg = json_pack("{s:s, s:I}", PROTO_T(PROTO_RUN_RESULT), "run", (json_int_t)run);
+
+	if (!msg)
+		return NULL;
+	if (result) {
+		json_t *copy = json_deep_copy(result);
+
+		json_object_del(copy, "t");
+		json_object_del(copy, "run");
+		json_object_update(msg, copy);
+		json_decref(copy);
+	} else if (error && strcmp(error, "judge busy") == 0) {
+		/* Not the judge's fault and not a verdict: the run never started. */
+		json_object_set_new(msg, "verdict", json_null());
+		json_object_set_new(msg, "code", json_string(proto_err_code(PERR_JUDGE_BUSY)));
+		json_object_set_new(msg, "message",
+				    json_string(proto_err_message(PERR_JUDGE_BUSY)));
+		json_object_set_new(msg, "retry_ms", json_integer(1000));
+	} else {
+		json_object_set_new(msg, "verdict", json_string("IE"));
+		json_object_set_new(msg, "message", json_string(error ? error : "judge failed"));
+	}
+	return msg;
 }
 
 static void run_done(void *ud, uint64_t run, json_t *result, const char *error)
 {
 	struct room *r = ud;
-	json_t *msg;
+	json_t *msg = run_result_json(run, result, error);
 
 	r->run_busy = false;
 	r->srv->metrics.runs++;
 	metrics_observe(&r->srv->metrics.run, (double)(server_mono_ms() - r->run_started_ms));
-	if (result) {
-		msg = json_deep_copy(result);
-		json_object_set_new(msg, "t", json_string("run.result"));
-		json_object_set_new(msg, "run", json_integer((json_int_t)run));
-	} else {
-		if (error && strcmp(error, "judge busy") == 0)
-			/* Not the judge's fault and not a verdict: the run never started. */
-			msg = json_pack("{s:s, s:I, s:n, s:s, s:s, s:i}", "t", "run.result", "run",
-					(json_int_t)run, "verdict", "code", "judge_busy", "message",
-					proto_err_message(PERR_JUDGE_BUSY), "retry_ms", 1000);
-		else
-			msg = json_pack("{s:s, s:I, s:s, s:s}", "t", "run.result", "run",
-					(json_int_t)run, "verdict", "IE", "message",
-					error ? error : "judge failed");
-	}
+	if (!msg)
+		return;
 	log_event(LOG_INFO, "run.done", "room=%s run=%llu verdict=%s", r->id,
 		  (unsigned long long)run, json_string_value(json_object_get(msg, "verdict")));
 	{
@@ -1271,9 +1309,9 @@ static void run_done(void *ud, uint64_t run, json_t *result, const char *error)
 			if (v && strlen(v) > 16384)
 				json_object_set_new(p, big[i], json_stringn(v, 16384));
 		}
-		record(r, "run.result", NULL, p);
+		record(r, proto_msg_name(PROTO_RUN_RESULT), NULL, p);
 	}
-	broadcast(r, msg, SEATS_ALL, NULL);
+	room_send(r, PROTO_RUN_RESULT, msg, NULL);
 }
 
 static void on_run(struct conn *c, json_t *msg)
@@ -1323,12 +1361,12 @@ static void on_run(struct conn *c, json_t *msg)
 	       json_pack("{s:I, s:i, s:I}", "run", (json_int_t)run, "agent", (int)c->agent, "bytes",
 			 (json_int_t)n));
 	{
-		json_t *started = json_pack("{s:s, s:I, s:s}", "t", "run.started", "run",
+		json_t *started = json_pack("{s:s, s:I, s:s}", PROTO_T(PROTO_RUN_STARTED), "run",
 					    (json_int_t)run, "by", proto_seat_name(c->seat));
 
 		if (id)
 			json_object_set(started, "id", id);
-		broadcast(r, started, SEATS_ALL, NULL);
+		room_send(r, PROTO_RUN_STARTED, started, NULL);
 	}
 }
 
@@ -1367,7 +1405,7 @@ void room_on_json(struct conn *c, enum proto_msg m, json_t *msg, size_t len)
 		}
 		out = json_deep_copy(msg);
 		json_object_set_new(out, "from", from_json(c));
-		broadcast_ephemeral(r, out, c);
+		room_send(r, PROTO_AWARENESS, out, c);
 		break;
 	}
 	case PROTO_RUN:
@@ -1387,14 +1425,14 @@ void room_on_json(struct conn *c, enum proto_msg m, json_t *msg, size_t len)
 		}
 		if (timeline_refuses(c, id))
 			break;
-		out = json_pack("{s:s, s:O, s:o, s:I}", "t", "note", "text", text, "from",
+		out = json_pack("{s:s, s:O, s:o, s:I}", PROTO_T(PROTO_NOTE), "text", text, "from",
 				from_json(c), "at", (json_int_t)server_now_ms());
 		if (id)
 			json_object_set(out, "id", id);
 		record(r, "note", proto_seat_name(c->seat),
 		       json_pack("{s:O, s:i, s:s}", "text", text, "agent", (int)c->agent, "name",
 				 c->name));
-		broadcast(r, out, SEATS_STAFF, NULL);
+		room_send(r, PROTO_NOTE, out, NULL);
 		break;
 	}
 	case PROTO_EVENT: {
@@ -1409,7 +1447,7 @@ void room_on_json(struct conn *c, enum proto_msg m, json_t *msg, size_t len)
 		}
 		if (timeline_refuses(c, id))
 			break;
-		out = json_pack("{s:s, s:s, s:o, s:I}", "t", "event", "kind", kind, "from",
+		out = json_pack("{s:s, s:s, s:o, s:I}", PROTO_T(PROTO_EVENT), "kind", kind, "from",
 				from_json(c), "at", (json_int_t)server_now_ms());
 		if (json_is_integer(json_object_get(msg, "size")))
 			json_object_set(out, "size", json_object_get(msg, "size"));
@@ -1420,7 +1458,7 @@ void room_on_json(struct conn *c, enum proto_msg m, json_t *msg, size_t len)
 				json_object_set(p, "size", json_object_get(msg, "size"));
 			record(r, kind, proto_seat_name(c->seat), p);
 		}
-		broadcast(r, out, SEATS_STAFF, NULL);
+		room_send(r, PROTO_EVENT, out, NULL);
 		break;
 	}
 	case PROTO_PROBLEM:
