@@ -18,6 +18,7 @@
 #include "auth.h"
 #include "http.h"
 #include "log.h"
+#include "room.h"
 #include "server.h"
 #include "store.h"
 #include "timeline.h"
@@ -149,7 +150,7 @@ static int create_room(struct server *srv, struct http_req *hr, const char *auth
 	hr->pending = *out;
 	*out = NULL;
 	hr->room = r;
-	if (store_create_room(srv, id, problem[0] ? problem : NULL, created, hr)) {
+	if (store_create_room(srv->db, id, problem[0] ? problem : NULL, created, hr)) {
 		*out = hr->pending;
 		hr->pending = NULL;
 		room_discard(r);
@@ -441,7 +442,7 @@ static bool close_room(struct room_call *rc, struct room *r)
 		call_reply(rc, 200, json_pack("{s:s, s:b}", "id", rc->id, "closed", 1));
 		return false;
 	}
-	if (store_close_room(srv, rc->id, on_closed, rc)) {
+	if (store_close_room(srv->db, rc->id, on_closed, rc)) {
 		call_reply(rc, 503, error_json("the close was not recorded; retry it"));
 		return false;
 	}
@@ -555,11 +556,11 @@ int http_api(struct server *srv, struct http_req *hr, const char *method, const 
 			return status;
 		}
 	}
-	/* Armed first: store_get_room may finish the call before it returns. */
+	/* Armed first: room_get may finish the call before it returns. */
 	if (srv->ctx)
 		lws_sul_schedule(srv->ctx, 0, &rc->deadline, call_deadline,
 				 (lws_usec_t)CALL_DEADLINE_MS * LWS_US_PER_MS);
-	if (store_get_room(srv, id, room_call, rc)) {
+	if (room_get(srv, id, room_call, rc)) {
 		call_done(rc);
 		*out = error_json("out of memory");
 		return 500;

@@ -1,121 +1,43 @@
 /*
- * room.c - a room: two editing seats, observers, one CRDT document, runs.
+ * room.c - a room: two editing seats, observers, one CRDT document; its
+ * registry, life cycle, loading, presence, joins and leaves.
  *
- * This is where the server decides what a message means.  It trusts
- * nothing a client says: the seat comes from the verified token, a CRDT
- * update is checked to contain only operations of agents this server
- * handed to that seat before it is merged, and every limit is enforced
- * here.  It never touches a socket directly (ws.c queues frames) and never
- * blocks.  Every event of the room goes to its timeline (timeline.c), and
- * an edit is acknowledged to its sender only once the timeline says it is
- * durable, in the order the edits arrived.
+ * This is where the server decides what a message means (with room-edit.c
+ * for CRDT updates and room-msg.c for runs and control messages, which
+ * share struct room through room-internal.h).  It trusts nothing a client
+ * says: the seat comes from the verified token, a CRDT update is checked
+ * to contain only operations of agents this server handed to that seat
+ * before it is merged, and every limit is enforced here.  It never touches
+ * a socket directly (conn.c queues frames) and never blocks.  Every event
+ * of the room goes to its timeline (timeline.c), and an edit is
+ * acknowledged to its sender only once the timeline says it is durable, in
+ * the order the edits arrived.
+ *
+ * A room not in memory is loaded the first time someone asks for it (a
+ * join, a REST call: room_get), with every asker waiting on one load: its
+ * stored row, snapshot and agents (store.c), then every edit the timeline
+ * has after the seq the snapshot covers (from PostgreSQL and from the Redis
+ * Stream entries not flushed yet, so a kill -9 loses nothing that was
+ * acknowledged), then its presence.  An empty room is freed once
+ * everything about it is stored.
  */
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "auth.h"
-#include "bucket.h"
 #include "log.h"
 #include "presence.h"
-#include "server.h"
+#include "room-internal.h"
+#include "room.h"
 #include "store.h"
 #include "timeline.h"
-
-enum pstate { P_NONE = 0, P_PRESENT, P_DISCONNECTED, P_LEFT, P_COMPLETED };
 
 static const char *const pstate_names[] = { "NONE", "PRESENT", "DISCONNECTED", "LEFT",
 					    "COMPLETED" };
 
-/* An agent id this room handed out, and the seat that owns its operations. */
-struct owner {
-	uint32_t agent;
-	enum seat seat;
-};
-
-/* Presence of one editing seat. */
-struct member {
-	enum pstate state;
-	char name[132];
-	uint64_t since_ms;
-	struct room *room;
-	int idx;
-};
-
-/* An acknowledgement waiting for its edit's event to become durable. */
-struct pending_ack {
-	struct pending_ack *next;
-	uint64_t seq;
-	struct conn *c; /* NULL once the connection left */
-	size_t n;
-	struct crdt_version_entry v[8]; /* the sender's agents: next seq held */
-};
-
-struct room {
-	struct server *srv;
-	char id[48];
-	char problem[128];
-	struct crdt_doc *doc;
-	uint32_t next_agent;
-	struct owner *owners;
-	size_t nowners, capowners;
-	struct conn *conns; /* every joined connection */
-	struct conn *seat_conn[2];
-	struct member member[2]; /* interviewer, candidate */
-	unsigned observers;
-	bool closed;
-	int64_t token_epoch; /* tokens of an older epoch are revoked; closing bumps it */
-
-	struct timeline_room *tl; /* NULL without a timeline */
-	struct pending_ack *acks, *acks_tail;
-
-	/*
-	 * persistence: a snapshot is saved 15-45 s after the first unsaved
-	 * change (snapshot_wait), at save_at (uv_now() ms; 0: none due), by
-	 * rooms_save_due()
-	 */
-	bool dirty, saving;
-	uint64_t save_at;
-
-	/*
-	 * An empty room is freed once everything about it is in PostgreSQL
-	 * (DESIGN.md section 4: rooms kept after the last client left made
-	 * peers' servers grow for days); the next join loads it again.
-	 */
-	bool persisted; /* its row is in PostgreSQL (loaded, or created and confirmed) */
-	lws_sorted_usec_list_t idle_sul;
-
-	/* runs */
-	bool run_busy;
-	uint64_t run_id;
-	uint64_t run_started_ms;
-	struct bucket run_budget[2]; /* runs_per_min per editing seat */
-};
-
-uint64_t server_now_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_REALTIME, &ts))
-		return 0;
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-uint64_t server_mono_ms(void)
-{
-	return uv_hrtime() / 1000000u;
-}
-
-uint64_t server_turn_us(struct server *srv)
-{
-	if (!srv->turn_us)
-		srv->turn_us = uv_hrtime() / 1000u;
-	return srv->turn_us;
-}
-
-static int seat_index(enum seat s)
+int room__seat_index(enum seat s)
 {
 	return s == SEAT_INTERVIEWER ? 0 : s == SEAT_CANDIDATE ? 1 : -1;
 }
@@ -286,7 +208,7 @@ void rooms_free(struct server *srv)
 	srv->rooms_cap = srv->nrooms = 0;
 }
 
-int room_load_snapshot(struct room *r, const uint8_t *data, size_t len)
+static int load_snapshot(struct room *r, const uint8_t *data, size_t len)
 {
 	struct crdt_version v;
 	int rc = crdt_apply(r->doc, data, len);
@@ -301,12 +223,6 @@ int room_load_snapshot(struct room *r, const uint8_t *data, size_t len)
 				r->next_agent = v.v[i].agent + 1;
 	crdt_version_finish(&v);
 	return 0;
-}
-
-void room_mark_loaded(struct room *r, bool closed, int64_t token_epoch)
-{
-	r->closed = closed;
-	r->token_epoch = token_epoch;
 }
 
 int64_t room_token_epoch(const struct room *r)
@@ -397,7 +313,7 @@ int room_save(struct room *r)
 	if (!rc)
 		rc = crdt_version_encode(&v, &ver);
 	if (!rc)
-		rc = store_save_doc(r->srv, r->id, snap.data, snap.len, ver.data, ver.len, seq,
+		rc = store_save_doc(r->srv->db, r->id, snap.data, snap.len, ver.data, ver.len, seq,
 				    on_saved, r);
 	if (!rc) {
 		r->dirty = false;
@@ -461,7 +377,7 @@ static uint64_t snapshot_wait(void)
 	return SNAPSHOT_AFTER_MS / 2 + x % SNAPSHOT_AFTER_MS;
 }
 
-static void mark_dirty(struct room *r)
+void room__mark_dirty(struct room *r)
 {
 	if (r->dirty)
 		return;
@@ -483,9 +399,9 @@ void rooms_save_all(struct server *srv)
  * every joined connection whose seat receives m, except `from` when m goes
  * to the others (from may be NULL), superseded rather than queued for a
  * connection far behind when m is PROTO_LATEST.  Replies to one connection
- * go through room_reply().
+ * go through room__reply().
  */
-static void room_send(struct room *r, enum proto_msg m, json_t *msg, const struct conn *from)
+void room__send(struct room *r, enum proto_msg m, json_t *msg, const struct conn *from)
 {
 	unsigned how = proto_delivery(m);
 
@@ -502,7 +418,7 @@ static void room_send(struct room *r, enum proto_msg m, json_t *msg, const struc
 }
 
 /* Sends msg (consumed), a reply of type m, to c, if c's seat receives m. */
-static void room_reply(struct conn *c, enum proto_msg m, json_t *msg)
+void room__reply(struct conn *c, enum proto_msg m, json_t *msg)
 {
 	assert(proto_delivery(m) & PROTO_REPLY);
 	if (proto_receives(m, c->seat))
@@ -530,7 +446,7 @@ static json_t *version_json(const struct crdt_version *v)
  * events) is refused before it gets here (timeline_refuses), as edits are
  * (room_on_update).
  */
-static void record(struct room *r, const char *kind, const char *actor, json_t *payload)
+void room__record(struct room *r, const char *kind, const char *actor, json_t *payload)
 {
 	int rc;
 
@@ -598,7 +514,7 @@ static void publish_presence(struct room *r)
 	json_t *msg = json_pack("{s:s, s:o, s:i}", PROTO_T(PROTO_PRESENCE), "members",
 				room_presence_json(r), "observers", (int)r->observers);
 
-	room_send(r, PROTO_PRESENCE, msg, NULL);
+	room__send(r, PROTO_PRESENCE, msg, NULL);
 }
 
 /* Moves seat k to st; write: also record it in Redis (not for Redis's own events). */
@@ -612,9 +528,9 @@ static void apply_state(struct room *r, int k, enum pstate st, bool write)
 	m->state = st;
 	m->since_ms = server_now_ms();
 	log_event(LOG_INFO, "presence", "room=%s seat=%s state=%s", r->id, seat, pstate_names[st]);
-	record(r, "presence", seat,
-	       json_pack("{s:s, s:s, s:s}", "seat", seat, "state", pstate_names[st], "name",
-			 m->name));
+	room__record(r, "presence", seat,
+		     json_pack("{s:s, s:s, s:s}", "seat", seat, "state", pstate_names[st], "name",
+			       m->name));
 	/* The presence module also runs the DISCONNECTED -> LEFT timer and tells us. */
 	if (write && r->srv->presence)
 		presence_set(r->srv->presence, r->id, seat, m->name,
@@ -631,7 +547,7 @@ void room_presence_event(struct server *srv, const struct presence_event *ev)
 {
 	struct room *r = room_find(srv, ev->room);
 	enum seat seat = proto_seat_parse(ev->member);
-	int k = seat_index(seat);
+	int k = room__seat_index(seat);
 
 	if (!r || k < 0 || r->closed)
 		return;
@@ -642,10 +558,10 @@ void room_presence_event(struct server *srv, const struct presence_event *ev)
 		apply_state(r, k, (enum pstate)(ev->state + P_PRESENT), false);
 }
 
-void room_presence_loaded(struct room *r, const struct presence_entry *e, size_t n)
+static void presence_loaded(struct room *r, const struct presence_entry *e, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		int k = seat_index(proto_seat_parse(e[i].member));
+		int k = room__seat_index(proto_seat_parse(e[i].member));
 		struct member *m;
 
 		if (k < 0 || r->member[k].state != P_NONE)
@@ -665,18 +581,216 @@ void room_presence_loaded(struct room *r, const struct presence_entry *e, size_t
 		if (m->state == P_PRESENT) {
 			m->state = P_DISCONNECTED;
 			m->since_ms = (uint64_t)e[i].seen_ms;
-			record(r, "presence", e[i].member,
-			       json_pack("{s:s, s:s, s:s}", "seat", e[i].member, "state",
-					 "DISCONNECTED", "name", m->name));
+			room__record(r, "presence", e[i].member,
+				     json_pack("{s:s, s:s, s:s}", "seat", e[i].member, "state",
+					       "DISCONNECTED", "name", m->name));
 		}
 		if (r->srv->presence)
 			presence_adopt(r->srv->presence, r->id, &e[i]);
 	}
 }
 
+/* ---- loading ---------------------------------------------------------------- */
+
+static int add_owner(struct room *r, uint32_t agent, enum seat seat);
+
+struct waiter {
+	room_get_cb *cb;
+	void *ud;
+	struct waiter *next;
+};
+
+/* One load in flight; every asker for the same room waits on it. */
+struct load {
+	struct server *srv;
+	char id[64];
+	struct room *room;
+	struct waiter *waiters;
+	struct load *next;
+	bool replay_failed;
+};
+
+static struct load *loads;
+
+static void finish_load(struct load *ld, int status)
+{
+	struct load **p;
+
+	for (p = &loads; *p && *p != ld; p = &(*p)->next)
+		;
+	if (*p)
+		*p = ld->next;
+	/* A half-loaded room must not stay in memory: the next asker loads it afresh. */
+	if (status != 200 && ld->room) {
+		room_discard(ld->room);
+		ld->room = NULL;
+	}
+	if (status == 200)
+		room_mark_persisted(ld->room);
+	while (ld->waiters) {
+		struct waiter *w = ld->waiters;
+
+		ld->waiters = w->next;
+		w->cb(w->ud, status == 200 ? ld->room : NULL, status);
+		free(w);
+	}
+	free(ld);
+}
+
+static void on_presence_read(void *ud, int err, const struct presence_entry *e, size_t n)
+{
+	struct load *ld = ud;
+
+	if (!err)
+		presence_loaded(ld->room, e, n);
+	finish_load(ld, 200);
+}
+
+/* An edit the snapshot lacks: merged into the document. */
+static void on_edit(void *ud, uint64_t seq, const uint8_t *ops, size_t len)
+{
+	struct load *ld = ud;
+	int rc;
+
+	if (!ops)
+		return;
+	rc = load_snapshot(ld->room, ops, len);
+	if (rc) {
+		log_event(LOG_ERROR, "room.load", "room=%s step=replay seq=%llu error=%s", ld->id,
+			  (unsigned long long)seq, crdt_strerror(rc));
+		ld->replay_failed = true;
+	}
+}
+
+/* The timeline after the snapshot is in the document: presence is last. */
+static void on_timeline(void *ud, int err)
+{
+	struct load *ld = ud;
+
+	if (err || ld->replay_failed) {
+		if (err)
+			log_event(LOG_ERROR, "room.load", "room=%s step=timeline error=%s", ld->id,
+				  timeline_strerror(err));
+		finish_load(ld, 503);
+		return;
+	}
+	log_event(LOG_INFO, "room.load", "room=%s", ld->id);
+	if (ld->srv->presence &&
+	    presence_read(ld->srv->presence, ld->id, on_presence_read, ld) == 0)
+		return;
+	finish_load(ld, 200);
+}
+
+/* store.c read the room's row, snapshot and agents: build the room from them. */
+static void on_stored(void *ud, int status, const struct store_room *row)
+{
+	struct load *ld = ud;
+	struct room *r;
+	int rc;
+
+	if (status != 200) {
+		finish_load(ld, status);
+		return;
+	}
+	/* Someone may have created it meanwhile (it cannot: ids are random). */
+	r = room_find(ld->srv, ld->id);
+	if (!r)
+		r = room_create(ld->srv, ld->id, row->problem);
+	if (!r) {
+		finish_load(ld, 503);
+		return;
+	}
+	ld->room = r;
+	r->closed = row->closed;
+	r->token_epoch = row->token_epoch;
+	if (row->snapshot && (rc = load_snapshot(r, row->snapshot, row->snapshot_len)) != 0) {
+		log_event(LOG_ERROR, "room.load", "room=%s step=snapshot error=%s", ld->id,
+			  crdt_strerror(rc));
+		finish_load(ld, 503);
+		return;
+	}
+	for (size_t i = 0; i < row->nagents; i++)
+		if (add_owner(r, row->agents[i].agent, row->agents[i].seat)) {
+			finish_load(ld, 503);
+			return;
+		}
+	if (r->tl) {
+		if (timeline_load(r->tl, row->snap_seq, on_edit, on_timeline, ld))
+			finish_load(ld, 503);
+		return;
+	}
+	on_timeline(ld, 0);
+}
+
+int room_get(struct server *srv, const char *id, room_get_cb *cb, void *ud)
+{
+	struct room *r;
+	struct waiter *w;
+	struct load *ld;
+
+	/*
+	 * A room being loaded is registered before its load ends (its row comes
+	 * first): askers wait for the whole load, never see it half-built.
+	 */
+	for (ld = loads; ld; ld = ld->next)
+		if (strcmp(ld->id, id) == 0)
+			break;
+	r = ld ? NULL : room_find(srv, id);
+	if (r) {
+		cb(ud, r, 200);
+		return 0;
+	}
+	if (!srv->db || strlen(id) >= sizeof(ld->id)) {
+		cb(ud, NULL, 404);
+		return 0;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -1;
+	w->cb = cb;
+	w->ud = ud;
+	if (ld) {
+		w->next = ld->waiters;
+		ld->waiters = w;
+		return 0;
+	}
+	ld = calloc(1, sizeof(*ld));
+	if (!ld) {
+		free(w);
+		return -1;
+	}
+	ld->srv = srv;
+	snprintf(ld->id, sizeof(ld->id), "%s", id);
+	ld->waiters = w;
+	ld->next = loads;
+	loads = ld;
+	if (store_load_room(srv->db, id, on_stored, ld)) {
+		loads = ld->next;
+		free(ld);
+		free(w);
+		return -1;
+	}
+	return 0;
+}
+
+void room_get_cancel(void *ud)
+{
+	for (struct load *ld = loads; ld; ld = ld->next)
+		for (struct waiter **p = &ld->waiters; *p;) {
+			if ((*p)->ud == ud) {
+				struct waiter *w = *p;
+
+				*p = w->next;
+				free(w);
+			} else {
+				p = &(*p)->next;
+			}
+		}
+}
+
 /* ---- join / leave -------------------------------------------------------- */
 
-int room_add_owner(struct room *r, uint32_t agent, enum seat seat)
+static int add_owner(struct room *r, uint32_t agent, enum seat seat)
 {
 	if (agent >= r->next_agent)
 		r->next_agent = agent + 1;
@@ -695,7 +809,7 @@ int room_add_owner(struct room *r, uint32_t agent, enum seat seat)
 	return 0;
 }
 
-static enum seat owner_of(const struct room *r, uint32_t agent)
+enum seat room__owner_of(const struct room *r, uint32_t agent)
 {
 	for (size_t i = 0; i < r->nowners; i++)
 		if (r->owners[i].agent == agent)
@@ -708,16 +822,16 @@ void room_join(struct room *r, struct conn *c, const char *name, const struct cr
 {
 	struct crdt_version cur;
 	struct crdt_buf buf;
-	int k = seat_index(c->seat);
+	int k = room__seat_index(c->seat);
 	json_t *welcome;
 	int rc;
 
-	if (r->next_agent == UINT32_MAX || room_add_owner(r, r->next_agent, c->seat)) {
+	if (r->next_agent == UINT32_MAX || add_owner(r, r->next_agent, c->seat)) {
 		conn_close(c, PROTO_CLOSE_GOING_AWAY, "out of agent ids");
 		return;
 	}
 	c->agent = r->next_agent - 1;
-	store_add_agent(r->srv, r->id, c->agent, proto_seat_name(c->seat));
+	store_add_agent(r->srv->db, r->id, c->agent, c->seat);
 	c->room = r;
 	if (name != c->name)
 		snprintf(c->name, sizeof(c->name), "%s", name ? name : "");
@@ -760,13 +874,13 @@ void room_join(struct room *r, struct conn *c, const char *name, const struct cr
 			  "runs_per_min", (int)r->srv->lim.runs_per_min);
 	if (welcome && id)
 		json_object_set(welcome, "id", id);
-	room_reply(c, PROTO_WELCOME, welcome);
+	room__reply(c, PROTO_WELCOME, welcome);
 	conn_send_catchup(c, buf.data, buf.len);
 	log_event(LOG_INFO, "room.join", "room=%s conn=%llu seat=%s agent=%u", r->id,
 		  (unsigned long long)c->id, proto_seat_name(c->seat), c->agent);
-	record(r, "join", proto_seat_name(c->seat),
-	       json_pack("{s:i, s:s, s:I}", "agent", (int)c->agent, "name", c->name, "conn",
-			 (json_int_t)c->id));
+	room__record(r, "join", proto_seat_name(c->seat),
+		     json_pack("{s:i, s:s, s:I}", "agent", (int)c->agent, "name", c->name, "conn",
+			       (json_int_t)c->id));
 	if (k >= 0)
 		set_state(r, k, P_PRESENT);
 	else
@@ -840,7 +954,7 @@ void room_on_join(struct conn *c, json_t *msg)
 	c->join_id = json_incref(json_object_get(msg, "id"));
 	c->joining = true;
 	lws_sul_cancel(&c->join_sul);
-	if (store_get_room(srv, room_id, join_room, c)) {
+	if (room_get(srv, room_id, join_room, c)) {
 		c->joining = false;
 		conn_close(c, PROTO_CLOSE_GOING_AWAY, "out of memory");
 	}
@@ -849,10 +963,10 @@ void room_on_join(struct conn *c, json_t *msg)
 void room_leave(struct conn *c)
 {
 	struct room *r = c->room;
-	int k = seat_index(c->seat);
+	int k = room__seat_index(c->seat);
 
 	if (c->joining) { /* its room is still loading: forget the join */
-		store_cancel(c);
+		room_get_cancel(c);
 		crdt_version_finish(&c->join_have);
 		json_decref(c->join_id);
 		c->joining = false;
@@ -872,8 +986,8 @@ void room_leave(struct conn *c)
 	for (struct pending_ack *a = r->acks; a; a = a->next)
 		if (a->c == c)
 			a->c = NULL;
-	record(r, "leave", proto_seat_name(c->seat),
-	       json_pack("{s:i, s:I}", "agent", (int)c->agent, "conn", (json_int_t)c->id));
+	room__record(r, "leave", proto_seat_name(c->seat),
+		     json_pack("{s:i, s:I}", "agent", (int)c->agent, "conn", (json_int_t)c->id));
 	if (!r->conns)
 		arm_idle(r, (uint64_t)r->srv->lim.left_after_ms + 5000);
 	if (r->srv->stopping) {
@@ -919,558 +1033,5 @@ void room_close(struct room *r)
 	for (struct conn *c = r->conns; c; c = c->room_next)
 		conn_close(c, PROTO_CLOSE_ROOM_CLOSED, "room closed");
 	log_event(LOG_INFO, "room.close", "room=%s", r->id);
-	record(r, "close", NULL, json_object());
-}
-
-/* ---- edits --------------------------------------------------------------- */
-
-/* Sends the acks whose events are durable, in the order the edits came. */
-static void send_acks(struct room *r)
-{
-	uint64_t durable = r->tl ? timeline_durable_seq(r->tl) : UINT64_MAX;
-
-	if (r->tl && !r->srv->timeline)
-		return; /* shutting down: nothing more becomes durable here */
-
-	while (r->acks && r->acks->seq <= durable) {
-		struct pending_ack *a = r->acks;
-
-		r->acks = a->next;
-		if (!r->acks)
-			r->acks_tail = NULL;
-		if (a->c) {
-			struct crdt_version v = { .v = a->v, .len = a->n, .cap = a->n };
-
-			conn_ack(a->c, &v);
-		}
-		free(a);
-	}
-}
-
-/* Holds c's ack of ver (at most 8 agents) until the room's events up to seq are durable. */
-static void queue_ack(struct room *r, struct conn *c, uint64_t seq, const struct crdt_version *ver)
-{
-	struct pending_ack *a = malloc(sizeof(*a));
-
-	if (!a)
-		return; /* no ack: the client resends, which is harmless */
-	a->next = NULL;
-	a->seq = seq;
-	a->c = c;
-	a->n = ver->len < 8 ? ver->len : 8;
-	memcpy(a->v, ver->v, a->n * sizeof(a->v[0]));
-	if (r->acks_tail)
-		r->acks_tail->next = a;
-	else
-		r->acks = a;
-	r->acks_tail = a;
-	send_acks(r);
-}
-
-void room_timeline_durable(struct server *srv, const char *room, uint64_t seq)
-{
-	struct room *r = room_find(srv, room);
-
-	(void)seq;
-	if (r)
-		send_acks(r);
-}
-
-/* An update read at recv_us goes to every other connection of the room. */
-static void fan_out(struct room *r, const struct conn *from, const uint8_t *data, size_t len,
-		    uint64_t recv_us)
-{
-	for (struct conn *o = r->conns; o; o = o->room_next)
-		if (o != from)
-			conn_send_fanout(o, data, len, recv_us);
-}
-
-static bool is_author(const struct crdt_update_info *info, uint32_t agent)
-{
-	for (size_t i = 0; i < info->nauthors && i < 8; i++)
-		if (info->authors[i] == agent)
-			return true;
-	return false;
-}
-
-/*
- * An update from `from` released operations that waited in the document
- * for it (docs/protocol.md, "Editing"): everyone, the sender included (it
- * may lack what was released: they were waiting for its operations), gets
- * one update of everything the document gained since vb.
- */
-static void forward_released(struct room *r, const struct crdt_version *vb, uint64_t recv_us)
-{
-	struct crdt_buf buf;
-
-	crdt_buf_init(&buf, NULL);
-	if (crdt_encode_since(r->doc, vb, &buf) == 0) {
-		for (struct conn *o = r->conns; o; o = o->room_next)
-			conn_send_fanout(o, buf.data, buf.len, recv_us);
-	} else {
-		/* Out of memory: each connection gets a catch-up once memory allows. */
-		for (struct conn *o = r->conns; o; o = o->room_next)
-			conn_close(o, PROTO_CLOSE_GOING_AWAY, "out of memory");
-	}
-	crdt_buf_finish(&buf);
-}
-
-/*
- * The released operations in ver (entries of agents that are not the
- * update's authors) are acknowledged, once seq is durable, to the
- * connection now holding the seat that owns them: its client sent them
- * and still waits for the ack.
- */
-static void ack_released(struct room *r, const struct crdt_update_info *info,
-			 const struct crdt_version *ver, uint64_t seq)
-{
-	for (int k = 0; k < 2; k++) {
-		struct conn *to = r->seat_conn[k];
-		struct crdt_version_entry e[8];
-		struct crdt_version v = { .v = e, .len = 0, .cap = 8 };
-
-		if (!to)
-			continue;
-		for (size_t i = 0; i < ver->len; i++) {
-			if (is_author(info, ver->v[i].agent) ||
-			    seat_index(owner_of(r, ver->v[i].agent)) != k)
-				continue;
-			e[v.len++] = ver->v[i];
-			if (v.len == 8) {
-				queue_ack(r, to, seq, &v);
-				v.len = 0;
-			}
-		}
-		if (v.len)
-			queue_ack(r, to, seq, &v);
-	}
-}
-
-/* Refuses an update: counted, and the sender is told why. */
-static void reject(struct conn *c, enum proto_err e, const char *message, unsigned retry_ms)
-{
-	c->srv->metrics.updates_rejected++;
-	conn_send_error(c, NULL, e, message, retry_ms);
-}
-
-void room_on_update(struct conn *c, const uint8_t *data, size_t len)
-{
-	struct room *r = c->room;
-	uint64_t recv_us = server_turn_us(r->srv);
-	struct crdt_update_info info;
-	struct crdt_version ver, vb;
-	struct timeline_resv resv = { 0 };
-	uint32_t before[8];
-	bool changed = false, released = false, may_release;
-	size_t pending;
-	uint64_t seq;
-	int rc;
-
-	if (!((unsigned)c->seat & SEATS_EDIT)) { /* observers are read-only */
-		reject(c, PERR_FORBIDDEN, "observers cannot edit", 0);
-		return;
-	}
-	rc = crdt_update_info(data, len, &info, NULL);
-	if (rc) {
-		reject(c, PERR_BAD_UPDATE, crdt_strerror(rc), 0);
-		return;
-	}
-	for (size_t i = 0; i < info.nauthors; i++) {
-		if (i >= 8 || owner_of(r, info.authors[i]) != c->seat) {
-			reject(c, PERR_BAD_UPDATE, "the update holds operations of another agent",
-			       0);
-			log_event(LOG_WARN, "room.forged", "room=%s conn=%llu", r->id,
-				  (unsigned long long)c->id);
-			return;
-		}
-	}
-#ifdef TANDEM_TRANSPORT_ONLY
-	/*
-	 * bench/: tandem-transport, the transport alone (BENCHMARKS.md, "Server
-	 * load"): the update, checked as far as this, goes to the peer; nothing
-	 * is merged, recorded or acknowledged.  Never built into tandem.
-	 */
-	fan_out(r, c, data, len, recv_us);
-	return;
-#endif
-	if (crdt_len_bytes(r->doc) + info.ins_bytes > r->srv->lim.max_doc) {
-		reject(c, PERR_DOC_TOO_LARGE, NULL, 0);
-		return;
-	}
-	if (r->tl && r->srv->timeline && timeline_room_full(r->tl)) {
-		/* Its edits can no longer be recorded, now or later: refused before merging. */
-		reject(c, PERR_ROOM_FULL, NULL, 0);
-		return;
-	}
-	if (timeline_overloaded(r->srv->timeline)) {
-		/* Better refused, and resent by the client later, than acknowledged and lost. */
-		reject(c, PERR_OVERLOADED, NULL, 1000);
-		return;
-	}
-	/*
-	 * The sender's agents (at most 8: checked above) before the merge, and
-	 * their entries in ver made now, so that filling them in after the
-	 * merge cannot fail.  While operations wait in the document for
-	 * missing dependencies, this update may bring those and release them:
-	 * then every agent of the room gets an entry too (the released ones
-	 * must be in this event's version entries, or text?at and the scrub
-	 * index would never see them), and the version before the merge is
-	 * kept to tell what was released.
-	 */
-	crdt_version_init(&ver, NULL);
-	crdt_version_init(&vb, NULL);
-	for (size_t i = 0; i < info.nauthors; i++) {
-		before[i] = crdt_doc_next(r->doc, info.authors[i]);
-		if (crdt_version_set(&ver, info.authors[i], UINT32_MAX)) {
-			reject(c, PERR_INTERNAL, NULL, 0);
-			goto out;
-		}
-	}
-	may_release = crdt_pending(r->doc) > 0;
-	if (may_release) {
-		if (crdt_doc_version(r->doc, &vb) || crdt_version_reserve(&ver, r->nowners)) {
-			reject(c, PERR_INTERNAL, NULL, 0);
-			goto out;
-		}
-		for (size_t i = 0; i < r->nowners; i++)
-			if (!crdt_version_get(&ver, r->owners[i].agent))
-				(void)crdt_version_set(&ver, r->owners[i].agent, UINT32_MAX);
-	}
-	/*
-	 * Its timeline event made ready before the merge: an edit the document
-	 * holds must be in the timeline (the document is rebuilt from it after
-	 * a restart), so nothing may fail between the two.
-	 */
-	if (r->tl && r->srv->timeline) {
-		rc = timeline_reserve(r->tl, "edit", proto_seat_name(c->seat), data, len, ver.v,
-				      ver.len, &resv);
-		if (rc) {
-			log_event(LOG_ERROR, "timeline.append", "room=%s kind=edit error=%s", r->id,
-				  timeline_strerror(rc));
-			if (rc == TIMELINE_E_LIMIT)
-				reject(c, PERR_ROOM_FULL, NULL, 0);
-			else
-				reject(c, PERR_INTERNAL, "edit not recorded; resend it", 1000);
-			goto out;
-		}
-	}
-	pending = crdt_pending(r->doc);
-	rc = crdt_apply(r->doc, data, len);
-	if (rc) {
-		reject(c, PERR_BAD_UPDATE, crdt_strerror(rc), 0);
-		if (rc != CRDT_ENOMEM && rc != CRDT_ELIMIT)
-			goto out;
-	}
-	/* Ops kept pending (dependencies missing) are news too: the timeline must hold them. */
-	if (crdt_pending(r->doc) > pending)
-		changed = true;
-	/*
-	 * The sender's agents as far as the document now has them: both the
-	 * ack and the edit event's version entries.  Other agents keep their
-	 * entry only if operations of theirs were released (in place, or a
-	 * removal: the entries left are some of those reserved, in order).
-	 */
-	for (size_t i = 0; i < info.nauthors; i++) {
-		uint32_t n = crdt_doc_next(r->doc, info.authors[i]);
-
-		crdt_version_set(&ver, info.authors[i], n);
-		if (n > before[i])
-			changed = true;
-	}
-	for (size_t i = 0; may_release && i < r->nowners; i++) {
-		uint32_t a = r->owners[i].agent, n = crdt_doc_next(r->doc, a);
-
-		if (is_author(&info, a))
-			continue;
-		if (n > crdt_version_get(&vb, a)) {
-			crdt_version_set(&ver, a, n);
-			released = changed = true;
-		} else {
-			crdt_version_set(&ver, a, 0);
-		}
-	}
-	if (changed) {
-		mark_dirty(r);
-		r->srv->metrics.updates++;
-		if (resv.tr)
-			timeline_commit(&resv, ver.v, ver.len);
-		if (released)
-			forward_released(r, &vb, recv_us);
-		else
-			fan_out(r, c, data, len, recv_us);
-	}
-	/*
-	 * Acknowledge once every event so far is durable: this edit's own, or
-	 * for ops the room already had, whichever event brought them.  The
-	 * released operations are acknowledged to their seats then too.
-	 */
-	seq = r->tl ? timeline_last_seq(r->tl) : 0;
-	if (released)
-		ack_released(r, &info, &ver, seq);
-	for (size_t i = 0; i < ver.len;)
-		if (is_author(&info, ver.v[i].agent))
-			i++;
-		else
-			crdt_version_set(&ver, ver.v[i].agent, 0);
-	queue_ack(r, c, seq, &ver);
-out:
-	timeline_cancel(&resv); /* a reservation not used */
-	crdt_version_finish(&ver);
-	crdt_version_finish(&vb);
-}
-
-void room_drained(struct conn *c)
-{
-	if (c->room && room_doc_version(c->room, &c->delivered))
-		c->delivered.len = 0; /* unknown: a catch-up would send everything */
-}
-
-void room_resync(struct conn *c)
-{
-	struct crdt_buf buf;
-
-	if (!c->room)
-		return;
-	crdt_buf_init(&buf, NULL);
-	if (crdt_encode_since(c->room->doc, &c->delivered, &buf) == 0)
-		conn_send_catchup(c, buf.data, buf.len);
-	else
-		conn_close(c, PROTO_CLOSE_GOING_AWAY, "out of memory");
-	crdt_buf_finish(&buf);
-}
-
-/* ---- runs ---------------------------------------------------------------- */
-
-static void run_output(void *ud, uint64_t run, const char *stream, const char *utf8)
-{
-	struct room *r = ud;
-
-	room_send(r, PROTO_RUN_OUTPUT,
-		  json_pack("{s:s, s:I, s:s, s:s}", PROTO_T(PROTO_RUN_OUTPUT), "run",
-			    (json_int_t)run, "stream", stream, "data", utf8),
-		  NULL);
-}
-
-/*
- * The run.result message of run (new reference; NULL on out of memory),
- * the one place it is built: the judge's result (borrowed) with t and run,
- * or, without one, a run that never started because the judge was busy
- * (verdict null, code judge_busy, retry_ms) or the judge's own failure
- * (verdict IE, message error).  Its timeline event is this without t.
- */
-static json_t *run_result_json(uint64_t run, const json_t *result, const char *error)
-{
-	json_t *msg = json_pack("{s:s, s:I}", PROTO_T(PROTO_RUN_RESULT), "run", (json_int_t)run);
-
-	if (!msg)
-		return NULL;
-	if (result) {
-		json_t *copy = json_deep_copy(result);
-
-		json_object_del(copy, "t");
-		json_object_del(copy, "run");
-		json_object_update(msg, copy);
-		json_decref(copy);
-	} else if (error && strcmp(error, "judge busy") == 0) {
-		/* Not the judge's fault and not a verdict: the run never started. */
-		json_object_set_new(msg, "verdict", json_null());
-		json_object_set_new(msg, "code", json_string(proto_err_code(PERR_JUDGE_BUSY)));
-		json_object_set_new(msg, "message",
-				    json_string(proto_err_message(PERR_JUDGE_BUSY)));
-		json_object_set_new(msg, "retry_ms", json_integer(1000));
-	} else {
-		json_object_set_new(msg, "verdict", json_string("IE"));
-		json_object_set_new(msg, "message", json_string(error ? error : "judge failed"));
-	}
-	return msg;
-}
-
-static void run_done(void *ud, uint64_t run, json_t *result, const char *error)
-{
-	struct room *r = ud;
-	json_t *msg = run_result_json(run, result, error);
-
-	r->run_busy = false;
-	r->srv->metrics.runs++;
-	metrics_observe(&r->srv->metrics.run, (double)(server_mono_ms() - r->run_started_ms));
-	if (!msg)
-		return;
-	log_event(LOG_INFO, "run.done", "room=%s run=%llu verdict=%s", r->id,
-		  (unsigned long long)run, json_string_value(json_object_get(msg, "verdict")));
-	{
-		/* The timeline keeps the result, with its output cut to a reasonable size. */
-		json_t *p = json_deep_copy(msg);
-		static const char *const big[] = { "stdout", "stderr", "output" };
-
-		json_object_del(p, "t");
-		for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
-			const char *v = json_string_value(json_object_get(p, big[i]));
-
-			if (v && strlen(v) > 16384)
-				json_object_set_new(p, big[i], json_stringn(v, 16384));
-		}
-		record(r, proto_msg_name(PROTO_RUN_RESULT), NULL, p);
-	}
-	room_send(r, PROTO_RUN_RESULT, msg, NULL);
-}
-
-static void on_run(struct conn *c, json_t *msg)
-{
-	struct room *r = c->room;
-	int k = seat_index(c->seat);
-	json_t *id = json_object_get(msg, "id");
-	size_t n;
-	char *text;
-	uint64_t run;
-	int rc;
-
-	if (!r->srv->judge) {
-		conn_send_error(c, id, PERR_JUDGE_DOWN, r->srv->judge_down, 0);
-		return;
-	}
-	if (r->run_busy) {
-		conn_send_error(c, id, PERR_RUN_IN_PROGRESS, NULL, 0);
-		return;
-	}
-	if (k >= 0 && !bucket_take(&r->run_budget[k], server_turn_us(r->srv) / 1000u,
-				   r->srv->lim.runs_per_min / 60.0, r->srv->lim.runs_per_min, 1)) {
-		conn_send_error(c, id, PERR_RATE_LIMITED, "too many runs; retry later",
-				60000 / (r->srv->lim.runs_per_min ? r->srv->lim.runs_per_min : 1));
-		return;
-	}
-	n = crdt_len_bytes(r->doc);
-	text = malloc(n + 1);
-	if (!text) {
-		conn_send_error(c, id, PERR_INTERNAL, NULL, 0);
-		return;
-	}
-	crdt_text(r->doc, text, n);
-	text[n] = '\0';
-	rc = jclient_run(r->srv->judge, text, n, run_output, run_done, r, &run);
-	free(text);
-	if (rc) {
-		conn_send_error(c, id, PERR_JUDGE_DOWN, r->srv->judge_down, 0);
-		return;
-	}
-	r->run_busy = true;
-	r->run_id = run;
-	r->run_started_ms = server_mono_ms();
-	log_event(LOG_INFO, "run.start", "room=%s conn=%llu run=%llu", r->id,
-		  (unsigned long long)c->id, (unsigned long long)run);
-	record(r, "run", proto_seat_name(c->seat),
-	       json_pack("{s:I, s:i, s:I}", "run", (json_int_t)run, "agent", (int)c->agent, "bytes",
-			 (json_int_t)n));
-	{
-		json_t *started = json_pack("{s:s, s:I, s:s}", PROTO_T(PROTO_RUN_STARTED), "run",
-					    (json_int_t)run, "by", proto_seat_name(c->seat));
-
-		if (id)
-			json_object_set(started, "id", id);
-		room_send(r, PROTO_RUN_STARTED, started, NULL);
-	}
-}
-
-/* ---- control messages ---------------------------------------------------- */
-
-static json_t *from_json(const struct conn *c)
-{
-	return json_pack("{s:s, s:i, s:s}", "seat", proto_seat_name(c->seat), "agent",
-			 (int)c->agent, "name", c->name);
-}
-
-/*
- * Notes and events go to the timeline: while it cannot take more (its
- * backlog bound), they are refused as edits are, not recorded past it.
- */
-static bool timeline_refuses(struct conn *c, json_t *id)
-{
-	if (!timeline_overloaded(c->srv->timeline))
-		return false;
-	conn_send_error(c, id, PERR_OVERLOADED, "events cannot be recorded now; retry later", 1000);
-	return true;
-}
-
-void room_on_json(struct conn *c, enum proto_msg m, json_t *msg, size_t len)
-{
-	struct room *r = c->room;
-	json_t *id = json_object_get(msg, "id");
-
-	switch (m) {
-	case PROTO_AWARENESS: {
-		json_t *out;
-
-		if (len > PROTO_AWARENESS_MAX) {
-			conn_send_error(c, id, PERR_BAD_REQUEST, "awareness over 4096 bytes", 0);
-			break;
-		}
-		out = json_deep_copy(msg);
-		json_object_set_new(out, "from", from_json(c));
-		room_send(r, PROTO_AWARENESS, out, c);
-		break;
-	}
-	case PROTO_RUN:
-		on_run(c, msg);
-		break;
-	case PROTO_NOTE: {
-		json_t *text = json_object_get(msg, "text");
-		json_t *out;
-
-		if (!json_is_string(text)) {
-			conn_send_error(c, id, PERR_BAD_REQUEST, "note needs a text string", 0);
-			break;
-		}
-		if (json_string_length(text) > PROTO_NOTE_MAX) {
-			conn_send_error(c, id, PERR_BAD_REQUEST, "note text over 16384 bytes", 0);
-			break;
-		}
-		if (timeline_refuses(c, id))
-			break;
-		out = json_pack("{s:s, s:O, s:o, s:I}", PROTO_T(PROTO_NOTE), "text", text, "from",
-				from_json(c), "at", (json_int_t)server_now_ms());
-		if (id)
-			json_object_set(out, "id", id);
-		record(r, "note", proto_seat_name(c->seat),
-		       json_pack("{s:O, s:i, s:s}", "text", text, "agent", (int)c->agent, "name",
-				 c->name));
-		room_send(r, PROTO_NOTE, out, NULL);
-		break;
-	}
-	case PROTO_EVENT: {
-		const char *kind = json_string_value(json_object_get(msg, "kind"));
-		json_t *out;
-
-		if (!kind ||
-		    (strcmp(kind, "paste") && strcmp(kind, "focus") && strcmp(kind, "blur"))) {
-			conn_send_error(c, id, PERR_BAD_REQUEST,
-					"event kind must be paste, focus or blur", 0);
-			break;
-		}
-		if (timeline_refuses(c, id))
-			break;
-		out = json_pack("{s:s, s:s, s:o, s:I}", PROTO_T(PROTO_EVENT), "kind", kind, "from",
-				from_json(c), "at", (json_int_t)server_now_ms());
-		if (json_is_integer(json_object_get(msg, "size")))
-			json_object_set(out, "size", json_object_get(msg, "size"));
-		{
-			json_t *p = json_pack("{s:i}", "agent", (int)c->agent);
-
-			if (json_is_integer(json_object_get(msg, "size")))
-				json_object_set(p, "size", json_object_get(msg, "size"));
-			record(r, kind, proto_seat_name(c->seat), p);
-		}
-		room_send(r, PROTO_EVENT, out, NULL);
-		break;
-	}
-	case PROTO_PROBLEM:
-	case PROTO_SUBMIT:
-	case PROTO_COMPLEXITY:
-		conn_send_error(c, id, PERR_NOT_IMPLEMENTED, NULL, 0);
-		break;
-	case PROTO_JOIN:
-		conn_send_error(c, id, PERR_ALREADY_JOINED, NULL, 0);
-		break;
-	default:
-		conn_send_error(c, id, PERR_FORBIDDEN, "clients may not send this message", 0);
-		break;
-	}
+	room__record(r, "close", NULL, json_object());
 }

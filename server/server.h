@@ -68,108 +68,20 @@ struct server {
 	uint64_t conns_open;
 	struct metrics metrics;
 
-	/* ws.c: connections with frames to write before the loop next sleeps */
+	/* conn.c: connections with frames to write before the loop next sleeps */
 	lws_dll2_owner_t flush_conns;
 	uv_prepare_t flush;
 	unsigned char *gather; /* LWS_PRE + frames sent in one write */
 	/* connections holding an ack, oldest first; ack_timer sends the overdue ones */
 	lws_dll2_owner_t ack_conns;
 	uv_timer_t ack_timer;
-	uv_timer_t save_timer; /* room.c: rooms_save_due */
+	uv_timer_t save_timer; /* room.c: rooms_save_due (started by ws_start) */
 	/* every WebSocket connection, and the timer that pings the silent ones */
 	lws_dll2_owner_t all_conns;
 	uv_timer_t beat_timer;
 	uint64_t turn_us;	      /* server_turn_us(): 0 until read in this turn of the loop */
 	struct conn_hooks conn_hooks; /* conn.c's calls upward (room.c) */
 };
-
-/* ws.c: starts libwebsockets on srv->loop listening on host:port. */
-int ws_start(struct server *srv, const char *host, int port, const char *static_dir);
-/* Stops accepting and closes every connection with 1001. */
-void ws_stop(struct server *srv);
-/* Frees what ws_start allocated besides the lws context (after the loop ended). */
-void ws_finish(struct server *srv);
-
-/* ---- rooms (room.c) ----------------------------------------------------- */
-
-struct room *room_find(struct server *srv, const char *id);
-/* Creates a room in memory; NULL on OOM or duplicate id. */
-struct room *room_create(struct server *srv, const char *id, const char *problem);
-const char *room_id(const struct room *r);
-const char *room_problem(const struct room *r);
-bool room_closed(const struct room *r);
-/* Unregisters and frees r (its connections are closed with 1001). */
-void room_discard(struct room *r);
-/* Records that agent belongs to seat (loading from the database, and joins). */
-int room_add_owner(struct room *r, uint32_t agent, enum seat seat);
-/* Merges a stored snapshot into a freshly loaded room. */
-int room_load_snapshot(struct room *r, const uint8_t *data, size_t len);
-/* The stored state of a loaded room: closed or not, its token epoch (no side effects). */
-void room_mark_loaded(struct room *r, bool closed, int64_t token_epoch);
-/* Tokens whose epoch ("ep") is older than this are revoked (closing bumps it). */
-int64_t room_token_epoch(const struct room *r);
-/*
- * The room's row is in PostgreSQL (loaded, or its creation confirmed): once
- * it is empty and everything about it is stored, it may be freed (the next
- * join or REST call loads it again).  Until then it stays in memory.
- */
-void room_mark_persisted(struct room *r);
-/* Saves r's snapshot if it changed; rooms_save_all for every room (shutdown). */
-int room_save(struct room *r);
-void rooms_save_all(struct server *srv);
-/* save_timer's callback, every SAVE_TICK_MS: writes the snapshots that are due. */
-#define SAVE_TICK_MS 200
-void rooms_save_due(uv_timer_t *t);
-/* The room's document version (v's old contents replaced). */
-int room_doc_version(const struct room *r, struct crdt_version *v);
-/* Server shutdown: every connection closes with 1001 (state kept). */
-void room_shutdown(struct room *r);
-/*
- * Closes the room in memory (once PostgreSQL has the close: http.c): its
- * token epoch goes up by one, members see COMPLETED, connections close
- * with 4002.  Closing a closed room does nothing.
- */
-void room_close(struct room *r);
-/* Presence of every seat as a JSON array (new reference). */
-json_t *room_presence_json(const struct room *r);
-
-/*
- * A join message (the connection's first): checks its token (signature,
- * expiry, room, epoch), finds or loads the room, then room_join()s c, or
- * closes c with the reason (1008, or 1001 when the database is down).
- */
-void room_on_join(struct conn *c, json_t *msg);
-/* A client's join was verified for room r and seat: attach c. */
-void room_join(struct room *r, struct conn *c, const char *name, const struct crdt_version *have,
-	       json_t *id);
-/* c is going away (socket closed), joined or not, or with its join in progress. */
-void room_leave(struct conn *c);
-/* A JSON control message of len bytes from a joined connection (role already checked). */
-void room_on_json(struct conn *c, enum proto_msg m, json_t *msg, size_t len);
-/* A binary CRDT update from a joined connection. */
-void room_on_update(struct conn *c, const uint8_t *data, size_t len);
-/* The connection's send queue overflowed and was dropped: build its catch-up. */
-void room_resync(struct conn *c);
-/* Everything queued for c was written: c->delivered is the document's version. */
-void room_drained(struct conn *c);
-struct presence_event;
-struct presence_entry;
-/* A presence transition the presence module saw (LEFT timer, another node). */
-void room_presence_event(struct server *srv, const struct presence_event *ev);
-/* Seeds a room's seats from presence read back from Redis (after a restart). */
-void room_presence_loaded(struct room *r, const struct presence_entry *e, size_t n);
-/* Frees every room (shutdown). */
-void rooms_free(struct server *srv);
-/* timeline.c says room's events up to seq are durable: send the acks they cover. */
-void room_timeline_durable(struct server *srv, const char *room, uint64_t seq);
-/* The room's timeline (NULL without one); valid as long as srv->timeline. */
-struct timeline_room *room_timeline(const struct room *r);
-/*
- * The text at unix ms at_ms (read-at-version, see timeline_version_at):
- * *text is malloc'd (the caller frees it), *seq the last edit applied
- * (0: none).  Returns 0 or -1 (no timeline, out of memory).
- */
-int room_text_at(const struct room *r, int64_t at_ms, char **text, size_t *len, uint64_t *seq);
 
 /* ---- the judge, through the supervisor (jclient.c) ---------------------- */
 

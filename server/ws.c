@@ -19,7 +19,9 @@
 #include "fmt.h"
 #include "http.h"
 #include "log.h"
+#include "room.h"
 #include "server.h"
+#include "ws.h"
 
 /* lws's per-session storage holds only a pointer: the conn's life is ours. */
 struct pss {
