@@ -363,8 +363,13 @@ static int replay_query(struct http_req *hr, struct room_call *rc, json_t **out)
 		}
 		return 0;
 	}
+	/* No at, or at=now: the text now (docs/protocol.md). */
 	v = hr->wsi ? lws_get_urlarg_by_name(hr->wsi, "at=", buf, sizeof(buf)) : NULL;
-	if (!v || parse_time(v, &rc->at_ms)) {
+	if (!v || strcmp(v, "now") == 0) {
+		rc->at_ms = (int64_t)server_now_ms();
+		return 0;
+	}
+	if (parse_time(v, &rc->at_ms)) {
 		*out = error_json("at must be unix milliseconds or an RFC 3339 time");
 		return 400;
 	}
