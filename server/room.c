@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "jclient.h"
 #include "log.h"
 #include "presence.h"
 #include "server.h"
@@ -1052,7 +1053,7 @@ static void run_output(void *ud, uint64_t run, const char *stream, const char *u
 		  SEATS_ALL, NULL);
 }
 
-static void run_done(void *ud, uint64_t run, json_t *result, const char *error)
+static void run_done(void *ud, uint64_t run, json_t *result, int err, const char *error)
 {
 	struct room *r = ud;
 	json_t *msg;
@@ -1065,7 +1066,7 @@ static void run_done(void *ud, uint64_t run, json_t *result, const char *error)
 		json_object_set_new(msg, "t", json_string("run.result"));
 		json_object_set_new(msg, "run", json_integer((json_int_t)run));
 	} else {
-		if (error && strcmp(error, "judge busy") == 0)
+		if (err == JPROTO_EBUSY)
 			/* Not the judge's fault and not a verdict: the run never started. */
 			msg = json_pack("{s:s, s:I, s:n, s:s, s:s, s:i}", "t", "run.result", "run",
 					(json_int_t)run, "verdict", "code", "judge_busy", "message",
