@@ -36,7 +36,7 @@
 #include "db.h"
 #include "fmt.h"
 #include "log.h"
-#include "redisuv.h"
+#include "redisconn.h"
 
 #define NBUCKETS   256
 #define CP_EVERY   256
@@ -150,14 +150,7 @@ struct timeline {
 	char *host;
 	bool use_redis, destroying;
 
-	/* Redis: one command connection, reconnected with backoff. */
-	redisAsyncContext *ac;
-	enum { RC_DOWN, RC_CONNECTING, RC_UP } rstate;
-	uv_timer_t rtimer;
-	unsigned backoff_ms;
-	unsigned rpending;
-	uint64_t rprogress;
-	bool down_logged;
+	struct redisconn redis; /* one command connection, kept up by redisconn.c */
 
 	/* the FIFO of events not yet in PostgreSQL */
 	struct tl_event *qhead, *qtail;
@@ -568,39 +561,14 @@ static void mark_durable(struct tl_event *ev)
 
 /* ---- Redis ---------------------------------------------------------------- */
 
-static void rconnect(struct timeline *tl);
-static void rtimer_cb(uv_timer_t *t);
-
 static void rsent(struct timeline *tl)
 {
-	if (tl->rpending++ == 0)
-		tl->rprogress = uv_now(tl->loop);
+	redisconn_sent(&tl->redis);
 }
 
 static void rreplied(struct timeline *tl)
 {
-	if (tl->rpending > 0)
-		tl->rpending--;
-	tl->rprogress = uv_now(tl->loop);
-}
-
-static void rdown(struct timeline *tl, const char *why)
-{
-	unsigned delay = tl->backoff_ms;
-
-	tl->ac = NULL;
-	tl->rstate = RC_DOWN;
-	tl->rpending = 0;
-	if (tl->destroying)
-		return;
-	if (!tl->down_logged) {
-		log_event(LOG_WARN, "timeline.redis.down", "error=%s backlog=%zu", why, tl->qlen);
-		tl->down_logged = true;
-	}
-	if (tl->backoff_ms < 2000)
-		tl->backoff_ms = tl->backoff_ms * 2 > 2000 ? 2000 : tl->backoff_ms * 2;
-	uv_timer_start(&tl->rtimer, rtimer_cb, delay + (unsigned)(uv_hrtime() % (delay / 4 + 1)),
-		       0);
+	redisconn_replied(&tl->redis);
 }
 
 static void xdel_cb(redisAsyncContext *ac, void *r, void *privdata)
@@ -640,7 +608,7 @@ static void xdel(struct timeline *tl, const char *room, const char *const *ids, 
 
 	if (n == 0)
 		return;
-	if (tl->rstate != RC_UP || !tl->ac) {
+	if (!redisconn_up(&tl->redis)) {
 		trim_later(tl, room, ids, n);
 		return;
 	}
@@ -651,7 +619,8 @@ static void xdel(struct timeline *tl, const char *room, const char *const *ids, 
 	argv[0] = "XDEL";
 	argv[1] = key;
 	memcpy(argv + 2, ids, n * sizeof(*ids));
-	if (redisAsyncCommandArgv(tl->ac, xdel_cb, tl, (int)n + 2, argv, NULL) == REDIS_OK)
+	if (redisAsyncCommandArgv(redisconn_ctx(&tl->redis), xdel_cb, tl, (int)n + 2, argv, NULL) ==
+	    REDIS_OK)
 		rsent(tl);
 	free(argv);
 }
@@ -718,7 +687,7 @@ static void xadd(struct timeline *tl, struct tl_event *ev)
 	size_t len[15], total = 5;
 	int n = 0;
 
-	if (tl->rstate != RC_UP || !tl->ac || ev->xadd != X_NONE)
+	if (!redisconn_up(&tl->redis) || ev->xadd != X_NONE)
 		return;
 #define ARG(s, l) (argv[n] = (s), len[n] = (l), n++)
 	ARG("XADD", 4);
@@ -747,7 +716,8 @@ static void xadd(struct timeline *tl, struct tl_event *ev)
 	p += 5;
 	for (int i = 0; i < n; i++)
 		p = resp_bulk(p, argv[i], len[i]);
-	if (redisAsyncFormattedCommand(tl->ac, xadd_cb, ev, cmd, (size_t)(p - cmd)) == REDIS_OK) {
+	if (redisAsyncFormattedCommand(redisconn_ctx(&tl->redis), xadd_cb, ev, cmd,
+				       (size_t)(p - cmd)) == REDIS_OK) {
 		ev->xadd = X_SENT;
 		rsent(tl);
 	}
@@ -755,124 +725,26 @@ static void xadd(struct timeline *tl, struct tl_event *ev)
 		free(cmd);
 }
 
-static void on_select(redisAsyncContext *ac, void *r, void *privdata)
+/* Redis is (back) up: what waited goes out. */
+static void redis_up(void *ud)
 {
-	(void)ac;
-	if (r)
-		rreplied(privdata);
-}
+	struct timeline *tl = ud;
 
-static void on_connect(const redisAsyncContext *ac, int status)
-{
-	struct timeline *tl = ac->data;
-
-	if (!tl || tl->ac != ac)
-		return;
-	if (status != REDIS_OK) {
-		rdown(tl, ac->errstr[0] ? ac->errstr : "connect failed");
-		return;
-	}
-	tl->rstate = RC_UP;
-	tl->backoff_ms = 50;
-	tl->rpending = 0;
-	log_event(tl->down_logged ? LOG_INFO : LOG_DEBUG, "timeline.redis.up",
-		  "backlog=%zu trims=%zu", tl->qlen, tl->ntrims);
-	tl->down_logged = false;
-	unsigned tick = tl->opt.command_timeout_ms / 4 ? tl->opt.command_timeout_ms / 4 : 1;
-	uv_timer_start(&tl->rtimer, rtimer_cb, tick, tick);
-	if (tl->opt.redis_db) {
-		redisAsyncCommand(tl->ac, on_select, tl, "SELECT %d", tl->opt.redis_db);
-		rsent(tl);
-	}
 	/* What PostgreSQL confirmed while Redis was away leaves the stream now. */
 	{
 		size_t n = tl->ntrims;
 
 		tl->ntrims = 0;
-		for (size_t i = 0; i < n && tl->rstate == RC_UP; i++) {
+		for (size_t i = 0; i < n && redisconn_up(&tl->redis); i++) {
 			const char *id = tl->trims[i].sid;
 
 			xdel(tl, tl->trims[i].room, &id, 1);
 		}
 	}
 	/* What waited while Redis was away goes out now, in order. */
-	for (struct tl_event *ev = tl->qhead; ev && tl->rstate == RC_UP; ev = ev->next)
+	for (struct tl_event *ev = tl->qhead; ev && redisconn_up(&tl->redis); ev = ev->next)
 		if (!ev->pg_sending)
 			xadd(tl, ev);
-}
-
-static void on_disconnect(const redisAsyncContext *ac, int status)
-{
-	struct timeline *tl = ac->data;
-
-	(void)status;
-	if (!tl || tl->ac != ac)
-		return;
-	uv_timer_stop(&tl->rtimer);
-	rdown(tl, ac->errstr[0] ? ac->errstr : "connection closed");
-}
-
-static void rconnect(struct timeline *tl)
-{
-	redisAsyncContext *ac = redisAsyncConnect(tl->host, tl->opt.redis_port);
-
-	if (!ac) {
-		rdown(tl, "out of memory");
-		return;
-	}
-	if (ac->err) {
-		char why[128];
-
-		snprintf(why, sizeof(why), "%s", ac->errstr);
-		redisAsyncFree(ac);
-		rdown(tl, why);
-		return;
-	}
-	ac->data = tl;
-	if (redisuv_attach(ac, tl->loop, tl->opt.redis_batch_ms) < 0) {
-		redisAsyncFree(ac);
-		rdown(tl, "cannot attach to the loop");
-		return;
-	}
-	redisAsyncSetConnectCallback(ac, on_connect);
-	redisAsyncSetDisconnectCallback(ac, on_disconnect);
-	tl->ac = ac;
-	tl->rstate = RC_CONNECTING;
-	uv_timer_start(&tl->rtimer, rtimer_cb, tl->opt.connect_timeout_ms, 0);
-}
-
-/* Drops the connection now: pending replies arrive as NULL. */
-static void rkill(struct timeline *tl, const char *why)
-{
-	redisAsyncContext *ac = tl->ac;
-
-	uv_timer_stop(&tl->rtimer);
-	tl->ac = NULL;
-	tl->rstate = RC_DOWN;
-	if (ac) {
-		ac->data = NULL;
-		redisAsyncFree(ac);
-	}
-	rdown(tl, why);
-}
-
-static void rtimer_cb(uv_timer_t *t)
-{
-	struct timeline *tl = t->data;
-
-	switch (tl->rstate) {
-	case RC_DOWN:
-		rconnect(tl);
-		break;
-	case RC_CONNECTING:
-		rkill(tl, "connect timed out");
-		break;
-	case RC_UP:
-		if (tl->rpending > 0 &&
-		    uv_now(tl->loop) - tl->rprogress >= tl->opt.command_timeout_ms)
-			rkill(tl, "command timed out");
-		break;
-	}
 }
 
 /* ---- flushing to PostgreSQL ----------------------------------------------- */
@@ -1122,7 +994,7 @@ bool timeline_overloaded(const struct timeline *tl)
 
 bool timeline_redis_up(const struct timeline *tl)
 {
-	return tl && tl->rstate == RC_UP;
+	return tl && redisconn_up(&tl->redis);
 }
 
 /* ---- rooms and appending -------------------------------------------------- */
@@ -1692,10 +1564,10 @@ static void load_stream(struct tl_load *ld)
 		load_end(ld, 0);
 		return;
 	}
-	if (tl->rstate == RC_UP && tl->ac) {
+	if (redisconn_up(&tl->redis)) {
 		stream_key(key, ld->tr->id, ld->tr->idlen);
-		if (redisAsyncCommand(tl->ac, load_stream_cb, ld, "XRANGE %s - +", key) ==
-		    REDIS_OK) {
+		if (redisAsyncCommand(redisconn_ctx(&tl->redis), load_stream_cb, ld,
+				      "XRANGE %s - +", key) == REDIS_OK) {
 			rsent(tl);
 			return;
 		}
@@ -1977,14 +1849,22 @@ int timeline_list(struct timeline_room *tr, uint64_t after, unsigned limit, time
 
 /* ---- life cycle ----------------------------------------------------------- */
 
-static void handle_closed(uv_handle_t *h)
+static void closed(struct timeline *tl)
 {
-	struct timeline *tl = h->data;
-
 	if (--tl->open_handles == 0) {
 		free(tl->host);
 		free(tl);
 	}
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+	closed(h->data);
+}
+
+static void redis_closed(void *ud)
+{
+	closed(ud);
 }
 
 int timeline_create(uv_loop_t *loop, const struct timeline_options *opts, struct timeline **out)
@@ -2015,42 +1895,44 @@ int timeline_create(uv_loop_t *loop, const struct timeline_options *opts, struct
 		tl->opt.queue_max_events = 100000;
 	if (!tl->opt.queue_max_bytes)
 		tl->opt.queue_max_bytes = 64u << 20;
-	if (!tl->opt.connect_timeout_ms)
-		tl->opt.connect_timeout_ms = 2000;
-	if (!tl->opt.command_timeout_ms)
-		tl->opt.command_timeout_ms = 3000;
 	if (!tl->opt.load_wait_ms)
 		tl->opt.load_wait_ms = 5000;
 	tl->loop = loop;
-	tl->backoff_ms = 50;
 	tl->flush_backoff = 100;
-	uv_timer_init(loop, &tl->rtimer);
-	tl->rtimer.data = tl;
+	{
+		struct redisconn_options o = {
+			.host = tl->host,
+			.port = tl->opt.redis_port,
+			.db = tl->opt.redis_db,
+			.connect_timeout_ms = tl->opt.connect_timeout_ms,
+			.command_timeout_ms = tl->opt.command_timeout_ms,
+			.batch_ms = tl->opt.redis_batch_ms,
+			.name = "timeline",
+			.up = redis_up,
+			.ud = tl,
+		};
+
+		redisconn_init(&tl->redis, loop, &o);
+	}
 	uv_timer_init(loop, &tl->ftimer);
 	tl->ftimer.data = tl;
 	tl->open_handles = 2;
 	uv_timer_start(&tl->ftimer, ftimer_cb, tl->opt.flush_ms, tl->opt.flush_ms);
 	if (tl->use_redis)
-		rconnect(tl);
+		redisconn_start(&tl->redis);
 	*out = tl;
 	return 0;
 }
 
 void timeline_destroy(struct timeline *tl)
 {
-	redisAsyncContext *ac;
-
 	if (!tl || tl->destroying)
 		return;
 	tl->destroying = true;
 	if (tl->flush)
 		tl->flush->tl = NULL;
 	/* Pending replies arrive as NULL now: XADDs fall back to X_NONE, orphans are freed. */
-	ac = tl->ac;
-	tl->ac = NULL;
-	tl->rstate = RC_DOWN;
-	if (ac)
-		redisAsyncFree(ac);
+	redisconn_finish(&tl->redis, redis_closed);
 	while (tl->loads) {
 		struct tl_load *ld = tl->loads;
 
@@ -2084,8 +1966,6 @@ void timeline_destroy(struct timeline *tl)
 			room_free_index(tr);
 			free(tr);
 		}
-	uv_timer_stop(&tl->rtimer);
 	uv_timer_stop(&tl->ftimer);
-	uv_close((uv_handle_t *)&tl->rtimer, handle_closed);
 	uv_close((uv_handle_t *)&tl->ftimer, handle_closed);
 }
