@@ -19,7 +19,6 @@
 #include <libwebsockets.h>
 
 struct server;
-struct room;
 
 /*
  * One API request.  http.c owns it; when the connection closes before the
@@ -36,7 +35,6 @@ struct http_req {
 	bool headers_sent;
 	/* scratch for http.c while an answer is pending */
 	json_t *pending;
-	struct room *room;
 };
 
 /*
