@@ -22,8 +22,7 @@
 #include "store.h"
 #include "timeline.h"
 
-#define TOKEN_TTL_S   (7 * 24 * 3600)
-#define HTTP_BODY_MAX (64 * 1024)
+#define TOKEN_TTL_S (7 * 24 * 3600)
 
 static json_t *error_json(const char *msg)
 {
@@ -561,6 +560,8 @@ static int http_write(struct lws *wsi, struct http_req *hr)
 						(lws_filepos_t)hr->resp_len, &p, end) ||
 		    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
 						 (unsigned char *)"no-store", 8, &p, end) ||
+		    lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
+						 (unsigned char *)"close", 5, &p, end) ||
 		    lws_finalize_write_http_header(wsi, start, &p, end))
 			return -1;
 		hr->headers_sent = true;
@@ -580,7 +581,12 @@ static int http_write(struct lws *wsi, struct http_req *hr)
 		lws_callback_on_writable(wsi);
 		return 0;
 	}
-	return lws_http_transaction_completed(wsi) ? -1 : 0;
+	/*
+	 * One request a connection (Connection: close above): accept.c judges
+	 * each request's head before lws parses it, and only sees the first
+	 * of a connection.  lws sends what it still holds, then closes.
+	 */
+	return -1;
 }
 
 static void http_pss_reset(struct http_pss *h)
@@ -593,6 +599,71 @@ static void http_pss_reset(struct http_pss *h)
 	}
 	free(h->body);
 	memset(h, 0, sizeof(*h));
+}
+
+/* Keeps len more bytes of the body, or notes it is too big.  -1: out of memory. */
+static int body_append(struct http_pss *h, const void *in, size_t len)
+{
+	char *n;
+
+	if (h->too_big || h->body_len + len > HTTP_BODY_MAX) {
+		h->too_big = true;
+		return 0;
+	}
+	n = realloc(h->body, h->body_len + len + 1);
+	if (!n)
+		return -1;
+	h->body = n;
+	memcpy(h->body + h->body_len, in, len);
+	h->body_len += len;
+	h->body[h->body_len] = '\0';
+	return 0;
+}
+
+struct chunk_sink {
+	struct http_pss *h;
+	int err;
+};
+
+static void chunk_sink(void *ud, const char *p, size_t n)
+{
+	struct chunk_sink *s = ud;
+
+	s->h->body_read += n;
+	if (body_append(s->h, p, n))
+		s->err = -1;
+}
+
+/*
+ * A piece of a chunked body: decoded into h->body within HTTP_BODY_MAX;
+ * the request is handled once the last chunk is in (413 if it was too
+ * big), or refused as soon as the framing is wrong (400) or the body
+ * passes HTTP_CHUNKED_READ_MAX (413 without reading on).
+ */
+static int chunked_body(struct server *srv, struct http_pss *h, const char *in, size_t len)
+{
+	struct chunk_sink s = { h, 0 };
+	const char *why = "";
+	size_t used;
+	int rc = http_chunked_feed(&h->ch, in, len, &used, chunk_sink, &s, &why);
+
+	if (s.err)
+		return -1;
+	if (rc == HTTP_CHUNKED_MORE) {
+		if (h->body_read > HTTP_CHUNKED_READ_MAX) {
+			h->dispatched = true;
+			http_reply(h->hr, 413, error_json("request body too large"));
+		}
+		return 0;
+	}
+	if (rc) {
+		h->dispatched = true;
+		http_reply(h->hr, rc, error_json(why));
+		return 0;
+	}
+	/* What follows the last chunk would be a second request: one a connection. */
+	http_handle(srv, h);
+	return 0;
 }
 
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -633,6 +704,12 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			h->auth[0] = '\0';
 		/* A POST with a body is handled once the body is in. */
 		if (strcmp(h->method, "POST") == 0 &&
+		    lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+			/* lws passes the chunks through as they are: decoded here. */
+			h->chunked = true;
+			return 0;
+		}
+		if (strcmp(h->method, "POST") == 0 &&
 		    lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
 			char cl[24];
 
@@ -644,23 +721,11 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return 0;
 	}
 	case LWS_CALLBACK_HTTP_BODY:
-		if (!len)
+		if (!len || !h->hr || h->dispatched)
 			return 0;
-		if (h->body_len + len > HTTP_BODY_MAX) {
-			h->too_big = true;
-			return 0;
-		}
-		{
-			char *n = realloc(h->body, h->body_len + len + 1);
-
-			if (!n)
-				return -1;
-			h->body = n;
-			memcpy(h->body + h->body_len, in, len);
-			h->body_len += len;
-			h->body[h->body_len] = '\0';
-		}
-		return 0;
+		if (h->chunked)
+			return chunked_body(srv, h, in, len);
+		return body_append(h, in, len);
 
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		if (h->hr)

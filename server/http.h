@@ -17,6 +17,8 @@
 #include <jansson.h>
 #include <libwebsockets.h>
 
+#include "httphead.h"
+
 struct server;
 struct room;
 
@@ -60,9 +62,26 @@ struct http_pss {
 	char *body;
 	size_t body_len;
 	bool too_big;
-	bool waiting;	 /* http_api answered 0: http_reply comes later */
-	bool dispatched; /* handled once: lws may still report the (empty) body's end */
+	/* Transfer-Encoding: chunked (accept.c let no other coding through) */
+	bool chunked;
+	struct http_chunked ch;
+	uint64_t body_read; /* decoded bytes, kept or not */
+	bool waiting;	    /* http_api answered 0: http_reply comes later */
+	bool dispatched;    /* handled once: lws may still report the (empty) body's end */
 };
+
+/* The most a request body may hold (a bigger one is answered 413). */
+#define HTTP_BODY_MAX (64 * 1024)
+/* A chunked body over HTTP_BODY_MAX is read to its end for the 413, up to this much. */
+#define HTTP_CHUNKED_READ_MAX (64u << 20)
+
+/*
+ * accept.c: listens on host:port and judges each connection's request
+ * head (httphead.h) before handing it to lws (srv->vhost).  0 or -1.
+ */
+int http_accept_start(struct server *srv, const char *host, int port);
+/* Stops listening and closes the connections that lws has not taken yet. */
+void http_accept_stop(struct server *srv);
 
 /* lws's callback of the "http" protocol: requests, bodies, answers. */
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

@@ -30,6 +30,7 @@ struct presence;
 struct db;
 struct timeline;
 struct timeline_room;
+struct http_accept;
 
 /* Tunables the core reads; filled from struct tandem_config by main.c. */
 struct server_limits {
@@ -48,6 +49,8 @@ struct server {
 	uv_loop_t *loop;
 	struct lws_context *ctx;
 	struct lws_vhost *vhost;
+	struct http_accept
+		*accept; /* accept.c: the listener, and connections until lws takes them */
 	struct server_limits lim;
 	const char *secret;
 	const char *admin_key;

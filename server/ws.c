@@ -27,6 +27,7 @@
 #include "auth.h"
 #include "fmt.h"
 #include "http.h"
+#include "httphead.h"
 #include "log.h"
 #include "server.h"
 #include "store.h"
@@ -779,6 +780,28 @@ static const struct lws_protocols protocols[] = {
 /* No lws validity timers (secs_since_valid_hangup 0): beat_cb does it. */
 static const lws_retry_bo_t retry = { .secs_since_valid_ping = 0 };
 
+/*
+ * lws's log lines become events of ours (one key=value line each).  Its
+ * notices (version, plugins) are for debugging; so is the line lws 4.1
+ * logs as an error each time a socket is adopted with bytes already read
+ * (accept.c does that for every connection).
+ */
+static void lws_log(int level, const char *line)
+{
+	enum log_level l = level == LLL_ERR ? LOG_ERROR : level == LLL_WARN ? LOG_WARN : LOG_DEBUG;
+	size_t n = strlen(line);
+	const char *msg = strstr(line, ": ");
+
+	/* "[2026/12/07 09:38:07:7390] E: message\n": the message alone */
+	msg = line[0] == '[' && msg && strchr(line, ']') < msg ? msg + 2 : line;
+	n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		n--;
+	if (strstr(msg, "adopt_socket_readbuf") || strstr(msg, "deferring handling ah"))
+		l = LOG_DEBUG;
+	log_event(l, "lws", "msg=%.*s", (int)n, msg);
+}
+
 static struct lws_http_mount mount_static;
 static struct lws_http_mount mount_api;
 static struct lws_http_mount mount_probe[3];
@@ -825,8 +848,8 @@ int ws_start(struct server *srv, const char *host, int port, const char *static_
 	}
 
 	memset(&info, 0, sizeof(info));
-	info.port = port;
-	info.iface = host;
+	/* accept.c listens and hands lws each connection whose head it has judged. */
+	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
 	info.protocols = protocols;
 	info.mounts = &mount_api;
 	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
@@ -835,11 +858,23 @@ int ws_start(struct server *srv, const char *host, int port, const char *static_
 	info.user = srv;
 	info.retry_and_idle_policy = &retry;
 	info.pt_serv_buf_size = 32 * 1024;
+	/*
+	 * lws's header space: what accept.c lets through (httphead.h: 16 KiB
+	 * in at most 64 lines), plus lws's own bookkeeping of up to 8 bytes
+	 * for each line it does not know by name.  lws takes it from the
+	 * heap for a connection while its request is parsed and answered,
+	 * and gives it back after (a WebSocket keeps none once upgraded).
+	 */
+	info.max_http_header_data = HTTP_HEAD_MAX + 16 * HTTP_HEAD_LINES_MAX;
 	srv->gather = malloc(LWS_PRE + GATHER_MAX);
 	if (!srv->gather)
 		return -1;
+	lws_set_log_level(LLL_ERR | LLL_WARN | LLL_NOTICE, lws_log);
 	srv->ctx = lws_create_context(&info);
 	if (!srv->ctx)
+		return -1;
+	srv->vhost = lws_get_vhost_by_name(srv->ctx, "default");
+	if (!srv->vhost || http_accept_start(srv, host, port))
 		return -1;
 	/* Unreferenced: it must not keep the loop alive once everything else is closed. */
 	srv->flush.data = srv;
@@ -869,6 +904,7 @@ void ws_finish(struct server *srv)
 void ws_stop(struct server *srv)
 {
 	srv->stopping = true;
+	http_accept_stop(srv);
 	for (size_t i = 0; i < srv->rooms_cap; i++)
 		if (srv->rooms[i])
 			room_shutdown(srv->rooms[i]);
