@@ -252,6 +252,16 @@ test('other malformed heads are answered, not dropped', async () => {
 	}
 });
 
+test('a text frame that is not UTF-8 closes the WebSocket with 1007', async () => {
+	const room = await srv.createRoom();
+	for (const joined of [false, true]) {
+		const c = joined ? await srv.join(room, 'candidate') : await srv.connect();
+		c.sendRaw(Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), false);
+		const { code } = await c.closedWith(`the close after bad UTF-8 (joined: ${joined})`);
+		assert.equal(code, 1007, `joined: ${joined}`);
+	}
+});
+
 test('meanwhile the server keeps serving everyone else', async () => {
 	const room = await srv.createRoom();
 	const a = await srv.join(room, 'interviewer');
