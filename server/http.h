@@ -33,7 +33,13 @@ struct http_req {
 	int status;
 	char *resp;
 	size_t resp_len, resp_sent;
-	const char *type; /* content type; NULL = application/json */
+	const char *type;     /* content type; NULL = application/json */
+	const char *cache;    /* Cache-Control; NULL = no-store */
+	const char *encoding; /* Content-Encoding, or NULL */
+	bool app;	      /* a file of the browser app: its CSP, Vary */
+	bool head_only;	      /* HEAD: the headers alone */
+	int file_fd;	      /* >= 0: the body is the next file_left bytes of this file */
+	uint64_t file_left;
 	bool headers_sent;
 	/* scratch for http.c while an answer is pending */
 	json_t *pending;

@@ -49,8 +49,9 @@ struct server {
 	uv_loop_t *loop;
 	struct lws_context *ctx;
 	struct lws_vhost *vhost;
-	struct http_accept
-		*accept; /* accept.c: the listener, and connections until lws takes them */
+	/* accept.c: the listener, and connections until lws takes them */
+	struct http_accept *accept;
+	int static_fd; /* --static DIR, open; -1: the browser app is not served */
 	struct server_limits lim;
 	const char *secret;
 	const char *admin_key;

@@ -22,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "fmt.h"
@@ -802,58 +804,36 @@ static void lws_log(int level, const char *line)
 	log_event(l, "lws", "msg=%.*s", (int)n, msg);
 }
 
-static struct lws_http_mount mount_static;
-static struct lws_http_mount mount_api;
-static struct lws_http_mount mount_probe[3];
+/* Every path that is not a WebSocket handshake goes to http.c, which routes it. */
+static struct lws_http_mount mount_all;
 
 int ws_start(struct server *srv, const char *host, int port, const char *static_dir)
 {
 	struct lws_context_creation_info info;
 	void *foreign[1] = { srv->loop };
 
-	memset(&mount_api, 0, sizeof(mount_api));
-	mount_api.mountpoint = "/api";
-	mount_api.mountpoint_len = 4;
-	mount_api.origin = "http";
-	mount_api.origin_protocol = LWSMPRO_CALLBACK;
+	memset(&mount_all, 0, sizeof(mount_all));
+	mount_all.mountpoint = "/";
+	mount_all.mountpoint_len = 1;
+	mount_all.origin = "http";
+	mount_all.origin_protocol = LWSMPRO_CALLBACK;
 
-	memset(&mount_static, 0, sizeof(mount_static));
-	mount_static.mountpoint = "/";
-	mount_static.mountpoint_len = 1;
-	{
-		struct stat st;
-
-		if (static_dir && (stat(static_dir, &st) || !S_ISDIR(st.st_mode))) {
+	/* Files are opened beneath this folder, never by a path from outside it (http.c). */
+	srv->static_fd = -1;
+	if (static_dir) {
+		srv->static_fd = open(static_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (srv->static_fd < 0)
 			log_event(LOG_WARN, "static", "dir=%s msg=%s", static_dir,
 				  "no such folder: the browser app is not served");
-			static_dir = NULL;
-		}
-	}
-	mount_static.origin = static_dir;
-	mount_static.def = "index.html";
-	mount_static.origin_protocol = LWSMPRO_FILE;
-	{
-		static const char *const probes[3] = { "/metrics", "/healthz", "/readyz" };
-
-		memset(mount_probe, 0, sizeof(mount_probe));
-		for (int i = 0; i < 3; i++) {
-			mount_probe[i].mountpoint = probes[i];
-			mount_probe[i].mountpoint_len = (unsigned char)strlen(probes[i]);
-			mount_probe[i].origin = "http";
-			mount_probe[i].origin_protocol = LWSMPRO_CALLBACK;
-			mount_probe[i].mount_next = i < 2 ? &mount_probe[i + 1] : NULL;
-		}
-		mount_api.mount_next = &mount_probe[0];
-		mount_probe[2].mount_next = static_dir ? &mount_static : NULL;
 	}
 
 	memset(&info, 0, sizeof(info));
 	/* accept.c listens and hands lws each connection whose head it has judged. */
 	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
 	info.protocols = protocols;
-	info.mounts = &mount_api;
-	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
-		       LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+	info.mounts = &mount_all;
+	/* No lws security headers: http.c sends its own, which allow the app's WebAssembly. */
+	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
 	info.foreign_loops = foreign;
 	info.user = srv;
 	info.retry_and_idle_policy = &retry;
@@ -899,6 +879,9 @@ void ws_finish(struct server *srv)
 {
 	free(srv->gather);
 	srv->gather = NULL;
+	if (srv->static_fd >= 0)
+		close(srv->static_fd);
+	srv->static_fd = -1;
 }
 
 void ws_stop(struct server *srv)
