@@ -164,6 +164,79 @@ static int create_room(struct server *srv, struct http_req *hr, const char *auth
 	return 0;
 }
 
+static void listed_rooms(void *ud, int err, json_t *rooms, const char *next)
+{
+	struct http_req *hr = ud;
+
+	if (err) {
+		http_reply(hr, 503, error_json("database unavailable"));
+		return;
+	}
+	http_reply(hr, 200,
+		   json_pack("{s:O, s:o}", "rooms", rooms, "next",
+			     next ? json_string(next) : json_null()));
+}
+
+/*
+ * GET /api/rooms?limit=N&after=CURSOR&state=open|closed (admin key): one
+ * page of rooms, newest first; `next` is the `after` of the following
+ * page (docs/protocol.md).
+ */
+static int list_rooms(struct server *srv, struct http_req *hr, const char *auth, json_t **out)
+{
+	const char *key = bearer(auth), *v;
+	struct store_page page;
+	char buf[128];
+
+	if (!key || !auth_key_equal(key, srv->admin_key)) {
+		*out = error_json("admin key required (Authorization: Bearer <admin key>)");
+		return 401;
+	}
+	memset(&page, 0, sizeof(page));
+	page.limit = 50;
+	v = hr->wsi ? lws_get_urlarg_by_name(hr->wsi, "limit=", buf, sizeof(buf)) : NULL;
+	if (v) {
+		char *end;
+		unsigned long l = strtoul(v, &end, 10);
+
+		if (!v[0] || *end || v[0] == '-' || l < 1 || l > 100) {
+			*out = error_json("limit must be between 1 and 100");
+			return 400;
+		}
+		page.limit = (unsigned)l;
+	}
+	v = hr->wsi ? lws_get_urlarg_by_name(hr->wsi, "state=", buf, sizeof(buf)) : NULL;
+	if (v) {
+		page.state = !strcmp(v, "open")	    ? 1
+			     : !strcmp(v, "closed") ? 2
+			     : !strcmp(v, "all")    ? 0
+						    : -1;
+		if (page.state < 0) {
+			*out = error_json("state must be open, closed or all");
+			return 400;
+		}
+	}
+	v = hr->wsi ? lws_get_urlarg_by_name(hr->wsi, "after=", buf, sizeof(buf)) : NULL;
+	if (v) {
+		const char *dot = strchr(v, '.');
+		char *end;
+		long long us = strtoll(v, &end, 10);
+		int n = 0;
+
+		if (!dot || end != dot || v[0] == '-' || us <= 0 ||
+		    sscanf(dot + 1, "%63[A-Za-z0-9_-]%n", page.after_id, &n) != 1 || dot[1 + n]) {
+			*out = error_json("after must be the next of the page before");
+			return 400;
+		}
+		page.after_us = us;
+	}
+	if (!srv->db || store_list_rooms(srv, &page, listed_rooms, hr)) {
+		*out = error_json("database unavailable");
+		return 503;
+	}
+	return 0;
+}
+
 /* Verifies a room token from the Authorization header; returns the seat or SEAT_NONE. */
 static enum seat token_seat(struct server *srv, const char *auth, const char *room,
 			    const char **why)
@@ -436,8 +509,10 @@ int http_api(struct server *srv, struct http_req *hr, const char *method, const 
 
 	*out = NULL;
 	if (strcmp(path, "/api/rooms") == 0) {
+		if (strcmp(method, "GET") == 0)
+			return list_rooms(srv, hr, auth, out);
 		if (strcmp(method, "POST") != 0) {
-			*out = error_json("use POST to create a room");
+			*out = error_json("use POST to create a room, GET to list them");
 			return 405;
 		}
 		return create_room(srv, hr, auth, body, body_len, out);
