@@ -45,6 +45,8 @@
 /* After an answer from here: what the client still sends is dropped for this long, or this much. */
 #define DRAIN_MS    1000
 #define DRAIN_BYTES (1u << 20)
+/* Out of file descriptors: accept nothing for this long. */
+#define ACCEPT_PAUSE_MS 100
 
 enum front_state {
 	FRONT_HEAD,  /* peeking at the request head */
@@ -76,7 +78,9 @@ struct front {
 struct http_accept {
 	struct server *srv;
 	uv_poll_t poll;
+	uv_timer_t pause; /* out of descriptors: accepting resumes when it fires */
 	int fd;
+	int closing;	     /* handles whose close callback is due (http_accept_stop) */
 	struct front *conns; /* connections still here */
 	struct http_head_limits lim;
 };
@@ -92,8 +96,6 @@ static const char *reason_phrase(int status)
 		return "Content Too Large";
 	case 414:
 		return "URI Too Long";
-	case 417:
-		return "Expectation Failed";
 	case 431:
 		return "Request Header Fields Too Large";
 	case 501:
@@ -173,7 +175,9 @@ static void front_answer(struct front *f, int status, const char *why)
 	n = snprintf(out, sizeof(out),
 		     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
 		     "Connection: close\r\nCache-Control: no-store\r\n"
-		     "X-Content-Type-Options: nosniff\r\n\r\n{\"error\":\"%s\"}",
+		     "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
+		     "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n\r\n"
+		     "{\"error\":\"%s\"}",
 		     status, reason_phrase(status), body, why);
 	log_event(LOG_INFO, "http.refused", "status=%d why=%s", status, why);
 	wake_after(f, 1);
@@ -261,6 +265,15 @@ static void front_readable(uv_poll_t *p, int status, int events)
 	front_end(a, f, true);
 }
 
+static void listener_readable(uv_poll_t *p, int status, int events);
+
+static void accept_resume(uv_timer_t *t)
+{
+	struct http_accept *a = t->data;
+
+	uv_poll_start(&a->poll, UV_READABLE, listener_readable);
+}
+
 static void listener_readable(uv_poll_t *p, int status, int events)
 {
 	struct http_accept *a = p->data;
@@ -273,9 +286,20 @@ static void listener_readable(uv_poll_t *p, int status, int events)
 		struct front *f;
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-			    errno != ECONNABORTED)
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				/*
+				 * The connection stays in the backlog and the socket stays
+				 * readable: without a pause the loop would spin on it.
+				 */
+				log_event(LOG_WARN, "accept", "msg=%s pause_ms=%d", strerror(errno),
+					  ACCEPT_PAUSE_MS);
+				uv_poll_stop(&a->poll);
+				uv_timer_start(&a->pause, accept_resume, ACCEPT_PAUSE_MS, 0);
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+				   errno != ECONNABORTED) {
 				log_event(LOG_WARN, "accept", "msg=%s", strerror(errno));
+			}
 			return;
 		}
 		f = calloc(1, sizeof(*f));
@@ -335,6 +359,8 @@ int http_accept_start(struct server *srv, const char *host, int port)
 	a->srv = srv;
 	a->fd = fd;
 	a->poll.data = a;
+	uv_timer_init(srv->loop, &a->pause);
+	a->pause.data = a;
 	http_head_limits_default(&a->lim, WSI_TOKEN_COUNT);
 	srv->accept = a;
 	uv_poll_start(&a->poll, UV_READABLE, listener_readable);
@@ -345,6 +371,8 @@ static void listener_closed(uv_handle_t *h)
 {
 	struct http_accept *a = h->data;
 
+	if (--a->closing)
+		return;
 	close(a->fd);
 	free(a);
 }
@@ -358,5 +386,7 @@ void http_accept_stop(struct server *srv)
 	srv->accept = NULL;
 	while (a->conns)
 		front_end(a, a->conns, false);
+	a->closing = 2;
 	uv_close((uv_handle_t *)&a->poll, listener_closed);
+	uv_close((uv_handle_t *)&a->pause, listener_closed);
 }

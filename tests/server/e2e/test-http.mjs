@@ -6,10 +6,11 @@
 // server goes on serving everyone else (a WebSocket pair typing, REST
 // calls, clients holding half-sent heads).
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 
-import { Tandem, converge, requirements, within } from './harness.mjs';
+import { PG, REDIS_URL, TANDEM_BIN, Tandem, converge, requirements, within } from './harness.mjs';
 
 await requirements();
 
@@ -313,4 +314,14 @@ test('meanwhile the server keeps serving everyone else', async () => {
 	for (const s of stalled) s.destroy();
 	await a.close();
 	await b.close();
+});
+
+test('a port already taken: tandem says so and exits 1, without aborting', () => {
+	const r = spawnSync(
+		TANDEM_BIN,
+		['serve', '--listen', `127.0.0.1:${srv.port}`, '--redis', REDIS_URL, '--pg', PG, '--secret', 's', '--admin-key', 'k'],
+		{ encoding: 'utf8', timeout: 20000 },
+	);
+	assert.equal(r.status, 1, `exit ${r.status} signal ${r.signal}: ${r.stderr}`);
+	assert.match(r.stderr, /event=listen .*could not listen/);
 });
