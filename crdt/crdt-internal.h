@@ -257,6 +257,22 @@ struct rop {
 	uint32_t nbytes;
 };
 
+/* ---- what an apply deleted ---------------------------------------------- */
+
+/*
+ * While crdt_apply_changes() runs: the characters that were visible before
+ * the call (LVs below lv0) and that it deleted, as LV ranges [lo, hi).
+ */
+struct lvrange {
+	crdt_lv lo, hi;
+};
+
+struct track {
+	crdt_lv lv0;
+	struct lvrange *v;
+	size_t n, cap;
+};
+
 /* ---- the document ------------------------------------------------------- */
 
 struct crdt_doc {
@@ -308,6 +324,7 @@ struct crdt_doc {
 
 	crdt_change_cb *on_change;
 	void *on_change_ud;
+	struct track *track; /* NULL but during crdt_apply_changes() */
 };
 
 /* The length and text bytes of span s, an element of doc->ops. */
@@ -414,6 +431,14 @@ int crdt__ck_reserve(struct crdt_doc *doc, size_t lvs);
 void crdt__log_push(struct crdt_doc *doc, const struct span *s, uint32_t len);
 
 /* encode.c */
+/*
+ * Calls fn for every piece of text visible at version at, in text order:
+ * characters off0 .. off1-1 of run r.  fn returns 0 to go on, 1 to stop, or
+ * an error, which the walk returns.
+ */
+typedef int crdt__piece_fn(void *ud, const struct run *r, uint32_t off0, uint32_t off1);
+int crdt__walk_at(const struct crdt_doc *doc, const struct crdt_version *at, crdt__piece_fn *fn,
+		  void *ud);
 int crdt__decode_update(struct crdt_doc *doc, const uint8_t *data, size_t len, struct rop **ops,
 			size_t *nops);
 

@@ -601,6 +601,19 @@ static int integrate(struct crdt_doc *doc, const struct rop *op, uint32_t ai, ui
 	return 0;
 }
 
+/* Notes that the characters [lo, lo+n) were deleted (those of them older than the apply). */
+static int track_delete(struct track *t, const struct crdt_allocator *a, crdt_lv lo, uint32_t n)
+{
+	int rc = crdt__grow(a, (void **)&t->v, &t->cap, t->n + 1, sizeof(*t->v));
+
+	if (rc)
+		return rc;
+	t->v[t->n].lo = lo;
+	t->v[t->n].hi = lo + n < t->lv0 ? lo + n : t->lv0;
+	t->n++;
+	return 0;
+}
+
 /*
  * Applies a remote delete whose targets are all present.  The targets are
  * split where their LVs are not contiguous; each piece is logged as a span.
@@ -664,8 +677,14 @@ static int remote_delete(struct crdt_doc *doc, const struct rop *op, uint32_t ai
 				if (k > left)
 					k = left;
 				if (!r->deleted) {
-					size_t vpos =
-						delete_in_run(doc, &c, k, doc->on_change != NULL);
+					size_t vpos;
+
+					if (doc->track && first < doc->track->lv0) {
+						rc = track_delete(doc->track, doc->alloc, first, k);
+						if (rc)
+							return rc;
+					}
+					vpos = delete_in_run(doc, &c, k, doc->on_change != NULL);
 
 					if (doc->on_change)
 						doc->on_change(doc->on_change_ud, vpos, k, NULL, 0);
