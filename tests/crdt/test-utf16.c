@@ -314,7 +314,7 @@ static void check_anchors(struct world *w, const struct replica *r)
 static void take_anchor(struct world *w, struct replica *r)
 {
 	size_t len16 = r->m.len, pos16 = tu_below(&w->rng, len16 + 1), back = 0;
-	int assoc = tu_chance(&w->rng, 50) ? 1 : -1;
+	int assoc = tu_chance(&w->rng, 50) ? 1 : -1, k;
 	struct crdt_anchor a;
 
 	if (pos16 < len16 && low_surrogate(r->m.v[pos16].u)) {
@@ -324,10 +324,12 @@ static void take_anchor(struct world *w, struct replica *r)
 	TU_OK(crdt_anchor_at16(r->doc, pos16, assoc, &a));
 	TU_EQ_INT(crdt_anchor_pos(r->doc, &a, NULL, &back), 0);
 	TU_EQ_SIZE(back, pos16);
-	if (w->nanchors < MAXANCHORS)
-		w->anchors[w->nanchors++] = a;
-	else
-		w->anchors[tu_below(&w->rng, MAXANCHORS)] = a;
+	k = w->nanchors < MAXANCHORS ? w->nanchors++ : (int)tu_below(&w->rng, MAXANCHORS);
+	w->anchors[k] = a;
+	if (w->emit)
+		fprintf(w->emit,
+			"{\"r\":%d,\"anchor\":%zu,\"assoc\":%d,\"slot\":%d,\"got\":[%u,%u,%d]}\n",
+			(int)(r - w->r), pos16, assoc, k, a.agent, a.seq, a.edge);
 }
 
 /* ---- the replay record for the wasm test ----------------------------------- */
@@ -355,6 +357,16 @@ static void emit_result(struct world *w, const struct replica *r)
 	fputs(",\"authors\":[", f);
 	for (size_t i = 0; i < w->au.len; i++)
 		fprintf(f, "%s[%u,%zu]", i ? "," : "", w->au.v[i].agent, w->au.v[i].len16);
+	fputs("],\"anchors\":[", f);
+	for (int k = 0; k < w->nanchors; k++) {
+		size_t p16 = 0;
+		int rc = crdt_anchor_pos(r->doc, &w->anchors[k], NULL, &p16);
+
+		if (rc == 0)
+			fprintf(f, "%s%zu", k ? "," : "", p16);
+		else
+			fprintf(f, "%snull", k ? "," : "");
+	}
 	fputs("]}\n", f);
 	free(text);
 }
