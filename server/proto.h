@@ -38,10 +38,14 @@ enum seat {
 	X(RUN_STARTED, "run.started", 0, SEATS_ALL)               \
 	X(RUN_OUTPUT, "run.output", 0, SEATS_ALL)                 \
 	X(RUN_RESULT, "run.result", 0, SEATS_ALL)                 \
+	X(RUN_TEST, "run.test", 0, SEATS_ALL)                     \
 	X(NOTE, "note", SEATS_STAFF, SEATS_STAFF)                 \
 	X(EVENT, "event", SEATS_EDIT, SEATS_STAFF)                \
 	X(PROBLEM, "problem", SEAT_INTERVIEWER, SEATS_ALL)        \
 	X(SUBMIT, "submit", SEAT_CANDIDATE | SEAT_INTERVIEWER, 0) \
+	X(COMPLEXITY, "complexity", SEATS_EDIT, 0)                \
+	X(COMPLEXITY_STARTED, "complexity.started", 0, SEATS_ALL) \
+	X(COMPLEXITY_RESULT, "complexity.result", 0, SEATS_ALL)   \
 	X(ERROR, "error", 0, SEATS_ALL)
 
 enum proto_msg {
@@ -80,6 +84,9 @@ enum seat proto_seat_parse(const char *name);
 	X(JUDGE_BUSY, "judge_busy", "the judge is busy; retry later")            \
 	X(JUDGE_DOWN, "judge_down", "the judge is unavailable")                  \
 	X(NOT_IMPLEMENTED, "not_implemented", "reserved; not implemented yet")   \
+	X(NO_PROBLEM, "no_problem", "the room has no problem")                   \
+	X(UNKNOWN_PROBLEM, "unknown_problem", "no such problem")                 \
+	X(NO_GENERATOR, "no_generator", "the problem has no input generator")    \
 	X(ALREADY_JOINED, "already_joined", "this connection has joined")        \
 	X(OVERLOADED, "overloaded", "edits cannot be recorded now; retry later") \
 	X(ROOM_FULL, "room_full", "the room's timeline is full")                 \

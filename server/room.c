@@ -1218,6 +1218,7 @@ void room_on_json(struct conn *c, enum proto_msg m, json_t *msg)
 	}
 	case PROTO_PROBLEM:
 	case PROTO_SUBMIT:
+	case PROTO_COMPLEXITY:
 		conn_send_error(c, id, PERR_NOT_IMPLEMENTED, NULL, 0);
 		break;
 	case PROTO_JOIN:
