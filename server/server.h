@@ -30,6 +30,7 @@ struct presence;
 struct db;
 struct timeline;
 struct timeline_room;
+struct http_accept;
 
 /* Tunables the core reads; filled from struct tandem_config by main.c. */
 struct server_limits {
@@ -48,6 +49,9 @@ struct server {
 	uv_loop_t *loop;
 	struct lws_context *ctx;
 	struct lws_vhost *vhost;
+	/* accept.c: the listener, and connections until lws takes them */
+	struct http_accept *accept;
+	int static_fd; /* --static DIR, open; -1: the browser app is not served */
 	struct server_limits lim;
 	const char *secret;
 	const char *admin_key;
@@ -226,36 +230,6 @@ struct timeline_room *room_timeline(const struct room *r);
  * (0: none).  Returns 0 or -1 (no timeline, out of memory).
  */
 int room_text_at(const struct room *r, int64_t at_ms, char **text, size_t *len, uint64_t *seq);
-
-/* ---- REST (http.c, served by ws.c) -------------------------------------- */
-
-/*
- * One API request.  ws.c owns it; when the connection closes before the
- * answer, orphan is set and http_reply() frees it instead of answering.
- */
-struct http_req {
-	struct server *srv;
-	struct lws *wsi;
-	bool orphan, ready;
-	int status;
-	char *resp;
-	size_t resp_len, resp_sent;
-	const char *type; /* content type; NULL = application/json */
-	bool headers_sent;
-	/* scratch for http.c while an answer is pending */
-	json_t *pending;
-	struct room *room;
-};
-
-/*
- * Handles one API request.  Returns the HTTP status with *out set (a new
- * JSON reference to send), or 0 when the answer comes later through
- * http_reply(hr, ...).
- */
-int http_api(struct server *srv, struct http_req *hr, const char *method, const char *path,
-	     const char *auth, const char *body, size_t body_len, json_t **out);
-/* Answers hr (consumes body). */
-void http_reply(struct http_req *hr, int status, json_t *body);
 
 /* ---- the judge, through the supervisor (jclient.c) ---------------------- */
 

@@ -363,3 +363,159 @@ int store_save_doc(struct server *srv, const char *room, const uint8_t *snap, si
 			   "WHERE room_docs.seq <= excluded.seq",
 			   4, p, lengths, formats, cb, ud);
 }
+
+/* ---- the room list (GET /api/rooms) ---------------------------------------- */
+
+/* A page being assembled: its rows are in, presence reads may still be out. */
+struct listing {
+	struct server *srv;
+	unsigned limit;
+	store_list_cb *cb;
+	void *ud;
+	json_t *rooms;
+	char next[96];	/* "" on the last page */
+	size_t pending; /* presence reads not answered yet, plus one while they are sent */
+};
+
+struct listing_read {
+	struct listing *ls;
+	json_t *room; /* borrowed from ls->rooms */
+};
+
+static void listing_done(struct listing *ls)
+{
+	if (--ls->pending)
+		return;
+	ls->cb(ls->ud, 0, ls->rooms, ls->next[0] ? ls->next : NULL);
+	json_decref(ls->rooms);
+	free(ls);
+}
+
+/* Both seats as GET /api/rooms/:id shows them, from what Redis holds. */
+static void on_list_presence(void *ud, int err, const struct presence_entry *e, size_t n)
+{
+	struct listing_read *rd = ud;
+
+	if (!err) {
+		json_t *a = json_array();
+
+		for (int k = 0; k < 2; k++) {
+			const char *seat = k ? "candidate" : "interviewer";
+			const struct presence_entry *m = NULL;
+
+			for (size_t i = 0; i < n; i++)
+				if (!strcmp(e[i].member, seat))
+					m = &e[i];
+			json_array_append_new(
+				a, json_pack("{s:s, s:s, s:s, s:I}", "seat", seat, "name",
+					     m ? m->name : "", "state",
+					     m ? presence_state_name(m->state) : "NONE", "since",
+					     (json_int_t)(m ? m->since_ms : 0)));
+		}
+		json_object_set_new(rd->room, "presence", a);
+	}
+	listing_done(rd->ls);
+	free(rd);
+}
+
+static void on_list_rows(void *ud, int err, const PGresult *res, const char *errmsg)
+{
+	struct listing *ls = ud;
+	int rows;
+
+	if (err) {
+		log_event(LOG_ERROR, "rooms.list", "error=%s", errmsg);
+		ls->cb(ls->ud, -1, NULL, NULL);
+		json_decref(ls->rooms);
+		free(ls);
+		return;
+	}
+	rows = PQntuples(res);
+	ls->pending = 1;
+	for (int i = 0; i < rows; i++) {
+		const char *id = PQgetvalue(res, i, 0);
+		bool closed = !PQgetisnull(res, i, 3);
+		struct listing_read *rd;
+		struct room *r;
+		json_t *room;
+
+		if (i == (int)ls->limit) {
+			/* one row past the page: there is a next one, after the page's last */
+			snprintf(ls->next, sizeof(ls->next), "%s.%s", PQgetvalue(res, i - 1, 2),
+				 PQgetvalue(res, i - 1, 0));
+			break;
+		}
+		room = json_pack(
+			"{s:s, s:s, s:s, s:I, s:o, s:n}", "id", id, "problem",
+			PQgetvalue(res, i, 1), "state", closed ? "closed" : "open", "created",
+			(json_int_t)(strtoll(PQgetvalue(res, i, 2), NULL, 10) / 1000), "closed",
+			closed ? json_integer(strtoll(PQgetvalue(res, i, 3), NULL, 10))
+			       : json_null(),
+			"presence");
+		if (!room)
+			continue;
+		json_array_append_new(ls->rooms, room);
+		r = room_find(ls->srv, id);
+		if (r) {
+			json_object_set_new(room, "presence", room_presence_json(r));
+			continue;
+		}
+		/* Not in memory: what Redis holds (presence stays null if it cannot be read). */
+		rd = ls->srv->presence ? malloc(sizeof(*rd)) : NULL;
+		if (!rd)
+			continue;
+		rd->ls = ls;
+		rd->room = room;
+		ls->pending++;
+		if (presence_read(ls->srv->presence, id, on_list_presence, rd)) {
+			ls->pending--;
+			free(rd);
+		}
+	}
+	listing_done(ls);
+}
+
+int store_list_rooms(struct server *srv, const struct store_page *page, store_list_cb *cb, void *ud)
+{
+	static const char *const states[] = { NULL, "open", "closed" };
+	char after_us[24], limit[16];
+	const char *params[4];
+	struct listing *ls;
+
+	if (!srv->db)
+		return -1;
+	ls = calloc(1, sizeof(*ls));
+	if (!ls || !(ls->rooms = json_array())) {
+		free(ls);
+		return -1;
+	}
+	ls->srv = srv;
+	ls->limit = page->limit;
+	ls->cb = cb;
+	ls->ud = ud;
+	snprintf(after_us, sizeof(after_us), "%lld", (long long)page->after_us);
+	snprintf(limit, sizeof(limit), "%u", page->limit + 1);
+	params[0] = page->after_us ? after_us : NULL;
+	params[1] = page->after_id;
+	params[2] = states[page->state >= 0 && page->state <= 2 ? page->state : 0];
+	params[3] = limit;
+	/*
+	 * Keyset pagination, newest first: (created microseconds, id) below the
+	 * cursor's.  extract() is exact (numeric) from PostgreSQL 14 on, so the
+	 * microseconds order as created_at does.
+	 */
+	if (db_query(srv->db,
+		     "SELECT id, coalesce(problem, ''), "
+		     "(extract(epoch FROM created_at) * 1000000)::bigint, "
+		     "(extract(epoch FROM closed_at) * 1000)::bigint FROM rooms "
+		     "WHERE ($1::bigint IS NULL OR "
+		     "((extract(epoch FROM created_at) * 1000000)::bigint, id) < ($1::bigint, $2)) "
+		     "AND ($3::text IS NULL OR ($3 = 'open') = (closed_at IS NULL)) "
+		     "ORDER BY created_at DESC, id DESC LIMIT $4::int",
+		     4, params, on_list_rows, ls)) {
+		json_decref(ls->rooms);
+		free(ls);
+		return -1;
+	}
+	return 0;
+}

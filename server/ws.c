@@ -7,8 +7,9 @@
  * and a bounded send queue per connection.  A peer that cannot keep up has
  * its queue dropped and is sent one catch-up update instead (room_resync),
  * so it can never make the server hold unbounded memory.  The REST API and
- * static files are served from the same listener.  Meaning is room.c's
- * business, never this file's.
+ * static files are served from the same listener (http.c's callback, which
+ * does every HTTP read and write).  Meaning is room.c's business, never
+ * this file's.
  *
  * Writing works the way Redis answers its clients: frames queue up while
  * the loop handles events, and just before the loop sleeps (a uv_prepare
@@ -21,10 +22,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "fmt.h"
+#include "http.h"
+#include "httphead.h"
 #include "log.h"
 #include "server.h"
 #include "store.h"
@@ -42,21 +47,6 @@ struct qmsg {
 struct pss {
 	struct conn *c;
 };
-
-/* Per-request state of an HTTP API call: the request lives on the heap (see http_req). */
-struct http_pss {
-	struct http_req *hr;
-	char method[8];
-	char path[256];
-	char auth[1024];
-	char *body;
-	size_t body_len;
-	bool too_big;
-	bool waiting;	 /* http_api answered 0: http_reply comes later */
-	bool dispatched; /* handled once: lws may still report the (empty) body's end */
-};
-
-#define HTTP_BODY_MAX (64 * 1024)
 
 /* ---- send queue ----------------------------------------------------------- */
 
@@ -770,218 +760,11 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 	}
 }
 
-/* ---- HTTP: the API ---------------------------------------------------------- */
-
-static void http_req_free(struct http_req *hr)
-{
-	if (!hr)
-		return;
-	json_decref(hr->pending);
-	free(hr->resp);
-	free(hr);
-}
-
-void http_reply(struct http_req *hr, int status, json_t *body)
-{
-	if (hr->orphan) {
-		json_decref(body);
-		http_req_free(hr);
-		return;
-	}
-	hr->status = status;
-	hr->resp = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	json_decref(body);
-	if (!hr->resp)
-		hr->resp = strdup("{}");
-	hr->resp_len = hr->resp ? strlen(hr->resp) : 0;
-	hr->ready = true;
-	log_event(LOG_INFO, "http", "status=%d", status);
-	lws_callback_on_writable(hr->wsi);
-}
-
-static void http_handle(struct server *srv, struct http_pss *h)
-{
-	json_t *out = NULL;
-	int status;
-
-	if (h->dispatched)
-		return;
-	h->dispatched = true;
-	if (srv->stopping) {
-		http_reply(h->hr, 503, json_pack("{s:s}", "error", "server shutting down"));
-		return;
-	}
-
-	if (h->too_big) {
-		http_reply(h->hr, 413, json_pack("{s:s}", "error", "request body too large"));
-		return;
-	}
-	if (strncmp(h->path, "/api/", 5) != 0) {
-		char *body = NULL;
-		size_t n = 0;
-		const char *type;
-
-		status = metrics_http(srv, h->path, &body, &n, &type);
-		h->hr->status = status;
-		h->hr->resp = body ? body : strdup("");
-		h->hr->resp_len = body ? n : 0;
-		h->hr->type = type;
-		h->hr->ready = true;
-		lws_callback_on_writable(h->hr->wsi);
-		return;
-	}
-	log_event(LOG_INFO, "http.request", "method=%s path=%s", h->method, h->path);
-	status = http_api(srv, h->hr, h->method, h->path, h->auth[0] ? h->auth : NULL, h->body,
-			  h->body_len, &out);
-	if (status == 0) {
-		h->waiting = !h->hr->ready;
-		return;
-	}
-	http_reply(h->hr, status, out);
-}
-
-/* Writes the headers, then the body in pieces, from the WRITEABLE callback. */
-static int http_write(struct lws *wsi, struct http_req *hr)
-{
-	unsigned char buf[LWS_PRE + 16384];
-	size_t n;
-	int final;
-
-	if (!hr->headers_sent) {
-		unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
-
-		if (lws_add_http_common_headers(wsi, (unsigned int)hr->status,
-						hr->type ? hr->type : "application/json",
-						(lws_filepos_t)hr->resp_len, &p, end) ||
-		    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-						 (unsigned char *)"no-store", 8, &p, end) ||
-		    lws_finalize_write_http_header(wsi, start, &p, end))
-			return -1;
-		hr->headers_sent = true;
-		lws_callback_on_writable(wsi);
-		return 0;
-	}
-	n = hr->resp_len - hr->resp_sent;
-	if (n > sizeof(buf) - LWS_PRE)
-		n = sizeof(buf) - LWS_PRE;
-	memcpy(buf + LWS_PRE, hr->resp + hr->resp_sent, n);
-	hr->resp_sent += n;
-	final = hr->resp_sent == hr->resp_len;
-	if (lws_write(wsi, buf + LWS_PRE, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
-	    (int)n)
-		return -1;
-	if (!final) {
-		lws_callback_on_writable(wsi);
-		return 0;
-	}
-	return lws_http_transaction_completed(wsi) ? -1 : 0;
-}
-
-static void http_pss_reset(struct http_pss *h)
-{
-	if (h->hr) {
-		if (h->waiting && !h->hr->ready)
-			h->hr->orphan = true; /* http_reply frees it */
-		else
-			http_req_free(h->hr);
-	}
-	free(h->body);
-	memset(h, 0, sizeof(*h));
-}
-
-static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-		   size_t len)
-{
-	struct server *srv = lws_context_user(lws_get_context(wsi));
-	struct http_pss *h = user;
-
-	switch (reason) {
-	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-		/* A WebSocket handshake without the tandem.v1 subprotocol lands here: say why. */
-		lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
-				       "WebSocket subprotocol tandem.v1 required (on /ws)");
-		return 1;
-
-	case LWS_CALLBACK_HTTP: {
-		const char *uri = in;
-
-		http_pss_reset(h);
-		h->hr = calloc(1, sizeof(*h->hr));
-		if (!h->hr)
-			return -1;
-		h->hr->srv = srv;
-		h->hr->wsi = wsi;
-		(void)uri;
-		/* The whole request path, whatever the mount did to `in`. */
-		if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI)) {
-			snprintf(h->method, sizeof(h->method), "POST");
-			lws_hdr_copy(wsi, h->path, sizeof(h->path), WSI_TOKEN_POST_URI);
-		} else if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI)) {
-			snprintf(h->method, sizeof(h->method), "GET");
-			lws_hdr_copy(wsi, h->path, sizeof(h->path), WSI_TOKEN_GET_URI);
-		} else {
-			snprintf(h->method, sizeof(h->method), "OTHER");
-			snprintf(h->path, sizeof(h->path), "%s", uri ? uri : "");
-		}
-		if (lws_hdr_copy(wsi, h->auth, sizeof(h->auth), WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
-			h->auth[0] = '\0';
-		/* A POST with a body is handled once the body is in. */
-		if (strcmp(h->method, "POST") == 0 &&
-		    lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
-			char cl[24];
-
-			lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH);
-			if (strtoul(cl, NULL, 10) > 0)
-				return 0;
-		}
-		http_handle(srv, h);
-		return 0;
-	}
-	case LWS_CALLBACK_HTTP_BODY:
-		if (!len)
-			return 0;
-		if (h->body_len + len > HTTP_BODY_MAX) {
-			h->too_big = true;
-			return 0;
-		}
-		{
-			char *n = realloc(h->body, h->body_len + len + 1);
-
-			if (!n)
-				return -1;
-			h->body = n;
-			memcpy(h->body + h->body_len, in, len);
-			h->body_len += len;
-			h->body[h->body_len] = '\0';
-		}
-		return 0;
-
-	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		if (h->hr)
-			http_handle(srv, h);
-		return 0;
-
-	case LWS_CALLBACK_HTTP_WRITEABLE:
-		if (!h || !h->hr || !h->hr->ready)
-			return 0;
-		return http_write(wsi, h->hr);
-
-	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-	case LWS_CALLBACK_CLOSED_HTTP:
-		if (h)
-			http_pss_reset(h);
-		return 0;
-
-	default:
-		return lws_callback_http_dummy(wsi, reason, user, in, len);
-	}
-}
-
 /* ---- the context ------------------------------------------------------------ */
 
 static const struct lws_protocols protocols[] = {
 	/* First: lws falls back to it for a handshake that names no subprotocol. */
-	{ "http", cb_http, sizeof(struct http_pss), 0, 0, NULL, 0 },
+	{ "http", http_callback, sizeof(struct http_pss), 0, 0, NULL, 0 },
 	/*
 	 * lws keeps a receive buffer of this size (plus LWS_PRE) for each
 	 * connection as long as it lives; bigger messages arrive in pieces
@@ -999,67 +782,79 @@ static const struct lws_protocols protocols[] = {
 /* No lws validity timers (secs_since_valid_hangup 0): beat_cb does it. */
 static const lws_retry_bo_t retry = { .secs_since_valid_ping = 0 };
 
-static struct lws_http_mount mount_static;
-static struct lws_http_mount mount_api;
-static struct lws_http_mount mount_probe[3];
+/*
+ * lws's log lines become events of ours (one key=value line each).  Its
+ * notices (version, plugins) are for debugging; so is the line lws 4.1
+ * logs as an error each time a socket is adopted with bytes already read
+ * (accept.c does that for every connection).
+ */
+static void lws_log(int level, const char *line)
+{
+	enum log_level l = level == LLL_ERR ? LOG_ERROR : level == LLL_WARN ? LOG_WARN : LOG_DEBUG;
+	size_t n = strlen(line);
+	const char *msg = strstr(line, ": ");
+
+	/* "[2026/12/07 09:38:07:7390] E: message\n": the message alone */
+	msg = line[0] == '[' && msg && strchr(line, ']') < msg ? msg + 2 : line;
+	n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		n--;
+	if (strstr(msg, "adopt_socket_readbuf") || strstr(msg, "deferring handling ah"))
+		l = LOG_DEBUG;
+	log_event(l, "lws", "msg=%.*s", (int)n, msg);
+}
+
+/* Every path that is not a WebSocket handshake goes to http.c, which routes it. */
+static struct lws_http_mount mount_all;
 
 int ws_start(struct server *srv, const char *host, int port, const char *static_dir)
 {
 	struct lws_context_creation_info info;
 	void *foreign[1] = { srv->loop };
 
-	memset(&mount_api, 0, sizeof(mount_api));
-	mount_api.mountpoint = "/api";
-	mount_api.mountpoint_len = 4;
-	mount_api.origin = "http";
-	mount_api.origin_protocol = LWSMPRO_CALLBACK;
+	memset(&mount_all, 0, sizeof(mount_all));
+	mount_all.mountpoint = "/";
+	mount_all.mountpoint_len = 1;
+	mount_all.origin = "http";
+	mount_all.origin_protocol = LWSMPRO_CALLBACK;
 
-	memset(&mount_static, 0, sizeof(mount_static));
-	mount_static.mountpoint = "/";
-	mount_static.mountpoint_len = 1;
-	{
-		struct stat st;
-
-		if (static_dir && (stat(static_dir, &st) || !S_ISDIR(st.st_mode))) {
+	/* Files are opened beneath this folder, never by a path from outside it (http.c). */
+	srv->static_fd = -1;
+	if (static_dir) {
+		srv->static_fd = open(static_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (srv->static_fd < 0)
 			log_event(LOG_WARN, "static", "dir=%s msg=%s", static_dir,
 				  "no such folder: the browser app is not served");
-			static_dir = NULL;
-		}
-	}
-	mount_static.origin = static_dir;
-	mount_static.def = "index.html";
-	mount_static.origin_protocol = LWSMPRO_FILE;
-	{
-		static const char *const probes[3] = { "/metrics", "/healthz", "/readyz" };
-
-		memset(mount_probe, 0, sizeof(mount_probe));
-		for (int i = 0; i < 3; i++) {
-			mount_probe[i].mountpoint = probes[i];
-			mount_probe[i].mountpoint_len = (unsigned char)strlen(probes[i]);
-			mount_probe[i].origin = "http";
-			mount_probe[i].origin_protocol = LWSMPRO_CALLBACK;
-			mount_probe[i].mount_next = i < 2 ? &mount_probe[i + 1] : NULL;
-		}
-		mount_api.mount_next = &mount_probe[0];
-		mount_probe[2].mount_next = static_dir ? &mount_static : NULL;
 	}
 
 	memset(&info, 0, sizeof(info));
-	info.port = port;
-	info.iface = host;
+	/* accept.c listens and hands lws each connection whose head it has judged. */
+	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
 	info.protocols = protocols;
-	info.mounts = &mount_api;
-	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
-		       LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+	info.mounts = &mount_all;
+	/* No lws security headers: http.c sends its own, which allow the app's WebAssembly. */
+	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
 	info.foreign_loops = foreign;
 	info.user = srv;
 	info.retry_and_idle_policy = &retry;
 	info.pt_serv_buf_size = 32 * 1024;
+	/*
+	 * lws's header space: what accept.c lets through (httphead.h: 16 KiB
+	 * in at most 64 lines), plus lws's own bookkeeping of up to 8 bytes
+	 * for each line it does not know by name.  lws takes it from the
+	 * heap for a connection while its request is parsed and answered,
+	 * and gives it back after (a WebSocket keeps none once upgraded).
+	 */
+	info.max_http_header_data = HTTP_HEAD_MAX + 16 * HTTP_HEAD_LINES_MAX;
 	srv->gather = malloc(LWS_PRE + GATHER_MAX);
 	if (!srv->gather)
 		return -1;
+	lws_set_log_level(LLL_ERR | LLL_WARN | LLL_NOTICE, lws_log);
 	srv->ctx = lws_create_context(&info);
 	if (!srv->ctx)
+		return -1;
+	srv->vhost = lws_get_vhost_by_name(srv->ctx, "default");
+	if (!srv->vhost || http_accept_start(srv, host, port))
 		return -1;
 	/* Unreferenced: it must not keep the loop alive once everything else is closed. */
 	srv->flush.data = srv;
@@ -1084,11 +879,15 @@ void ws_finish(struct server *srv)
 {
 	free(srv->gather);
 	srv->gather = NULL;
+	if (srv->static_fd >= 0)
+		close(srv->static_fd);
+	srv->static_fd = -1;
 }
 
 void ws_stop(struct server *srv)
 {
 	srv->stopping = true;
+	http_accept_stop(srv);
 	for (size_t i = 0; i < srv->rooms_cap; i++)
 		if (srv->rooms[i])
 			room_shutdown(srv->rooms[i]);
