@@ -59,13 +59,31 @@ export class Binding {
 	}
 }
 
-/** The extension that keeps an EditorView and binding.doc in step. */
+/**
+ * The extension that keeps an EditorView and binding.doc in step.  Should
+ * the CRDT refuse a local change (a position inside a surrogate pair, which
+ * CodeMirror's own commands never make), the editor is set back to the
+ * CRDT's text rather than left disagreeing with it.
+ */
 export function crdtSync(binding: Binding): Extension {
-	return ViewPlugin.define(() => ({
+	return ViewPlugin.define((view) => ({
 		update(u: ViewUpdate) {
-			for (const tr of u.transactions) binding.local(tr);
+			try {
+				for (const tr of u.transactions) binding.local(tr);
+			} catch (e) {
+				console.warn('tandem: the CRDT refused an edit; reloading the text from it', e);
+				setTimeout(() => resync(view, binding.doc));
+			}
 		},
 	}));
+}
+
+/** Replaces the editor's text with the CRDT's (a remote, non-undoable change). */
+export function resync(view: EditorView, doc: Doc): void {
+	view.dispatch({
+		changes: { from: 0, to: view.state.doc.length, insert: doc.text() },
+		annotations: [remote.of(true), Transaction.addToHistory.of(false)],
+	});
 }
 
 /** Applies a remote update to a view; returns whether the text changed. */

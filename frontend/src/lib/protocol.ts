@@ -33,6 +33,7 @@ export type MessageType = (typeof MESSAGE_TYPES)[number];
 /** Close codes of docs/protocol.md. */
 export const CLOSE = {
 	GOING_AWAY: 1001,
+	BAD_DATA: 1007,
 	POLICY: 1008,
 	TOO_BIG: 1009,
 	JOIN_TIMEOUT: 4001,
