@@ -37,6 +37,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(HERE, '..', '..', '..');
 export const CI = process.env.CI === 'true';
+// tandem was built with a sanitizer (meson sets it): its RSS is not its own.
+export const SANITIZED = process.env.TANDEM_SANITIZED === '1';
 const VERBOSE = process.env.TANDEM_E2E_VERBOSE === '1';
 
 const BUILD = process.env.TANDEM_BUILD || path.join(REPO, 'build');
