@@ -27,8 +27,10 @@
 #include "log.h"
 #include "migrate.h"
 #include "presence.h"
+#include "room.h"
 #include "server.h"
 #include "timeline.h"
+#include "ws.h"
 
 static struct server srv;
 static uv_signal_t sig_int, sig_term;
