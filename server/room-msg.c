@@ -35,7 +35,7 @@ static void run_output(void *ud, uint64_t run, const char *stream, const char *u
  * (verdict null, code judge_busy, retry_ms) or the judge's own failure
  * (verdict IE, message error).  Its timeline event is this without t.
  */
-static json_t *run_result_json(uint64_t run, const json_t *result, const char *error)
+static json_t *run_result_json(uint64_t run, const json_t *result, int err, const char *error)
 {
 	json_t *msg = json_pack("{s:s, s:I}", PROTO_T(PROTO_RUN_RESULT), "run", (json_int_t)run);
 
@@ -48,7 +48,7 @@ static json_t *run_result_json(uint64_t run, const json_t *result, const char *e
 		json_object_del(copy, "run");
 		json_object_update(msg, copy);
 		json_decref(copy);
-	} else if (error && strcmp(error, "judge busy") == 0) {
+	} else if (err == JPROTO_EBUSY) {
 		/* Not the judge's fault and not a verdict: the run never started. */
 		json_object_set_new(msg, "verdict", json_null());
 		json_object_set_new(msg, "code", json_string(proto_err_code(PERR_JUDGE_BUSY)));
@@ -62,10 +62,10 @@ static json_t *run_result_json(uint64_t run, const json_t *result, const char *e
 	return msg;
 }
 
-static void run_done(void *ud, uint64_t run, json_t *result, const char *error)
+static void run_done(void *ud, uint64_t run, json_t *result, int err, const char *error)
 {
 	struct room *r = ud;
-	json_t *msg = run_result_json(run, result, error);
+	json_t *msg = run_result_json(run, result, err, error);
 
 	r->run_busy = false;
 	r->srv->metrics.runs++;

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "jclient.h"
 #include "log.h"
 #include "presence.h"
 #include "room-internal.h"

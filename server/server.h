@@ -87,17 +87,6 @@ struct server {
 	struct conn_hooks conn_hooks; /* conn.c's calls upward (room.c) */
 };
 
-/* ---- the judge, through the supervisor (jclient.c) ---------------------- */
-
-typedef void jclient_output_cb(void *ud, uint64_t run, const char *stream, const char *utf8);
-typedef void jclient_done_cb(void *ud, uint64_t run, json_t *result, const char *error);
-
-/* Submits code for a script run; 0 or a negative errno-style code. */
-int jclient_run(struct jclient *jc, const char *code, size_t code_len, jclient_output_cb *out,
-		jclient_done_cb *done, void *ud, uint64_t *run);
-/* Forgets ud: no more callbacks for run (the room went away). */
-void jclient_forget(struct jclient *jc, uint64_t run);
-
 /* ---- helpers ------------------------------------------------------------ */
 
 /* Wall-clock unix milliseconds (tokens, timestamps users see). */
