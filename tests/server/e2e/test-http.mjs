@@ -311,9 +311,21 @@ test('meanwhile the server keeps serving everyone else', async () => {
 	const answer = new Promise((resolve) => last.once('data', (d) => resolve(d.toString())));
 	last.write('\r\n\r\n');
 	assert.match(await within(answer, ANSWER_MS * 5, 'the stalled client, once it finished its head'), /^HTTP\/1\.1 200/);
-	for (const s of stalled) s.destroy();
+	for (const s of stalled.slice(2)) s.destroy();
 	await a.close();
 	await b.close();
+	// The others are answered 408 when their 10 s are up; one that said nothing is just closed.
+	const got = (s) =>
+		new Promise((resolve) => {
+			let buf = '';
+			s.on('data', (d) => (buf += d));
+			s.on('close', () => resolve(buf));
+		});
+	const silent = net.connect({ host: '127.0.0.1', port: srv.port });
+	silent.on('error', () => {});
+	const [late, none] = await within(Promise.all([got(stalled[1]), got(silent)]), 15000, 'the 10 s head deadline');
+	assert.match(late, /^HTTP\/1\.1 408 /, 'a head not complete in 10 s');
+	assert.equal(none, '', 'a connection that sent nothing gets nothing');
 });
 
 test('a port already taken: tandem says so and exits 1, without aborting', () => {
