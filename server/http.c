@@ -23,6 +23,7 @@
 #include "auth.h"
 #include "http.h"
 #include "log.h"
+#include "presence.h"
 #include "room.h"
 #include "server.h"
 #include "store.h"
@@ -165,17 +166,114 @@ static int create_room(struct server *srv, struct http_req *hr, const char *auth
 	return 0;
 }
 
-static void listed_rooms(void *ud, int err, json_t *rooms, const char *next)
+/* A page of the room list waiting for the presence of its rooms. */
+struct listing {
+	struct http_req *hr;
+	json_t *rooms;
+	json_t *next;	/* the cursor of the following page, or null */
+	size_t pending; /* presence reads out, plus one while they are sent */
+};
+
+struct listing_read {
+	struct listing *ls;
+	json_t *room; /* borrowed from ls->rooms */
+};
+
+static void listing_done(struct listing *ls)
+{
+	if (--ls->pending)
+		return;
+	http_reply(ls->hr, 200, json_pack("{s:o, s:o}", "rooms", ls->rooms, "next", ls->next));
+	free(ls);
+}
+
+/* Both seats as GET /api/rooms/:id shows them, from what Redis holds of a room not in memory. */
+static void listed_presence(void *ud, int err, const struct presence_entry *e, size_t n)
+{
+	struct listing_read *rd = ud;
+
+	if (!err) {
+		json_t *a = json_array();
+
+		for (int k = 0; k < 2; k++) {
+			const char *seat = proto_seat_name(k ? SEAT_CANDIDATE : SEAT_INTERVIEWER);
+			const struct presence_entry *m = NULL;
+
+			for (size_t i = 0; i < n; i++)
+				if (!strcmp(e[i].member, seat))
+					m = &e[i];
+			json_array_append_new(
+				a, json_pack("{s:s, s:s, s:s, s:I}", "seat", seat, "name",
+					     m ? m->name : "", "state",
+					     m ? presence_state_name(m->state) : "NONE", "since",
+					     (json_int_t)(m ? m->since_ms : 0)));
+		}
+		json_object_set_new(rd->room, "presence", a);
+	}
+	listing_done(rd->ls);
+	free(rd);
+}
+
+/*
+ * A page of rows from PostgreSQL: each room with its presence, live for a
+ * room in memory, otherwise read from Redis (null when it cannot be).
+ */
+static void listed_rooms(void *ud, int status, const struct store_listed *rows, size_t n, bool more)
 {
 	struct http_req *hr = ud;
+	struct server *srv = hr->srv;
+	struct listing *ls;
 
-	if (err) {
+	if (status != 200) {
 		http_reply(hr, 503, error_json("database unavailable"));
 		return;
 	}
-	http_reply(hr, 200,
-		   json_pack("{s:O, s:o}", "rooms", rooms, "next",
-			     next ? json_string(next) : json_null()));
+	ls = calloc(1, sizeof(*ls));
+	if (!ls || !(ls->rooms = json_array())) {
+		free(ls);
+		http_reply(hr, 500, error_json("out of memory"));
+		return;
+	}
+	ls->hr = hr;
+	ls->next = json_null();
+	if (more && n) {
+		char cursor[96];
+
+		snprintf(cursor, sizeof(cursor), "%lld.%s", (long long)rows[n - 1].created_us,
+			 rows[n - 1].id);
+		ls->next = json_string(cursor);
+	}
+	ls->pending = 1;
+	for (size_t i = 0; i < n; i++) {
+		const struct store_listed *row = &rows[i];
+		json_t *room = json_pack(
+			"{s:s, s:s, s:s, s:I, s:o, s:n}", "id", row->id, "problem", row->problem,
+			"state", row->closed_ms ? "closed" : "open", "created",
+			(json_int_t)(row->created_us / 1000), "closed",
+			row->closed_ms ? json_integer(row->closed_ms) : json_null(), "presence");
+		struct listing_read *rd;
+		struct room *r;
+
+		if (!room)
+			continue;
+		json_array_append_new(ls->rooms, room);
+		r = room_find(srv, row->id);
+		if (r) {
+			json_object_set_new(room, "presence", room_presence_json(r));
+			continue;
+		}
+		rd = srv->presence ? malloc(sizeof(*rd)) : NULL;
+		if (!rd)
+			continue;
+		rd->ls = ls;
+		rd->room = room;
+		ls->pending++;
+		if (presence_read(srv->presence, row->id, listed_presence, rd)) {
+			ls->pending--;
+			free(rd);
+		}
+	}
+	listing_done(ls);
 }
 
 /*
@@ -231,7 +329,7 @@ static int list_rooms(struct server *srv, struct http_req *hr, const char *auth,
 		}
 		page.after_us = us;
 	}
-	if (room_list(srv, &page, listed_rooms, hr)) {
+	if (!srv->db || store_list_rooms(srv->db, &page, listed_rooms, hr)) {
 		*out = error_json("database unavailable");
 		return 503;
 	}
