@@ -360,6 +360,9 @@ void crdt__adjust(struct crdt_doc *doc, struct leaf *leaf, int32_t dvis, int32_t
  */
 void crdt__find_vis16(const struct crdt_doc *doc, size_t pos16, struct cursor *c, int *mid);
 size_t crdt__pos_vis16(const struct crdt_doc *doc, const struct leaf *leaf, uint32_t i);
+/* All three positions of run i of leaf at once: total, visible, visible UTF-16. */
+void crdt__pos_all(const struct crdt_doc *doc, const struct leaf *leaf, uint32_t i, size_t *tot,
+		   size_t *vis, size_t *vis16);
 
 /* index.c */
 void crdt__index_finish(struct crdt_doc *doc);
