@@ -279,10 +279,9 @@ struct crdt_doc {
 	struct crdt_allocator alloc_store;
 	const struct crdt_allocator *alloc;
 
-	/* text arena, its UTF-16 length, and its checkpoints */
+	/* text arena and its checkpoints */
 	char *text;
 	size_t text_len, text_cap;
-	size_t text_u16;
 	struct ckpt *ck;
 	size_t nck, capck;
 
@@ -360,6 +359,9 @@ void crdt__adjust(struct crdt_doc *doc, struct leaf *leaf, int32_t dvis, int32_t
  */
 void crdt__find_vis16(const struct crdt_doc *doc, size_t pos16, struct cursor *c, int *mid);
 size_t crdt__pos_vis16(const struct crdt_doc *doc, const struct leaf *leaf, uint32_t i);
+/* All three positions of run i of leaf at once: total, visible, visible UTF-16. */
+void crdt__pos_all(const struct crdt_doc *doc, const struct leaf *leaf, uint32_t i, size_t *tot,
+		   size_t *vis, size_t *vis16);
 
 /* index.c */
 void crdt__index_finish(struct crdt_doc *doc);
@@ -418,7 +420,11 @@ void crdt__run_bytes_near(const struct crdt_doc *doc, const struct run *r, uint3
 /* The run's text size in bytes. */
 uint32_t crdt__run_nbytes(const struct crdt_doc *doc, const struct run *r);
 /* UTF-16 units of characters 0 .. off-1 of run r (off == r->len: all of it). */
-uint32_t crdt__run_u16(const struct crdt_doc *doc, const struct run *r, uint32_t off);
+uint32_t crdt__run_u16_text(const struct crdt_doc *doc, const struct run *r, uint32_t off);
+static inline uint32_t crdt__run_u16(const struct crdt_doc *doc, const struct run *r, uint32_t off)
+{
+	return r->bmp ? off : crdt__run_u16_text(doc, r, off);
+}
 /*
  * The character of run r at UTF-16 offset u16 within it (u16 < its UTF-16
  * length); *mid is set when u16 falls between the halves of a pair.
@@ -428,7 +434,15 @@ uint32_t crdt__run_cp_at(const struct crdt_doc *doc, const struct run *r, uint32
  * Sets r's ascii and bmp bits (see struct run) for its text, nbytes of
  * valid UTF-8 holding cps characters, and returns the text's UTF-16 units.
  */
-size_t crdt__run_kind(struct run *r, const char *text, size_t nbytes, size_t cps);
+size_t crdt__run_kind_text(struct run *r, const char *text, size_t nbytes, size_t cps);
+static inline size_t crdt__run_kind(struct run *r, const char *text, size_t nbytes, size_t cps)
+{
+	if (nbytes != cps)
+		return crdt__run_kind_text(r, text, nbytes, cps);
+	r->ascii = 1;
+	r->bmp = 1;
+	return cps;
+}
 /*
  * Reserves room to log one more span of lvs operations by agent with
  * text_bytes of text (the arena, the op log, the agent's samples and the

@@ -922,7 +922,13 @@ int crdt__validate_rops(struct crdt_doc *doc, const struct rop *ops, size_t n)
 		keys[i].len = ops[i].len;
 		keys[i].kind = ops[i].kind;
 	}
-	qsort(keys, n, sizeof(*keys), bkey_cmp);
+	/* One peer's update comes sorted already (its own ops in seq order): skip the sort then. */
+	for (size_t i = 1; i < n; i++) {
+		if (bkey_cmp(&keys[i - 1], &keys[i]) > 0) {
+			qsort(keys, n, sizeof(*keys), bkey_cmp);
+			break;
+		}
+	}
 	/* One batch cannot say two things about the same operation. */
 	for (size_t i = 1; i < n && !rc; i++)
 		if (keys[i].agent == keys[i - 1].agent &&
