@@ -74,7 +74,8 @@
 extern "C" {
 #endif
 
-#define CRDT_FORMAT_VERSION 1
+#define CRDT_FORMAT_VERSION   1
+#define CRDT_SNAPSHOT_VERSION 2
 
 /*
  * Errors: every function that can fail returns 0 or one of these negative

@@ -265,7 +265,8 @@ int crdt__lz4_decompress(const uint8_t *src, size_t srclen, uint8_t *dst, size_t
 			return CRDT_EDECODE;
 		if (nlit > (size_t)(iend - ip) || nlit > (size_t)(oend - op))
 			return CRDT_EDECODE;
-		memcpy(op, ip, nlit);
+		if (nlit)
+			memcpy(op, ip, nlit);
 		ip += nlit;
 		op += nlit;
 		if (ip == iend)
