@@ -151,7 +151,8 @@ static uint8_t *put_seq(uint8_t *o, const uint8_t *lit, size_t nlit, size_t off,
 	*token = (uint8_t)((nlit < 15 ? nlit : 15) << 4 | (m < 15 ? m : 15));
 	if (nlit >= 15)
 		o = put_len(o, nlit - 15);
-	memcpy(o, lit, nlit);
+	if (nlit)
+		memcpy(o, lit, nlit);
 	o += nlit;
 	if (!mlen)
 		return o;
