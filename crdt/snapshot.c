@@ -405,13 +405,16 @@ static int load_insert(struct dec *st, uint32_t ai, uint32_t len, int64_t pos)
 	struct span s;
 	struct run r;
 	uint32_t nbytes;
+	size_t u16;
 	int rc;
 
 	if (pos < 0 || pos > (int64_t)d->tot_len)
 		return CRDT_EDECODE;
+	if (len > RUN_MAX)
+		return CRDT_ELIMIT;
 	rc = text_take(st, len, &nbytes);
 	if (!rc)
-		rc = crdt__log_reserve(d, ai, nbytes);
+		rc = crdt__log_reserve(d, ai, nbytes, len);
 	if (!rc)
 		rc = crdt__reserve_nodes(d, 1);
 	if (rc)
@@ -433,14 +436,15 @@ static int load_insert(struct dec *st, uint32_t ai, uint32_t len, int64_t pos)
 	s.kind = SPAN_INS;
 	s.dir = 1;
 	s.byte = (uint32_t)d->text_len;
-	/* The text is in the arena already: the span just takes it. */
-	d->text_len += nbytes;
-	crdt__log_push(d, &s, len);
 	r.lv = s.lv;
 	r.len = len;
 	r.deleted = 0;
+	u16 = crdt__run_kind(&r, d->text + d->text_len, nbytes, len);
+	/* The text is in the arena already: the span just takes it. */
+	d->text_len += nbytes;
+	crdt__log_push(d, &s, len);
 	crdt__split(d, &c);
-	crdt__place_run(d, &c, &r, nbytes);
+	crdt__place_run(d, &c, &r, nbytes, u16);
 	return 0;
 }
 
@@ -553,7 +557,7 @@ static int load_delete(struct dec *st, uint32_t ai, uint32_t len, int fwd, uint6
 	crdt_lv next = LV_NONE, lo;
 	uint64_t left = len;
 	struct span s;
-	int rc = crdt__log_reserve(d, ai, 0);
+	int rc = crdt__log_reserve(d, ai, 0, len);
 
 	for (uint64_t i = 0; i < npieces && !rc; i++) {
 		uint64_t m = len, zz;
@@ -817,7 +821,10 @@ static void announce(struct crdt_doc *doc)
 		}
 }
 
-/* Moves src's contents into dst (which keeps its allocator and observer) and destroys src. */
+/*
+ * Moves src's contents into dst (which keeps its allocator, its observer and
+ * the change tracking of a crdt_apply_changes() in progress) and destroys src.
+ */
 static void take(struct crdt_doc *dst, struct crdt_doc *src)
 {
 	struct crdt_doc old = *dst;
@@ -827,6 +834,7 @@ static void take(struct crdt_doc *dst, struct crdt_doc *src)
 	dst->alloc = old.alloc ? &dst->alloc_store : NULL;
 	dst->on_change = old.on_change;
 	dst->on_change_ud = old.on_change_ud;
+	dst->track = old.track;
 	*src = old;
 	src->alloc = old.alloc ? &src->alloc_store : NULL;
 	crdt_doc_destroy(src);

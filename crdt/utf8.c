@@ -124,3 +124,14 @@ size_t crdt_cp_to_utf16(const char *str, size_t nbytes, size_t cp)
 	}
 	return units;
 }
+
+size_t crdt__utf16_count(const char *str, size_t n)
+{
+	const uint8_t *s = (const uint8_t *)str;
+	size_t units = 0;
+
+	/* A unit for every byte that is not a continuation, one more for a 4-byte lead. */
+	for (size_t i = 0; i < n; i++)
+		units += ((s[i] & 0xc0) != 0x80) + (s[i] >= 0xf0);
+	return units;
+}

@@ -206,6 +206,64 @@ static void test_old_format(const char *fixtures, struct tu_rng *rng)
 	}
 }
 
+/*
+ * What an editor hears when a snapshot loads: into an empty document, the
+ * change list is the whole text inserted; the observer hears it too.
+ */
+struct heard {
+	char buf[16384];
+	size_t len, pos;
+};
+
+static void hear(void *ud, size_t pos, size_t del, const char *ins, size_t ins_len)
+{
+	struct heard *h = ud;
+
+	TU_EQ_SIZE(del, 0);
+	TU_EQ_SIZE(pos, h->pos);
+	TU_CHECK(h->len + ins_len <= sizeof h->buf);
+	memcpy(h->buf + h->len, ins, ins_len);
+	h->len += ins_len;
+	h->pos += crdt_utf16_to_cp(ins, ins_len, SIZE_MAX);
+}
+
+static void test_changes(const char *fixtures)
+{
+	char path[4096];
+	size_t n, tlen;
+	uint8_t *v1;
+	char *text;
+	struct crdt_buf snap;
+	struct crdt_changes ch;
+	struct heard heard = { .len = 0 };
+	struct crdt_doc *src = crdt_doc_create(NULL), *doc = crdt_doc_create(NULL);
+
+	TU_CHECK(src && doc);
+	snprintf(path, sizeof path, "%s/v1-seph-blog1-2000-utf8.snap", fixtures);
+	v1 = read_file(path, &n);
+	TU_OK(crdt_apply(src, v1, n));
+	crdt_buf_init(&snap, NULL);
+	TU_OK(crdt_encode_doc(src, &snap));
+	text = tu_text(src, &tlen);
+	crdt_changes_init(&ch, NULL);
+	crdt_doc_observe(doc, hear, &heard);
+	TU_OK(crdt_apply_changes(doc, snap.data, snap.len, &ch));
+	TU_CHECK_DOC(doc);
+	TU_EQ_MEM((const char *)ch.text.data, ch.text.len, text, tlen);
+	for (size_t i = 0; i < ch.len; i++)
+		TU_EQ_SIZE(ch.v[i].to, ch.v[i].from);
+	TU_EQ_MEM(heard.buf, heard.len, text, tlen);
+	printf("test-snapshot: loading into an empty document reports its %zu bytes of text "
+	       "(%zu changes)\n",
+	       tlen, ch.len);
+	crdt_changes_finish(&ch);
+	crdt_buf_finish(&snap);
+	free(text);
+	free(v1);
+	crdt_doc_destroy(src);
+	crdt_doc_destroy(doc);
+}
+
 /* ---- malformed input ---------------------------------------------------- */
 
 /* A hand-made snapshot: header fields, then columns, each given as bytes. */
@@ -506,6 +564,7 @@ int main(int argc, char **argv)
 	tu_rng_init(&rng, tu_seed("test-snapshot"));
 	test_malformed();
 	test_old_format(argv[2], &rng);
+	test_changes(argv[2]);
 	test_alloc(argv[2]);
 	if (stat(argv[1], &st) != 0) {
 		if (argc > 3 && strcmp(argv[3], "--require") == 0)
