@@ -112,7 +112,8 @@ static size_t find_match(struct lz4_tables *t, const uint8_t *src, size_t n, siz
 
 		if (ip - c > MAX_OFFSET)
 			break;
-		if (le32(src + c) == here) {
+		/* Only a match that agrees one byte past the best so far can beat it. */
+		if ((!best || src[c + best] == src[ip + best]) && le32(src + c) == here) {
 			size_t len =
 				MINMATCH + common(src + c + MINMATCH, src + ip + MINMATCH, limit);
 
