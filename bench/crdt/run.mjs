@@ -395,7 +395,9 @@ table(
 lines.push('Times in ms (medians).  diamond-types-node runs DT compiled to wasm under node, so "DT load" is');
 lines.push('DT\'s wasm load; no native DT was measured, and both of our loads are held against it.  The');
 lines.push('concurrent traces\' bytes are in the table below (DT stores them as an OpLog, not a Doc).');
-lines.push('Target: encode ≤ 10 ms on automerge-paper (see the targets).');
+lines.push('Target: encode ≤ 10 ms on automerge-paper (see the targets).  Bytes are exact; the times move');
+lines.push('with the machine\'s load (in the header): with a load average well above the 2 cores, other');
+lines.push('work shared them during the run, so compare columns of one run only.');
 lines.push('');
 lines.push('### Concurrent traces: merge');
 lines.push('');
