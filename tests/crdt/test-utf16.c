@@ -164,7 +164,8 @@ static void mirror_apply(struct mirror *m, const struct crdt_changes *ch)
 		if (c->to - c->from > c->to16 - c->from16 || (c->ins_len && !c->agent))
 			TU_FAIL("change %zu: code points %zu..%zu vs units %zu..%zu, agent %u", i,
 				c->from, c->to, c->from16, c->to16, c->agent);
-		memcpy(out.v + out.len, m->v + at, (c->from16 - at) * sizeof(*out.v));
+		if (c->from16 > at)
+			memcpy(out.v + out.len, m->v + at, (c->from16 - at) * sizeof(*out.v));
 		out.len += c->from16 - at;
 		n = to_utf16((const char *)ch->text.data + c->ins, c->ins_len, u);
 		TU_EQ_SIZE(n, c->ins_len16);
@@ -173,7 +174,8 @@ static void mirror_apply(struct mirror *m, const struct crdt_changes *ch)
 		at = c->to16;
 		free(u);
 	}
-	memcpy(out.v + out.len, m->v + at, (m->len - at) * sizeof(*out.v));
+	if (m->len > at)
+		memcpy(out.v + out.len, m->v + at, (m->len - at) * sizeof(*out.v));
 	out.len += m->len - at;
 	free(m->v);
 	*m = out;
@@ -398,7 +400,7 @@ static void local_edit(struct world *w, int i)
 	TU_OK(crdt_doc_version(r->doc, &before));
 	if (len16 == 0 || tu_chance(&w->rng, 65)) {
 		size_t pos = tu_below(&w->rng, len16 + 1), nb = 0, nch = 1 + tu_below(&w->rng, 6);
-		char s[64];
+		char s[32 * 4];
 
 		if (tu_chance(&w->rng, 5))
 			nch = 20 + tu_below(&w->rng, 12);
