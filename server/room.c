@@ -510,6 +510,112 @@ json_t *room_presence_json(const struct room *r)
 	return a;
 }
 
+/* A page of GET /api/rooms being completed: presence reads may still be out. */
+struct listing {
+	struct server *srv;
+	store_list_cb *cb;
+	void *ud;
+	json_t *rooms;
+	char next[96];	/* "" on the last page */
+	size_t pending; /* presence reads not answered yet, plus one while they are sent */
+};
+
+struct listing_read {
+	struct listing *ls;
+	json_t *room; /* borrowed from ls->rooms */
+};
+
+static void listing_done(struct listing *ls)
+{
+	if (--ls->pending)
+		return;
+	ls->cb(ls->ud, 0, ls->rooms, ls->next[0] ? ls->next : NULL);
+	json_decref(ls->rooms);
+	free(ls);
+}
+
+/* Both seats as GET /api/rooms/:id shows them, from what Redis holds. */
+static void on_list_presence(void *ud, int err, const struct presence_entry *e, size_t n)
+{
+	struct listing_read *rd = ud;
+
+	if (!err) {
+		json_t *a = json_array();
+
+		for (int k = 0; k < 2; k++) {
+			const char *seat = k ? "candidate" : "interviewer";
+			const struct presence_entry *m = NULL;
+
+			for (size_t i = 0; i < n; i++)
+				if (!strcmp(e[i].member, seat))
+					m = &e[i];
+			json_array_append_new(
+				a, json_pack("{s:s, s:s, s:s, s:I}", "seat", seat, "name",
+					     m ? m->name : "", "state",
+					     m ? presence_state_name(m->state) : "NONE", "since",
+					     (json_int_t)(m ? m->since_ms : 0)));
+		}
+		json_object_set_new(rd->room, "presence", a);
+	}
+	listing_done(rd->ls);
+	free(rd);
+}
+
+static void on_list_rows(void *ud, int err, json_t *rooms, const char *next)
+{
+	struct listing *ls = ud;
+	size_t i;
+	json_t *room;
+
+	if (err) {
+		ls->cb(ls->ud, err, NULL, NULL);
+		free(ls);
+		return;
+	}
+	ls->rooms = json_incref(rooms);
+	snprintf(ls->next, sizeof(ls->next), "%s", next ? next : "");
+	ls->pending = 1;
+	json_array_foreach(rooms, i, room)
+	{
+		const char *id = json_string_value(json_object_get(room, "id"));
+		struct room *r = room_find(ls->srv, id);
+		struct listing_read *rd;
+
+		if (r) {
+			json_object_set_new(room, "presence", room_presence_json(r));
+			continue;
+		}
+		/* Not in memory: what Redis holds (presence stays null if it cannot be read). */
+		rd = ls->srv->presence ? malloc(sizeof(*rd)) : NULL;
+		if (!rd)
+			continue;
+		rd->ls = ls;
+		rd->room = room;
+		ls->pending++;
+		if (presence_read(ls->srv->presence, id, on_list_presence, rd)) {
+			ls->pending--;
+			free(rd);
+		}
+	}
+	listing_done(ls);
+}
+
+int room_list(struct server *srv, const struct store_page *page, store_list_cb *cb, void *ud)
+{
+	struct listing *ls;
+
+	if (!srv->db || !(ls = calloc(1, sizeof(*ls))))
+		return -1;
+	ls->srv = srv;
+	ls->cb = cb;
+	ls->ud = ud;
+	if (store_list_rooms(srv->db, page, on_list_rows, ls)) {
+		free(ls);
+		return -1;
+	}
+	return 0;
+}
+
 static void publish_presence(struct room *r)
 {
 	json_t *msg = json_pack("{s:s, s:o, s:i}", PROTO_T(PROTO_PRESENCE), "members",

@@ -84,6 +84,16 @@ void room_shutdown(struct room *r);
 void room_close(struct room *r);
 /* Presence of every seat as a JSON array (new reference). */
 json_t *room_presence_json(const struct room *r);
+/*
+ * One page of GET /api/rooms (page: store.h; copied): the rooms
+ * PostgreSQL lists, each with its presence, live for a room in memory and
+ * read from Redis otherwise ("presence": null where Redis cannot say).
+ * cb gets what store_list_cb says, called exactly once, later.  Returns
+ * 0, or -1 (no database, out of memory; cb not called).
+ */
+struct store_page;
+int room_list(struct server *srv, const struct store_page *page,
+	      void (*cb)(void *ud, int err, json_t *rooms, const char *next), void *ud);
 
 /* ---- connections and their messages ---- */
 

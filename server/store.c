@@ -251,3 +251,89 @@ int store_save_doc(struct db *db, const char *room, const uint8_t *snap, size_t 
 			   "WHERE room_docs.seq <= excluded.seq",
 			   4, p, lengths, formats, cb, ud);
 }
+
+/* ---- the room list (GET /api/rooms) ---------------------------------------- */
+
+/* A page asked for: its rows are on their way. */
+struct listing {
+	unsigned limit;
+	store_list_cb *cb;
+	void *ud;
+};
+
+static void on_list_rows(void *ud, int err, const PGresult *res, const char *errmsg)
+{
+	struct listing *ls = ud;
+	char next[96] = "";
+	json_t *rooms;
+	int rows;
+
+	if (err || !(rooms = json_array())) {
+		log_event(LOG_ERROR, "rooms.list", "error=%s", err ? errmsg : "out of memory");
+		ls->cb(ls->ud, -1, NULL, NULL);
+		free(ls);
+		return;
+	}
+	rows = PQntuples(res);
+	for (int i = 0; i < rows; i++) {
+		bool closed = !PQgetisnull(res, i, 3);
+		json_t *room;
+
+		if (i == (int)ls->limit) {
+			/* one row past the page: there is a next one, after the page's last */
+			snprintf(next, sizeof(next), "%s.%s", PQgetvalue(res, i - 1, 2),
+				 PQgetvalue(res, i - 1, 0));
+			break;
+		}
+		room = json_pack(
+			"{s:s, s:s, s:s, s:I, s:o, s:n}", "id", PQgetvalue(res, i, 0), "problem",
+			PQgetvalue(res, i, 1), "state", closed ? "closed" : "open", "created",
+			(json_int_t)(strtoll(PQgetvalue(res, i, 2), NULL, 10) / 1000), "closed",
+			closed ? json_integer(strtoll(PQgetvalue(res, i, 3), NULL, 10))
+			       : json_null(),
+			"presence");
+		if (room)
+			json_array_append_new(rooms, room);
+	}
+	ls->cb(ls->ud, 0, rooms, next[0] ? next : NULL);
+	json_decref(rooms);
+	free(ls);
+}
+
+int store_list_rooms(struct db *db, const struct store_page *page, store_list_cb *cb, void *ud)
+{
+	static const char *const states[] = { NULL, "open", "closed" };
+	char after_us[24], limit[16];
+	const char *params[4];
+	struct listing *ls = malloc(sizeof(*ls));
+
+	if (!ls)
+		return -1;
+	ls->limit = page->limit;
+	ls->cb = cb;
+	ls->ud = ud;
+	snprintf(after_us, sizeof(after_us), "%lld", (long long)page->after_us);
+	snprintf(limit, sizeof(limit), "%u", page->limit + 1);
+	params[0] = page->after_us ? after_us : NULL;
+	params[1] = page->after_id;
+	params[2] = states[page->state >= 0 && page->state <= 2 ? page->state : 0];
+	params[3] = limit;
+	/*
+	 * Keyset pagination, newest first: (created microseconds, id) below the
+	 * cursor's.  extract() is exact (numeric) from PostgreSQL 14 on, so the
+	 * microseconds order as created_at does.
+	 */
+	if (db_query(db,
+		     "SELECT id, coalesce(problem, ''), "
+		     "(extract(epoch FROM created_at) * 1000000)::bigint, "
+		     "(extract(epoch FROM closed_at) * 1000)::bigint FROM rooms "
+		     "WHERE ($1::bigint IS NULL OR "
+		     "((extract(epoch FROM created_at) * 1000000)::bigint, id) < ($1::bigint, $2)) "
+		     "AND ($3::text IS NULL OR ($3 = 'open') = (closed_at IS NULL)) "
+		     "ORDER BY created_at DESC, id DESC LIMIT $4::int",
+		     4, params, on_list_rows, ls)) {
+		free(ls);
+		return -1;
+	}
+	return 0;
+}

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "proto.h"
 
 struct db;
@@ -69,5 +71,29 @@ int store_add_agent(struct db *db, const char *room, uint32_t agent, enum seat s
  */
 int store_save_doc(struct db *db, const char *room, const uint8_t *snap, size_t snap_len,
 		   const uint8_t *ver, size_t ver_len, uint64_t seq, store_done_cb *cb, void *ud);
+
+/* One page of GET /api/rooms: newest first, after the cursor of the page before. */
+struct store_page {
+	int64_t after_us; /* created_at (unix us) of the previous page's last room; 0: first page */
+	char after_id[64]; /* and its id (rooms created in the same microsecond) */
+	unsigned limit;	   /* rooms on this page, 1..100 */
+	int state;	   /* 0: every room, 1: open only, 2: closed only */
+};
+
+/*
+ * The page: rooms is a JSON array (borrowed for the call: take a reference
+ * to keep it) of {"id", "problem", "state": "open"|"closed", "created":
+ * unix ms, "closed": unix ms|null, "presence": null (room.c fills it in)},
+ * next the cursor of the following page ("<created us>.<id>", borrowed
+ * for the call) or NULL on the last.  err: 0, or -1 (rooms NULL).
+ */
+typedef void store_list_cb(void *ud, int err, json_t *rooms, const char *next);
+
+/*
+ * Lists rooms from PostgreSQL (page is copied).  cb is called exactly
+ * once, later.  Returns 0, or -1 (out of memory, database gone; cb not
+ * called).
+ */
+int store_list_rooms(struct db *db, const struct store_page *page, store_list_cb *cb, void *ud);
 
 #endif /* TANDEM_STORE_H */
