@@ -338,7 +338,10 @@ struct crdt_update_info {
 
 /*
  * Decodes data (an update or a snapshot) far enough to fill *info, with
- * the same validation as crdt_apply().  alloc is borrowed (NULL = libc).
+ * the same validation as crdt_apply(), except that a format-2 snapshot is
+ * read from its header and columns only (cheap whatever text it expands
+ * to; its positions, text and UTF-8 are checked when it is applied).  For a
+ * snapshot, nops counts op-log spans.  alloc is borrowed (NULL = libc).
  */
 int crdt_update_info(const uint8_t *data, size_t len, struct crdt_update_info *info,
 		     const struct crdt_allocator *alloc);

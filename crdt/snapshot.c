@@ -877,16 +877,105 @@ int crdt__apply_snapshot2(struct crdt_doc *doc, const uint8_t *data, size_t len)
 	return 0;
 }
 
+/*
+ * What a format-2 snapshot holds, read from its header and columns without
+ * building the document or decompressing its text: a server asks this
+ * before deciding whether the document may grow that much, and a few bytes
+ * of LZ4 may stand for 255 times as much text.  Everything it reads is
+ * checked as the loader checks it; what only the load can check (positions,
+ * UTF-8, the decompressed size) is left to crdt_apply().
+ */
 int crdt__snapshot2_info(const uint8_t *data, size_t len, struct crdt_update_info *info,
 			 const struct crdt_allocator *alloc)
 {
-	struct crdt_buf u;
+	struct crdt__reader r = { data + 2, data + len }, acol, ocol;
+	uint64_t nspans = 0, nlv = 0, nbytes = 0, mode = 0, zlen = 0, lvs = 0, left = 0;
+	uint32_t *ids = NULL, nids = 0, agent = 0;
+	const uint8_t *text;
 	int rc;
 
-	crdt_buf_init(&u, alloc);
-	rc = as_update(alloc, data, len, &u);
+	rc = crdt__get_agent_table(alloc, &r, &ids, &nids);
+	if (rc)
+		return rc;
+	rc = crdt__get_varint(&r, &nspans);
 	if (!rc)
-		rc = crdt_update_info(u.data, u.len, info, alloc);
-	crdt_buf_finish(&u);
+		rc = crdt__get_varint(&r, &nlv);
+	if (!rc)
+		rc = crdt__get_varint(&r, &nbytes);
+	if (!rc)
+		rc = get_column(&r, &acol);
+	if (!rc)
+		rc = get_column(&r, &ocol);
+	if (!rc)
+		rc = crdt__get_varint(&r, &mode);
+	if (!rc && mode == TEXT_LZ4)
+		rc = crdt__get_varint(&r, &zlen);
+	if (!rc && zlen > (uint64_t)(r.end - r.p))
+		rc = CRDT_ETRUNCATED;
+	if (!rc && (nlv >= LV_NONE || nspans > nlv || nbytes > TEXT_MAX || mode > TEXT_LZ4 ||
+		    nspans > (uint64_t)(ocol.end - ocol.p) ||
+		    (mode == TEXT_LZ4 && nbytes > zlen * LZ4_MAX_RATIO)))
+		rc = CRDT_EDECODE;
+	if (!rc)
+		rc = crdt__get_bytes(&r, &text, (size_t)(mode == TEXT_LZ4 ? zlen : nbytes));
+	if (!rc && r.p != r.end)
+		rc = CRDT_EDECODE;
+	info->nops = (size_t)nspans;
+	info->ins_bytes = (size_t)nbytes;
+	for (uint64_t i = 0; i < nspans && !rc; i++) {
+		uint64_t head, n, sub, k;
+		size_t a;
+
+		if (!left) {
+			rc = crdt__get_u32(&acol, &agent);
+			if (!rc)
+				rc = crdt__get_varint(&acol, &left);
+			if (!rc && (agent >= nids || !left))
+				rc = CRDT_EDECODE;
+			for (a = 0; !rc && a < info->nauthors && a < 8; a++)
+				if (info->authors[a] == ids[agent])
+					break;
+			if (!rc && a < 8 && a == info->nauthors)
+				info->authors[info->nauthors++] = ids[agent];
+			else if (!rc && a == 8)
+				info->nauthors = 9;
+		}
+		if (!rc)
+			rc = crdt__get_varint(&ocol, &head);
+		if (rc)
+			break;
+		left--;
+		n = head >> 3;
+		lvs += n;
+		if (n == 0 || lvs > nlv)
+			rc = CRDT_EDECODE;
+		else if (head & 1)
+			rc = crdt__get_varint(&ocol, &k);
+		if (rc || ((head >> 1) & 3) != OP_ESCAPE) {
+			if (!rc && ((head >> 1) & 3) != OP_INS)
+				info->del_count += (size_t)n;
+			continue;
+		}
+		rc = crdt__get_varint(&ocol, &sub);
+		if (!rc && (head & 1 || sub > ESC_DEL_BACK))
+			rc = CRDT_EDECODE;
+		if (!rc && sub == ESC_INS) {
+			rc = crdt__get_varint(&ocol, &k);
+			if (!rc)
+				rc = crdt__get_varint(&ocol, &k);
+		} else if (!rc) {
+			info->del_count += (size_t)n;
+			rc = crdt__get_varint(&ocol, &k);
+			if (!rc && (k < 2 || k > n))
+				rc = CRDT_EDECODE;
+			for (uint64_t j = 2 * k; j > 0 && !rc; j--)
+				rc = crdt__get_varint(&ocol, &sub);
+		}
+	}
+	if (!rc && (left || lvs != nlv || acol.p != acol.end || ocol.p != ocol.end))
+		rc = CRDT_EDECODE;
+	crdt__free(alloc, ids, nids * sizeof(*ids));
+	if (rc)
+		memset(info, 0, sizeof(*info));
 	return rc;
 }
