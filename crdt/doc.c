@@ -263,6 +263,23 @@ static size_t delete_in_run(struct crdt_doc *doc, struct cursor *c, uint32_t n, 
 	return vpos;
 }
 
+/* The same three for the snapshot loader, which builds a tree as local edits do. */
+struct run *crdt__run_before(const struct cursor *c, struct leaf **leaf, uint32_t *idx)
+{
+	return run_before(c, leaf, idx);
+}
+
+void crdt__place_run(struct crdt_doc *doc, struct cursor *c, const struct run *r, size_t nbytes,
+		     size_t u16)
+{
+	place_run(doc, c, r, nbytes, u16);
+}
+
+size_t crdt__delete_in_run(struct crdt_doc *doc, struct cursor *c, uint32_t n, int want_pos)
+{
+	return delete_in_run(doc, c, n, want_pos);
+}
+
 /* ---- local edits -------------------------------------------------------- */
 
 int crdt_insert(struct crdt_doc *doc, uint32_t agent, size_t pos, const char *utf8, size_t nbytes)
