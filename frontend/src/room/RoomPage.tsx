@@ -155,7 +155,7 @@ function Room(props: { room: string; token: string; claims: NonNullable<ReturnTy
 			<div class="editor-host" ref={editorHost} />
 			<OutputPane s={s} session={session} />
 			<aside class="side">
-				<Participants members={s.members} observers={s.observers} me={s.seat} />
+				<Participants members={s.members} observers={s.observers} me={s.seat} stale={s.conn !== 'connected'} />
 				{staff && <NotesPane s={s} session={session} />}
 				{staff && <ActivityPane s={s} />}
 				{staff && (
@@ -253,10 +253,11 @@ function SaveStatus(props: { s: RoomState }) {
 	);
 }
 
-function Participants(props: { members: Member[]; observers: number; me: string }) {
+function Participants(props: { members: Member[]; observers: number; me: string; stale: boolean }) {
 	return (
-		<section class="pane participants" aria-label="Participants">
+		<section class={`pane participants ${props.stale ? 'stale' : ''}`} aria-label="Participants">
 			<h2>Participants</h2>
+			{props.stale && <p class="muted small">As last seen while connected.</p>}
 			<ul>
 				{props.members.map((m) => (
 					<li key={m.seat} data-seat={m.seat} data-state={m.state}>

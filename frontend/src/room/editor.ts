@@ -36,6 +36,8 @@ export function createEditor(
 
 	const sendCursor = (): void => {
 		cursorTimer = null;
+		// Observers watch; their cursor is not shown to the people coding.
+		if (seat === 'observer') return;
 		const sel = view.state.selection.main;
 		const cursor = {
 			anchor: session.doc.anchorAt(sel.anchor, sel.anchor === sel.head ? -1 : 1),
