@@ -402,6 +402,19 @@ void crdt__span_bytes(const struct crdt_doc *doc, const struct span *s, uint32_t
 /* The same for characters off0 .. off1 of run r (off1 == r->len: to its end). */
 void crdt__run_bytes(const struct crdt_doc *doc, const struct run *r, uint32_t off0, uint32_t off1,
 		     uint32_t *b0, uint32_t *b1);
+/*
+ * The same, for a caller reading runs in text order: hint is where the last
+ * piece ended (its LV and byte; lv LV_NONE at first), often a few
+ * characters before this one, and is set to where this one ends.
+ */
+struct crdt__bpos {
+	crdt_lv lv;
+	uint32_t byte;
+};
+void crdt__span_bytes_near(const struct crdt_doc *doc, const struct span *s, uint32_t k0,
+			   uint32_t k1, struct crdt__bpos *hint, uint32_t *b0, uint32_t *b1);
+void crdt__run_bytes_near(const struct crdt_doc *doc, const struct run *r, uint32_t off0,
+			  uint32_t off1, struct crdt__bpos *hint, uint32_t *b0, uint32_t *b1);
 /* The run's text size in bytes. */
 uint32_t crdt__run_nbytes(const struct crdt_doc *doc, const struct run *r);
 /* UTF-16 units of characters 0 .. off-1 of run r (off == r->len: all of it). */

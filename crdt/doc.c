@@ -86,6 +86,7 @@ size_t crdt_len_bytes(const struct crdt_doc *doc)
 
 size_t crdt_text(const struct crdt_doc *doc, char *buf, size_t cap)
 {
+	struct crdt__bpos hint = { LV_NONE, 0 };
 	size_t n = 0;
 
 	for (const struct leaf *l = doc->first; l && n < cap; l = l->next)
@@ -96,7 +97,7 @@ size_t crdt_text(const struct crdt_doc *doc, char *buf, size_t cap)
 
 			if (r->deleted)
 				continue;
-			crdt__run_bytes(doc, r, 0, r->len, &b0, &b1);
+			crdt__run_bytes_near(doc, r, 0, r->len, &hint, &b0, &b1);
 			k = b1 - b0 < cap - n ? b1 - b0 : cap - n;
 			memcpy(buf + n, doc->text + b0, k);
 			n += k;

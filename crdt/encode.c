@@ -512,6 +512,7 @@ out:
 struct text_at {
 	const struct crdt_doc *doc;
 	struct crdt_buf *out;
+	struct crdt__bpos hint;
 };
 
 static int text_piece(void *ud, const struct run *r, uint32_t off0, uint32_t off1)
@@ -519,13 +520,13 @@ static int text_piece(void *ud, const struct run *r, uint32_t off0, uint32_t off
 	struct text_at *t = ud;
 	uint32_t b0, b1;
 
-	crdt__run_bytes(t->doc, r, off0, off1, &b0, &b1);
+	crdt__run_bytes_near(t->doc, r, off0, off1, &t->hint, &b0, &b1);
 	return crdt__put_bytes(t->out, t->doc->text + b0, b1 - b0);
 }
 
 int crdt_text_at(const struct crdt_doc *doc, const struct crdt_version *at, struct crdt_buf *out)
 {
-	struct text_at t = { doc, out };
+	struct text_at t = { doc, out, { LV_NONE, 0 } };
 	size_t start;
 	int rc;
 

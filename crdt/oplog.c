@@ -149,16 +149,25 @@ static uint32_t arena_skip(const struct crdt_doc *doc, size_t from, uint32_t k)
  * B(lv) (see struct ckpt) for lv in [s->lv, s->lv + its length] of insert
  * span s whose text is not ASCII: from the checkpoint at or before lv when
  * that lies inside the span, else from the span's start, which is then
- * fewer than CK_STEP characters back.
+ * fewer than CK_STEP characters back; or from the hint (a B already known
+ * in the span) when that is nearer.
  */
-static uint32_t span_byte(const struct crdt_doc *doc, const struct span *s, crdt_lv lv)
+static uint32_t span_byte(const struct crdt_doc *doc, const struct span *s, crdt_lv lv,
+			  const struct crdt__bpos *hint)
 {
 	uint32_t j = lv >> CK_SHIFT;
-	crdt_lv m = j << CK_SHIFT;
+	crdt_lv m = j << CK_SHIFT, from = s->lv;
+	uint32_t b = s->byte;
 
-	if (m > s->lv && j < doc->nck)
-		return arena_skip(doc, doc->ck[j].byte, lv - m);
-	return arena_skip(doc, s->byte, lv - s->lv);
+	if (m > s->lv && j < doc->nck) {
+		from = m;
+		b = doc->ck[j].byte;
+	}
+	if (hint && hint->lv >= from && hint->lv <= lv && hint->lv != LV_NONE) {
+		from = hint->lv;
+		b = hint->byte;
+	}
+	return arena_skip(doc, b, lv - from);
 }
 
 /* U(lv), given B(lv) = byte. */
@@ -172,17 +181,35 @@ static uint32_t lv_u16(const struct crdt_doc *doc, crdt_lv lv, uint32_t byte)
 void crdt__span_bytes(const struct crdt_doc *doc, const struct span *s, uint32_t k0, uint32_t k1,
 		      uint32_t *b0, uint32_t *b1)
 {
+	crdt__span_bytes_near(doc, s, k0, k1, NULL, b0, b1);
+}
+
+void crdt__span_bytes_near(const struct crdt_doc *doc, const struct span *s, uint32_t k0,
+			   uint32_t k1, struct crdt__bpos *hint, uint32_t *b0, uint32_t *b1)
+{
 	if (crdt__span_nbytes(doc, s) == crdt__span_len(doc, s)) {
 		*b0 = s->byte + k0;
 		*b1 = s->byte + k1;
 		return;
 	}
-	*b0 = span_byte(doc, s, s->lv + k0);
-	*b1 = k1 - k0 < CK_STEP ? arena_skip(doc, *b0, k1 - k0) : span_byte(doc, s, s->lv + k1);
+	*b0 = span_byte(doc, s, s->lv + k0, hint);
+	*b1 = k1 - k0 < CK_STEP ? arena_skip(doc, *b0, k1 - k0)
+				: span_byte(doc, s, s->lv + k1, NULL);
+	/* Only a long span is worth remembering: a short one is scanned from its start. */
+	if (hint && crdt__span_len(doc, s) >= CK_STEP) {
+		hint->lv = s->lv + k1;
+		hint->byte = *b1;
+	}
 }
 
 void crdt__run_bytes(const struct crdt_doc *doc, const struct run *r, uint32_t off0, uint32_t off1,
 		     uint32_t *b0, uint32_t *b1)
+{
+	crdt__run_bytes_near(doc, r, off0, off1, NULL, b0, b1);
+}
+
+void crdt__run_bytes_near(const struct crdt_doc *doc, const struct run *r, uint32_t off0,
+			  uint32_t off1, struct crdt__bpos *hint, uint32_t *b0, uint32_t *b1)
 {
 	const struct span *s = &doc->ops[crdt__span_at(doc, r->lv)];
 	uint32_t k = r->lv - s->lv;
@@ -192,7 +219,7 @@ void crdt__run_bytes(const struct crdt_doc *doc, const struct run *r, uint32_t o
 		*b1 = s->byte + k + off1;
 		return;
 	}
-	crdt__span_bytes(doc, s, k + off0, k + off1, b0, b1);
+	crdt__span_bytes_near(doc, s, k + off0, k + off1, hint, b0, b1);
 }
 
 uint32_t crdt__run_nbytes(const struct crdt_doc *doc, const struct run *r)
@@ -213,10 +240,10 @@ uint32_t crdt__run_u16(const struct crdt_doc *doc, const struct run *r, uint32_t
 	if (r->bmp || off == 0)
 		return off;
 	s = &doc->ops[crdt__span_at(doc, r->lv)];
-	b0 = span_byte(doc, s, r->lv);
+	b0 = span_byte(doc, s, r->lv, NULL);
 	if (off < CK_STEP)
 		return (uint32_t)crdt__utf16_count(doc->text + b0, arena_skip(doc, b0, off) - b0);
-	b1 = span_byte(doc, s, r->lv + off);
+	b1 = span_byte(doc, s, r->lv + off, NULL);
 	return lv_u16(doc, r->lv + off, b1) - lv_u16(doc, r->lv, b0);
 }
 
@@ -232,7 +259,7 @@ uint32_t crdt__run_cp_at(const struct crdt_doc *doc, const struct run *r, uint32
 	if (r->bmp)
 		return u16;
 	s = &doc->ops[crdt__span_at(doc, r->lv)];
-	b = span_byte(doc, s, lv);
+	b = span_byte(doc, s, lv, NULL);
 	u = lv_u16(doc, lv, b);
 	target = u + u16;
 	/* The last checkpoint inside the run not past the target, then character by character. */

@@ -23,6 +23,7 @@
 #include "auth.h"
 #include "http.h"
 #include "log.h"
+#include "room.h"
 #include "server.h"
 #include "store.h"
 #include "timeline.h"
@@ -153,7 +154,7 @@ static int create_room(struct server *srv, struct http_req *hr, const char *auth
 	hr->pending = *out;
 	*out = NULL;
 	hr->room = r;
-	if (store_create_room(srv, id, problem[0] ? problem : NULL, created, hr)) {
+	if (store_create_room(srv->db, id, problem[0] ? problem : NULL, created, hr)) {
 		*out = hr->pending;
 		hr->pending = NULL;
 		room_discard(r);
@@ -230,15 +231,18 @@ static int list_rooms(struct server *srv, struct http_req *hr, const char *auth,
 		}
 		page.after_us = us;
 	}
-	if (!srv->db || store_list_rooms(srv, &page, listed_rooms, hr)) {
+	if (room_list(srv, &page, listed_rooms, hr)) {
 		*out = error_json("database unavailable");
 		return 503;
 	}
 	return 0;
 }
 
-/* Verifies a room token from the Authorization header; returns the seat or SEAT_NONE. */
-static enum seat token_seat(struct server *srv, const char *auth, const char *room,
+/*
+ * Verifies a room token from the Authorization header; returns the seat or
+ * SEAT_NONE, and the token's epoch in *epoch.
+ */
+static enum seat token_seat(struct server *srv, const char *auth, const char *room, int64_t *epoch,
 			    const char **why)
 {
 	const char *tok = bearer(auth);
@@ -258,12 +262,26 @@ static enum seat token_seat(struct server *srv, const char *auth, const char *ro
 		*why = "token not valid for this room";
 		return SEAT_NONE;
 	}
+	*epoch = cl.epoch;
 	return proto_seat_parse(auth_role_name(cl.role));
 }
 
-/* The part of a request that outlives http_api() while a room loads. */
+/*
+ * The part of a request that outlives http_api() while a room loads or a
+ * close is stored.  A call waiting on PostgreSQL is answered 503 after
+ * CALL_DEADLINE_MS (hr is then NULL: answered) and lives on until its store
+ * callback comes, which then only finishes what it started.  (Without the
+ * deadline a request to an unreachable PostgreSQL waited until lws dropped
+ * the connection, ~5 s, and was never answered.)
+ */
+#define CALL_DEADLINE_MS 3000
+
 struct room_call {
-	struct http_req *hr;
+	struct server *srv;
+	struct http_req *hr; /* NULL once answered */
+	lws_sorted_usec_list_t deadline;
+	char id[64];
+	int64_t epoch; /* of the token */
 	enum seat seat;
 	char method[8];
 	char action[32];
@@ -355,6 +373,7 @@ static void replay(struct room_call *rc, struct room *r)
 {
 	struct http_req *hr = rc->hr;
 
+	rc->hr = NULL; /* answered from here on, possibly later (timeline_list) */
 	if (strcmp(rc->method, "GET") != 0) {
 		http_reply(hr, 405, error_json("use GET"));
 		return;
@@ -421,82 +440,153 @@ static int replay_query(struct http_req *hr, struct room_call *rc, json_t **out)
 		}
 		return 0;
 	}
+	/* No at, or at=now: the text now (docs/protocol.md). */
 	v = hr->wsi ? lws_get_urlarg_by_name(hr->wsi, "at=", buf, sizeof(buf)) : NULL;
-	if (!v || parse_time(v, &rc->at_ms)) {
+	if (!v || strcmp(v, "now") == 0) {
+		rc->at_ms = (int64_t)server_now_ms();
+		return 0;
+	}
+	if (parse_time(v, &rc->at_ms)) {
 		*out = error_json("at must be unix milliseconds or an RFC 3339 time");
 		return 400;
 	}
 	return 0;
 }
 
+/* Answers the call's request unless the deadline did already (consumes body). */
+static void call_reply(struct room_call *rc, int status, json_t *body)
+{
+	if (!rc->hr) {
+		json_decref(body);
+		return;
+	}
+	http_reply(rc->hr, status, body);
+	rc->hr = NULL;
+}
+
+static void call_done(struct room_call *rc)
+{
+	lws_sul_cancel(&rc->deadline);
+	free(rc);
+}
+
+static void call_deadline(lws_sorted_usec_list_t *sul)
+{
+	struct room_call *rc = lws_container_of(sul, struct room_call, deadline);
+
+	log_event(LOG_WARN, "http.deadline", "room=%s action=%s", rc->id, rc->action);
+	call_reply(rc, 503, error_json("database unavailable; retry"));
+}
+
+/*
+ * PostgreSQL answered the close.  Only now is the room closed in memory
+ * (members see COMPLETED, sockets close with 4002): a close is closed once
+ * it is durable, and one that failed leaves the room as it was, so the
+ * retry the 503 asks for can succeed.  A close that succeeds after its
+ * request was answered 503 (PostgreSQL came back late) still closes the
+ * room: a retry finds it closed and answers 200.
+ */
 static void on_closed(void *ud, int err)
 {
-	struct http_req *hr = ud;
-	/* By name: an empty room may be freed before PostgreSQL answers. */
-	json_t *idj = hr->pending;
-	const char *id = json_string_value(idj);
+	struct room_call *rc = ud;
+	/* By id: an empty room may have been freed meanwhile. */
+	struct room *r = room_find(rc->srv, rc->id);
 
-	hr->pending = NULL;
-	if (err)
-		http_reply(
-			hr, 503,
-			error_json("closed on this server, but not yet recorded; retry the close"));
-	else
-		http_reply(hr, 200, json_pack("{s:s, s:b}", "id", id ? id : "", "closed", 1));
-	json_decref(idj);
+	if (err) {
+		call_reply(rc, 503, error_json("the close was not recorded; retry it"));
+	} else {
+		if (r)
+			room_close(r);
+		call_reply(rc, 200, json_pack("{s:s, s:b}", "id", rc->id, "closed", 1));
+	}
+	call_done(rc);
+}
+
+/* POST /api/rooms/:id/close: closing is idempotent (a closed room answers 200). */
+static bool close_room(struct room_call *rc, struct room *r)
+{
+	struct server *srv = rc->srv;
+
+	if (strcmp(rc->method, "POST") != 0) {
+		call_reply(rc, 405, error_json("use POST"));
+		return false;
+	}
+	if (rc->seat != SEAT_INTERVIEWER) {
+		call_reply(rc, 403, error_json("only the interviewer may close the room"));
+		return false;
+	}
+	if (room_closed(r)) {
+		call_reply(rc, 200, json_pack("{s:s, s:b}", "id", rc->id, "closed", 1));
+		return false;
+	}
+	if (!srv->db) {
+		room_close(r);
+		call_reply(rc, 200, json_pack("{s:s, s:b}", "id", rc->id, "closed", 1));
+		return false;
+	}
+	if (store_close_room(srv->db, rc->id, on_closed, rc)) {
+		call_reply(rc, 503, error_json("the close was not recorded; retry it"));
+		return false;
+	}
+	return true; /* on_closed finishes the call */
+}
+
+/*
+ * What a revoked token may still do.  Closing a room revokes every token
+ * for it (the close bumps the room's token epoch; a token carries the epoch
+ * it was issued in, and one of an older epoch is revoked), but staff keep
+ * read access for replay, and the interviewer's close of a closed room is
+ * answered 200 (a retry of a close whose answer was lost).
+ */
+static bool revoked_may(const struct room_call *rc, const struct room *r)
+{
+	if (rc->seat == SEAT_CANDIDATE)
+		return false;
+	if (strcmp(rc->action, "close") == 0)
+		return room_closed(r);
+	return strcmp(rc->method, "GET") == 0 && (rc->action[0] == '\0' || is_replay(rc->action));
 }
 
 static void room_call(void *ud, struct room *r, int status)
 {
 	struct room_call *rc = ud;
-	struct http_req *hr = rc->hr;
-	struct server *srv = hr->srv;
 
+	if (!rc->hr)
+		goto out; /* answered 503 by the deadline meanwhile: nothing more to do */
 	if (!r) {
-		http_reply(hr, status,
+		call_reply(rc, status,
 			   error_json(status == 404 ? "no such room" : "database unavailable"));
 		goto out;
 	}
-	/* Closing revokes every token for the room, but staff keep read access for replay. */
-	if (room_closed(r) &&
-	    (rc->seat == SEAT_CANDIDATE || (rc->action[0] != '\0' && !is_replay(rc->action)) ||
-	     strcmp(rc->method, "GET") != 0)) {
-		http_reply(hr, 401, error_json("room closed: its tokens are revoked"));
+	if ((room_closed(r) || rc->epoch < room_token_epoch(r)) && !revoked_may(rc, r)) {
+		call_reply(rc, 401,
+			   error_json(room_closed(r) ? "room closed: its tokens are revoked"
+						     : "token revoked"));
 		goto out;
 	}
 	if (rc->action[0] == '\0') {
 		if (strcmp(rc->method, "GET") != 0) {
-			http_reply(hr, 405, error_json("use GET"));
+			call_reply(rc, 405, error_json("use GET"));
 			goto out;
 		}
-		http_reply(hr, 200,
+		call_reply(rc, 200,
 			   json_pack("{s:s, s:s, s:b, s:o}", "id", room_id(r), "problem",
 				     room_problem(r), "closed", room_closed(r), "presence",
 				     room_presence_json(r)));
 		goto out;
 	}
 	if (strcmp(rc->action, "close") == 0) {
-		if (strcmp(rc->method, "POST") != 0) {
-			http_reply(hr, 405, error_json("use POST"));
-			goto out;
-		}
-		if (rc->seat != SEAT_INTERVIEWER) {
-			http_reply(hr, 403, error_json("only the interviewer may close the room"));
-			goto out;
-		}
-		room_close(r);
-		hr->pending = json_string(room_id(r));
-		if (!srv->db || store_close_room(srv, room_id(r), on_closed, hr))
-			on_closed(hr, srv->db ? -1 : 0);
+		if (close_room(rc, r))
+			return;
 		goto out;
 	}
 	if (is_replay(rc->action)) {
 		replay(rc, r);
 		goto out;
 	}
-	http_reply(hr, 404, error_json("no such route"));
+	call_reply(rc, 404, error_json("no such route"));
 out:
-	free(rc);
+	call_done(rc);
 }
 
 int http_api(struct server *srv, struct http_req *hr, const char *method, const char *path,
@@ -505,6 +595,7 @@ int http_api(struct server *srv, struct http_req *hr, const char *method, const 
 	char id[64], action[32];
 	const char *why = "";
 	struct room_call *rc;
+	int64_t epoch = 0;
 	enum seat seat;
 
 	*out = NULL;
@@ -524,7 +615,7 @@ int http_api(struct server *srv, struct http_req *hr, const char *method, const 
 		*out = error_json("no such route");
 		return 404;
 	}
-	seat = token_seat(srv, auth, id, &why);
+	seat = token_seat(srv, auth, id, &epoch, &why);
 	if (seat == SEAT_NONE) {
 		*out = error_json(why);
 		return 401;
@@ -534,8 +625,11 @@ int http_api(struct server *srv, struct http_req *hr, const char *method, const 
 		*out = error_json("out of memory");
 		return 500;
 	}
+	rc->srv = srv;
 	rc->hr = hr;
 	rc->seat = seat;
+	rc->epoch = epoch;
+	snprintf(rc->id, sizeof(rc->id), "%s", id);
 	snprintf(rc->method, sizeof(rc->method), "%s", method);
 	snprintf(rc->action, sizeof(rc->action), "%s", action);
 	if (is_replay(action)) {
@@ -546,8 +640,12 @@ int http_api(struct server *srv, struct http_req *hr, const char *method, const 
 			return status;
 		}
 	}
-	if (store_get_room(srv, id, room_call, rc)) {
-		free(rc);
+	/* Armed first: room_get may finish the call before it returns. */
+	if (srv->ctx)
+		lws_sul_schedule(srv->ctx, 0, &rc->deadline, call_deadline,
+				 (lws_usec_t)CALL_DEADLINE_MS * LWS_US_PER_MS);
+	if (room_get(srv, id, room_call, rc)) {
+		call_done(rc);
 		*out = error_json("out of memory");
 		return 500;
 	}
