@@ -3,7 +3,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { useValue } from '../lib/observable';
 import type { Member } from '../lib/protocol';
-import { claims as readClaims, keepToken, takeToken } from '../lib/token';
+import { claims as readClaims, takeToken } from '../lib/token';
 import { MessagePage } from '../ui/common';
 import { createEditor, type RoomEditor } from './editor';
 import { OutputPane } from './OutputPane';
@@ -100,8 +100,6 @@ function Room(props: { room: string; token: string; claims: NonNullable<ReturnTy
 		editor.current?.setEditable(!s.fatal && s.seat !== 'observer' && s.agent > 0);
 	}, [s.fatal, s.seat, s.agent]);
 
-	if (props.claims.role !== 'candidate') keepToken(props.room, 'replay', props.token);
-
 	if (startError)
 		return (
 			<MessagePage title="The editor could not start" testId="start-failed">
@@ -155,12 +153,12 @@ function Room(props: { room: string; token: string; claims: NonNullable<ReturnTy
 			<div class="editor-host" ref={editorHost} />
 			<OutputPane s={s} session={session} />
 			<aside class="side">
-				<Participants members={s.members} observers={s.observers} me={s.seat} />
+				<Participants members={s.members} observers={s.observers} me={s.seat} stale={s.conn !== 'connected'} />
 				{staff && <NotesPane s={s} session={session} />}
 				{staff && <ActivityPane s={s} />}
 				{staff && (
 					<p class="replay-link">
-						<a href={`/replay/${encodeURIComponent(props.room)}`} target="_blank" rel="noopener">
+						<a href={`/replay/${encodeURIComponent(props.room)}#token=${props.token}`} target="_blank" rel="noopener">
 							Open replay
 						</a>
 					</p>
@@ -179,7 +177,7 @@ function fatalPage(s: RoomState, session: Session) {
 					<p>The room was closed by the interviewer{s.seat === 'candidate' ? '. Thank you for taking part.' : '.'}</p>
 					{s.seat !== 'candidate' && (
 						<p>
-							<a href={`/replay/${encodeURIComponent(session.room)}`}>Open the replay</a>
+							<a href={`/replay/${encodeURIComponent(session.room)}#token=${session.token}`}>Open the replay</a>
 						</p>
 					)}
 				</MessagePage>
@@ -253,10 +251,11 @@ function SaveStatus(props: { s: RoomState }) {
 	);
 }
 
-function Participants(props: { members: Member[]; observers: number; me: string }) {
+function Participants(props: { members: Member[]; observers: number; me: string; stale: boolean }) {
 	return (
-		<section class="pane participants" aria-label="Participants">
+		<section class={`pane participants ${props.stale ? 'stale' : ''}`} aria-label="Participants">
 			<h2>Participants</h2>
+			{props.stale && <p class="muted small">As last seen while connected.</p>}
 			<ul>
 				{props.members.map((m) => (
 					<li key={m.seat} data-seat={m.seat} data-state={m.state}>

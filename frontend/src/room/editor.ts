@@ -36,6 +36,8 @@ export function createEditor(
 
 	const sendCursor = (): void => {
 		cursorTimer = null;
+		// Observers watch; their cursor is not shown to the people coding.
+		if (seat === 'observer') return;
 		const sel = view.state.selection.main;
 		const cursor = {
 			anchor: session.doc.anchorAt(sel.anchor, sel.anchor === sel.head ? -1 : 1),
@@ -92,6 +94,10 @@ export function createEditor(
 			],
 		}),
 	});
+
+	// A handle for the end-to-end tests and the benchmark (they read the
+	// editor's text and positions without parsing the DOM).
+	(window as unknown as { tandem?: unknown }).tandem = { view, session };
 
 	session.onRemote = (bytes) => applyRemote(view, binding, bytes);
 	session.onJoined = () => {

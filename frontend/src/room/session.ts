@@ -169,6 +169,11 @@ export class Session {
 		this.conn?.stop();
 	}
 
+	/** Drops the socket as a network failure would (tests, and "reconnect" in the UI). */
+	dropSocket(): void {
+		this.conn?.drop();
+	}
+
 	retryNow(): void {
 		this.conn?.retryNow();
 	}
