@@ -316,8 +316,18 @@ static int serve(const struct tandem_config *cfg)
 		  cfg->public_url, cfg->static_dir);
 	uv_run(loop, UV_RUN_DEFAULT);
 out:
-	if (srv.ctx)
+	if (srv.ctx) {
+		/*
+		 * Startup failed (could not listen, say): lws closes its handles
+		 * from the loop, so let it run before anything else closes them
+		 * (closing one twice aborts in libuv); the second destroy below
+		 * frees the rest.
+		 */
+		dying_ctx = srv.ctx;
 		lws_context_destroy(srv.ctx);
+		srv.ctx = NULL;
+		uv_run(loop, UV_RUN_NOWAIT);
+	}
 	if (srv.judge)
 		jclient_destroy(srv.judge);
 	if (srv.presence)

@@ -155,7 +155,9 @@ int proto_parse_version(const json_t *o, struct crdt_version *ver);
 #define PROTO_NOTE_MAX	    16384
 
 /* WebSocket close codes the server uses (docs/protocol.md). */
-#define PROTO_CLOSE_GOING_AWAY	 1001
+#define PROTO_CLOSE_GOING_AWAY 1001
+/* A text frame that is not UTF-8: sent by lws itself (LWS_SERVER_OPTION_VALIDATE_UTF8). */
+#define PROTO_CLOSE_BAD_UTF8	 1007
 #define PROTO_CLOSE_POLICY	 1008 /* bad or expired token, closed room */
 #define PROTO_CLOSE_TOO_BIG	 1009
 #define PROTO_CLOSE_JOIN_TIMEOUT 4001

@@ -948,8 +948,10 @@ void room_join(struct room *r, struct conn *c, const char *name, const struct cr
 	crdt_version_init(&cur, NULL);
 	crdt_buf_init(&buf, NULL);
 	rc = crdt_doc_version(r->doc, &cur);
+	/* A client with nothing gets the compact snapshot, not every operation as an update. */
 	if (!rc)
-		rc = crdt_encode_since(r->doc, have, &buf);
+		rc = have->len ? crdt_encode_since(r->doc, have, &buf)
+			       : crdt_encode_doc(r->doc, &buf);
 	if (!rc)
 		rc = crdt_version_copy(&c->delivered, have);
 	if (rc) {

@@ -31,6 +31,7 @@ struct presence;
 struct db;
 struct timeline;
 struct timeline_room;
+struct http_accept;
 
 /* Tunables the core reads; filled from struct tandem_config by main.c. */
 struct server_limits {
@@ -49,6 +50,9 @@ struct server {
 	uv_loop_t *loop;
 	struct lws_context *ctx;
 	struct lws_vhost *vhost;
+	/* accept.c: the listener, and connections until lws takes them */
+	struct http_accept *accept;
+	int static_fd; /* --static DIR, open; -1: the browser app is not served */
 	struct server_limits lim;
 	const char *secret;
 	const char *admin_key;

@@ -251,3 +251,84 @@ int store_save_doc(struct db *db, const char *room, const uint8_t *snap, size_t 
 			   "WHERE room_docs.seq <= excluded.seq",
 			   4, p, lengths, formats, cb, ud);
 }
+
+/* ---- the room list (GET /api/rooms) ---------------------------------------- */
+
+struct listing {
+	store_list_cb *cb;
+	void *ud;
+	unsigned limit;
+};
+
+static void on_list_rows(void *ud, int err, const PGresult *res, const char *errmsg)
+{
+	struct listing *ls = ud;
+	struct store_listed *rooms = NULL;
+	size_t n = 0;
+	int rows;
+
+	if (err) {
+		log_event(LOG_ERROR, "rooms.list", "error=%s", errmsg ? errmsg : "out of memory");
+		goto fail;
+	}
+	rows = PQntuples(res);
+	/* one row past the page says there is a next page */
+	n = rows > (int)ls->limit ? ls->limit : (size_t)rows;
+	if (n && !(rooms = calloc(n, sizeof(*rooms)))) {
+		log_event(LOG_ERROR, "rooms.list", "error=%s", "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		rooms[i].id = PQgetvalue(res, (int)i, 0);
+		rooms[i].problem = PQgetvalue(res, (int)i, 1);
+		rooms[i].created_us = strtoll(PQgetvalue(res, (int)i, 2), NULL, 10);
+		rooms[i].closed_ms = PQgetisnull(res, (int)i, 3)
+					     ? 0
+					     : strtoll(PQgetvalue(res, (int)i, 3), NULL, 10);
+	}
+	ls->cb(ls->ud, 200, rooms, n, rows > (int)ls->limit);
+	free(rooms);
+	free(ls);
+	return;
+fail:
+	ls->cb(ls->ud, 503, NULL, 0, false);
+	free(ls);
+}
+
+int store_list_rooms(struct db *db, const struct store_page *page, store_list_cb *cb, void *ud)
+{
+	static const char *const states[] = { NULL, "open", "closed" };
+	char after_us[24], limit[16];
+	const char *params[4];
+	struct listing *ls;
+
+	if (!db || !(ls = calloc(1, sizeof(*ls))))
+		return -1;
+	ls->cb = cb;
+	ls->ud = ud;
+	ls->limit = page->limit;
+	snprintf(after_us, sizeof(after_us), "%lld", (long long)page->after_us);
+	snprintf(limit, sizeof(limit), "%u", page->limit + 1);
+	params[0] = page->after_us ? after_us : NULL;
+	params[1] = page->after_id;
+	params[2] = states[page->state >= 0 && page->state <= 2 ? page->state : 0];
+	params[3] = limit;
+	/*
+	 * Keyset pagination, newest first: (created microseconds, id) below the
+	 * cursor's.  extract() is exact (numeric) from PostgreSQL 14 on, so the
+	 * microseconds order as created_at does.
+	 */
+	if (db_query(db,
+		     "SELECT id, coalesce(problem, ''), "
+		     "(extract(epoch FROM created_at) * 1000000)::bigint, "
+		     "(extract(epoch FROM closed_at) * 1000)::bigint FROM rooms "
+		     "WHERE ($1::bigint IS NULL OR "
+		     "((extract(epoch FROM created_at) * 1000000)::bigint, id) < ($1::bigint, $2)) "
+		     "AND ($3::text IS NULL OR ($3 = 'open') = (closed_at IS NULL)) "
+		     "ORDER BY created_at DESC, id DESC LIMIT $4::int",
+		     4, params, on_list_rows, ls)) {
+		free(ls);
+		return -1;
+	}
+	return 0;
+}

@@ -70,4 +70,34 @@ int store_add_agent(struct db *db, const char *room, uint32_t agent, enum seat s
 int store_save_doc(struct db *db, const char *room, const uint8_t *snap, size_t snap_len,
 		   const uint8_t *ver, size_t ver_len, uint64_t seq, store_done_cb *cb, void *ud);
 
+/* One page of the room list: newest first, after the cursor of the page before. */
+struct store_page {
+	int64_t after_us; /* created_at (unix us) of the previous page's last room; 0: first page */
+	char after_id[64]; /* and its id (rooms created in the same microsecond) */
+	unsigned limit;	   /* rooms on this page, 1..100 */
+	int state;	   /* 0: every room, 1: open only, 2: closed only */
+};
+
+/* A room of a page; strings borrowed, valid during the callback only. */
+struct store_listed {
+	const char *id;
+	const char *problem; /* "" when none */
+	int64_t created_us;  /* unix microseconds */
+	int64_t closed_ms;   /* unix milliseconds; 0: open */
+};
+
+/*
+ * status 200 with n rooms (more: another page follows, after rooms[n-1]),
+ * or 503 (database trouble; already logged) with none.
+ */
+typedef void store_list_cb(void *ud, int status, const struct store_listed *rooms, size_t n,
+			   bool more);
+
+/*
+ * Reads one page of rooms, newest first (created_at, then id, both
+ * descending); cb is called once.  Returns 0, or -1 (no database, out of
+ * memory, queue full; cb not called).
+ */
+int store_list_rooms(struct db *db, const struct store_page *page, store_list_cb *cb, void *ud);
+
 #endif /* TANDEM_STORE_H */

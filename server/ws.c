@@ -1,10 +1,11 @@
 /*
- * ws.c - libwebsockets on the server's libuv loop: the listener and the
+ * ws.c - libwebsockets on the server's libuv loop: the context and the
  * WebSocket callbacks.
  *
- * Owns the lws context (one listener for the WebSocket endpoint, the REST
- * API and the static files, whose HTTP side is http.c's callback), the
- * handshake (subprotocol tandem.v1 on /ws, nothing else), the join
+ * Owns the lws context (for the WebSocket endpoint, the REST API and the
+ * static files, whose HTTP side is http.c's callback; accept.c listens and
+ * hands lws each connection whose request head passed), the handshake
+ * (subprotocol tandem.v1 on /ws, nothing else), the join
  * deadline, reassembly of fragmented messages up to the frame limit, JSON
  * parsing and the role check against proto.h.  A connection's output
  * (queue, acks, heartbeat) is conn.c's; what a message means is room.c's,
@@ -14,10 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fmt.h"
 #include "http.h"
+#include "httphead.h"
 #include "log.h"
 #include "room.h"
 #include "server.h"
@@ -204,9 +208,26 @@ static const struct lws_protocols protocols[] = {
 /* No lws validity timers (secs_since_valid_hangup 0): conn.c's heartbeat does it. */
 static const lws_retry_bo_t retry = { .secs_since_valid_ping = 0 };
 
-static struct lws_http_mount mount_static;
-static struct lws_http_mount mount_api;
-static struct lws_http_mount mount_probe[3];
+/*
+ * lws's log lines become events of ours (one key=value line each); its
+ * notices (version, plugins) are for debugging.
+ */
+static void lws_log(int level, const char *line)
+{
+	enum log_level l = level == LLL_ERR ? LOG_ERROR : level == LLL_WARN ? LOG_WARN : LOG_DEBUG;
+	size_t n = strlen(line);
+	const char *msg = strstr(line, ": ");
+
+	/* "[2026/12/07 09:38:07:7390] E: message\n": the message alone */
+	msg = line[0] == '[' && msg && strchr(line, ']') < msg ? msg + 2 : line;
+	n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		n--;
+	log_event(l, "lws", "msg=%.*s", (int)n, msg);
+}
+
+/* Every path that is not a WebSocket handshake goes to http.c, which routes it. */
+static struct lws_http_mount mount_all;
 
 int ws_start(struct server *srv, const char *host, int port, const char *static_dir)
 {
@@ -214,57 +235,48 @@ int ws_start(struct server *srv, const char *host, int port, const char *static_
 	struct lws_context_creation_info info;
 	void *foreign[1] = { srv->loop };
 
-	memset(&mount_api, 0, sizeof(mount_api));
-	mount_api.mountpoint = "/api";
-	mount_api.mountpoint_len = 4;
-	mount_api.origin = "http";
-	mount_api.origin_protocol = LWSMPRO_CALLBACK;
+	memset(&mount_all, 0, sizeof(mount_all));
+	mount_all.mountpoint = "/";
+	mount_all.mountpoint_len = 1;
+	mount_all.origin = "http";
+	mount_all.origin_protocol = LWSMPRO_CALLBACK;
 
-	memset(&mount_static, 0, sizeof(mount_static));
-	mount_static.mountpoint = "/";
-	mount_static.mountpoint_len = 1;
-	{
-		struct stat st;
-
-		if (static_dir && (stat(static_dir, &st) || !S_ISDIR(st.st_mode))) {
+	/* Files are opened beneath this folder, never by a path from outside it (http.c). */
+	srv->static_fd = -1;
+	if (static_dir) {
+		srv->static_fd = open(static_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (srv->static_fd < 0)
 			log_event(LOG_WARN, "static", "dir=%s msg=%s", static_dir,
 				  "no such folder: the browser app is not served");
-			static_dir = NULL;
-		}
-	}
-	mount_static.origin = static_dir;
-	mount_static.def = "index.html";
-	mount_static.origin_protocol = LWSMPRO_FILE;
-	{
-		static const char *const probes[3] = { "/metrics", "/healthz", "/readyz" };
-
-		memset(mount_probe, 0, sizeof(mount_probe));
-		for (int i = 0; i < 3; i++) {
-			mount_probe[i].mountpoint = probes[i];
-			mount_probe[i].mountpoint_len = (unsigned char)strlen(probes[i]);
-			mount_probe[i].origin = "http";
-			mount_probe[i].origin_protocol = LWSMPRO_CALLBACK;
-			mount_probe[i].mount_next = i < 2 ? &mount_probe[i + 1] : NULL;
-		}
-		mount_api.mount_next = &mount_probe[0];
-		mount_probe[2].mount_next = static_dir ? &mount_static : NULL;
 	}
 
 	memset(&info, 0, sizeof(info));
-	info.port = port;
-	info.iface = host;
+	/* accept.c listens and hands lws each connection whose head it has judged. */
+	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
 	info.protocols = protocols;
-	info.mounts = &mount_api;
-	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
-		       LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+	info.mounts = &mount_all;
+	/* No lws security headers: http.c sends its own, which allow the app's WebAssembly. */
+	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
 	info.foreign_loops = foreign;
 	info.user = srv;
 	info.retry_and_idle_policy = &retry;
 	info.pt_serv_buf_size = 32 * 1024;
+	/*
+	 * lws's header space: what accept.c lets through (httphead.h: 16 KiB
+	 * in at most 64 lines), plus lws's own bookkeeping of up to 8 bytes
+	 * for each line it does not know by name.  lws takes it from the
+	 * heap for a connection while its request is parsed and answered,
+	 * and gives it back after (a WebSocket keeps none once upgraded).
+	 */
+	info.max_http_header_data = HTTP_HEAD_MAX + 16 * HTTP_HEAD_LINES_MAX;
 	if (conn_start(srv, &hooks))
 		return -1;
+	lws_set_log_level(LLL_ERR | LLL_WARN | LLL_NOTICE, lws_log);
 	srv->ctx = lws_create_context(&info);
 	if (!srv->ctx)
+		return -1;
+	srv->vhost = lws_get_vhost_by_name(srv->ctx, "default");
+	if (!srv->vhost || http_accept_start(srv, host, port))
 		return -1;
 	/* Unreferenced: it must not keep the loop alive once everything else is closed. */
 	srv->save_timer.data = srv;
@@ -277,11 +289,15 @@ int ws_start(struct server *srv, const char *host, int port, const char *static_
 void ws_finish(struct server *srv)
 {
 	conn_finish(srv);
+	if (srv->static_fd >= 0)
+		close(srv->static_fd);
+	srv->static_fd = -1;
 }
 
 void ws_stop(struct server *srv)
 {
 	srv->stopping = true;
+	http_accept_stop(srv);
 	for (size_t i = 0; i < srv->rooms_cap; i++)
 		if (srv->rooms[i])
 			room_shutdown(srv->rooms[i]);

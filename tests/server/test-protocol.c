@@ -197,10 +197,10 @@ static void check_errors(const char *doc)
 /* The close codes table: exactly the codes proto.h defines. */
 static void check_closes(const char *doc)
 {
-	static const int codes[] = { PROTO_CLOSE_GOING_AWAY,  PROTO_CLOSE_POLICY,
-				     PROTO_CLOSE_TOO_BIG,     PROTO_CLOSE_JOIN_TIMEOUT,
-				     PROTO_CLOSE_ROOM_CLOSED, PROTO_CLOSE_REPLACED,
-				     PROTO_CLOSE_TOO_SLOW };
+	static const int codes[] = { PROTO_CLOSE_GOING_AWAY,   PROTO_CLOSE_BAD_UTF8,
+				     PROTO_CLOSE_POLICY,       PROTO_CLOSE_TOO_BIG,
+				     PROTO_CLOSE_JOIN_TIMEOUT, PROTO_CLOSE_ROOM_CLOSED,
+				     PROTO_CLOSE_REPLACED,     PROTO_CLOSE_TOO_SLOW };
 	const char *table = strstr(doc, "| close code | meaning |");
 	int rows = 0;
 
