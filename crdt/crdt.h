@@ -44,21 +44,45 @@
  *
  * Representation: items are run-length encoded (an agent's consecutive
  * characters typed in order form one run) and kept in a B-tree whose inner
- * nodes count visible and total characters, so a position is found in
- * O(log n); an index from operation to leaf finds the place of a remote
- * operation's origins in O(log n).  See crdt-internal.h.
+ * nodes count visible and total characters and visible UTF-16 units, so a
+ * position in either unit is found in O(log n); an index from operation to
+ * leaf finds the place of a remote operation's origins in O(log n).  See
+ * crdt-internal.h.
+ *
+ * Units.  Positions and lengths count code points unless a function's name
+ * ends in 16 (crdt_insert16, crdt_len16, crdt_anchor_at16) or its doc says
+ * otherwise: those count UTF-16 units, as JavaScript strings and editors
+ * do, and refuse a position inside a surrogate pair.  Change lists and
+ * authorship runs carry both.  The server counts code points; the browser
+ * (crdt/wasm/crdt.mjs) UTF-16 units.
+ *
+ * For an editor: crdt_apply_changes() turns an update into one change list
+ * against the text before it (CodeMirror's ChangeSpec form); anchors
+ * (crdt_anchor_at, crdt_anchor_pos) keep remote cursors on their
+ * characters; crdt_authors() says who typed what, now or at a version.
  *
  * Wire formats (all integers are LEB128 varints; byte 0 is the format
- * version, CRDT_FORMAT_VERSION; byte 1 is the kind):
- *  - 'U' update: the operations a peer lacks, in causal order, with agents
- *    named once in a table.  Made by crdt_encode_since(), applied by
- *    crdt_apply().
- *  - 'S' snapshot: a whole document with all its history (tombstones and
- *    their text included) laid out in document order so that loading it
- *    builds the tree directly.  Made by crdt_encode_doc(), read by
- *    crdt_apply() (into an empty document it is a load; into a non-empty
- *    one a merge).
- *  - 'V' version vector: crdt_version_encode()/_decode().
+ * version, byte 1 the kind):
+ *  - 'U' update, version CRDT_FORMAT_VERSION (1): the operations a peer
+ *    lacks, in causal order, with agents named once in a table and origins
+ *    named as (agent, seq).  Made by crdt_encode_since() and
+ *    crdt_encode_between(), applied by crdt_apply().
+ *  - 'S' snapshot, version CRDT_SNAPSHOT_VERSION (2): a whole document with
+ *    all its history (tombstones and their text included).  Operations are
+ *    listed in the document's own order of application (LV order), each as
+ *    the position where it happened in the sequence of every character
+ *    inserted so far, coded as a step from where the previous one ended, so
+ *    typing, backspace and forward-delete runs take one varint; origins are
+ *    implicit (those a local insert at that position picks) except for the
+ *    rare concurrent insert, written with its origins; all inserted text
+ *    follows as one LZ4 block.  Made by crdt_encode_doc(); crdt_apply()
+ *    loads it into an empty document in one pass (all or nothing) and
+ *    merges it into a non-empty one.  See snapshot.c.  Snapshots of version
+ *    1 (origins instead of positions, raw text; written before) are still
+ *    read, never written.
+ *  - 'V' version vector, version 1: crdt_version_encode()/_decode().
+ * A reader tells them apart by the first two bytes: 0x01 'U', 0x02 'S'
+ * (0x01 'S' is an old snapshot), 0x01 'V'.
  * Decoding never trusts its input: every length is checked, and malformed
  * or truncated input returns CRDT_EDECODE/CRDT_ETRUNCATED with the
  * document unchanged.
@@ -74,7 +98,8 @@
 extern "C" {
 #endif
 
-#define CRDT_FORMAT_VERSION 1
+#define CRDT_FORMAT_VERSION   1
+#define CRDT_SNAPSHOT_VERSION 2
 
 /*
  * Errors: every function that can fail returns 0 or one of these negative
@@ -184,9 +209,10 @@ void crdt_doc_destroy(struct crdt_doc *doc);
 /* Sets (or with cb == NULL clears) the change observer. */
 void crdt_doc_observe(struct crdt_doc *doc, crdt_change_cb *cb, void *ud);
 
-/* Visible length in code points, and in UTF-8 bytes. */
+/* Visible length in code points, in UTF-8 bytes, and in UTF-16 units. */
 size_t crdt_len(const struct crdt_doc *doc);
 size_t crdt_len_bytes(const struct crdt_doc *doc);
+size_t crdt_len16(const struct crdt_doc *doc);
 
 /*
  * Copies the visible text as UTF-8 into buf (at most cap bytes, no
@@ -202,6 +228,24 @@ size_t crdt_text(const struct crdt_doc *doc, char *buf, size_t cap);
  */
 int crdt_insert(struct crdt_doc *doc, uint32_t agent, size_t pos, const char *utf8, size_t nbytes);
 int crdt_delete(struct crdt_doc *doc, uint32_t agent, size_t pos, size_t count);
+
+/*
+ * The same in UTF-16 units, as JavaScript and editors count: pos16 and
+ * count16 in UTF-16 units of the visible text.  A position or range end
+ * inside a surrogate pair is refused with CRDT_ERANGE, like one past the end.
+ */
+int crdt_insert16(struct crdt_doc *doc, uint32_t agent, size_t pos16, const char *utf8,
+		  size_t nbytes);
+int crdt_delete16(struct crdt_doc *doc, uint32_t agent, size_t pos16, size_t count16);
+
+/*
+ * Positions of the visible text, code points to UTF-16 units and back, in
+ * O(log n) without copying the text.  Past the end clamps to the end; a
+ * UTF-16 offset inside a surrogate pair rounds down (*mid, when not NULL,
+ * is set then, else cleared).
+ */
+size_t crdt_pos_to16(const struct crdt_doc *doc, size_t pos);
+size_t crdt_pos_from16(const struct crdt_doc *doc, size_t pos16, bool *mid);
 
 /* The version the document is at (ver's old contents are replaced). */
 int crdt_doc_version(const struct crdt_doc *doc, struct crdt_version *ver);
@@ -230,7 +274,10 @@ int crdt_encode_since(const struct crdt_doc *doc, const struct crdt_version *sin
 int crdt_encode_between(const struct crdt_doc *doc, const struct crdt_version *since,
 			const struct crdt_version *until, struct crdt_buf *out);
 
-/* Appends to out a snapshot of the whole document with its history. */
+/*
+ * Appends to out a snapshot of the whole document with its history (format
+ * 2).  The same document always gives the same bytes, natively and in wasm.
+ */
 int crdt_encode_doc(const struct crdt_doc *doc, struct crdt_buf *out);
 
 /*
@@ -241,11 +288,54 @@ int crdt_encode_doc(const struct crdt_doc *doc, struct crdt_buf *out);
  * CRDT_ETRUNCATED, CRDT_EFORMAT) with the document unchanged.  On
  * CRDT_ENOMEM, or CRDT_ELIMIT when too much is pending, the document stays
  * consistent and holds a causal prefix of the update; applying the same
- * bytes again later completes it, so nothing is lost.  data is borrowed for
+ * bytes again later completes it, so nothing is lost.  A snapshot loaded
+ * into an empty document (no operations, none pending) is all or nothing:
+ * on any error the document is still empty; the observer then hears the
+ * whole text as insertions at increasing positions.  data is borrowed for
  * the call only.  The document keeps nothing for the next update (local
  * edits keep a few spare nodes, ~4 KB, for the next keystroke).
  */
 int crdt_apply(struct crdt_doc *doc, const uint8_t *data, size_t len);
+
+/*
+ * A change list: what one crdt_apply_changes() did to the visible text, as
+ * replacements of ranges of the text before the call, sorted and not
+ * overlapping (CodeMirror's ChangeSpec array): replacing each [from, to)
+ * of the old text by its inserted text, all positions read in the old
+ * text, gives the new text.  Pure insertions may share a position; they
+ * apply in order.  A change's inserted text is typed by one agent: pieces by
+ * different agents are separate changes.
+ */
+struct crdt_change {
+	size_t from, to;     /* code points of the old text */
+	size_t from16, to16; /* the same in UTF-16 units */
+	size_t ins;	     /* inserted text: bytes ins .. ins+ins_len-1 of the list's text */
+	size_t ins_len;	     /* UTF-8 bytes (0: a pure deletion) */
+	size_t ins_len16;    /* UTF-16 units */
+	uint32_t agent;	     /* who typed the inserted text (0 when there is none) */
+};
+
+struct crdt_changes {
+	struct crdt_change *v;
+	size_t len, cap;
+	struct crdt_buf text;		    /* the inserted texts, UTF-8, one after another */
+	const struct crdt_allocator *alloc; /* borrowed; NULL = libc */
+};
+
+void crdt_changes_init(struct crdt_changes *ch, const struct crdt_allocator *alloc);
+void crdt_changes_finish(struct crdt_changes *ch); /* accepts NULL */
+
+/*
+ * crdt_apply(), reporting in ch (its old contents replaced) every visible
+ * change the call made, operations that waited in the pending buffer and
+ * were applied now included.  The list is filled whatever crdt_apply()
+ * returns, so it describes the document as it is after a partial apply;
+ * only when filling it fails for want of memory does this return
+ * CRDT_ENOMEM with ch empty, and a caller mirroring the text must then read
+ * it again.  O((k log k) + k log n) for k pieces of text changed.
+ */
+int crdt_apply_changes(struct crdt_doc *doc, const uint8_t *data, size_t len,
+		       struct crdt_changes *ch);
 
 /*
  * What an update or snapshot holds, read without applying it, so a server
@@ -261,7 +351,10 @@ struct crdt_update_info {
 
 /*
  * Decodes data (an update or a snapshot) far enough to fill *info, with
- * the same validation as crdt_apply().  alloc is borrowed (NULL = libc).
+ * the same validation as crdt_apply(), except that a format-2 snapshot is
+ * read from its header and columns only (cheap whatever text it expands
+ * to; its positions, text and UTF-8 are checked when it is applied).  For a
+ * snapshot, nops counts op-log spans.  alloc is borrowed (NULL = libc).
  */
 int crdt_update_info(const uint8_t *data, size_t len, struct crdt_update_info *info,
 		     const struct crdt_allocator *alloc);
@@ -273,6 +366,73 @@ int crdt_update_info(const uint8_t *data, size_t len, struct crdt_update_info *i
  * closed under causality); the document is not modified.
  */
 int crdt_text_at(const struct crdt_doc *doc, const struct crdt_version *at, struct crdt_buf *out);
+
+/* ---- Cursor anchors ------------------------------------------------------ */
+
+/*
+ * A position that survives concurrent edits: it names a character by the
+ * operation that inserted it, (agent, seq), and a side of it.  assoc 1:
+ * just before the character; -1: just after it.  edge set: no character,
+ * the start of the text (assoc -1) or its end (assoc 1).  Plain values, to
+ * be copied and sent as they are.
+ */
+struct crdt_anchor {
+	uint32_t agent;
+	uint32_t seq;
+	int assoc; /* 1 or -1 */
+	bool edge;
+};
+
+/*
+ * The anchor of visible position pos (code points; crdt_anchor_at16: UTF-16
+ * units).  assoc >= 0 names the character after pos, assoc < 0 the one
+ * before (as CodeMirror's and Yjs' assoc do); with no character there (the
+ * end, or the start) the anchor is that edge.  CRDT_ERANGE past the end or
+ * inside a surrogate pair.  O(log n).
+ */
+int crdt_anchor_at(const struct crdt_doc *doc, size_t pos, int assoc, struct crdt_anchor *out);
+int crdt_anchor_at16(const struct crdt_doc *doc, size_t pos16, int assoc, struct crdt_anchor *out);
+
+/*
+ * Where an anchor is in the current visible text, in code points (*pos)
+ * and UTF-16 units (*pos16), either may be NULL: beside its character on
+ * its side, or, when the character is deleted, where it was (after the
+ * visible characters before it).  Returns 0, or 1 when the document does
+ * not know the character (yet), or CRDT_EINVAL when (agent, seq) names a
+ * deletion.  O(log n).
+ */
+int crdt_anchor_pos(const struct crdt_doc *doc, const struct crdt_anchor *a, size_t *pos,
+		    size_t *pos16);
+
+/* ---- Authorship ---------------------------------------------------------- */
+
+/* A stretch of visible text typed by one agent. */
+struct crdt_author_run {
+	uint32_t agent;
+	size_t len;   /* code points */
+	size_t len16; /* UTF-16 units */
+};
+
+struct crdt_authors {
+	struct crdt_author_run *v;
+	size_t len, cap;
+	const struct crdt_allocator *alloc; /* borrowed; NULL = libc */
+};
+
+void crdt_authors_init(struct crdt_authors *au, const struct crdt_allocator *alloc);
+void crdt_authors_finish(struct crdt_authors *au); /* accepts NULL */
+
+/*
+ * Who typed [from, to) of the visible text (units: code points, or UTF-16
+ * when utf16 is set; to is clamped to the end), as runs in text order,
+ * adjacent runs of one agent merged: au's old contents are replaced.  With
+ * at non-NULL, of the text as it was at version at (from and to count in
+ * that text), as crdt_text_at() reads it.  CRDT_ERANGE when from is past
+ * the end or from/to split a surrogate pair.  O(runs + log n) for the
+ * current text; O(runs of the document + deletes logged) at a version.
+ */
+int crdt_authors(const struct crdt_doc *doc, size_t from, size_t to, bool utf16,
+		 const struct crdt_version *at, struct crdt_authors *au);
 
 /* ---- UTF-8 / UTF-16 helpers --------------------------------------------- */
 

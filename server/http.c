@@ -26,7 +26,6 @@
 #include "presence.h"
 #include "room.h"
 #include "server.h"
-#include "store.h"
 #include "timeline.h"
 
 #define TOKEN_TTL_S (7 * 24 * 3600)
@@ -58,6 +57,7 @@ static int make_token(struct server *srv, const char *room, const char *role, co
 	return auth_token_make(srv->secret, &cl, now, out);
 }
 
+/* The new room is stored (or could not be, and was discarded). */
 static void created(void *ud, int err)
 {
 	struct http_req *hr = ud;
@@ -65,12 +65,10 @@ static void created(void *ud, int err)
 
 	hr->pending = NULL;
 	if (err) {
-		room_discard(hr->room);
 		json_decref(body);
 		http_reply(hr, 503, error_json("database unavailable; room not created"));
 		return;
 	}
-	room_mark_persisted(hr->room);
 	http_reply(hr, 201, body);
 }
 
@@ -149,17 +147,12 @@ static int create_room(struct server *srv, struct http_req *hr, const char *auth
 	*out = json_pack("{s:s, s:s, s:o, s:o}", "id", id, "problem", problem, "links", links,
 			 "tokens", tokens);
 	json_decref(req);
-	if (!srv->db)
-		return 201;
 	/* Answer once the room is durable; if it cannot be, it does not exist. */
 	hr->pending = *out;
 	*out = NULL;
-	hr->room = r;
-	if (store_create_room(srv->db, id, problem[0] ? problem : NULL, created, hr)) {
-		*out = hr->pending;
+	if (room_store_new(r, created, hr)) {
+		json_decref(hr->pending);
 		hr->pending = NULL;
-		room_discard(r);
-		json_decref(*out);
 		*out = error_json("database unavailable; room not created");
 		return 503;
 	}
@@ -577,34 +570,27 @@ static void call_deadline(lws_sorted_usec_list_t *sul)
 }
 
 /*
- * PostgreSQL answered the close.  Only now is the room closed in memory
- * (members see COMPLETED, sockets close with 4002): a close is closed once
- * it is durable, and one that failed leaves the room as it was, so the
- * retry the 503 asks for can succeed.  A close that succeeds after its
- * request was answered 503 (PostgreSQL came back late) still closes the
- * room: a retry finds it closed and answers 200.
+ * The close is stored, and only now is the room closed in memory (members
+ * see COMPLETED, sockets close with 4002: room_close_durably), or it could
+ * not be, and the room is as it was, so the retry the 503 asks for can
+ * succeed.  A close that succeeds after its request was answered 503
+ * (PostgreSQL came back late) still closes the room: a retry finds it
+ * closed and answers 200.
  */
 static void on_closed(void *ud, int err)
 {
 	struct room_call *rc = ud;
-	/* By id: an empty room may have been freed meanwhile. */
-	struct room *r = room_find(rc->srv, rc->id);
 
-	if (err) {
+	if (err)
 		call_reply(rc, 503, error_json("the close was not recorded; retry it"));
-	} else {
-		if (r)
-			room_close(r);
+	else
 		call_reply(rc, 200, json_pack("{s:s, s:b}", "id", rc->id, "closed", 1));
-	}
 	call_done(rc);
 }
 
 /* POST /api/rooms/:id/close: closing is idempotent (a closed room answers 200). */
 static bool close_room(struct room_call *rc, struct room *r)
 {
-	struct server *srv = rc->srv;
-
 	if (strcmp(rc->method, "POST") != 0) {
 		call_reply(rc, 405, error_json("use POST"));
 		return false;
@@ -617,16 +603,11 @@ static bool close_room(struct room_call *rc, struct room *r)
 		call_reply(rc, 200, json_pack("{s:s, s:b}", "id", rc->id, "closed", 1));
 		return false;
 	}
-	if (!srv->db) {
-		room_close(r);
-		call_reply(rc, 200, json_pack("{s:s, s:b}", "id", rc->id, "closed", 1));
-		return false;
-	}
-	if (store_close_room(srv->db, rc->id, on_closed, rc)) {
+	if (room_close_durably(rc->srv, rc->id, on_closed, rc)) {
 		call_reply(rc, 503, error_json("the close was not recorded; retry it"));
 		return false;
 	}
-	return true; /* on_closed finishes the call */
+	return true; /* on_closed finishes the call (it may have already) */
 }
 
 /*

@@ -21,7 +21,6 @@
 #include "httphead.h"
 
 struct server;
-struct room;
 
 /*
  * One API request.  http.c owns it; when the connection closes before the
@@ -44,7 +43,6 @@ struct http_req {
 	bool headers_sent;
 	/* scratch for http.c while an answer is pending */
 	json_t *pending;
-	struct room *room;
 };
 
 /*

@@ -591,6 +591,97 @@ static void presence_loaded(struct room *r, const struct presence_entry *e, size
 	}
 }
 
+/* ---- storing what REST does ------------------------------------------------- */
+
+struct stored {
+	struct server *srv;
+	char id[48];
+	room_done_cb *done;
+	void *ud;
+};
+
+static struct stored *stored_new(struct server *srv, const char *id, room_done_cb *done, void *ud)
+{
+	struct stored *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return NULL;
+	st->srv = srv;
+	snprintf(st->id, sizeof(st->id), "%s", id);
+	st->done = done;
+	st->ud = ud;
+	return st;
+}
+
+static void on_created(void *ud, int err)
+{
+	struct stored *st = ud;
+	/* By id: nothing else knows the room yet, but be as careful as on_closed. */
+	struct room *r = room_find(st->srv, st->id);
+
+	if (r && err)
+		room_discard(r);
+	else if (r)
+		room_mark_persisted(r);
+	st->done(st->ud, err ? -1 : 0);
+	free(st);
+}
+
+int room_store_new(struct room *r, room_done_cb *done, void *ud)
+{
+	struct stored *st;
+
+	if (!r->srv->db) {
+		done(ud, 0);
+		return 0;
+	}
+	st = stored_new(r->srv, r->id, done, ud);
+	if (!st || store_create_room(r->srv->db, r->id, r->problem[0] ? r->problem : NULL,
+				     on_created, st)) {
+		free(st);
+		room_discard(r);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * PostgreSQL answered the close.  Only now is the room closed in memory: a
+ * close is closed once it is durable, and one that failed leaves the room
+ * as it was.
+ */
+static void on_closed(void *ud, int err)
+{
+	struct stored *st = ud;
+	/* By id: an empty room may have been freed meanwhile (it loads closed). */
+	struct room *r = room_find(st->srv, st->id);
+
+	if (!err && r)
+		room_close(r);
+	st->done(st->ud, err ? -1 : 0);
+	free(st);
+}
+
+int room_close_durably(struct server *srv, const char *id, room_done_cb *done, void *ud)
+{
+	struct stored *st;
+
+	if (!srv->db) {
+		struct room *r = room_find(srv, id);
+
+		if (r)
+			room_close(r);
+		done(ud, 0);
+		return 0;
+	}
+	st = stored_new(srv, id, done, ud);
+	if (!st || store_close_room(srv->db, id, on_closed, st)) {
+		free(st);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- loading ---------------------------------------------------------------- */
 
 static int add_owner(struct room *r, uint32_t agent, enum seat seat);
@@ -857,8 +948,10 @@ void room_join(struct room *r, struct conn *c, const char *name, const struct cr
 	crdt_version_init(&cur, NULL);
 	crdt_buf_init(&buf, NULL);
 	rc = crdt_doc_version(r->doc, &cur);
+	/* A client with nothing gets the compact snapshot, not every operation as an update. */
 	if (!rc)
-		rc = crdt_encode_since(r->doc, have, &buf);
+		rc = have->len ? crdt_encode_since(r->doc, have, &buf)
+			       : crdt_encode_doc(r->doc, &buf);
 	if (!rc)
 		rc = crdt_version_copy(&c->delivered, have);
 	if (rc) {

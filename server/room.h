@@ -56,6 +56,24 @@ struct room *room_create(struct server *srv, const char *id, const char *problem
 const char *room_id(const struct room *r);
 const char *room_problem(const struct room *r);
 bool room_closed(const struct room *r);
+/* err: 0 done (stored, or in memory only without a database), -1 not stored (logged). */
+typedef void room_done_cb(void *ud, int err);
+/*
+ * Stores the row of r, just made with room_create(): once PostgreSQL has
+ * it r is persisted (room_mark_persisted); if it cannot be stored, r is
+ * discarded (it does not exist).  done is called once (at once without a
+ * database).  Returns 0, or -1 when the write could not even be queued (r
+ * discarded, done not called).
+ */
+int room_store_new(struct room *r, room_done_cb *done, void *ud);
+/*
+ * Closes room id durably: PostgreSQL first (closed_at, token epoch: once),
+ * then, when that succeeded, the room in memory if it is loaded
+ * (room_close).  A close that fails changes nothing.  done is called once
+ * (at once without a database).  Returns 0, or -1 when the write could not
+ * be queued (nothing changed, done not called).
+ */
+int room_close_durably(struct server *srv, const char *id, room_done_cb *done, void *ud);
 /* Unregisters and frees r (its connections are closed with 1001). */
 void room_discard(struct room *r);
 /* Tokens whose epoch ("ep") is older than this are revoked (closing bumps it). */

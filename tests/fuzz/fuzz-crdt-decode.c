@@ -6,7 +6,10 @@
  * inconsistent, and, when they refuse input, leave the document exactly as
  * it was.  The input is fed to an empty document, to a document with
  * history from two agents (so that mutated inputs can refer to operations
- * it knows), to crdt_update_info() and to the version decoder.  Accepted
+ * it knows), to an empty document whose allocator fails once, to
+ * crdt_update_info() and to the version decoder.  It goes in through
+ * crdt_apply_changes(), whose change list must turn the text before into
+ * the text after (and be empty when the input is refused).  Accepted
  * input must also survive a snapshot round trip and be idempotent.  Any
  * broken expectation calls abort(), which libFuzzer reports as a crash.
  */
@@ -17,16 +20,7 @@
 
 #include "crdt.h"
 #include "crdt-internal.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(cond)                                                              \
-	do {                                                                       \
-		if (!(cond)) {                                                     \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                   \
-		}                                                                  \
-	} while (0)
+#include "fuzz.h"
 
 /* What a caller can observe of a document. */
 struct state {
@@ -89,16 +83,50 @@ static struct crdt_doc *content_doc(void)
 	return a;
 }
 
+/* The change list applied to the old text (code points to bytes) gives the new one. */
+static void check_changes(const struct crdt_changes *ch, const struct state *before,
+			  const struct state *after)
+{
+	char *out = malloc(before->len + ch->text.len + 1);
+	size_t n = 0, at = 0, atb = 0;
+
+	REQUIRE(out != NULL);
+	for (size_t i = 0; i < ch->len; i++) {
+		const struct crdt_change *c = &ch->v[i];
+		size_t fb, tb;
+
+		REQUIRE(c->from >= at && c->to >= c->from && c->from16 >= c->from);
+		fb = atb + crdt_cp_to_byte(before->text + atb, before->len - atb, c->from - at);
+		tb = fb + crdt_cp_to_byte(before->text + fb, before->len - fb, c->to - c->from);
+		REQUIRE(tb <= before->len);
+		memcpy(out + n, before->text + atb, fb - atb);
+		n += fb - atb;
+		if (c->ins_len)
+			memcpy(out + n, ch->text.data + c->ins, c->ins_len);
+		n += c->ins_len;
+		at = c->to;
+		atb = tb;
+	}
+	memcpy(out + n, before->text + atb, before->len - atb);
+	n += before->len - atb;
+	REQUIRE(n == after->len && memcmp(out, after->text, n) == 0);
+	free(out);
+}
+
 /* Returns what crdt_apply returned. */
 static int feed(struct crdt_doc *doc, const uint8_t *data, size_t size)
 {
 	struct state before, after;
+	struct crdt_changes ch;
 	int rc;
 
 	save(&before, doc);
-	rc = crdt_apply(doc, data, size);
+	crdt_changes_init(&ch, NULL);
+	rc = crdt_apply_changes(doc, data, size, &ch);
 	REQUIRE(crdt__check(doc) == 0);
 	save(&after, doc);
+	check_changes(&ch, &before, &after);
+	crdt_changes_finish(&ch);
 	if (rc != 0) {
 		REQUIRE(rc < 0 && rc != CRDT_ENOMEM);
 		REQUIRE(same(&before, &after));
@@ -132,6 +160,50 @@ static int feed(struct crdt_doc *doc, const uint8_t *data, size_t size)
 	return rc;
 }
 
+/*
+ * An allocator that fails its Nth allocation: accepted input must then give
+ * CRDT_ENOMEM or success, and leave a consistent document (an empty one
+ * untouched: a snapshot loads all or nothing).
+ */
+struct failing {
+	struct crdt_allocator hook;
+	size_t calls, fail_at;
+};
+
+static void *failing_realloc(void *ud, void *ptr, size_t old_size, size_t new_size)
+{
+	struct failing *f = ud;
+
+	(void)old_size;
+	if (new_size == 0) {
+		free(ptr);
+		return NULL;
+	}
+	if (++f->calls == f->fail_at)
+		return NULL;
+	return realloc(ptr, new_size);
+}
+
+static void feed_failing(const uint8_t *data, size_t size)
+{
+	struct failing f = { { failing_realloc, NULL }, 0, 0 };
+	struct crdt_doc *doc;
+	int rc;
+
+	f.hook.ud = &f;
+	/* Which allocation fails comes from the input, so the fuzzer can steer it. */
+	f.fail_at = 1 + (size ? data[size - 1] % 97 : 0);
+	doc = crdt_doc_create(&f.hook);
+	if (!doc)
+		return;
+	rc = crdt_apply(doc, data, size);
+	REQUIRE(rc <= 0);
+	REQUIRE(crdt__check(doc) == 0);
+	if (rc == CRDT_ENOMEM)
+		REQUIRE(crdt_op_count(doc) == 0 || data[0] != CRDT_SNAPSHOT_VERSION);
+	crdt_doc_destroy(doc);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct crdt_doc *doc;
@@ -153,6 +225,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	doc = content_doc();
 	feed(doc, data, size);
 	crdt_doc_destroy(doc);
+
+	feed_failing(data, size);
 
 	crdt_version_init(&ver, NULL);
 	REQUIRE(crdt_version_set(&ver, 5, 5) == 0);
