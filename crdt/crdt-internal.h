@@ -128,8 +128,9 @@ struct inner {
 	struct node h;
 	uint32_t vis[NODE_CAP];
 	uint32_t tot[NODE_CAP];
-	uint32_t vis16[NODE_CAP]; /* visible UTF-16 units */
 	struct node *child[NODE_CAP];
+	/* Visible UTF-16 units; last, so that descents by vis touch what they did before. */
+	uint32_t vis16[NODE_CAP];
 };
 
 struct leaf {
@@ -474,6 +475,9 @@ int crdt__decode_snapshot(struct crdt_doc *doc, struct crdt__reader *r, struct r
 			  size_t *nops);
 
 /* doc.c */
+/* crdt_insert() at pos in code points, or in UTF-16 units when utf16 is set. */
+int crdt__insert(struct crdt_doc *doc, uint32_t agent, size_t pos, bool utf16, const char *utf8,
+		 size_t nbytes);
 int crdt__validate_rops(struct crdt_doc *doc, const struct rop *ops, size_t n);
 int crdt__apply_rops(struct crdt_doc *doc, struct rop *ops, size_t n, int owned);
 
