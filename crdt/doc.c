@@ -194,8 +194,10 @@ static int can_merge(const struct crdt_doc *doc, const struct run *p, const stru
 static void run_extend(struct run *p, const struct run *q)
 {
 	p->len += q->len;
-	p->ascii &= q->ascii;
-	p->bmp &= q->bmp;
+	if (!q->ascii)
+		p->ascii = 0;
+	if (!q->bmp)
+		p->bmp = 0;
 }
 
 /* Merges run i of leaf with its neighbours where possible. */
