@@ -627,6 +627,11 @@ static void on_created(void *ud, int err)
 	free(st);
 }
 
+int room_list(struct server *srv, const struct store_page *page, store_list_cb *cb, void *ud)
+{
+	return srv->db ? store_list_rooms(srv->db, page, cb, ud) : -1;
+}
+
 int room_store_new(struct room *r, room_done_cb *done, void *ud)
 {
 	struct stored *st;
