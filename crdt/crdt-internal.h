@@ -139,8 +139,9 @@ struct inner {
 	struct node h;
 	uint32_t vis[NODE_CAP];
 	uint32_t tot[NODE_CAP];
-	uint32_t vis16[NODE_CAP]; /* visible UTF-16 units */
 	struct node *child[NODE_CAP];
+	/* Visible UTF-16 units; last, so that descents by vis touch what they did before. */
+	uint32_t vis16[NODE_CAP];
 };
 
 struct leaf {
@@ -290,10 +291,9 @@ struct crdt_doc {
 	struct crdt_allocator alloc_store;
 	const struct crdt_allocator *alloc;
 
-	/* text arena, its UTF-16 length, and its checkpoints */
+	/* text arena and its checkpoints */
 	char *text;
 	size_t text_len, text_cap;
-	size_t text_u16;
 	struct ckpt *ck;
 	size_t nck, capck;
 
@@ -446,7 +446,11 @@ void crdt__run_bytes_near(const struct crdt_doc *doc, const struct run *r, uint3
 /* The run's text size in bytes. */
 uint32_t crdt__run_nbytes(const struct crdt_doc *doc, const struct run *r);
 /* UTF-16 units of characters 0 .. off-1 of run r (off == r->len: all of it). */
-uint32_t crdt__run_u16(const struct crdt_doc *doc, const struct run *r, uint32_t off);
+uint32_t crdt__run_u16_text(const struct crdt_doc *doc, const struct run *r, uint32_t off);
+static inline uint32_t crdt__run_u16(const struct crdt_doc *doc, const struct run *r, uint32_t off)
+{
+	return r->bmp ? off : crdt__run_u16_text(doc, r, off);
+}
 /*
  * The character of run r at UTF-16 offset u16 within it (u16 < its UTF-16
  * length); *mid is set when u16 falls between the halves of a pair.
@@ -456,7 +460,15 @@ uint32_t crdt__run_cp_at(const struct crdt_doc *doc, const struct run *r, uint32
  * Sets r's ascii and bmp bits (see struct run) for its text, nbytes of
  * valid UTF-8 holding cps characters, and returns the text's UTF-16 units.
  */
-size_t crdt__run_kind(struct run *r, const char *text, size_t nbytes, size_t cps);
+size_t crdt__run_kind_text(struct run *r, const char *text, size_t nbytes, size_t cps);
+static inline size_t crdt__run_kind(struct run *r, const char *text, size_t nbytes, size_t cps)
+{
+	if (nbytes != cps)
+		return crdt__run_kind_text(r, text, nbytes, cps);
+	r->ascii = 1;
+	r->bmp = 1;
+	return cps;
+}
 /*
  * Reserves room to log one more span of lvs operations by agent with
  * text_bytes of text (the arena, the op log, the agent's samples and the
@@ -508,6 +520,9 @@ void crdt__place_run(struct crdt_doc *doc, struct cursor *c, const struct run *r
  * piece with its neighbours; returns its visible position when want_pos.
  */
 size_t crdt__delete_in_run(struct crdt_doc *doc, struct cursor *c, uint32_t n, int want_pos);
+/* crdt_insert() at pos in code points, or in UTF-16 units when utf16 is set. */
+int crdt__insert(struct crdt_doc *doc, uint32_t agent, size_t pos, bool utf16, const char *utf8,
+		 size_t nbytes);
 int crdt__validate_rops(struct crdt_doc *doc, const struct rop *ops, size_t n);
 int crdt__apply_rops(struct crdt_doc *doc, struct rop *ops, size_t n, int owned);
 

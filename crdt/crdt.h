@@ -44,9 +44,22 @@
  *
  * Representation: items are run-length encoded (an agent's consecutive
  * characters typed in order form one run) and kept in a B-tree whose inner
- * nodes count visible and total characters, so a position is found in
- * O(log n); an index from operation to leaf finds the place of a remote
- * operation's origins in O(log n).  See crdt-internal.h.
+ * nodes count visible and total characters and visible UTF-16 units, so a
+ * position in either unit is found in O(log n); an index from operation to
+ * leaf finds the place of a remote operation's origins in O(log n).  See
+ * crdt-internal.h.
+ *
+ * Units.  Positions and lengths count code points unless a function's name
+ * ends in 16 (crdt_insert16, crdt_len16, crdt_anchor_at16) or its doc says
+ * otherwise: those count UTF-16 units, as JavaScript strings and editors
+ * do, and refuse a position inside a surrogate pair.  Change lists and
+ * authorship runs carry both.  The server counts code points; the browser
+ * (crdt/wasm/crdt.mjs) UTF-16 units.
+ *
+ * For an editor: crdt_apply_changes() turns an update into one change list
+ * against the text before it (CodeMirror's ChangeSpec form); anchors
+ * (crdt_anchor_at, crdt_anchor_pos) keep remote cursors on their
+ * characters; crdt_authors() says who typed what, now or at a version.
  *
  * Wire formats (all integers are LEB128 varints; byte 0 is the format
  * version, byte 1 the kind):
