@@ -210,6 +210,7 @@ void judge_result_finish(struct judge_result *res)
 	for (size_t i = 0; i < res->ntests; i++) {
 		json_decref(res->tests[i].value);
 		json_decref(res->tests[i].error);
+		json_decref(res->tests[i].output);
 	}
 	free(res->tests);
 	memset(res, 0, sizeof(*res));
