@@ -26,6 +26,7 @@
 #include "judgesup.h"
 #include "log.h"
 #include "migrate.h"
+#include "problems.h"
 #include "presence.h"
 #include "server.h"
 #include "timeline.h"
@@ -324,6 +325,9 @@ int main(int argc, char **argv)
 
 	log_init_from_env();
 	signal(SIGPIPE, SIG_IGN);
+	/* `tandem problems ...` has its own arguments (server/problems-cli.c). */
+	if (argc >= 2 && !strcmp(argv[1], "problems"))
+		return problems_main(argc - 1, argv + 1);
 	rc = config_parse(&cfg, argc, argv, NULL, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "%s\n(see tandem --help)\n", err);

@@ -1,0 +1,472 @@
+/*
+ * problems-cli.c - `tandem problems import|check|list`.
+ *
+ * Why it exists: the problem bank lives in folders (problems/, or a
+ * Py-Katas file), and PostgreSQL holds what rooms use.  import validates
+ * every problem it is given and stores each valid one in one transaction
+ * (a new revision only when its content changed); check judges every
+ * reference solution without any database; list prints what is stored.
+ *
+ * It runs as a command, not on the serving loop, so libpq is used in its
+ * blocking form here.  It must never store part of a problem: any error in
+ * a problem means nothing of that problem is written.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "problem.h"
+#include "problems.h"
+
+static const char usage[] =
+	"usage: tandem problems import [--pg CONNINFO] PATH...\n"
+	"       tandem problems check PATH...\n"
+	"       tandem problems list [--pg CONNINFO] [--json]\n"
+	"PATH is a problem folder (problem.yaml, tests/, gen.py, solutions/), a Py-Katas\n"
+	"YAML file, or a folder of either.  import validates everything, then stores each\n"
+	"valid problem in one transaction (a new revision only when it changed); errors are\n"
+	"printed as file:line: reason and the exit status is 1.  check runs every reference\n"
+	"solution through the judge (needs root, as the judge does; no database).\n"
+	"--pg defaults to TANDEM_PG.\n";
+
+static bool is_problem(const char *path)
+{
+	struct stat st;
+	char yaml[4096];
+	size_t n = strlen(path);
+
+	if (stat(path, &st) < 0)
+		return false;
+	if (S_ISREG(st.st_mode))
+		return (n > 5 && !strcmp(path + n - 5, ".yaml")) ||
+		       (n > 4 && !strcmp(path + n - 4, ".yml"));
+	snprintf(yaml, sizeof(yaml), "%s/problem.yaml", path);
+	return stat(yaml, &st) == 0;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Appends the problems under path (itself, or its entries in name order) to paths. */
+static void collect(const char *path, json_t *paths, json_t *errors)
+{
+	struct stat st;
+
+	if (is_problem(path) || stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		json_array_append_new(paths, json_string(path));
+		return;
+	}
+	DIR *d = opendir(path);
+	char *names[4096];
+	size_t n = 0;
+	struct dirent *e;
+
+	while (d && (e = readdir(d)) && n < 4096)
+		if (e->d_name[0] != '.')
+			names[n++] = strdup(e->d_name);
+	if (d)
+		closedir(d);
+	qsort(names, n, sizeof(names[0]), cmp_name);
+	size_t before = json_array_size(paths);
+	for (size_t i = 0; i < n; i++) {
+		char sub[4096];
+		snprintf(sub, sizeof(sub), "%s/%s", path, names[i]);
+		if (is_problem(sub))
+			json_array_append_new(paths, json_string(sub));
+		free(names[i]);
+	}
+	if (json_array_size(paths) == before) {
+		char msg[4200];
+		snprintf(msg, sizeof(msg), "%s: no problem folder or kata file here", path);
+		json_array_append_new(errors, json_string(msg));
+	}
+}
+
+/*
+ * Loads every problem of paths; refuses duplicate ids (both places named).
+ * Returns the loaded problems (NULL entries for the refused ones).
+ */
+static struct problem **load_all(json_t *paths, json_t *errors)
+{
+	size_t n = json_array_size(paths);
+	struct problem **ps = calloc(n ? n : 1, sizeof(*ps));
+
+	for (size_t i = 0; ps && i < n; i++)
+		problem_load(json_string_value(json_array_get(paths, i)), &ps[i], errors);
+	for (size_t i = 0; ps && i < n; i++) {
+		for (size_t k = 0; ps[i] && k < i; k++) {
+			if (ps[k] && !strcmp(ps[i]->id, ps[k]->id)) {
+				char msg[8400];
+				snprintf(msg, sizeof(msg),
+					 "%s: duplicate id '%s' (also %s); neither is imported",
+					 ps[i]->source, ps[i]->id, ps[k]->source);
+				json_array_append_new(errors, json_string(msg));
+			}
+		}
+	}
+	/* Drop every holder of a duplicated id, first ones included. */
+	bool *dup = calloc(n ? n : 1, sizeof(*dup));
+	for (size_t i = 0; ps && dup && i < n; i++)
+		for (size_t k = 0; ps[i] && k < n; k++)
+			if (k != i && ps[k] && !strcmp(ps[i]->id, ps[k]->id))
+				dup[i] = true;
+	for (size_t i = 0; ps && dup && i < n; i++)
+		if (dup[i]) {
+			problem_destroy(ps[i]);
+			ps[i] = NULL;
+		}
+	free(dup);
+	return ps;
+}
+
+static void print_errors(const json_t *errors)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach((json_t *)errors, i, e) fprintf(stderr, "%s\n", json_string_value(e));
+}
+
+static const char *pg_arg(int *argc, char ***argv)
+{
+	const char *pg = getenv("TANDEM_PG");
+
+	for (int i = 1; i < *argc; i++) {
+		if (!strcmp((*argv)[i], "--pg") && i + 1 < *argc) {
+			pg = (*argv)[i + 1];
+			memmove(&(*argv)[i], &(*argv)[i + 2],
+				(size_t)(*argc - i - 2) * sizeof(char *));
+			*argc -= 2;
+			i--;
+		}
+	}
+	return pg;
+}
+
+static PGresult *q(PGconn *c, const char *sql, int n, const char *const *params)
+{
+	return PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+}
+
+static bool ok(PGresult *r)
+{
+	ExecStatusType s = PQresultStatus(r);
+
+	return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+}
+
+int problems_store(PGconn *c, const struct problem *p, int *revision, bool *changed, char *err,
+		   size_t errlen)
+{
+	json_t *content = problem_json(p, PROBLEM_VIEW_STORE);
+	char *text = content ? json_dumps(content, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	char *tags = json_dumps(p->tags, JSON_COMPACT);
+	char rev[16];
+	int rc = -1;
+	PGresult *r = NULL;
+
+	json_decref(content);
+	*changed = false;
+	if (!text || !tags) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	/* The tags as a text[] literal: from the JSON array, brackets to braces. */
+	tags[0] = '{';
+	tags[strlen(tags) - 1] = '}';
+	PQclear(PQexec(c, "BEGIN"));
+	const char *p1[] = { p->id };
+	r = q(c,
+	      "SELECT revision, (SELECT content FROM problem_revisions WHERE problem = $1 "
+	      "ORDER BY revision DESC LIMIT 1) FROM problems WHERE id = $1 FOR UPDATE",
+	      1, p1);
+	if (!ok(r))
+		goto sql;
+	int cur = PQntuples(r) ? atoi(PQgetvalue(r, 0, 0)) : 0;
+	bool same = false;
+	if (cur) {
+		PGresult *eq;
+		const char *p2[] = { PQgetvalue(r, 0, 1), text };
+		eq = q(c, "SELECT $1::jsonb = $2::jsonb", 2, p2);
+		same = ok(eq) && PQgetvalue(eq, 0, 0)[0] == 't';
+		PQclear(eq);
+	}
+	PQclear(r);
+	r = NULL;
+	if (same) {
+		const char *p3[] = { p->id };
+		r = q(c,
+		      "UPDATE problems SET archived_at = NULL WHERE id = $1 AND archived_at IS NOT "
+		      "NULL",
+		      1, p3);
+		if (!ok(r))
+			goto sql;
+		*revision = cur;
+		PQclear(r);
+		r = PQexec(c, "COMMIT");
+		rc = ok(r) ? 0 : -1;
+		goto out;
+	}
+	snprintf(rev, sizeof(rev), "%d", cur + 1);
+	const char *p4[] = { p->id, rev, p->title, p->difficulty, tags, judge_mode_str(p->kind) };
+	r = q(c,
+	      "INSERT INTO problems (id, revision, title, difficulty, tags, kind) "
+	      "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET revision = $2, "
+	      "title = $3, difficulty = $4, tags = $5, kind = $6, archived_at = NULL, updated_at = "
+	      "now()",
+	      6, p4);
+	if (!ok(r))
+		goto sql;
+	PQclear(r);
+	const char *p5[] = { p->id, rev, text };
+	r = q(c, "INSERT INTO problem_revisions (problem, revision, content) VALUES ($1, $2, $3)",
+	      3, p5);
+	if (!ok(r))
+		goto sql;
+	PQclear(r);
+	r = NULL;
+	for (size_t i = 0; i < p->ntests; i++) {
+		char idx[24];
+		char *args = json_dumps(p->tests[i].args, JSON_COMPACT | JSON_ENCODE_ANY);
+		char *exp = json_dumps(p->tests[i].expected, JSON_COMPACT | JSON_ENCODE_ANY);
+		snprintf(idx, sizeof(idx), "%zu", i);
+		const char *p6[] = {
+			p->id, rev, idx, p->tests[i].name, p->tests[i].hidden ? "true" : "false",
+			args,  exp
+		};
+		r = q(c,
+		      "INSERT INTO problem_tests (problem, revision, idx, name, hidden, args, "
+		      "expected) "
+		      "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+		      7, p6);
+		free(args);
+		free(exp);
+		if (!ok(r))
+			goto sql;
+		PQclear(r);
+		r = NULL;
+	}
+	r = PQexec(c, "COMMIT");
+	if (!ok(r))
+		goto sql;
+	*revision = cur + 1;
+	*changed = true;
+	rc = 0;
+	goto out;
+sql:
+	snprintf(err, errlen, "%s", PQerrorMessage(c));
+	if (strchr(err, '\n'))
+		*strchr(err, '\n') = '\0';
+	PQclear(PQexec(c, "ROLLBACK"));
+out:
+	PQclear(r);
+	free(text);
+	free(tags);
+	return rc;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmd_import(int argc, char **argv)
+{
+	const char *pg = pg_arg(&argc, &argv);
+	json_t *paths = json_array(), *errors = json_array();
+	int rc = 0, stored = 0, unchanged = 0;
+	double t0 = now_ms();
+
+	if (argc < 2 || !pg) {
+		fputs(pg ? usage : "tandem problems import: no --pg and no TANDEM_PG\n", stderr);
+		return 2;
+	}
+	for (int i = 1; i < argc; i++)
+		collect(argv[i], paths, errors);
+	struct problem **ps = load_all(paths, errors);
+	size_t n = json_array_size(paths);
+	PGconn *c = PQconnectdb(pg);
+	if (PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "tandem problems import: cannot connect to PostgreSQL: %s",
+			PQerrorMessage(c));
+		rc = 1;
+		goto out;
+	}
+	PQclear(PQexec(c, "SET client_min_messages = warning"));
+	for (size_t i = 0; i < n; i++) {
+		if (!ps[i])
+			continue;
+		int rev;
+		bool changed;
+		char err[512];
+		if (problems_store(c, ps[i], &rev, &changed, err, sizeof(err))) {
+			fprintf(stderr, "%s: not stored: %s\n", ps[i]->source, err);
+			rc = 1;
+			continue;
+		}
+		printf("%s %s revision %d\n", changed ? "stored" : "unchanged", ps[i]->id, rev);
+		if (changed)
+			stored++;
+		else
+			unchanged++;
+	}
+out:
+	if (json_array_size(errors)) {
+		print_errors(errors);
+		rc = 1;
+	}
+	printf("tandem problems import: %d stored, %d unchanged, %zu refused in %.0f ms\n", stored,
+	       unchanged, json_array_size(errors), now_ms() - t0);
+	PQfinish(c);
+	for (size_t i = 0; ps && i < n; i++)
+		problem_destroy(ps[i]);
+	free(ps);
+	json_decref(paths);
+	json_decref(errors);
+	return rc;
+}
+
+static void quiet_log(void *ud, enum judge_log_level level, const char *msg)
+{
+	if (level <= JUDGE_LOG_WARN)
+		fprintf(stderr, "judge: %s\n", msg);
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	json_t *paths = json_array(), *errors = json_array(), *failures = json_array();
+	int rc = 0;
+	size_t checked = 0, solutions = 0;
+	double t0 = now_ms();
+	struct judge *j = NULL;
+
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	for (int i = 1; i < argc; i++)
+		collect(argv[i], paths, errors);
+	struct problem **ps = load_all(paths, errors);
+	size_t n = json_array_size(paths);
+	struct judge_config cfg = { .pool_size = 2, .queue_max = 64, .log = quiet_log };
+	int e = judge_create(&cfg, &j);
+	if (e) {
+		fprintf(stderr, "tandem problems check: cannot start the judge: %s\n",
+			judge_strerror(e));
+		rc = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!ps[i])
+			continue;
+		size_t before = json_array_size(failures);
+		int bad = problem_check(j, ps[i], failures);
+		checked++;
+		solutions += ps[i]->nsolutions;
+		if (bad < 0)
+			json_array_append_new(failures, json_pack("s", "the judge failed"));
+		printf("%s %s (%zu solutions)\n",
+		       json_array_size(failures) > before ? "FAIL" : "ok", ps[i]->source,
+		       ps[i]->nsolutions);
+	}
+out:
+	judge_destroy(j);
+	print_errors(failures);
+	print_errors(errors);
+	if (json_array_size(errors) || json_array_size(failures))
+		rc = 1;
+	printf("tandem problems check: %zu problems, %zu solutions, %zu failures, %zu refused in "
+	       "%.0f ms\n",
+	       checked, solutions, json_array_size(failures), json_array_size(errors),
+	       now_ms() - t0);
+	for (size_t i = 0; ps && i < n; i++)
+		problem_destroy(ps[i]);
+	free(ps);
+	json_decref(paths);
+	json_decref(errors);
+	json_decref(failures);
+	return rc;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	const char *pg = pg_arg(&argc, &argv);
+	bool as_json = argc > 1 && !strcmp(argv[1], "--json");
+
+	if (!pg || argc > 2 || (argc == 2 && !as_json)) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	PGconn *c = PQconnectdb(pg);
+	if (PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "tandem problems list: cannot connect to PostgreSQL: %s",
+			PQerrorMessage(c));
+		PQfinish(c);
+		return 1;
+	}
+	PGresult *r = PQexec(
+		c,
+		"SELECT p.id, p.title, p.difficulty, array_to_json(p.tags), p.kind, p.revision, "
+		"(SELECT count(*) FILTER (WHERE NOT hidden) FROM problem_tests t WHERE t.problem = "
+		"p.id AND t.revision = p.revision), (SELECT count(*) FILTER (WHERE hidden) FROM "
+		"problem_tests t WHERE t.problem = p.id AND t.revision = p.revision), "
+		"(SELECT content ? 'gen' FROM problem_revisions v WHERE v.problem = p.id AND "
+		"v.revision = p.revision) FROM problems p WHERE p.archived_at IS NULL ORDER BY "
+		"p.id");
+	if (!ok(r)) {
+		fprintf(stderr, "tandem problems list: %s", PQerrorMessage(c));
+		PQclear(r);
+		PQfinish(c);
+		return 1;
+	}
+	for (int i = 0; i < PQntuples(r); i++) {
+		if (as_json) {
+			json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:s, s:i, s:i, s:i, s:b}", "id",
+					      PQgetvalue(r, i, 0), "title", PQgetvalue(r, i, 1),
+					      "difficulty", PQgetvalue(r, i, 2), "tags",
+					      json_loads(PQgetvalue(r, i, 3), 0, NULL), "kind",
+					      PQgetvalue(r, i, 4), "revision",
+					      atoi(PQgetvalue(r, i, 5)), "samples",
+					      atoi(PQgetvalue(r, i, 6)), "hidden",
+					      atoi(PQgetvalue(r, i, 7)), "generator",
+					      PQgetvalue(r, i, 8)[0] == 't');
+			char *s = json_dumps(o, JSON_COMPACT);
+			puts(s);
+			free(s);
+			json_decref(o);
+		} else {
+			printf("%-32s %-7s r%-3s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 2),
+			       PQgetvalue(r, i, 5), PQgetvalue(r, i, 1));
+		}
+	}
+	PQclear(r);
+	PQfinish(c);
+	return 0;
+}
+
+int problems_main(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "import"))
+		return cmd_import(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "check"))
+		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "list"))
+		return cmd_list(argc - 1, argv + 1);
+	fprintf(stderr, "tandem problems: unknown command '%s'\n%s", argv[1], usage);
+	return 2;
+}
