@@ -21,6 +21,12 @@ void judge__free(const struct judge_allocator *a, void *p, size_t size);
 char *judge__strdup(const struct judge_allocator *a, const char *s);
 void judge__strfree(const struct judge_allocator *a, char *s);
 
+/* Bytes of a result's tests array of n entries (at least one entry is allocated). */
+static inline size_t judge__tests_size(size_t n)
+{
+	return (n ? n : 1) * sizeof(struct judge_test_result);
+}
+
 /* Monotonic clock in nanoseconds. */
 uint64_t judge__now_ns(void);
 

@@ -205,15 +205,6 @@ static void run_free(struct judge *j, struct run *r)
 	judge__free(j->alloc, r, sizeof(*r));
 }
 
-static char *c_strdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *d = malloc(n);
-	if (d)
-		memcpy(d, s, n);
-	return d;
-}
-
 static void run_complete(struct judge *j, struct run *r)
 {
 	j->runs_done++;
@@ -226,9 +217,10 @@ static void run_complete(struct judge *j, struct run *r)
 static void run_fail(struct judge *j, struct run *r, const char *why)
 {
 	memset(&r->res, 0, sizeof(r->res));
+	r->res.alloc = j->alloc;
 	r->res.verdict = JUDGE_VERDICT_IE;
 	r->res.exit_code = -1;
-	r->res.message = c_strdup(why);
+	r->res.message = judge__strdup(j->alloc, why);
 	r->res.cgroup = judge_cgroup_version(j);
 	run_complete(j, r);
 }
@@ -638,7 +630,7 @@ static void finish_verdict(struct judge *j, struct box *b, uint64_t cpu_ns, uint
 	}
 	res->verdict = v;
 	if (msg && !res->message)
-		res->message = c_strdup(msg);
+		res->message = judge__strdup(j->alloc, msg);
 }
 
 /*
@@ -936,8 +928,13 @@ static void fail_all(struct judge *j, const char *why)
 
 /*
  * The zygote died (killed by an operator, or a bug): the runs in flight
- * end IE, a new zygote is started (this blocks for its start-up, ~0.1 s)
- * and queued runs wait for it.  After ZYGOTE_RESTARTS the judge gives up.
+ * end IE, a new zygote is started and queued runs wait for it.  After
+ * ZYGOTE_RESTARTS the judge gives up.  This is the one place
+ * judge_process() blocks (judge.h says so): kill_boxes() waits for the
+ * sandboxes' cgroups to empty and the new zygote's start-up is awaited
+ * (~0.1 s, ZYGOTE_START_MS at most).  An asynchronous restart would need
+ * launch.c's start-up as a state machine; the judge runs in a process of
+ * its own in tandem, so the stall reaches no client's loop.
  */
 static void zygote_died(struct judge *j)
 {
@@ -1244,6 +1241,7 @@ int judge_submit(struct judge *j, const struct judge_request *req, judge_output_
 	struct run *r = judge__calloc(j->alloc, 1, sizeof(*r));
 	if (!r)
 		return JUDGE_ENOMEM;
+	r->res.alloc = j->alloc;
 	r->mode = req->mode;
 	r->lim = req->limits;
 	if (!r->lim.cpu_ms)
@@ -1276,9 +1274,10 @@ int judge_submit(struct judge *j, const struct judge_request *req, judge_output_
 	if (req->mode != JUDGE_MODE_SCRIPT) {
 		r->ntests = json_array_size(req->tests);
 		r->res.ntests = r->ntests;
-		r->res.tests = calloc(r->ntests ? r->ntests : 1, sizeof(*r->res.tests));
+		r->res.tests = judge__alloc(j->alloc, judge__tests_size(r->ntests));
 		if (!r->res.tests)
 			goto err_run;
+		memset(r->res.tests, 0, judge__tests_size(r->ntests));
 		for (size_t i = 0; i < r->ntests; i++)
 			r->res.tests[i].cpu_ms = -1;
 	}
@@ -1340,9 +1339,10 @@ static int wait_once(struct judge *j, uint64_t until_ns)
 			t = left;
 	}
 	struct pollfd pfd = { .fd = j->ep, .events = POLLIN };
-	if (poll(&pfd, 1, t) < 0 && errno != EINTR)
-		return JUDGE_ESYS;
-	return judge_process(j);
+	bool failed = poll(&pfd, 1, t) < 0 && errno != EINTR;
+	/* Work goes on even when the wait failed: a caller may be waiting for a run to end. */
+	int e = judge_process(j);
+	return failed ? JUDGE_ESYS : e;
 }
 
 int judge_wait(struct judge *j, int timeout_ms)
@@ -1413,13 +1413,26 @@ int judge_run(struct judge *j, const struct judge_request *req, judge_output_cb 
 {
 	memset(res, 0, sizeof(*res));
 	struct sync_ud u = { .s = { .res = res }, .out = out, .ud = ud };
-	int e = judge_submit(j, req, sync_out, sync_done2, &u, NULL);
+	uint64_t id;
+	int e = judge_submit(j, req, sync_out, sync_done2, &u, &id);
 	if (e)
 		return e;
+	/*
+	 * The run's callbacks point at u, on this stack: whatever fails, this
+	 * function returns only once the run has completed.  After an error the
+	 * run is cancelled and its result dropped.
+	 */
+	int failed = 0;
 	while (!u.s.done) {
 		e = wait_once(j, 0);
-		if (e && !u.s.done)
-			return e;
+		if (e && !failed) {
+			failed = e;
+			judge_cancel(j, id);
+		}
+	}
+	if (failed) {
+		judge_result_finish(res);
+		return failed;
 	}
 	return 0;
 }

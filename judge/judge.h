@@ -4,8 +4,17 @@
  * Boundary: this module knows nothing of rooms, sockets or storage.  It
  * depends on libc, libseccomp and jansson only.  The server (or the
  * tandem-run CLI) hands it a request and gets back streamed output chunks
- * and one result; it never blocks the caller's thread except in the
- * explicitly blocking helpers at the end of this header.
+ * and one result.
+ *
+ * When it blocks the caller's thread: in the helpers at the end of this
+ * header (that is their job); in judge_create() and judge_destroy() (the
+ * zygote's start, up to 10 s, and the sandboxes' end); and in
+ * judge_process() in one case only, when the zygote has died: it kills and
+ * reaps what is left (normally milliseconds, at most 1 s per sandbox whose
+ * cgroup will not empty) and starts a new zygote (typically 0.1 s, at most
+ * 10 s).  Everything else, every run's life included, is non-blocking.  A
+ * caller whose loop must never stall runs the judge in a process of its
+ * own, as tandem's supervisor does (server/judgesup.c).
  *
  * How a run is contained
  * ----------------------
@@ -105,9 +114,11 @@ const char *judge_strerror(int err);
 /*
  * The allocation hook (STYLE.md rule 7).  realloc(ud, ptr, old_size,
  * new_size) behaves like realloc() and also receives the block's old size;
- * new_size == 0 frees ptr and returns NULL.  NULL hook = libc.  The hook
- * must outlive the judge.  Memory that jansson allocates (json_t values in
- * results) goes through jansson's own allocator, not this hook.
+ * new_size == 0 frees ptr and returns NULL.  NULL hook = libc.  Every
+ * allocation of the judge goes through it, the results' message and tests
+ * included, so the hook must outlive the judge and every result it handed
+ * out.  Memory that jansson allocates (json_t values in results) goes
+ * through jansson's own allocator, not this hook.
  */
 struct judge_allocator {
 	void *(*realloc)(void *ud, void *ptr, size_t old_size, size_t new_size);
@@ -249,6 +260,14 @@ struct judge_result {
 	unsigned namespaces; /* JUDGE_NS_* bits */
 	bool seccomp;
 	const char *cgroup; /* static: "v1", "v2" or "none" */
+
+	/*
+	 * Where message and tests came from: the judge's allocation hook
+	 * (NULL = libc).  judge_result_finish() frees through it, so the hook
+	 * must outlive every result the judge produced.  A caller filling a
+	 * result of its own leaves it NULL and allocates with libc.
+	 */
+	const struct judge_allocator *alloc;
 };
 
 #define JUDGE_NS_MAP(X)    \
@@ -372,11 +391,12 @@ int judge_fd(const struct judge *j);
 int judge_timeout_ms(const struct judge *j);
 
 /*
- * Does all work that is ready, without blocking: reads sandbox output,
- * fires due timers, finishes runs (calling the callbacks), dispatches
- * queued requests and warms replacement sandboxes.  Returns 0, or
- * JUDGE_EZYGOTE if the zygote died and could not be restarted (every run
- * in flight has then completed with IE).
+ * Does all work that is ready: reads sandbox output, fires due timers,
+ * finishes runs (calling the callbacks), dispatches queued requests and
+ * warms replacement sandboxes.  It does not block, except after the
+ * zygote died (see the top of this header: the restart blocks).  Returns
+ * 0, or JUDGE_EZYGOTE if the zygote died and could not be restarted (every
+ * run in flight has then completed with IE).
  */
 int judge_process(struct judge *j);
 
@@ -406,6 +426,9 @@ int judge_wait_warm(struct judge *j, unsigned warm, int timeout_ms);
  * Submits req and blocks until it finishes.  out (may be NULL) receives
  * the chunks.  On 0, *res holds the result and the caller must
  * judge_result_finish() it.  Other runs in flight progress meanwhile.
+ * On an error (JUDGE_ESYS when waiting failed, judge_submit()'s codes)
+ * *res is zeroed, and the run has ended: it was cancelled if it had
+ * started, and the judge keeps no pointer to this call's frame.
  */
 int judge_run(struct judge *j, const struct judge_request *req, judge_output_cb *out, void *ud,
 	      struct judge_result *res);

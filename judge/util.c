@@ -205,14 +205,14 @@ void judge_result_finish(struct judge_result *res)
 {
 	if (!res)
 		return;
-	free(res->message);
+	judge__strfree(res->alloc, res->message);
 	json_decref(res->compile_error);
-	for (size_t i = 0; i < res->ntests; i++) {
+	for (size_t i = 0; res->tests && i < res->ntests; i++) {
 		json_decref(res->tests[i].value);
 		json_decref(res->tests[i].error);
 		json_decref(res->tests[i].output);
 	}
-	free(res->tests);
+	judge__free(res->alloc, res->tests, judge__tests_size(res->ntests));
 	memset(res, 0, sizeof(*res));
 }
 

@@ -8,7 +8,8 @@
 -- A room: created through POST /api/rooms, closed through
 -- POST /api/rooms/:id/close.  Tokens carry the room's token_epoch when
 -- they were issued ("ep" claim); closing a room sets closed_at and bumps
--- token_epoch, so every earlier token stops working.
+-- token_epoch, once, so every earlier token is revoked (the server checks
+-- the epoch: see docs/protocol.md for what a revoked token may still do).
 CREATE TABLE rooms (
 	id          text PRIMARY KEY CHECK (id ~ '^[A-Za-z0-9_-]{1,64}$'),
 	problem     text,

@@ -2,11 +2,12 @@
  * http.c - the REST API: create, inspect and close rooms; read a room's
  * timeline and its text at any moment (replay).
  *
- * Pure request -> response logic over the room registry; ws.c does the
- * HTTP plumbing.  Every route authenticates first (the admin key for
- * creating rooms, a room token otherwise) and answers JSON, errors
- * included ({"error": "..."}), never HTML.  Replay routes are for the
- * interviewer and observers only, and keep working after the room closed.
+ * Also every HTTP write: the "http" protocol's callback reads the request
+ * and its body and writes the answer (headers, then the body in pieces)
+ * from WRITEABLE; ws.c only registers it on the listener.  Every route authenticates first (the
+ * admin key for creating rooms, a room token otherwise) and answers JSON, errors included
+ * ({"error": "..."}), never HTML.  Replay routes are for the interviewer and observers only, and
+ * keep working after the room closed.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -15,12 +16,14 @@
 #include <time.h>
 
 #include "auth.h"
+#include "http.h"
 #include "log.h"
 #include "server.h"
 #include "store.h"
 #include "timeline.h"
 
-#define TOKEN_TTL_S (7 * 24 * 3600)
+#define TOKEN_TTL_S   (7 * 24 * 3600)
+#define HTTP_BODY_MAX (64 * 1024)
 
 static json_t *error_json(const char *msg)
 {
@@ -157,8 +160,11 @@ static int create_room(struct server *srv, struct http_req *hr, const char *auth
 	return 0;
 }
 
-/* Verifies a room token from the Authorization header; returns the seat or SEAT_NONE. */
-static enum seat token_seat(struct server *srv, const char *auth, const char *room,
+/*
+ * Verifies a room token from the Authorization header; returns the seat or
+ * SEAT_NONE, and the token's epoch in *epoch.
+ */
+static enum seat token_seat(struct server *srv, const char *auth, const char *room, int64_t *epoch,
 			    const char **why)
 {
 	const char *tok = bearer(auth);
@@ -178,12 +184,26 @@ static enum seat token_seat(struct server *srv, const char *auth, const char *ro
 		*why = "token not valid for this room";
 		return SEAT_NONE;
 	}
+	*epoch = cl.epoch;
 	return proto_seat_parse(auth_role_name(cl.role));
 }
 
-/* The part of a request that outlives http_api() while a room loads. */
+/*
+ * The part of a request that outlives http_api() while a room loads or a
+ * close is stored.  A call waiting on PostgreSQL is answered 503 after
+ * CALL_DEADLINE_MS (hr is then NULL: answered) and lives on until its store
+ * callback comes, which then only finishes what it started.  (Without the
+ * deadline a request to an unreachable PostgreSQL waited until lws dropped
+ * the connection, ~5 s, and was never answered.)
+ */
+#define CALL_DEADLINE_MS 3000
+
 struct room_call {
-	struct http_req *hr;
+	struct server *srv;
+	struct http_req *hr; /* NULL once answered */
+	lws_sorted_usec_list_t deadline;
+	char id[64];
+	int64_t epoch; /* of the token */
 	enum seat seat;
 	char method[8];
 	char action[32];
@@ -275,6 +295,7 @@ static void replay(struct room_call *rc, struct room *r)
 {
 	struct http_req *hr = rc->hr;
 
+	rc->hr = NULL; /* answered from here on, possibly later (timeline_list) */
 	if (strcmp(rc->method, "GET") != 0) {
 		http_reply(hr, 405, error_json("use GET"));
 		return;
@@ -349,74 +370,140 @@ static int replay_query(struct http_req *hr, struct room_call *rc, json_t **out)
 	return 0;
 }
 
+/* Answers the call's request unless the deadline did already (consumes body). */
+static void call_reply(struct room_call *rc, int status, json_t *body)
+{
+	if (!rc->hr) {
+		json_decref(body);
+		return;
+	}
+	http_reply(rc->hr, status, body);
+	rc->hr = NULL;
+}
+
+static void call_done(struct room_call *rc)
+{
+	lws_sul_cancel(&rc->deadline);
+	free(rc);
+}
+
+static void call_deadline(lws_sorted_usec_list_t *sul)
+{
+	struct room_call *rc = lws_container_of(sul, struct room_call, deadline);
+
+	log_event(LOG_WARN, "http.deadline", "room=%s action=%s", rc->id, rc->action);
+	call_reply(rc, 503, error_json("database unavailable; retry"));
+}
+
+/*
+ * PostgreSQL answered the close.  Only now is the room closed in memory
+ * (members see COMPLETED, sockets close with 4002): a close is closed once
+ * it is durable, and one that failed leaves the room as it was, so the
+ * retry the 503 asks for can succeed.  A close that succeeds after its
+ * request was answered 503 (PostgreSQL came back late) still closes the
+ * room: a retry finds it closed and answers 200.
+ */
 static void on_closed(void *ud, int err)
 {
-	struct http_req *hr = ud;
-	/* By name: an empty room may be freed before PostgreSQL answers. */
-	json_t *idj = hr->pending;
-	const char *id = json_string_value(idj);
+	struct room_call *rc = ud;
+	/* By id: an empty room may have been freed meanwhile. */
+	struct room *r = room_find(rc->srv, rc->id);
 
-	hr->pending = NULL;
-	if (err)
-		http_reply(
-			hr, 503,
-			error_json("closed on this server, but not yet recorded; retry the close"));
-	else
-		http_reply(hr, 200, json_pack("{s:s, s:b}", "id", id ? id : "", "closed", 1));
-	json_decref(idj);
+	if (err) {
+		call_reply(rc, 503, error_json("the close was not recorded; retry it"));
+	} else {
+		if (r)
+			room_close(r);
+		call_reply(rc, 200, json_pack("{s:s, s:b}", "id", rc->id, "closed", 1));
+	}
+	call_done(rc);
+}
+
+/* POST /api/rooms/:id/close: closing is idempotent (a closed room answers 200). */
+static bool close_room(struct room_call *rc, struct room *r)
+{
+	struct server *srv = rc->srv;
+
+	if (strcmp(rc->method, "POST") != 0) {
+		call_reply(rc, 405, error_json("use POST"));
+		return false;
+	}
+	if (rc->seat != SEAT_INTERVIEWER) {
+		call_reply(rc, 403, error_json("only the interviewer may close the room"));
+		return false;
+	}
+	if (room_closed(r)) {
+		call_reply(rc, 200, json_pack("{s:s, s:b}", "id", rc->id, "closed", 1));
+		return false;
+	}
+	if (!srv->db) {
+		room_close(r);
+		call_reply(rc, 200, json_pack("{s:s, s:b}", "id", rc->id, "closed", 1));
+		return false;
+	}
+	if (store_close_room(srv, rc->id, on_closed, rc)) {
+		call_reply(rc, 503, error_json("the close was not recorded; retry it"));
+		return false;
+	}
+	return true; /* on_closed finishes the call */
+}
+
+/*
+ * What a revoked token may still do.  Closing a room revokes every token
+ * for it (the close bumps the room's token epoch; a token carries the epoch
+ * it was issued in, and one of an older epoch is revoked), but staff keep
+ * read access for replay, and the interviewer's close of a closed room is
+ * answered 200 (a retry of a close whose answer was lost).
+ */
+static bool revoked_may(const struct room_call *rc, const struct room *r)
+{
+	if (rc->seat == SEAT_CANDIDATE)
+		return false;
+	if (strcmp(rc->action, "close") == 0)
+		return room_closed(r);
+	return strcmp(rc->method, "GET") == 0 && (rc->action[0] == '\0' || is_replay(rc->action));
 }
 
 static void room_call(void *ud, struct room *r, int status)
 {
 	struct room_call *rc = ud;
-	struct http_req *hr = rc->hr;
-	struct server *srv = hr->srv;
 
+	if (!rc->hr)
+		goto out; /* answered 503 by the deadline meanwhile: nothing more to do */
 	if (!r) {
-		http_reply(hr, status,
+		call_reply(rc, status,
 			   error_json(status == 404 ? "no such room" : "database unavailable"));
 		goto out;
 	}
-	/* Closing revokes every token for the room, but staff keep read access for replay. */
-	if (room_closed(r) &&
-	    (rc->seat == SEAT_CANDIDATE || (rc->action[0] != '\0' && !is_replay(rc->action)) ||
-	     strcmp(rc->method, "GET") != 0)) {
-		http_reply(hr, 401, error_json("room closed: its tokens are revoked"));
+	if ((room_closed(r) || rc->epoch < room_token_epoch(r)) && !revoked_may(rc, r)) {
+		call_reply(rc, 401,
+			   error_json(room_closed(r) ? "room closed: its tokens are revoked"
+						     : "token revoked"));
 		goto out;
 	}
 	if (rc->action[0] == '\0') {
 		if (strcmp(rc->method, "GET") != 0) {
-			http_reply(hr, 405, error_json("use GET"));
+			call_reply(rc, 405, error_json("use GET"));
 			goto out;
 		}
-		http_reply(hr, 200,
+		call_reply(rc, 200,
 			   json_pack("{s:s, s:s, s:b, s:o}", "id", room_id(r), "problem",
 				     room_problem(r), "closed", room_closed(r), "presence",
 				     room_presence_json(r)));
 		goto out;
 	}
 	if (strcmp(rc->action, "close") == 0) {
-		if (strcmp(rc->method, "POST") != 0) {
-			http_reply(hr, 405, error_json("use POST"));
-			goto out;
-		}
-		if (rc->seat != SEAT_INTERVIEWER) {
-			http_reply(hr, 403, error_json("only the interviewer may close the room"));
-			goto out;
-		}
-		room_close(r);
-		hr->pending = json_string(room_id(r));
-		if (!srv->db || store_close_room(srv, room_id(r), on_closed, hr))
-			on_closed(hr, srv->db ? -1 : 0);
+		if (close_room(rc, r))
+			return;
 		goto out;
 	}
 	if (is_replay(rc->action)) {
 		replay(rc, r);
 		goto out;
 	}
-	http_reply(hr, 404, error_json("no such route"));
+	call_reply(rc, 404, error_json("no such route"));
 out:
-	free(rc);
+	call_done(rc);
 }
 
 int http_api(struct server *srv, struct http_req *hr, const char *method, const char *path,
@@ -425,6 +512,7 @@ int http_api(struct server *srv, struct http_req *hr, const char *method, const 
 	char id[64], action[32];
 	const char *why = "";
 	struct room_call *rc;
+	int64_t epoch = 0;
 	enum seat seat;
 
 	*out = NULL;
@@ -442,7 +530,7 @@ int http_api(struct server *srv, struct http_req *hr, const char *method, const 
 		*out = error_json("no such route");
 		return 404;
 	}
-	seat = token_seat(srv, auth, id, &why);
+	seat = token_seat(srv, auth, id, &epoch, &why);
 	if (seat == SEAT_NONE) {
 		*out = error_json(why);
 		return 401;
@@ -452,8 +540,11 @@ int http_api(struct server *srv, struct http_req *hr, const char *method, const 
 		*out = error_json("out of memory");
 		return 500;
 	}
+	rc->srv = srv;
 	rc->hr = hr;
 	rc->seat = seat;
+	rc->epoch = epoch;
+	snprintf(rc->id, sizeof(rc->id), "%s", id);
 	snprintf(rc->method, sizeof(rc->method), "%s", method);
 	snprintf(rc->action, sizeof(rc->action), "%s", action);
 	if (is_replay(action)) {
@@ -464,10 +555,222 @@ int http_api(struct server *srv, struct http_req *hr, const char *method, const 
 			return status;
 		}
 	}
+	/* Armed first: store_get_room may finish the call before it returns. */
+	if (srv->ctx)
+		lws_sul_schedule(srv->ctx, 0, &rc->deadline, call_deadline,
+				 (lws_usec_t)CALL_DEADLINE_MS * LWS_US_PER_MS);
 	if (store_get_room(srv, id, room_call, rc)) {
-		free(rc);
+		call_done(rc);
 		*out = error_json("out of memory");
 		return 500;
 	}
 	return 0;
+}
+
+/* ---- HTTP plumbing: requests in, answers out
+ * ---------------------------------------------------------- */
+
+static void http_req_free(struct http_req *hr)
+{
+	if (!hr)
+		return;
+	json_decref(hr->pending);
+	free(hr->resp);
+	free(hr);
+}
+
+void http_reply(struct http_req *hr, int status, json_t *body)
+{
+	if (hr->orphan) {
+		json_decref(body);
+		http_req_free(hr);
+		return;
+	}
+	hr->status = status;
+	hr->resp = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (!hr->resp)
+		hr->resp = strdup("{}");
+	hr->resp_len = hr->resp ? strlen(hr->resp) : 0;
+	hr->ready = true;
+	log_event(LOG_INFO, "http", "status=%d", status);
+	lws_callback_on_writable(hr->wsi);
+}
+
+static void http_handle(struct server *srv, struct http_pss *h)
+{
+	json_t *out = NULL;
+	int status;
+
+	if (h->dispatched)
+		return;
+	h->dispatched = true;
+	if (srv->stopping) {
+		http_reply(h->hr, 503, json_pack("{s:s}", "error", "server shutting down"));
+		return;
+	}
+
+	if (h->too_big) {
+		http_reply(h->hr, 413, json_pack("{s:s}", "error", "request body too large"));
+		return;
+	}
+	if (strncmp(h->path, "/api/", 5) != 0) {
+		char *body = NULL;
+		size_t n = 0;
+		const char *type;
+
+		status = metrics_http(srv, h->path, &body, &n, &type);
+		h->hr->status = status;
+		h->hr->resp = body ? body : strdup("");
+		h->hr->resp_len = body ? n : 0;
+		h->hr->type = type;
+		h->hr->ready = true;
+		lws_callback_on_writable(h->hr->wsi);
+		return;
+	}
+	log_event(LOG_INFO, "http.request", "method=%s path=%s", h->method, h->path);
+	status = http_api(srv, h->hr, h->method, h->path, h->auth[0] ? h->auth : NULL, h->body,
+			  h->body_len, &out);
+	if (status == 0) {
+		h->waiting = !h->hr->ready;
+		return;
+	}
+	http_reply(h->hr, status, out);
+}
+
+/* Writes the headers, then the body in pieces, from the WRITEABLE callback. */
+static int http_write(struct lws *wsi, struct http_req *hr)
+{
+	unsigned char buf[LWS_PRE + 16384];
+	size_t n;
+	int final;
+
+	if (!hr->headers_sent) {
+		unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
+
+		if (lws_add_http_common_headers(wsi, (unsigned int)hr->status,
+						hr->type ? hr->type : "application/json",
+						(lws_filepos_t)hr->resp_len, &p, end) ||
+		    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+						 (unsigned char *)"no-store", 8, &p, end) ||
+		    lws_finalize_write_http_header(wsi, start, &p, end))
+			return -1;
+		hr->headers_sent = true;
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	n = hr->resp_len - hr->resp_sent;
+	if (n > sizeof(buf) - LWS_PRE)
+		n = sizeof(buf) - LWS_PRE;
+	memcpy(buf + LWS_PRE, hr->resp + hr->resp_sent, n);
+	hr->resp_sent += n;
+	final = hr->resp_sent == hr->resp_len;
+	if (lws_write(wsi, buf + LWS_PRE, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
+	    (int)n)
+		return -1;
+	if (!final) {
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static void http_pss_reset(struct http_pss *h)
+{
+	if (h->hr) {
+		if (h->waiting && !h->hr->ready)
+			h->hr->orphan = true; /* http_reply frees it */
+		else
+			http_req_free(h->hr);
+	}
+	free(h->body);
+	memset(h, 0, sizeof(*h));
+}
+
+int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		  size_t len)
+{
+	struct server *srv = lws_context_user(lws_get_context(wsi));
+	struct http_pss *h = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		/* A WebSocket handshake without the tandem.v1 subprotocol lands here: say why. */
+		lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
+				       "WebSocket subprotocol tandem.v1 required (on /ws)");
+		return 1;
+
+	case LWS_CALLBACK_HTTP: {
+		const char *uri = in;
+
+		http_pss_reset(h);
+		h->hr = calloc(1, sizeof(*h->hr));
+		if (!h->hr)
+			return -1;
+		h->hr->srv = srv;
+		h->hr->wsi = wsi;
+		(void)uri;
+		/* The whole request path, whatever the mount did to `in`. */
+		if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI)) {
+			snprintf(h->method, sizeof(h->method), "POST");
+			lws_hdr_copy(wsi, h->path, sizeof(h->path), WSI_TOKEN_POST_URI);
+		} else if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI)) {
+			snprintf(h->method, sizeof(h->method), "GET");
+			lws_hdr_copy(wsi, h->path, sizeof(h->path), WSI_TOKEN_GET_URI);
+		} else {
+			snprintf(h->method, sizeof(h->method), "OTHER");
+			snprintf(h->path, sizeof(h->path), "%s", uri ? uri : "");
+		}
+		if (lws_hdr_copy(wsi, h->auth, sizeof(h->auth), WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
+			h->auth[0] = '\0';
+		/* A POST with a body is handled once the body is in. */
+		if (strcmp(h->method, "POST") == 0 &&
+		    lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+			char cl[24];
+
+			lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH);
+			if (strtoul(cl, NULL, 10) > 0)
+				return 0;
+		}
+		http_handle(srv, h);
+		return 0;
+	}
+	case LWS_CALLBACK_HTTP_BODY:
+		if (!len)
+			return 0;
+		if (h->body_len + len > HTTP_BODY_MAX) {
+			h->too_big = true;
+			return 0;
+		}
+		{
+			char *n = realloc(h->body, h->body_len + len + 1);
+
+			if (!n)
+				return -1;
+			h->body = n;
+			memcpy(h->body + h->body_len, in, len);
+			h->body_len += len;
+			h->body[h->body_len] = '\0';
+		}
+		return 0;
+
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (h->hr)
+			http_handle(srv, h);
+		return 0;
+
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (!h || !h->hr || !h->hr->ready)
+			return 0;
+		return http_write(wsi, h->hr);
+
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (h)
+			http_pss_reset(h);
+		return 0;
+
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
 }

@@ -63,6 +63,7 @@ struct room {
 	struct member member[2]; /* interviewer, candidate */
 	unsigned observers;
 	bool closed;
+	int64_t token_epoch; /* tokens of an older epoch are revoked; closing bumps it */
 
 	struct timeline_room *tl; /* NULL without a timeline */
 	struct pending_ack *acks, *acks_tail;
@@ -300,9 +301,15 @@ int room_load_snapshot(struct room *r, const uint8_t *data, size_t len)
 	return 0;
 }
 
-void room_mark_closed(struct room *r)
+void room_mark_loaded(struct room *r, bool closed, int64_t token_epoch)
 {
-	r->closed = true;
+	r->closed = closed;
+	r->token_epoch = token_epoch;
+}
+
+int64_t room_token_epoch(const struct room *r)
+{
+	return r->token_epoch;
 }
 
 static void idle_due(lws_sorted_usec_list_t *sul);
@@ -800,6 +807,7 @@ void room_close(struct room *r)
 	if (r->closed)
 		return;
 	r->closed = true;
+	r->token_epoch++; /* as store_close_room() did in PostgreSQL */
 	for (int k = 0; k < 2; k++)
 		if (r->member[k].state == P_PRESENT)
 			set_state(r, k, P_COMPLETED);
@@ -891,6 +899,67 @@ static void fan_out(struct room *r, const struct conn *from, const uint8_t *data
 			conn_send_fanout(o, data, len, recv_us);
 }
 
+static bool is_author(const struct crdt_update_info *info, uint32_t agent)
+{
+	for (size_t i = 0; i < info->nauthors && i < 8; i++)
+		if (info->authors[i] == agent)
+			return true;
+	return false;
+}
+
+/*
+ * An update from `from` released operations that waited in the document
+ * for it (docs/protocol.md, "Editing"): everyone, the sender included (it
+ * may lack what was released: they were waiting for its operations), gets
+ * one update of everything the document gained since vb.
+ */
+static void forward_released(struct room *r, const struct crdt_version *vb, uint64_t recv_us)
+{
+	struct crdt_buf buf;
+
+	crdt_buf_init(&buf, NULL);
+	if (crdt_encode_since(r->doc, vb, &buf) == 0) {
+		for (struct conn *o = r->conns; o; o = o->room_next)
+			conn_send_fanout(o, buf.data, buf.len, recv_us);
+	} else {
+		/* Out of memory: each connection gets a catch-up once memory allows. */
+		for (struct conn *o = r->conns; o; o = o->room_next)
+			conn_close(o, PROTO_CLOSE_GOING_AWAY, "out of memory");
+	}
+	crdt_buf_finish(&buf);
+}
+
+/*
+ * The released operations in ver (entries of agents that are not the
+ * update's authors) are acknowledged, once seq is durable, to the
+ * connection now holding the seat that owns them: its client sent them
+ * and still waits for the ack.
+ */
+static void ack_released(struct room *r, const struct crdt_update_info *info,
+			 const struct crdt_version *ver, uint64_t seq)
+{
+	for (int k = 0; k < 2; k++) {
+		struct conn *to = r->seat_conn[k];
+		struct crdt_version_entry e[8];
+		struct crdt_version v = { .v = e, .len = 0, .cap = 8 };
+
+		if (!to)
+			continue;
+		for (size_t i = 0; i < ver->len; i++) {
+			if (is_author(info, ver->v[i].agent) ||
+			    seat_index(owner_of(r, ver->v[i].agent)) != k)
+				continue;
+			e[v.len++] = ver->v[i];
+			if (v.len == 8) {
+				queue_ack(r, to, seq, &v);
+				v.len = 0;
+			}
+		}
+		if (v.len)
+			queue_ack(r, to, seq, &v);
+	}
+}
+
 /* Refuses an update: counted, and the sender is told why. */
 static void reject(struct conn *c, enum proto_err e, const char *message, unsigned retry_ms)
 {
@@ -903,11 +972,12 @@ void room_on_update(struct conn *c, const uint8_t *data, size_t len)
 	struct room *r = c->room;
 	uint64_t recv_us = server_turn_us(r->srv);
 	struct crdt_update_info info;
-	struct crdt_version ver;
+	struct crdt_version ver, vb;
 	struct timeline_resv resv = { 0 };
 	uint32_t before[8];
-	bool changed = false;
+	bool changed = false, released = false, may_release;
 	size_t pending;
+	uint64_t seq;
 	int rc;
 
 	if (!((unsigned)c->seat & SEATS_EDIT)) { /* observers are read-only */
@@ -960,15 +1030,31 @@ void room_on_update(struct conn *c, const uint8_t *data, size_t len)
 	/*
 	 * The sender's agents (at most 8: checked above) before the merge, and
 	 * their entries in ver made now, so that filling them in after the
-	 * merge cannot fail.
+	 * merge cannot fail.  While operations wait in the document for
+	 * missing dependencies, this update may bring those and release them:
+	 * then every agent of the room gets an entry too (the released ones
+	 * must be in this event's version entries, or text?at and the scrub
+	 * index would never see them), and the version before the merge is
+	 * kept to tell what was released.
 	 */
 	crdt_version_init(&ver, NULL);
+	crdt_version_init(&vb, NULL);
 	for (size_t i = 0; i < info.nauthors; i++) {
 		before[i] = crdt_doc_next(r->doc, info.authors[i]);
 		if (crdt_version_set(&ver, info.authors[i], UINT32_MAX)) {
 			reject(c, PERR_INTERNAL, NULL, 0);
 			goto out;
 		}
+	}
+	may_release = crdt_pending(r->doc) > 0;
+	if (may_release) {
+		if (crdt_doc_version(r->doc, &vb) || crdt_version_reserve(&ver, r->nowners)) {
+			reject(c, PERR_INTERNAL, NULL, 0);
+			goto out;
+		}
+		for (size_t i = 0; i < r->nowners; i++)
+			if (!crdt_version_get(&ver, r->owners[i].agent))
+				(void)crdt_version_set(&ver, r->owners[i].agent, UINT32_MAX);
 	}
 	/*
 	 * Its timeline event made ready before the merge: an edit the document
@@ -1000,30 +1086,57 @@ void room_on_update(struct conn *c, const uint8_t *data, size_t len)
 		changed = true;
 	/*
 	 * The sender's agents as far as the document now has them: both the
-	 * ack and the edit event's version entries.
+	 * ack and the edit event's version entries.  Other agents keep their
+	 * entry only if operations of theirs were released (in place, or a
+	 * removal: the entries left are some of those reserved, in order).
 	 */
 	for (size_t i = 0; i < info.nauthors; i++) {
 		uint32_t n = crdt_doc_next(r->doc, info.authors[i]);
 
-		crdt_version_set(&ver, info.authors[i], n); /* in place, or a removal */
+		crdt_version_set(&ver, info.authors[i], n);
 		if (n > before[i])
 			changed = true;
+	}
+	for (size_t i = 0; may_release && i < r->nowners; i++) {
+		uint32_t a = r->owners[i].agent, n = crdt_doc_next(r->doc, a);
+
+		if (is_author(&info, a))
+			continue;
+		if (n > crdt_version_get(&vb, a)) {
+			crdt_version_set(&ver, a, n);
+			released = changed = true;
+		} else {
+			crdt_version_set(&ver, a, 0);
+		}
 	}
 	if (changed) {
 		mark_dirty(r);
 		r->srv->metrics.updates++;
 		if (resv.tr)
 			timeline_commit(&resv, ver.v, ver.len);
-		fan_out(r, c, data, len, recv_us);
+		if (released)
+			forward_released(r, &vb, recv_us);
+		else
+			fan_out(r, c, data, len, recv_us);
 	}
 	/*
 	 * Acknowledge once every event so far is durable: this edit's own, or
-	 * for ops the room already had, whichever event brought them.
+	 * for ops the room already had, whichever event brought them.  The
+	 * released operations are acknowledged to their seats then too.
 	 */
-	queue_ack(r, c, r->tl ? timeline_last_seq(r->tl) : 0, &ver);
+	seq = r->tl ? timeline_last_seq(r->tl) : 0;
+	if (released)
+		ack_released(r, &info, &ver, seq);
+	for (size_t i = 0; i < ver.len;)
+		if (is_author(&info, ver.v[i].agent))
+			i++;
+		else
+			crdt_version_set(&ver, ver.v[i].agent, 0);
+	queue_ack(r, c, seq, &ver);
 out:
 	timeline_cancel(&resv); /* a reservation not used */
 	crdt_version_finish(&ver);
+	crdt_version_finish(&vb);
 }
 
 void room_resync(struct conn *c)

@@ -129,6 +129,7 @@ struct conn {
 	bool joining;
 	struct crdt_version join_have;
 	json_t *join_id;
+	int64_t join_epoch; /* of the join's token */
 	double op_tokens;
 	uint64_t op_stamp_ms;
 };
@@ -174,8 +175,10 @@ void room_discard(struct room *r);
 int room_add_owner(struct room *r, uint32_t agent, enum seat seat);
 /* Merges a stored snapshot into a freshly loaded room. */
 int room_load_snapshot(struct room *r, const uint8_t *data, size_t len);
-/* Marks a loaded room closed (no side effects). */
-void room_mark_closed(struct room *r);
+/* The stored state of a loaded room: closed or not, its token epoch (no side effects). */
+void room_mark_loaded(struct room *r, bool closed, int64_t token_epoch);
+/* Tokens whose epoch ("ep") is older than this are revoked (closing bumps it). */
+int64_t room_token_epoch(const struct room *r);
 /*
  * The room's row is in PostgreSQL (loaded, or its creation confirmed): once
  * it is empty and everything about it is stored, it may be freed (the next
@@ -192,7 +195,11 @@ void rooms_save_due(uv_timer_t *t);
 int room_doc_version(const struct room *r, struct crdt_version *v);
 /* Server shutdown: every connection closes with 1001 (state kept). */
 void room_shutdown(struct room *r);
-/* Closes the room: members see COMPLETED, connections close with 4002. */
+/*
+ * Closes the room in memory (once PostgreSQL has the close: http.c): its
+ * token epoch goes up by one, members see COMPLETED, connections close
+ * with 4002.  Closing a closed room does nothing.
+ */
 void room_close(struct room *r);
 /* Presence of every seat as a JSON array (new reference). */
 json_t *room_presence_json(const struct room *r);
@@ -226,36 +233,6 @@ struct timeline_room *room_timeline(const struct room *r);
  * (0: none).  Returns 0 or -1 (no timeline, out of memory).
  */
 int room_text_at(const struct room *r, int64_t at_ms, char **text, size_t *len, uint64_t *seq);
-
-/* ---- REST (http.c, served by ws.c) -------------------------------------- */
-
-/*
- * One API request.  ws.c owns it; when the connection closes before the
- * answer, orphan is set and http_reply() frees it instead of answering.
- */
-struct http_req {
-	struct server *srv;
-	struct lws *wsi;
-	bool orphan, ready;
-	int status;
-	char *resp;
-	size_t resp_len, resp_sent;
-	const char *type; /* content type; NULL = application/json */
-	bool headers_sent;
-	/* scratch for http.c while an answer is pending */
-	json_t *pending;
-	struct room *room;
-};
-
-/*
- * Handles one API request.  Returns the HTTP status with *out set (a new
- * JSON reference to send), or 0 when the answer comes later through
- * http_reply(hr, ...).
- */
-int http_api(struct server *srv, struct http_req *hr, const char *method, const char *path,
-	     const char *auth, const char *body, size_t body_len, json_t **out);
-/* Answers hr (consumes body). */
-void http_reply(struct http_req *hr, int status, json_t *body);
 
 /* ---- the judge, through the supervisor (jclient.c) ---------------------- */
 

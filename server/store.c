@@ -198,8 +198,8 @@ static void on_room_row(void *ud, int err, const PGresult *res, const char *errm
 		finish_load(ld, 503);
 		return;
 	}
-	if (strcmp(PQgetvalue(res, 0, 1), "t") == 0)
-		room_mark_closed(ld->room);
+	room_mark_loaded(ld->room, strcmp(PQgetvalue(res, 0, 1), "t") == 0,
+			 strtoll(PQgetvalue(res, 0, 2), NULL, 10));
 	if (db_query_params(ld->srv->db, "SELECT snapshot, seq FROM room_docs WHERE room = $1", 1,
 			    &id, NULL, NULL, 1, on_doc, ld))
 		finish_load(ld, 503);
@@ -248,7 +248,7 @@ int store_get_room(struct server *srv, const char *id, store_room_cb *cb, void *
 	snprintf(ld->id, sizeof(ld->id), "%s", id);
 	ld->waiters = w;
 	if (db_query(srv->db,
-		     "SELECT coalesce(problem, ''), closed_at IS NOT NULL FROM rooms "
+		     "SELECT coalesce(problem, ''), closed_at IS NOT NULL, token_epoch FROM rooms "
 		     "WHERE id = $1",
 		     1, &param, on_room_row, ld)) {
 		free(ld);
@@ -328,8 +328,8 @@ int store_create_room(struct server *srv, const char *id, const char *problem, s
 int store_close_room(struct server *srv, const char *id, store_done_cb *cb, void *ud)
 {
 	return write_query(srv, "room.close",
-			   "UPDATE rooms SET closed_at = coalesce(closed_at, now()), "
-			   "token_epoch = token_epoch + 1 WHERE id = $1",
+			   "UPDATE rooms SET closed_at = now(), token_epoch = token_epoch + 1 "
+			   "WHERE id = $1 AND closed_at IS NULL",
 			   1, &id, NULL, NULL, cb, ud);
 }
 

@@ -31,6 +31,10 @@ void store_cancel(void *ud);
 
 int store_create_room(struct server *srv, const char *id, const char *problem, store_done_cb *cb,
 		      void *ud);
+/*
+ * Records that room id is closed (closed_at set, token_epoch bumped), once:
+ * closing a closed room changes nothing and reports success.
+ */
 int store_close_room(struct server *srv, const char *id, store_done_cb *cb, void *ud);
 /* Records that agent belongs to seat in room (fire and forget; failures are logged). */
 int store_add_agent(struct server *srv, const char *room, uint32_t agent, const char *seat);

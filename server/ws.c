@@ -7,8 +7,9 @@
  * and a bounded send queue per connection.  A peer that cannot keep up has
  * its queue dropped and is sent one catch-up update instead (room_resync),
  * so it can never make the server hold unbounded memory.  The REST API and
- * static files are served from the same listener.  Meaning is room.c's
- * business, never this file's.
+ * static files are served from the same listener (http.c's callback, which
+ * does every HTTP read and write).  Meaning is room.c's business, never
+ * this file's.
  *
  * Writing works the way Redis answers its clients: frames queue up while
  * the loop handles events, and just before the loop sleeps (a uv_prepare
@@ -25,6 +26,7 @@
 
 #include "auth.h"
 #include "fmt.h"
+#include "http.h"
 #include "log.h"
 #include "server.h"
 #include "store.h"
@@ -42,21 +44,6 @@ struct qmsg {
 struct pss {
 	struct conn *c;
 };
-
-/* Per-request state of an HTTP API call: the request lives on the heap (see http_req). */
-struct http_pss {
-	struct http_req *hr;
-	char method[8];
-	char path[256];
-	char auth[1024];
-	char *body;
-	size_t body_len;
-	bool too_big;
-	bool waiting;	 /* http_api answered 0: http_reply comes later */
-	bool dispatched; /* handled once: lws may still report the (empty) body's end */
-};
-
-#define HTTP_BODY_MAX (64 * 1024)
 
 /* ---- send queue ----------------------------------------------------------- */
 
@@ -239,10 +226,11 @@ static void join_room(void *ud, struct room *r, int status)
 
 	c->joining = false;
 	c->join_id = NULL;
-	if (!r || room_closed(r)) {
+	if (!r || room_closed(r) || c->join_epoch < room_token_epoch(r)) {
 		conn_close(c, status == 503 ? PROTO_CLOSE_GOING_AWAY : PROTO_CLOSE_POLICY,
 			   !r ? (status == 503 ? "database unavailable" : "no such room")
-			      : "room closed");
+			   : room_closed(r) ? "room closed"
+					    : "token revoked");
 		c->seat = SEAT_NONE;
 	} else {
 		room_join(r, c, c->name, &c->join_have, id);
@@ -290,6 +278,7 @@ static void on_join(struct conn *c, json_t *msg)
 		return;
 	}
 	snprintf(c->name, sizeof(c->name), "%s", claims.name);
+	c->join_epoch = claims.epoch;
 	c->join_id = json_incref(json_object_get(msg, "id"));
 	c->joining = true;
 	lws_sul_cancel(&c->join_sul);
@@ -770,218 +759,11 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 	}
 }
 
-/* ---- HTTP: the API ---------------------------------------------------------- */
-
-static void http_req_free(struct http_req *hr)
-{
-	if (!hr)
-		return;
-	json_decref(hr->pending);
-	free(hr->resp);
-	free(hr);
-}
-
-void http_reply(struct http_req *hr, int status, json_t *body)
-{
-	if (hr->orphan) {
-		json_decref(body);
-		http_req_free(hr);
-		return;
-	}
-	hr->status = status;
-	hr->resp = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	json_decref(body);
-	if (!hr->resp)
-		hr->resp = strdup("{}");
-	hr->resp_len = hr->resp ? strlen(hr->resp) : 0;
-	hr->ready = true;
-	log_event(LOG_INFO, "http", "status=%d", status);
-	lws_callback_on_writable(hr->wsi);
-}
-
-static void http_handle(struct server *srv, struct http_pss *h)
-{
-	json_t *out = NULL;
-	int status;
-
-	if (h->dispatched)
-		return;
-	h->dispatched = true;
-	if (srv->stopping) {
-		http_reply(h->hr, 503, json_pack("{s:s}", "error", "server shutting down"));
-		return;
-	}
-
-	if (h->too_big) {
-		http_reply(h->hr, 413, json_pack("{s:s}", "error", "request body too large"));
-		return;
-	}
-	if (strncmp(h->path, "/api/", 5) != 0) {
-		char *body = NULL;
-		size_t n = 0;
-		const char *type;
-
-		status = metrics_http(srv, h->path, &body, &n, &type);
-		h->hr->status = status;
-		h->hr->resp = body ? body : strdup("");
-		h->hr->resp_len = body ? n : 0;
-		h->hr->type = type;
-		h->hr->ready = true;
-		lws_callback_on_writable(h->hr->wsi);
-		return;
-	}
-	log_event(LOG_INFO, "http.request", "method=%s path=%s", h->method, h->path);
-	status = http_api(srv, h->hr, h->method, h->path, h->auth[0] ? h->auth : NULL, h->body,
-			  h->body_len, &out);
-	if (status == 0) {
-		h->waiting = !h->hr->ready;
-		return;
-	}
-	http_reply(h->hr, status, out);
-}
-
-/* Writes the headers, then the body in pieces, from the WRITEABLE callback. */
-static int http_write(struct lws *wsi, struct http_req *hr)
-{
-	unsigned char buf[LWS_PRE + 16384];
-	size_t n;
-	int final;
-
-	if (!hr->headers_sent) {
-		unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
-
-		if (lws_add_http_common_headers(wsi, (unsigned int)hr->status,
-						hr->type ? hr->type : "application/json",
-						(lws_filepos_t)hr->resp_len, &p, end) ||
-		    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-						 (unsigned char *)"no-store", 8, &p, end) ||
-		    lws_finalize_write_http_header(wsi, start, &p, end))
-			return -1;
-		hr->headers_sent = true;
-		lws_callback_on_writable(wsi);
-		return 0;
-	}
-	n = hr->resp_len - hr->resp_sent;
-	if (n > sizeof(buf) - LWS_PRE)
-		n = sizeof(buf) - LWS_PRE;
-	memcpy(buf + LWS_PRE, hr->resp + hr->resp_sent, n);
-	hr->resp_sent += n;
-	final = hr->resp_sent == hr->resp_len;
-	if (lws_write(wsi, buf + LWS_PRE, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
-	    (int)n)
-		return -1;
-	if (!final) {
-		lws_callback_on_writable(wsi);
-		return 0;
-	}
-	return lws_http_transaction_completed(wsi) ? -1 : 0;
-}
-
-static void http_pss_reset(struct http_pss *h)
-{
-	if (h->hr) {
-		if (h->waiting && !h->hr->ready)
-			h->hr->orphan = true; /* http_reply frees it */
-		else
-			http_req_free(h->hr);
-	}
-	free(h->body);
-	memset(h, 0, sizeof(*h));
-}
-
-static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-		   size_t len)
-{
-	struct server *srv = lws_context_user(lws_get_context(wsi));
-	struct http_pss *h = user;
-
-	switch (reason) {
-	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-		/* A WebSocket handshake without the tandem.v1 subprotocol lands here: say why. */
-		lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
-				       "WebSocket subprotocol tandem.v1 required (on /ws)");
-		return 1;
-
-	case LWS_CALLBACK_HTTP: {
-		const char *uri = in;
-
-		http_pss_reset(h);
-		h->hr = calloc(1, sizeof(*h->hr));
-		if (!h->hr)
-			return -1;
-		h->hr->srv = srv;
-		h->hr->wsi = wsi;
-		(void)uri;
-		/* The whole request path, whatever the mount did to `in`. */
-		if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI)) {
-			snprintf(h->method, sizeof(h->method), "POST");
-			lws_hdr_copy(wsi, h->path, sizeof(h->path), WSI_TOKEN_POST_URI);
-		} else if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI)) {
-			snprintf(h->method, sizeof(h->method), "GET");
-			lws_hdr_copy(wsi, h->path, sizeof(h->path), WSI_TOKEN_GET_URI);
-		} else {
-			snprintf(h->method, sizeof(h->method), "OTHER");
-			snprintf(h->path, sizeof(h->path), "%s", uri ? uri : "");
-		}
-		if (lws_hdr_copy(wsi, h->auth, sizeof(h->auth), WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
-			h->auth[0] = '\0';
-		/* A POST with a body is handled once the body is in. */
-		if (strcmp(h->method, "POST") == 0 &&
-		    lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
-			char cl[24];
-
-			lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH);
-			if (strtoul(cl, NULL, 10) > 0)
-				return 0;
-		}
-		http_handle(srv, h);
-		return 0;
-	}
-	case LWS_CALLBACK_HTTP_BODY:
-		if (!len)
-			return 0;
-		if (h->body_len + len > HTTP_BODY_MAX) {
-			h->too_big = true;
-			return 0;
-		}
-		{
-			char *n = realloc(h->body, h->body_len + len + 1);
-
-			if (!n)
-				return -1;
-			h->body = n;
-			memcpy(h->body + h->body_len, in, len);
-			h->body_len += len;
-			h->body[h->body_len] = '\0';
-		}
-		return 0;
-
-	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		if (h->hr)
-			http_handle(srv, h);
-		return 0;
-
-	case LWS_CALLBACK_HTTP_WRITEABLE:
-		if (!h || !h->hr || !h->hr->ready)
-			return 0;
-		return http_write(wsi, h->hr);
-
-	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-	case LWS_CALLBACK_CLOSED_HTTP:
-		if (h)
-			http_pss_reset(h);
-		return 0;
-
-	default:
-		return lws_callback_http_dummy(wsi, reason, user, in, len);
-	}
-}
-
 /* ---- the context ------------------------------------------------------------ */
 
 static const struct lws_protocols protocols[] = {
 	/* First: lws falls back to it for a handshake that names no subprotocol. */
-	{ "http", cb_http, sizeof(struct http_pss), 0, 0, NULL, 0 },
+	{ "http", http_callback, sizeof(struct http_pss), 0, 0, NULL, 0 },
 	/*
 	 * lws keeps a receive buffer of this size (plus LWS_PRE) for each
 	 * connection as long as it lives; bigger messages arrive in pieces

@@ -2,7 +2,8 @@
 // tokens of every kind (garbage, another secret, an altered payload, an
 // expired one, alg "none", another room's) are refused on the WebSocket
 // (close 1008, no welcome) and on REST (401); closing a room revokes its
-// tokens.  Forged tokens are made here with the test's own secret, as an
+// tokens (their epoch is older than the room's then; a token of an older
+// epoch is refused the same way).  Forged tokens are made here with the test's own secret, as an
 // attacker who knew the format (but not the secret) would.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -195,6 +196,32 @@ test('closing a room needs the interviewer and revokes every token', async () =>
 			`GET a closed room with the ${seat} token: ${g.status} ${g.text}`,
 		);
 	}
+	// Closing is idempotent: a retry of a close whose answer was lost succeeds.
 	const again = await srv.api('POST', `/api/rooms/${room.id}/close`, { token: room.tokens.interviewer });
-	assert.equal(again.status, 401, `closing again with a revoked token answered ${again.status}`);
+	assert.equal(again.status, 200, `closing a closed room again answered ${again.status} ${again.text}`);
+	assert.equal(again.json?.closed, true, again.text);
+	// Its tokens carry the epoch before the close: still refused to edit.
+	const cand = await srv.api('POST', `/api/rooms/${room.id}/close`, { token: room.tokens.candidate });
+	assert.equal(cand.status, 401, `a candidate closing a closed room answered ${cand.status}`);
+});
+
+test('a token of an older epoch than its room is refused everywhere a revoked token is', async () => {
+	const room = await srv.createRoom();
+	const tokens = {};
+	for (const seat of ['interviewer', 'candidate', 'observer']) {
+		const { header, payload } = jwtDecode(room.tokens[seat]);
+		assert.equal(payload.ep, 0, `a new room's tokens carry epoch 0: ${JSON.stringify(payload)}`);
+		tokens[seat] = jwtSign({ ...payload, ep: -1 }, srv.secret, header);
+	}
+	for (const seat of ['interviewer', 'candidate', 'observer'])
+		await refusedJoin(room.id, tokens[seat], `the ${seat} token of an older epoch`);
+	await refusedGet(room.id, tokens.candidate, 'the candidate token of an older epoch');
+	const close = await srv.api('POST', `/api/rooms/${room.id}/close`, { token: tokens.interviewer });
+	assert.equal(close.status, 401, `an interviewer token of an older epoch closing the room: ${close.status} ${close.text}`);
+	// Staff keep read access, as to a closed room; the room itself is untouched.
+	const g = await srv.api('GET', `/api/rooms/${room.id}`, { token: tokens.observer });
+	assert.equal(g.status, 200, g.text);
+	assert.equal(g.json.closed, false, g.text);
+	const ok = await srv.join(room, 'candidate');
+	await ok.close();
 });

@@ -7,7 +7,7 @@
 // observer's copy of the document holds every edit acknowledged before the
 // failure, and the room's timeline (GET /api/rooms/:id/timeline, every
 // page) holds seqs 1..N exactly once, in order, and its edit events alone
-// rebuild the very document the peers converged on.  The Redis and
+// rebuild the very document the peers converged on, as does text?at=now.  The Redis and
 // PostgreSQL drills run against private instances (started here, on free
 // ports, in temporary folders) so the shared services are never disturbed.
 import assert from 'node:assert/strict';
@@ -192,6 +192,9 @@ async function checkTimeline(srv, room, text, acked) {
 	const v = versionJson(crdt, doc.version());
 	assert.ok(versionIncludes(v, acked), `the timeline covers every acked op: ${JSON.stringify(v)} vs ${JSON.stringify(acked)}`);
 	assert.equal(doc.text(), text, 'the timeline rebuilds the converged document');
+	const now = await srv.api('GET', `/api/rooms/${room.id}/text?at=${Date.now()}`, { token: room.tokens.interviewer });
+	assert.equal(now.status, 200, `text?at=now: ${now.text}`);
+	assert.equal(now.json.text, text, 'text?at=now is the converged document');
 	return events;
 }
 
@@ -323,5 +326,81 @@ test('a client that vanishes without closing: its acked edits stay, peers conver
 	await checkTimeline(srv, room, a.text(), target);
 	await a.close();
 	await b.close();
+	await srv.stop();
+});
+
+// The drill of issue 14: the candidate's last characters reached the
+// interviewer but not the server's timeline (the server forwarded them and
+// died before recording them), and the interviewer typed after them while
+// the server was down.  After both reconnect and resend, the interviewer's
+// characters wait on the server for the candidate's; when those arrive the
+// server must forward the released edit to the candidate, acknowledge it to
+// the interviewer, and record it so that text?at=now is the document.
+test('tandem killed with SIGKILL while an edit depends on ops it never recorded: both converge, all acked', async () => {
+	const srv = await Tandem.start();
+	cleanups.push(() => srv.proc && srv.stop());
+	const room = await srv.createRoom();
+	let a = await srv.join(room, 'interviewer');
+	let b = await srv.join(room, 'candidate');
+	a.edit((d) => d.insert(0, 'hello '));
+	await converge([a, b]);
+	// X: typed by the candidate, seen by the interviewer, never recorded.
+	const before = b.doc.version();
+	b.doc.insert(b.doc.length, 'abc');
+	a.doc.applyUpdate(b.doc.encodeSince(before));
+	srv.proc.kill('SIGKILL');
+	await within(srv.exited, 10000, 'tandem to die');
+	srv.proc = null;
+	// Y: typed by the interviewer after X while the server is down.
+	a.doc.insert(a.doc.length, 'XYZ');
+	await srv._spawn();
+	a = await rejoin(srv, room, 'interviewer', a); // Y waits on the server for X
+	b = await rejoin(srv, room, 'candidate', b); // X arrives: Y is released
+	const target = await converge([a, b]);
+	assert.equal(b.text(), 'hello abcXYZ', 'the candidate has the interviewer\'s characters');
+	await checkDurable(srv, room, target, 'after the release');
+	await checkTimeline(srv, room, a.text(), target);
+	// Later edits of the interviewer do not wait on the candidate's side.
+	await Promise.all([type(a, 10), type(b, 10)]);
+	await checkTimeline(srv, room, a.text(), await converge([a, b]));
+	await a.close();
+	await b.close();
+	await srv.stop();
+});
+
+// Issue 14, defect 1: a close is closed only once PostgreSQL has it.  With
+// PostgreSQL unreachable the close answers 503 (promptly, not a dropped
+// connection), the room stays open, and a retry once it is back closes it
+// for good (it stays closed across a restart); closing again answers 200.
+test('closing a room while PostgreSQL is unreachable: 503, still open; a retry closes it durably', async () => {
+	const pg = await privatePg();
+	const srv = await Tandem.start({ args: ['--pg', pg.conninfo] });
+	cleanups.push(() => srv.proc && srv.stop());
+	const room = await srv.createRoom();
+	const a = await srv.join(room, 'interviewer');
+	const close = () => srv.api('POST', `/api/rooms/${room.id}/close`, { token: room.tokens.interviewer });
+	pg.stop();
+	const down = await close();
+	assert.equal(down.status, 503, `close with PostgreSQL down: ${down.status} ${down.text}`);
+	const open = await srv.api('GET', `/api/rooms/${room.id}`, { token: room.tokens.interviewer });
+	assert.equal(open.status, 200, open.text);
+	assert.equal(open.json.closed, false, `a close PostgreSQL never confirmed left the room open: ${open.text}`);
+	assert.equal(a.closeInfo, null, 'the interviewer is still connected');
+	pg.start();
+	// The client retries, as the 503 asks, until PostgreSQL is back.
+	let res = await close();
+	for (let i = 0; res.status === 503; i++) {
+		assert.ok(i < 20, `close still 503 after PostgreSQL came back: ${res.text}`);
+		res = await close();
+	}
+	assert.equal(res.status, 200, `the retried close: ${res.status} ${res.text}`);
+	assert.equal((await a.closedWith('the room closed')).code, 4002);
+	assert.equal((await close()).status, 200, 'closing a closed room again is answered 200');
+	await srv.restart();
+	const after = await srv.api('GET', `/api/rooms/${room.id}`, { token: room.tokens.interviewer });
+	assert.equal(after.status, 200, after.text);
+	assert.equal(after.json.closed, true, `still closed after a restart: ${after.text}`);
+	const c = await srv.connect();
+	await assert.rejects(c.join(room.id, room.tokens.candidate, {}), 'a closed room refuses joins after a restart');
 	await srv.stop();
 });

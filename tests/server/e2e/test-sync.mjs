@@ -293,3 +293,33 @@ test('offline edits are merged after a reconnect to a restarted tandem', async (
 	assert.equal(late.text(), 'before the restart\ntyped during the restart\n');
 	for (const x of [a2, b2, late]) await x.close();
 });
+
+test('an edit that waits on the server for a peer\'s ops is forwarded to that peer, acked and recorded once they arrive', async () => {
+	const room = await srv.createRoom();
+	const [a, b] = await pair(room);
+	a.edit((d) => d.insert(0, 'hello '));
+	await converge([a, b]);
+	const oldAgent = b.agent;
+	const doc = b.doc;
+	// X: the candidate's, typed offline, reaches the interviewer another way.
+	b.drop();
+	const v0 = doc.version();
+	doc.insert(doc.length, 'X');
+	a.doc.applyUpdate(doc.encodeSince(v0));
+	// Y: the interviewer's, after X, sent before the server has X: it waits there.
+	a.edit((d) => d.insert(d.length, 'Y'));
+	// The candidate comes back and sends X.
+	const b2 = await srv.connect();
+	await b2.join(room.id, room.tokens.candidate, await versionOf(doc), { doc });
+	b2.ownAgents.add(oldAgent);
+	b2.ack = { ...b.ack };
+	assert.ok(await b2.resendUnacked(), 'X was sent');
+	const target = await converge([a, b2]);
+	assert.equal(b2.text(), 'hello XY', 'the candidate received the interviewer\'s Y');
+	const late = await lateJoiner(srv, room, target);
+	assert.equal(late.text(), 'hello XY');
+	const now = await srv.api('GET', `/api/rooms/${room.id}/text?at=${Date.now()}`, { token: room.tokens.interviewer });
+	assert.equal(now.status, 200, now.text);
+	assert.equal(now.json.text, 'hello XY', 'text?at=now holds the released edit');
+	for (const x of [a, b2, late]) await x.close();
+});

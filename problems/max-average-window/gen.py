@@ -1,0 +1,8 @@
+import random
+
+
+def make(n, seed):
+    """n readings in [-10^4, 10^4] and a window of half their length."""
+    rng = random.Random(seed)
+    nums = [rng.randint(-10000, 10000) for _ in range(n)]
+    return [nums, max(1, n // 2)]

@@ -1,0 +1,71 @@
+/*
+ * http.h - the REST API and every HTTP write (http.c).
+ *
+ * http.c owns an HTTP request from the moment lws hands it over to the
+ * last byte of its answer: headers and body in (http_callback), the API's
+ * routes (http_api), and the answer out (http_reply, written from the
+ * WRITEABLE callback).  ws.c only registers http_callback as the
+ * listener's "http" protocol with sizeof(struct http_pss) of per-session
+ * storage.
+ */
+#ifndef TANDEM_HTTP_H
+#define TANDEM_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+#include <libwebsockets.h>
+
+struct server;
+struct room;
+
+/*
+ * One API request.  http.c owns it; when the connection closes before the
+ * answer, orphan is set and http_reply() frees it instead of answering.
+ */
+struct http_req {
+	struct server *srv;
+	struct lws *wsi;
+	bool orphan, ready;
+	int status;
+	char *resp;
+	size_t resp_len, resp_sent;
+	const char *type; /* content type; NULL = application/json */
+	bool headers_sent;
+	/* scratch for http.c while an answer is pending */
+	json_t *pending;
+	struct room *room;
+};
+
+/*
+ * Handles one API request.  Returns the HTTP status with *out set (a new
+ * JSON reference to send), or 0 when the answer comes later through
+ * http_reply(hr, ...).
+ */
+int http_api(struct server *srv, struct http_req *hr, const char *method, const char *path,
+	     const char *auth, const char *body, size_t body_len, json_t **out);
+/* Answers hr (consumes body). */
+void http_reply(struct http_req *hr, int status, json_t *body);
+
+/*
+ * lws's per-session storage of an HTTP connection (ws.c sizes the protocol
+ * with it); the request lives on the heap (see http_req).
+ */
+struct http_pss {
+	struct http_req *hr;
+	char method[8];
+	char path[256];
+	char auth[1024];
+	char *body;
+	size_t body_len;
+	bool too_big;
+	bool waiting;	 /* http_api answered 0: http_reply comes later */
+	bool dispatched; /* handled once: lws may still report the (empty) body's end */
+};
+
+/* lws's callback of the "http" protocol: requests, bodies, answers. */
+int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		  size_t len);
+
+#endif /* TANDEM_HTTP_H */
