@@ -138,6 +138,73 @@ json_t *problem_test_json(const struct problem *p, size_t i, const json_t *custo
 	return o;
 }
 
+/* ---- results that travelled as JSON ----------------------------------------- */
+
+static enum judge_verdict verdict_parse(const char *s)
+{
+	for (int v = JUDGE_VERDICT_OK; s && v <= JUDGE_VERDICT_SKIPPED; v++)
+		if (!strcmp(s, judge_verdict_str((enum judge_verdict)v)))
+			return (enum judge_verdict)v;
+	return JUDGE_VERDICT_NONE;
+}
+
+static json_t *ref_or_null(json_t *v, bool (*is)(const json_t *))
+{
+	return v && (!is || is(v)) ? json_incref(v) : NULL;
+}
+
+static bool is_obj(const json_t *v)
+{
+	return json_is_object(v);
+}
+
+int problem_test_result_from_json(const json_t *o, struct judge_test_result *t)
+{
+	memset(t, 0, sizeof(*t));
+	if (!json_is_object(o))
+		return -1;
+	t->verdict = verdict_parse(json_string_value(json_object_get(o, "verdict")));
+	t->error = ref_or_null(json_object_get(o, "error"), is_obj);
+	t->value = t->error ? NULL : ref_or_null(json_object_get(o, "value"), NULL);
+	t->output = ref_or_null(json_object_get(o, "output"), is_obj);
+	json_t *c = json_object_get(o, "cpu_ms"), *m = json_object_get(o, "mem_kb");
+	t->cpu_ms = json_is_number(c) ? json_number_value(c) : -1;
+	t->mem_kb = json_is_integer(m) && json_integer_value(m) > 0
+			    ? (uint64_t)json_integer_value(m)
+			    : 0;
+	return 0;
+}
+
+void problem_test_result_finish(struct judge_test_result *t)
+{
+	json_decref(t->value);
+	json_decref(t->error);
+	json_decref(t->output);
+	memset(t, 0, sizeof(*t));
+}
+
+int problem_result_from_json(const json_t *o, struct judge_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	if (!json_is_object(o))
+		return -1;
+	res->verdict = verdict_parse(json_string_value(json_object_get(o, "verdict")));
+	res->cpu_ms = json_number_value(json_object_get(o, "cpu_ms"));
+	res->wall_ms = json_number_value(json_object_get(o, "wall_ms"));
+	res->mem_kb = (uint64_t)json_integer_value(json_object_get(o, "mem_kb"));
+	const char *msg = json_string_value(json_object_get(o, "message"));
+	res->message = msg ? strdup(msg) : NULL;
+	res->compile_error = ref_or_null(json_object_get(o, "compile_error"), is_obj);
+	json_t *ts = json_object_get(o, "tests");
+	res->ntests = json_array_size(ts);
+	res->tests = calloc(res->ntests ? res->ntests : 1, sizeof(*res->tests));
+	if (!res->tests)
+		return -1;
+	for (size_t i = 0; i < res->ntests; i++)
+		problem_test_result_from_json(json_array_get(ts, i), &res->tests[i]);
+	return 0;
+}
+
 /* ---- one judged run -------------------------------------------------------- */
 
 static void fill_request(const struct problem *p, struct judge_request *req, const char *code,

@@ -143,6 +143,17 @@ json_t *problem_result_json(const struct problem *p, const json_t *custom,
 			    const struct judge_result *res, size_t n, bool show_hidden);
 
 /*
+ * The reverse of judge_result_json() (and of one of its "tests" entries):
+ * fills res (or t) from that JSON, so a result that travelled between
+ * processes can be judged with the functions above.  The json_t members
+ * of res/t are new references; release with judge_result_finish() (for t:
+ * problem_test_result_finish()).  Returns 0, or -1 when o is malformed.
+ */
+int problem_result_from_json(const json_t *o, struct judge_result *res);
+int problem_test_result_from_json(const json_t *o, struct judge_test_result *t);
+void problem_test_result_finish(struct judge_test_result *t);
+
+/*
  * A short hint for a wrong answer that is a form mistake rather than a
  * wrong value: None returned (printed instead?), a tuple or set where a
  * list was expected, an object the value format cannot carry.  Static

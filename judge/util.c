@@ -286,6 +286,10 @@ json_t *judge_result_json(const struct judge_result *res, const char *out, size_
 				bad |= put(to, "value", json_incref(t->value));
 			if (t->error)
 				bad |= put(to, "error", json_incref(t->error));
+			if (t->mem_kb)
+				bad |= put(to, "mem_kb", json_integer((json_int_t)t->mem_kb));
+			if (t->output)
+				bad |= put(to, "output", json_incref(t->output));
 			bad |= json_array_append_new(ts, to);
 		}
 		json_decref(ts);

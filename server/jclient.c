@@ -19,6 +19,7 @@
 struct jrun {
 	uint64_t id;
 	jclient_output_cb *out;
+	jclient_test_cb *test;
 	jclient_done_cb *done;
 	void *ud;
 	struct jrun *next;
@@ -92,6 +93,12 @@ static void on_frame(struct jclient *jc, const char *data, size_t len)
 
 		if (data_s && stream && r->out)
 			r->out(r->ud, id, stream, data_s);
+	} else if (strcmp(op, "test") == 0 && (r = take(jc, id, false))) {
+		json_t *t = json_object_get(msg, "test");
+		json_t *idx = json_object_get(msg, "index");
+		if (r->test && json_is_object(t) && json_is_integer(idx) &&
+		    json_integer_value(idx) >= 0)
+			r->test(r->ud, id, (size_t)json_integer_value(idx), t);
 	} else if (strcmp(op, "result") == 0 && (r = take(jc, id, true))) {
 		r->done(r->ud, id, json_object_get(msg, "result"),
 			json_string_value(json_object_get(msg, "error")));
@@ -238,20 +245,35 @@ static int send_frame(struct jclient *jc, json_t *msg)
 int jclient_run(struct jclient *jc, const char *code, size_t code_len, jclient_output_cb *out,
 		jclient_done_cb *done, void *ud, uint64_t *run)
 {
+	return jclient_run_tests(jc, json_pack("{s:s%}", "code", code, code_len), out, NULL, done,
+				 ud, run);
+}
+
+int jclient_run_tests(struct jclient *jc, json_t *req, jclient_output_cb *out,
+		      jclient_test_cb *test, jclient_done_cb *done, void *ud, uint64_t *run)
+{
 	struct jrun *r;
 	int rc;
 
-	if (!jclient_up(jc))
+	if (!req)
 		return JCLIENT_EDOWN;
+	if (!jclient_up(jc)) {
+		json_decref(req);
+		return JCLIENT_EDOWN;
+	}
 	r = calloc(1, sizeof(*r));
-	if (!r)
+	if (!r) {
+		json_decref(req);
 		return JCLIENT_EDOWN;
+	}
 	r->id = ++jc->next_id;
 	r->out = out;
+	r->test = test;
 	r->done = done;
 	r->ud = ud;
-	rc = send_frame(jc, json_pack("{s:s, s:I, s:s%}", "op", "run", "id", (json_int_t)r->id,
-				      "code", code, code_len));
+	json_object_set_new(req, "op", json_string("run"));
+	json_object_set_new(req, "id", json_integer((json_int_t)r->id));
+	rc = send_frame(jc, req);
 	if (rc) {
 		free(r);
 		return rc;

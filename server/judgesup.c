@@ -7,8 +7,12 @@
  * object (see jclient.c for the other end):
  *
  *   server -> supervisor  {"op":"run","id":N,"code":"...","limits":{...}}
+ *                         test modes add "mode", "entry", "tests" (never an
+ *                         expected value), "options" (judge_request.options)
  *                         {"op":"cancel","id":N}
  *   supervisor -> server  {"op":"output","id":N,"stream":"stdout","data":"..."}
+ *                         {"op":"test","id":N,"index":i,"test":{...}} as each
+ *                         test's line arrives (test modes)
  *                         {"op":"result","id":N,"result":{...}} or
  *                         {"op":"result","id":N,"error":"..."}
  *
@@ -176,6 +180,28 @@ static void on_done(void *ud, uint64_t run_id, struct judge_result *res)
 	memset(r, 0, sizeof(*r));
 }
 
+static void on_test(void *ud, uint64_t run_id, size_t index, const struct judge_test_result *t)
+{
+	struct sup *sp = ud;
+	struct srun *r = run_by_judge(sp, run_id);
+	json_t *o;
+
+	if (!r)
+		return;
+	o = json_pack("{s:s, s:f, s:I}", "verdict", judge_verdict_str(t->verdict), "cpu_ms",
+		      t->cpu_ms, "mem_kb", (json_int_t)t->mem_kb);
+	if (o && t->value)
+		json_object_set(o, "value", t->value);
+	if (o && t->error)
+		json_object_set(o, "error", t->error);
+	if (o && t->output)
+		json_object_set(o, "output", t->output);
+	if (o)
+		judgesup_send(sp->sock, json_pack("{s:s, s:I, s:I, s:o}", "op", "test", "id",
+						  (json_int_t)r->client_id, "index",
+						  (json_int_t)index, "test", o));
+}
+
 static void start_run(struct sup *sp, json_t *msg)
 {
 	json_int_t id = json_integer_value(json_object_get(msg, "id"));
@@ -195,6 +221,18 @@ static void start_run(struct sup *sp, json_t *msg)
 	}
 	memset(&req, 0, sizeof(req));
 	req.mode = JUDGE_MODE_SCRIPT;
+	if (json_is_string(json_object_get(msg, "mode")) &&
+	    judge_mode_parse(json_string_value(json_object_get(msg, "mode")), &req.mode)) {
+		judgesup_send(sp->sock, json_pack("{s:s, s:I, s:s}", "op", "result", "id", id,
+						  "error", "bad request"));
+		return;
+	}
+	if (req.mode != JUDGE_MODE_SCRIPT) {
+		req.entry = json_string_value(json_object_get(msg, "entry"));
+		req.tests = json_object_get(msg, "tests");
+		req.options = json_object_get(msg, "options");
+		req.test = on_test;
+	}
 	req.code = code;
 	req.code_len = json_string_length(json_object_get(msg, "code"));
 	req.stdin_data = json_string_value(json_object_get(msg, "stdin"));
@@ -203,6 +241,8 @@ static void start_run(struct sup *sp, json_t *msg)
 		req.limits.cpu_ms = (uint32_t)json_integer_value(json_object_get(lim, "cpu_ms"));
 		req.limits.wall_ms = (uint32_t)json_integer_value(json_object_get(lim, "wall_ms"));
 		req.limits.mem_mb = (uint32_t)json_integer_value(json_object_get(lim, "mem_mb"));
+		req.limits.output_kb =
+			(uint32_t)json_integer_value(json_object_get(lim, "output_kb"));
 	}
 	memset(r, 0, sizeof(*r));
 	r->used = true;

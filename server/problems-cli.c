@@ -163,113 +163,64 @@ static bool ok(PGresult *r)
 	return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
 }
 
+/*
+ * The arguments of SQL problem_store() (migrations/0004_problems.sql) for
+ * p: id, title, difficulty, tags (a text[] literal), kind, content (the
+ * JSON form).  Strings are new; problems_args_free() releases them.
+ */
+int problems_args(const struct problem *p, char *args[6])
+{
+	json_t *content = problem_json(p, PROBLEM_VIEW_STORE);
+	char *tags = json_dumps(p->tags, JSON_COMPACT);
+
+	memset(args, 0, 6 * sizeof(args[0]));
+	args[5] = content ? json_dumps(content, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(content);
+	if (!tags || !args[5]) {
+		free(tags);
+		free(args[5]);
+		return -1;
+	}
+	/* A JSON array of strings is a text[] literal once its brackets are braces. */
+	tags[0] = '{';
+	tags[strlen(tags) - 1] = '}';
+	args[0] = strdup(p->id);
+	args[1] = strdup(p->title);
+	args[2] = strdup(p->difficulty);
+	args[3] = tags;
+	args[4] = strdup(judge_mode_str(p->kind));
+	return 0;
+}
+
+void problems_args_free(char *args[6])
+{
+	for (int i = 0; i < 6; i++)
+		free(args[i]);
+}
+
 int problems_store(PGconn *c, const struct problem *p, int *revision, bool *changed, char *err,
 		   size_t errlen)
 {
-	json_t *content = problem_json(p, PROBLEM_VIEW_STORE);
-	char *text = content ? json_dumps(content, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	char *tags = json_dumps(p->tags, JSON_COMPACT);
-	char rev[16];
+	char *args[6];
 	int rc = -1;
-	PGresult *r = NULL;
 
-	json_decref(content);
 	*changed = false;
-	if (!text || !tags) {
+	if (problems_args(p, args)) {
 		snprintf(err, errlen, "out of memory");
-		goto out;
+		return -1;
 	}
-	/* The tags as a text[] literal: from the JSON array, brackets to braces. */
-	tags[0] = '{';
-	tags[strlen(tags) - 1] = '}';
-	PQclear(PQexec(c, "BEGIN"));
-	const char *p1[] = { p->id };
-	r = q(c,
-	      "SELECT revision, (SELECT content FROM problem_revisions WHERE problem = $1 "
-	      "ORDER BY revision DESC LIMIT 1) FROM problems WHERE id = $1 FOR UPDATE",
-	      1, p1);
-	if (!ok(r))
-		goto sql;
-	int cur = PQntuples(r) ? atoi(PQgetvalue(r, 0, 0)) : 0;
-	bool same = false;
-	if (cur) {
-		PGresult *eq;
-		const char *p2[] = { PQgetvalue(r, 0, 1), text };
-		eq = q(c, "SELECT $1::jsonb = $2::jsonb", 2, p2);
-		same = ok(eq) && PQgetvalue(eq, 0, 0)[0] == 't';
-		PQclear(eq);
+	PGresult *r = q(c, PROBLEMS_STORE_SQL, 6, (const char *const *)args);
+	if (ok(r) && PQntuples(r) == 1) {
+		*revision = atoi(PQgetvalue(r, 0, 0));
+		*changed = PQgetvalue(r, 0, 1)[0] == 't';
+		rc = 0;
+	} else {
+		snprintf(err, errlen, "%s", PQerrorMessage(c));
+		if (strchr(err, '\n'))
+			*strchr(err, '\n') = '\0';
 	}
 	PQclear(r);
-	r = NULL;
-	if (same) {
-		const char *p3[] = { p->id };
-		r = q(c,
-		      "UPDATE problems SET archived_at = NULL WHERE id = $1 AND archived_at IS NOT "
-		      "NULL",
-		      1, p3);
-		if (!ok(r))
-			goto sql;
-		*revision = cur;
-		PQclear(r);
-		r = PQexec(c, "COMMIT");
-		rc = ok(r) ? 0 : -1;
-		goto out;
-	}
-	snprintf(rev, sizeof(rev), "%d", cur + 1);
-	const char *p4[] = { p->id, rev, p->title, p->difficulty, tags, judge_mode_str(p->kind) };
-	r = q(c,
-	      "INSERT INTO problems (id, revision, title, difficulty, tags, kind) "
-	      "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET revision = $2, "
-	      "title = $3, difficulty = $4, tags = $5, kind = $6, archived_at = NULL, updated_at = "
-	      "now()",
-	      6, p4);
-	if (!ok(r))
-		goto sql;
-	PQclear(r);
-	const char *p5[] = { p->id, rev, text };
-	r = q(c, "INSERT INTO problem_revisions (problem, revision, content) VALUES ($1, $2, $3)",
-	      3, p5);
-	if (!ok(r))
-		goto sql;
-	PQclear(r);
-	r = NULL;
-	for (size_t i = 0; i < p->ntests; i++) {
-		char idx[24];
-		char *args = json_dumps(p->tests[i].args, JSON_COMPACT | JSON_ENCODE_ANY);
-		char *exp = json_dumps(p->tests[i].expected, JSON_COMPACT | JSON_ENCODE_ANY);
-		snprintf(idx, sizeof(idx), "%zu", i);
-		const char *p6[] = {
-			p->id, rev, idx, p->tests[i].name, p->tests[i].hidden ? "true" : "false",
-			args,  exp
-		};
-		r = q(c,
-		      "INSERT INTO problem_tests (problem, revision, idx, name, hidden, args, "
-		      "expected) "
-		      "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-		      7, p6);
-		free(args);
-		free(exp);
-		if (!ok(r))
-			goto sql;
-		PQclear(r);
-		r = NULL;
-	}
-	r = PQexec(c, "COMMIT");
-	if (!ok(r))
-		goto sql;
-	*revision = cur + 1;
-	*changed = true;
-	rc = 0;
-	goto out;
-sql:
-	snprintf(err, errlen, "%s", PQerrorMessage(c));
-	if (strchr(err, '\n'))
-		*strchr(err, '\n') = '\0';
-	PQclear(PQexec(c, "ROLLBACK"));
-out:
-	PQclear(r);
-	free(text);
-	free(tags);
+	problems_args_free(args);
 	return rc;
 }
 

@@ -244,6 +244,16 @@ int jclient_run(struct jclient *jc, const char *code, size_t code_len, jclient_o
 		jclient_done_cb *done, void *ud, uint64_t *run);
 /* Forgets ud: no more callbacks for run (the room went away). */
 void jclient_forget(struct jclient *jc, uint64_t run);
+/* A test's line as it arrives (test modes); t is borrowed for the call. */
+typedef void jclient_test_cb(void *ud, uint64_t run, size_t index, const json_t *t);
+/*
+ * A run in any mode: req (consumed) holds "code" and, for the test modes,
+ * "mode", "entry", "tests" (without expected values), "options" and
+ * "limits" ({cpu_ms, wall_ms, mem_mb, output_kb}).  test (may be NULL) gets
+ * each test's line as it arrives; done the whole result (judge_result_json).
+ */
+int jclient_run_tests(struct jclient *jc, json_t *req, jclient_output_cb *out,
+		      jclient_test_cb *test, jclient_done_cb *done, void *ud, uint64_t *run);
 
 /* ---- helpers ------------------------------------------------------------ */
 
