@@ -34,6 +34,7 @@
 
 #include "judge.h"
 #include "judgesup.h"
+#include "problem.h"
 #include "log.h"
 
 #define FRAME_MAX (16u << 20)
@@ -202,6 +203,32 @@ static void on_test(void *ud, uint64_t run_id, size_t index, const struct judge_
 						  (json_int_t)index, "test", o));
 }
 
+/*
+ * A complexity estimate: problem_complexity() drives the judge itself
+ * (blocking this process for up to ~5 s; runs of other rooms queue
+ * meanwhile, their sandboxes still finish under their own limits).
+ */
+static void run_complexity(struct sup *sp, json_t *msg)
+{
+	json_int_t id = json_integer_value(json_object_get(msg, "id"));
+	json_t *code = json_object_get(msg, "code"), *errors = json_array();
+	struct problem *p = NULL;
+	json_t *res = NULL;
+
+	if (json_is_string(code) &&
+	    !problem_from_json(json_object_get(msg, "problem"), "complexity", &p, errors) && p->gen)
+		res = problem_complexity(sp->judge, p, json_string_value(code),
+					 json_string_length(code));
+	if (res)
+		judgesup_send(sp->sock, json_pack("{s:s, s:I, s:o}", "op", "result", "id", id,
+						  "result", res));
+	else
+		judgesup_send(sp->sock, json_pack("{s:s, s:I, s:s}", "op", "result", "id", id,
+						  "error", p ? "estimate failed" : "bad request"));
+	problem_destroy(p);
+	json_decref(errors);
+}
+
 static void start_run(struct sup *sp, json_t *msg)
 {
 	json_int_t id = json_integer_value(json_object_get(msg, "id"));
@@ -264,6 +291,9 @@ static void on_frame(struct sup *sp, const char *data, size_t len)
 	if (!op) {
 		log_event(LOG_ERROR, "judgesup.bad_frame", "bytes=%zu", len);
 		sp->dead = true;
+	} else if (strcmp(op, "run") == 0 && json_is_string(json_object_get(msg, "kind")) &&
+		   !strcmp(json_string_value(json_object_get(msg, "kind")), "complexity")) {
+		run_complexity(sp, msg);
 	} else if (strcmp(op, "run") == 0) {
 		start_run(sp, msg);
 	} else if (strcmp(op, "cancel") == 0) {

@@ -26,6 +26,7 @@
 #include "judgesup.h"
 #include "log.h"
 #include "migrate.h"
+#include "bank.h"
 #include "problems.h"
 #include "presence.h"
 #include "server.h"
@@ -110,6 +111,8 @@ static void stop_now(uv_timer_t *t)
 		timeline_destroy(srv.timeline);
 		srv.timeline = NULL;
 	}
+	bank_destroy(srv.bank);
+	srv.bank = NULL;
 	if (srv.db) {
 		db_destroy(srv.db);
 		srv.db = NULL;
@@ -263,6 +266,8 @@ static int serve(const struct tandem_config *cfg)
 
 	if (db_create(loop, cfg->pg, NULL, &srv.db))
 		log_event(LOG_ERROR, "db", "msg=%s", "cannot set up the PostgreSQL client");
+	else if (bank_create(&srv, &srv.bank))
+		log_event(LOG_ERROR, "bank", "msg=%s", "cannot set up the problem bank");
 	{
 		struct timeline_options to;
 
@@ -302,6 +307,8 @@ out:
 		presence_destroy(srv.presence);
 	if (srv.timeline)
 		timeline_destroy(srv.timeline);
+	bank_destroy(srv.bank);
+	srv.bank = NULL;
 	if (srv.db)
 		db_destroy(srv.db);
 	uv_walk(loop, walk_close, NULL);

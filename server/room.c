@@ -15,13 +15,21 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth.h"
+#include "bank.h"
 #include "log.h"
 #include "presence.h"
+#include "problem.h"
 #include "server.h"
+#include "subs.h"
 #include "store.h"
 #include "timeline.h"
 
 enum pstate { P_NONE = 0, P_PRESENT, P_DISCONNECTED, P_LEFT, P_COMPLETED };
+
+/* What the run in flight is (docs/protocol.md, "Test runs and submissions"). */
+enum run_kind { RUN_SCRIPT, RUN_TESTS, RUN_SUBMIT, RUN_COMPLEXITY };
+static const char *const run_kind_names[] = { "script", "tests", "submit", "complexity" };
 
 static const char *const pstate_names[] = { "NONE", "PRESENT", "DISCONNECTED", "LEFT",
 					    "COMPLETED" };
@@ -90,6 +98,24 @@ struct room {
 	uint64_t run_started_ms;
 	double run_tokens[2];
 	uint64_t run_stamp[2];
+
+	/*
+	 * The room's problem (bank.h), NULL while none or while it loads; and
+	 * the test run or estimate in flight, which keeps the problem it started
+	 * with (a switch meanwhile does not change what it is judged against).
+	 */
+	struct bank_problem *prob;
+	bool prob_loading;
+	enum run_kind run_kind;
+	struct bank_problem *run_prob;
+	json_t *run_custom;  /* the custom tests, with their expected values */
+	size_t run_n;	     /* problem tests in the run: samples, or all */
+	size_t run_streamed; /* tests already sent as run.test, in order */
+	enum seat run_seat;
+	uint32_t run_agent;
+	char *run_code;
+	size_t run_code_len;
+	json_t *run_summary; /* a submit's run.result while its row is stored */
 };
 
 uint64_t server_now_ms(void)
@@ -259,6 +285,11 @@ static void room_free(struct room *r)
 		presence_forget_room(r->srv->presence, r->id);
 	if (r->run_busy && r->srv->judge)
 		jclient_forget(r->srv->judge, r->run_id);
+	bank_unref(r->prob);
+	bank_unref(r->run_prob);
+	json_decref(r->run_custom);
+	json_decref(r->run_summary);
+	free(r->run_code);
 	crdt_doc_destroy(r->doc);
 	free(r->owners);
 	free(r);
@@ -332,7 +363,7 @@ static void idle_due(lws_sorted_usec_list_t *sul)
 	if (r->conns || r->srv->stopping)
 		return;
 	/* Not yet all in PostgreSQL: look again a little later. */
-	if (r->dirty || r->saving || r->run_busy || r->acks ||
+	if (r->dirty || r->saving || r->run_busy || r->prob_loading || r->acks ||
 	    (r->tl && r->srv->timeline && timeline_room_release(r->tl))) {
 		if (r->dirty)
 			room_save(r);
@@ -675,6 +706,8 @@ static enum seat owner_of(const struct room *r, uint32_t agent)
 	return SEAT_NONE;
 }
 
+static void send_problem_on_join(struct room *r, struct conn *c);
+
 void room_join(struct room *r, struct conn *c, const char *name, const struct crdt_version *have,
 	       json_t *id)
 {
@@ -733,6 +766,7 @@ void room_join(struct room *r, struct conn *c, const char *name, const struct cr
 		json_object_set(welcome, "id", id);
 	conn_send_json(c, welcome);
 	conn_send_catchup(c, buf.data, buf.len);
+	send_problem_on_join(r, c);
 	log_event(LOG_INFO, "room.join", "room=%s conn=%llu seat=%s agent=%u", r->id,
 		  (unsigned long long)c->id, proto_seat_name(c->seat), c->agent);
 	record(r, "join", proto_seat_name(c->seat),
@@ -1153,6 +1187,187 @@ void room_resync(struct conn *c)
 	crdt_buf_finish(&buf);
 }
 
+/* ---- the problem --------------------------------------------------------- */
+
+static struct conn *conn_by_id(struct room *r, uint64_t id)
+{
+	for (struct conn *c = r->conns; c; c = c->room_next)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+/* The problem message (docs/protocol.md, "The room's problem"); new reference. */
+static json_t *problem_msg(struct room *r, const char *reason, const char *by, json_t *id)
+{
+	json_t *m = json_pack("{s:s, s:s, s:O}", "t", "problem", "reason", reason, "problem",
+			      r->prob ? r->prob->view : json_null());
+
+	json_object_set_new(m, "by", by ? json_string(by) : json_null());
+	if (id)
+		json_object_set(m, "id", id);
+	return m;
+}
+
+/*
+ * Puts the starter code into an empty document, as an edit of an agent of
+ * the server's own (owned by the interviewer's seat, who chose the
+ * problem): every connection receives it as an update and the timeline
+ * records it (actor "server").  Returns whether it did.
+ */
+static bool insert_starter(struct room *r)
+{
+	const char *starter = r->prob ? r->prob->p->starter : NULL;
+	struct crdt_version none, ver;
+	struct timeline_resv resv = { 0 };
+	struct crdt_buf buf;
+	struct crdt_doc *tmp;
+	uint32_t agent = r->next_agent;
+	bool done = false;
+
+	if (!starter || !starter[0] || crdt_len(r->doc) || crdt_pending(r->doc) ||
+	    agent == UINT32_MAX || strlen(starter) > r->srv->lim.max_doc)
+		return false;
+	if ((r->tl && r->srv->timeline && timeline_room_full(r->tl)) ||
+	    room_add_owner(r, agent, SEAT_INTERVIEWER))
+		return false;
+	store_add_agent(r->srv, r->id, agent, "interviewer");
+	crdt_version_init(&none, NULL);
+	crdt_version_init(&ver, NULL);
+	crdt_buf_init(&buf, NULL);
+	tmp = crdt_doc_create(NULL);
+	if (!tmp || crdt_insert(tmp, agent, 0, starter, strlen(starter)) ||
+	    crdt_encode_since(tmp, &none, &buf) || crdt_version_set(&ver, agent, UINT32_MAX))
+		goto out;
+	if (r->tl && r->srv->timeline &&
+	    timeline_reserve(r->tl, "edit", "server", buf.data, buf.len, ver.v, ver.len, &resv))
+		goto out;
+	if (crdt_apply(r->doc, buf.data, buf.len))
+		goto out;
+	crdt_version_set(&ver, agent, crdt_doc_next(r->doc, agent));
+	if (resv.tr)
+		timeline_commit(&resv, ver.v, ver.len);
+	mark_dirty(r);
+	fan_out(r, NULL, buf.data, buf.len, server_turn_us(r->srv));
+	done = true;
+out:
+	timeline_cancel(&resv);
+	crdt_doc_destroy(tmp);
+	crdt_buf_finish(&buf);
+	crdt_version_finish(&none);
+	crdt_version_finish(&ver);
+	return done;
+}
+
+/* A problem load or switch in flight: the room may be gone when it answers. */
+struct prob_req {
+	struct server *srv;
+	char room[48];
+	uint64_t conn;
+	json_t *id;
+	bool change;
+};
+
+static void set_problem(struct room *r, struct bank_problem *bp, const char *reason, const char *by,
+			json_t *id)
+{
+	bank_unref(r->prob);
+	r->prob = bp;
+	snprintf(r->problem, sizeof(r->problem), "%s", bp ? bp->id : "");
+	bool starter = insert_starter(r);
+	if (by) {
+		store_set_problem(r->srv, r->id, bp ? bp->id : NULL);
+		record(r, "problem", by,
+		       json_pack("{s:s?, s:i, s:b}", "problem", bp ? bp->id : NULL, "revision",
+				 bp ? bp->revision : 0, "starter", starter));
+		log_event(LOG_INFO, "room.problem", "room=%s problem=%s", r->id, bp ? bp->id : "-");
+	}
+	broadcast(r, problem_msg(r, reason, by, id), SEATS_ALL, NULL);
+}
+
+static void prob_loaded(void *ud, struct bank_problem *bp, int status)
+{
+	struct prob_req *q = ud;
+	struct room *r = room_find(q->srv, q->room);
+
+	if (r && !q->change)
+		r->prob_loading = false;
+	if (!r) {
+		bank_unref(bp);
+	} else if (!bp && q->change) {
+		struct conn *c = conn_by_id(r, q->conn);
+		if (c)
+			conn_send_error(
+				c, q->id, status == 404 ? PERR_UNKNOWN_PROBLEM : PERR_INTERNAL,
+				status == 404 ? NULL : "the problem could not be loaded; retry",
+				status == 404 ? 0 : 1000);
+	} else if (!bp) {
+		log_event(LOG_WARN, "room.problem", "room=%s problem=%s status=%d", r->id,
+			  r->problem, status);
+		broadcast(r, problem_msg(r, "join", NULL, NULL), SEATS_ALL, NULL);
+	} else {
+		set_problem(r, bp, q->change ? "change" : "join", q->change ? "interviewer" : NULL,
+			    q->id);
+	}
+	json_decref(q->id);
+	free(q);
+}
+
+static int load_problem(struct room *r, const char *pid, bool change, uint64_t conn, json_t *id)
+{
+	struct prob_req *q = calloc(1, sizeof(*q));
+
+	if (!q || !r->srv->bank) {
+		free(q);
+		return -1;
+	}
+	q->srv = r->srv;
+	snprintf(q->room, sizeof(q->room), "%s", r->id);
+	q->conn = conn;
+	q->id = json_incref(id);
+	q->change = change;
+	if (!change)
+		r->prob_loading = true;
+	if (bank_get(r->srv->bank, pid, prob_loaded, q)) {
+		if (!change)
+			r->prob_loading = false;
+		json_decref(q->id);
+		free(q);
+		return -1;
+	}
+	return 0;
+}
+
+static void send_problem_on_join(struct room *r, struct conn *c)
+{
+	if (r->prob || !r->problem[0]) {
+		conn_send_json(c, problem_msg(r, "join", NULL, NULL));
+		return;
+	}
+	/* Loading: everyone gets it when it is there (prob_loaded). */
+	if (!r->prob_loading && load_problem(r, r->problem, false, 0, NULL))
+		conn_send_json(c, problem_msg(r, "join", NULL, NULL));
+}
+
+static void on_problem(struct conn *c, json_t *msg)
+{
+	struct room *r = c->room;
+	json_t *id = json_object_get(msg, "id"), *pid = json_object_get(msg, "problem");
+
+	if (!json_is_null(pid) &&
+	    (!json_is_string(pid) || !json_string_length(pid) || json_string_length(pid) > 64)) {
+		conn_send_error(c, id, PERR_BAD_REQUEST, "problem must be an id or null", 0);
+		return;
+	}
+	if (json_is_null(pid)) {
+		set_problem(r, NULL, "change", "interviewer", id);
+		return;
+	}
+	if (load_problem(r, json_string_value(pid), true, c->id, id))
+		conn_send_error(c, id, PERR_INTERNAL, "the problem could not be loaded; retry",
+				1000);
+}
+
 /* ---- runs ---------------------------------------------------------------- */
 
 static void run_output(void *ud, uint64_t run, const char *stream, const char *utf8)
@@ -1165,14 +1380,41 @@ static void run_output(void *ud, uint64_t run, const char *stream, const char *u
 		  SEATS_ALL, NULL);
 }
 
+/* A payload for the timeline: msg without "t", its output cut to 16 KiB. */
+static json_t *timeline_payload(const json_t *msg)
+{
+	static const char *const big[] = { "stdout", "stderr", "output" };
+	json_t *p = json_deep_copy(msg);
+
+	json_object_del(p, "t");
+	for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
+		const char *v = json_string_value(json_object_get(p, big[i]));
+
+		if (v && strlen(v) > 16384)
+			json_object_set_new(p, big[i], json_stringn(v, 16384));
+	}
+	return p;
+}
+
+static void run_finished(struct room *r)
+{
+	r->run_busy = false;
+	bank_unref(r->run_prob);
+	r->run_prob = NULL;
+	json_decref(r->run_custom);
+	r->run_custom = NULL;
+	free(r->run_code);
+	r->run_code = NULL;
+	r->srv->metrics.runs++;
+	metrics_observe(&r->srv->metrics.run, (double)(server_mono_ms() - r->run_started_ms));
+}
+
 static void run_done(void *ud, uint64_t run, json_t *result, const char *error)
 {
 	struct room *r = ud;
 	json_t *msg;
 
-	r->run_busy = false;
-	r->srv->metrics.runs++;
-	metrics_observe(&r->srv->metrics.run, (double)(server_mono_ms() - r->run_started_ms));
+	run_finished(r);
 	if (result) {
 		msg = json_deep_copy(result);
 		json_object_set_new(msg, "t", json_string("run.result"));
@@ -1190,33 +1432,205 @@ static void run_done(void *ud, uint64_t run, json_t *result, const char *error)
 	}
 	log_event(LOG_INFO, "run.done", "room=%s run=%llu verdict=%s", r->id,
 		  (unsigned long long)run, json_string_value(json_object_get(msg, "verdict")));
-	{
-		/* The timeline keeps the result, with its output cut to a reasonable size. */
-		json_t *p = json_deep_copy(msg);
-		static const char *const big[] = { "stdout", "stderr", "output" };
-
-		json_object_del(p, "t");
-		for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
-			const char *v = json_string_value(json_object_get(p, big[i]));
-
-			if (v && strlen(v) > 16384)
-				json_object_set_new(p, big[i], json_stringn(v, 16384));
-		}
-		record(r, "run.result", NULL, p);
-	}
+	record(r, "run.result", NULL, timeline_payload(msg));
 	broadcast(r, msg, SEATS_ALL, NULL);
 }
 
-static void on_run(struct conn *c, json_t *msg)
+/*
+ * Sends test i of the run as run.test (to every seat and the timeline): a
+ * hidden test as its name, verdict, time and memory only.
+ */
+static void send_test(struct room *r, size_t i, const struct judge_test_result *t)
+{
+	const struct problem *p = r->run_prob->p;
+	size_t pi = problem_run_index(p, r->run_n, i);
+	bool hidden = pi < p->ntests && p->tests[pi].hidden;
+	enum judge_verdict v = problem_test_verdict(p, pi, r->run_custom, t);
+	json_t *o = problem_test_json(p, pi, r->run_custom, t, v, hidden ? pi - p->nsamples + 1 : 0,
+				      true);
+
+	if (!o)
+		return;
+	json_object_set_new(o, "t", json_string("run.test"));
+	json_object_set_new(o, "run", json_integer((json_int_t)r->run_id));
+	json_object_set_new(o, "index", json_integer((json_int_t)i));
+	record(r, "run.test", NULL, timeline_payload(o));
+	broadcast(r, o, SEATS_ALL, NULL);
+	r->run_streamed = i + 1;
+}
+
+static void run_test(void *ud, uint64_t run, size_t index, const json_t *line)
+{
+	struct room *r = ud;
+	struct judge_test_result t;
+
+	if (!r->run_busy || run != r->run_id || !r->run_prob || index < r->run_streamed)
+		return;
+	if (problem_test_result_from_json(line, &t))
+		return;
+	send_test(r, index, &t);
+	problem_test_result_finish(&t);
+}
+
+static void summary_out(struct room *r, json_t *summary)
+{
+	log_event(LOG_INFO, "run.done", "room=%s run=%llu mode=%s verdict=%s", r->id,
+		  (unsigned long long)r->run_id, run_kind_names[r->run_kind],
+		  json_string_value(json_object_get(summary, "verdict")));
+	record(r, "run.result", NULL, timeline_payload(summary));
+	broadcast(r, summary, SEATS_ALL, NULL);
+}
+
+/* A submit's row is stored (or not): its run.result goes out now. */
+static void sub_stored(void *ud, int err)
+{
+	struct subs_ctx *sc = ud;
+	struct room *r = room_find(sc->srv, sc->room);
+
+	if (r && r->run_summary && r->run_busy && r->run_id == sc->run) {
+		json_t *summary = r->run_summary;
+
+		r->run_summary = NULL;
+		if (err) {
+			json_object_set_new(summary, "submission", json_null());
+			json_object_set_new(summary, "message",
+					    json_string("the submission could not be stored"));
+		} else {
+			json_t *ev = json_deep_copy(summary);
+			json_object_del(ev, "t");
+			json_object_set_new(ev, "seat", json_string(proto_seat_name(r->run_seat)));
+			json_object_set_new(ev, "agent", json_integer(r->run_agent));
+			record(r, "submission", proto_seat_name(r->run_seat), ev);
+		}
+		summary_out(r, summary);
+		run_finished(r);
+	}
+	subs_ctx_free(sc);
+}
+
+static void tests_done(void *ud, uint64_t run, json_t *result, const char *error)
+{
+	struct room *r = ud;
+	const struct problem *p = r->run_prob->p;
+	struct judge_result res;
+	json_t *summary = NULL;
+
+	if (!result || problem_result_from_json(result, &res)) {
+		run_done(ud, run, NULL, result ? "bad result from the judge" : error);
+		return;
+	}
+	/* Tests the harness never reported (SKIPPED, killed) were not streamed. */
+	for (size_t i = r->run_streamed; i < res.ntests; i++)
+		send_test(r, i, &res.tests[i]);
+	json_t *full = problem_result_json(p, r->run_custom, &res, r->run_n, false);
+	judge_result_finish(&res);
+	if (!full) {
+		run_done(ud, run, NULL, "out of memory");
+		return;
+	}
+	summary = json_deep_copy(full);
+	json_object_del(summary, "tests");
+	json_object_set_new(summary, "t", json_string("run.result"));
+	json_object_set_new(summary, "run", json_integer((json_int_t)run));
+	json_object_set_new(summary, "mode", json_string(run_kind_names[r->run_kind]));
+	json_object_set_new(summary, "problem", json_string(r->run_prob->id));
+	json_object_set_new(summary, "revision", json_integer(r->run_prob->revision));
+	if (r->run_kind == RUN_SUBMIT) {
+		char sid[24] = "s_";
+		struct subs_row row = { .room = r->id,
+					.seat = proto_seat_name(r->run_seat),
+					.agent = r->run_agent,
+					.problem = r->run_prob->id,
+					.revision = r->run_prob->revision,
+					.code = r->run_code,
+					.summary = full };
+		struct subs_ctx *sc = NULL;
+		if (!auth_random_id(sid + 2, sizeof(sid) - 2) &&
+		    (sc = subs_ctx_new(r->srv, r->id, run))) {
+			row.id = sid;
+			json_object_set_new(summary, "submission", json_string(sid));
+			r->run_summary = summary;
+			if (subs_store(r->srv, &row, sub_stored, sc) == 0) {
+				json_decref(full);
+				return; /* sub_stored sends the summary */
+			}
+			subs_ctx_free(sc);
+			r->run_summary = NULL;
+		}
+		json_object_set_new(summary, "submission", json_null());
+		json_object_set_new(summary, "message",
+				    json_string("the submission could not be stored"));
+	}
+	json_decref(full);
+	summary_out(r, summary);
+	run_finished(r);
+}
+
+static void complexity_done(void *ud, uint64_t run, json_t *result, const char *error)
+{
+	struct room *r = ud;
+	json_t *msg = result ? json_deep_copy(result)
+			     : json_pack("{s:n, s:s, s:s}", "class", "verdict", "IE", "message",
+					 error ? error : "judge failed");
+
+	json_object_set_new(msg, "t", json_string("complexity.result"));
+	json_object_set_new(msg, "run", json_integer((json_int_t)run));
+	log_event(LOG_INFO, "complexity.done", "room=%s run=%llu class=%s", r->id,
+		  (unsigned long long)run, json_string_value(json_object_get(msg, "class")));
+	record(r, "complexity.result", NULL, timeline_payload(msg));
+	broadcast(r, msg, SEATS_ALL, NULL);
+	run_finished(r);
+}
+
+/* The run request for the judge supervisor (test modes); NULL when refused. */
+static json_t *tests_request(struct conn *c, const struct problem *p, enum run_kind kind,
+			     json_t *custom, json_t *id)
+{
+	size_t n = kind == RUN_SUBMIT ? p->ntests : p->nsamples;
+	json_t *opts = problem_harness_options(p);
+	json_t *tests = problem_harness_tests(p, n, custom);
+
+	if (!opts || !tests) {
+		json_decref(opts);
+		json_decref(tests);
+		conn_send_error(c, id, PERR_INTERNAL, NULL, 0);
+		return NULL;
+	}
+	json_object_set_new(opts, "capture", json_integer((json_int_t)p->limits.output_kb * 1024));
+	json_object_set_new(opts, "test_cpu_ms", json_integer(p->limits.cpu_ms));
+	return json_pack("{s:s, s:s, s:o, s:o, s:{s:i, s:i, s:i, s:i}}", "mode",
+			 judge_mode_str(p->kind), "entry", p->entry, "tests", tests, "options",
+			 opts, "limits", "cpu_ms", (int)p->submit_cpu_ms, "wall_ms",
+			 (int)(p->submit_cpu_ms * 2 + 3000), "mem_mb", (int)p->limits.mem_mb,
+			 "output_kb", (int)p->limits.output_kb);
+}
+
+static void on_run(struct conn *c, json_t *msg, enum run_kind kind)
 {
 	struct room *r = c->room;
 	int k = seat_index(c->seat);
 	json_t *id = json_object_get(msg, "id");
+	json_t *custom = json_object_get(msg, "tests"), *req = NULL;
+	const struct problem *p = r->prob ? r->prob->p : NULL;
+	char *why = NULL;
 	size_t n;
 	char *text;
 	uint64_t run;
 	int rc;
 
+	if (kind != RUN_SCRIPT && !p) {
+		conn_send_error(c, id, PERR_NO_PROBLEM, NULL, 0);
+		return;
+	}
+	if (kind == RUN_COMPLEXITY && !p->gen) {
+		conn_send_error(c, id, PERR_NO_GENERATOR, NULL, 0);
+		return;
+	}
+	if (kind == RUN_TESTS && custom && problem_check_custom(p, custom, &why)) {
+		conn_send_error(c, id, PERR_BAD_REQUEST, why, 0);
+		free(why);
+		return;
+	}
 	if (!r->srv->judge) {
 		conn_send_error(c, id, PERR_JUDGE_DOWN, r->srv->judge_down, 0);
 		return;
@@ -1239,28 +1653,63 @@ static void on_run(struct conn *c, json_t *msg)
 	}
 	crdt_text(r->doc, text, n);
 	text[n] = '\0';
-	rc = jclient_run(r->srv->judge, text, n, run_output, run_done, r, &run);
-	free(text);
+	if (kind == RUN_SCRIPT) {
+		rc = jclient_run(r->srv->judge, text, n, run_output, run_done, r, &run);
+	} else if (kind == RUN_COMPLEXITY) {
+		req = json_pack("{s:s, s:o, s:s%}", "kind", "complexity", "problem",
+				problem_json(p, PROBLEM_VIEW_STORE), "code", text, n);
+		rc = jclient_run_tests(r->srv->judge, req, NULL, NULL, complexity_done, r, &run);
+	} else {
+		req = tests_request(c, p, kind, custom, id);
+		if (!req) {
+			free(text);
+			return;
+		}
+		json_object_set_new(req, "code", json_stringn(text, n));
+		rc = jclient_run_tests(r->srv->judge, req, NULL, run_test, tests_done, r, &run);
+	}
 	if (rc) {
+		free(text);
 		conn_send_error(c, id, PERR_JUDGE_DOWN, r->srv->judge_down, 0);
 		return;
 	}
 	r->run_busy = true;
 	r->run_id = run;
+	r->run_kind = kind;
 	r->run_started_ms = server_mono_ms();
-	log_event(LOG_INFO, "run.start", "room=%s conn=%llu run=%llu", r->id,
-		  (unsigned long long)c->id, (unsigned long long)run);
-	record(r, "run", proto_seat_name(c->seat),
-	       json_pack("{s:I, s:i, s:I}", "run", (json_int_t)run, "agent", (int)c->agent, "bytes",
-			 (json_int_t)n));
-	{
-		json_t *started = json_pack("{s:s, s:I, s:s}", "t", "run.started", "run",
-					    (json_int_t)run, "by", proto_seat_name(c->seat));
-
-		if (id)
-			json_object_set(started, "id", id);
-		broadcast(r, started, SEATS_ALL, NULL);
+	r->run_streamed = 0;
+	r->run_seat = c->seat;
+	r->run_agent = c->agent;
+	r->run_code = text;
+	r->run_code_len = n;
+	r->run_n = kind == RUN_SUBMIT ? p->ntests : p ? p->nsamples : 0;
+	if (kind != RUN_SCRIPT)
+		r->run_prob = bank_ref(r->prob);
+	if (kind == RUN_TESTS && custom)
+		r->run_custom = json_deep_copy(custom);
+	log_event(LOG_INFO, "run.start", "room=%s conn=%llu run=%llu mode=%s", r->id,
+		  (unsigned long long)c->id, (unsigned long long)run, run_kind_names[kind]);
+	json_t *ev = json_pack("{s:I, s:i, s:I, s:s}", "run", (json_int_t)run, "agent",
+			       (int)c->agent, "bytes", (json_int_t)n, "mode", run_kind_names[kind]);
+	json_t *started = json_pack("{s:s, s:I, s:s}", "t",
+				    kind == RUN_COMPLEXITY ? "complexity.started" : "run.started",
+				    "run", (json_int_t)run, "by", proto_seat_name(c->seat));
+	if (kind != RUN_SCRIPT) {
+		size_t total = r->run_n + json_array_size(r->run_custom);
+		json_object_set_new(ev, "problem", json_string(r->run_prob->id));
+		json_object_set_new(ev, "revision", json_integer(r->run_prob->revision));
+		if (kind != RUN_COMPLEXITY) {
+			json_object_set_new(started, "mode", json_string(run_kind_names[kind]));
+			json_object_set_new(started, "problem", json_string(r->run_prob->id));
+			json_object_set_new(started, "revision",
+					    json_integer(r->run_prob->revision));
+			json_object_set_new(started, "total", json_integer((json_int_t)total));
+		}
 	}
+	record(r, kind == RUN_COMPLEXITY ? "complexity" : "run", proto_seat_name(c->seat), ev);
+	if (id)
+		json_object_set(started, "id", id);
+	broadcast(r, started, SEATS_ALL, NULL);
 }
 
 /* ---- control messages ---------------------------------------------------- */
@@ -1284,8 +1733,32 @@ void room_on_json(struct conn *c, enum proto_msg m, json_t *msg)
 		broadcast(r, out, SEATS_ALL, c);
 		break;
 	}
-	case PROTO_RUN:
-		on_run(c, msg);
+	case PROTO_RUN: {
+		const char *mode = json_string_value(json_object_get(msg, "mode"));
+		enum run_kind kind = RUN_SCRIPT;
+
+		if (json_object_get(msg, "mode") &&
+		    (!mode ||
+		     (strcmp(mode, "script") && strcmp(mode, "tests") && strcmp(mode, "submit")))) {
+			conn_send_error(c, id, PERR_BAD_REQUEST,
+					"mode must be script, tests or submit", 0);
+			break;
+		}
+		if (mode && !strcmp(mode, "tests"))
+			kind = RUN_TESTS;
+		else if (mode && !strcmp(mode, "submit"))
+			kind = RUN_SUBMIT;
+		on_run(c, msg, kind);
+		break;
+	}
+	case PROTO_SUBMIT:
+		on_run(c, msg, RUN_SUBMIT);
+		break;
+	case PROTO_COMPLEXITY:
+		on_run(c, msg, RUN_COMPLEXITY);
+		break;
+	case PROTO_PROBLEM:
+		on_problem(c, msg);
 		break;
 	case PROTO_NOTE: {
 		json_t *text = json_object_get(msg, "text");
@@ -1329,11 +1802,6 @@ void room_on_json(struct conn *c, enum proto_msg m, json_t *msg)
 		broadcast(r, out, SEATS_STAFF, NULL);
 		break;
 	}
-	case PROTO_PROBLEM:
-	case PROTO_SUBMIT:
-	case PROTO_COMPLEXITY:
-		conn_send_error(c, id, PERR_NOT_IMPLEMENTED, NULL, 0);
-		break;
 	case PROTO_JOIN:
 		conn_send_error(c, id, PERR_ALREADY_JOINED, NULL, 0);
 		break;

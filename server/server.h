@@ -30,6 +30,7 @@ struct presence;
 struct db;
 struct timeline;
 struct timeline_room;
+struct bank;
 
 /* Tunables the core reads; filled from struct tandem_config by main.c. */
 struct server_limits {
@@ -61,6 +62,7 @@ struct server {
 	const char *judge_down;
 	struct presence *presence;
 	struct db *db;
+	struct bank *bank;	   /* problems (bank.h); NULL without a database */
 	struct timeline *timeline; /* NULL: no timeline (edits acknowledged on merge) */
 
 	bool stopping;

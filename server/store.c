@@ -325,6 +325,14 @@ int store_create_room(struct server *srv, const char *id, const char *problem, s
 			   p, NULL, NULL, cb, ud);
 }
 
+int store_set_problem(struct server *srv, const char *id, const char *problem)
+{
+	const char *p[2] = { id, problem };
+
+	return write_query(srv, "room.problem", "UPDATE rooms SET problem = $2 WHERE id = $1", 2, p,
+			   NULL, NULL, NULL, NULL);
+}
+
 int store_close_room(struct server *srv, const char *id, store_done_cb *cb, void *ud)
 {
 	return write_query(srv, "room.close",
