@@ -205,6 +205,11 @@ int problem_result_from_json(const json_t *o, struct judge_result *res)
 	return 0;
 }
 
+size_t problem_run_index(const struct problem *p, size_t n, size_t i)
+{
+	return i < n ? i : p->ntests + (i - n);
+}
+
 /* ---- one judged run -------------------------------------------------------- */
 
 static void fill_request(const struct problem *p, struct judge_request *req, const char *code,
@@ -255,7 +260,7 @@ done:
 json_t *problem_result_json(const struct problem *p, const json_t *custom,
 			    const struct judge_result *res, size_t n, bool show_hidden)
 {
-	enum judge_verdict *vs = calloc(n ? n : 1, sizeof(*vs));
+	enum judge_verdict *vs = calloc(res->ntests ? res->ntests : 1, sizeof(*vs));
 	json_t *ts = json_array();
 	double max_cpu = 0;
 	size_t passed = 0;
@@ -265,28 +270,30 @@ json_t *problem_result_json(const struct problem *p, const json_t *custom,
 		json_decref(ts);
 		return NULL;
 	}
-	for (size_t i = 0, h = 0; i < n && i < res->ntests; i++) {
+	for (size_t i = 0; i < res->ntests; i++) {
 		const struct judge_test_result *t = &res->tests[i];
-		bool hidden = i < p->ntests && p->tests[i].hidden;
-		vs[i] = problem_test_verdict(p, i, custom, t);
+		size_t pi = problem_run_index(p, n, i);
+		bool hidden = pi < p->ntests && p->tests[pi].hidden;
+		vs[i] = problem_test_verdict(p, pi, custom, t);
 		if (t->cpu_ms > max_cpu)
 			max_cpu = t->cpu_ms;
-		json_array_append_new(ts, problem_test_json(p, i, custom, t, vs[i],
-							    hidden ? ++h : 0, !show_hidden));
+		json_array_append_new(ts, problem_test_json(p, pi, custom, t, vs[i],
+							    hidden ? pi - p->nsamples + 1 : 0,
+							    !show_hidden));
 	}
-	enum judge_verdict v = judge_verdicts_summary(vs, n, &passed);
+	enum judge_verdict v = judge_verdicts_summary(vs, res->ntests, &passed);
 	if (res->compile_error)
 		v = JUDGE_VERDICT_CE;
 	else if (res->verdict == JUDGE_VERDICT_IE)
 		v = JUDGE_VERDICT_IE;
 	bool budget = res->verdict == JUDGE_VERDICT_TLE && res->cpu_ms >= (double)p->submit_cpu_ms;
-	json_t *o =
-		json_pack("{s:s, s:b, s:I, s:I, s:f, s:f, s:I, s:f, s:b, s:O, s:o}", "verdict",
-			  judge_verdict_str(v), "accepted", v == JUDGE_VERDICT_AC, "passed",
-			  (json_int_t)passed, "total", (json_int_t)n, "cpu_ms", ms(res->cpu_ms),
-			  "max_cpu_ms", ms(max_cpu), "mem_kb", (json_int_t)res->mem_kb, "wall_ms",
-			  ms(res->wall_ms), "budget_exceeded", budget, "compile_error",
-			  res->compile_error ? res->compile_error : json_null(), "tests", ts);
+	json_t *o = json_pack("{s:s, s:b, s:I, s:I, s:f, s:f, s:I, s:f, s:b, s:O, s:o}", "verdict",
+			      judge_verdict_str(v), "accepted", v == JUDGE_VERDICT_AC, "passed",
+			      (json_int_t)passed, "total", (json_int_t)res->ntests, "cpu_ms",
+			      ms(res->cpu_ms), "max_cpu_ms", ms(max_cpu), "mem_kb",
+			      (json_int_t)res->mem_kb, "wall_ms", ms(res->wall_ms),
+			      "budget_exceeded", budget, "compile_error",
+			      res->compile_error ? res->compile_error : json_null(), "tests", ts);
 	if (o && res->message && v == JUDGE_VERDICT_IE)
 		json_object_set_new(o, "message", json_string(res->message));
 	free(vs);

@@ -135,6 +135,13 @@ json_t *problem_test_json(const struct problem *p, size_t i, const json_t *custo
 			  bool redact);
 
 /*
+ * A run of p's first n tests then custom ones (problem_harness_tests): the
+ * index of the run's test i in the numbering the functions here take
+ * (p's tests 0..ntests-1, then custom test k as ntests + k).
+ */
+size_t problem_run_index(const struct problem *p, size_t n, size_t i);
+
+/*
  * The summary and every test of a finished run of p's first n tests (then
  * custom ones): verdict, accepted, passed, total, cpu_ms, max_cpu_ms,
  * mem_kb, wall_ms, budget_exceeded, compile_error, tests.  New reference.

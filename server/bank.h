@@ -57,4 +57,23 @@ void bank_unref(struct bank_problem *bp);
 /* The cache forgets id (after a write): the next bank_get() reads PostgreSQL. */
 void bank_forget(struct bank *b, const char *id);
 
+/*
+ * The admin's side (REST, http-problems.c).  Each answers cb(ud, status,
+ * body) later from the loop (body a new reference), or returns -1 when the
+ * query could not be queued (cb never called).
+ */
+typedef void bank_json_cb(void *ud, int status, json_t *body);
+
+/* 200 {"problems": [summary...]}: archived ones too when archived. */
+int bank_list(struct bank *b, bool archived, bank_json_cb *cb, void *ud);
+/* 200 the admin view (hidden tests, revisions, open rooms using it); 404. */
+int bank_admin_get(struct bank *b, const char *id, bank_json_cb *cb, void *ud);
+/*
+ * Stores p (validated; borrowed for the call) as a new revision when it
+ * changed: 201 (new), 200 {"id", "revision", "changed"}.
+ */
+int bank_put(struct bank *b, const struct problem *p, bank_json_cb *cb, void *ud);
+/* Archives id: 200 {"id", "archived": true}; 409 {"error": "in_use", "rooms"}; 404. */
+int bank_archive(struct bank *b, const char *id, bank_json_cb *cb, void *ud);
+
 #endif

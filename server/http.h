@@ -45,6 +45,13 @@ struct http_req {
  */
 int http_api(struct server *srv, struct http_req *hr, const char *method, const char *path,
 	     const char *auth, const char *body, size_t body_len, json_t **out);
+/*
+ * The admin's problem routes, /api/problems[/ID] (http-problems.c); the
+ * same contract as http_api().
+ */
+int http_problems(struct server *srv, struct http_req *hr, const char *method, const char *path,
+		  const char *auth, const char *body, size_t body_len, json_t **out);
+
 /* Answers hr (consumes body). */
 void http_reply(struct http_req *hr, int status, json_t *body);
 
