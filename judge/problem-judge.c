@@ -228,30 +228,43 @@ static void fill_request(const struct problem *p, struct judge_request *req, con
 	req->limits.output_kb = p->limits.output_kb;
 }
 
+int problem_prepare(const struct problem *p, const char *code, size_t len, bool submit,
+		    struct judge_request *req, json_t **tests, json_t **opts)
+{
+	size_t n = submit ? p->ntests : p->nsamples;
+
+	*tests = problem_harness_tests(p, n, NULL);
+	*opts = problem_harness_options(p);
+	if (!*tests || !*opts) {
+		json_decref(*tests);
+		json_decref(*opts);
+		*tests = *opts = NULL;
+		return -1;
+	}
+	json_object_set_new(*opts, "capture", json_integer((json_int_t)p->limits.output_kb * 1024));
+	json_object_set_new(*opts, "test_cpu_ms", json_integer(p->limits.cpu_ms));
+	fill_request(p, req, code, len, *tests, *opts, p->submit_cpu_ms);
+	return 0;
+}
+
 json_t *problem_judge(struct judge *j, const struct problem *p, const char *code, size_t len,
 		      bool submit, bool show_hidden)
 {
 	size_t n = submit ? p->ntests : p->nsamples;
-	json_t *tests = problem_harness_tests(p, n, NULL);
-	json_t *opts = problem_harness_options(p);
+	json_t *tests, *opts, *out;
 	struct judge_request req;
 	struct judge_result res;
-	json_t *out = NULL;
 
-	if (!tests || !opts)
-		goto done;
-	json_object_set_new(opts, "capture", json_integer((json_int_t)p->limits.output_kb * 1024));
-	json_object_set_new(opts, "test_cpu_ms", json_integer(p->limits.cpu_ms));
-	fill_request(p, &req, code, len, tests, opts, p->submit_cpu_ms);
+	if (problem_prepare(p, code, len, submit, &req, &tests, &opts))
+		return NULL;
 	int e = judge_run(j, &req, NULL, NULL, &res);
 	if (e) {
 		out = json_pack("{s:s, s:s, s:i, s:I}", "verdict", "IE", "message",
 				judge_strerror(e), "passed", 0, "total", (json_int_t)n);
-		goto done;
+	} else {
+		out = problem_result_json(p, NULL, &res, n, show_hidden);
+		judge_result_finish(&res);
 	}
-	out = problem_result_json(p, NULL, &res, n, show_hidden);
-	judge_result_finish(&res);
-done:
 	json_decref(tests);
 	json_decref(opts);
 	return out;
@@ -300,6 +313,43 @@ json_t *problem_result_json(const struct problem *p, const json_t *custom,
 	return o;
 }
 
+int problem_check_one(const struct problem *p, const struct problem_solution *sol, const json_t *r,
+		      json_t *failures)
+{
+	const char *v = json_string_value(json_object_get(r, "verdict"));
+	bool accepted = json_is_true(json_object_get(r, "accepted"));
+	char msg[1024];
+
+	(void)p;
+	if (!v)
+		v = "IE";
+	if (!strcmp(v, "IE") && json_object_get(r, "message")) {
+		snprintf(msg, sizeof(msg), "%s: the judge failed: %s", sol->path,
+			 json_string_value(json_object_get(r, "message")));
+	} else if (!strcmp(sol->kind, "accepted") && !accepted) {
+		size_t i;
+		json_t *t;
+		snprintf(msg, sizeof(msg), "%s: %s (accepted solution)", sol->path, v);
+		json_array_foreach(json_object_get(r, "tests"), i, t)
+		{
+			const char *tv = json_string_value(json_object_get(t, "verdict"));
+			if (tv && strcmp(tv, "AC")) {
+				snprintf(msg, sizeof(msg), "%s: test '%s': %s (accepted solution)",
+					 sol->path, json_string_value(json_object_get(t, "name")),
+					 tv);
+				break;
+			}
+		}
+	} else if (strcmp(sol->kind, "accepted") && accepted) {
+		snprintf(msg, sizeof(msg), "%s: accepted on every test, but it is a %s solution",
+			 sol->path, sol->kind);
+	} else {
+		return 0;
+	}
+	json_array_append_new(failures, json_string(msg));
+	return 1;
+}
+
 int problem_check(struct judge *j, const struct problem *p, json_t *failures)
 {
 	int bad = 0;
@@ -307,44 +357,10 @@ int problem_check(struct judge *j, const struct problem *p, json_t *failures)
 	for (size_t s = 0; s < p->nsolutions; s++) {
 		const struct problem_solution *sol = &p->solutions[s];
 		json_t *r = problem_judge(j, p, sol->code, strlen(sol->code), true, true);
-		char msg[1024];
 
 		if (!r)
 			return -1;
-		const char *v = json_string_value(json_object_get(r, "verdict"));
-		bool accepted = json_is_true(json_object_get(r, "accepted"));
-		if (!strcmp(v, "IE") && json_object_get(r, "message")) {
-			snprintf(msg, sizeof(msg), "%s: the judge failed: %s", sol->path,
-				 json_string_value(json_object_get(r, "message")));
-			json_array_append_new(failures, json_string(msg));
-			bad++;
-		} else if (!strcmp(sol->kind, "accepted") && !accepted) {
-			size_t i;
-			json_t *t;
-			json_array_foreach(json_object_get(r, "tests"), i, t)
-			{
-				const char *tv = json_string_value(json_object_get(t, "verdict"));
-				if (strcmp(tv, "AC")) {
-					snprintf(msg, sizeof(msg),
-						 "%s: test '%s': %s (accepted solution)", sol->path,
-						 json_string_value(json_object_get(t, "name")), tv);
-					json_array_append_new(failures, json_string(msg));
-					break;
-				}
-			}
-			if (!json_array_size(json_object_get(r, "tests")) || !strcmp(v, "CE")) {
-				snprintf(msg, sizeof(msg), "%s: %s (accepted solution)", sol->path,
-					 v);
-				json_array_append_new(failures, json_string(msg));
-			}
-			bad++;
-		} else if (strcmp(sol->kind, "accepted") && accepted) {
-			snprintf(msg, sizeof(msg),
-				 "%s: accepted on every test, but it is a %s solution", sol->path,
-				 sol->kind);
-			json_array_append_new(failures, json_string(msg));
-			bad++;
-		}
+		bad += problem_check_one(p, sol, r, failures);
 		json_decref(r);
 	}
 	return bad;

@@ -181,6 +181,23 @@ json_t *problem_judge(struct judge *j, const struct problem *p, const char *code
 		      bool submit, bool show_hidden);
 
 /*
+ * The request of a run of code against p (samples, or every test with
+ * submit), for judge_submit(): req points into code and into *tests and
+ * *opts (new references the caller releases once judge_submit() returned).
+ * Returns 0, or -1 on OOM.
+ */
+int problem_prepare(const struct problem *p, const char *code, size_t len, bool submit,
+		    struct judge_request *req, json_t **tests, json_t **opts);
+
+/*
+ * Whether reference solution sol's judged result r (problem_result_json,
+ * every test) is what its kind says; appends the failure and returns 1
+ * when not, else 0.
+ */
+int problem_check_one(const struct problem *p, const struct problem_solution *sol, const json_t *r,
+		      json_t *failures);
+
+/*
  * Runs every reference solution of p (all tests, p's limits).  Appends a
  * message per failure to failures: an accepted solution not accepted on
  * every test, or a wrong or slow one accepted.  Returns the number of

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -294,13 +295,32 @@ static void quiet_log(void *ud, enum judge_log_level level, const char *msg)
 		fprintf(stderr, "judge: %s\n", msg);
 }
 
+/* One reference solution being judged by `problems check`. */
+struct check_job {
+	const struct problem *p;
+	const struct problem_solution *sol;
+	struct judge_result res;
+	bool done;
+};
+
+static void check_done(void *ud, uint64_t id, struct judge_result *res)
+{
+	struct check_job *cj = ud;
+
+	(void)id;
+	cj->res = *res;
+	memset(res, 0, sizeof(*res));
+	cj->done = true;
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	json_t *paths = json_array(), *errors = json_array(), *failures = json_array();
 	int rc = 0;
-	size_t checked = 0, solutions = 0;
+	size_t checked = 0, nsol = 0, njobs = 0;
 	double t0 = now_ms();
 	struct judge *j = NULL;
+	struct check_job *jobs = NULL;
 
 	if (argc < 2) {
 		fputs(usage, stderr);
@@ -310,7 +330,10 @@ static int cmd_check(int argc, char **argv)
 		collect(argv[i], paths, errors);
 	struct problem **ps = load_all(paths, errors);
 	size_t n = json_array_size(paths);
-	struct judge_config cfg = { .pool_size = 2, .queue_max = 64, .log = quiet_log };
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	struct judge_config cfg = { .pool_size = ncpu > 1 ? (unsigned)ncpu : 2,
+				    .queue_max = 4096,
+				    .log = quiet_log };
 	int e = judge_create(&cfg, &j);
 	if (e) {
 		fprintf(stderr, "tandem problems check: cannot start the judge: %s\n",
@@ -318,29 +341,83 @@ static int cmd_check(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
+		nsol += ps[i] ? ps[i]->nsolutions : 0;
+	jobs = calloc(nsol ? nsol : 1, sizeof(*jobs));
+	/* Every solution of every problem at once: the pool keeps the cores busy. */
+	for (size_t i = 0; jobs && i < n; i++) {
+		for (size_t s = 0; ps[i] && s < ps[i]->nsolutions; s++) {
+			struct check_job *cj = &jobs[njobs++];
+			struct judge_request req;
+			json_t *tests, *opts;
+			cj->p = ps[i];
+			cj->sol = &ps[i]->solutions[s];
+			int bad = problem_prepare(cj->p, cj->sol->code, strlen(cj->sol->code), true,
+						  &req, &tests, &opts);
+			/*
+			 * A wrong or slow solution is refuted by its first failing
+			 * test: no need to spend each later test's CPU limit too.
+			 */
+			if (!bad && strcmp(cj->sol->kind, "accepted"))
+				json_object_set_new(opts, "stop_over_ms",
+						    json_integer(cj->p->limits.cpu_ms));
+			if (bad || judge_submit(j, &req, NULL, check_done, cj, NULL)) {
+				cj->done = true;
+				cj->res.verdict = JUDGE_VERDICT_IE;
+				cj->res.message = strdup("could not submit the run");
+			}
+			json_decref(tests);
+			json_decref(opts);
+		}
+	}
+	for (;;) {
+		bool all = true;
+		for (size_t k = 0; k < njobs; k++)
+			all &= jobs[k].done;
+		if (all)
+			break;
+		e = judge_wait(j, 1000);
+		if (e && e != JUDGE_ETIMEOUT) {
+			fprintf(stderr, "tandem problems check: %s\n", judge_strerror(e));
+			rc = 1;
+			break;
+		}
+	}
+	for (size_t i = 0, k = 0; i < n; i++) {
 		if (!ps[i])
 			continue;
 		size_t before = json_array_size(failures);
-		int bad = problem_check(j, ps[i], failures);
+		for (size_t s = 0; s < ps[i]->nsolutions; s++, k++) {
+			struct check_job *cj = &jobs[k];
+			json_t *r = cj->done ? problem_result_json(cj->p, NULL, &cj->res,
+								   cj->p->ntests, true)
+					     : NULL;
+			if (r && cj->res.verdict == JUDGE_VERDICT_IE && cj->res.message)
+				json_object_set_new(r, "message", json_string(cj->res.message));
+			if (!r)
+				json_array_append_new(
+					failures, json_sprintf("%s: not judged", cj->sol->path));
+			else
+				problem_check_one(cj->p, cj->sol, r, failures);
+			json_decref(r);
+		}
 		checked++;
-		solutions += ps[i]->nsolutions;
-		if (bad < 0)
-			json_array_append_new(failures, json_pack("s", "the judge failed"));
 		printf("%s %s (%zu solutions)\n",
 		       json_array_size(failures) > before ? "FAIL" : "ok", ps[i]->source,
 		       ps[i]->nsolutions);
 	}
 out:
 	judge_destroy(j);
+	for (size_t k = 0; jobs && k < njobs; k++)
+		judge_result_finish(&jobs[k].res);
+	free(jobs);
 	print_errors(failures);
 	print_errors(errors);
 	if (json_array_size(errors) || json_array_size(failures))
 		rc = 1;
 	printf("tandem problems check: %zu problems, %zu solutions, %zu failures, %zu refused in "
 	       "%.0f ms\n",
-	       checked, solutions, json_array_size(failures), json_array_size(errors),
-	       now_ms() - t0);
+	       checked, nsol, json_array_size(failures), json_array_size(errors), now_ms() - t0);
 	for (size_t i = 0; ps && i < n; i++)
 		problem_destroy(ps[i]);
 	free(ps);
