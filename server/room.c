@@ -108,9 +108,21 @@ struct room {
 	bool prob_loading;
 	enum run_kind run_kind;
 	struct bank_problem *run_prob;
-	json_t *run_custom;  /* the custom tests, with their expected values */
-	size_t run_n;	     /* problem tests in the run: samples, or all */
-	size_t run_streamed; /* tests already sent as run.test, in order */
+	json_t *run_custom; /* the custom tests, with their expected values */
+	size_t run_n;	    /* problem tests in the run: samples, or all */
+	/*
+	 * A Submit runs in two sandboxes, one after the other: the samples,
+	 * whose output and errors are shown, then the hidden tests, whose are
+	 * not.  Code running beside the samples can read everything its
+	 * process was given (the harness's request, through the stack or the
+	 * garbage collector) and print it as a sample's output: so hidden
+	 * arguments never share a process with anything shown.
+	 */
+	uint64_t run_public;	       /* the run number the seats know */
+	size_t run_from, run_to;       /* problem tests of the sandbox in flight */
+	struct judge_result run_first; /* the samples' result, while the hidden ones run */
+	bool run_has_first;
+	size_t run_streamed; /* tests of the sandbox in flight already sent, in order */
 	enum seat run_seat;
 	uint32_t run_agent;
 	char *run_code;
@@ -289,6 +301,7 @@ static void room_free(struct room *r)
 	bank_unref(r->run_prob);
 	json_decref(r->run_custom);
 	json_decref(r->run_summary);
+	judge_result_finish(&r->run_first);
 	free(r->run_code);
 	crdt_doc_destroy(r->doc);
 	free(r->owners);
@@ -1405,6 +1418,8 @@ static void run_finished(struct room *r)
 	r->run_custom = NULL;
 	free(r->run_code);
 	r->run_code = NULL;
+	judge_result_finish(&r->run_first);
+	r->run_has_first = false;
 	r->srv->metrics.runs++;
 	metrics_observe(&r->srv->metrics.run, (double)(server_mono_ms() - r->run_started_ms));
 }
@@ -1443,7 +1458,8 @@ static void run_done(void *ud, uint64_t run, json_t *result, const char *error)
 static void send_test(struct room *r, size_t i, const struct judge_test_result *t)
 {
 	const struct problem *p = r->run_prob->p;
-	size_t pi = problem_run_index(p, r->run_n, i);
+	size_t n = r->run_to - r->run_from;
+	size_t pi = i < n ? r->run_from + i : p->ntests + (i - n);
 	bool hidden = pi < p->ntests && p->tests[pi].hidden;
 	enum judge_verdict v = problem_test_verdict(p, pi, r->run_custom, t);
 	json_t *o = problem_test_json(p, pi, r->run_custom, t, v, hidden ? pi - p->nsamples + 1 : 0,
@@ -1452,8 +1468,8 @@ static void send_test(struct room *r, size_t i, const struct judge_test_result *
 	if (!o)
 		return;
 	json_object_set_new(o, "t", json_string("run.test"));
-	json_object_set_new(o, "run", json_integer((json_int_t)r->run_id));
-	json_object_set_new(o, "index", json_integer((json_int_t)i));
+	json_object_set_new(o, "run", json_integer((json_int_t)r->run_public));
+	json_object_set_new(o, "index", json_integer((json_int_t)(r->run_from + i)));
 	record(r, "run.test", NULL, timeline_payload(o));
 	broadcast(r, o, SEATS_ALL, NULL);
 	r->run_streamed = i + 1;
@@ -1475,7 +1491,7 @@ static void run_test(void *ud, uint64_t run, size_t index, const json_t *line)
 static void summary_out(struct room *r, json_t *summary)
 {
 	log_event(LOG_INFO, "run.done", "room=%s run=%llu mode=%s verdict=%s", r->id,
-		  (unsigned long long)r->run_id, run_kind_names[r->run_kind],
+		  (unsigned long long)r->run_public, run_kind_names[r->run_kind],
 		  json_string_value(json_object_get(summary, "verdict")));
 	record(r, "run.result", NULL, timeline_payload(summary));
 	broadcast(r, summary, SEATS_ALL, NULL);
@@ -1487,7 +1503,7 @@ static void sub_stored(void *ud, int err)
 	struct subs_ctx *sc = ud;
 	struct room *r = room_find(sc->srv, sc->room);
 
-	if (r && r->run_summary && r->run_busy && r->run_id == sc->run) {
+	if (r && r->run_summary && r->run_busy && r->run_public == sc->run) {
 		json_t *summary = r->run_summary;
 
 		r->run_summary = NULL;
@@ -1508,11 +1524,85 @@ static void sub_stored(void *ud, int err)
 	subs_ctx_free(sc);
 }
 
+static json_t *tests_request(const struct problem *p, size_t from, size_t to, json_t *custom,
+			     uint32_t cpu_ms);
+static void tests_done(void *ud, uint64_t run, json_t *result, const char *error);
+
+/*
+ * The samples of a Submit are judged: the hidden tests go to a sandbox of
+ * their own, with what is left of the CPU budget.  Returns false when they
+ * cannot run (the caller then reports them as not run).
+ */
+static bool start_hidden(struct room *r, struct judge_result *first)
+{
+	const struct problem *p = r->run_prob->p;
+	double left = (double)p->submit_cpu_ms - first->cpu_ms;
+	json_t *req;
+	uint64_t run;
+
+	if (first->compile_error || first->verdict == JUDGE_VERDICT_IE || left < 1)
+		return false;
+	req = tests_request(p, p->nsamples, p->ntests, NULL, left < 100 ? 100 : (uint32_t)left);
+	if (!req)
+		return false;
+	json_object_set_new(req, "code", json_stringn(r->run_code, r->run_code_len));
+	if (jclient_run_tests(r->srv->judge, req, NULL, run_test, tests_done, r, &run))
+		return false;
+	r->run_first = *first;
+	memset(first, 0, sizeof(*first));
+	r->run_has_first = true;
+	r->run_id = run;
+	r->run_from = p->nsamples;
+	r->run_to = p->ntests;
+	r->run_streamed = 0;
+	return true;
+}
+
+/*
+ * A Submit's whole result: the samples' then the hidden tests' (those that
+ * never ran are CE after a compile error, else SKIPPED).  Consumes both.
+ */
+static void join_results(const struct problem *p, struct judge_result *a, struct judge_result *b,
+			 struct judge_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	*out = *a;
+	out->ntests = p->ntests;
+	out->tests = calloc(p->ntests ? p->ntests : 1, sizeof(*out->tests));
+	if (!out->tests) {
+		out->ntests = 0;
+		judge_result_finish(b);
+		memset(a, 0, sizeof(*a));
+		return;
+	}
+	for (size_t i = 0; i < a->ntests && i < p->ntests; i++)
+		out->tests[i] = a->tests[i];
+	for (size_t i = 0; i < b->ntests && p->nsamples + i < p->ntests; i++)
+		out->tests[p->nsamples + i] = b->tests[i];
+	for (size_t i = p->nsamples + b->ntests; i < p->ntests; i++) {
+		out->tests[i].verdict = a->compile_error ? JUDGE_VERDICT_CE : JUDGE_VERDICT_SKIPPED;
+		out->tests[i].cpu_ms = -1;
+	}
+	out->cpu_ms = a->cpu_ms + b->cpu_ms;
+	out->wall_ms = a->wall_ms + b->wall_ms;
+	out->mem_kb = a->mem_kb > b->mem_kb ? a->mem_kb : b->mem_kb;
+	if (b->ntests && b->verdict != JUDGE_VERDICT_OK)
+		out->verdict = b->verdict;
+	if (!out->message && b->message)
+		out->message = b->message, b->message = NULL;
+	free(a->tests);
+	free(b->tests);
+	b->tests = NULL;
+	b->ntests = 0;
+	judge_result_finish(b);
+	memset(a, 0, sizeof(*a));
+}
+
 static void tests_done(void *ud, uint64_t run, json_t *result, const char *error)
 {
 	struct room *r = ud;
 	const struct problem *p = r->run_prob->p;
-	struct judge_result res;
+	struct judge_result res, none;
 	json_t *summary = NULL;
 
 	if (!result || problem_result_from_json(result, &res)) {
@@ -1522,8 +1612,27 @@ static void tests_done(void *ud, uint64_t run, json_t *result, const char *error
 	/* Tests the harness never reported (SKIPPED, killed) were not streamed. */
 	for (size_t i = r->run_streamed; i < res.ntests; i++)
 		send_test(r, i, &res.tests[i]);
+	if (r->run_kind == RUN_SUBMIT && !r->run_has_first) {
+		if (p->ntests > p->nsamples && start_hidden(r, &res))
+			return; /* tests_done comes again with the hidden tests */
+		/* The hidden tests will not run: say so for each. */
+		memset(&none, 0, sizeof(none));
+		struct judge_result all;
+		join_results(p, &res, &none, &all);
+		r->run_from = p->nsamples;
+		r->run_to = p->ntests;
+		for (size_t i = p->nsamples; i < all.ntests; i++)
+			send_test(r, i - p->nsamples, &all.tests[i]);
+		res = all;
+	} else if (r->run_kind == RUN_SUBMIT) {
+		struct judge_result all;
+		join_results(p, &r->run_first, &res, &all);
+		r->run_has_first = false;
+		res = all;
+	}
 	json_t *full = problem_result_json(p, r->run_custom, &res, r->run_n, false);
 	judge_result_finish(&res);
+	run = r->run_public;
 	if (!full) {
 		run_done(ud, run, NULL, "out of memory");
 		return;
@@ -1582,18 +1691,22 @@ static void complexity_done(void *ud, uint64_t run, json_t *result, const char *
 	run_finished(r);
 }
 
-/* The run request for the judge supervisor (test modes); NULL when refused. */
-static json_t *tests_request(struct conn *c, const struct problem *p, enum run_kind kind,
-			     json_t *custom, json_t *id)
+/*
+ * The run request for the judge supervisor: p's tests [from, to) then the
+ * custom ones (never an expected value); NULL on OOM.
+ */
+static json_t *tests_request(const struct problem *p, size_t from, size_t to, json_t *custom,
+			     uint32_t cpu_ms)
 {
-	size_t n = kind == RUN_SUBMIT ? p->ntests : p->nsamples;
 	json_t *opts = problem_harness_options(p);
-	json_t *tests = problem_harness_tests(p, n, custom);
+	json_t *all = problem_harness_tests(p, to, custom), *tests = json_array();
 
-	if (!opts || !tests) {
+	for (size_t i = from; all && tests && i < json_array_size(all); i++)
+		json_array_append(tests, json_array_get(all, i));
+	json_decref(all);
+	if (!opts || !tests || !all) {
 		json_decref(opts);
 		json_decref(tests);
-		conn_send_error(c, id, PERR_INTERNAL, NULL, 0);
 		return NULL;
 	}
 	json_object_set_new(opts, "capture", json_integer((json_int_t)p->limits.output_kb * 1024));
@@ -1660,9 +1773,11 @@ static void on_run(struct conn *c, json_t *msg, enum run_kind kind)
 				problem_json(p, PROBLEM_VIEW_STORE), "code", text, n);
 		rc = jclient_run_tests(r->srv->judge, req, NULL, NULL, complexity_done, r, &run);
 	} else {
-		req = tests_request(c, p, kind, custom, id);
+		/* A Submit starts with the samples alone (see run_first). */
+		req = tests_request(p, 0, p->nsamples, custom, p->submit_cpu_ms);
 		if (!req) {
 			free(text);
+			conn_send_error(c, id, PERR_INTERNAL, NULL, 0);
 			return;
 		}
 		json_object_set_new(req, "code", json_stringn(text, n));
@@ -1675,6 +1790,10 @@ static void on_run(struct conn *c, json_t *msg, enum run_kind kind)
 	}
 	r->run_busy = true;
 	r->run_id = run;
+	r->run_public = run;
+	r->run_from = 0;
+	r->run_to = p ? p->nsamples : 0;
+	r->run_has_first = false;
 	r->run_kind = kind;
 	r->run_started_ms = server_mono_ms();
 	r->run_streamed = 0;

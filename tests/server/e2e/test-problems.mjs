@@ -52,6 +52,22 @@ def pair_sum(nums, target):
     return nums
 `;
 
+// Looks for the harness's request (all the tests the sandbox was given) on
+// the stack and among live objects, and prints it as a sample's output.
+const SNOOP = `import sys, gc
+def pair_sum(nums, target):
+    for o in gc.get_objects():
+        if isinstance(o, dict) and "tests" in o and "mode" in o:
+            print("REQ", o["tests"])
+    f = sys._getframe()
+    while f:
+        for v in list(f.f_locals.values()):
+            if isinstance(v, (list, dict)):
+                print("FRAME", v)
+        f = f.f_back
+    return [0, 1]
+`;
+
 // Text that only pair-sum's hidden tests hold (args and expected values).
 const HIDDEN_MARKERS = ['-1, -2, -3', '-1,-2,-3', '1000000001', '59998', '[0, 4, 3, 0]', '[0,4,3,0]'];
 
@@ -253,6 +269,19 @@ test('Submit: every test runs, hidden ones leak nothing anywhere; the submission
 	assert.equal(page2.json.submissions[0].id, sid);
 	assert.equal(page2.json.next, null);
 	for (const x of [iv, cand, obs]) await x.close();
+});
+
+test('a sample cannot read the hidden tests: they run in a sandbox of their own', async (t) => {
+	const { iv, cand } = await room2();
+	await converge([iv, cand]);
+	setText(cand, SNOOP);
+	await converge([iv, cand]);
+	const r = await run(cand, [iv], { mode: 'submit' });
+	if (!r) return t.skip(`judge down: ${judgeDown}`);
+	const { tests } = r.seen[0];
+	assert.match(tests[0].stdout, /REQ .*\[2, 7, 11, 15\]/, 'the snoop did find the request it was given');
+	assertNoHidden('the samples\' output', tests);
+	for (const x of [iv, cand]) await x.close();
 });
 
 test('a submit while a run is in flight is refused; a switch during a submit changes nothing of it', async (t) => {
