@@ -329,6 +329,9 @@ int judgesup_main(int sock, unsigned workers, bool unsafe_no_cgroup)
 	sp.sock = sock;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.pool_size = workers;
+	/* Every run the supervisor can track may wait: a burst of 100 rooms submitting at once is
+	 * queued, not refused. */
+	cfg.queue_max = RUNS_MAX;
 	cfg.cgroup = unsafe_no_cgroup ? JUDGE_CGROUP_NONE : JUDGE_CGROUP_AUTO;
 	cfg.log = judge_log;
 	rc = judge_create(&cfg, &sp.judge);

@@ -308,6 +308,45 @@ test('a submit while a run is in flight is refused; a switch during a submit cha
 	for (const x of [iv, cand]) await x.close();
 });
 
+test('a complexity request estimates the room code\'s growth class; refused without a generator', async (t) => {
+	const { room, iv, cand } = await room2();
+	await converge([iv, cand]);
+	setText(cand, HASH);
+	await converge([iv, cand]);
+	const id = cand.send({ t: 'complexity' });
+	const first = await cand.next((x) => x.msg && ((x.msg.t === 'complexity.started' && x.msg.id === id) || (x.msg.t === 'error' && x.msg.id === id)), 'complexity.started', { timeout: 20000 });
+	if (first.msg.t === 'error') {
+		if (first.msg.code === 'judge_down') {
+			judgeDown = first.msg.message;
+			if (CI) assert.fail(JSON.stringify(first.msg));
+			return t.skip('judge down');
+		}
+		assert.fail(JSON.stringify(first.msg));
+	}
+	for (const c of [iv, cand]) {
+		const res = await c.msg('complexity.result', (x) => x.run === first.msg.run, { timeout: 30000 });
+		assert.ok(['O(n)', 'O(n log n)'].includes(res.class) || ['O(n)', 'O(n log n)'].includes(res.alternative), JSON.stringify(res));
+		assert.ok(res.points.length >= 4, JSON.stringify(res));
+		for (const p of res.points) assert.deepEqual(Object.keys(p).sort(), ['cpu_ms', 'mem_kb', 'n']);
+		assert.ok(res.confidence >= 0 && res.confidence <= 1);
+	}
+	// A problem without gen.py cannot be estimated.
+	const pid = `nogen-${crypto.randomBytes(3).toString('hex')}`;
+	const put = await srv.api('PUT', `/api/problems/${pid}`, {
+		token: srv.adminKey,
+		body: { title: 'N', difficulty: 'easy', statement: 's', signature: { kind: 'function', entry: 'f' }, starter: 'def f(a):\n    ...\n', tests: { sample: [], hidden: [{ args: [1], expected: 1 }] } },
+	});
+	assert.equal(put.status, 201, put.text);
+	iv.send({ t: 'problem', problem: pid });
+	await cand.msg('problem', (x) => x.reason === 'change' && x.problem?.id === pid);
+	cand.send({ t: 'complexity' });
+	await cand.error('no_generator');
+	const tl = await srv.api('GET', `/api/rooms/${room.id}/timeline?limit=1000`, { token: room.tokens.interviewer });
+	const kinds = tl.json.events.map((e) => e.kind);
+	assert.ok(kinds.includes('complexity') && kinds.includes('complexity.result') && kinds.includes('problem'), `${kinds}`);
+	for (const x of [iv, cand]) await x.close();
+});
+
 test('admin problem routes: list, get with hidden tests, put (JSON and tar), delete', async () => {
 	const key = srv.adminKey;
 	assert.equal((await srv.api('GET', '/api/problems')).status, 401);
