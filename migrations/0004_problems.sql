@@ -24,6 +24,10 @@ CREATE TABLE problem_revisions (
 	problem    text NOT NULL REFERENCES problems (id),
 	revision   integer NOT NULL CHECK (revision >= 1),
 	content    jsonb NOT NULL,
+	-- SHA-256 (hex) of the content as the importer serialises it (keys
+	-- sorted, compact): "unchanged" is decided on it without parsing or
+	-- comparing megabytes of JSON.
+	hash       text NOT NULL,
 	created_at timestamptz NOT NULL DEFAULT now(),
 	PRIMARY KEY (problem, revision)
 );
@@ -85,18 +89,19 @@ CREATE TABLE submission_tests (
 -- new revision (with its test rows) only when the content differs from the
 -- newest one; otherwise nothing, except that an archived problem is restored.
 CREATE FUNCTION problem_store(p_id text, p_title text, p_difficulty text, p_tags text[],
-                              p_kind text, p_content jsonb)
+                              p_kind text, p_hash text, p_content text)
 RETURNS TABLE (revision integer, changed boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
 	cur integer;
-	old jsonb;
+	old text;
+	content jsonb;
 BEGIN
 	SELECT p.revision INTO cur FROM problems p WHERE p.id = p_id FOR UPDATE;
 	IF cur IS NOT NULL THEN
-		SELECT r.content INTO old FROM problem_revisions r
+		SELECT r.hash INTO old FROM problem_revisions r
 			WHERE r.problem = p_id AND r.revision = cur;
-		IF old = p_content THEN
+		IF old = p_hash THEN
 			UPDATE problems SET archived_at = NULL
 				WHERE id = p_id AND archived_at IS NOT NULL;
 			RETURN QUERY SELECT cur, false;
@@ -104,20 +109,22 @@ BEGIN
 		END IF;
 	END IF;
 	cur := coalesce(cur, 0) + 1;
+	content := p_content::jsonb;
 	INSERT INTO problems AS p (id, revision, title, difficulty, tags, kind)
 		VALUES (p_id, cur, p_title, p_difficulty, p_tags, p_kind)
 		ON CONFLICT (id) DO UPDATE SET revision = cur, title = p_title,
 			difficulty = p_difficulty, tags = p_tags, kind = p_kind, archived_at = NULL,
 			updated_at = now();
-	INSERT INTO problem_revisions (problem, revision, content) VALUES (p_id, cur, p_content);
+	INSERT INTO problem_revisions (problem, revision, content, hash)
+		VALUES (p_id, cur, content, p_hash);
 	INSERT INTO problem_tests (problem, revision, idx, name, hidden, args, expected)
 		SELECT p_id, cur, (t.ord - 1)::integer, t.v->>'name', t.hidden, t.v->'args',
 		       t.v->'expected'
 		FROM (SELECT s.v, s.ord, false AS hidden
-		      FROM jsonb_array_elements(p_content->'tests'->'sample') WITH ORDINALITY AS s(v, ord)
+		      FROM jsonb_array_elements(content->'tests'->'sample') WITH ORDINALITY AS s(v, ord)
 		      UNION ALL
-		      SELECT h.v, h.ord + jsonb_array_length(p_content->'tests'->'sample'), true
-		      FROM jsonb_array_elements(p_content->'tests'->'hidden') WITH ORDINALITY AS h(v, ord)) t;
+		      SELECT h.v, h.ord + jsonb_array_length(content->'tests'->'sample'), true
+		      FROM jsonb_array_elements(content->'tests'->'hidden') WITH ORDINALITY AS h(v, ord)) t;
 	RETURN QUERY SELECT cur, true;
 END
 $$;

@@ -369,14 +369,14 @@ static void put_done(void *ud, int err, const PGresult *res, const char *errmsg)
 int bank_put(struct bank *b, const struct problem *p, bank_json_cb *cb, void *ud)
 {
 	struct admin_call *ac = admin_call(b, p->id, cb, ud);
-	char *args[6];
+	char *args[PROBLEMS_NARGS];
 
 	if (!ac || !b->srv->db || problems_args(p, args)) {
 		free(ac);
 		return -1;
 	}
-	int rc = db_query(b->srv->db, PROBLEMS_STORE_SQL, 6, (const char *const *)args, put_done,
-			  ac);
+	int rc = db_query(b->srv->db, PROBLEMS_STORE_SQL, PROBLEMS_NARGS, (const char *const *)args,
+			  put_done, ac);
 	problems_args_free(args);
 	if (rc) {
 		free(ac);

@@ -24,6 +24,7 @@
 
 #include "problem.h"
 #include "problems.h"
+#include "sha256.h"
 
 static const char usage[] =
 	"usage: tandem problems import [--pg CONNINFO] PATH...\n"
@@ -166,22 +167,28 @@ static bool ok(PGresult *r)
 
 /*
  * The arguments of SQL problem_store() (migrations/0004_problems.sql) for
- * p: id, title, difficulty, tags (a text[] literal), kind, content (the
- * JSON form).  Strings are new; problems_args_free() releases them.
+ * p: id, title, difficulty, tags (a text[] literal), kind, the content's
+ * SHA-256 (hex) and the content (the JSON form, keys sorted).
  */
-int problems_args(const struct problem *p, char *args[6])
+int problems_args(const struct problem *p, char *args[PROBLEMS_NARGS])
 {
 	json_t *content = problem_json(p, PROBLEM_VIEW_STORE);
 	char *tags = json_dumps(p->tags, JSON_COMPACT);
+	unsigned char digest[SHA256_DIGEST_LEN];
 
-	memset(args, 0, 6 * sizeof(args[0]));
-	args[5] = content ? json_dumps(content, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	memset(args, 0, PROBLEMS_NARGS * sizeof(args[0]));
+	args[6] = content ? json_dumps(content, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(content);
-	if (!tags || !args[5]) {
+	args[5] = malloc(2 * SHA256_DIGEST_LEN + 1);
+	if (!tags || !args[6] || !args[5]) {
 		free(tags);
 		free(args[5]);
+		free(args[6]);
 		return -1;
 	}
+	sha256_digest(args[6], strlen(args[6]), digest);
+	for (size_t i = 0; i < SHA256_DIGEST_LEN; i++)
+		snprintf(args[5] + 2 * i, 3, "%02x", digest[i]);
 	/* A JSON array of strings is a text[] literal once its brackets are braces. */
 	tags[0] = '{';
 	tags[strlen(tags) - 1] = '}';
@@ -193,16 +200,16 @@ int problems_args(const struct problem *p, char *args[6])
 	return 0;
 }
 
-void problems_args_free(char *args[6])
+void problems_args_free(char *args[PROBLEMS_NARGS])
 {
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < PROBLEMS_NARGS; i++)
 		free(args[i]);
 }
 
 int problems_store(PGconn *c, const struct problem *p, int *revision, bool *changed, char *err,
 		   size_t errlen)
 {
-	char *args[6];
+	char *args[PROBLEMS_NARGS];
 	int rc = -1;
 
 	*changed = false;
@@ -210,7 +217,7 @@ int problems_store(PGconn *c, const struct problem *p, int *revision, bool *chan
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	PGresult *r = q(c, PROBLEMS_STORE_SQL, 6, (const char *const *)args);
+	PGresult *r = q(c, PROBLEMS_STORE_SQL, PROBLEMS_NARGS, (const char *const *)args);
 	if (ok(r) && PQntuples(r) == 1) {
 		*revision = atoi(PQgetvalue(r, 0, 0));
 		*changed = PQgetvalue(r, 0, 1)[0] == 't';

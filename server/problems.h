@@ -26,14 +26,15 @@ int problems_main(int argc, char **argv);
  * with a one-line reason in err; nothing of p is then stored.
  */
 /* Stores a problem given its arguments (problems_args()); one statement. */
-#define PROBLEMS_STORE_SQL "SELECT revision, changed FROM problem_store($1, $2, $3, $4, $5, $6)"
+#define PROBLEMS_STORE_SQL "SELECT revision, changed FROM problem_store($1, $2, $3, $4, $5, $6, $7)"
+#define PROBLEMS_NARGS	   7
 
 /*
- * The six text arguments of PROBLEMS_STORE_SQL for p (new strings; free
- * them with problems_args_free()).  Returns 0, or -1 on OOM.
+ * The text arguments of PROBLEMS_STORE_SQL for p (new strings; free them
+ * with problems_args_free()).  Returns 0, or -1 on OOM.
  */
-int problems_args(const struct problem *p, char *args[6]);
-void problems_args_free(char *args[6]);
+int problems_args(const struct problem *p, char *args[PROBLEMS_NARGS]);
+void problems_args_free(char *args[PROBLEMS_NARGS]);
 
 int problems_store(PGconn *c, const struct problem *p, int *revision, bool *changed, char *err,
 		   size_t errlen);

@@ -1214,7 +1214,7 @@ static struct conn *conn_by_id(struct room *r, uint64_t id)
 static json_t *problem_msg(struct room *r, const char *reason, const char *by, json_t *id)
 {
 	json_t *m = json_pack("{s:s, s:s, s:O}", "t", "problem", "reason", reason, "problem",
-			      r->prob ? r->prob->view : json_null());
+			      r->prob && r->prob->view ? r->prob->view : json_null());
 
 	json_object_set_new(m, "by", by ? json_string(by) : json_null());
 	if (id)
@@ -1318,6 +1318,9 @@ static void prob_loaded(void *ud, struct bank_problem *bp, int status)
 		log_event(LOG_WARN, "room.problem", "room=%s problem=%s status=%d", r->id,
 			  r->problem, status);
 		broadcast(r, problem_msg(r, "join", NULL, NULL), SEATS_ALL, NULL);
+	} else if (!q->change && (r->prob || strcmp(r->problem, bp->id))) {
+		/* The interviewer switched while this load was in flight: theirs stands. */
+		bank_unref(bp);
 	} else {
 		set_problem(r, bp, q->change ? "change" : "join", q->change ? "interviewer" : NULL,
 			    q->id);
