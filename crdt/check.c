@@ -35,6 +35,11 @@ static int check_run(const struct crdt_doc *doc, const struct leaf *l, const str
 		FAIL();
 	if (crdt_utf8_check(doc->text + b0, b1 - b0, &cps) || cps != r->len)
 		FAIL();
+	/* Its ascii and bmp bits never claim what its text is not; its UTF-16 length is right. */
+	if ((r->ascii && b1 - b0 != r->len) ||
+	    crdt__run_u16(doc, r, r->len) != crdt__utf16_count(doc->text + b0, b1 - b0) ||
+	    (r->bmp && crdt__run_u16(doc, r, r->len) != r->len))
+		FAIL();
 	if (crdt__index_get(doc, r->lv) != l || crdt__index_get(doc, r->lv + r->len - 1) != l)
 		FAIL();
 	return 0;
@@ -42,9 +47,9 @@ static int check_run(const struct crdt_doc *doc, const struct leaf *l, const str
 
 /* Returns the subtree's (visible, total) counts through vis/tot. */
 static int check_node(struct walk_state *w, const struct node *n, const struct node *parent,
-		      int depth, uint64_t *vis, uint64_t *tot, uint64_t *vbytes)
+		      int depth, uint64_t *vis, uint64_t *tot, uint64_t *v16, uint64_t *vbytes)
 {
-	*vis = *tot = 0;
+	*vis = *tot = *v16 = 0;
 	if (n->parent != parent)
 		FAIL();
 	if (n->leaf) {
@@ -70,6 +75,7 @@ static int check_node(struct walk_state *w, const struct node *n, const struct n
 			*tot += l->r[i].len;
 			if (!l->r[i].deleted) {
 				*vis += l->r[i].len;
+				*v16 += crdt__run_u16(w->doc, &l->r[i], l->r[i].len);
 				*vbytes += crdt__run_nbytes(w->doc, &l->r[i]);
 			}
 			w->runs++;
@@ -80,15 +86,16 @@ static int check_node(struct walk_state *w, const struct node *n, const struct n
 		FAIL();
 	for (int k = 0; k < n->n; k++) {
 		const struct inner *p = (const struct inner *)n;
-		uint64_t cv, ct;
-		int rc = check_node(w, p->child[k], n, depth + 1, &cv, &ct, vbytes);
+		uint64_t cv, ct, c16;
+		int rc = check_node(w, p->child[k], n, depth + 1, &cv, &ct, &c16, vbytes);
 
 		if (rc)
 			return rc;
-		if (cv != p->vis[k] || ct != p->tot[k])
+		if (cv != p->vis[k] || ct != p->tot[k] || c16 != p->vis16[k])
 			FAIL();
 		*vis += cv;
 		*tot += ct;
+		*v16 += c16;
 	}
 	return 0;
 }
@@ -96,17 +103,42 @@ static int check_node(struct walk_state *w, const struct node *n, const struct n
 int crdt__check(const struct crdt_doc *doc)
 {
 	struct walk_state w = { doc, NULL, 0, 0, 0 };
-	uint64_t vis, tot, vbytes = 0, ins = 0;
+	uint64_t vis, tot, v16, vbytes = 0, ins = 0;
 	crdt_lv lv = 0;
 	int rc;
 
-	rc = check_node(&w, doc->root, NULL, 0, &vis, &tot, &vbytes);
+	rc = check_node(&w, doc->root, NULL, 0, &vis, &tot, &v16, &vbytes);
 	if (rc)
 		return rc;
 	if ((w.prev_leaf && w.prev_leaf->next) || w.leaves != doc->nleaves)
 		FAIL();
-	if (vis != doc->vis_len || tot != doc->tot_len || vbytes != doc->vis_bytes)
+	if (vis != doc->vis_len || tot != doc->tot_len || vbytes != doc->vis_bytes ||
+	    v16 != doc->vis16_len)
 		FAIL();
+	if (doc->text_u16 != crdt__utf16_count(doc->text, doc->text_len))
+		FAIL();
+	/* A checkpoint for every CK_STEP-th LV up to next_lv, each B and U of its LV. */
+	if (doc->nops && doc->nck != (doc->next_lv >> CK_SHIFT) + 1)
+		FAIL();
+	for (size_t j = 0, i = 0; j < doc->nck; j++) {
+		crdt_lv m = (crdt_lv)(j << CK_SHIFT);
+		const struct span *s;
+		size_t b;
+
+		while (i + 1 < doc->nops && doc->ops[i + 1].lv <= m)
+			i++;
+		if (!doc->nops)
+			break;
+		s = &doc->ops[i];
+		b = s->byte;
+		if (s->kind == SPAN_INS && m >= s->lv)
+			b += crdt__utf8_skip(doc->text + s->byte, crdt__span_nbytes(doc, s),
+					     m - s->lv);
+		if (m == doc->next_lv)
+			b = doc->text_len;
+		if (doc->ck[j].byte != b || doc->ck[j].u16 != crdt__utf16_count(doc->text, b))
+			FAIL();
+	}
 
 	/* The op log tiles LV space; inserts account for every character. */
 	for (size_t i = 0; i < doc->nops; i++) {

@@ -79,6 +79,8 @@ int crdt__get_agent_table(const struct crdt_allocator *a, struct crdt__reader *r
 
 /* Byte offset of code point cp within n bytes of valid UTF-8. */
 size_t crdt__utf8_skip(const char *s, size_t n, size_t cp);
+/* UTF-16 units of n bytes of valid UTF-8 (a unit a character, two above U+FFFF). */
+size_t crdt__utf16_count(const char *s, size_t n);
 
 /* ---- the content tree --------------------------------------------------- */
 
@@ -88,14 +90,24 @@ size_t crdt__utf8_skip(const char *s, size_t n, size_t cp);
  * and its UTF-8 text are its op span's (crdt__run_ol(), crdt__run_orr(),
  * crdt__run_bytes()), so a run stores neither: a server holds a run per
  * keystroke typed at a new place, and 8 bytes a run is what it pays.
+ *
+ * Two bits say what its text is made of, so that the common cases need no
+ * look at the text: ascii (a byte a character: byte lengths are len) and
+ * bmp (no character above U+FFFF: UTF-16 lengths are len).  They may be
+ * clear for a run that qualifies (a piece of a span that does not), never
+ * set for one that does not.
  */
 struct run {
 	crdt_lv lv;
-	uint32_t len : 31; /* < TEXT_MAX */
+	uint32_t len : 29; /* <= RUN_MAX */
+	uint32_t ascii : 1;
+	uint32_t bmp : 1;
 	uint32_t deleted : 1;
 };
 
-/* The text arena's limit, so that a run's length fits beside its deleted bit. */
+/* The longest run (an insert of more characters is refused: CRDT_ELIMIT). */
+#define RUN_MAX 0x1fffffffu
+/* The text arena's limit: byte offsets and UTF-16 counts fit in 32 bits. */
 #define TEXT_MAX 0x7fffffffu
 
 #define LEAF_CAP 32
@@ -116,6 +128,7 @@ struct inner {
 	struct node h;
 	uint32_t vis[NODE_CAP];
 	uint32_t tot[NODE_CAP];
+	uint32_t vis16[NODE_CAP]; /* visible UTF-16 units */
 	struct node *child[NODE_CAP];
 };
 
@@ -187,6 +200,24 @@ struct agent {
 	size_t nsamples, capsamples;
 };
 
+/*
+ * Checkpoints of the text arena, so that finding a character's bytes or
+ * UTF-16 offset never walks more than CK_STEP characters of text.  Let B(lv)
+ * be the arena bytes of the characters inserted by operations before lv,
+ * and U(lv) their UTF-16 units (deletes add nothing to either).  The arena
+ * holds inserted text in LV order, so character lv of an insert span starts
+ * at byte B(lv), and U is a function of the arena offset alone.  ck[j]
+ * holds B and U at LV j * CK_STEP, for every such LV up to next_lv: 8 bytes
+ * every 64 operations.
+ */
+#define CK_SHIFT 6
+#define CK_STEP	 (1u << CK_SHIFT)
+
+struct ckpt {
+	uint32_t byte;
+	uint32_t u16;
+};
+
 /* ---- the LV -> leaf index ----------------------------------------------- */
 
 /*
@@ -226,15 +257,34 @@ struct rop {
 	uint32_t nbytes;
 };
 
+/* ---- what an apply deleted ---------------------------------------------- */
+
+/*
+ * While crdt_apply_changes() runs: the characters that were visible before
+ * the call (LVs below lv0) and that it deleted, as LV ranges [lo, hi).
+ */
+struct lvrange {
+	crdt_lv lo, hi;
+};
+
+struct track {
+	crdt_lv lv0;
+	struct lvrange *v;
+	size_t n, cap;
+};
+
 /* ---- the document ------------------------------------------------------- */
 
 struct crdt_doc {
 	struct crdt_allocator alloc_store;
 	const struct crdt_allocator *alloc;
 
-	/* text arena */
+	/* text arena, its UTF-16 length, and its checkpoints */
 	char *text;
 	size_t text_len, text_cap;
+	size_t text_u16;
+	struct ckpt *ck;
+	size_t nck, capck;
 
 	/* op log */
 	struct span *ops;
@@ -250,7 +300,7 @@ struct crdt_doc {
 	/* content tree */
 	struct node *root;
 	int height; /* 0: root is a leaf */
-	size_t vis_len, tot_len, vis_bytes;
+	size_t vis_len, tot_len, vis_bytes, vis16_len;
 	struct leaf *first;
 	struct leaf **leaves; /* by id; leaves are never freed before the document */
 	size_t nleaves, capleaves;
@@ -274,6 +324,7 @@ struct crdt_doc {
 
 	crdt_change_cb *on_change;
 	void *on_change_ud;
+	struct track *track; /* NULL but during crdt_apply_changes() */
 };
 
 /* The length and text bytes of span s, an element of doc->ops. */
@@ -298,8 +349,17 @@ size_t crdt__pos_tot(const struct crdt_doc *doc, const struct leaf *leaf, uint32
 size_t crdt__pos_vis(const struct crdt_doc *doc, const struct leaf *leaf, uint32_t i);
 int crdt__find_lv(const struct crdt_doc *doc, crdt_lv lv, struct cursor *c);
 void crdt__split(struct crdt_doc *doc, struct cursor *c);
-void crdt__insert_run(struct crdt_doc *doc, struct cursor *c, const struct run *r);
-void crdt__adjust(struct crdt_doc *doc, struct leaf *leaf, int32_t dvis, int32_t dtot);
+/* Inserts run r (u16 UTF-16 units of text) at c. */
+void crdt__insert_run(struct crdt_doc *doc, struct cursor *c, const struct run *r, size_t u16);
+void crdt__adjust(struct crdt_doc *doc, struct leaf *leaf, int32_t dvis, int32_t dtot,
+		  int32_t dvis16);
+/*
+ * Visible UTF-16 positions: the cursor at visible UTF-16 offset pos16 (*mid
+ * set when it falls inside a surrogate pair: the cursor is then at that
+ * character), and the UTF-16 offset of run i of leaf.
+ */
+void crdt__find_vis16(const struct crdt_doc *doc, size_t pos16, struct cursor *c, int *mid);
+size_t crdt__pos_vis16(const struct crdt_doc *doc, const struct leaf *leaf, uint32_t i);
 
 /* index.c */
 void crdt__index_finish(struct crdt_doc *doc);
@@ -342,9 +402,41 @@ void crdt__span_bytes(const struct crdt_doc *doc, const struct span *s, uint32_t
 /* The same for characters off0 .. off1 of run r (off1 == r->len: to its end). */
 void crdt__run_bytes(const struct crdt_doc *doc, const struct run *r, uint32_t off0, uint32_t off1,
 		     uint32_t *b0, uint32_t *b1);
+/*
+ * The same, for a caller reading runs in text order: hint is where the last
+ * piece ended (its LV and byte; lv LV_NONE at first), often a few
+ * characters before this one, and is set to where this one ends.
+ */
+struct crdt__bpos {
+	crdt_lv lv;
+	uint32_t byte;
+};
+void crdt__span_bytes_near(const struct crdt_doc *doc, const struct span *s, uint32_t k0,
+			   uint32_t k1, struct crdt__bpos *hint, uint32_t *b0, uint32_t *b1);
+void crdt__run_bytes_near(const struct crdt_doc *doc, const struct run *r, uint32_t off0,
+			  uint32_t off1, struct crdt__bpos *hint, uint32_t *b0, uint32_t *b1);
 /* The run's text size in bytes. */
 uint32_t crdt__run_nbytes(const struct crdt_doc *doc, const struct run *r);
-int crdt__log_reserve(struct crdt_doc *doc, uint32_t agent, size_t text_bytes);
+/* UTF-16 units of characters 0 .. off-1 of run r (off == r->len: all of it). */
+uint32_t crdt__run_u16(const struct crdt_doc *doc, const struct run *r, uint32_t off);
+/*
+ * The character of run r at UTF-16 offset u16 within it (u16 < its UTF-16
+ * length); *mid is set when u16 falls between the halves of a pair.
+ */
+uint32_t crdt__run_cp_at(const struct crdt_doc *doc, const struct run *r, uint32_t u16, int *mid);
+/*
+ * Sets r's ascii and bmp bits (see struct run) for its text, nbytes of
+ * valid UTF-8 holding cps characters, and returns the text's UTF-16 units.
+ */
+size_t crdt__run_kind(struct run *r, const char *text, size_t nbytes, size_t cps);
+/*
+ * Reserves room to log one more span of lvs operations by agent with
+ * text_bytes of text (the arena, the op log, the agent's samples and the
+ * checkpoints).
+ */
+int crdt__log_reserve(struct crdt_doc *doc, uint32_t agent, size_t text_bytes, size_t lvs);
+/* Room for checkpoints up to LV next_lv + lvs. */
+int crdt__ck_reserve(struct crdt_doc *doc, size_t lvs);
 /*
  * Logs the len operations of s, whose text (if any) the arena already ends
  * with (s->byte is where it starts, or the arena's end for a delete).
@@ -352,6 +444,14 @@ int crdt__log_reserve(struct crdt_doc *doc, uint32_t agent, size_t text_bytes);
 void crdt__log_push(struct crdt_doc *doc, const struct span *s, uint32_t len);
 
 /* encode.c */
+/*
+ * Calls fn for every piece of text visible at version at, in text order:
+ * characters off0 .. off1-1 of run r.  fn returns 0 to go on, 1 to stop, or
+ * an error, which the walk returns.
+ */
+typedef int crdt__piece_fn(void *ud, const struct run *r, uint32_t off0, uint32_t off1);
+int crdt__walk_at(const struct crdt_doc *doc, const struct crdt_version *at, crdt__piece_fn *fn,
+		  void *ud);
 int crdt__decode_update(struct crdt_doc *doc, const uint8_t *data, size_t len, struct rop **ops,
 			size_t *nops);
 

@@ -184,9 +184,10 @@ void crdt_doc_destroy(struct crdt_doc *doc);
 /* Sets (or with cb == NULL clears) the change observer. */
 void crdt_doc_observe(struct crdt_doc *doc, crdt_change_cb *cb, void *ud);
 
-/* Visible length in code points, and in UTF-8 bytes. */
+/* Visible length in code points, in UTF-8 bytes, and in UTF-16 units. */
 size_t crdt_len(const struct crdt_doc *doc);
 size_t crdt_len_bytes(const struct crdt_doc *doc);
+size_t crdt_len16(const struct crdt_doc *doc);
 
 /*
  * Copies the visible text as UTF-8 into buf (at most cap bytes, no
@@ -202,6 +203,24 @@ size_t crdt_text(const struct crdt_doc *doc, char *buf, size_t cap);
  */
 int crdt_insert(struct crdt_doc *doc, uint32_t agent, size_t pos, const char *utf8, size_t nbytes);
 int crdt_delete(struct crdt_doc *doc, uint32_t agent, size_t pos, size_t count);
+
+/*
+ * The same in UTF-16 units, as JavaScript and editors count: pos16 and
+ * count16 in UTF-16 units of the visible text.  A position or range end
+ * inside a surrogate pair is refused with CRDT_ERANGE, like one past the end.
+ */
+int crdt_insert16(struct crdt_doc *doc, uint32_t agent, size_t pos16, const char *utf8,
+		  size_t nbytes);
+int crdt_delete16(struct crdt_doc *doc, uint32_t agent, size_t pos16, size_t count16);
+
+/*
+ * Positions of the visible text, code points to UTF-16 units and back, in
+ * O(log n) without copying the text.  Past the end clamps to the end; a
+ * UTF-16 offset inside a surrogate pair rounds down (*mid, when not NULL,
+ * is set then, else cleared).
+ */
+size_t crdt_pos_to16(const struct crdt_doc *doc, size_t pos);
+size_t crdt_pos_from16(const struct crdt_doc *doc, size_t pos16, bool *mid);
 
 /* The version the document is at (ver's old contents are replaced). */
 int crdt_doc_version(const struct crdt_doc *doc, struct crdt_version *ver);
@@ -248,6 +267,46 @@ int crdt_encode_doc(const struct crdt_doc *doc, struct crdt_buf *out);
 int crdt_apply(struct crdt_doc *doc, const uint8_t *data, size_t len);
 
 /*
+ * A change list: what one crdt_apply_changes() did to the visible text, as
+ * replacements of ranges of the text before the call, sorted and not
+ * overlapping (CodeMirror's ChangeSpec array): replacing each [from, to)
+ * of the old text by its inserted text, all positions read in the old
+ * text, gives the new text.  Pure insertions may share a position; they
+ * apply in order.  A change's inserted text is typed by one agent: pieces by
+ * different agents are separate changes.
+ */
+struct crdt_change {
+	size_t from, to;     /* code points of the old text */
+	size_t from16, to16; /* the same in UTF-16 units */
+	size_t ins;	     /* inserted text: bytes ins .. ins+ins_len-1 of the list's text */
+	size_t ins_len;	     /* UTF-8 bytes (0: a pure deletion) */
+	size_t ins_len16;    /* UTF-16 units */
+	uint32_t agent;	     /* who typed the inserted text (0 when there is none) */
+};
+
+struct crdt_changes {
+	struct crdt_change *v;
+	size_t len, cap;
+	struct crdt_buf text;		    /* the inserted texts, UTF-8, one after another */
+	const struct crdt_allocator *alloc; /* borrowed; NULL = libc */
+};
+
+void crdt_changes_init(struct crdt_changes *ch, const struct crdt_allocator *alloc);
+void crdt_changes_finish(struct crdt_changes *ch); /* accepts NULL */
+
+/*
+ * crdt_apply(), reporting in ch (its old contents replaced) every visible
+ * change the call made, operations that waited in the pending buffer and
+ * were applied now included.  The list is filled whatever crdt_apply()
+ * returns, so it describes the document as it is after a partial apply;
+ * only when filling it fails for want of memory does this return
+ * CRDT_ENOMEM with ch empty, and a caller mirroring the text must then read
+ * it again.  O((k log k) + k log n) for k pieces of text changed.
+ */
+int crdt_apply_changes(struct crdt_doc *doc, const uint8_t *data, size_t len,
+		       struct crdt_changes *ch);
+
+/*
  * What an update or snapshot holds, read without applying it, so a server
  * can check who wrote it and how large it is before merging it.
  */
@@ -273,6 +332,73 @@ int crdt_update_info(const uint8_t *data, size_t len, struct crdt_update_info *i
  * closed under causality); the document is not modified.
  */
 int crdt_text_at(const struct crdt_doc *doc, const struct crdt_version *at, struct crdt_buf *out);
+
+/* ---- Cursor anchors ------------------------------------------------------ */
+
+/*
+ * A position that survives concurrent edits: it names a character by the
+ * operation that inserted it, (agent, seq), and a side of it.  assoc 1:
+ * just before the character; -1: just after it.  edge set: no character,
+ * the start of the text (assoc -1) or its end (assoc 1).  Plain values, to
+ * be copied and sent as they are.
+ */
+struct crdt_anchor {
+	uint32_t agent;
+	uint32_t seq;
+	int assoc; /* 1 or -1 */
+	bool edge;
+};
+
+/*
+ * The anchor of visible position pos (code points; crdt_anchor_at16: UTF-16
+ * units).  assoc >= 0 names the character after pos, assoc < 0 the one
+ * before (as CodeMirror's and Yjs' assoc do); with no character there (the
+ * end, or the start) the anchor is that edge.  CRDT_ERANGE past the end or
+ * inside a surrogate pair.  O(log n).
+ */
+int crdt_anchor_at(const struct crdt_doc *doc, size_t pos, int assoc, struct crdt_anchor *out);
+int crdt_anchor_at16(const struct crdt_doc *doc, size_t pos16, int assoc, struct crdt_anchor *out);
+
+/*
+ * Where an anchor is in the current visible text, in code points (*pos)
+ * and UTF-16 units (*pos16), either may be NULL: beside its character on
+ * its side, or, when the character is deleted, where it was (after the
+ * visible characters before it).  Returns 0, or 1 when the document does
+ * not know the character (yet), or CRDT_EINVAL when (agent, seq) names a
+ * deletion.  O(log n).
+ */
+int crdt_anchor_pos(const struct crdt_doc *doc, const struct crdt_anchor *a, size_t *pos,
+		    size_t *pos16);
+
+/* ---- Authorship ---------------------------------------------------------- */
+
+/* A stretch of visible text typed by one agent. */
+struct crdt_author_run {
+	uint32_t agent;
+	size_t len;   /* code points */
+	size_t len16; /* UTF-16 units */
+};
+
+struct crdt_authors {
+	struct crdt_author_run *v;
+	size_t len, cap;
+	const struct crdt_allocator *alloc; /* borrowed; NULL = libc */
+};
+
+void crdt_authors_init(struct crdt_authors *au, const struct crdt_allocator *alloc);
+void crdt_authors_finish(struct crdt_authors *au); /* accepts NULL */
+
+/*
+ * Who typed [from, to) of the visible text (units: code points, or UTF-16
+ * when utf16 is set; to is clamped to the end), as runs in text order,
+ * adjacent runs of one agent merged: au's old contents are replaced.  With
+ * at non-NULL, of the text as it was at version at (from and to count in
+ * that text), as crdt_text_at() reads it.  CRDT_ERANGE when from is past
+ * the end or from/to split a surrogate pair.  O(runs + log n) for the
+ * current text; O(runs of the document + deletes logged) at a version.
+ */
+int crdt_authors(const struct crdt_doc *doc, size_t from, size_t to, bool utf16,
+		 const struct crdt_version *at, struct crdt_authors *au);
 
 /* ---- UTF-8 / UTF-16 helpers --------------------------------------------- */
 

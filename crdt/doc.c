@@ -59,6 +59,7 @@ void crdt_doc_destroy(struct crdt_doc *doc)
 	crdt__free(a, doc->by_id, doc->capby_id * sizeof(*doc->by_id));
 	crdt__free(a, doc->ops, doc->capops * sizeof(*doc->ops));
 	crdt__free(a, doc->text, doc->text_cap);
+	crdt__free(a, doc->ck, doc->capck * sizeof(*doc->ck));
 	/* The hook lives inside doc: copy it out before the last free. */
 	{
 		struct crdt_allocator hook = doc->alloc_store;
@@ -85,6 +86,7 @@ size_t crdt_len_bytes(const struct crdt_doc *doc)
 
 size_t crdt_text(const struct crdt_doc *doc, char *buf, size_t cap)
 {
+	struct crdt__bpos hint = { LV_NONE, 0 };
 	size_t n = 0;
 
 	for (const struct leaf *l = doc->first; l && n < cap; l = l->next)
@@ -95,7 +97,7 @@ size_t crdt_text(const struct crdt_doc *doc, char *buf, size_t cap)
 
 			if (r->deleted)
 				continue;
-			crdt__run_bytes(doc, r, 0, r->len, &b0, &b1);
+			crdt__run_bytes_near(doc, r, 0, r->len, &hint, &b0, &b1);
 			k = b1 - b0 < cap - n ? b1 - b0 : cap - n;
 			memcpy(buf + n, doc->text + b0, k);
 			n += k;
@@ -181,33 +183,43 @@ static int can_merge(const struct crdt_doc *doc, const struct run *p, const stru
 	const struct span *s;
 
 	/* q inside p's span: q's left origin is p's last character, their right ones equal. */
-	if (p->deleted != q->deleted || p->lv + p->len != q->lv)
+	if (p->deleted != q->deleted || p->lv + p->len != q->lv ||
+	    (uint32_t)p->len + q->len > RUN_MAX)
 		return 0;
 	s = &doc->ops[crdt__span_at(doc, p->lv)];
 	return q->lv + q->len <= s->lv + crdt__span_len(doc, s);
+}
+
+/* Appends run q to run p (can_merge said yes). */
+static void run_extend(struct run *p, const struct run *q)
+{
+	p->len += q->len;
+	p->ascii &= q->ascii;
+	p->bmp &= q->bmp;
 }
 
 /* Merges run i of leaf with its neighbours where possible. */
 static void merge_around(struct crdt_doc *doc, struct leaf *l, uint32_t i)
 {
 	if (i + 1 < l->h.n && can_merge(doc, &l->r[i], &l->r[i + 1])) {
-		l->r[i].len += l->r[i + 1].len;
+		run_extend(&l->r[i], &l->r[i + 1]);
 		memmove(l->r + i + 1, l->r + i + 2, sizeof(l->r[0]) * (l->h.n - i - 2));
 		l->h.n--;
 	}
 	if (i > 0 && can_merge(doc, &l->r[i - 1], &l->r[i])) {
-		l->r[i - 1].len += l->r[i].len;
+		run_extend(&l->r[i - 1], &l->r[i]);
 		memmove(l->r + i, l->r + i + 1, sizeof(l->r[0]) * (l->h.n - i - 1));
 		l->h.n--;
 	}
 }
 
 /*
- * Places the freshly logged insert run r (nbytes of text) at cursor c:
- * extends the run before c when r continues it, else inserts r there.
- * Returns nothing; all space was reserved.
+ * Places the freshly logged insert run r (nbytes of text, u16 UTF-16
+ * units) at cursor c: extends the run before c when r continues it, else
+ * inserts r there.  Returns nothing; all space was reserved.
  */
-static void place_run(struct crdt_doc *doc, struct cursor *c, const struct run *r, size_t nbytes)
+static void place_run(struct crdt_doc *doc, struct cursor *c, const struct run *r, size_t nbytes,
+		      size_t u16)
 {
 	struct leaf *pl;
 	uint32_t pi;
@@ -215,13 +227,14 @@ static void place_run(struct crdt_doc *doc, struct cursor *c, const struct run *
 
 	doc->vis_bytes += nbytes;
 	if (p && !p->deleted && !r->deleted && p->lv + p->len == r->lv &&
+	    (uint32_t)p->len + r->len <= RUN_MAX &&
 	    crdt__span_at(doc, p->lv) == crdt__span_at(doc, r->lv)) {
-		p->len += r->len;
+		run_extend(p, r);
 		crdt__index_set(doc, r->lv, r->lv + r->len, pl);
-		crdt__adjust(doc, pl, (int32_t)r->len, (int32_t)r->len);
+		crdt__adjust(doc, pl, (int32_t)r->len, (int32_t)r->len, (int32_t)u16);
 		return;
 	}
-	crdt__insert_run(doc, c, r);
+	crdt__insert_run(doc, c, r, u16);
 }
 
 /*
@@ -244,7 +257,7 @@ static size_t delete_in_run(struct crdt_doc *doc, struct cursor *c, uint32_t n, 
 	r = &c->leaf->r[c->i];
 	vpos = want_pos ? crdt__pos_vis(doc, c->leaf, c->i) : 0;
 	r->deleted = 1;
-	crdt__adjust(doc, c->leaf, -(int32_t)r->len, 0);
+	crdt__adjust(doc, c->leaf, -(int32_t)r->len, 0, -(int32_t)crdt__run_u16(doc, r, r->len));
 	doc->vis_bytes -= crdt__run_nbytes(doc, r);
 	merge_around(doc, c->leaf, c->i);
 	return vpos;
@@ -257,7 +270,7 @@ int crdt_insert(struct crdt_doc *doc, uint32_t agent, size_t pos, const char *ut
 	struct cursor c;
 	struct span s;
 	struct run r;
-	size_t cps;
+	size_t cps, u16;
 	uint32_t ai;
 	int rc;
 
@@ -270,14 +283,14 @@ int crdt_insert(struct crdt_doc *doc, uint32_t agent, size_t pos, const char *ut
 		return CRDT_ERANGE;
 	if (cps == 0)
 		return 0;
-	if (cps >= LV_NONE - doc->next_lv || nbytes > TEXT_MAX)
+	if (cps >= LV_NONE - doc->next_lv || nbytes > TEXT_MAX || cps > RUN_MAX)
 		return CRDT_ELIMIT;
 	rc = crdt__agent_index(doc, agent, &ai);
 	if (rc)
 		return rc;
 	if (cps > UINT32_MAX - doc->agents[ai].next)
 		return CRDT_ESEQ;
-	rc = crdt__log_reserve(doc, ai, nbytes);
+	rc = crdt__log_reserve(doc, ai, nbytes, cps);
 	if (!rc)
 		rc = crdt__reserve_nodes(doc, 1);
 	if (rc)
@@ -308,6 +321,7 @@ int crdt_insert(struct crdt_doc *doc, uint32_t agent, size_t pos, const char *ut
 	r.lv = doc->next_lv;
 	r.len = (uint32_t)cps;
 	r.deleted = 0;
+	u16 = crdt__run_kind(&r, utf8, nbytes, cps);
 	s.byte = (uint32_t)doc->text_len;
 	memcpy(doc->text + doc->text_len, utf8, nbytes);
 	doc->text_len += nbytes;
@@ -320,7 +334,7 @@ int crdt_insert(struct crdt_doc *doc, uint32_t agent, size_t pos, const char *ut
 	crdt__log_push(doc, &s, r.len);
 
 	crdt__split(doc, &c);
-	place_run(doc, &c, &r, nbytes);
+	place_run(doc, &c, &r, nbytes, u16);
 	return 0;
 }
 
@@ -374,6 +388,8 @@ int crdt_delete(struct crdt_doc *doc, uint32_t agent, size_t pos, size_t count)
 		rc = crdt__grow_log(doc->alloc, (void **)&doc->agents[ai].samples,
 				    &doc->agents[ai].capsamples, doc->agents[ai].nsamples + pieces,
 				    sizeof(*doc->agents[ai].samples));
+	if (!rc)
+		rc = crdt__ck_reserve(doc, count);
 	if (rc)
 		return rc;
 	rc = crdt__reserve_nodes(doc, 1);
@@ -470,7 +486,7 @@ static int integrate(struct crdt_doc *doc, const struct rop *op, uint32_t ai, ui
 	struct cursor c;
 	struct span s;
 	struct run r;
-	size_t vis_before;
+	size_t vis_before, u16;
 	int rc;
 
 	if (skip) {
@@ -488,9 +504,9 @@ static int integrate(struct crdt_doc *doc, const struct rop *op, uint32_t ai, ui
 					   op->b_seq, NULL, NULL, &kr);
 	if ((ol != LV_NONE && kl != SPAN_INS) || (orr != LV_NONE && kr != SPAN_INS))
 		return CRDT_EDECODE;
-	if (len >= LV_NONE - doc->next_lv)
+	if (len >= LV_NONE - doc->next_lv || len > RUN_MAX)
 		return CRDT_ELIMIT;
-	rc = crdt__log_reserve(doc, ai, nbytes);
+	rc = crdt__log_reserve(doc, ai, nbytes, len);
 	if (!rc)
 		rc = crdt__reserve_nodes(doc, 1);
 	if (rc)
@@ -566,6 +582,7 @@ static int integrate(struct crdt_doc *doc, const struct rop *op, uint32_t ai, ui
 	r.lv = doc->next_lv;
 	r.len = len;
 	r.deleted = 0;
+	u16 = crdt__run_kind(&r, text, nbytes, len);
 	s.byte = (uint32_t)doc->text_len;
 	memcpy(doc->text + doc->text_len, text, nbytes);
 	doc->text_len += nbytes;
@@ -579,9 +596,22 @@ static int integrate(struct crdt_doc *doc, const struct rop *op, uint32_t ai, ui
 	s.dir = 1;
 	crdt__log_push(doc, &s, len);
 	crdt__split(doc, &c);
-	place_run(doc, &c, &r, nbytes);
+	place_run(doc, &c, &r, nbytes, u16);
 	if (doc->on_change)
 		doc->on_change(doc->on_change_ud, vis_before, 0, text, nbytes);
+	return 0;
+}
+
+/* Notes that the characters [lo, lo+n) were deleted (those of them older than the apply). */
+static int track_delete(struct track *t, const struct crdt_allocator *a, crdt_lv lo, uint32_t n)
+{
+	int rc = crdt__grow(a, (void **)&t->v, &t->cap, t->n + 1, sizeof(*t->v));
+
+	if (rc)
+		return rc;
+	t->v[t->n].lo = lo;
+	t->v[t->n].hi = lo + n < t->lv0 ? lo + n : t->lv0;
+	t->n++;
 	return 0;
 }
 
@@ -625,7 +655,7 @@ static int remote_delete(struct crdt_doc *doc, const struct rop *op, uint32_t ai
 		m = op->dir > 0 ? up : down;
 		if (m > n)
 			m = n;
-		rc = crdt__log_reserve(doc, ai, 0);
+		rc = crdt__log_reserve(doc, ai, 0, m);
 		if (!rc)
 			rc = crdt__reserve_nodes(doc, 1);
 		if (rc)
@@ -648,8 +678,14 @@ static int remote_delete(struct crdt_doc *doc, const struct rop *op, uint32_t ai
 				if (k > left)
 					k = left;
 				if (!r->deleted) {
-					size_t vpos =
-						delete_in_run(doc, &c, k, doc->on_change != NULL);
+					size_t vpos;
+
+					if (doc->track && first < doc->track->lv0) {
+						rc = track_delete(doc->track, doc->alloc, first, k);
+						if (rc)
+							return rc;
+					}
+					vpos = delete_in_run(doc, &c, k, doc->on_change != NULL);
 
 					if (doc->on_change)
 						doc->on_change(doc->on_change_ud, vpos, k, NULL, 0);

@@ -425,14 +425,13 @@ static int ival_cmp(const void *a, const void *b)
 	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
-int crdt_text_at(const struct crdt_doc *doc, const struct crdt_version *at, struct crdt_buf *out)
+int crdt__walk_at(const struct crdt_doc *doc, const struct crdt_version *at, crdt__piece_fn *fn,
+		  void *ud)
 {
 	struct ival *dels = NULL;
-	size_t ndels = 0, capdels = 0, start = out->len, m = 0;
+	size_t ndels = 0, capdels = 0, m = 0;
 	int rc = 0;
 
-	if (!doc || !at || !out)
-		return CRDT_EINVAL;
 	/* The deletes in at, as merged LV intervals. */
 	for (size_t i = 0; i < doc->nops; i++) {
 		const struct span *s = &doc->ops[i];
@@ -500,20 +499,43 @@ int crdt_text_at(const struct crdt_doc *doc, const struct crdt_version *at, stru
 				}
 				if (lo < ndels && dels[lo].lo < stop)
 					stop = dels[lo].lo;
-				{
-					uint32_t b0, b1;
-
-					crdt__run_bytes(doc, r, lv - r->lv, stop - r->lv, &b0, &b1);
-					rc = crdt__put_bytes(out, doc->text + b0, b1 - b0);
-				}
+				rc = fn(ud, r, lv - r->lv, stop - r->lv);
 				lv = stop;
 			}
 		}
 	}
 out:
+	crdt__free(doc->alloc, dels, capdels * sizeof(*dels));
+	return rc < 0 ? rc : 0;
+}
+
+struct text_at {
+	const struct crdt_doc *doc;
+	struct crdt_buf *out;
+	struct crdt__bpos hint;
+};
+
+static int text_piece(void *ud, const struct run *r, uint32_t off0, uint32_t off1)
+{
+	struct text_at *t = ud;
+	uint32_t b0, b1;
+
+	crdt__run_bytes_near(t->doc, r, off0, off1, &t->hint, &b0, &b1);
+	return crdt__put_bytes(t->out, t->doc->text + b0, b1 - b0);
+}
+
+int crdt_text_at(const struct crdt_doc *doc, const struct crdt_version *at, struct crdt_buf *out)
+{
+	struct text_at t = { doc, out, { LV_NONE, 0 } };
+	size_t start;
+	int rc;
+
+	if (!doc || !at || !out)
+		return CRDT_EINVAL;
+	start = out->len;
+	rc = crdt__walk_at(doc, at, text_piece, &t);
 	if (rc)
 		out->len = start;
-	crdt__free(doc->alloc, dels, capdels * sizeof(*dels));
 	return rc;
 }
 

@@ -139,46 +139,177 @@ crdt_lv crdt__run_orr(const struct crdt_doc *doc, const struct run *r)
 	return doc->ops[crdt__span_at(doc, r->lv)].b;
 }
 
+/* Byte offset of character k (k <= its length) of the UTF-8 text at byte from of the arena. */
+static uint32_t arena_skip(const struct crdt_doc *doc, size_t from, uint32_t k)
+{
+	return (uint32_t)(from + crdt__utf8_skip(doc->text + from, doc->text_len - from, k));
+}
+
+/*
+ * B(lv) (see struct ckpt) for lv in [s->lv, s->lv + its length] of insert
+ * span s whose text is not ASCII: from the checkpoint at or before lv when
+ * that lies inside the span, else from the span's start, which is then
+ * fewer than CK_STEP characters back; or from the hint (a B already known
+ * in the span) when that is nearer.
+ */
+static uint32_t span_byte(const struct crdt_doc *doc, const struct span *s, crdt_lv lv,
+			  const struct crdt__bpos *hint)
+{
+	uint32_t j = lv >> CK_SHIFT;
+	crdt_lv m = j << CK_SHIFT, from = s->lv;
+	uint32_t b = s->byte;
+
+	if (m > s->lv && j < doc->nck) {
+		from = m;
+		b = doc->ck[j].byte;
+	}
+	if (hint && hint->lv >= from && hint->lv <= lv && hint->lv != LV_NONE) {
+		from = hint->lv;
+		b = hint->byte;
+	}
+	return arena_skip(doc, b, lv - from);
+}
+
+/* U(lv), given B(lv) = byte. */
+static uint32_t lv_u16(const struct crdt_doc *doc, crdt_lv lv, uint32_t byte)
+{
+	const struct ckpt *k = &doc->ck[lv >> CK_SHIFT];
+
+	return k->u16 + (uint32_t)crdt__utf16_count(doc->text + k->byte, byte - k->byte);
+}
+
 void crdt__span_bytes(const struct crdt_doc *doc, const struct span *s, uint32_t k0, uint32_t k1,
 		      uint32_t *b0, uint32_t *b1)
 {
-	uint32_t nbytes = crdt__span_nbytes(doc, s);
-	const char *t = doc->text + s->byte;
-	size_t o0 = k0, o1 = k1;
+	crdt__span_bytes_near(doc, s, k0, k1, NULL, b0, b1);
+}
 
-	if (nbytes != crdt__span_len(doc, s)) {
-		o0 = crdt__utf8_skip(t, nbytes, k0);
-		o1 = o0 + crdt__utf8_skip(t + o0, nbytes - o0, k1 - k0);
+void crdt__span_bytes_near(const struct crdt_doc *doc, const struct span *s, uint32_t k0,
+			   uint32_t k1, struct crdt__bpos *hint, uint32_t *b0, uint32_t *b1)
+{
+	if (crdt__span_nbytes(doc, s) == crdt__span_len(doc, s)) {
+		*b0 = s->byte + k0;
+		*b1 = s->byte + k1;
+		return;
 	}
-	*b0 = s->byte + (uint32_t)o0;
-	*b1 = s->byte + (uint32_t)o1;
+	*b0 = span_byte(doc, s, s->lv + k0, hint);
+	*b1 = k1 - k0 < CK_STEP ? arena_skip(doc, *b0, k1 - k0)
+				: span_byte(doc, s, s->lv + k1, NULL);
+	/* Only a long span is worth remembering: a short one is scanned from its start. */
+	if (hint && crdt__span_len(doc, s) >= CK_STEP) {
+		hint->lv = s->lv + k1;
+		hint->byte = *b1;
+	}
 }
 
 void crdt__run_bytes(const struct crdt_doc *doc, const struct run *r, uint32_t off0, uint32_t off1,
 		     uint32_t *b0, uint32_t *b1)
 {
+	crdt__run_bytes_near(doc, r, off0, off1, NULL, b0, b1);
+}
+
+void crdt__run_bytes_near(const struct crdt_doc *doc, const struct run *r, uint32_t off0,
+			  uint32_t off1, struct crdt__bpos *hint, uint32_t *b0, uint32_t *b1)
+{
 	const struct span *s = &doc->ops[crdt__span_at(doc, r->lv)];
 	uint32_t k = r->lv - s->lv;
 
-	crdt__span_bytes(doc, s, k + off0, k + off1, b0, b1);
+	if (r->ascii) {
+		*b0 = s->byte + k + off0;
+		*b1 = s->byte + k + off1;
+		return;
+	}
+	crdt__span_bytes_near(doc, s, k + off0, k + off1, hint, b0, b1);
 }
 
 uint32_t crdt__run_nbytes(const struct crdt_doc *doc, const struct run *r)
 {
 	uint32_t b0, b1;
 
-	/*
-	 * A byte for every character in the tree: all text is ASCII (while an
-	 * insert's text is in the arena and its run not yet in the tree, the
-	 * arena is longer, and the span is asked).
-	 */
-	if (doc->text_len == doc->tot_len)
+	if (r->ascii)
 		return r->len;
 	crdt__run_bytes(doc, r, 0, r->len, &b0, &b1);
 	return b1 - b0;
 }
 
-int crdt__log_reserve(struct crdt_doc *doc, uint32_t agent, size_t text_bytes)
+uint32_t crdt__run_u16(const struct crdt_doc *doc, const struct run *r, uint32_t off)
+{
+	const struct span *s;
+	uint32_t b0, b1;
+
+	if (r->bmp || off == 0)
+		return off;
+	s = &doc->ops[crdt__span_at(doc, r->lv)];
+	b0 = span_byte(doc, s, r->lv, NULL);
+	if (off < CK_STEP)
+		return (uint32_t)crdt__utf16_count(doc->text + b0, arena_skip(doc, b0, off) - b0);
+	b1 = span_byte(doc, s, r->lv + off, NULL);
+	return lv_u16(doc, r->lv + off, b1) - lv_u16(doc, r->lv, b0);
+}
+
+uint32_t crdt__run_cp_at(const struct crdt_doc *doc, const struct run *r, uint32_t u16, int *mid)
+{
+	const struct span *s;
+	const uint8_t *t;
+	crdt_lv lv = r->lv, end = r->lv + r->len;
+	uint32_t b, u, target;
+	size_t lo, hi;
+
+	*mid = 0;
+	if (r->bmp)
+		return u16;
+	s = &doc->ops[crdt__span_at(doc, r->lv)];
+	b = span_byte(doc, s, lv, NULL);
+	u = lv_u16(doc, lv, b);
+	target = u + u16;
+	/* The last checkpoint inside the run not past the target, then character by character. */
+	lo = (lv >> CK_SHIFT) + 1;
+	hi = ((end - 1) >> CK_SHIFT) + 1;
+	if (hi > doc->nck)
+		hi = doc->nck;
+	while (lo < hi) {
+		size_t m = lo + (hi - lo) / 2;
+
+		if (doc->ck[m].u16 <= target)
+			lo = m + 1;
+		else
+			hi = m;
+	}
+	if (lo - 1 > lv >> CK_SHIFT) {
+		lv = (crdt_lv)((lo - 1) << CK_SHIFT);
+		b = doc->ck[lo - 1].byte;
+		u = doc->ck[lo - 1].u16;
+	}
+	t = (const uint8_t *)doc->text;
+	while (lv < end) {
+		uint32_t w = t[b] >= 0xf0 ? 2 : 1;
+
+		if (u + w > target)
+			break;
+		u += w;
+		b += t[b] < 0x80 ? 1 : t[b] < 0xe0 ? 2 : t[b] < 0xf0 ? 3 : 4;
+		lv++;
+	}
+	*mid = u < target;
+	return lv - r->lv;
+}
+
+size_t crdt__run_kind(struct run *r, const char *text, size_t nbytes, size_t cps)
+{
+	size_t u16 = nbytes == cps ? cps : crdt__utf16_count(text, nbytes);
+
+	r->ascii = nbytes == cps;
+	r->bmp = u16 == cps;
+	return u16;
+}
+
+int crdt__ck_reserve(struct crdt_doc *doc, size_t lvs)
+{
+	return crdt__grow_log(doc->alloc, (void **)&doc->ck, &doc->capck,
+			      ((doc->next_lv + lvs) >> CK_SHIFT) + 1, sizeof(*doc->ck));
+}
+
+int crdt__log_reserve(struct crdt_doc *doc, uint32_t agent, size_t text_bytes, size_t lvs)
 {
 	struct agent *a = &doc->agents[agent];
 	int rc;
@@ -188,6 +319,8 @@ int crdt__log_reserve(struct crdt_doc *doc, uint32_t agent, size_t text_bytes)
 	if (!rc)
 		rc = crdt__grow_log(doc->alloc, (void **)&a->samples, &a->capsamples,
 				    a->nsamples + 1, sizeof(*a->samples));
+	if (!rc)
+		rc = crdt__ck_reserve(doc, lvs);
 	if (!rc && text_bytes) {
 		if (text_bytes > TEXT_MAX - doc->text_len)
 			return CRDT_ELIMIT;
@@ -195,6 +328,37 @@ int crdt__log_reserve(struct crdt_doc *doc, uint32_t agent, size_t text_bytes)
 				    doc->text_len + text_bytes, 1);
 	}
 	return rc;
+}
+
+/*
+ * Adds the checkpoints that logging s (len operations, its text at the end
+ * of the arena: nbytes bytes, u16 UTF-16 units) passes.
+ */
+static void ck_add(struct crdt_doc *doc, const struct span *s, uint32_t len, size_t nbytes)
+{
+	uint32_t b = s->byte, u = (uint32_t)doc->text_u16;
+	crdt_lv lv = s->lv, m;
+
+	if (doc->nck == 0) {
+		doc->ck[0].byte = 0;
+		doc->ck[0].u16 = 0;
+		doc->nck = 1;
+	}
+	for (m = (crdt_lv)(doc->nck << CK_SHIFT); m <= s->lv + len; m += CK_STEP) {
+		if (s->kind == SPAN_INS && nbytes == len) {
+			b = s->byte + (m - s->lv);
+			u = (uint32_t)doc->text_u16 + (m - s->lv);
+		} else if (s->kind == SPAN_INS) {
+			uint32_t nb = arena_skip(doc, b, m - lv);
+
+			u += (uint32_t)crdt__utf16_count(doc->text + b, nb - b);
+			b = nb;
+			lv = m;
+		}
+		doc->ck[doc->nck].byte = b;
+		doc->ck[doc->nck].u16 = u;
+		doc->nck++;
+	}
 }
 
 /* Can span s (len operations) continue span l (llen, the last in the log)? */
@@ -218,6 +382,14 @@ void crdt__log_push(struct crdt_doc *doc, const struct span *s, uint32_t len)
 	struct agent *a = &doc->agents[s->agent];
 	struct span *l = doc->nops ? &doc->ops[doc->nops - 1] : NULL;
 	int c = l ? chains(l, crdt__span_len(doc, l), s, len) : 0;
+	size_t nbytes = doc->text_len - s->byte;
+
+	/* Checkpoints are passed once every CK_STEP operations; ASCII counts itself. */
+	if (s->lv + len >= (doc->nck << CK_SHIFT))
+		ck_add(doc, s, len, nbytes);
+	doc->text_u16 += s->kind == SPAN_INS && nbytes != len
+				 ? crdt__utf16_count(doc->text + s->byte, nbytes)
+				 : nbytes;
 
 	/* A continued span just ends later (its length and bytes are implied). */
 	if (c) {

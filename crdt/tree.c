@@ -9,7 +9,8 @@
  * Nothing here may fail halfway: node allocations come from spares that the
  * caller reserved (crdt__reserve_nodes) before it started to mutate, and
  * index entries likewise (crdt__index_reserve).  This file never looks at
- * the op log or at agents.
+ * the op log or at agents, except to count the UTF-16 units of a run
+ * holding characters above U+FFFF (crdt__run_u16).
  */
 #include <string.h>
 
@@ -159,7 +160,8 @@ static int child_index(const struct inner *p, const struct node *c)
 	return -1;
 }
 
-void crdt__adjust(struct crdt_doc *doc, struct leaf *leaf, int32_t dvis, int32_t dtot)
+void crdt__adjust(struct crdt_doc *doc, struct leaf *leaf, int32_t dvis, int32_t dtot,
+		  int32_t dvis16)
 {
 	struct node *n = &leaf->h;
 
@@ -169,10 +171,12 @@ void crdt__adjust(struct crdt_doc *doc, struct leaf *leaf, int32_t dvis, int32_t
 
 		p->vis[k] += (uint32_t)dvis;
 		p->tot[k] += (uint32_t)dtot;
+		p->vis16[k] += (uint32_t)dvis16;
 		n = &p->h;
 	}
 	doc->vis_len += (size_t)(int64_t)dvis;
 	doc->tot_len += (size_t)(int64_t)dtot;
+	doc->vis16_len += (size_t)(int64_t)dvis16;
 }
 
 void crdt__find_vis(const struct crdt_doc *doc, size_t pos, struct cursor *c)
@@ -243,6 +247,56 @@ void crdt__find_tot(const struct crdt_doc *doc, size_t pos, struct cursor *c, si
 		*vis_before = vis;
 }
 
+void crdt__find_vis16(const struct crdt_doc *doc, size_t pos, struct cursor *c, int *mid)
+{
+	const struct node *n = doc->root;
+
+	*mid = 0;
+	while (!n->leaf) {
+		const struct inner *p = (const struct inner *)n;
+		int k = 0;
+
+		while (k < p->h.n - 1 && pos >= p->vis16[k])
+			pos -= p->vis16[k++];
+		n = p->child[k];
+	}
+	c->leaf = (struct leaf *)n;
+	for (uint32_t i = 0; i < n->n; i++) {
+		const struct run *r = &c->leaf->r[i];
+		uint32_t u;
+
+		if (r->deleted)
+			continue;
+		u = crdt__run_u16(doc, r, r->len);
+		if (pos < u) {
+			c->i = i;
+			c->off = crdt__run_cp_at(doc, r, (uint32_t)pos, mid);
+			return;
+		}
+		pos -= u;
+	}
+	c->i = n->n;
+	c->off = 0;
+}
+
+size_t crdt__pos_vis16(const struct crdt_doc *doc, const struct leaf *leaf, uint32_t i)
+{
+	const struct node *n = &leaf->h;
+	size_t pos = 0;
+
+	for (uint32_t j = 0; j < i; j++)
+		if (!leaf->r[j].deleted)
+			pos += crdt__run_u16(doc, &leaf->r[j], leaf->r[j].len);
+	while (n->parent) {
+		const struct inner *p = (const struct inner *)n->parent;
+
+		for (int k = 0; p->child[k] != n; k++)
+			pos += p->vis16[k];
+		n = &p->h;
+	}
+	return pos;
+}
+
 /* Sum of a count over the runs before i in leaf, then over earlier subtrees. */
 static size_t pos_of(const struct leaf *leaf, uint32_t i, int visible)
 {
@@ -293,6 +347,44 @@ int crdt__find_lv(const struct crdt_doc *doc, crdt_lv lv, struct cursor *c)
 	return CRDT_EINVAL;
 }
 
+static void inner_insert(struct crdt_doc *doc, struct inner *p, int k, struct node *c,
+			 uint32_t cvis, uint32_t ctot, uint32_t c16);
+
+/*
+ * Hangs node q, just split off node p with q's counts, beside p: after p in
+ * p's parent (whose entry for p loses q's counts), or under a new root.
+ */
+static void add_sibling(struct crdt_doc *doc, struct node *p, struct node *q, uint32_t qvis,
+			uint32_t qtot, uint32_t q16)
+{
+	struct inner *root;
+
+	if (p->parent) {
+		struct inner *g = (struct inner *)p->parent;
+		int k = child_index(g, p);
+
+		g->vis[k] -= qvis;
+		g->tot[k] -= qtot;
+		g->vis16[k] -= q16;
+		inner_insert(doc, g, k, q, qvis, qtot, q16);
+		return;
+	}
+	root = inner_new(doc);
+	root->h.n = 2;
+	root->child[0] = p;
+	root->child[1] = q;
+	root->vis[0] = (uint32_t)doc->vis_len - qvis;
+	root->tot[0] = (uint32_t)doc->tot_len - qtot;
+	root->vis16[0] = (uint32_t)doc->vis16_len - q16;
+	root->vis[1] = qvis;
+	root->tot[1] = qtot;
+	root->vis16[1] = q16;
+	p->parent = &root->h;
+	q->parent = &root->h;
+	doc->root = &root->h;
+	doc->height++;
+}
+
 /*
  * Inserts child c after child k of p.  c's characters are already counted
  * in p's entry in its parent (c was split off child k, whose counts the
@@ -300,11 +392,11 @@ int crdt__find_lv(const struct crdt_doc *doc, crdt_lv lv, struct cursor *c)
  * itself must split, which repeats the same step one level up.
  */
 static void inner_insert(struct crdt_doc *doc, struct inner *p, int k, struct node *c,
-			 uint32_t cvis, uint32_t ctot)
+			 uint32_t cvis, uint32_t ctot, uint32_t c16)
 {
 	struct inner *q = NULL;
 	struct inner *dst = p;
-	uint32_t qvis = 0, qtot = 0;
+	uint32_t qvis = 0, qtot = 0, q16 = 0;
 
 	if (p->h.n == NODE_CAP) {
 		int half = NODE_CAP / 2;
@@ -314,6 +406,7 @@ static void inner_insert(struct crdt_doc *doc, struct inner *p, int k, struct no
 		memcpy(q->child, p->child + half, sizeof(q->child[0]) * q->h.n);
 		memcpy(q->vis, p->vis + half, sizeof(q->vis[0]) * q->h.n);
 		memcpy(q->tot, p->tot + half, sizeof(q->tot[0]) * q->h.n);
+		memcpy(q->vis16, p->vis16 + half, sizeof(q->vis16[0]) * q->h.n);
 		p->h.n = (uint16_t)half;
 		for (int j = 0; j < q->h.n; j++)
 			q->child[j]->parent = &q->h;
@@ -325,9 +418,11 @@ static void inner_insert(struct crdt_doc *doc, struct inner *p, int k, struct no
 	memmove(dst->child + k + 2, dst->child + k + 1, sizeof(dst->child[0]) * (dst->h.n - k - 1));
 	memmove(dst->vis + k + 2, dst->vis + k + 1, sizeof(dst->vis[0]) * (dst->h.n - k - 1));
 	memmove(dst->tot + k + 2, dst->tot + k + 1, sizeof(dst->tot[0]) * (dst->h.n - k - 1));
+	memmove(dst->vis16 + k + 2, dst->vis16 + k + 1, sizeof(dst->vis16[0]) * (dst->h.n - k - 1));
 	dst->child[k + 1] = c;
 	dst->vis[k + 1] = cvis;
 	dst->tot[k + 1] = ctot;
+	dst->vis16[k + 1] = c16;
 	dst->h.n++;
 	c->parent = &dst->h;
 	if (!q)
@@ -336,29 +431,9 @@ static void inner_insert(struct crdt_doc *doc, struct inner *p, int k, struct no
 	for (int j = 0; j < q->h.n; j++) {
 		qvis += q->vis[j];
 		qtot += q->tot[j];
+		q16 += q->vis16[j];
 	}
-	if (p->h.parent) {
-		struct inner *g = (struct inner *)p->h.parent;
-		int pk = child_index(g, &p->h);
-
-		g->vis[pk] -= qvis;
-		g->tot[pk] -= qtot;
-		inner_insert(doc, g, pk, &q->h, qvis, qtot);
-	} else {
-		struct inner *root = inner_new(doc);
-
-		root->h.n = 2;
-		root->child[0] = &p->h;
-		root->child[1] = &q->h;
-		root->vis[0] = (uint32_t)doc->vis_len - qvis;
-		root->tot[0] = (uint32_t)doc->tot_len - qtot;
-		root->vis[1] = qvis;
-		root->tot[1] = qtot;
-		p->h.parent = &root->h;
-		q->h.parent = &root->h;
-		doc->root = &root->h;
-		doc->height++;
-	}
+	add_sibling(doc, &p->h, &q->h, qvis, qtot, q16);
 }
 
 /* Splits a full leaf in two; returns the new right half. */
@@ -366,7 +441,7 @@ static struct leaf *leaf_split(struct crdt_doc *doc, struct leaf *l)
 {
 	struct leaf *nl = leaf_new(doc);
 	int half = LEAF_CAP / 2;
-	uint32_t mvis = 0, mtot = 0;
+	uint32_t mvis = 0, mtot = 0, m16 = 0;
 
 	nl->h.n = (uint16_t)(l->h.n - half);
 	memcpy(nl->r, l->r + half, sizeof(l->r[0]) * nl->h.n);
@@ -375,8 +450,10 @@ static struct leaf *leaf_split(struct crdt_doc *doc, struct leaf *l)
 		const struct run *r = &nl->r[j];
 
 		mtot += r->len;
-		if (!r->deleted)
+		if (!r->deleted) {
 			mvis += r->len;
+			m16 += crdt__run_u16(doc, r, r->len);
+		}
 		crdt__index_set(doc, r->lv, r->lv + r->len, nl);
 	}
 	nl->prev = l;
@@ -384,29 +461,7 @@ static struct leaf *leaf_split(struct crdt_doc *doc, struct leaf *l)
 	if (l->next)
 		l->next->prev = nl;
 	l->next = nl;
-
-	if (l->h.parent) {
-		struct inner *p = (struct inner *)l->h.parent;
-		int k = child_index(p, &l->h);
-
-		p->vis[k] -= mvis;
-		p->tot[k] -= mtot;
-		inner_insert(doc, p, k, &nl->h, mvis, mtot);
-	} else {
-		struct inner *root = inner_new(doc);
-
-		root->h.n = 2;
-		root->child[0] = &l->h;
-		root->child[1] = &nl->h;
-		root->vis[0] = (uint32_t)doc->vis_len - mvis;
-		root->tot[0] = (uint32_t)doc->tot_len - mtot;
-		root->vis[1] = mvis;
-		root->tot[1] = mtot;
-		l->h.parent = &root->h;
-		nl->h.parent = &root->h;
-		doc->root = &root->h;
-		doc->height++;
-	}
+	add_sibling(doc, &l->h, &nl->h, mvis, mtot, m16);
 	return nl;
 }
 
@@ -474,9 +529,10 @@ void crdt__split(struct crdt_doc *doc, struct cursor *c)
 	c->off = 0;
 }
 
-void crdt__insert_run(struct crdt_doc *doc, struct cursor *c, const struct run *r)
+void crdt__insert_run(struct crdt_doc *doc, struct cursor *c, const struct run *r, size_t u16)
 {
 	leaf_put(doc, c, r);
 	crdt__index_set(doc, r->lv, r->lv + r->len, c->leaf);
-	crdt__adjust(doc, c->leaf, r->deleted ? 0 : (int32_t)r->len, (int32_t)r->len);
+	crdt__adjust(doc, c->leaf, r->deleted ? 0 : (int32_t)r->len, (int32_t)r->len,
+		     r->deleted ? 0 : (int32_t)u16);
 }

@@ -6,6 +6,8 @@
  * Validation is strict (RFC 3629): text that is not UTF-8 never enters a
  * document, so the rest of crdt/ may assume well-formed input.
  */
+#include <string.h>
+
 #include "crdt-internal.h"
 
 /* Length of the sequence starting with lead byte c, 0 when c cannot lead. */
@@ -73,14 +75,29 @@ int crdt_utf8_check(const char *str, size_t nbytes, size_t *cps)
 	return 0;
 }
 
+/* Eight bytes of s, all ASCII? (Most text is mostly ASCII: these skip it a word at a time.) */
+static int ascii8(const uint8_t *s)
+{
+	uint64_t w;
+
+	memcpy(&w, s, sizeof(w));
+	return (w & 0x8080808080808080ull) == 0;
+}
+
 size_t crdt__utf8_skip(const char *str, size_t n, size_t cp)
 {
 	const uint8_t *s = (const uint8_t *)str;
 	size_t i = 0;
 
 	while (cp > 0 && i < n) {
-		int len = lead_len(s[i]);
+		int len;
 
+		if (cp >= 8 && n - i >= 8 && ascii8(s + i)) {
+			i += 8;
+			cp -= 8;
+			continue;
+		}
+		len = lead_len(s[i]);
 		i += len ? (size_t)len : 1;
 		cp--;
 	}
@@ -121,6 +138,24 @@ size_t crdt_cp_to_utf16(const char *str, size_t nbytes, size_t cp)
 		units += len == 4 ? 2 : 1;
 		i += len ? (size_t)len : 1;
 		cp--;
+	}
+	return units;
+}
+
+size_t crdt__utf16_count(const char *str, size_t n)
+{
+	const uint8_t *s = (const uint8_t *)str;
+	size_t units = 0, i = 0;
+
+	/* A unit for every byte that is not a continuation, one more for a 4-byte lead. */
+	while (i < n) {
+		if (n - i >= 8 && ascii8(s + i)) {
+			units += 8;
+			i += 8;
+			continue;
+		}
+		units += ((s[i] & 0xc0) != 0x80) + (s[i] >= 0xf0);
+		i++;
 	}
 	return units;
 }

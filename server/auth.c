@@ -4,24 +4,25 @@
  * Why hand-rolled rather than a JWT library: we need exactly one algorithm
  * and one claim set, and the classic JWT bugs (alg "none", algorithm
  * confusion, non-constant-time compares, lenient decoding) are easiest to
- * rule out when the whole verifier fits on a screen.  The signature is
- * checked before the payload is parsed, so JSON from an unauthenticated
- * party never reaches jansson except the small header.  This file must
- * never log or keep a secret.
+ * rule out when the whole verifier fits on a screen.  The primitives are
+ * not ours: HMAC-SHA256, SHA-256, the constant-time compare, base64url and
+ * random bytes come from libsodium (small, audited, no provider start-up,
+ * unlike OpenSSL 3's ~2 MB).  The signature is checked before the payload
+ * is parsed, so JSON from an unauthenticated party never reaches jansson
+ * except the small header.  This file must never log or keep a secret.
  */
 #include "auth.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
-#include "sha256.h"
+#define SIG_LEN AUTH_MAC_LEN
+#define B64	sodium_base64_VARIANT_URLSAFE_NO_PADDING
 
-#define SIG_LEN SHA256_DIGEST_LEN /* HMAC-SHA256 */
-
+/* The URL-safe alphabet, for random ids (and the room ids made of it). */
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 const char *auth_strerror(int err)
@@ -62,122 +63,47 @@ int auth_role_parse(const char *name, enum auth_role *out)
 /* Encoded length of n bytes without padding. */
 static size_t b64_len(size_t n)
 {
-	return n / 3 * 4 + (n % 3 == 0 ? 0 : n % 3 + 1);
+	return sodium_base64_ENCODED_LEN(n, B64) - 1;
 }
 
 /* Encodes n bytes into out (b64_len(n) + 1 bytes), NUL-terminated. */
 static void b64_encode(const unsigned char *in, size_t n, char *out)
 {
-	size_t o = 0, i = 0;
-
-	for (; i + 3 <= n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-		out[o++] = b64url[v >> 18 & 63];
-		out[o++] = b64url[v >> 12 & 63];
-		out[o++] = b64url[v >> 6 & 63];
-		out[o++] = b64url[v & 63];
-	}
-	if (n - i == 1) {
-		uint32_t v = (uint32_t)in[i] << 16;
-		out[o++] = b64url[v >> 18 & 63];
-		out[o++] = b64url[v >> 12 & 63];
-	} else if (n - i == 2) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-		out[o++] = b64url[v >> 18 & 63];
-		out[o++] = b64url[v >> 12 & 63];
-		out[o++] = b64url[v >> 6 & 63];
-	}
-	out[o] = '\0';
-}
-
-static int b64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
+	sodium_bin2base64(out, b64_len(n) + 1, in, n, B64);
 }
 
 /*
- * Strictly decodes n characters into out (room for n * 3 / 4 bytes);
- * *outlen gets the byte count.  Refuses padding, foreign characters, a
- * length of 1 mod 4 and non-zero unused bits.  Returns 0 or -1.
+ * Strictly decodes n characters into out (room for cap bytes); *outlen
+ * gets the byte count.  libsodium refuses padding, foreign characters, a
+ * length of 1 mod 4 and non-zero unused bits, and with no end pointer it
+ * refuses input it did not consume whole.  Returns 0 or -1.
  */
-static int b64_decode(const char *in, size_t n, unsigned char *out, size_t *outlen)
+static int b64_decode(const char *in, size_t n, unsigned char *out, size_t cap, size_t *outlen)
 {
-	size_t o = 0, i = 0;
+	return sodium_base642bin(out, cap, in, n, NULL, outlen, NULL, B64) == 0 ? 0 : -1;
+}
 
-	if (n % 4 == 1)
-		return -1;
-	for (; i + 4 <= n; i += 4) {
-		int a = b64_value(in[i]), b = b64_value(in[i + 1]);
-		int c = b64_value(in[i + 2]), d = b64_value(in[i + 3]);
-		if ((a | b | c | d) < 0)
-			return -1;
-		uint32_t v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | (uint32_t)d;
-		out[o++] = (unsigned char)(v >> 16);
-		out[o++] = (unsigned char)(v >> 8);
-		out[o++] = (unsigned char)v;
-	}
-	if (n - i == 2) {
-		int a = b64_value(in[i]), b = b64_value(in[i + 1]);
-		if ((a | b) < 0 || (b & 15) != 0)
-			return -1;
-		out[o++] = (unsigned char)(a << 2 | b >> 4);
-	} else if (n - i == 3) {
-		int a = b64_value(in[i]), b = b64_value(in[i + 1]), c = b64_value(in[i + 2]);
-		if ((a | b | c) < 0 || (c & 3) != 0)
-			return -1;
-		out[o++] = (unsigned char)(a << 2 | b >> 4);
-		out[o++] = (unsigned char)((b & 15) << 4 | c >> 2);
-	}
-	*outlen = o;
-	return 0;
+void auth_hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
+		      unsigned char out[AUTH_MAC_LEN])
+{
+	crypto_auth_hmacsha256_state st;
+
+	crypto_auth_hmacsha256_init(&st, key, keylen);
+	crypto_auth_hmacsha256_update(&st, data, n);
+	crypto_auth_hmacsha256_final(&st, out);
+	sodium_memzero(&st, sizeof(st));
 }
 
 static void sign(const char *secret, const char *data, size_t n, unsigned char sig[SIG_LEN])
 {
-	sha256_hmac(secret, strlen(secret), data, n, sig);
+	auth_hmac_sha256(secret, strlen(secret), data, n, sig);
 }
 
 static bool room_id_ok(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > AUTH_ROOM_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (b64_value(s[i]) < 0)
-			return false;
-	}
-	return true;
-}
-
-/*
- * Fills buf[0..n) from the kernel's CSPRNG.  getrandom(2) without flags
- * blocks only until the pool is first seeded at boot, never afterwards, so
- * it is safe on the loop thread.  Requests above 256 bytes may come back
- * short or be cut by a signal (EINTR); both just mean "ask again".
- */
-static int fill_random(unsigned char *buf, size_t n)
-{
-	while (n > 0) {
-		ssize_t got = getrandom(buf, n, 0);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			return AUTH_E_RANDOM;
-		buf += got;
-		n -= (size_t)got;
-	}
-	return 0;
+	return n > 0 && n <= AUTH_ROOM_MAX && strspn(s, b64url) == n;
 }
 
 int auth_random_id(char *buf, size_t n)
@@ -186,34 +112,35 @@ int auth_random_id(char *buf, size_t n)
 
 	if (buf == NULL || n < 2)
 		return AUTH_E_INVAL;
+	/* Idempotent; it picks the kernel's getrandom(2) for randombytes_buf(). */
+	if (sodium_init() < 0) {
+		buf[0] = '\0';
+		return AUTH_E_RANDOM;
+	}
 	for (size_t done = 0; done < n - 1;) {
 		size_t chunk = n - 1 - done;
 		if (chunk > sizeof(raw))
 			chunk = sizeof(raw);
-		if (fill_random(raw, chunk) < 0) {
-			buf[0] = '\0';
-			sha256_wipe(raw, sizeof(raw));
-			return AUTH_E_RANDOM;
-		}
+		randombytes_buf(raw, chunk);
 		/* 256 is a multiple of 64, so masking keeps the alphabet uniform. */
 		for (size_t i = 0; i < chunk; i++)
 			buf[done + i] = b64url[raw[i] & 63];
 		done += chunk;
 	}
 	buf[n - 1] = '\0';
-	sha256_wipe(raw, sizeof(raw));
+	sodium_memzero(raw, sizeof(raw));
 	return 0;
 }
 
 bool auth_key_equal(const char *a, const char *b)
 {
-	unsigned char da[SHA256_DIGEST_LEN], db[SHA256_DIGEST_LEN];
+	unsigned char da[crypto_hash_sha256_BYTES], db[crypto_hash_sha256_BYTES];
 
 	if (a == NULL || b == NULL)
 		return false;
-	sha256_digest(a, strlen(a), da);
-	sha256_digest(b, strlen(b), db);
-	return sha256_equal(da, db, sizeof(da));
+	crypto_hash_sha256(da, (const unsigned char *)a, strlen(a));
+	crypto_hash_sha256(db, (const unsigned char *)b, strlen(b));
+	return sodium_memcmp(da, db, sizeof(da)) == 0;
 }
 
 static const char header_json[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
@@ -282,11 +209,12 @@ err_pack:
 /* Decodes one base64url part into a fresh NUL-terminated buffer; NULL on error. */
 static unsigned char *decode_part(const char *s, size_t n, size_t *outlen)
 {
-	unsigned char *buf = malloc(n / 4 * 3 + 3);
+	size_t cap = n / 4 * 3 + 3;
+	unsigned char *buf = malloc(cap);
 
 	if (buf == NULL)
 		return NULL;
-	if (b64_decode(s, n, buf, outlen) < 0) {
+	if (b64_decode(s, n, buf, cap - 1, outlen) < 0) {
 		free(buf);
 		return NULL;
 	}
@@ -392,11 +320,11 @@ int auth_token_verify(const char *secret, const char *token, int64_t now, struct
 
 	/* The signature part must be exactly one HMAC-SHA256. */
 	size_t slen = n - (size_t)(dot2 + 1 - token);
-	if (slen != b64_len(SIG_LEN) || b64_decode(dot2 + 1, slen, got, &glen) < 0 ||
+	if (slen != b64_len(SIG_LEN) || b64_decode(dot2 + 1, slen, got, sizeof(got), &glen) < 0 ||
 	    glen != SIG_LEN)
 		return AUTH_E_MALFORMED;
 	sign(secret, token, (size_t)(dot2 - token), want);
-	if (!sha256_equal(want, got, SIG_LEN))
+	if (sodium_memcmp(want, got, SIG_LEN) != 0)
 		return AUTH_E_BAD_SIGNATURE;
 
 	payload = decode_part(dot1 + 1, (size_t)(dot2 - dot1 - 1), &plen);

@@ -1,9 +1,10 @@
 /*
  * auth.h - signed room tokens, random ids and the admin key check.
  *
- * Boundary: pure functions over strings, sha256.h (HMAC-SHA256, constant-
- * time compare), getrandom(2) and jansson; no I/O, no globals, nothing that
- * knows about rooms beyond the claims a token carries.  Whether a room
+ * Boundary: pure functions over strings, libsodium (HMAC-SHA256, SHA-256,
+ * constant-time compare, base64url, random bytes) and jansson; no I/O, no
+ * globals of its own, nothing that knows about rooms beyond the claims a
+ * token carries.  Whether a room
  * exists or is closed (its token epoch) is the caller's check.
  *
  * Token format: JWT, JWS compact serialisation, HS256 only (RFC 7519/7515):
@@ -105,9 +106,22 @@ int auth_token_make(const char *secret, const struct auth_claims *claims, int64_
  */
 int auth_token_verify(const char *secret, const char *token, int64_t now, struct auth_claims *out);
 
+/* Bytes of an HMAC-SHA256. */
+#define AUTH_MAC_LEN 32
+
+/*
+ * HMAC-SHA256 (RFC 2104) of data[0..n) under key[0..keylen) into out: the
+ * MAC that signs tokens (libsodium's; any key length, a key longer than the
+ * 64-byte block is hashed first as the RFC says).  Inputs are borrowed for
+ * the call; a pointer with a length of 0 may be NULL.
+ */
+void auth_hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
+		      unsigned char out[AUTH_MAC_LEN]);
+
 /*
  * Writes n - 1 random characters from the URL-safe alphabet [A-Za-z0-9_-]
- * (6 bits each, from getrandom(2)) and a NUL into buf.  n >= 2.  Returns 0,
+ * (6 bits each, from libsodium's randombytes_buf(): the kernel's CSPRNG)
+ * and a NUL into buf.  n >= 2.  Returns 0,
  * AUTH_E_INVAL or AUTH_E_RANDOM (buf then holds "").  Room ids use 16
  * characters: 96 bits.
  */
@@ -116,7 +130,7 @@ int auth_random_id(char *buf, size_t n);
 /*
  * Compares two secrets (e.g. the admin key from a request against the
  * configured one) in time independent of their contents and lengths: both
- * are hashed with SHA-256 and the digests compared with sha256_equal().
+ * are hashed with SHA-256 and the digests compared with sodium_memcmp().
  * NULL never equals anything.  Strings are borrowed.
  */
 bool auth_key_equal(const char *a, const char *b);

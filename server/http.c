@@ -10,23 +10,26 @@
  * keep working after the room closed.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "http.h"
 #include "subs.h"
 #include "log.h"
+#include "room.h"
 #include "server.h"
 #include "store.h"
 #include "timeline.h"
 
-#define TOKEN_TTL_S   (7 * 24 * 3600)
-#define HTTP_BODY_MAX (64 * 1024)
-/* An admin's problem upload (a tar or JSON body): a problem's files, tests included. */
-#define HTTP_PROBLEM_MAX (16 * 1024 * 1024)
+#define TOKEN_TTL_S (7 * 24 * 3600)
 
 static json_t *error_json(const char *msg)
 {
@@ -152,12 +155,85 @@ static int create_room(struct server *srv, struct http_req *hr, const char *auth
 	hr->pending = *out;
 	*out = NULL;
 	hr->room = r;
-	if (store_create_room(srv, id, problem[0] ? problem : NULL, created, hr)) {
+	if (store_create_room(srv->db, id, problem[0] ? problem : NULL, created, hr)) {
 		*out = hr->pending;
 		hr->pending = NULL;
 		room_discard(r);
 		json_decref(*out);
 		*out = error_json("database unavailable; room not created");
+		return 503;
+	}
+	return 0;
+}
+
+static void listed_rooms(void *ud, int err, json_t *rooms, const char *next)
+{
+	struct http_req *hr = ud;
+
+	if (err) {
+		http_reply(hr, 503, error_json("database unavailable"));
+		return;
+	}
+	http_reply(hr, 200,
+		   json_pack("{s:O, s:o}", "rooms", rooms, "next",
+			     next ? json_string(next) : json_null()));
+}
+
+/*
+ * GET /api/rooms?limit=N&after=CURSOR&state=open|closed (admin key): one
+ * page of rooms, newest first; `next` is the `after` of the following
+ * page (docs/protocol.md).
+ */
+static int list_rooms(struct server *srv, struct http_req *hr, const char *auth, json_t **out)
+{
+	const char *key = bearer(auth), *v;
+	struct store_page page;
+	char buf[128];
+
+	if (!key || !auth_key_equal(key, srv->admin_key)) {
+		*out = error_json("admin key required (Authorization: Bearer <admin key>)");
+		return 401;
+	}
+	memset(&page, 0, sizeof(page));
+	page.limit = 50;
+	v = hr->wsi ? lws_get_urlarg_by_name(hr->wsi, "limit=", buf, sizeof(buf)) : NULL;
+	if (v) {
+		char *end;
+		unsigned long l = strtoul(v, &end, 10);
+
+		if (!v[0] || *end || v[0] == '-' || l < 1 || l > 100) {
+			*out = error_json("limit must be between 1 and 100");
+			return 400;
+		}
+		page.limit = (unsigned)l;
+	}
+	v = hr->wsi ? lws_get_urlarg_by_name(hr->wsi, "state=", buf, sizeof(buf)) : NULL;
+	if (v) {
+		page.state = !strcmp(v, "open")	    ? 1
+			     : !strcmp(v, "closed") ? 2
+			     : !strcmp(v, "all")    ? 0
+						    : -1;
+		if (page.state < 0) {
+			*out = error_json("state must be open, closed or all");
+			return 400;
+		}
+	}
+	v = hr->wsi ? lws_get_urlarg_by_name(hr->wsi, "after=", buf, sizeof(buf)) : NULL;
+	if (v) {
+		const char *dot = strchr(v, '.');
+		char *end;
+		long long us = strtoll(v, &end, 10);
+		int n = 0;
+
+		if (!dot || end != dot || v[0] == '-' || us <= 0 ||
+		    sscanf(dot + 1, "%63[A-Za-z0-9_-]%n", page.after_id, &n) != 1 || dot[1 + n]) {
+			*out = error_json("after must be the next of the page before");
+			return 400;
+		}
+		page.after_us = us;
+	}
+	if (room_list(srv, &page, listed_rooms, hr)) {
+		*out = error_json("database unavailable");
 		return 503;
 	}
 	return 0;
@@ -373,8 +449,13 @@ static int replay_query(struct http_req *hr, struct room_call *rc, json_t **out)
 		}
 		return 0;
 	}
+	/* No at, or at=now: the text now (docs/protocol.md). */
 	v = hr->wsi ? lws_get_urlarg_by_name(hr->wsi, "at=", buf, sizeof(buf)) : NULL;
-	if (!v || parse_time(v, &rc->at_ms)) {
+	if (!v || strcmp(v, "now") == 0) {
+		rc->at_ms = (int64_t)server_now_ms();
+		return 0;
+	}
+	if (parse_time(v, &rc->at_ms)) {
 		*out = error_json("at must be unix milliseconds or an RFC 3339 time");
 		return 400;
 	}
@@ -452,7 +533,7 @@ static bool close_room(struct room_call *rc, struct room *r)
 		call_reply(rc, 200, json_pack("{s:s, s:b}", "id", rc->id, "closed", 1));
 		return false;
 	}
-	if (store_close_room(srv, rc->id, on_closed, rc)) {
+	if (store_close_room(srv->db, rc->id, on_closed, rc)) {
 		call_reply(rc, 503, error_json("the close was not recorded; retry it"));
 		return false;
 	}
@@ -600,8 +681,10 @@ int http_api(struct server *srv, struct http_req *hr, const char *method, const 
 	if (strcmp(path, "/api/problems") == 0 || strncmp(path, "/api/problems/", 14) == 0)
 		return http_problems(srv, hr, method, path, auth, body, body_len, out);
 	if (strcmp(path, "/api/rooms") == 0) {
+		if (strcmp(method, "GET") == 0)
+			return list_rooms(srv, hr, auth, out);
 		if (strcmp(method, "POST") != 0) {
-			*out = error_json("use POST to create a room");
+			*out = error_json("use POST to create a room, GET to list them");
 			return 405;
 		}
 		return create_room(srv, hr, auth, body, body_len, out);
@@ -638,16 +721,191 @@ int http_api(struct server *srv, struct http_req *hr, const char *method, const 
 			return status;
 		}
 	}
-	/* Armed first: store_get_room may finish the call before it returns. */
+	/* Armed first: room_get may finish the call before it returns. */
 	if (srv->ctx)
 		lws_sul_schedule(srv->ctx, 0, &rc->deadline, call_deadline,
 				 (lws_usec_t)CALL_DEADLINE_MS * LWS_US_PER_MS);
-	if (store_get_room(srv, id, room_call, rc)) {
+	if (room_get(srv, id, room_call, rc)) {
 		call_done(rc);
 		*out = error_json("out of memory");
 		return 500;
 	}
 	return 0;
+}
+
+/* ---- the browser app: files of --static DIR -------------------------------- */
+
+/*
+ * What the app's pages may do, and nothing more: scripts and the CRDT's
+ * WebAssembly from this origin only, fetches and the WebSocket to this
+ * origin, inline styles (CodeMirror injects them), images from here or
+ * data: URLs; no plugins, no <base>, no framing.
+ */
+#define APP_CSP                                                                          \
+	"default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; " \
+	"style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; "    \
+	"base-uri 'none'; frame-ancestors 'none'"
+/* Everything else (JSON, metrics, errors) is never a document to render. */
+#define API_CSP "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+
+#define CACHE_IMMUTABLE "public, max-age=31536000, immutable"
+
+/* The types of every file Vite emits (and a few a public/ folder may add). */
+static const char *static_type(const char *path)
+{
+	static const struct {
+		const char *ext, *type;
+	} types[] = {
+		{ ".html", "text/html; charset=utf-8" },
+		{ ".js", "text/javascript; charset=utf-8" },
+		{ ".mjs", "text/javascript; charset=utf-8" },
+		{ ".css", "text/css; charset=utf-8" },
+		{ ".wasm", "application/wasm" },
+		{ ".svg", "image/svg+xml" },
+		{ ".png", "image/png" },
+		{ ".ico", "image/x-icon" },
+		{ ".json", "application/json" },
+		{ ".map", "application/json" },
+		{ ".woff2", "font/woff2" },
+		{ ".woff", "font/woff" },
+		{ ".txt", "text/plain; charset=utf-8" },
+		{ ".webmanifest", "application/manifest+json" },
+		{ ".jpg", "image/jpeg" },
+		{ ".webp", "image/webp" },
+	};
+	const char *dot = strrchr(path, '.');
+
+	if (dot && !strchr(dot, '/'))
+		for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+			if (!strcmp(dot, types[i].ext))
+				return types[i].type;
+	return "application/octet-stream";
+}
+
+/*
+ * Opens path (relative to DIR, '/'-separated) for reading without ever
+ * leaving DIR: each component is opened with O_NOFOLLOW under the one
+ * before, so a symlink anywhere on the way fails (ELOOP or ENOTDIR)
+ * instead of being followed, and a component that is empty, or starts
+ * with '.' ("..", dotfiles), is not found.  lws has already removed
+ * "." and ".." segments; this does not rely on it.  Returns the open
+ * regular file, or -errno (-EISDIR for a folder).
+ */
+static int static_open(int dirfd, const char *path, struct stat *st)
+{
+	int cur = dirfd, fd;
+
+	for (;;) {
+		const char *slash = strchr(path, '/');
+		size_t n = slash ? (size_t)(slash - path) : strlen(path);
+		char comp[256];
+
+		if (n == 0 || n >= sizeof(comp) || path[0] == '.') {
+			if (cur != dirfd)
+				close(cur);
+			return -ENOENT;
+		}
+		memcpy(comp, path, n);
+		comp[n] = '\0';
+		fd = openat(cur, comp,
+			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (slash ? O_DIRECTORY : 0));
+		if (fd < 0)
+			fd = -errno;
+		if (cur != dirfd)
+			close(cur);
+		if (fd < 0)
+			return fd;
+		if (!slash)
+			break;
+		cur = fd;
+		path = slash + 1;
+	}
+	if (fstat(fd, st) || !S_ISREG(st->st_mode)) {
+		close(fd);
+		return -EISDIR;
+	}
+	return fd;
+}
+
+/* Accept-Encoding names gzip (or *) without q=0. */
+static bool accepts_gzip(const char *ae)
+{
+	while (*ae) {
+		const char *end = ae + strcspn(ae, ","), *q;
+		size_t n;
+
+		while (*ae == ' ' || *ae == '\t')
+			ae++;
+		n = strcspn(ae, ";, \t");
+		if ((n == 4 && !strncasecmp(ae, "gzip", 4)) || (n == 1 && *ae == '*')) {
+			q = memchr(ae, ';', (size_t)(end - ae));
+			if (!q)
+				return true;
+			q += 1 + strspn(q + 1, " \t");
+			if (strncasecmp(q, "q=", 2) || strtod(q + 2, NULL) > 0)
+				return true;
+		}
+		ae = *end ? end + 1 : end;
+	}
+	return false;
+}
+
+/*
+ * Answers a GET or HEAD outside /api from DIR: the file, FILE.gz instead
+ * when the client takes gzip and it exists, index.html for "/" and for the
+ * app's own routes (a path whose last segment has no dot: /room/..,
+ * /dashboard), 404 for anything else missing, under /assets/ above all.
+ * Files under /assets/ carry a content hash in their names: cached for a
+ * year; everything else is revalidated (index.html names the current
+ * assets).
+ */
+static void static_serve(struct server *srv, struct http_pss *h)
+{
+	struct http_req *hr = h->hr;
+	const char *path = h->path + 1, *last = strrchr(h->path, '/');
+	bool assets = !strncmp(h->path, "/assets/", 8);
+	char ae[256], gz[300];
+	struct stat st;
+	int fd;
+
+	if (!path[0])
+		path = "index.html";
+	fd = static_open(srv->static_fd, path, &st);
+	if (fd == -ENOENT || fd == -EISDIR || fd == -ENOTDIR) {
+		if (!assets && !strchr(last, '.')) {
+			path = "index.html";
+			fd = static_open(srv->static_fd, path, &st);
+		}
+	}
+	if (fd < 0) {
+		http_reply(hr,
+			   fd == -ENOENT || fd == -EISDIR || fd == -ENOTDIR || fd == -ELOOP ? 404
+											    : 403,
+			   json_pack("{s:s}", "error", "no such file"));
+		return;
+	}
+	hr->type = static_type(path);
+	hr->cache = assets ? CACHE_IMMUTABLE : "no-cache";
+	hr->app = true;
+	if (lws_hdr_copy(hr->wsi, ae, sizeof(ae), WSI_TOKEN_HTTP_ACCEPT_ENCODING) > 0 &&
+	    accepts_gzip(ae) && (size_t)snprintf(gz, sizeof(gz), "%s.gz", path) < sizeof(gz)) {
+		struct stat gst;
+		int gfd = static_open(srv->static_fd, gz, &gst);
+
+		if (gfd >= 0) {
+			close(fd);
+			fd = gfd;
+			st = gst;
+			hr->encoding = "gzip";
+		}
+	}
+	hr->file_fd = fd;
+	hr->file_left = (uint64_t)st.st_size;
+	hr->status = 200;
+	hr->ready = true;
+	log_event(LOG_DEBUG, "http.static", "path=%s bytes=%llu gzip=%d", path,
+		  (unsigned long long)st.st_size, hr->encoding != NULL);
+	lws_callback_on_writable(hr->wsi);
 }
 
 /* ---- HTTP plumbing: requests in, answers out
@@ -659,6 +917,8 @@ static void http_req_free(struct http_req *hr)
 		return;
 	json_decref(hr->pending);
 	free(hr->resp);
+	if (hr->file_fd >= 0)
+		close(hr->file_fd);
 	free(hr);
 }
 
@@ -697,11 +957,25 @@ static void http_handle(struct server *srv, struct http_pss *h)
 		http_reply(h->hr, 413, json_pack("{s:s}", "error", "request body too large"));
 		return;
 	}
-	if (strncmp(h->path, "/api/", 5) != 0) {
+	if (strncmp(h->path, "/api/", 5) != 0 && strcmp(h->path, "/api") != 0) {
 		char *body = NULL;
 		size_t n = 0;
 		const char *type;
 
+		if (!strcmp(h->path, "/ws") || !strncmp(h->path, "/ws/", 4)) {
+			http_reply(h->hr, 400,
+				   error_json("a WebSocket handshake with subprotocol tandem.v1 is "
+					      "expected on /ws"));
+			return;
+		}
+		if (srv->static_fd >= 0 && strcmp(h->path, "/metrics") != 0 &&
+		    strcmp(h->path, "/healthz") != 0 && strcmp(h->path, "/readyz") != 0) {
+			if (strcmp(h->method, "GET") != 0 && strcmp(h->method, "HEAD") != 0)
+				http_reply(h->hr, 405, error_json("use GET"));
+			else
+				static_serve(srv, h);
+			return;
+		}
 		status = metrics_http(srv, h->path, &body, &n, &type);
 		h->hr->status = status;
 		h->hr->resp = body ? body : strdup("");
@@ -721,7 +995,42 @@ static void http_handle(struct server *srv, struct http_pss *h)
 	http_reply(h->hr, status, out);
 }
 
-/* Writes the headers, then the body in pieces, from the WRITEABLE callback. */
+/* Adds "name: value" (name with its colon); non-zero when it does not fit. */
+static int add_header(struct lws *wsi, const char *name, const char *value, unsigned char **p,
+		      unsigned char *end)
+{
+	return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+					   (const unsigned char *)value, (int)strlen(value), p,
+					   end);
+}
+
+/* The status line and every header of hr's answer. */
+static int write_headers(struct lws *wsi, struct http_req *hr, unsigned char *start,
+			 unsigned char *end)
+{
+	unsigned char *p = start;
+	uint64_t len = hr->file_fd >= 0 ? hr->file_left : hr->resp_len;
+
+	if (lws_add_http_common_headers(wsi, (unsigned int)hr->status,
+					hr->type ? hr->type : "application/json",
+					(lws_filepos_t)len, &p, end) ||
+	    add_header(wsi, "cache-control:", hr->cache ? hr->cache : "no-store", &p, end) ||
+	    (hr->encoding && add_header(wsi, "content-encoding:", hr->encoding, &p, end)) ||
+	    (hr->app && add_header(wsi, "vary:", "Accept-Encoding", &p, end)) ||
+	    add_header(wsi, "content-security-policy:", hr->app ? APP_CSP : API_CSP, &p, end) ||
+	    add_header(wsi, "x-content-type-options:", "nosniff", &p, end) ||
+	    /* room links carry their token in the fragment: never in a Referer either */
+	    add_header(wsi, "referrer-policy:", "no-referrer", &p, end) ||
+	    /* one request a connection: see http_write */
+	    add_header(wsi, "connection:", "close", &p, end))
+		return -1;
+	return lws_finalize_write_http_header(wsi, start, &p, end);
+}
+
+/*
+ * Writes the headers, then the body in pieces (from hr->resp, or read
+ * from hr->file_fd), from the WRITEABLE callback.
+ */
 static int http_write(struct lws *wsi, struct http_req *hr)
 {
 	unsigned char buf[LWS_PRE + 16384];
@@ -729,25 +1038,32 @@ static int http_write(struct lws *wsi, struct http_req *hr)
 	int final;
 
 	if (!hr->headers_sent) {
-		unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
-
-		if (lws_add_http_common_headers(wsi, (unsigned int)hr->status,
-						hr->type ? hr->type : "application/json",
-						(lws_filepos_t)hr->resp_len, &p, end) ||
-		    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-						 (unsigned char *)"no-store", 8, &p, end) ||
-		    lws_finalize_write_http_header(wsi, start, &p, end))
+		if (write_headers(wsi, hr, buf + LWS_PRE, buf + sizeof(buf) - 1))
 			return -1;
 		hr->headers_sent = true;
+		if (hr->head_only)
+			return -1; /* HEAD: lws sends the headers, then closes */
 		lws_callback_on_writable(wsi);
 		return 0;
 	}
-	n = hr->resp_len - hr->resp_sent;
-	if (n > sizeof(buf) - LWS_PRE)
-		n = sizeof(buf) - LWS_PRE;
-	memcpy(buf + LWS_PRE, hr->resp + hr->resp_sent, n);
-	hr->resp_sent += n;
-	final = hr->resp_sent == hr->resp_len;
+	if (hr->file_fd >= 0) {
+		ssize_t got;
+
+		n = hr->file_left < sizeof(buf) - LWS_PRE ? (size_t)hr->file_left
+							  : sizeof(buf) - LWS_PRE;
+		got = n ? read(hr->file_fd, buf + LWS_PRE, n) : 0;
+		if (got != (ssize_t)n)
+			return -1; /* the file changed under us: cut the answer short */
+		hr->file_left -= n;
+		final = hr->file_left == 0;
+	} else {
+		n = hr->resp_len - hr->resp_sent;
+		if (n > sizeof(buf) - LWS_PRE)
+			n = sizeof(buf) - LWS_PRE;
+		memcpy(buf + LWS_PRE, hr->resp + hr->resp_sent, n);
+		hr->resp_sent += n;
+		final = hr->resp_sent == hr->resp_len;
+	}
 	if (lws_write(wsi, buf + LWS_PRE, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
 	    (int)n)
 		return -1;
@@ -755,7 +1071,12 @@ static int http_write(struct lws *wsi, struct http_req *hr)
 		lws_callback_on_writable(wsi);
 		return 0;
 	}
-	return lws_http_transaction_completed(wsi) ? -1 : 0;
+	/*
+	 * One request a connection (Connection: close): accept.c judges each
+	 * request's head before lws parses it, and only sees the first of a
+	 * connection.  lws sends what it still holds, then closes.
+	 */
+	return -1;
 }
 
 static void http_pss_reset(struct http_pss *h)
@@ -768,6 +1089,73 @@ static void http_pss_reset(struct http_pss *h)
 	}
 	free(h->body);
 	memset(h, 0, sizeof(*h));
+}
+
+/* Keeps len more bytes of the body, or notes it is too big.  -1: out of memory. */
+static int body_append(struct http_pss *h, const void *in, size_t len)
+{
+	char *n;
+
+	if (h->too_big ||
+	    h->body_len + len >
+		    (strncmp(h->path, "/api/problems", 13) ? HTTP_BODY_MAX : HTTP_PROBLEM_MAX)) {
+		h->too_big = true;
+		return 0;
+	}
+	n = realloc(h->body, h->body_len + len + 1);
+	if (!n)
+		return -1;
+	h->body = n;
+	memcpy(h->body + h->body_len, in, len);
+	h->body_len += len;
+	h->body[h->body_len] = '\0';
+	return 0;
+}
+
+struct chunk_sink {
+	struct http_pss *h;
+	int err;
+};
+
+static void chunk_sink(void *ud, const char *p, size_t n)
+{
+	struct chunk_sink *s = ud;
+
+	s->h->body_read += n;
+	if (body_append(s->h, p, n))
+		s->err = -1;
+}
+
+/*
+ * A piece of a chunked body: decoded into h->body within HTTP_BODY_MAX;
+ * the request is handled once the last chunk is in (413 if it was too
+ * big), or refused as soon as the framing is wrong (400) or the body
+ * passes HTTP_CHUNKED_READ_MAX (413 without reading on).
+ */
+static int chunked_body(struct server *srv, struct http_pss *h, const char *in, size_t len)
+{
+	struct chunk_sink s = { h, 0 };
+	const char *why = "";
+	size_t used;
+	int rc = http_chunked_feed(&h->ch, in, len, &used, chunk_sink, &s, &why);
+
+	if (s.err)
+		return -1;
+	if (rc == HTTP_CHUNKED_MORE) {
+		if (h->body_read > HTTP_CHUNKED_READ_MAX) {
+			h->dispatched = true;
+			http_reply(h->hr, 413, error_json("request body too large"));
+		}
+		return 0;
+	}
+	if (rc) {
+		h->dispatched = true;
+		http_reply(h->hr, rc, error_json(why));
+		return 0;
+	}
+	/* What follows the last chunk would be a second request: one a connection. */
+	http_handle(srv, h);
+	return 0;
 }
 
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -785,6 +1173,7 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 
 	case LWS_CALLBACK_HTTP: {
 		const char *uri = in;
+		int uri_len = 0;
 
 		http_pss_reset(h);
 		h->hr = calloc(1, sizeof(*h->hr));
@@ -794,27 +1183,43 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		h->hr->wsi = wsi;
 		(void)uri;
 		/* The whole request path, whatever the mount did to `in`. */
+		h->hr->file_fd = -1;
 		if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI)) {
 			snprintf(h->method, sizeof(h->method), "POST");
-			lws_hdr_copy(wsi, h->path, sizeof(h->path), WSI_TOKEN_POST_URI);
+			uri_len = lws_hdr_copy(wsi, h->path, sizeof(h->path), WSI_TOKEN_POST_URI);
 		} else if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI)) {
 			snprintf(h->method, sizeof(h->method), "GET");
-			lws_hdr_copy(wsi, h->path, sizeof(h->path), WSI_TOKEN_GET_URI);
+			uri_len = lws_hdr_copy(wsi, h->path, sizeof(h->path), WSI_TOKEN_GET_URI);
 		} else if (lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI)) {
 			snprintf(h->method, sizeof(h->method), "PUT");
-			lws_hdr_copy(wsi, h->path, sizeof(h->path), WSI_TOKEN_PUT_URI);
+			uri_len = lws_hdr_copy(wsi, h->path, sizeof(h->path), WSI_TOKEN_PUT_URI);
 		} else if (lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI)) {
 			snprintf(h->method, sizeof(h->method), "DELETE");
-			lws_hdr_copy(wsi, h->path, sizeof(h->path), WSI_TOKEN_DELETE_URI);
+			uri_len = lws_hdr_copy(wsi, h->path, sizeof(h->path), WSI_TOKEN_DELETE_URI);
+		} else if (lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI)) {
+			snprintf(h->method, sizeof(h->method), "HEAD");
+			uri_len = lws_hdr_copy(wsi, h->path, sizeof(h->path), WSI_TOKEN_HEAD_URI);
+			h->hr->head_only = true;
 		} else {
 			snprintf(h->method, sizeof(h->method), "OTHER");
 			snprintf(h->path, sizeof(h->path), "%s", uri ? uri : "");
 		}
 		if (lws_hdr_copy(wsi, h->auth, sizeof(h->auth), WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
 			h->auth[0] = '\0';
+		if (uri_len < 0) {
+			/* lws_hdr_copy refuses what does not fit: never serve a path cut short */
+			h->dispatched = true;
+			http_reply(h->hr, 414, error_json("path too long"));
+			return 0;
+		}
 		/* A POST or PUT with a body is handled once the body is in. */
-		if ((strcmp(h->method, "POST") == 0 || strcmp(h->method, "PUT") == 0) &&
-		    lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+		bool bodied = strcmp(h->method, "POST") == 0 || strcmp(h->method, "PUT") == 0;
+		if (bodied && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+			/* lws passes the chunks through as they are: decoded here. */
+			h->chunked = true;
+			return 0;
+		}
+		if (bodied && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
 			char cl[24];
 
 			lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH);
@@ -825,24 +1230,11 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return 0;
 	}
 	case LWS_CALLBACK_HTTP_BODY:
-		if (!len)
+		if (!len || !h->hr || h->dispatched)
 			return 0;
-		if (h->body_len + len >
-		    (strncmp(h->path, "/api/problems", 13) ? HTTP_BODY_MAX : HTTP_PROBLEM_MAX)) {
-			h->too_big = true;
-			return 0;
-		}
-		{
-			char *n = realloc(h->body, h->body_len + len + 1);
-
-			if (!n)
-				return -1;
-			h->body = n;
-			memcpy(h->body + h->body_len, in, len);
-			h->body_len += len;
-			h->body[h->body_len] = '\0';
-		}
-		return 0;
+		if (h->chunked)
+			return chunked_body(srv, h, in, len);
+		return body_append(h, in, len);
 
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		if (h->hr)

@@ -17,6 +17,8 @@
 #include <jansson.h>
 #include <libwebsockets.h>
 
+#include "httphead.h"
+
 struct server;
 struct room;
 
@@ -31,7 +33,13 @@ struct http_req {
 	int status;
 	char *resp;
 	size_t resp_len, resp_sent;
-	const char *type; /* content type; NULL = application/json */
+	const char *type;     /* content type; NULL = application/json */
+	const char *cache;    /* Cache-Control; NULL = no-store */
+	const char *encoding; /* Content-Encoding, or NULL */
+	bool app;	      /* a file of the browser app: its CSP, Vary */
+	bool head_only;	      /* HEAD: the headers alone */
+	int file_fd;	      /* >= 0: the body is the next file_left bytes of this file */
+	uint64_t file_left;
 	bool headers_sent;
 	/* scratch for http.c while an answer is pending */
 	json_t *pending;
@@ -67,9 +75,28 @@ struct http_pss {
 	char *body;
 	size_t body_len;
 	bool too_big;
-	bool waiting;	 /* http_api answered 0: http_reply comes later */
-	bool dispatched; /* handled once: lws may still report the (empty) body's end */
+	/* Transfer-Encoding: chunked (accept.c let no other coding through) */
+	bool chunked;
+	struct http_chunked ch;
+	uint64_t body_read; /* decoded bytes, kept or not */
+	bool waiting;	    /* http_api answered 0: http_reply comes later */
+	bool dispatched;    /* handled once: lws may still report the (empty) body's end */
 };
+
+/* The most a request body may hold (a bigger one is answered 413). */
+#define HTTP_BODY_MAX (64 * 1024)
+/* An admin's problem upload (a tar or JSON body): a problem's files, tests included. */
+#define HTTP_PROBLEM_MAX (16 * 1024 * 1024)
+/* A chunked body over HTTP_BODY_MAX is read to its end for the 413, up to this much. */
+#define HTTP_CHUNKED_READ_MAX (64u << 20)
+
+/*
+ * accept.c: listens on host:port and judges each connection's request
+ * head (httphead.h) before handing it to lws (srv->vhost).  0 or -1.
+ */
+int http_accept_start(struct server *srv, const char *host, int port);
+/* Stops listening and closes the connections that lws has not taken yet. */
+void http_accept_stop(struct server *srv);
 
 /* lws's callback of the "http" protocol: requests, bodies, answers. */
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

@@ -2,19 +2,19 @@
  * jclient.c - the network process's end of the judge socketpair.
  *
  * Sends run requests to the privileged supervisor (judgesup.c) and turns
- * its frames back into callbacks on the loop thread.  The supervisor is a
- * separate process that may die: then every run in flight completes with
- * an error and Run reports the judge as down; the server itself goes on.
+ * its frames (jproto.h) back into callbacks on the loop thread.  The
+ * supervisor is a separate process that may die, or send a frame this end
+ * cannot follow: then every run in flight completes with an error, Run
+ * reports the judge as down, and the server itself goes on.  It must never
+ * guess where a frame starts: a broken stream is hung up, not skipped.
  */
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "jclient.h"
 #include "log.h"
-#include "server.h"
-
-#define FRAME_MAX (16u << 20)
 
 struct jrun {
 	uint64_t id;
@@ -26,14 +26,13 @@ struct jrun {
 };
 
 struct jclient {
-	struct server *srv;
 	uv_pipe_t pipe;
-	char *buf;
-	size_t len, cap;
+	struct jclient_events ev;
+	struct jproto_reader rd;
 	uint64_t next_id;
 	struct jrun *runs;
-	bool ready, closed;
-	char down_reason[128];
+	bool down; /* the supervisor is gone, said so, or broke the stream */
+	char down_reason[160];
 };
 
 static struct jrun *take(struct jclient *jc, uint64_t id, bool remove)
@@ -49,152 +48,201 @@ static struct jrun *take(struct jclient *jc, uint64_t id, bool remove)
 	return NULL;
 }
 
-static void fail_all(struct jclient *jc, const char *why)
+static void fail_all(struct jclient *jc, int err, const char *why)
 {
 	while (jc->runs) {
 		struct jrun *r = jc->runs;
 
 		jc->runs = r->next;
-		r->done(r->ud, r->id, NULL, why);
+		r->done(r->ud, r->id, NULL, err, why);
 		free(r);
 	}
 }
 
-static void on_frame(struct jclient *jc, const char *data, size_t len)
+/* The judge is unavailable from now on; tells the owner once. */
+static void go_down(struct jclient *jc, const char *event, const char *why)
 {
-	json_t *msg = json_loadb(data, len, 0, NULL);
-	const char *op = json_string_value(json_object_get(msg, "op"));
+	if (jc->down)
+		return;
+	jc->down = true;
+	snprintf(jc->down_reason, sizeof(jc->down_reason), "judge unavailable: %s", why);
+	log_event(LOG_ERROR, event, "reason=%s", jc->down_reason);
+	if (jc->ev.state)
+		jc->ev.state(jc->ev.ud, jc->down_reason);
+}
+
+/*
+ * Stops reading and shuts the socket both ways: the supervisor sees the end
+ * of its input and exits.  The handle itself is closed by jclient_destroy().
+ */
+static void hang_up(struct jclient *jc, const char *event, const char *why)
+{
+	uv_os_fd_t fd;
+
+	uv_read_stop((uv_stream_t *)&jc->pipe);
+	if (uv_fileno((uv_handle_t *)&jc->pipe, &fd) == 0)
+		shutdown(fd, SHUT_RDWR);
+	go_down(jc, event, why);
+	fail_all(jc, JPROTO_EDOWN, jc->down_reason);
+}
+
+static unsigned count(json_t *msg, const char *key)
+{
+	json_int_t v = json_integer_value(json_object_get(msg, key));
+
+	return v > 0 && v < 1000000 ? (unsigned)v : 0;
+}
+
+static void on_frame(struct jclient *jc, enum jproto_op op, json_t *msg)
+{
 	uint64_t id = (uint64_t)json_integer_value(json_object_get(msg, "id"));
 	struct jrun *r;
 
-	if (!op) {
-		json_decref(msg);
-		return;
-	}
-	if (strcmp(op, "ready") == 0) {
-		jc->ready = true;
+	switch (op) {
+	case JPROTO_OP_READY:
 		log_event(LOG_INFO, "judge.ready", "cgroup=%s",
 			  json_string_value(json_object_get(msg, "cgroup")));
-	} else if (strcmp(op, "stats") == 0) {
-		jc->srv->metrics.judge_queued =
-			(uint64_t)json_integer_value(json_object_get(msg, "queued"));
-		jc->srv->metrics.judge_pool =
-			(uint64_t)(json_integer_value(json_object_get(msg, "warm")) +
-				   json_integer_value(json_object_get(msg, "running")) +
-				   json_integer_value(json_object_get(msg, "starting")));
-	} else if (strcmp(op, "down") == 0) {
-		snprintf(jc->down_reason, sizeof(jc->down_reason), "judge unavailable: %s",
-			 json_string_value(json_object_get(msg, "error")));
-		jc->srv->judge_down = jc->down_reason;
-		log_event(LOG_ERROR, "judge.down", "reason=%s", jc->down_reason);
-	} else if (strcmp(op, "output") == 0 && (r = take(jc, id, false))) {
-		const char *data_s = json_string_value(json_object_get(msg, "data"));
+		if (!jc->down && jc->ev.state)
+			jc->ev.state(jc->ev.ud, NULL);
+		break;
+	case JPROTO_OP_STATS:
+		if (jc->ev.stats)
+			jc->ev.stats(jc->ev.ud, count(msg, "queued"),
+				     count(msg, "warm") + count(msg, "running") +
+					     count(msg, "starting"));
+		break;
+	case JPROTO_OP_DOWN: {
+		const char *m = json_string_value(json_object_get(msg, "message"));
+		int e = (int)json_integer_value(json_object_get(msg, "error"));
+
+		go_down(jc, "judge.down", m ? m : jproto_strerror(e));
+		break;
+	}
+	case JPROTO_OP_OUTPUT: {
+		const char *data = json_string_value(json_object_get(msg, "data"));
 		const char *stream = json_string_value(json_object_get(msg, "stream"));
 
-		if (data_s && stream && r->out)
-			r->out(r->ud, id, stream, data_s);
-	} else if (strcmp(op, "test") == 0 && (r = take(jc, id, false))) {
-		json_t *t = json_object_get(msg, "test");
-		json_t *idx = json_object_get(msg, "index");
-		if (r->test && json_is_object(t) && json_is_integer(idx) &&
-		    json_integer_value(idx) >= 0)
-			r->test(r->ud, id, (size_t)json_integer_value(idx), t);
-	} else if (strcmp(op, "result") == 0 && (r = take(jc, id, true))) {
-		r->done(r->ud, id, json_object_get(msg, "result"),
-			json_string_value(json_object_get(msg, "error")));
-		free(r);
+		if ((r = take(jc, id, false)) && data && stream && r->out)
+			r->out(r->ud, id, stream, data);
+		break;
 	}
-	json_decref(msg);
+	case JPROTO_OP_TEST: {
+		json_t *t = json_object_get(msg, "test"), *idx = json_object_get(msg, "index");
+
+		if ((r = take(jc, id, false)) && r->test && json_is_object(t) &&
+		    json_is_integer(idx) && json_integer_value(idx) >= 0)
+			r->test(r->ud, id, (size_t)json_integer_value(idx), t);
+		break;
+	}
+	case JPROTO_OP_RESULT: {
+		json_t *result = json_object_get(msg, "result");
+		int e = (int)json_integer_value(json_object_get(msg, "error"));
+		const char *m = json_string_value(json_object_get(msg, "message"));
+
+		if (!(r = take(jc, id, true)))
+			break;
+		if (json_is_object(result))
+			r->done(r->ud, id, result, 0, NULL);
+		else {
+			e = e < 0 ? e : JPROTO_EJUDGE;
+			r->done(r->ud, id, NULL, e, m ? m : jproto_strerror(e));
+		}
+		free(r);
+		break;
+	}
+	default:
+		/* run and cancel go the other way: a supervisor that sends them is broken. */
+		hang_up(jc, "judge.bad_frame", jproto_strerror(JPROTO_EBADFRAME));
+		break;
+	}
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 {
 	struct jclient *jc = h->data;
+	size_t avail = 0;
 
 	(void)hint;
-	if (jc->cap - jc->len < 65536) {
-		char *n = realloc(jc->buf, jc->cap + 65536);
-
-		if (!n) {
-			b->base = NULL;
-			b->len = 0;
-			return;
-		}
-		jc->buf = n;
-		jc->cap += 65536;
-	}
-	b->base = jc->buf + jc->len;
-	b->len = jc->cap - jc->len;
+	b->base = jproto_reader_space(&jc->rd, &avail);
+	b->len = b->base ? avail : 0;
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
 	struct jclient *jc = s->data;
+	enum jproto_op op;
+	json_t *msg;
+	int rc;
 
 	(void)b;
 	if (n < 0) {
-		log_event(LOG_ERROR, "judge.lost", "msg=%s", "the judge supervisor exited");
-		snprintf(jc->down_reason, sizeof(jc->down_reason), "the judge supervisor exited");
-		jc->srv->judge_down = jc->down_reason;
-		jc->closed = true;
-		uv_read_stop(s);
-		fail_all(jc, jc->down_reason);
+		hang_up(jc, "judge.lost",
+			n == UV_ENOBUFS ? "out of memory reading the supervisor"
+					: "the judge supervisor exited");
 		return;
 	}
-	jc->len += (size_t)n;
-	while (jc->len >= 4) {
-		uint32_t flen;
-
-		memcpy(&flen, jc->buf, 4);
-		flen = ntohl(flen);
-		if (flen > FRAME_MAX) {
-			jc->len = 0;
+	jproto_reader_filled(&jc->rd, (size_t)n);
+	while (!jc->down && (rc = jproto_reader_next(&jc->rd, &msg, &op)) != 0) {
+		if (rc < 0) {
+			hang_up(jc, "judge.bad_frame", jproto_strerror(rc));
 			return;
 		}
-		if (jc->len < 4 + (size_t)flen)
-			break;
-		on_frame(jc, jc->buf + 4, flen);
-		memmove(jc->buf, jc->buf + 4 + flen, jc->len - 4 - flen);
-		jc->len -= 4 + flen;
+		on_frame(jc, op, msg);
+		json_decref(msg);
 	}
-}
-
-int jclient_create(struct server *srv, int fd, struct jclient **out)
-{
-	struct jclient *jc = calloc(1, sizeof(*jc));
-
-	if (!jc)
-		return -1;
-	jc->srv = srv;
-	if (uv_pipe_init(srv->loop, &jc->pipe, 0) || uv_pipe_open(&jc->pipe, fd)) {
-		free(jc);
-		return -1;
-	}
-	jc->pipe.data = jc;
-	uv_read_start((uv_stream_t *)&jc->pipe, on_alloc, on_read);
-	*out = jc;
-	return 0;
 }
 
 static void on_closed(uv_handle_t *h)
 {
 	struct jclient *jc = h->data;
 
-	free(jc->buf);
+	jproto_reader_finish(&jc->rd);
 	free(jc);
+}
+
+int jclient_create(uv_loop_t *loop, int fd, const struct jclient_events *events,
+		   struct jclient **out)
+{
+	struct jclient *jc = calloc(1, sizeof(*jc));
+
+	if (!jc) {
+		close(fd);
+		return JPROTO_ENOMEM;
+	}
+	if (events)
+		jc->ev = *events;
+	jproto_reader_init(&jc->rd);
+	if (uv_pipe_init(loop, &jc->pipe, 0)) {
+		close(fd);
+		free(jc);
+		return JPROTO_EDOWN;
+	}
+	jc->pipe.data = jc;
+	if (uv_pipe_open(&jc->pipe, fd)) {
+		close(fd);
+		goto err_close;
+	}
+	if (uv_read_start((uv_stream_t *)&jc->pipe, on_alloc, on_read))
+		goto err_close;
+	*out = jc;
+	return 0;
+
+err_close:
+	uv_close((uv_handle_t *)&jc->pipe, on_closed);
+	return JPROTO_EDOWN;
 }
 
 void jclient_destroy(struct jclient *jc)
 {
 	if (!jc)
 		return;
-	fail_all(jc, "server shutting down");
+	fail_all(jc, JPROTO_ESHUTDOWN, jproto_strerror(JPROTO_ESHUTDOWN));
 	uv_close((uv_handle_t *)&jc->pipe, on_closed);
 }
 
 bool jclient_up(const struct jclient *jc)
 {
-	return jc && !jc->closed && !jc->srv->judge_down;
+	return jc && !jc->down;
 }
 
 struct wreq {
@@ -211,33 +259,23 @@ static void on_written(uv_write_t *w, int status)
 	free(wr);
 }
 
-static int send_frame(struct jclient *jc, json_t *msg)
+static int send_frame(struct jclient *jc, enum jproto_op op, json_t *body)
 {
-	char *s = json_dumps(msg, JSON_COMPACT);
-	struct wreq *wr;
-	uint32_t len;
-	size_t n;
+	struct wreq *wr = malloc(sizeof(*wr));
+	size_t n = 0;
 	uv_buf_t b;
 
-	json_decref(msg);
-	if (!s)
-		return JCLIENT_EDOWN;
-	n = strlen(s);
-	wr = malloc(sizeof(*wr));
-	if (!wr || !(wr->data = malloc(n + 4))) {
+	if (!wr || !(wr->data = jproto_frame(op, body, &n))) {
+		if (!wr)
+			json_decref(body);
 		free(wr);
-		free(s);
-		return JCLIENT_EDOWN;
+		return JPROTO_ENOMEM;
 	}
-	len = htonl((uint32_t)n);
-	memcpy(wr->data, &len, 4);
-	memcpy(wr->data + 4, s, n);
-	free(s);
-	b = uv_buf_init(wr->data, (unsigned)(n + 4));
+	b = uv_buf_init(wr->data, (unsigned)n);
 	if (uv_write(&wr->req, (uv_stream_t *)&jc->pipe, &b, 1, on_written)) {
 		free(wr->data);
 		free(wr);
-		return JCLIENT_EDOWN;
+		return JPROTO_EDOWN;
 	}
 	return 0;
 }
@@ -245,8 +283,11 @@ static int send_frame(struct jclient *jc, json_t *msg)
 int jclient_run(struct jclient *jc, const char *code, size_t code_len, jclient_output_cb *out,
 		jclient_done_cb *done, void *ud, uint64_t *run)
 {
-	return jclient_run_tests(jc, json_pack("{s:s%}", "code", code, code_len), out, NULL, done,
-				 ud, run);
+	json_t *req = json_pack("{s:s%}", "code", code, code_len);
+
+	if (!req)
+		return JPROTO_ENOMEM;
+	return jclient_run_tests(jc, req, out, NULL, done, ud, run);
 }
 
 int jclient_run_tests(struct jclient *jc, json_t *req, jclient_output_cb *out,
@@ -256,24 +297,23 @@ int jclient_run_tests(struct jclient *jc, json_t *req, jclient_output_cb *out,
 	int rc;
 
 	if (!req)
-		return JCLIENT_EDOWN;
+		return JPROTO_ENOMEM;
 	if (!jclient_up(jc)) {
 		json_decref(req);
-		return JCLIENT_EDOWN;
+		return JPROTO_EDOWN;
 	}
 	r = calloc(1, sizeof(*r));
 	if (!r) {
 		json_decref(req);
-		return JCLIENT_EDOWN;
+		return JPROTO_ENOMEM;
 	}
 	r->id = ++jc->next_id;
 	r->out = out;
 	r->test = test;
 	r->done = done;
 	r->ud = ud;
-	json_object_set_new(req, "op", json_string("run"));
 	json_object_set_new(req, "id", json_integer((json_int_t)r->id));
-	rc = send_frame(jc, req);
+	rc = send_frame(jc, JPROTO_OP_RUN, req);
 	if (rc) {
 		free(r);
 		return rc;
@@ -291,5 +331,6 @@ void jclient_forget(struct jclient *jc, uint64_t run)
 	if (!r)
 		return;
 	free(r);
-	send_frame(jc, json_pack("{s:s, s:I}", "op", "cancel", "id", (json_int_t)run));
+	if (jclient_up(jc))
+		send_frame(jc, JPROTO_OP_CANCEL, json_pack("{s:I}", "id", (json_int_t)run));
 }

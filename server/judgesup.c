@@ -3,25 +3,15 @@
  *
  * `tandem serve`, started as root, forks this process before it opens any
  * socket; the network-facing process then drops to --user.  The two talk
- * over a socketpair in frames of a 4-byte big-endian length and a JSON
- * object (see jclient.c for the other end):
- *
- *   server -> supervisor  {"op":"run","id":N,"code":"...","limits":{...}}
- *                         test modes add "mode", "entry", "tests" (never an
- *                         expected value), "options" (judge_request.options)
- *                         {"op":"cancel","id":N}
- *   supervisor -> server  {"op":"output","id":N,"stream":"stdout","data":"..."}
- *                         {"op":"test","id":N,"index":i,"test":{...}} as each
- *                         test's line arrives (test modes)
- *                         {"op":"result","id":N,"result":{...}} or
- *                         {"op":"result","id":N,"error":"..."}
+ * over a socketpair in the frames of jproto.h (jclient.c is the other end).
  *
  * This process parses nothing a browser sent except what the server put in
- * those frames, and treats even that as untrusted: a malformed frame ends
+ * those frames, and treats even that as untrusted: a broken frame ends
  * the connection (and so the supervisor).  Output chunks are cut back to
- * whole UTF-8 characters so the JSON never carries a broken sequence.
+ * whole UTF-8 characters so the JSON never carries a broken sequence.  It
+ * must never outlive the server: it asks the kernel for a signal when its
+ * parent dies, and checks that parent is still the one that forked it.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -33,12 +23,12 @@
 #include <unistd.h>
 
 #include "judge.h"
+#include "jproto.h"
 #include "judgesup.h"
 #include "problem.h"
 #include "log.h"
 
-#define FRAME_MAX (16u << 20)
-#define RUNS_MAX  256
+#define RUNS_MAX 256
 
 struct srun {
 	bool used;
@@ -76,20 +66,22 @@ static int write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-int judgesup_send(int fd, json_t *msg)
+int judgesup_send(int fd, enum jproto_op op, json_t *body)
 {
-	char *s = json_dumps(msg, JSON_COMPACT);
-	uint32_t len;
-	int rc = -1;
+	size_t n = 0;
+	char *frame = jproto_frame(op, body, &n);
+	int rc = frame ? write_all(fd, frame, n) : -1;
 
-	json_decref(msg);
-	if (!s)
-		return -1;
-	len = htonl((uint32_t)strlen(s));
-	if (write_all(fd, &len, 4) == 0 && write_all(fd, s, strlen(s)) == 0)
-		rc = 0;
-	free(s);
+	free(frame);
 	return rc;
+}
+
+/* Ends run id (of the server's numbering) with err, and message as detail (NULL: none). */
+static void send_error(struct sup *sp, json_int_t id, int err, const char *message)
+{
+	judgesup_send(sp->sock, JPROTO_OP_RESULT,
+		      json_pack("{s:I, s:i, s:s}", "id", id, "error", err, "message",
+				message ? message : jproto_strerror(err)));
 }
 
 static struct srun *run_by_judge(struct sup *sp, uint64_t judge_id)
@@ -154,9 +146,9 @@ static void on_output(void *ud, uint64_t run_id, enum judge_stream stream, const
 	if (!clean)
 		return;
 	if (clen)
-		judgesup_send(sp->sock, json_pack("{s:s, s:I, s:s, s:s%}", "op", "output", "id",
-						  (json_int_t)r->client_id, "stream",
-						  k ? "stderr" : "stdout", "data", clean, clen));
+		judgesup_send(sp->sock, JPROTO_OP_OUTPUT,
+			      json_pack("{s:I, s:s, s:s%}", "id", (json_int_t)r->client_id,
+					"stream", k ? "stderr" : "stdout", "data", clean, clen));
 	judge_free(NULL, clean, clen + 1);
 }
 
@@ -170,12 +162,11 @@ static void on_done(void *ud, uint64_t run_id, struct judge_result *res)
 		return;
 	result = judge_result_json(res, r->cap[0], r->ncap[0], r->cap[1], r->ncap[1]);
 	if (result)
-		judgesup_send(sp->sock, json_pack("{s:s, s:I, s:o}", "op", "result", "id",
-						  (json_int_t)r->client_id, "result", result));
+		judgesup_send(
+			sp->sock, JPROTO_OP_RESULT,
+			json_pack("{s:I, s:o}", "id", (json_int_t)r->client_id, "result", result));
 	else
-		judgesup_send(sp->sock,
-			      json_pack("{s:s, s:I, s:s}", "op", "result", "id",
-					(json_int_t)r->client_id, "error", "out of memory"));
+		send_error(sp, (json_int_t)r->client_id, JPROTO_ENOMEM, NULL);
 	free(r->cap[0]);
 	free(r->cap[1]);
 	memset(r, 0, sizeof(*r));
@@ -198,15 +189,15 @@ static void on_test(void *ud, uint64_t run_id, size_t index, const struct judge_
 	if (o && t->output)
 		json_object_set(o, "output", t->output);
 	if (o)
-		judgesup_send(sp->sock, json_pack("{s:s, s:I, s:I, s:o}", "op", "test", "id",
-						  (json_int_t)r->client_id, "index",
-						  (json_int_t)index, "test", o));
+		judgesup_send(sp->sock, JPROTO_OP_TEST,
+			      json_pack("{s:I, s:I, s:o}", "id", (json_int_t)r->client_id, "index",
+					(json_int_t)index, "test", o));
 }
 
 /*
  * A complexity estimate: problem_complexity() drives the judge itself
- * (blocking this process for up to ~5 s; runs of other rooms queue
- * meanwhile, their sandboxes still finish under their own limits).
+ * (blocking this process for up to ~5 s: requests of other rooms wait in
+ * the socket meanwhile, while their sandboxes run on under their limits).
  */
 static void run_complexity(struct sup *sp, json_t *msg)
 {
@@ -220,11 +211,12 @@ static void run_complexity(struct sup *sp, json_t *msg)
 		res = problem_complexity(sp->judge, p, json_string_value(code),
 					 json_string_length(code));
 	if (res)
-		judgesup_send(sp->sock, json_pack("{s:s, s:I, s:o}", "op", "result", "id", id,
-						  "result", res));
+		judgesup_send(sp->sock, JPROTO_OP_RESULT,
+			      json_pack("{s:I, s:o}", "id", id, "result", res));
 	else
-		judgesup_send(sp->sock, json_pack("{s:s, s:I, s:s}", "op", "result", "id", id,
-						  "error", p ? "estimate failed" : "bad request"));
+		send_error(sp, id, p ? JPROTO_EJUDGE : JPROTO_EBADREQ,
+			   p ? "the estimate failed"
+			     : json_string_value(json_array_get(errors, 0)));
 	problem_destroy(p);
 	json_decref(errors);
 }
@@ -242,16 +234,14 @@ static void start_run(struct sup *sp, json_t *msg)
 		if (!sp->runs[i].used)
 			r = &sp->runs[i];
 	if (!code || !r) {
-		judgesup_send(sp->sock, json_pack("{s:s, s:I, s:s}", "op", "result", "id", id,
-						  "error", r ? "bad request" : "judge busy"));
+		send_error(sp, id, r ? JPROTO_EBADREQ : JPROTO_EBUSY, NULL);
 		return;
 	}
 	memset(&req, 0, sizeof(req));
 	req.mode = JUDGE_MODE_SCRIPT;
 	if (json_is_string(json_object_get(msg, "mode")) &&
 	    judge_mode_parse(json_string_value(json_object_get(msg, "mode")), &req.mode)) {
-		judgesup_send(sp->sock, json_pack("{s:s, s:I, s:s}", "op", "result", "id", id,
-						  "error", "bad request"));
+		send_error(sp, id, JPROTO_EBADREQ, "unknown mode");
 		return;
 	}
 	if (req.mode != JUDGE_MODE_SCRIPT) {
@@ -277,33 +267,65 @@ static void start_run(struct sup *sp, json_t *msg)
 	rc = judge_submit(sp->judge, &req, on_output, on_done, sp, &r->judge_id);
 	if (rc) {
 		memset(r, 0, sizeof(*r));
-		judgesup_send(sp->sock,
-			      json_pack("{s:s, s:I, s:s}", "op", "result", "id", id, "error",
-					rc == JUDGE_EBUSY ? "judge busy" : judge_strerror(rc)));
+		if (rc == JUDGE_EBUSY)
+			send_error(sp, id, JPROTO_EBUSY, NULL);
+		else if (rc == JUDGE_ENOMEM)
+			send_error(sp, id, JPROTO_ENOMEM, NULL);
+		else if (rc == JUDGE_EINVAL)
+			send_error(sp, id, JPROTO_EBADREQ, judge_strerror(rc));
+		else
+			send_error(sp, id, JPROTO_EJUDGE, judge_strerror(rc));
 	}
 }
 
-static void on_frame(struct sup *sp, const char *data, size_t len)
+static void on_frame(struct sup *sp, enum jproto_op op, json_t *msg)
 {
-	json_t *msg = json_loadb(data, len, 0, NULL);
-	const char *op = json_string_value(json_object_get(msg, "op"));
+	const char *kind = json_string_value(json_object_get(msg, "kind"));
 
-	if (!op) {
-		log_event(LOG_ERROR, "judgesup.bad_frame", "bytes=%zu", len);
-		sp->dead = true;
-	} else if (strcmp(op, "run") == 0 && json_is_string(json_object_get(msg, "kind")) &&
-		   !strcmp(json_string_value(json_object_get(msg, "kind")), "complexity")) {
+	if (op == JPROTO_OP_RUN && kind && !strcmp(kind, "complexity")) {
 		run_complexity(sp, msg);
-	} else if (strcmp(op, "run") == 0) {
+	} else if (op == JPROTO_OP_RUN) {
 		start_run(sp, msg);
-	} else if (strcmp(op, "cancel") == 0) {
+	} else if (op == JPROTO_OP_CANCEL) {
 		uint64_t id = (uint64_t)json_integer_value(json_object_get(msg, "id"));
 
 		for (int i = 0; i < RUNS_MAX; i++)
 			if (sp->runs[i].used && sp->runs[i].client_id == id)
 				judge_cancel(sp->judge, sp->runs[i].judge_id);
+	} else {
+		/* The server never sends what the supervisor says: the stream is broken. */
+		log_event(LOG_ERROR, "judgesup.bad_frame", "op=%s", jproto_op_name(op));
+		sp->dead = true;
 	}
-	json_decref(msg);
+}
+
+/* Reads what the server sent and acts on every whole frame; false: hang up. */
+static bool read_frames(struct sup *sp, struct jproto_reader *rd)
+{
+	size_t avail = 0;
+	char *space = jproto_reader_space(rd, &avail);
+	enum jproto_op op;
+	json_t *msg;
+	ssize_t got;
+	int rc;
+
+	if (!space)
+		return false;
+	got = read(sp->sock, space, avail);
+	if (got < 0 && errno == EINTR)
+		return true;
+	if (got <= 0)
+		return false; /* the server went away */
+	jproto_reader_filled(rd, (size_t)got);
+	while (!sp->dead && (rc = jproto_reader_next(rd, &msg, &op)) != 0) {
+		if (rc < 0) {
+			log_event(LOG_ERROR, "judgesup.bad_frame", "error=%s", jproto_strerror(rc));
+			return false;
+		}
+		on_frame(sp, op, msg);
+		json_decref(msg);
+	}
+	return !sp->dead;
 }
 
 static void judge_log(void *ud, enum judge_log_level level, const char *msg)
@@ -314,38 +336,47 @@ static void judge_log(void *ud, enum judge_log_level level, const char *msg)
 	log_event(map[level <= JUDGE_LOG_DEBUG ? level : JUDGE_LOG_DEBUG], "judge", "msg=%s", msg);
 }
 
-int judgesup_main(int sock, unsigned workers, bool unsafe_no_cgroup)
+int judgesup_main(int sock, pid_t parent, unsigned workers, bool unsafe_no_cgroup)
 {
 	struct judge_config cfg;
+	struct jproto_reader rd;
 	struct sup sp;
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
 	int rc;
 
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	/*
+	 * The death signal covers a parent that dies from now on; one that died
+	 * before it was set has left this process to a new parent already.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent) {
+		log_event(LOG_ERROR, "judgesup.orphan", "parent=%d now=%d", (int)parent,
+			  (int)getppid());
+		return 1;
+	}
 	prctl(PR_SET_NAME, "tandem-judge");
 	signal(SIGPIPE, SIG_IGN);
 	memset(&sp, 0, sizeof(sp));
 	sp.sock = sock;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.pool_size = workers;
-	/* Every run the supervisor can track may wait: a burst of 100 rooms submitting at once is
-	 * queued, not refused. */
+	/* Every run the supervisor can track may wait: a burst of 100 rooms submitting is queued.
+	 */
 	cfg.queue_max = RUNS_MAX;
 	cfg.cgroup = unsafe_no_cgroup ? JUDGE_CGROUP_NONE : JUDGE_CGROUP_AUTO;
 	cfg.log = judge_log;
 	rc = judge_create(&cfg, &sp.judge);
 	if (rc) {
 		log_event(LOG_ERROR, "judgesup.start", "error=%s", judge_strerror(rc));
-		judgesup_send(sock,
-			      json_pack("{s:s, s:s}", "op", "down", "error", judge_strerror(rc)));
+		judgesup_send(sock, JPROTO_OP_DOWN,
+			      json_pack("{s:i, s:s}", "error", JPROTO_EJUDGE, "message",
+					judge_strerror(rc)));
 		return 1;
 	}
-	judgesup_send(sock, json_pack("{s:s, s:s}", "op", "ready", "cgroup",
-				      judge_cgroup_version(sp.judge)));
+	judgesup_send(sock, JPROTO_OP_READY,
+		      json_pack("{s:s}", "cgroup", judge_cgroup_version(sp.judge)));
 	log_event(LOG_INFO, "judgesup.ready", "pid=%d cgroup=%s", (int)getpid(),
 		  judge_cgroup_version(sp.judge));
 
+	jproto_reader_init(&rd);
 	while (!sp.dead) {
 		struct pollfd pfd[2] = { { sock, POLLIN, 0 }, { judge_fd(sp.judge), POLLIN, 0 } };
 		int timeout = judge_timeout_ms(sp.judge);
@@ -353,38 +384,8 @@ int judgesup_main(int sock, unsigned workers, bool unsafe_no_cgroup)
 
 		if (n < 0 && errno != EINTR)
 			break;
-		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			ssize_t got;
-
-			if (cap - len < 65536) {
-				char *nb = realloc(buf, cap + 65536);
-
-				if (!nb)
-					break;
-				buf = nb;
-				cap += 65536;
-			}
-			got = read(sock, buf + len, cap - len);
-			if (got <= 0 && !(got < 0 && errno == EINTR))
-				break; /* the server went away */
-			if (got > 0)
-				len += (size_t)got;
-			while (len >= 4) {
-				uint32_t flen;
-
-				memcpy(&flen, buf, 4);
-				flen = ntohl(flen);
-				if (flen > FRAME_MAX) {
-					sp.dead = true;
-					break;
-				}
-				if (len < 4 + (size_t)flen)
-					break;
-				on_frame(&sp, buf + 4, flen);
-				memmove(buf, buf + 4 + flen, len - 4 - flen);
-				len -= 4 + flen;
-			}
-		}
+		if ((pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) && !read_frames(&sp, &rd))
+			break;
 		/* Once a second, tell the server how busy the pool is (for /metrics). */
 		{
 			static time_t last;
@@ -395,17 +396,17 @@ int judgesup_main(int sock, unsigned workers, bool unsafe_no_cgroup)
 
 				last = now;
 				judge_get_stats(sp.judge, &st);
-				judgesup_send(sock, json_pack("{s:s, s:i, s:i, s:i, s:i}", "op",
-							      "stats", "warm", (int)st.warm,
-							      "running", (int)st.running,
-							      "starting", (int)st.starting,
-							      "queued", (int)st.queued));
+				judgesup_send(sock, JPROTO_OP_STATS,
+					      json_pack("{s:i, s:i, s:i, s:i}", "warm",
+							(int)st.warm, "running", (int)st.running,
+							"starting", (int)st.starting, "queued",
+							(int)st.queued));
 			}
 		}
 		if (judge_process(sp.judge) == JUDGE_EZYGOTE)
 			log_event(LOG_ERROR, "judgesup.zygote", "msg=%s", "zygote died");
 	}
-	free(buf);
+	jproto_reader_finish(&rd);
 	judge_destroy(sp.judge);
 	for (int i = 0; i < RUNS_MAX; i++) {
 		free(sp.runs[i].cap[0]);

@@ -29,8 +29,10 @@
 #include "bank.h"
 #include "problems.h"
 #include "presence.h"
+#include "room.h"
 #include "server.h"
 #include "timeline.h"
+#include "ws.h"
 
 static struct server srv;
 static uv_signal_t sig_int, sig_term;
@@ -69,6 +71,20 @@ static void on_presence(void *ud, const struct presence_event *ev)
 static void on_durable(void *ud, const char *room, uint64_t seq)
 {
 	room_timeline_durable(ud, room, seq);
+}
+
+/* The judge client's reports (jclient.h): Run's availability, and /metrics. */
+static void on_judge_state(void *ud, const char *down)
+{
+	(void)ud;
+	srv.judge_down = down;
+}
+
+static void on_judge_stats(void *ud, unsigned queued, unsigned pool)
+{
+	(void)ud;
+	srv.metrics.judge_queued = queued;
+	srv.metrics.judge_pool = pool;
 }
 
 /* Every event durable, and flushed unless PostgreSQL is away (the stream keeps those). */
@@ -177,6 +193,7 @@ static int migrate_main(const struct tandem_config *cfg)
 
 static int start_supervisor(const struct tandem_config *cfg, int *fd)
 {
+	pid_t parent = getpid();
 	int sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
@@ -189,7 +206,7 @@ static int start_supervisor(const struct tandem_config *cfg, int *fd)
 	}
 	if (sup_pid == 0) {
 		close(sv[0]);
-		_exit(judgesup_main(sv[1], cfg->judge_workers, false));
+		_exit(judgesup_main(sv[1], parent, cfg->judge_workers, false));
 	}
 	close(sv[1]);
 	*fd = sv[0];
@@ -241,13 +258,19 @@ static int serve(const struct tandem_config *cfg)
 		status = 1;
 		goto out;
 	}
-	if (judge_fd >= 0 && jclient_create(&srv, judge_fd, &srv.judge)) {
-		log_event(LOG_ERROR, "judge.client", "msg=%s",
-			  "cannot watch the supervisor socket");
-		status = 1;
-		goto out;
+	if (judge_fd >= 0) {
+		static const struct jclient_events judge_events = { on_judge_state, on_judge_stats,
+								    NULL };
+		int fd = judge_fd;
+
+		judge_fd = -1; /* jclient's from now on, even on failure */
+		if (jclient_create(loop, fd, &judge_events, &srv.judge)) {
+			log_event(LOG_ERROR, "judge.client", "msg=%s",
+				  "cannot watch the supervisor socket");
+			status = 1;
+			goto out;
+		}
 	}
-	judge_fd = -1;
 	{
 		struct presence_options po;
 
@@ -299,8 +322,18 @@ static int serve(const struct tandem_config *cfg)
 		  cfg->public_url, cfg->static_dir);
 	uv_run(loop, UV_RUN_DEFAULT);
 out:
-	if (srv.ctx)
+	if (srv.ctx) {
+		/*
+		 * Startup failed (could not listen, say): lws closes its handles
+		 * from the loop, so let it run before anything else closes them
+		 * (closing one twice aborts in libuv); the second destroy below
+		 * frees the rest.
+		 */
+		dying_ctx = srv.ctx;
 		lws_context_destroy(srv.ctx);
+		srv.ctx = NULL;
+		uv_run(loop, UV_RUN_NOWAIT);
+	}
 	if (srv.judge)
 		jclient_destroy(srv.judge);
 	if (srv.presence)

@@ -8,24 +8,16 @@
  * the announcement never disagree; when Redis is away they are skipped and
  * the whole table is written again on reconnect.
  *
- * hiredis 0.14 calls pending reply callbacks with a NULL reply when a
- * context is freed or its connection drops, and frees a context itself
- * after a failed connect or a disconnect; so this file only ever drops its
- * pointer to a context in those callbacks and checks, in each, that the
- * context is still the current one.  Memory of the module is released in
- * libuv close callbacks, never while hiredis may still call back into it.
- * hiredis' own libuv adapter (adapters/libuv.h) is not used: it ignores a
- * poll callback with an error status, and libuv reports a socket error
- * (EPOLLERR, e.g. Redis killed with unread data, which resets the
- * connection) exactly that way while stopping the handle, so the adapter
- * never tells hiredis and the connection hangs until a timeout.  The small
- * adapter below hands such an event to hiredis as a read, which then sees
- * the error and disconnects at once.
+ * The two connections (commands; the subscriber, opened by the first
+ * watch) keep themselves up in redisconn.c: backoff, connect deadline and
+ * command watchdog.  hiredis 0.14 calls pending reply callbacks with a NULL
+ * reply when a context is freed or its connection drops; the callbacks here
+ * count that as a failure.  Memory of the module is released in libuv
+ * close callbacks, never while hiredis may still call back into it.
  *
  * This file must never call a blocking hiredis function.
  */
 #include "presence.h"
-#include "redisuv.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +30,7 @@
 
 #include "auth.h"
 #include "log.h"
+#include "redisconn.h"
 
 const char *presence_strerror(int err)
 {
@@ -95,23 +88,6 @@ struct watch {
 	char *room;
 };
 
-/*
- * One Redis connection with its own reconnect logic.  The timer is the
- * backoff delay while DOWN, the connect deadline while CONNECTING and the
- * command watchdog while UP.
- */
-struct rconn {
-	struct presence *p;
-	const char *what; /* "cmd" or "sub", for logs */
-	redisAsyncContext *ac;
-	enum { RC_DOWN, RC_CONNECTING, RC_UP } state;
-	uv_timer_t timer;
-	unsigned backoff_ms;
-	unsigned pending;     /* tracked commands without a reply yet */
-	uint64_t progress_ms; /* loop time of the last reply, or of 0 -> 1 pending */
-	bool down_logged;
-};
-
 #define NBUCKETS 1024
 
 struct presence {
@@ -120,7 +96,7 @@ struct presence {
 	char *host;
 	char node[32];
 
-	struct rconn cmd, sub;
+	struct redisconn cmd, sub; /* commands; the subscriber (from the first watch) */
 	uv_timer_t heartbeat;
 
 	struct member *buckets[NBUCKETS];
@@ -196,153 +172,6 @@ static void member_close_cb(uv_handle_t *h)
 	free(m->name);
 	free(m);
 	handle_closed(p);
-}
-
-/* ---- connections ------------------------------------------------------ */
-
-static void rconn_connect(struct rconn *rc);
-static void rconn_timer_cb(uv_timer_t *t);
-static void on_cmd_up(struct presence *p);
-static void on_sub_up(struct presence *p);
-
-static unsigned next_backoff(struct rconn *rc)
-{
-	unsigned delay = rc->backoff_ms;
-	unsigned jitter = delay / 4 > 0 ? (unsigned)(uv_hrtime() % (delay / 4 + 1)) : 0;
-
-	if (rc->backoff_ms < rc->p->opt.backoff_max_ms) {
-		rc->backoff_ms *= 2;
-		if (rc->backoff_ms > rc->p->opt.backoff_max_ms)
-			rc->backoff_ms = rc->p->opt.backoff_max_ms;
-	}
-	return delay + jitter;
-}
-
-static void rconn_down(struct rconn *rc, const char *why)
-{
-	rc->ac = NULL;
-	rc->state = RC_DOWN;
-	rc->pending = 0;
-	if (rc->p->destroying)
-		return;
-	if (!rc->down_logged) {
-		log_event(LOG_WARN, "redis.down", "conn=%s error=%s", rc->what, why);
-		rc->down_logged = true;
-	}
-	uv_timer_start(&rc->timer, rconn_timer_cb, next_backoff(rc), 0);
-}
-
-static void on_connect(const redisAsyncContext *ac, int status)
-{
-	struct rconn *rc = ac->data;
-
-	if (rc == NULL || rc->ac != ac)
-		return;
-	if (status != REDIS_OK) {
-		/* hiredis frees the context after this callback. */
-		rconn_down(rc, ac->errstr[0] ? ac->errstr : "connect failed");
-		return;
-	}
-	rc->state = RC_UP;
-	rc->backoff_ms = rc->p->opt.backoff_min_ms;
-	rc->pending = 0;
-	rc->progress_ms = uv_now(rc->p->loop);
-	log_event(rc->down_logged ? LOG_INFO : LOG_DEBUG, "redis.up", "conn=%s", rc->what);
-	rc->down_logged = false;
-	/* The watchdog: a command unanswered for command_timeout_ms drops the link. */
-	unsigned tick = rc->p->opt.command_timeout_ms / 4;
-	uv_timer_start(&rc->timer, rconn_timer_cb, tick > 0 ? tick : 1, tick > 0 ? tick : 1);
-	if (rc == &rc->p->cmd)
-		on_cmd_up(rc->p);
-	else
-		on_sub_up(rc->p);
-}
-
-static void on_disconnect(const redisAsyncContext *ac, int status)
-{
-	struct rconn *rc = ac->data;
-
-	if (rc == NULL || rc->ac != ac)
-		return;
-	uv_timer_stop(&rc->timer);
-	rconn_down(rc, ac->errstr[0] ? ac->errstr : "connection closed");
-}
-
-static void rconn_connect(struct rconn *rc)
-{
-	struct presence *p = rc->p;
-	redisAsyncContext *ac = redisAsyncConnect(p->host, p->opt.port);
-
-	if (ac == NULL) {
-		rconn_down(rc, "out of memory");
-		return;
-	}
-	if (ac->err) {
-		char why[128];
-		snprintf(why, sizeof(why), "%s", ac->errstr);
-		redisAsyncFree(ac);
-		rconn_down(rc, why);
-		return;
-	}
-	ac->data = rc;
-	if (redisuv_attach(ac, p->loop, 0) < 0) {
-		redisAsyncFree(ac);
-		rconn_down(rc, "cannot attach to the loop");
-		return;
-	}
-	redisAsyncSetConnectCallback(ac, on_connect);
-	redisAsyncSetDisconnectCallback(ac, on_disconnect);
-	rc->ac = ac;
-	rc->state = RC_CONNECTING;
-	uv_timer_start(&rc->timer, rconn_timer_cb, p->opt.connect_timeout_ms, 0);
-}
-
-/* Drops the connection now: pending callbacks run with NULL replies. */
-static void rconn_kill(struct rconn *rc, const char *why)
-{
-	redisAsyncContext *ac = rc->ac;
-
-	uv_timer_stop(&rc->timer);
-	rc->ac = NULL;
-	rc->state = RC_DOWN;
-	if (ac != NULL) {
-		/* Detach first so our callbacks ignore this context from now on. */
-		ac->data = NULL;
-		redisAsyncFree(ac);
-	}
-	rconn_down(rc, why);
-}
-
-static void rconn_timer_cb(uv_timer_t *t)
-{
-	struct rconn *rc = t->data;
-
-	switch (rc->state) {
-	case RC_DOWN:
-		rconn_connect(rc);
-		break;
-	case RC_CONNECTING:
-		rconn_kill(rc, "connect timed out");
-		break;
-	case RC_UP:
-		if (rc->pending > 0 &&
-		    uv_now(rc->p->loop) - rc->progress_ms >= rc->p->opt.command_timeout_ms)
-			rconn_kill(rc, "command timed out");
-		break;
-	}
-}
-
-static void rconn_sent(struct rconn *rc)
-{
-	if (rc->pending++ == 0)
-		rc->progress_ms = uv_now(rc->p->loop);
-}
-
-static void rconn_replied(struct rconn *rc)
-{
-	if (rc->pending > 0)
-		rc->pending--;
-	rc->progress_ms = uv_now(rc->p->loop);
 }
 
 /* ---- members ---------------------------------------------------------- */
@@ -428,11 +257,11 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata);
 static int write_member(struct presence *p, const struct member *m, bool publish, struct req *req)
 {
 	char key[AUTH_ROOM_MAX * 4 + 64], chan[AUTH_ROOM_MAX * 4 + 64], ttl[32];
-	redisAsyncContext *ac = p->cmd.ac;
+	redisAsyncContext *ac = redisconn_ctx(&p->cmd);
 	char *val, *ev = NULL;
 	struct req *own = NULL;
 
-	if (p->cmd.state != RC_UP || ac == NULL)
+	if (ac == NULL)
 		return PRESENCE_E_DOWN;
 	val = value_json(p, m, wall_ms());
 	if (publish)
@@ -468,7 +297,7 @@ static int write_member(struct presence *p, const struct member *m, bool publish
 		free(own);
 		return PRESENCE_E_DOWN;
 	}
-	rconn_sent(&p->cmd);
+	redisconn_sent(&p->cmd);
 	return 0;
 }
 
@@ -714,7 +543,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
 	const redisReply *reply = r;
 
 	if (reply != NULL)
-		rconn_replied(&p->cmd);
+		redisconn_replied(&p->cmd);
 	switch (req->kind) {
 	case REQ_WRITE: {
 		int err = reply_error(reply);
@@ -744,7 +573,7 @@ int presence_read(struct presence *p, const char *room, presence_read_cb cb, voi
 		return PRESENCE_E_INVAL;
 	if (p->destroying)
 		return PRESENCE_E_DESTROYED;
-	if (p->cmd.state != RC_UP)
+	if (!redisconn_up(&p->cmd))
 		return PRESENCE_E_DOWN;
 	req = calloc(1, sizeof(*req));
 	if (req == NULL)
@@ -754,11 +583,12 @@ int presence_read(struct presence *p, const char *room, presence_read_cb cb, voi
 	req->read = cb;
 	req->ud = ud;
 	hash_key(key, sizeof(key), room);
-	if (redisAsyncCommand(p->cmd.ac, on_reply, req, "HGETALL %s", key) != REDIS_OK) {
+	if (redisAsyncCommand(redisconn_ctx(&p->cmd), on_reply, req, "HGETALL %s", key) !=
+	    REDIS_OK) {
 		free(req);
 		return PRESENCE_E_DOWN;
 	}
-	rconn_sent(&p->cmd);
+	redisconn_sent(&p->cmd);
 	return 0;
 }
 
@@ -782,20 +612,9 @@ static void heartbeat_cb(uv_timer_t *t)
 	write_all(t->data, false, true);
 }
 
-static void on_cmd_up(struct presence *p)
+static void on_cmd_up(void *ud)
 {
-	struct req *req;
-
-	if (p->opt.db != 0) {
-		req = calloc(1, sizeof(*req));
-		if (req != NULL) {
-			req->p = p;
-			req->kind = REQ_INTERNAL;
-			redisAsyncCommand(p->cmd.ac, on_reply, req, "SELECT %d", p->opt.db);
-			rconn_sent(&p->cmd);
-		}
-	}
-	write_all(p, true, false);
+	write_all(ud, true, false);
 }
 
 /* ---- subscriptions ---------------------------------------------------- */
@@ -832,19 +651,21 @@ static void subscribe(struct presence *p, const char *room, bool on)
 {
 	char chan[AUTH_ROOM_MAX * 4 + 64];
 
-	if (p->sub.state != RC_UP || p->sub.ac == NULL)
+	redisAsyncContext *ac = redisconn_ctx(&p->sub);
+
+	if (ac == NULL)
 		return;
 	chan_key(chan, sizeof(chan), room);
 	if (on)
-		redisAsyncCommand(p->sub.ac, on_message, p, "SUBSCRIBE %s", chan);
+		redisAsyncCommand(ac, on_message, p, "SUBSCRIBE %s", chan);
 	else
-		redisAsyncCommand(p->sub.ac, NULL, NULL, "UNSUBSCRIBE %s", chan);
+		redisAsyncCommand(ac, NULL, NULL, "UNSUBSCRIBE %s", chan);
 }
 
-static void on_sub_up(struct presence *p)
+static void on_sub_up(void *ud)
 {
-	if (p->opt.db != 0)
-		redisAsyncCommand(p->sub.ac, NULL, NULL, "SELECT %d", p->opt.db);
+	struct presence *p = ud;
+
 	for (struct watch *w = p->watches; w != NULL; w = w->next)
 		subscribe(p, w->room, true);
 }
@@ -868,11 +689,9 @@ int presence_watch(struct presence *p, const char *room)
 	}
 	w->next = p->watches;
 	p->watches = w;
-	/* The subscriber connects on first use. */
-	if (p->sub.state == RC_DOWN && !uv_is_active((uv_handle_t *)&p->sub.timer))
-		rconn_connect(&p->sub);
-	else
-		subscribe(p, room, true);
+	/* The subscriber connects on first use (and subscribes to every watch once up). */
+	redisconn_start(&p->sub);
+	subscribe(p, room, true);
 	return 0;
 }
 
@@ -897,9 +716,9 @@ void presence_unwatch(struct presence *p, const char *room)
 
 bool presence_healthy(const struct presence *p)
 {
-	if (p == NULL || p->cmd.state != RC_UP)
+	if (p == NULL || !redisconn_up(&p->cmd))
 		return false;
-	return p->watches == NULL || p->sub.state == RC_UP;
+	return p->watches == NULL || redisconn_up(&p->sub);
 }
 
 const char *presence_node_id(const struct presence *p)
@@ -907,14 +726,23 @@ const char *presence_node_id(const struct presence *p)
 	return p->node;
 }
 
-static void rconn_init(struct presence *p, struct rconn *rc, const char *what)
+static void conn_init(struct presence *p, struct redisconn *rc, const char *name,
+		      void (*up)(void *ud))
 {
-	rc->p = p;
-	rc->what = what;
-	rc->state = RC_DOWN;
-	rc->backoff_ms = p->opt.backoff_min_ms;
-	uv_timer_init(p->loop, &rc->timer);
-	rc->timer.data = rc;
+	struct redisconn_options o = {
+		.host = p->host,
+		.port = p->opt.port,
+		.db = p->opt.db,
+		.connect_timeout_ms = p->opt.connect_timeout_ms,
+		.command_timeout_ms = p->opt.command_timeout_ms,
+		.backoff_min_ms = p->opt.backoff_min_ms,
+		.backoff_max_ms = p->opt.backoff_max_ms,
+		.name = name,
+		.up = up,
+		.ud = p,
+	};
+
+	redisconn_init(rc, p->loop, &o);
 	p->open_handles++;
 }
 
@@ -943,14 +771,7 @@ int presence_create(uv_loop_t *loop, const struct presence_options *opts, struct
 		p->opt.heartbeat_ms = 10000;
 	if (p->opt.ttl_ms == 0)
 		p->opt.ttl_ms = 86400000;
-	if (p->opt.connect_timeout_ms == 0)
-		p->opt.connect_timeout_ms = 2000;
-	if (p->opt.command_timeout_ms == 0)
-		p->opt.command_timeout_ms = 3000;
-	if (p->opt.backoff_min_ms == 0)
-		p->opt.backoff_min_ms = 50;
-	if (p->opt.backoff_max_ms < p->opt.backoff_min_ms)
-		p->opt.backoff_max_ms = p->opt.backoff_min_ms > 2000 ? p->opt.backoff_min_ms : 2000;
+	/* The connections' timeouts and backoff take their defaults in redisconn.c. */
 	if (p->opt.node_id != NULL && id_ok(p->opt.node_id, sizeof(p->node) - 1))
 		snprintf(p->node, sizeof(p->node), "%s", p->opt.node_id);
 	else if (auth_random_id(p->node, 13) < 0)
@@ -958,30 +779,20 @@ int presence_create(uv_loop_t *loop, const struct presence_options *opts, struct
 	p->opt.node_id = NULL;
 	p->loop = loop;
 
-	rconn_init(p, &p->cmd, "cmd");
-	rconn_init(p, &p->sub, "sub");
+	conn_init(p, &p->cmd, "cmd", on_cmd_up);
+	conn_init(p, &p->sub, "sub", on_sub_up);
 	uv_timer_init(loop, &p->heartbeat);
 	p->heartbeat.data = p;
 	p->open_handles++;
 	uv_timer_start(&p->heartbeat, heartbeat_cb, p->opt.heartbeat_ms, p->opt.heartbeat_ms);
-	rconn_connect(&p->cmd);
+	redisconn_start(&p->cmd);
 	*out = p;
 	return 0;
 }
 
-static void rconn_close(struct rconn *rc)
+static void conn_closed(void *ud)
 {
-	redisAsyncContext *ac = rc->ac;
-
-	uv_timer_stop(&rc->timer);
-	rc->ac = NULL;
-	rc->state = RC_DOWN;
-	if (ac != NULL) {
-		/* Pending requests get NULL replies and fail with PRESENCE_E_DESTROYED. */
-		redisAsyncFree(ac);
-	}
-	rc->timer.data = rc->p;
-	uv_close((uv_handle_t *)&rc->timer, plain_close_cb);
+	handle_closed(ud);
 }
 
 void presence_destroy(struct presence *p)
@@ -989,8 +800,9 @@ void presence_destroy(struct presence *p)
 	if (p == NULL || p->destroying)
 		return;
 	p->destroying = true;
-	rconn_close(&p->cmd);
-	rconn_close(&p->sub);
+	/* Pending requests get NULL replies and fail with PRESENCE_E_DESTROYED. */
+	redisconn_finish(&p->cmd, conn_closed);
+	redisconn_finish(&p->sub, conn_closed);
 	uv_timer_stop(&p->heartbeat);
 	uv_close((uv_handle_t *)&p->heartbeat, plain_close_cb);
 	for (size_t b = 0; b < NBUCKETS; b++) {

@@ -21,10 +21,10 @@
 
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <sodium.h>
 
 #include "problem.h"
 #include "problems.h"
-#include "sha256.h"
 
 static const char usage[] =
 	"usage: tandem problems import [--pg CONNINFO] PATH...\n"
@@ -174,21 +174,20 @@ int problems_args(const struct problem *p, char *args[PROBLEMS_NARGS])
 {
 	json_t *content = problem_json(p, PROBLEM_VIEW_STORE);
 	char *tags = json_dumps(p->tags, JSON_COMPACT);
-	unsigned char digest[SHA256_DIGEST_LEN];
+	unsigned char digest[crypto_hash_sha256_BYTES];
 
 	memset(args, 0, PROBLEMS_NARGS * sizeof(args[0]));
 	args[6] = content ? json_dumps(content, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(content);
-	args[5] = malloc(2 * SHA256_DIGEST_LEN + 1);
+	args[5] = malloc(2 * crypto_hash_sha256_BYTES + 1);
 	if (!tags || !args[6] || !args[5]) {
 		free(tags);
 		free(args[5]);
 		free(args[6]);
 		return -1;
 	}
-	sha256_digest(args[6], strlen(args[6]), digest);
-	for (size_t i = 0; i < SHA256_DIGEST_LEN; i++)
-		snprintf(args[5] + 2 * i, 3, "%02x", digest[i]);
+	crypto_hash_sha256(digest, (const unsigned char *)args[6], strlen(args[6]));
+	sodium_bin2hex(args[5], 2 * crypto_hash_sha256_BYTES + 1, digest, sizeof(digest));
 	/* A JSON array of strings is a text[] literal once its brackets are braces. */
 	tags[0] = '{';
 	tags[strlen(tags) - 1] = '}';

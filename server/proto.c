@@ -12,9 +12,9 @@
 
 static const struct {
 	const char *wire;
-	unsigned from, to;
+	unsigned from, to, how;
 } msgs[] = {
-#define PROTO__ROW(name, wire, from, to) { wire, from, to },
+#define PROTO__ROW(name, wire, from, to, how) { wire, from, to, how },
 	PROTO_MSG_MAP(PROTO__ROW)
 #undef PROTO__ROW
 };
@@ -42,6 +42,11 @@ bool proto_may_send(enum proto_msg m, enum seat seat)
 bool proto_receives(enum proto_msg m, enum seat seat)
 {
 	return (unsigned)m < PROTO__COUNT && (msgs[m].to & (unsigned)seat) != 0;
+}
+
+unsigned proto_delivery(enum proto_msg m)
+{
+	return (unsigned)m < PROTO__COUNT ? msgs[m].how : 0;
 }
 
 const char *proto_seat_name(enum seat seat)

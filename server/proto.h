@@ -25,31 +25,55 @@ enum seat {
 #define SEATS_STAFF (SEAT_INTERVIEWER | SEAT_OBSERVER)
 
 /*
- * X(name, "wire name", client may send (seat mask, 0 = server only),
- *   server sends to (seat mask))
+ * How the server delivers a message (the "delivered to" column of
+ * docs/protocol.md), together with the seats it goes to:
+ *   PROTO_ROOM    every connection of the room whose seat receives it;
+ *   PROTO_OTHERS  the same, except the connection it came from;
+ *   PROTO_REPLY   only the one connection it concerns (the joining, the
+ *                 editing, the offending one);
+ *   PROTO_LATEST  (with ROOM or OTHERS) superseded by the next one: a
+ *                 connection far behind is not sent it (conn_send_ephemeral).
+ * ROOM | REPLY: to the room when it changes, and to one connection alone
+ * (the joining one) when only that one lacks it (the room's problem).
  */
-#define PROTO_MSG_MAP(X)                                          \
-	X(JOIN, "join", SEATS_ALL, 0)                             \
-	X(WELCOME, "welcome", 0, SEATS_ALL)                       \
-	X(PRESENCE, "presence", 0, SEATS_ALL)                     \
-	X(AWARENESS, "awareness", SEATS_ALL, SEATS_ALL)           \
-	X(ACK, "ack", 0, SEATS_EDIT)                              \
-	X(RUN, "run", SEATS_EDIT, 0)                              \
-	X(RUN_STARTED, "run.started", 0, SEATS_ALL)               \
-	X(RUN_OUTPUT, "run.output", 0, SEATS_ALL)                 \
-	X(RUN_RESULT, "run.result", 0, SEATS_ALL)                 \
-	X(RUN_TEST, "run.test", 0, SEATS_ALL)                     \
-	X(NOTE, "note", SEATS_STAFF, SEATS_STAFF)                 \
-	X(EVENT, "event", SEATS_EDIT, SEATS_STAFF)                \
-	X(PROBLEM, "problem", SEAT_INTERVIEWER, SEATS_ALL)        \
-	X(SUBMIT, "submit", SEAT_CANDIDATE | SEAT_INTERVIEWER, 0) \
-	X(COMPLEXITY, "complexity", SEATS_EDIT, 0)                \
-	X(COMPLEXITY_STARTED, "complexity.started", 0, SEATS_ALL) \
-	X(COMPLEXITY_RESULT, "complexity.result", 0, SEATS_ALL)   \
-	X(ERROR, "error", 0, SEATS_ALL)
+enum proto_delivery {
+	PROTO_ROOM = 1,
+	PROTO_OTHERS = 2,
+	PROTO_REPLY = 4,
+	PROTO_LATEST = 8,
+};
+
+/*
+ * X(name, "wire name", client may send (seat mask, 0 = server only),
+ *   server sends to (seat mask, 0 = never), how (enum proto_delivery))
+ *
+ * The table drives delivery: room.c sends a message with
+ * room_send(r, PROTO_x, msg, from), which reaches exactly the seats and
+ * connections this row names, and nothing retypes a wire name
+ * (proto_msg_name(), PROTO_T()).
+ */
+#define PROTO_MSG_MAP(X)                                                             \
+	X(JOIN, "join", SEATS_ALL, 0, PROTO_REPLY)                                   \
+	X(WELCOME, "welcome", 0, SEATS_ALL, PROTO_REPLY)                             \
+	X(PRESENCE, "presence", 0, SEATS_ALL, PROTO_ROOM)                            \
+	X(AWARENESS, "awareness", SEATS_ALL, SEATS_ALL, PROTO_OTHERS | PROTO_LATEST) \
+	X(ACK, "ack", 0, SEATS_EDIT, PROTO_REPLY)                                    \
+	X(RUN, "run", SEATS_EDIT, 0, PROTO_REPLY)                                    \
+	X(RUN_STARTED, "run.started", 0, SEATS_ALL, PROTO_ROOM)                      \
+	X(RUN_OUTPUT, "run.output", 0, SEATS_ALL, PROTO_ROOM)                        \
+	X(RUN_RESULT, "run.result", 0, SEATS_ALL, PROTO_ROOM)                        \
+	X(RUN_TEST, "run.test", 0, SEATS_ALL, PROTO_ROOM)                            \
+	X(NOTE, "note", SEATS_STAFF, SEATS_STAFF, PROTO_ROOM)                        \
+	X(EVENT, "event", SEATS_EDIT, SEATS_STAFF, PROTO_ROOM)                       \
+	X(PROBLEM, "problem", SEAT_INTERVIEWER, SEATS_ALL, PROTO_ROOM | PROTO_REPLY) \
+	X(SUBMIT, "submit", SEAT_CANDIDATE | SEAT_INTERVIEWER, 0, PROTO_REPLY)       \
+	X(COMPLEXITY, "complexity", SEATS_EDIT, 0, PROTO_REPLY)                      \
+	X(COMPLEXITY_STARTED, "complexity.started", 0, SEATS_ALL, PROTO_ROOM)        \
+	X(COMPLEXITY_RESULT, "complexity.result", 0, SEATS_ALL, PROTO_ROOM)          \
+	X(ERROR, "error", 0, SEATS_ALL, PROTO_REPLY)
 
 enum proto_msg {
-#define PROTO__ENUM(name, wire, from, to) PROTO_##name,
+#define PROTO__ENUM(name, wire, from, to, how) PROTO_##name,
 	PROTO_MSG_MAP(PROTO__ENUM)
 #undef PROTO__ENUM
 		PROTO__COUNT
@@ -63,6 +87,10 @@ const char *proto_msg_name(enum proto_msg m);
 bool proto_may_send(enum proto_msg m, enum seat seat);
 /* Does a client in seat receive m? */
 bool proto_receives(enum proto_msg m, enum seat seat);
+/* How m is delivered (enum proto_delivery bits); 0 for an unknown m. */
+unsigned proto_delivery(enum proto_msg m);
+/* The "t" member of message m, for json_pack: json_pack("{s:s, ...}", PROTO_T(PROTO_NOTE), ...). */
+#define PROTO_T(m) "t", proto_msg_name(m)
 
 /* "interviewer", "candidate", "observer" (static); NULL for SEAT_NONE. */
 const char *proto_seat_name(enum seat seat);
@@ -124,8 +152,14 @@ int proto_parse_text(const char *data, size_t len, json_t **msg, int *type, cons
  */
 int proto_parse_version(const json_t *o, struct crdt_version *ver);
 
+/* Size caps of client messages (docs/protocol.md): bytes of the frame, of a note's text. */
+#define PROTO_AWARENESS_MAX 4096
+#define PROTO_NOTE_MAX	    16384
+
 /* WebSocket close codes the server uses (docs/protocol.md). */
-#define PROTO_CLOSE_GOING_AWAY	 1001
+#define PROTO_CLOSE_GOING_AWAY 1001
+/* A text frame that is not UTF-8: sent by lws itself (LWS_SERVER_OPTION_VALIDATE_UTF8). */
+#define PROTO_CLOSE_BAD_UTF8	 1007
 #define PROTO_CLOSE_POLICY	 1008 /* bad or expired token, closed room */
 #define PROTO_CLOSE_TOO_BIG	 1009
 #define PROTO_CLOSE_JOIN_TIMEOUT 4001

@@ -1,51 +1,101 @@
 /*
- * store.h - rooms in PostgreSQL (see store.c).
+ * store.h - rooms in PostgreSQL: the rows of a room, read and written
+ * (store.c).
  *
- * Every call is asynchronous and never blocks; callbacks run later on the
- * loop thread.  Without a database (srv->db == NULL) rooms live in memory
- * only and the calls say so (store_get_room answers 404 for unknown
- * rooms, writes return -1).
+ * Owns the SQL of the room tables (rooms, room_docs, room_agents) and
+ * nothing else: no room in memory, no waiting askers, no timeline (room.c
+ * finds or loads a room, with every asker waiting on one load, and
+ * replays its timeline; timeline.c owns timeline_events).  Every call goes
+ * through db.c's asynchronous queue and never blocks; callbacks run later
+ * on the loop thread, exactly once for a call that returned 0.  db may be
+ * NULL (a server without PostgreSQL): loads answer 404, writes return -1.
  */
 #ifndef TANDEM_STORE_H
 #define TANDEM_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-struct server;
-struct room;
+#include <jansson.h>
 
-/* status: 200 (room), 404 (no such room), 503 (database trouble). */
-typedef void store_room_cb(void *ud, struct room *room, int status);
+#include "proto.h"
+
+struct db;
+
+/* An agent id a room handed out, and the seat that owns its operations. */
+struct store_agent {
+	uint32_t agent;
+	enum seat seat;
+};
+
+/* What PostgreSQL holds of a room, as one load read it. */
+struct store_room {
+	const char *problem; /* "" when none */
+	bool closed;
+	int64_t token_epoch;
+	const uint8_t *snapshot; /* latest saved document (crdt 'S'); NULL: none yet */
+	size_t snapshot_len;
+	uint64_t snap_seq; /* the timeline seq the snapshot covers (0: none) */
+	const struct store_agent *agents;
+	size_t nagents;
+};
+
+/*
+ * status: 200 (row is the room; borrowed, valid during the call only),
+ * 404 (no such room) or 503 (database trouble; already logged).
+ */
+typedef void store_room_cb(void *ud, int status, const struct store_room *row);
 /* err: 0 written, -1 failed (already logged). */
 typedef void store_done_cb(void *ud, int err);
 
 /*
- * Finds room id in memory or loads it (row, snapshot, agents, presence).
- * cb is called exactly once, possibly before this returns, unless
- * store_cancel(ud) is called first.  Returns 0, or -1 on OOM (cb not called).
+ * Reads room id: its row, latest snapshot and agents, then calls cb once.
+ * Returns 0, or -1 (out of memory, database queue full; cb not called).
  */
-int store_get_room(struct server *srv, const char *id, store_room_cb *cb, void *ud);
-/* Forgets every pending store_get_room() callback for ud. */
-void store_cancel(void *ud);
+int store_load_room(struct db *db, const char *id, store_room_cb *cb, void *ud);
 
-int store_create_room(struct server *srv, const char *id, const char *problem, store_done_cb *cb,
+int store_create_room(struct db *db, const char *id, const char *problem, store_done_cb *cb,
 		      void *ud);
 /*
  * Records that room id is closed (closed_at set, token_epoch bumped), once:
  * closing a closed room changes nothing and reports success.
  */
 /* Records the room's problem (NULL: none); failures are logged. */
-int store_set_problem(struct server *srv, const char *id, const char *problem);
-int store_close_room(struct server *srv, const char *id, store_done_cb *cb, void *ud);
+int store_set_problem(struct db *db, const char *id, const char *problem);
+int store_close_room(struct db *db, const char *id, store_done_cb *cb, void *ud);
 /* Records that agent belongs to seat in room (fire and forget; failures are logged). */
-int store_add_agent(struct server *srv, const char *room, uint32_t agent, const char *seat);
+int store_add_agent(struct db *db, const char *room, uint32_t agent, enum seat seat);
 /*
  * Upserts the room's snapshot and version (both copied) with the timeline
  * seq it covers (every event up to seq is in it; a load replays the later
- * ones).
+ * ones).  A snapshot never moves back in seq.
  */
-int store_save_doc(struct server *srv, const char *room, const uint8_t *snap, size_t snap_len,
+int store_save_doc(struct db *db, const char *room, const uint8_t *snap, size_t snap_len,
 		   const uint8_t *ver, size_t ver_len, uint64_t seq, store_done_cb *cb, void *ud);
 
-#endif
+/* One page of GET /api/rooms: newest first, after the cursor of the page before. */
+struct store_page {
+	int64_t after_us; /* created_at (unix us) of the previous page's last room; 0: first page */
+	char after_id[64]; /* and its id (rooms created in the same microsecond) */
+	unsigned limit;	   /* rooms on this page, 1..100 */
+	int state;	   /* 0: every room, 1: open only, 2: closed only */
+};
+
+/*
+ * The page: rooms is a JSON array (borrowed for the call: take a reference
+ * to keep it) of {"id", "problem", "state": "open"|"closed", "created":
+ * unix ms, "closed": unix ms|null, "presence": null (room.c fills it in)},
+ * next the cursor of the following page ("<created us>.<id>", borrowed
+ * for the call) or NULL on the last.  err: 0, or -1 (rooms NULL).
+ */
+typedef void store_list_cb(void *ud, int err, json_t *rooms, const char *next);
+
+/*
+ * Lists rooms from PostgreSQL (page is copied).  cb is called exactly
+ * once, later.  Returns 0, or -1 (out of memory, database gone; cb not
+ * called).
+ */
+int store_list_rooms(struct db *db, const struct store_page *page, store_list_cb *cb, void *ud);
+
+#endif /* TANDEM_STORE_H */

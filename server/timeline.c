@@ -36,10 +36,9 @@
 #include "db.h"
 #include "fmt.h"
 #include "log.h"
-#include "redisuv.h"
+#include "redisconn.h"
 
 #define NBUCKETS   256
-#define CP_EVERY   256
 #define ROOM_MAX   64
 #define BATCH_MAXB (8u << 20)
 #define TRIM_MAX   100000
@@ -82,33 +81,6 @@ struct tl_event {
 	bool durable, pg_sending, orphan;
 };
 
-/*
- * One edit in the scrub index.  A busy room has one per keystroke, so a
- * mark is 12 bytes, most of it relative to its block of CP_EVERY marks
- * (struct tl_block): its time in milliseconds after the block's first
- * mark's, its seq after the block's first seq, and its version entry as an
- * index into the room's agent table with that agent's next seq.  A block
- * whose next edit comes 2^32 ms (49 days) or 2^16 events after its first is
- * filled up with copies of its last mark: a copy changes no answer.  An
- * edit by several agents, or by an agent the table has no room for, keeps
- * its entries in ent[]: agent is MARK_MANY, ent[next].agent their number,
- * and the entries follow it.
- */
-struct tl_mark {
-	uint32_t moff;	/* time: the block's at + moff */
-	uint32_t next;	/* the agent's next seq, or the place of its entries in ent[] */
-	uint16_t agent; /* index in the room's agents[], or MARK_MANY */
-	uint16_t dseq;	/* seq: the block's seq + dseq */
-};
-
-struct tl_block {
-	int64_t at;   /* time of the block's first mark */
-	uint32_t seq; /* its seq (a room's seqs stop at UINT32_MAX: TIMELINE_E_LIMIT) */
-};
-
-#define MARK_MANY  0xffffu
-#define AGENTS_CAP 256 /* agents a room's table names; more are rare, and go to ent[] */
-
 struct timeline_room {
 	struct timeline_room *next; /* bucket chain */
 	struct timeline *tl;
@@ -122,15 +94,7 @@ struct timeline_room {
 	bool loading;
 	bool reserved; /* an edit is reserved (timeline_reserve()) */
 
-	struct tl_mark *mk;   /* times non-decreasing */
-	struct tl_block *blk; /* blk[i / CP_EVERY]: the base of mark i */
-	size_t nmk, capmk, capblk;
-	uint32_t *agents; /* the agents marks name, by index */
-	size_t nagents, capagents;
-	struct crdt_version_entry *ent;
-	size_t nent, capent;
-	struct crdt_version *cp; /* cp[k]: version after mark (k + 1) * CP_EVERY - 1 */
-	size_t ncp, capcp;
+	struct tlindex ix; /* the scrub index: one mark per edit */
 };
 
 /* A stream entry PostgreSQL confirmed while Redis was away. */
@@ -150,14 +114,7 @@ struct timeline {
 	char *host;
 	bool use_redis, destroying;
 
-	/* Redis: one command connection, reconnected with backoff. */
-	redisAsyncContext *ac;
-	enum { RC_DOWN, RC_CONNECTING, RC_UP } rstate;
-	uv_timer_t rtimer;
-	unsigned backoff_ms;
-	unsigned rpending;
-	uint64_t rprogress;
-	bool down_logged;
+	struct redisconn redis; /* one command connection, kept up by redisconn.c */
 
 	/* the FIFO of events not yet in PostgreSQL */
 	struct tl_event *qhead, *qtail;
@@ -296,245 +253,12 @@ static void event_free(struct tl_event *ev)
 	free(ev);
 }
 
-/* ---- the scrub index ------------------------------------------------------ */
-
-/*
- * Grows *arr (of *cap elements of size elem) by a quarter to hold need; 0
- * or -1.  The index only grows, and a server holds one per room: a smaller
- * unused tail is worth the extra copies (not smaller still: see
- * crdt__grow_log).
- */
-static int grow_quarter(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap = *cap ? *cap : 16;
-	void *n;
-
-	while (ncap < need)
-		ncap += ncap / 4 > 16 ? ncap / 4 : 16;
-	if (ncap == *cap)
-		return 0;
-	n = realloc(*arr, ncap * elem);
-	if (!n)
-		return -1;
-	*arr = n;
-	*cap = ncap;
-	return 0;
-}
-
-static int64_t mark_at(const struct timeline_room *tr, size_t i)
-{
-	return tr->blk[i / CP_EVERY].at + tr->mk[i].moff;
-}
-
-static uint64_t mark_seq(const struct timeline_room *tr, size_t i)
-{
-	return tr->blk[i / CP_EVERY].seq + tr->mk[i].dseq;
-}
-
-/*
- * Appending a mark is done in two steps, so that an edit the document has
- * merged always gets into the index: index_reserve() finds what the mark
- * needs and makes room for it, and may fail; index_put() then cannot.  The
- * room's server merges the edit in between (timeline_reserve()).  They use
- * the fields at, pad, cp and cpv of struct timeline_resv.
- */
-
-/* v = the entry-wise maximum of v and e[0..n). */
-static int merge_entries(struct crdt_version *v, const struct crdt_version_entry *e, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (crdt_version_get(v, e[i].agent) < e[i].next &&
-		    crdt_version_set(v, e[i].agent, e[i].next))
-			return TIMELINE_E_NOMEM;
-	return 0;
-}
-
-/* The index of agent in the room's table; MARK_MANY if it has none. */
-static uint16_t agent_slot(const struct timeline_room *tr, uint32_t agent)
-{
-	for (size_t k = 0; k < tr->nagents; k++)
-		if (tr->agents[k] == agent)
-			return (uint16_t)k;
-	return MARK_MANY;
-}
-
-/*
- * Makes room for a mark at (time) and seq with entries ver/nver; the mark
- * put later may name a subset of those agents (an author whose operations
- * all wait for others is left out).  Changes nothing the index answers.
- */
-static int index_reserve(struct timeline_room *tr, int64_t at, uint64_t seq,
-			 const struct crdt_version_entry *ver, size_t nver, struct timeline_resv *r)
-{
-	size_t n;
-	bool spill;
-	uint64_t s;
-
-	r->pad = 0;
-	r->cp = false;
-	crdt_version_init(&r->cpv, NULL);
-	if (seq > UINT32_MAX || tr->nent + nver + 1 > UINT32_MAX)
-		return TIMELINE_E_LIMIT;
-	if (tr->nmk) {
-		size_t last = tr->nmk - 1;
-		const struct tl_block *b = &tr->blk[last / CP_EVERY];
-		int64_t last_at = mark_at(tr, last);
-
-		/* Scrubbing searches by time: keep the marks' times non-decreasing. */
-		if (at < last_at)
-			at = last_at;
-		if (at - b->at > UINT32_MAX || seq - b->seq > UINT16_MAX)
-			r->pad = (CP_EVERY - tr->nmk % CP_EVERY) % CP_EVERY;
-	}
-	r->at = at;
-	n = tr->nmk + r->pad + 1;
-	r->cp = n / CP_EVERY > tr->nmk / CP_EVERY;
-	/* Several agents, or one the full table does not name, go to ent[]. */
-	spill = nver != 1 ||
-		(tr->nagents == AGENTS_CAP && agent_slot(tr, ver[0].agent) == MARK_MANY);
-	if (grow_quarter((void **)&tr->mk, &tr->capmk, n, sizeof(*tr->mk)) ||
-	    grow_quarter((void **)&tr->blk, &tr->capblk, (n - 1) / CP_EVERY + 1,
-			 sizeof(*tr->blk)) ||
-	    (tr->nagents < AGENTS_CAP && grow_quarter((void **)&tr->agents, &tr->capagents,
-						      tr->nagents + 1, sizeof(*tr->agents))) ||
-	    (spill &&
-	     grow_quarter((void **)&tr->ent, &tr->capent, tr->nent + nver + 1, sizeof(*tr->ent))) ||
-	    (r->cp && grow_quarter((void **)&tr->cp, &tr->capcp, tr->ncp + 1, sizeof(*tr->cp))))
-		return TIMELINE_E_NOMEM;
-	if (r->cp && (timeline_version_at(tr, INT64_MAX, &r->cpv, &s) ||
-		      crdt_version_reserve(&r->cpv, nver))) {
-		crdt_version_finish(&r->cpv);
-		return TIMELINE_E_NOMEM;
-	}
-	return 0;
-}
-
-/* Drops a reservation not used. */
-static void index_unreserve(struct timeline_resv *r)
-{
-	crdt_version_finish(&r->cpv);
-}
-
-/* Puts mark i's fields in place (room made); a completed block gets its checkpoint. */
-static void mark_put(struct timeline_room *tr, struct timeline_resv *r, int64_t at, uint64_t seq,
-		     uint32_t next, uint16_t agent)
-{
-	size_t i = tr->nmk++;
-	struct tl_block *b = &tr->blk[i / CP_EVERY];
-
-	if (i % CP_EVERY == 0) {
-		b->at = at;
-		b->seq = (uint32_t)seq;
-	}
-	tr->mk[i] = (struct tl_mark){ .moff = (uint32_t)(at - b->at),
-				      .next = next,
-				      .agent = agent,
-				      .dseq = (uint16_t)(seq - b->seq) };
-	if (tr->nmk % CP_EVERY == 0) {
-		tr->cp[tr->ncp++] = r->cpv; /* moved */
-		crdt_version_init(&r->cpv, NULL);
-	}
-}
-
-/*
- * Appends the reserved mark for seq with entries ver/nver (at most those
- * reserved, and of the same agents); consumes r.  Cannot fail.
- */
-static void index_put(struct timeline_room *tr, uint64_t seq, const struct crdt_version_entry *ver,
-		      size_t nver, struct timeline_resv *r)
-{
-	uint16_t slot = MARK_MANY;
-	uint32_t next;
-
-	if (r->pad) {
-		/* The block's base cannot reach this mark: fill it with copies of its last. */
-		struct tl_mark copy = tr->mk[tr->nmk - 1];
-		int64_t last_at = mark_at(tr, tr->nmk - 1);
-		uint64_t last_seq = mark_seq(tr, tr->nmk - 1);
-
-		for (size_t k = 0; k < r->pad; k++)
-			mark_put(tr, r, last_at, last_seq, copy.next, copy.agent);
-	}
-	if (r->cp && !r->pad) /* this mark completes the block: its checkpoint has it too */
-		(void)merge_entries(&r->cpv, ver, nver); /* room reserved: cannot fail */
-	if (nver == 1) {
-		slot = agent_slot(tr, ver[0].agent);
-		if (slot == MARK_MANY && tr->nagents < AGENTS_CAP) {
-			slot = (uint16_t)tr->nagents;
-			tr->agents[tr->nagents++] = ver[0].agent;
-		}
-	}
-	if (slot != MARK_MANY) {
-		next = ver[0].next;
-	} else {
-		next = (uint32_t)tr->nent;
-		tr->ent[tr->nent++] = (struct crdt_version_entry){ .agent = (uint32_t)nver };
-		memcpy(tr->ent + tr->nent, ver, nver * sizeof(*ver));
-		tr->nent += nver;
-	}
-	mark_put(tr, r, r->at, seq, next, slot);
-	index_unreserve(r);
-}
-
-static int index_add(struct timeline_room *tr, int64_t at, uint64_t seq,
-		     const struct crdt_version_entry *ver, size_t nver)
-{
-	struct timeline_resv r;
-	int rc = index_reserve(tr, at, seq, ver, nver, &r);
-
-	if (rc == 0)
-		index_put(tr, seq, ver, nver, &r);
-	return rc;
-}
+/* ---- the scrub index (tlindex.c) ----------------------------------------- */
 
 int timeline_version_at(const struct timeline_room *tr, int64_t at_ms, struct crdt_version *ver,
 			uint64_t *seq)
 {
-	size_t lo = 0, hi = tr->nmk, last, from = 0, k;
-	struct crdt_version empty;
-
-	/* The first mark later than at_ms. */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (mark_at(tr, mid) <= at_ms)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	crdt_version_init(&empty, NULL);
-	if (crdt_version_copy(ver, &empty))
-		return TIMELINE_E_NOMEM;
-	*seq = 0;
-	if (lo == 0)
-		return 0;
-	last = lo - 1;
-	/* The checkpoint after mark (k + 1) * CP_EVERY - 1, the last one not after last. */
-	k = (last + 1) / CP_EVERY;
-	if (k > tr->ncp)
-		k = tr->ncp;
-	if (k > 0) {
-		if (crdt_version_copy(ver, &tr->cp[k - 1]))
-			return TIMELINE_E_NOMEM;
-		from = k * CP_EVERY;
-	}
-	for (size_t i = from; i <= last; i++) {
-		const struct tl_mark *m = &tr->mk[i];
-		struct crdt_version_entry one;
-		int rc;
-
-		if (m->agent == MARK_MANY) {
-			rc = merge_entries(ver, tr->ent + m->next + 1, tr->ent[m->next].agent);
-		} else {
-			one = (struct crdt_version_entry){ .agent = tr->agents[m->agent],
-							   .next = m->next };
-			rc = merge_entries(ver, &one, 1);
-		}
-		if (rc)
-			return TIMELINE_E_NOMEM;
-	}
-	*seq = mark_seq(tr, last);
-	return 0;
+	return tlindex_version_at(&tr->ix, at_ms, ver, seq);
 }
 
 /* ---- durability ----------------------------------------------------------- */
@@ -568,39 +292,14 @@ static void mark_durable(struct tl_event *ev)
 
 /* ---- Redis ---------------------------------------------------------------- */
 
-static void rconnect(struct timeline *tl);
-static void rtimer_cb(uv_timer_t *t);
-
 static void rsent(struct timeline *tl)
 {
-	if (tl->rpending++ == 0)
-		tl->rprogress = uv_now(tl->loop);
+	redisconn_sent(&tl->redis);
 }
 
 static void rreplied(struct timeline *tl)
 {
-	if (tl->rpending > 0)
-		tl->rpending--;
-	tl->rprogress = uv_now(tl->loop);
-}
-
-static void rdown(struct timeline *tl, const char *why)
-{
-	unsigned delay = tl->backoff_ms;
-
-	tl->ac = NULL;
-	tl->rstate = RC_DOWN;
-	tl->rpending = 0;
-	if (tl->destroying)
-		return;
-	if (!tl->down_logged) {
-		log_event(LOG_WARN, "timeline.redis.down", "error=%s backlog=%zu", why, tl->qlen);
-		tl->down_logged = true;
-	}
-	if (tl->backoff_ms < 2000)
-		tl->backoff_ms = tl->backoff_ms * 2 > 2000 ? 2000 : tl->backoff_ms * 2;
-	uv_timer_start(&tl->rtimer, rtimer_cb, delay + (unsigned)(uv_hrtime() % (delay / 4 + 1)),
-		       0);
+	redisconn_replied(&tl->redis);
 }
 
 static void xdel_cb(redisAsyncContext *ac, void *r, void *privdata)
@@ -640,7 +339,7 @@ static void xdel(struct timeline *tl, const char *room, const char *const *ids, 
 
 	if (n == 0)
 		return;
-	if (tl->rstate != RC_UP || !tl->ac) {
+	if (!redisconn_up(&tl->redis)) {
 		trim_later(tl, room, ids, n);
 		return;
 	}
@@ -651,7 +350,8 @@ static void xdel(struct timeline *tl, const char *room, const char *const *ids, 
 	argv[0] = "XDEL";
 	argv[1] = key;
 	memcpy(argv + 2, ids, n * sizeof(*ids));
-	if (redisAsyncCommandArgv(tl->ac, xdel_cb, tl, (int)n + 2, argv, NULL) == REDIS_OK)
+	if (redisAsyncCommandArgv(redisconn_ctx(&tl->redis), xdel_cb, tl, (int)n + 2, argv, NULL) ==
+	    REDIS_OK)
 		rsent(tl);
 	free(argv);
 }
@@ -718,7 +418,7 @@ static void xadd(struct timeline *tl, struct tl_event *ev)
 	size_t len[15], total = 5;
 	int n = 0;
 
-	if (tl->rstate != RC_UP || !tl->ac || ev->xadd != X_NONE)
+	if (!redisconn_up(&tl->redis) || ev->xadd != X_NONE)
 		return;
 #define ARG(s, l) (argv[n] = (s), len[n] = (l), n++)
 	ARG("XADD", 4);
@@ -747,7 +447,8 @@ static void xadd(struct timeline *tl, struct tl_event *ev)
 	p += 5;
 	for (int i = 0; i < n; i++)
 		p = resp_bulk(p, argv[i], len[i]);
-	if (redisAsyncFormattedCommand(tl->ac, xadd_cb, ev, cmd, (size_t)(p - cmd)) == REDIS_OK) {
+	if (redisAsyncFormattedCommand(redisconn_ctx(&tl->redis), xadd_cb, ev, cmd,
+				       (size_t)(p - cmd)) == REDIS_OK) {
 		ev->xadd = X_SENT;
 		rsent(tl);
 	}
@@ -755,124 +456,26 @@ static void xadd(struct timeline *tl, struct tl_event *ev)
 		free(cmd);
 }
 
-static void on_select(redisAsyncContext *ac, void *r, void *privdata)
+/* Redis is (back) up: what waited goes out. */
+static void redis_up(void *ud)
 {
-	(void)ac;
-	if (r)
-		rreplied(privdata);
-}
+	struct timeline *tl = ud;
 
-static void on_connect(const redisAsyncContext *ac, int status)
-{
-	struct timeline *tl = ac->data;
-
-	if (!tl || tl->ac != ac)
-		return;
-	if (status != REDIS_OK) {
-		rdown(tl, ac->errstr[0] ? ac->errstr : "connect failed");
-		return;
-	}
-	tl->rstate = RC_UP;
-	tl->backoff_ms = 50;
-	tl->rpending = 0;
-	log_event(tl->down_logged ? LOG_INFO : LOG_DEBUG, "timeline.redis.up",
-		  "backlog=%zu trims=%zu", tl->qlen, tl->ntrims);
-	tl->down_logged = false;
-	unsigned tick = tl->opt.command_timeout_ms / 4 ? tl->opt.command_timeout_ms / 4 : 1;
-	uv_timer_start(&tl->rtimer, rtimer_cb, tick, tick);
-	if (tl->opt.redis_db) {
-		redisAsyncCommand(tl->ac, on_select, tl, "SELECT %d", tl->opt.redis_db);
-		rsent(tl);
-	}
 	/* What PostgreSQL confirmed while Redis was away leaves the stream now. */
 	{
 		size_t n = tl->ntrims;
 
 		tl->ntrims = 0;
-		for (size_t i = 0; i < n && tl->rstate == RC_UP; i++) {
+		for (size_t i = 0; i < n && redisconn_up(&tl->redis); i++) {
 			const char *id = tl->trims[i].sid;
 
 			xdel(tl, tl->trims[i].room, &id, 1);
 		}
 	}
 	/* What waited while Redis was away goes out now, in order. */
-	for (struct tl_event *ev = tl->qhead; ev && tl->rstate == RC_UP; ev = ev->next)
+	for (struct tl_event *ev = tl->qhead; ev && redisconn_up(&tl->redis); ev = ev->next)
 		if (!ev->pg_sending)
 			xadd(tl, ev);
-}
-
-static void on_disconnect(const redisAsyncContext *ac, int status)
-{
-	struct timeline *tl = ac->data;
-
-	(void)status;
-	if (!tl || tl->ac != ac)
-		return;
-	uv_timer_stop(&tl->rtimer);
-	rdown(tl, ac->errstr[0] ? ac->errstr : "connection closed");
-}
-
-static void rconnect(struct timeline *tl)
-{
-	redisAsyncContext *ac = redisAsyncConnect(tl->host, tl->opt.redis_port);
-
-	if (!ac) {
-		rdown(tl, "out of memory");
-		return;
-	}
-	if (ac->err) {
-		char why[128];
-
-		snprintf(why, sizeof(why), "%s", ac->errstr);
-		redisAsyncFree(ac);
-		rdown(tl, why);
-		return;
-	}
-	ac->data = tl;
-	if (redisuv_attach(ac, tl->loop, tl->opt.redis_batch_ms) < 0) {
-		redisAsyncFree(ac);
-		rdown(tl, "cannot attach to the loop");
-		return;
-	}
-	redisAsyncSetConnectCallback(ac, on_connect);
-	redisAsyncSetDisconnectCallback(ac, on_disconnect);
-	tl->ac = ac;
-	tl->rstate = RC_CONNECTING;
-	uv_timer_start(&tl->rtimer, rtimer_cb, tl->opt.connect_timeout_ms, 0);
-}
-
-/* Drops the connection now: pending replies arrive as NULL. */
-static void rkill(struct timeline *tl, const char *why)
-{
-	redisAsyncContext *ac = tl->ac;
-
-	uv_timer_stop(&tl->rtimer);
-	tl->ac = NULL;
-	tl->rstate = RC_DOWN;
-	if (ac) {
-		ac->data = NULL;
-		redisAsyncFree(ac);
-	}
-	rdown(tl, why);
-}
-
-static void rtimer_cb(uv_timer_t *t)
-{
-	struct timeline *tl = t->data;
-
-	switch (tl->rstate) {
-	case RC_DOWN:
-		rconnect(tl);
-		break;
-	case RC_CONNECTING:
-		rkill(tl, "connect timed out");
-		break;
-	case RC_UP:
-		if (tl->rpending > 0 &&
-		    uv_now(tl->loop) - tl->rprogress >= tl->opt.command_timeout_ms)
-			rkill(tl, "command timed out");
-		break;
-	}
 }
 
 /* ---- flushing to PostgreSQL ----------------------------------------------- */
@@ -1122,7 +725,7 @@ bool timeline_overloaded(const struct timeline *tl)
 
 bool timeline_redis_up(const struct timeline *tl)
 {
-	return tl && tl->rstate == RC_UP;
+	return tl && redisconn_up(&tl->redis);
 }
 
 /* ---- rooms and appending -------------------------------------------------- */
@@ -1146,17 +749,6 @@ struct timeline_room *timeline_room(struct timeline *tl, const char *id)
 	return tr;
 }
 
-static void room_free_index(struct timeline_room *tr)
-{
-	for (size_t k = 0; k < tr->ncp; k++)
-		crdt_version_finish(&tr->cp[k]);
-	free(tr->cp);
-	free(tr->mk);
-	free(tr->blk);
-	free(tr->agents);
-	free(tr->ent);
-}
-
 int timeline_room_release(struct timeline_room *tr)
 {
 	struct timeline *tl;
@@ -1172,7 +764,7 @@ int timeline_room_release(struct timeline_room *tr)
 			*pp = tr->next;
 			break;
 		}
-	room_free_index(tr);
+	tlindex_finish(&tr->ix);
 	free(tr);
 	return 0;
 }
@@ -1313,11 +905,11 @@ static int reserve(struct timeline_room *tr, const char *kind, const char *actor
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	crdt_version_init(&res->cpv, NULL);
+	crdt_version_init(&res->ix.cpv, NULL);
 	if ((rc = append_check(tr, kind, ver, nver)) != 0)
 		return rc;
 	if (nver && timeline_room_full(tr))
-		return TIMELINE_E_LIMIT; /* before allocating; index_reserve would say so too */
+		return TIMELINE_E_LIMIT; /* before allocating; tlindex_reserve would say so too */
 	ev = event_new(kind, strlen(kind), actor, actor ? strlen(actor) : 0, ptext, plen, ops,
 		       ops_len);
 	if (!ev)
@@ -1326,7 +918,7 @@ static int reserve(struct timeline_room *tr, const char *kind, const char *actor
 	tr->nevents++;
 	ev->at = append_time(tr);
 	ev->seq = tr->next_seq;
-	if (nver && (rc = index_reserve(tr, ev->at, ev->seq, ver, nver, res)) != 0) {
+	if (nver && (rc = tlindex_reserve(&tr->ix, ev->at, ev->seq, ver, nver, &res->ix)) != 0) {
 		event_free(ev);
 		return rc;
 	}
@@ -1357,9 +949,9 @@ uint64_t timeline_commit(struct timeline_resv *res, const struct crdt_version_en
 		ev->bytes = sizeof(*ev) + ev->klen + ev->alen + ev->plen + ev->ops_len + 64;
 	}
 	if (nver)
-		index_put(tr, ev->seq, ver, nver, res);
+		tlindex_put(&tr->ix, ev->seq, ver, nver, &res->ix);
 	else
-		index_unreserve(res);
+		tlindex_unreserve(&res->ix);
 	tr->reserved = false;
 	tr->next_seq++;
 	tr->last_at = ev->at;
@@ -1376,7 +968,7 @@ void timeline_cancel(struct timeline_resv *res)
 		return;
 	res->tr->reserved = false;
 	event_free(res->ev);
-	index_unreserve(res);
+	tlindex_unreserve(&res->ix);
 	res->tr = NULL;
 	res->ev = NULL;
 }
@@ -1442,16 +1034,14 @@ static void load_end(struct tl_load *ld, int err)
 	load_unlink(ld);
 	if (tr && err) {
 		/* The room is dropped; a later load starts from nothing again. */
-		for (size_t k = 0; k < tr->ncp; k++)
-			crdt_version_finish(&tr->cp[k]);
-		tr->ncp = tr->nmk = tr->nent = tr->nagents = 0;
+		tlindex_finish(&tr->ix);
 		tr->last_at = 0;
 	}
 	if (tr && !err) {
 		tr->next_seq = ld->max_seq + 1;
 		tr->durable_seq = ld->max_seq;
-		if (tr->nmk && mark_at(tr, tr->nmk - 1) > ld->max_at)
-			ld->max_at = mark_at(tr, tr->nmk - 1);
+		if (tlindex_len(&tr->ix) && tlindex_last_at(&tr->ix) > ld->max_at)
+			ld->max_at = tlindex_last_at(&tr->ix);
 		if (ld->max_at > tr->last_at)
 			tr->last_at = ld->max_at;
 	}
@@ -1601,7 +1191,7 @@ static int adopt_entry(struct tl_load *ld, const struct sentry *se)
 		long n = parse_version(ev->payload, strlen(ev->payload), &e);
 
 		int rc = n < 0 ? TIMELINE_E_BADDATA
-			       : index_add(ld->tr, ev->at, ev->seq, e, (size_t)n);
+			       : tlindex_add(&ld->tr->ix, ev->at, ev->seq, e, (size_t)n);
 
 		if (rc) {
 			free(e);
@@ -1670,7 +1260,7 @@ static void load_stream_cb(redisAsyncContext *ac, void *r, void *privdata)
 	}
 	log_event(n ? LOG_INFO : LOG_DEBUG, "timeline.load",
 		  "room=%s edits=%zu stream_entries=%zu pg_max=%llu ms=%llu", ld->tr->id,
-		  ld->tr->nmk, n, (unsigned long long)ld->pg_max,
+		  tlindex_len(&ld->tr->ix), n, (unsigned long long)ld->pg_max,
 		  (unsigned long long)(uv_now(ld->tl->loop) - ld->started));
 	free(se);
 	load_end(ld, err);
@@ -1692,10 +1282,10 @@ static void load_stream(struct tl_load *ld)
 		load_end(ld, 0);
 		return;
 	}
-	if (tl->rstate == RC_UP && tl->ac) {
+	if (redisconn_up(&tl->redis)) {
 		stream_key(key, ld->tr->id, ld->tr->idlen);
-		if (redisAsyncCommand(tl->ac, load_stream_cb, ld, "XRANGE %s - +", key) ==
-		    REDIS_OK) {
+		if (redisAsyncCommand(redisconn_ctx(&tl->redis), load_stream_cb, ld,
+				      "XRANGE %s - +", key) == REDIS_OK) {
 			rsent(tl);
 			return;
 		}
@@ -1745,7 +1335,7 @@ static void load_edits_cb(void *ud, int err, const PGresult *res, const char *er
 			rc = TIMELINE_E_BADDATA;
 			break;
 		}
-		rc = index_add(ld->tr, at, seq, e ? e : few, (size_t)n);
+		rc = tlindex_add(&ld->tr->ix, at, seq, e ? e : few, (size_t)n);
 		free(e);
 		if (!rc && !PQgetisnull(res, i, 3)) {
 			ops = PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 3),
@@ -1977,14 +1567,22 @@ int timeline_list(struct timeline_room *tr, uint64_t after, unsigned limit, time
 
 /* ---- life cycle ----------------------------------------------------------- */
 
-static void handle_closed(uv_handle_t *h)
+static void closed(struct timeline *tl)
 {
-	struct timeline *tl = h->data;
-
 	if (--tl->open_handles == 0) {
 		free(tl->host);
 		free(tl);
 	}
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+	closed(h->data);
+}
+
+static void redis_closed(void *ud)
+{
+	closed(ud);
 }
 
 int timeline_create(uv_loop_t *loop, const struct timeline_options *opts, struct timeline **out)
@@ -2015,42 +1613,44 @@ int timeline_create(uv_loop_t *loop, const struct timeline_options *opts, struct
 		tl->opt.queue_max_events = 100000;
 	if (!tl->opt.queue_max_bytes)
 		tl->opt.queue_max_bytes = 64u << 20;
-	if (!tl->opt.connect_timeout_ms)
-		tl->opt.connect_timeout_ms = 2000;
-	if (!tl->opt.command_timeout_ms)
-		tl->opt.command_timeout_ms = 3000;
 	if (!tl->opt.load_wait_ms)
 		tl->opt.load_wait_ms = 5000;
 	tl->loop = loop;
-	tl->backoff_ms = 50;
 	tl->flush_backoff = 100;
-	uv_timer_init(loop, &tl->rtimer);
-	tl->rtimer.data = tl;
+	{
+		struct redisconn_options o = {
+			.host = tl->host,
+			.port = tl->opt.redis_port,
+			.db = tl->opt.redis_db,
+			.connect_timeout_ms = tl->opt.connect_timeout_ms,
+			.command_timeout_ms = tl->opt.command_timeout_ms,
+			.batch_ms = tl->opt.redis_batch_ms,
+			.name = "timeline",
+			.up = redis_up,
+			.ud = tl,
+		};
+
+		redisconn_init(&tl->redis, loop, &o);
+	}
 	uv_timer_init(loop, &tl->ftimer);
 	tl->ftimer.data = tl;
 	tl->open_handles = 2;
 	uv_timer_start(&tl->ftimer, ftimer_cb, tl->opt.flush_ms, tl->opt.flush_ms);
 	if (tl->use_redis)
-		rconnect(tl);
+		redisconn_start(&tl->redis);
 	*out = tl;
 	return 0;
 }
 
 void timeline_destroy(struct timeline *tl)
 {
-	redisAsyncContext *ac;
-
 	if (!tl || tl->destroying)
 		return;
 	tl->destroying = true;
 	if (tl->flush)
 		tl->flush->tl = NULL;
 	/* Pending replies arrive as NULL now: XADDs fall back to X_NONE, orphans are freed. */
-	ac = tl->ac;
-	tl->ac = NULL;
-	tl->rstate = RC_DOWN;
-	if (ac)
-		redisAsyncFree(ac);
+	redisconn_finish(&tl->redis, redis_closed);
 	while (tl->loads) {
 		struct tl_load *ld = tl->loads;
 
@@ -2081,11 +1681,9 @@ void timeline_destroy(struct timeline *tl)
 			struct timeline_room *tr = tl->buckets[b];
 
 			tl->buckets[b] = tr->next;
-			room_free_index(tr);
+			tlindex_finish(&tr->ix);
 			free(tr);
 		}
-	uv_timer_stop(&tl->rtimer);
 	uv_timer_stop(&tl->ftimer);
-	uv_close((uv_handle_t *)&tl->rtimer, handle_closed);
 	uv_close((uv_handle_t *)&tl->ftimer, handle_closed);
 }

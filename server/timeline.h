@@ -43,6 +43,7 @@
 #include <uv.h>
 
 #include "crdt.h"
+#include "tlindex.h"
 
 #define TIMELINE_ERRNO_MAP(X)                                         \
 	X(NOMEM, -1, "out of memory")                                 \
@@ -182,10 +183,7 @@ struct timeline_resv {
 	struct tl_event *ev;
 	size_t nver;
 	bool written; /* the payload is (else it is made from the version entries) */
-	int64_t at;
-	size_t pad;
-	bool cp;
-	struct crdt_version cpv;
+	struct tlindex_resv ix;
 };
 
 /*

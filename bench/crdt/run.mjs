@@ -166,9 +166,8 @@ function oursWasm(trace, patches) {
 	check(doc.text() === trace.endContent, 'wasm: wrong final text');
 	const snap = doc.encodeDoc();
 	const load = timeRuns(repeat, 30000, () => {
-		const d = new crdt.Doc(2);
 		const t0 = performance.now();
-		d.applyUpdate(snap);
+		const d = crdt.loadDoc(snap, 2);
 		const ms = performance.now() - t0;
 		d.free();
 		return ms;

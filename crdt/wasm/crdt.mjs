@@ -8,17 +8,18 @@
 // Documents live in wasm memory until doc.free() (a FinalizationRegistry
 // frees forgotten ones eventually, but call free()).
 //
-// Positions and lengths are Unicode code points, like the C API; editors that
-// count UTF-16 units convert with doc.utf16ToCp() / doc.cpToUtf16() or the
-// string helpers crdt.utf16ToCp(str, n) / crdt.cpToUtf16(str, n).
+// Positions and lengths are UTF-16 code units, as JavaScript strings and
+// CodeMirror count them ('😀'.length === 2): insert, delete, length, the
+// change lists applyUpdate returns, anchors and authorship.  The types of
+// everything exported here are declared in crdt.d.ts beside this file.
 // Versions and updates are opaque Uint8Arrays (the C encodings), so they can
 // be sent over the wire as they are.
 //
 //   const crdt = await TandemCrdt.load(new URL('tandem-crdt.wasm', import.meta.url));
 //   const doc = new crdt.Doc(agentId);
-//   doc.insert(0, 'hello');
+//   doc.insert(0, 'héllo 😀');
 //   const update = doc.encodeSince(peerVersion);
-//   other.applyUpdate(update);
+//   const { changes } = other.applyUpdate(update); // CodeMirror ChangeSpec[]
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: false });
@@ -30,6 +31,20 @@ export class CrdtError extends Error {
 		this.name = 'CrdtError';
 		this.code = code;
 	}
+}
+
+const EINVAL = -2;
+const EUTF8 = -3;
+
+// A lone surrogate: TextEncoder would quietly turn it into U+FFFD.
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const wellFormed =
+	typeof String.prototype.isWellFormed === 'function'
+		? (str) => str.isWellFormed()
+		: (str) => !loneSurrogate.test(str);
+
+function isU32(v) {
+	return Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
 }
 
 async function fetchBytes(source) {
@@ -55,12 +70,7 @@ export class TandemCrdt {
 	static async load(source) {
 		const bytes = await fetchBytes(source);
 		const crdt = new TandemCrdt();
-		const imports = {
-			env: {
-				tandem_change: (doc, pos, del, ins, insLen) =>
-					crdt._change(doc, pos, del, ins, insLen),
-			},
-		};
+		const imports = {};
 		const { instance } =
 			bytes instanceof WebAssembly.Module
 				? { instance: await WebAssembly.instantiate(bytes, imports) }
@@ -76,8 +86,9 @@ export class TandemCrdt {
 		this._u8 = new Uint8Array(this.memory.buffer);
 		this._scratch = 0;
 		this._scratchCap = 0;
-		this._ver = 0; // nextOf()'s version, made on first use
-		this._docs = new Map(); // doc pointer -> Doc, for the change observer
+		this._changes = 0; // applyUpdate()'s change list, made on first use
+		this._authors = 0; // authors()' runs, made on first use
+		this._anchor = 0; // three words for anchorAt(), made on first use
 		this._registry = new FinalizationRegistry((ptr) => x.tc_doc_destroy(ptr));
 		const crdt = this;
 
@@ -96,7 +107,6 @@ export class TandemCrdt {
 			free() {
 				if (!this.ptr) return;
 				crdt._registry.unregister(this);
-				crdt._docs.delete(this.ptr);
 				x.tc_doc_destroy(this.ptr);
 				this.ptr = 0;
 			}
@@ -106,18 +116,21 @@ export class TandemCrdt {
 				return this.ptr;
 			}
 
-			// Inserts str at code point pos.  Typing inserts a character at a
+			// Inserts str at UTF-16 offset pos.  Typing inserts a character at a
 			// time, so the text goes through one reused scratch block rather
-			// than a malloc/free per call.
+			// than a malloc/free per call.  A lone surrogate is refused (-3):
+			// TextEncoder would store U+FFFD instead.
 			insert(pos, str) {
 				const doc = this._live();
+				if (!wellFormed(str))
+					throw new CrdtError(EUTF8, 'insert', 'text holds a lone surrogate');
 				const n = crdt._scratchString(str);
-				crdt._check(x.tc_insert(doc, this.agent, pos, crdt._scratch, n), 'insert');
+				crdt._check(x.tc_insert16(doc, this.agent, pos, crdt._scratch, n), 'insert');
 			}
 
-			// Deletes count code points at pos.
-			delete(pos, count) {
-				crdt._check(x.tc_delete(this._live(), this.agent, pos, count), 'delete');
+			// Deletes len UTF-16 units at pos.
+			delete(pos, len) {
+				crdt._check(x.tc_delete16(this._live(), this.agent, pos, len), 'delete');
 			}
 
 			// The visible text.
@@ -133,7 +146,12 @@ export class TandemCrdt {
 				}
 			}
 
+			// Visible length in UTF-16 units (text().length).
 			get length() {
+				return x.tc_len16(this._live());
+			}
+
+			get codePoints() {
 				return x.tc_len(this._live());
 			}
 
@@ -151,17 +169,14 @@ export class TandemCrdt {
 			}
 
 			// How many operations of agent this document holds: its entry in
-			// the version vector, read without building the vector in
-			// JavaScript (nothing is allocated; a client checking a peer's
-			// progress after every update would otherwise make garbage).
+			// the version vector, read without allocating (a client checking a
+			// peer's progress after every update would otherwise make garbage).
+			next(agent) {
+				return x.tc_doc_next(this._live(), agent) >>> 0;
+			}
+
 			nextOf(agent) {
-				const doc = this._live();
-				if (!crdt._ver) {
-					crdt._ver = x.tc_version_create();
-					if (!crdt._ver) throw new CrdtError(-1, 'nextOf', 'out of memory');
-				}
-				crdt._check(x.tc_doc_version(doc, crdt._ver), 'nextOf');
-				return x.tc_version_get(crdt._ver, agent);
+				return this.next(agent);
 			}
 
 			// The document's version vector, encoded (Uint8Array).
@@ -210,15 +225,47 @@ export class TandemCrdt {
 				return crdt._withBuf((b) => x.tc_encode_doc(doc, b), 'encodeDoc');
 			}
 
-			// Merges an update or snapshot (Uint8Array).  Remote changes are
-			// reported to the onChange listeners during the call.
+			save() {
+				return this.encodeDoc();
+			}
+
+			// Merges an update or snapshot (Uint8Array) and returns
+			// {changes, pending}: changes turn the text before the call into the
+			// text after it, CodeMirror ChangeSpecs with UTF-16 offsets into the
+			// old text, sorted; an insert carries its agent.  The onChange
+			// listeners then see the same changes one at a time.  On an error
+			// after part of the update went in (-1, -8) the CrdtError carries
+			// .changes for that part.
 			applyUpdate(bytes) {
 				const doc = this._live();
+				const ch = crdt._changeList();
 				const p = crdt._putBytes(bytes);
+				let rc;
 				try {
-					crdt._check(x.tc_apply(doc, p, bytes.length), 'applyUpdate');
+					rc = x.tc_apply_changes(doc, p, bytes.length, ch);
 				} finally {
 					x.tc_free(p);
+				}
+				const changes = crdt._readChanges(ch);
+				if (this._listeners.length && changes.length) this._emit(changes);
+				if (rc < 0) {
+					try {
+						crdt._check(rc, 'applyUpdate');
+					} catch (e) {
+						e.changes = changes;
+						throw e;
+					}
+				}
+				return { changes, pending: x.tc_pending(doc) };
+			}
+
+			_emit(changes) {
+				let delta = 0;
+				for (const c of changes) {
+					const ev = { pos: c.from + delta, del: c.to - c.from, text: c.insert };
+					if (c.agent !== undefined) ev.agent = c.agent;
+					delta += c.insert.length - (c.to - c.from);
+					for (const cb of this._listeners.slice()) cb(ev);
 				}
 			}
 
@@ -231,35 +278,108 @@ export class TandemCrdt {
 				});
 			}
 
-			// cb({pos, del, text}) for every visible change a remote update makes
-			// (positions in code points).  Returns a function that unsubscribes.
-			// A listener must not edit the document.
-			onChange(cb) {
+			// A stable anchor for UTF-16 offset pos: {agent, seq, assoc}, or
+			// {agent: null, seq: null, assoc} for the start (assoc -1) or the
+			// end (assoc 1).  assoc 1 names the character after pos, -1 the
+			// one before.
+			anchorAt(pos, assoc = 1) {
 				const doc = this._live();
-				this._listeners.push(cb);
-				if (this._listeners.length === 1) {
-					crdt._docs.set(doc, this);
-					x.tc_observe(doc, 1);
+				const side = assoc < 0 ? -1 : 1;
+				const out = crdt._anchorWords();
+				crdt._check(x.tc_anchor_at16(doc, pos, side, out), 'anchorAt');
+				const w = new Uint32Array(this._mem().buffer, out, 3);
+				if (w[2]) return { agent: null, seq: null, assoc: side };
+				return { agent: w[0], seq: w[1], assoc: side };
+			}
+
+			// The anchor's UTF-16 offset in the current text (where its character
+			// was, if deleted), or null when the character is not known here yet.
+			anchorPos(anchor) {
+				const doc = this._live();
+				const a = anchor;
+				const bad = () => new CrdtError(EINVAL, 'anchorPos', 'not an anchor');
+				if (!a || typeof a !== 'object' || (a.assoc !== 1 && a.assoc !== -1)) throw bad();
+				let rc;
+				if (a.agent === null && a.seq === null) {
+					rc = x.tc_anchor_pos16(doc, 0, 0, a.assoc, 1);
+				} else {
+					if (!isU32(a.agent) || !isU32(a.seq)) throw bad();
+					rc = x.tc_anchor_pos16(doc, a.agent, a.seq, a.assoc, 0);
 				}
+				if (rc === -1) return null;
+				return crdt._check(rc, 'anchorPos');
+			}
+
+			// Who typed [from, to) (UTF-16 units; default the whole text), of the
+			// current text or, with version, of the text at that version:
+			// [{agent, len}], adjacent runs of one agent merged.
+			authors(from = 0, to = 0xffffffff, version = null) {
+				const doc = this._live();
+				const au = crdt._authorList();
+				crdt._withVersion(
+					version,
+					(v) => crdt._check(x.tc_authors(doc, from, Math.min(to, 0xffffffff), v, au), 'authors'),
+					true,
+				);
+				const n = x.tc_authors_count(au);
+				const base = x.tc_authors_data(au) >>> 2;
+				const w = new Uint32Array(crdt._mem().buffer);
+				const out = new Array(n);
+				for (let i = 0; i < n; i++) out[i] = { agent: w[base + 3 * i], len: w[base + 3 * i + 2] };
+				return out;
+			}
+
+			// cb({pos, del, text, agent?}) for every visible change a remote
+			// update makes, one at a time, each relative to the text the last
+			// one left (UTF-16 units), during applyUpdate.  Returns a function
+			// that unsubscribes.  A listener must not edit the document.
+			onChange(cb) {
+				this._live();
+				this._listeners.push(cb);
 				return () => {
 					const i = this._listeners.indexOf(cb);
 					if (i >= 0) this._listeners.splice(i, 1);
-					if (this._listeners.length === 0 && this.ptr) {
-						x.tc_observe(this.ptr, 0);
-						crdt._docs.delete(this.ptr);
-					}
 				};
 			}
 
-			// UTF-16 offset in the current text -> code point offset, and back.
+			// UTF-16 offset in the current text -> code point offset (inside a
+			// pair rounds down), and back; O(log n), no copy of the text.
 			utf16ToCp(u16) {
-				return crdt._onText(this, (p, n) => x.tc_utf16_to_cp(p, n, u16));
+				return x.tc_pos_from16(this._live(), u16);
 			}
 
 			cpToUtf16(cp) {
-				return crdt._onText(this, (p, n) => x.tc_cp_to_utf16(p, n, cp));
+				return x.tc_pos_to16(this._live(), cp);
+			}
+
+			_mem() {
+				return crdt._mem();
 			}
 		};
+	}
+
+	// A document loaded from a snapshot (or any update), editing as agent.
+	loadDoc(bytes, agent = 1) {
+		const doc = new this.Doc(agent);
+		try {
+			const p = this._putBytes(bytes);
+			try {
+				this._check(this.x.tc_apply(doc.ptr, p, bytes.length), 'loadDoc');
+			} finally {
+				this.x.tc_free(p);
+			}
+		} catch (e) {
+			doc.free();
+			throw e;
+		}
+		return doc;
+	}
+
+	// True when encoded version a has seen everything encoded version b has.
+	versionIncludes(a, b) {
+		return this._withVersion(a, (va) =>
+			this._withVersion(b, (vb) => this.x.tc_version_includes(va, vb) !== 0),
+		);
 	}
 
 	// ---- helpers on plain strings and versions ------------------------------
@@ -305,15 +425,8 @@ export class TandemCrdt {
 
 	// ---- linear memory --------------------------------------------------------
 
-	// The current view of memory: growing memory detaches the old buffer,
-	// which then has length 0.  Not from inside a call into the module (the
-	// change observer): that one must not allocate.
-	_view() {
-		if (this._u8.byteLength === 0) this._u8 = new Uint8Array(this.memory.buffer);
-		return this._u8;
-	}
-
-	// _view() between calls, and when memory grew since the last look, room
+	// The current view of memory (growing memory detaches the old buffer,
+	// which then has length 0), and when memory grew since the last look, room
 	// to grow into: half the memory's size again (at most 64 MiB) is
 	// allocated and freed at once, and the allocator (wasi-libc's dlmalloc,
 	// which never returns memory) serves what follows from that block.  Left
@@ -367,8 +480,57 @@ export class TandemCrdt {
 		if (this._scratch) this.x.tc_free(this._scratch);
 		this._scratch = 0;
 		this._scratchCap = 0;
-		if (this._ver) this.x.tc_version_destroy(this._ver);
-		this._ver = 0;
+		if (this._changes) this.x.tc_changes_destroy(this._changes);
+		this._changes = 0;
+		if (this._authors) this.x.tc_authors_destroy(this._authors);
+		this._authors = 0;
+		if (this._anchor) this.x.tc_free(this._anchor);
+		this._anchor = 0;
+	}
+
+	// The instance's change list, author list and anchor words (one each,
+	// reused by every call, freed by dispose()).
+	_changeList() {
+		if (!this._changes) this._changes = this.x.tc_changes_create();
+		if (!this._changes) throw new CrdtError(-1, 'applyUpdate', 'out of memory');
+		return this._changes;
+	}
+
+	_authorList() {
+		if (!this._authors) this._authors = this.x.tc_authors_create();
+		if (!this._authors) throw new CrdtError(-1, 'authors', 'out of memory');
+		return this._authors;
+	}
+
+	_anchorWords() {
+		if (!this._anchor) this._anchor = this._alloc(12);
+		return this._anchor;
+	}
+
+	// The change list ch as ChangeSpecs.  Each change's text is a slice of
+	// the list's text, decoded once: its UTF-16 length is in the list.
+	_readChanges(ch) {
+		const x = this.x;
+		const n = x.tc_changes_count(ch);
+		if (n === 0) return [];
+		const mem = this._mem();
+		const base = x.tc_changes_data(ch) >>> 2;
+		const w = new Uint32Array(mem.buffer);
+		const tp = x.tc_changes_text(ch);
+		const text = decoder.decode(mem.subarray(tp, tp + x.tc_changes_text_len(ch)));
+		const out = new Array(n);
+		let t = 0;
+		for (let i = 0; i < n; i++) {
+			const k = base + 8 * i;
+			const len16 = w[k + 6];
+			if (len16) {
+				out[i] = { from: w[k + 2], to: w[k + 3], insert: text.slice(t, t + len16), agent: w[k + 7] };
+				t += len16;
+			} else {
+				out[i] = { from: w[k + 2], to: w[k + 3], insert: '' };
+			}
+		}
+		return out;
 	}
 
 	_alloc(n) {
@@ -394,18 +556,6 @@ export class TandemCrdt {
 
 	_getString(p, n) {
 		return decoder.decode(this._mem().subarray(p, p + n));
-	}
-
-	// Runs fn(pointer, length) on a copy of doc's text in wasm memory.
-	_onText(doc, fn) {
-		const n = this.x.tc_len_bytes(doc._live());
-		const p = this._alloc(n);
-		try {
-			this.x.tc_text(doc.ptr, p, n);
-			return fn(p, n);
-		} finally {
-			this.x.tc_free(p);
-		}
 	}
 
 	// Runs fn(versionPointer) with a version decoded from bytes (an empty
@@ -452,13 +602,6 @@ export class TandemCrdt {
 			throw new CrdtError(rc, what, decoder.decode(mem.subarray(p, end)));
 		}
 		return rc;
-	}
-
-	_change(docPtr, pos, del, ins, insLen) {
-		const doc = this._docs.get(docPtr);
-		if (!doc) return;
-		const text = decoder.decode(this._view().subarray(ins, ins + insLen));
-		for (const cb of doc._listeners.slice()) cb({ pos, del, text });
 	}
 }
 

@@ -141,8 +141,13 @@ static void run_script(struct ctx *c, const struct inputs *in, struct result *re
 	struct crdt_doc *doc = NULL, *doc2 = NULL;
 	struct crdt_buf buf, out;
 	struct crdt_version v, vmid, vdec;
+	struct crdt_changes ch;
+	struct crdt_authors au;
+	struct crdt_anchor an;
 	uint32_t lcg = 12345;
 
+	crdt_changes_init(&ch, h);
+	crdt_authors_init(&au, h);
 	crdt_buf_init(&buf, h);
 	crdt_buf_init(&out, h);
 	crdt_version_init(&v, h);
@@ -174,6 +179,13 @@ static void run_script(struct ctx *c, const struct inputs *in, struct result *re
 			STEP(doc, NULL, crdt_doc_version(doc, &vmid));
 	}
 	STEP(doc, NULL, crdt_delete(doc, 3, 2, 10));
+	/* In UTF-16 units; authorship and anchors read without changing anything. */
+	STEP(doc, NULL, crdt_insert16(doc, 2, 3, "\xC3\xA9\xF0\x9F\x98\x80", 6));
+	STEP(doc, NULL, crdt_delete16(doc, 3, 1, 2));
+	STEP(doc, NULL, crdt_authors(doc, 0, SIZE_MAX, true, NULL, &au));
+	STEP(doc, NULL, crdt_authors(doc, 2, 40, false, &vmid, &au));
+	STEP(doc, NULL, crdt_anchor_at16(doc, 5, -1, &an));
+	TU_EQ_INT(crdt_anchor_pos(doc, &an, NULL, NULL), 0);
 
 	/* Encoders and version vectors. */
 	STEP(doc, NULL, crdt_doc_version(doc, &v));
@@ -190,10 +202,10 @@ static void run_script(struct ctx *c, const struct inputs *in, struct result *re
 	STEP(NULL, NULL, crdt_version_copy(&vdec, &v));
 
 	/* Remote ops out of order: u3 and u2 wait for u1. */
-	APPLY(doc, crdt_apply(doc, in->u3.data, in->u3.len));
+	APPLY(doc, crdt_apply_changes(doc, in->u3.data, in->u3.len, &ch));
 	APPLY(doc, crdt_apply(doc, in->u2.data, in->u2.len));
 	TU_CHECK(crdt_pending(doc) > 0);
-	APPLY(doc, crdt_apply(doc, in->u1.data, in->u1.len));
+	APPLY(doc, crdt_apply_changes(doc, in->u1.data, in->u1.len, &ch));
 	TU_EQ_SIZE(crdt_pending(doc), 0);
 	/* A snapshot merged into a non-empty document, and one loaded into an empty one. */
 	APPLY(doc, crdt_apply(doc, in->snap_other.data, in->snap_other.len));
@@ -226,6 +238,8 @@ static void run_script(struct ctx *c, const struct inputs *in, struct result *re
 out:
 	crdt_doc_destroy(doc);
 	crdt_doc_destroy(doc2);
+	crdt_changes_finish(&ch);
+	crdt_authors_finish(&au);
 	crdt_buf_finish(&buf);
 	crdt_buf_finish(&out);
 	crdt_version_finish(&v);

@@ -6,8 +6,10 @@
  * inconsistent, and, when they refuse input, leave the document exactly as
  * it was.  The input is fed to an empty document, to a document with
  * history from two agents (so that mutated inputs can refer to operations
- * it knows), to crdt_update_info() and to the version decoder.  Accepted
- * input must also survive a snapshot round trip and be idempotent.  Any
+ * it knows), to crdt_update_info() and to the version decoder.  It goes in
+ * through crdt_apply_changes(), whose change list must turn the text
+ * before into the text after (and be empty when the input is refused).
+ * Accepted input must also survive a snapshot round trip and be idempotent.  Any
  * broken expectation calls abort(), which libFuzzer reports as a crash.
  */
 #include <stdint.h>
@@ -89,16 +91,50 @@ static struct crdt_doc *content_doc(void)
 	return a;
 }
 
+/* The change list applied to the old text (code points to bytes) gives the new one. */
+static void check_changes(const struct crdt_changes *ch, const struct state *before,
+			  const struct state *after)
+{
+	char *out = malloc(before->len + ch->text.len + 1);
+	size_t n = 0, at = 0, atb = 0;
+
+	REQUIRE(out != NULL);
+	for (size_t i = 0; i < ch->len; i++) {
+		const struct crdt_change *c = &ch->v[i];
+		size_t fb, tb;
+
+		REQUIRE(c->from >= at && c->to >= c->from && c->from16 >= c->from);
+		fb = atb + crdt_cp_to_byte(before->text + atb, before->len - atb, c->from - at);
+		tb = fb + crdt_cp_to_byte(before->text + fb, before->len - fb, c->to - c->from);
+		REQUIRE(tb <= before->len);
+		memcpy(out + n, before->text + atb, fb - atb);
+		n += fb - atb;
+		if (c->ins_len)
+			memcpy(out + n, ch->text.data + c->ins, c->ins_len);
+		n += c->ins_len;
+		at = c->to;
+		atb = tb;
+	}
+	memcpy(out + n, before->text + atb, before->len - atb);
+	n += before->len - atb;
+	REQUIRE(n == after->len && memcmp(out, after->text, n) == 0);
+	free(out);
+}
+
 /* Returns what crdt_apply returned. */
 static int feed(struct crdt_doc *doc, const uint8_t *data, size_t size)
 {
 	struct state before, after;
+	struct crdt_changes ch;
 	int rc;
 
 	save(&before, doc);
-	rc = crdt_apply(doc, data, size);
+	crdt_changes_init(&ch, NULL);
+	rc = crdt_apply_changes(doc, data, size, &ch);
 	REQUIRE(crdt__check(doc) == 0);
 	save(&after, doc);
+	check_changes(&ch, &before, &after);
+	crdt_changes_finish(&ch);
 	if (rc != 0) {
 		REQUIRE(rc < 0 && rc != CRDT_ENOMEM);
 		REQUIRE(same(&before, &after));

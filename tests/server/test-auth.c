@@ -6,7 +6,7 @@
  * second, alg "none" and its cousins, broken shapes and base64, oversize
  * input, and correctly signed payloads whose claims are wrong (the test
  * signs those itself with OpenSSL, independently of auth.c and its
- * sha256.c, so a token's signature is checked against standard HS256).
+ * libsodium, so a token's signature is checked against standard HS256).
  */
 #include <string.h>
 

@@ -3,9 +3,10 @@
  *
  * The protocol is defined once (STYLE.md rule 10): the X-macro lists in
  * proto.h are what the server enforces, the document is what clients are
- * written against.  This test reads the document's message table, its list
- * of error codes and its table of close codes, and fails on any difference
- * in either direction, so neither can change alone.
+ * written against.  This test reads the document's message table (who may
+ * send each message, and whom it is delivered to and how), its list of
+ * error codes and its table of close codes, and fails on any difference in
+ * either direction, so neither can change alone.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -61,6 +62,40 @@ static unsigned cell_mask(const char *cell, size_t len)
 	return mask;
 }
 
+/*
+ * How a "delivered to" cell says a message travels: "—" (never sent),
+ * "the ... connection" (a reply to that one connection), "... others" (not
+ * back to its sender), otherwise to the room; "latest only" marks a message
+ * superseded by the next.  Its seats: those named, "all", or for a reply
+ * "the editing connection" (an editing seat) and any other (all seats);
+ * "all, and the ... connection" is both: to the room, and as a reply.
+ */
+static void cell_delivery(const char *cell, size_t len, unsigned *how, unsigned *to)
+{
+	char buf[256];
+
+	if (len >= sizeof(buf))
+		len = sizeof(buf) - 1;
+	memcpy(buf, cell, len);
+	buf[len] = '\0';
+	*how = 0;
+	*to = 0;
+	if (strstr(buf, "—"))
+		return;
+	if (strstr(buf, "connection")) {
+		*how = PROTO_REPLY;
+		*to = strstr(buf, "editing") ? SEATS_EDIT : SEATS_ALL;
+		/* "all, and the joining connection ...": to the room, and a reply too. */
+		if (!strncmp(buf + strspn(buf, " "), "all, and ", 9))
+			*how |= PROTO_ROOM;
+		return;
+	}
+	*how = strstr(buf, "others") ? PROTO_OTHERS : PROTO_ROOM;
+	if (strstr(buf, "latest only"))
+		*how |= PROTO_LATEST;
+	*to = cell_mask(cell, len);
+}
+
 /* The message table: rows "| `a`, `b` | senders | receivers |". */
 static void check_messages(const char *doc)
 {
@@ -85,7 +120,7 @@ static void check_messages(const char *doc)
 			const char *a = memchr(p, '`', (size_t)(c2 - p)), *b;
 			char name[64];
 			int m;
-			unsigned from;
+			unsigned from, how, to;
 
 			if (!a)
 				break;
@@ -101,12 +136,22 @@ static void check_messages(const char *doc)
 				continue;
 			seen[m] = true;
 			from = cell_mask(c2 + 1, (size_t)(c3 - c2 - 1));
-			for (unsigned s = SEAT_INTERVIEWER; s <= SEAT_OBSERVER; s <<= 1)
+			cell_delivery(c3 + 1, (size_t)(end - c3 - 1), &how, &to);
+			for (unsigned s = SEAT_INTERVIEWER; s <= SEAT_OBSERVER; s <<= 1) {
 				CHECK(proto_may_send((enum proto_msg)m, (enum seat)s) ==
 					      !!(from & s),
 				      "%s: docs say %s %s send it, proto.h disagrees", name,
 				      proto_seat_name((enum seat)s),
 				      (from & s) ? "may" : "may not");
+				CHECK(proto_receives((enum proto_msg)m, (enum seat)s) == !!(to & s),
+				      "%s: docs say %s %s receive it, proto.h disagrees", name,
+				      proto_seat_name((enum seat)s),
+				      (to & s) ? "does" : "does not");
+			}
+			/* A message never sent has no way of delivery to compare. */
+			CHECK(!to || proto_delivery((enum proto_msg)m) == how,
+			      "%s: docs say it is delivered as %#x, proto.h as %#x", name, how,
+			      proto_delivery((enum proto_msg)m));
 		}
 	}
 	for (int m = 0; m < PROTO__COUNT; m++)
@@ -156,10 +201,10 @@ static void check_errors(const char *doc)
 /* The close codes table: exactly the codes proto.h defines. */
 static void check_closes(const char *doc)
 {
-	static const int codes[] = { PROTO_CLOSE_GOING_AWAY,  PROTO_CLOSE_POLICY,
-				     PROTO_CLOSE_TOO_BIG,     PROTO_CLOSE_JOIN_TIMEOUT,
-				     PROTO_CLOSE_ROOM_CLOSED, PROTO_CLOSE_REPLACED,
-				     PROTO_CLOSE_TOO_SLOW };
+	static const int codes[] = { PROTO_CLOSE_GOING_AWAY,   PROTO_CLOSE_BAD_UTF8,
+				     PROTO_CLOSE_POLICY,       PROTO_CLOSE_TOO_BIG,
+				     PROTO_CLOSE_JOIN_TIMEOUT, PROTO_CLOSE_ROOM_CLOSED,
+				     PROTO_CLOSE_REPLACED,     PROTO_CLOSE_TOO_SLOW };
 	const char *table = strstr(doc, "| close code | meaning |");
 	int rows = 0;
 

@@ -708,44 +708,18 @@ export class Client {
 	// arrival); rejects on timeout, or when the socket closes first unless
 	// allowClose.
 	until(check, what, { timeout = WAIT_MS, allowClose = false } = {}) {
-		return new Promise((resolve, reject) => {
-			const tryIt = () => {
-				let v;
-				try {
-					v = check();
-				} catch (e) {
-					done();
-					reject(e);
-					return;
-				}
-				if (v) {
-					done();
-					resolve(v);
-				} else if (this.closeInfo && !allowClose) {
-					done();
-					reject(
-						new Error(
-							`socket closed (${this.closeInfo.code} ${this.closeInfo.reason}) while waiting for ${what}; ` +
-								`inbox: ${this.describeInbox()}${this.srv.deathNote()}`,
-						),
-					);
-				}
-			};
-			const timer = setTimeout(() => {
-				done();
-				reject(
-					new Error(
-						`timed out after ${timeout} ms waiting for ${what}; inbox: ${this.describeInbox()}${this.srv.deathNote()}`,
-					),
+		const guarded = () => {
+			const v = check();
+			if (!v && this.closeInfo && !allowClose)
+				throw new Error(
+					`socket closed (${this.closeInfo.code} ${this.closeInfo.reason}) while waiting for ${what}; ` +
+						`inbox: ${this.describeInbox()}${this.srv.deathNote()}`,
 				);
-			}, timeout);
-			const done = () => {
-				clearTimeout(timer);
-				const i = this.waiters.indexOf(tryIt);
-				if (i >= 0) this.waiters.splice(i, 1);
-			};
-			this.waiters.push(tryIt);
-			tryIt();
+			return v;
+		};
+		return untilAny([this], guarded, what, { timeout }).catch((e) => {
+			if (e.timedOut) e.message += `; inbox: ${this.describeInbox()}${this.srv.deathNote()}`;
+			throw e;
 		});
 	}
 
@@ -935,6 +909,41 @@ export function presenceMembers(x) {
 		else if (v && typeof v === 'object' && v.state) out.push({ seat, ...v });
 	}
 	return out;
+}
+
+// Resolves when check() returns something truthy, re-checked whenever any
+// of clients receives something; rejects after timeout.  (Client.until
+// wakes on its own client's arrivals only.)
+export function untilAny(clients, check, what, { timeout = WAIT_MS } = {}) {
+	return new Promise((resolve, reject) => {
+		const tryIt = () => {
+			let v;
+			try {
+				v = check();
+			} catch (e) {
+				done();
+				reject(e);
+				return;
+			}
+			if (v) {
+				done();
+				resolve(v);
+			}
+		};
+		const timer = setTimeout(() => {
+			done();
+			reject(Object.assign(new Error(`timed out after ${timeout} ms waiting for ${what}`), { timedOut: true }));
+		}, timeout);
+		const done = () => {
+			clearTimeout(timer);
+			for (const c of clients) {
+				const i = c.waiters.indexOf(tryIt);
+				if (i >= 0) c.waiters.splice(i, 1);
+			}
+		};
+		for (const c of clients) c.waiters.push(tryIt);
+		tryIt();
+	});
 }
 
 // Waits until every client's doc has reached the union of all their

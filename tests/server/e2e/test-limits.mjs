@@ -3,11 +3,13 @@
 // error bad_request, a malformed or forged CRDT update gets error
 // bad_update with nothing applied, a second join gets already_joined, a
 // room whose timeline is full gets room_full, a silent socket is closed
-// after the join timeout.  While all of that goes
+// after the join timeout, and a client flooding frames of any kind is held
+// to one budget (frames and bytes a second) without harming its peers.  While all of that goes
 // on in one room, two clients in another room keep typing, and their edits
 // must keep converging.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 
 import {
@@ -21,6 +23,7 @@ import {
 	loadCrdt,
 	requirements,
 	rng,
+	untilAny,
 	versionIncludes,
 	versionJson,
 } from './harness.mjs';
@@ -255,6 +258,58 @@ test('more updates per second than --ops-per-s get rate_limited with retry_ms; r
 	const late = await lateJoiner(srv, room, target);
 	assert.equal(late.text().length, 'print("hi")\n'.length + limit * 2, 'every keystroke of the burst is in the server copy');
 	for (const x of [iv, cand, late]) await x.close();
+});
+
+// Resident memory of tandem's network process (the one spawned), in kB.
+function rssKb() {
+	return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${srv.proc.pid}/status`, 'utf8'))[1]);
+}
+
+const rateLimited = (c) => c.errors.filter((e) => e.code === 'rate_limited').length;
+
+test('a client flooding awareness, events and notes is held to one budget; its peer is not closed and keeps typing', async () => {
+	const { room, iv, cand } = await busyRoom();
+	const obs = await srv.join(room, 'observer');
+	const limit = iv.welcome.limits.ops_per_s;
+	const N = limit * 10;
+	const rss0 = rssKb();
+	// Awareness is small by contract: a large frame is refused, not relayed.
+	cand.send({ t: 'awareness', name: 'x'.repeat(64 * 1024) });
+	const big = await cand.error('bad_request');
+	assert.match(big.message, /awareness/, JSON.stringify(big));
+	assert.equal(iv.peek('awareness').length, 0, 'the large awareness reached no one');
+	obs.send({ t: 'note', text: 'x'.repeat(16385) });
+	assert.match((await obs.error('bad_request')).message, /note/);
+
+	// Events: each one either reaches the staff or is refused with rate_limited.
+	let t0 = Date.now();
+	const refused0 = rateLimited(cand);
+	for (let i = 0; i < N; i++) cand.send({ t: 'event', kind: 'paste', size: i });
+	await untilAny([iv, cand], () => iv.peek('event').length + rateLimited(cand) - refused0 >= N, `${N} events answered`, {
+		timeout: 60000,
+	});
+	let passed = iv.peek('event').length;
+	let allowed = limit * (1 + (Date.now() - t0) / 1000) + 1;
+	assert.ok(passed <= allowed, `${passed} of ${N} flooded events passed; the budget allows ${allowed.toFixed(0)}`);
+	assert.ok(passed < N, 'some flooded events were refused');
+
+	// Notes of the largest allowed size, from an observer.
+	t0 = Date.now();
+	for (let i = 0; i < N; i++) obs.send({ t: 'note', text: String(i % 10).repeat(16000) });
+	await obs.until(() => obs.peek('note').length + rateLimited(obs) >= N, `${N} notes answered`, { timeout: 60000 });
+	passed = obs.peek('note').length;
+	allowed = limit * (1 + (Date.now() - t0) / 1000) + 1;
+	assert.ok(passed <= allowed, `${passed} of ${N} flooded notes passed; the budget allows ${allowed.toFixed(0)}`);
+
+	// Awareness at the largest allowed size while the peer types.
+	for (let i = 0; i < N; i++) cand.send({ t: 'awareness', cursor: i, name: 'y'.repeat(3900) });
+	iv.edit((d) => d.insert(0, 'typed during the flood\n'));
+	await converge([iv, cand], 30000);
+	for (const c of [iv, cand, obs]) assert.equal(c.closeInfo, null, `${c.seat} stayed connected`);
+	const grown = (rssKb() - rss0) / 1024;
+	console.log(`# tandem RSS grew by ${grown.toFixed(1)} MB during the floods`);
+	assert.ok(grown < 64, `tandem's RSS grew by ${grown.toFixed(1)} MB under the floods (bound 64 MB)`);
+	for (const x of [iv, cand, obs]) await x.close();
 });
 
 // Pastes of n fresh 100 KB blocks, each deleted again in the same update:

@@ -68,9 +68,14 @@ test("a candidate's note is refused and reaches nobody; staff notes never reach 
 	assert.deepEqual(iv.peek('note'), [], "the candidate's note did not reach the interviewer");
 	assert.deepEqual(obs.peek('note'), [], "the candidate's note did not reach the observer");
 
-	iv.send({ t: 'note', text: 'strong on invariants' });
+	const noteId = iv.send({ t: 'note', text: 'strong on invariants' });
 	const got = await obs.msg('note');
 	assert.ok(JSON.stringify(got).includes('strong on invariants'), `the observer gets the note: ${JSON.stringify(got)}`);
+	// docs/protocol.md: from is {seat, agent, name}; at is the server's time; the sender gets it back with its id.
+	assert.deepEqual(got.from, { seat: 'interviewer', agent: iv.agent, name: iv.welcome.name }, JSON.stringify(got));
+	assert.ok(Number.isInteger(got.at), JSON.stringify(got));
+	const echo = await iv.msg('note', (m) => m.text === 'strong on invariants');
+	assert.equal(echo.id, noteId, `the sender's copy echoes its id: ${JSON.stringify(echo)}`);
 	obs.send({ t: 'note', text: 'agreed, from the observer' });
 	const got2 = await iv.msg('note', (m) => JSON.stringify(m).includes('agreed, from the observer'));
 	assert.ok(got2);
@@ -83,6 +88,19 @@ test("a candidate's note is refused and reaches nobody; staff notes never reach 
 		'no other error reached the candidate',
 	);
 	for (const x of [iv, cand, obs]) await x.close();
+});
+
+test('a second observer does not replace the first: both stay, presence counts them', async () => {
+	const room = await srv.createRoom();
+	const iv = await srv.join(room, 'interviewer');
+	const o1 = await srv.join(room, 'observer');
+	const o2 = await srv.join(room, 'observer');
+	assert.notEqual(o1.agent, o2.agent);
+	await iv.msg('presence', (m) => m.observers === 2);
+	iv.edit((d) => d.insert(0, 'seen by both\n'));
+	await Promise.all([o1.reach(await iv.version()), o2.reach(await iv.version())]);
+	assert.equal(o1.closeInfo, null, 'the first observer stays connected');
+	for (const x of [iv, o1, o2]) await x.close();
 });
 
 test("an observer's edit is refused and applied nowhere", async () => {

@@ -114,6 +114,13 @@ test('text?at equals a replay of the edits up to that moment', async () => {
 	const early = await srv.api('GET', `/api/rooms/${room.id}/text?at=${edits[0].at - 1}`, { token: room.tokens.observer });
 	assert.equal(early.status, 200, early.text);
 	assert.deepEqual([early.json.seq, early.json.text], [null, ''], 'before the first edit: nothing');
+	// Without at, or with at=now, it is the text now: the document the peers hold.
+	for (const q of ['', '?at=now']) {
+		const res = await srv.api('GET', `/api/rooms/${room.id}/text${q}`, { token: room.tokens.interviewer });
+		assert.equal(res.status, 200, `text${q}: ${res.text}`);
+		assert.equal(res.json.text, a.text(), `text${q} is the document now`);
+		assert.equal(res.json.seq, edits.at(-1).seq, `text${q}: seq of the last edit`);
+	}
 	for (const bad of ['', 'yesterday', '2026-13-01T00:00:00Z', '12abc'])
 		assert.equal(
 			(await srv.api('GET', `/api/rooms/${room.id}/text?at=${encodeURIComponent(bad)}`, { token: room.tokens.interviewer })).status,

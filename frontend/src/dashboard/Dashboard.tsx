@@ -1,0 +1,3 @@
+export function Dashboard(props: { tab: 'rooms' | 'problems' }) {
+	return <p>Dashboard {props.tab}</p>;
+}

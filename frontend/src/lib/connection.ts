@@ -1,0 +1,191 @@
+// connection.ts - one room's WebSocket: join, reconnect with backoff, and
+// the line between "connected" and not.
+//
+// The page is told "connected" only after the server's welcome, never on
+// the socket's open.  Closes the server means (bad or expired token, closed
+// room, seat taken by another tab) end the connection for good and are
+// reported as fatal; anything else (network, server restart) reconnects
+// with exponential backoff and jitter, at once when the browser says it is
+// back online.  Nothing is queued here: CRDT state is re-derived on every
+// join (the join carries our version, the server sends what we lack, and we
+// send what it lacks), so a lost frame is never lost work.
+import { CLOSE, SUBPROTOCOL, type ServerMessage, type VersionJson, type Welcome } from './protocol';
+
+export type ConnState = 'connecting' | 'connected' | 'reconnecting' | 'offline';
+
+export type FatalKind = 'expired' | 'invalid' | 'closed' | 'replaced' | 'not_found' | 'too_large';
+
+export interface Fatal {
+	kind: FatalKind;
+	reason: string;
+}
+
+export interface ConnectionEvents {
+	/** The version to join with (what the local replica has). */
+	version(): VersionJson;
+	welcome(w: Welcome): void;
+	/** A binary frame: the catch-up after the welcome, then live updates. */
+	update(bytes: Uint8Array): void;
+	message(m: ServerMessage): void;
+	state(s: ConnState, retryInMs: number, attempts: number): void;
+	fatal(f: Fatal): void;
+}
+
+export function wsUrl(): string {
+	const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+	return `${proto}//${location.host}/ws`;
+}
+
+/** Backoff before attempt n (1-based): 0.25 s doubling to 8 s, +-25 % jitter. */
+export function backoffMs(n: number, rand: () => number = Math.random): number {
+	const base = Math.min(8000, 250 * 2 ** Math.max(0, n - 1));
+	return Math.round(base * (0.75 + rand() * 0.5));
+}
+
+export function classifyClose(code: number, reason: string): Fatal | null {
+	switch (code) {
+		case CLOSE.POLICY:
+			if (/closed/i.test(reason)) return { kind: 'closed', reason };
+			if (/expired/i.test(reason)) return { kind: 'expired', reason };
+			if (/no such room/i.test(reason)) return { kind: 'not_found', reason };
+			return { kind: 'invalid', reason };
+		case CLOSE.ROOM_CLOSED:
+			return { kind: 'closed', reason };
+		case CLOSE.REPLACED:
+			return { kind: 'replaced', reason };
+		case CLOSE.TOO_BIG:
+			return { kind: 'too_large', reason };
+		default:
+			return null;
+	}
+}
+
+export class Connection {
+	private ws: WebSocket | null = null;
+	private joined = false;
+	private stopped = false;
+	private attempts = 0;
+	private timer: ReturnType<typeof setTimeout> | null = null;
+	private nextId = 1;
+	private readonly onOnline = (): void => this.retryNow();
+
+	constructor(
+		private readonly url: string,
+		private readonly room: string,
+		private readonly token: string,
+		private readonly ev: ConnectionEvents,
+	) {}
+
+	get connected(): boolean {
+		return this.joined && this.ws?.readyState === WebSocket.OPEN;
+	}
+
+	start(): void {
+		this.stopped = false;
+		window.addEventListener('online', this.onOnline);
+		this.open();
+	}
+
+	stop(): void {
+		this.stopped = true;
+		window.removeEventListener('online', this.onOnline);
+		if (this.timer) clearTimeout(this.timer);
+		this.timer = null;
+		const ws = this.ws;
+		this.ws = null;
+		this.joined = false;
+		if (ws && ws.readyState <= WebSocket.OPEN) ws.close(1000, 'bye');
+	}
+
+	/** Reconnects now instead of waiting for the backoff. */
+	retryNow(): void {
+		if (this.stopped || this.ws) return;
+		if (this.timer) clearTimeout(this.timer);
+		this.timer = null;
+		this.open();
+	}
+
+	/** Sends a control message; false when not connected (nothing queued). */
+	send(msg: Record<string, unknown> & { t: string }): number | null {
+		if (!this.connected) return null;
+		const id = this.nextId++;
+		this.ws!.send(JSON.stringify({ id, ...msg }));
+		return id;
+	}
+
+	/** Sends a CRDT update; false when not connected (resent after the next join). */
+	sendUpdate(bytes: Uint8Array): boolean {
+		if (!this.connected) return false;
+		this.ws!.send(bytes);
+		return true;
+	}
+
+	private open(): void {
+		this.ev.state(this.attempts === 0 ? 'connecting' : 'reconnecting', 0, this.attempts);
+		let ws: WebSocket;
+		try {
+			ws = new WebSocket(this.url, SUBPROTOCOL);
+		} catch {
+			this.schedule();
+			return;
+		}
+		ws.binaryType = 'arraybuffer';
+		this.ws = ws;
+		ws.onopen = () => {
+			ws.send(
+				JSON.stringify({
+					t: 'join',
+					id: this.nextId++,
+					room: this.room,
+					token: this.token,
+					version: this.ev.version(),
+				}),
+			);
+		};
+		ws.onmessage = (e: MessageEvent) => {
+			if (this.ws !== ws) return;
+			if (typeof e.data !== 'string') {
+				this.ev.update(new Uint8Array(e.data as ArrayBuffer));
+				return;
+			}
+			let msg: ServerMessage;
+			try {
+				msg = JSON.parse(e.data) as ServerMessage;
+			} catch {
+				return;
+			}
+			if (msg.t === 'welcome') {
+				this.joined = true;
+				this.attempts = 0;
+				this.ev.welcome(msg);
+				this.ev.state('connected', 0, 0);
+				return;
+			}
+			this.ev.message(msg);
+		};
+		ws.onclose = (e: CloseEvent) => {
+			if (this.ws !== ws) return;
+			this.ws = null;
+			this.joined = false;
+			if (this.stopped) return;
+			const fatal = classifyClose(e.code, e.reason);
+			if (fatal) {
+				this.stopped = true;
+				window.removeEventListener('online', this.onOnline);
+				this.ev.fatal(fatal);
+				return;
+			}
+			this.schedule();
+		};
+	}
+
+	private schedule(): void {
+		this.attempts++;
+		const wait = backoffMs(this.attempts);
+		this.ev.state(navigator.onLine === false ? 'offline' : 'reconnecting', wait, this.attempts);
+		this.timer = setTimeout(() => {
+			this.timer = null;
+			this.open();
+		}, wait);
+	}
+}

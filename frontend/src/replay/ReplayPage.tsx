@@ -1,0 +1,3 @@
+export function ReplayPage(props: { room: string }) {
+	return <p>Replay of {props.room}</p>;
+}

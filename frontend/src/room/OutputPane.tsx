@@ -1,0 +1,186 @@
+// OutputPane.tsx - the run's streamed output, per-test verdicts (a hidden
+// test shows its name, verdict, time and memory only: the server sends
+// nothing else), and the complexity estimate with its measured points.
+import type { ComplexityResult, RunTest } from '../lib/protocol';
+import { fmtKb, fmtMs } from '../ui/common';
+import type { RoomState, RunView, Session } from './session';
+
+export function OutputPane(props: { s: RoomState; session: Session }) {
+	const { run, complexity, problem, conn, seat } = props.s;
+	return (
+		<section class="pane output" aria-label="Output">
+			<div class="output-head">
+				<h2>Output</h2>
+				{problem?.complexity && seat !== 'observer' && (
+					<button
+						type="button"
+						class="small"
+						disabled={conn !== 'connected' || complexity.running || (!!run && !run.result)}
+						onClick={() => props.session.send({ t: 'complexity' })}
+					>
+						Estimate complexity
+					</button>
+				)}
+			</div>
+			{!run && !complexity.result && !complexity.running && (
+				<p class="muted">Run your code (Ctrl/Cmd-Enter) to see its output here.</p>
+			)}
+			{run && <RunBlock run={run} />}
+			{complexity.running && <p class="muted">Estimating complexity…</p>}
+			{complexity.result && <Complexity r={complexity.result} />}
+		</section>
+	);
+}
+
+function RunBlock(props: { run: RunView }) {
+	const { run } = props;
+	const r = run.result;
+	const label = run.mode === 'submit' ? 'Submission' : run.mode === 'tests' ? 'Tests' : 'Run';
+	return (
+		<div class="run" data-run={run.run} aria-live="polite">
+			<p class="run-head">
+				{label} #{run.run} by {run.by}
+				{r ? (
+					<span class={`verdict v-${r.verdict ?? 'none'}`} data-verdict={r.verdict ?? ''}>
+						{r.verdict ?? r.code ?? '?'}
+					</span>
+				) : (
+					<span class="muted"> running…</span>
+				)}
+				{r && r.passed !== undefined && (
+					<span class="passed">
+						{' '}
+						{r.passed}/{r.total} passed
+					</span>
+				)}
+				{r && r.cpu_ms !== undefined && <span class="muted"> · {fmtMs(r.cpu_ms)} CPU</span>}
+				{r && r.mem_kb !== undefined && <span class="muted"> · {fmtKb(r.mem_kb)}</span>}
+			</p>
+			{run.output.length > 0 && (
+				<pre class="stream" data-testid="run-output">
+					{run.output.map((o, i) => (
+						<span key={i} class={o.stream}>
+							{o.data}
+						</span>
+					))}
+				</pre>
+			)}
+			{run.output.length === 0 && r && run.mode === 'script' && (r.stdout || r.stderr) && (
+				<pre class="stream" data-testid="run-output">
+					<span class="stdout">{r.stdout}</span>
+					<span class="stderr">{r.stderr}</span>
+				</pre>
+			)}
+			{r?.compile_error && (
+				<pre class="stream stderr">
+					{r.compile_error.type}: {r.compile_error.message}
+				</pre>
+			)}
+			{r?.message && <p class="stderr">{r.message}</p>}
+			{run.tests.length > 0 && <Tests tests={run.tests} total={run.total} />}
+		</div>
+	);
+}
+
+function show(v: unknown): string {
+	return JSON.stringify(v);
+}
+
+function Tests(props: { tests: RunTest[]; total: number | null }) {
+	return (
+		<table class="tests">
+			<caption class="sr-only">Test results</caption>
+			<thead>
+				<tr>
+					<th scope="col">Test</th>
+					<th scope="col">Verdict</th>
+					<th scope="col">Time</th>
+					<th scope="col">Memory</th>
+					<th scope="col">Details</th>
+				</tr>
+			</thead>
+			<tbody>
+				{props.tests.map((t) => (
+					<tr key={t.index} data-hidden={t.hidden ? '1' : '0'}>
+						<td>{t.name}</td>
+						<td>
+							<span class={`verdict v-${t.verdict}`}>{t.verdict}</span>
+						</td>
+						<td>{fmtMs(t.cpu_ms)}</td>
+						<td>{fmtKb(t.mem_kb)}</td>
+						<td class="details">
+							{t.hidden ? (
+								<span class="muted">hidden test</span>
+							) : (
+								<>
+									{t.args && <div>args: <code>{t.args.map(show).join(', ')}</code></div>}
+									{t.expected !== undefined && <div>expected: <code>{show(t.expected)}</code></div>}
+									{t.actual !== undefined && <div>got: <code>{show(t.actual)}</code></div>}
+									{t.error && <div class="stderr">{t.error.type}: {t.error.message}</div>}
+									{t.stdout && <pre class="stream">{t.stdout}</pre>}
+								</>
+							)}
+						</td>
+					</tr>
+				))}
+			</tbody>
+		</table>
+	);
+}
+
+/** A log-log plot of CPU time against input size. */
+function Complexity(props: { r: ComplexityResult }) {
+	const { r } = props;
+	const pts = r.points.filter((p) => p.n > 0 && p.cpu_ms > 0);
+	const W = 260;
+	const H = 120;
+	const pad = 24;
+	let plot = null;
+	if (pts.length >= 2) {
+		const lx = pts.map((p) => Math.log(p.n));
+		const ly = pts.map((p) => Math.log(p.cpu_ms));
+		const [x0, x1] = [Math.min(...lx), Math.max(...lx)];
+		const [y0, y1] = [Math.min(...ly), Math.max(...ly)];
+		const sx = (v: number): number => pad + ((v - x0) / (x1 - x0 || 1)) * (W - 2 * pad);
+		const sy = (v: number): number => H - pad - ((v - y0) / (y1 - y0 || 1)) * (H - 2 * pad);
+		const path = pts.map((_, i) => `${i ? 'L' : 'M'}${sx(lx[i]!).toFixed(1)},${sy(ly[i]!).toFixed(1)}`).join(' ');
+		plot = (
+			<svg class="plot" width={W} height={H} role="img" aria-label={`CPU time against n, ${pts.length} points`}>
+				<line x1={pad} y1={H - pad} x2={W - pad} y2={H - pad} class="axis" />
+				<line x1={pad} y1={pad} x2={pad} y2={H - pad} class="axis" />
+				<path d={path} class="curve" />
+				{pts.map((p, i) => (
+					<circle key={p.n} cx={sx(lx[i]!)} cy={sy(ly[i]!)} r="3" class="pt">
+						<title>
+							n = {p.n}: {fmtMs(p.cpu_ms)}
+						</title>
+					</circle>
+				))}
+				<text x={W - pad} y={H - 6} text-anchor="end" class="lbl">
+					n (log)
+				</text>
+				<text x={4} y={pad - 8} class="lbl">
+					CPU (log)
+				</text>
+			</svg>
+		);
+	}
+	return (
+		<div class="complexity">
+			<p>
+				Estimated complexity:{' '}
+				{r.class ? (
+					<strong>
+						{r.class}
+						{r.alternative ? ` or ${r.alternative}` : ''}
+					</strong>
+				) : (
+					<strong>unknown ({r.verdict ?? '?'})</strong>
+				)}
+				{r.confidence !== undefined && r.class && <span class="muted"> · confidence {Math.round(r.confidence * 100)}%</span>}
+			</p>
+			{r.message && <p class="stderr">{r.message}</p>}
+			{plot}
+		</div>
+	);
+}

@@ -1,0 +1,276 @@
+// RoomPage.tsx - the interview room: editor, problem, output, participants,
+// and for the interviewer and observers notes and the activity feed.
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useValue } from '../lib/observable';
+import type { Member } from '../lib/protocol';
+import { claims as readClaims, keepToken, takeToken } from '../lib/token';
+import { MessagePage } from '../ui/common';
+import { createEditor, type RoomEditor } from './editor';
+import { OutputPane } from './OutputPane';
+import { ProblemPane } from './ProblemPane';
+import { ActivityPane, NotesPane } from './StaffPanes';
+import { type RoomState, Session } from './session';
+
+export function RoomPage(props: { room: string }) {
+	const token = useMemo(() => takeToken(props.room, 'room'), [props.room]);
+	const c = token ? readClaims(token) : null;
+	if (!token || !c)
+		return (
+			<MessagePage title="This link is not valid" testId="invalid-link">
+				<p>The room link is incomplete: it needs the part after <code>#token=</code>. Ask your interviewer for the link again.</p>
+			</MessagePage>
+		);
+	if (c.room !== props.room)
+		return (
+			<MessagePage title="This link is not valid" testId="invalid-link">
+				<p>The token in this link belongs to another room.</p>
+			</MessagePage>
+		);
+	if (c.exp && c.exp * 1000 < Date.now())
+		return (
+			<MessagePage title="This link has expired" testId="expired">
+				<p>The link stopped working on {new Date(c.exp * 1000).toLocaleString()}. Ask your interviewer for a new one.</p>
+			</MessagePage>
+		);
+	return <Room room={props.room} token={token} claims={c} />;
+}
+
+function Room(props: { room: string; token: string; claims: NonNullable<ReturnType<typeof readClaims>> }) {
+	const session = useMemo(() => new Session(props.room, props.token, props.claims), [props.room, props.token]);
+	const s = useValue(session.state);
+	const [startError, setStartError] = useState<string | null>(null);
+	const editorHost = useRef<HTMLDivElement>(null);
+	const editor = useRef<RoomEditor | null>(null);
+
+	const run = (): void => void session.run('script');
+	const runTests = (): void => void session.run('tests');
+	const submit = (): void => void session.run('submit');
+
+	useEffect(() => {
+		let dead = false;
+		session
+			.start()
+			.then(() => {
+				if (dead || !editorHost.current) return;
+				editor.current = createEditor(editorHost.current, session, { run, submit });
+			})
+			.catch((e: unknown) => setStartError(String(e instanceof Error ? e.message : e)));
+		const onUnload = (e: BeforeUnloadEvent): void => {
+			if (session.state.value.unacked > 0 || !session.state.value.keptLocally) {
+				e.preventDefault();
+				e.returnValue = '';
+			}
+		};
+		window.addEventListener('beforeunload', onUnload);
+		return () => {
+			dead = true;
+			window.removeEventListener('beforeunload', onUnload);
+			editor.current?.destroy();
+			session.stop();
+		};
+	}, [session]);
+
+	// The seat reports focus changes of the page (the interviewer sees them).
+	useEffect(() => {
+		if (props.claims.role !== 'candidate') return;
+		const blur = (): void => void session.send({ t: 'event', kind: 'blur' });
+		const focus = (): void => void session.send({ t: 'event', kind: 'focus' });
+		window.addEventListener('blur', blur);
+		window.addEventListener('focus', focus);
+		return () => {
+			window.removeEventListener('blur', blur);
+			window.removeEventListener('focus', focus);
+		};
+	}, [session]);
+
+	useEffect(() => {
+		const onKey = (e: KeyboardEvent): void => {
+			if (e.key !== 'Enter' || !(e.ctrlKey || e.metaKey)) return;
+			if ((e.target as HTMLElement | null)?.closest?.('.cm-editor')) return;
+			if ((e.target as HTMLElement | null)?.closest?.('textarea')) return;
+			e.preventDefault();
+			if (e.shiftKey) submit();
+			else run();
+		};
+		window.addEventListener('keydown', onKey);
+		return () => window.removeEventListener('keydown', onKey);
+	}, [session]);
+
+	useEffect(() => {
+		editor.current?.setEditable(!s.fatal && s.seat !== 'observer' && s.agent > 0);
+	}, [s.fatal, s.seat, s.agent]);
+
+	if (props.claims.role !== 'candidate') keepToken(props.room, 'replay', props.token);
+
+	if (startError)
+		return (
+			<MessagePage title="The editor could not start" testId="start-failed">
+				<p>{startError}</p>
+			</MessagePage>
+		);
+	const fatal = fatalPage(s, session);
+	if (fatal) return fatal;
+	if (!s.everConnected && s.attempts >= 3 && session.doc && session.doc.length === 0 && s.agent === 0)
+		return (
+			<MessagePage title="Cannot reach the Tandem server" testId="unreachable">
+				<p>The page cannot connect to the server. It keeps trying{s.retryInMs ? ` (next try in ${Math.ceil(s.retryInMs / 1000)} s)` : ''}.</p>
+				<p>Check your network connection; if it works, the server may be down.</p>
+				<button type="button" onClick={() => session.retryNow()}>
+					Try again now
+				</button>
+			</MessagePage>
+		);
+
+	const staff = s.seat !== 'candidate';
+	const canRun = s.conn === 'connected' && s.seat !== 'observer';
+	const running = !!s.run && !s.run.result;
+	return (
+		<div class={`room ${staff ? 'staff' : 'candidate'}`} data-page="room">
+			<header class="topbar">
+				<span class="brand">Tandem</span>
+				<span class="room-title">{s.problem?.title ?? 'Interview'}</span>
+				<ConnIndicator s={s} />
+				<SaveStatus s={s} />
+				<div class="actions">
+					<button type="button" onClick={run} disabled={!canRun || running} title="Run (Ctrl/Cmd-Enter)">
+						Run
+					</button>
+					<button type="button" onClick={runTests} disabled={!canRun || running || !s.problem} title="Run the sample tests">
+						Run tests
+					</button>
+					<button type="button" class="primary" onClick={submit} disabled={!canRun || running || !s.problem} title="Submit (Ctrl/Cmd-Shift-Enter)">
+						Submit
+					</button>
+				</div>
+			</header>
+			{s.lastError && (
+				<div class="toast" role="alert">
+					{s.lastError}
+					<button type="button" class="link" onClick={() => session.state.update({ lastError: null })} aria-label="Dismiss">
+						×
+					</button>
+				</div>
+			)}
+			<ProblemPane s={s} session={session} />
+			<div class="editor-host" ref={editorHost} />
+			<OutputPane s={s} session={session} />
+			<aside class="side">
+				<Participants members={s.members} observers={s.observers} me={s.seat} />
+				{staff && <NotesPane s={s} session={session} />}
+				{staff && <ActivityPane s={s} />}
+				{staff && (
+					<p class="replay-link">
+						<a href={`/replay/${encodeURIComponent(props.room)}`} target="_blank" rel="noopener">
+							Open replay
+						</a>
+					</p>
+				)}
+			</aside>
+		</div>
+	);
+}
+
+function fatalPage(s: RoomState, session: Session) {
+	if (!s.fatal) return null;
+	switch (s.fatal.kind) {
+		case 'closed':
+			return (
+				<MessagePage title="This interview has ended" testId="closed" kind="info">
+					<p>The room was closed by the interviewer{s.seat === 'candidate' ? '. Thank you for taking part.' : '.'}</p>
+					{s.seat !== 'candidate' && (
+						<p>
+							<a href={`/replay/${encodeURIComponent(session.room)}`}>Open the replay</a>
+						</p>
+					)}
+				</MessagePage>
+			);
+		case 'expired':
+			return (
+				<MessagePage title="This link has expired" testId="expired">
+					<p>Ask your interviewer for a new link.</p>
+				</MessagePage>
+			);
+		case 'replaced':
+			return (
+				<MessagePage title="This seat is open in another tab" testId="seat-taken" kind="info">
+					<p>Your seat was opened in another tab or window, which now has it. Your edits are safe.</p>
+					<button type="button" onClick={() => session.reclaim()}>
+						Use it here instead
+					</button>
+				</MessagePage>
+			);
+		case 'not_found':
+			return (
+				<MessagePage title="No such room" testId="not-found">
+					<p>The link points to a room this server does not know.</p>
+				</MessagePage>
+			);
+		case 'too_large':
+			return (
+				<MessagePage title="The document is too large" testId="too-large">
+					<p>The server refused a message that was too large. Reload the page to try again.</p>
+				</MessagePage>
+			);
+		default:
+			return (
+				<MessagePage title="This link is not valid" testId="invalid-link">
+					<p>The server refused the link ({s.fatal.reason || 'bad token'}). It may have been revoked; ask your interviewer for a new one.</p>
+				</MessagePage>
+			);
+	}
+}
+
+function ConnIndicator(props: { s: RoomState }) {
+	const { conn, retryInMs } = props.s;
+	const text =
+		conn === 'connected'
+			? 'Connected'
+			: conn === 'connecting'
+				? 'Connecting…'
+				: conn === 'offline'
+					? 'Offline'
+					: `Reconnecting${retryInMs ? ` in ${Math.ceil(retryInMs / 1000)} s` : '…'}`;
+	return (
+		<span class={`conn conn-${conn}`} role="status" aria-live="polite" data-conn={conn}>
+			<span class="dot" aria-hidden="true" />
+			{text}
+		</span>
+	);
+}
+
+function SaveStatus(props: { s: RoomState }) {
+	const { unacked, keptLocally, storageFailed, seat } = props.s;
+	if (seat === 'observer') return <span class="save">Read only</span>;
+	let text: string;
+	if (unacked === 0) text = 'All changes saved';
+	else if (storageFailed) text = `${unacked} unsaved edits (this browser refused local storage)`;
+	else if (keptLocally) text = `${unacked} edits kept on this device, not yet on the server`;
+	else text = 'Saving…';
+	return (
+		<span class="save" data-unacked={unacked} data-kept={keptLocally ? '1' : '0'}>
+			{text}
+		</span>
+	);
+}
+
+function Participants(props: { members: Member[]; observers: number; me: string }) {
+	return (
+		<section class="pane participants" aria-label="Participants">
+			<h2>Participants</h2>
+			<ul>
+				{props.members.map((m) => (
+					<li key={m.seat} data-seat={m.seat} data-state={m.state}>
+						<span class={`swatch seat-${m.seat}`} aria-hidden="true" />
+						<span class="who">
+							{m.name || m.seat}
+							{m.seat === props.me ? ' (you)' : ''}
+						</span>
+						<span class="seat">{m.seat}</span>
+						<span class={`state state-${m.state.toLowerCase()}`}>{m.state}</span>
+					</li>
+				))}
+			</ul>
+			{props.observers > 0 && <p class="muted">{props.observers} observing</p>}
+		</section>
+	);
+}

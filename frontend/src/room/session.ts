@@ -1,0 +1,300 @@
+// session.ts - one seat's session in a room: the local replica (wasm CRDT,
+// kept in IndexedDB), the connection, and the room's live state that the
+// page shows.
+//
+// Nothing the page shows is ahead of what is true: `connected` only after
+// the welcome, `unacked` counts the operations of this seat the server has
+// not acknowledged as durable, and the run output comes only from the
+// server.  Edits made while disconnected stay in the replica (IndexedDB
+// after every change) and reach the server after the next welcome, whose
+// version says what the server lacks.
+import type { Doc, TandemCrdt } from '../lib/crdt';
+import { loadCrdt } from '../lib/crdt';
+import { Connection, type ConnState, type Fatal, wsUrl } from '../lib/connection';
+import { Observable } from '../lib/observable';
+import {
+	type ComplexityResult,
+	type EventIn,
+	type Member,
+	type NoteIn,
+	type Problem,
+	type RunMode,
+	type RunOutput,
+	type RunResult,
+	type RunTest,
+	type Seat,
+	type ServerMessage,
+	type VersionJson,
+	versionMax,
+} from '../lib/protocol';
+import { loadReplica, ReplicaWriter } from '../lib/store';
+import type { Claims } from '../lib/token';
+
+export interface RunView {
+	run: number;
+	mode: RunMode;
+	by: string;
+	total: number | null;
+	output: Array<Omit<RunOutput, 't' | 'run'>>;
+	tests: RunTest[];
+	result: RunResult | null;
+}
+
+export interface RoomState {
+	loading: boolean;
+	conn: ConnState;
+	retryInMs: number;
+	attempts: number;
+	everConnected: boolean;
+	fatal: Fatal | null;
+	seat: Seat;
+	name: string;
+	agent: number;
+	members: Member[];
+	observers: number;
+	problem: Problem | null;
+	run: RunView | null;
+	complexity: { running: boolean; result: ComplexityResult | null };
+	notes: NoteIn[];
+	activity: EventIn[];
+	/** Operations of this seat the server has not acknowledged yet. */
+	unacked: number;
+	/** Whether the replica with those operations is in IndexedDB. */
+	keptLocally: boolean;
+	storageFailed: boolean;
+	lastError: string | null;
+}
+
+export const SEAT_COLOURS: Record<Seat, string> = {
+	interviewer: '#2f6fdb',
+	candidate: '#c2410c',
+	observer: '#7c3aed',
+};
+
+export class Session {
+	readonly state: Observable<RoomState>;
+	crdt!: TandemCrdt;
+	doc!: Doc;
+	private conn: Connection | null = null;
+	private agents: number[] = [];
+	private acked: VersionJson = {};
+	private readonly writer = new ReplicaWriter();
+	private readonly key: string;
+	/** Called with every remote update (the editor applies it). */
+	onRemote: (bytes: Uint8Array) => void = () => {};
+	/** Called with every awareness message. */
+	onMessage: (m: ServerMessage) => void = () => {};
+	/** Called after each welcome (the editor re-announces its cursor). */
+	onJoined: () => void = () => {};
+
+	constructor(
+		readonly room: string,
+		readonly token: string,
+		readonly claims: Claims,
+	) {
+		this.key = `${room}:${claims.role}`;
+		this.state = new Observable<RoomState>({
+			loading: true,
+			conn: 'connecting',
+			retryInMs: 0,
+			attempts: 0,
+			everConnected: false,
+			fatal: null,
+			seat: claims.role,
+			name: claims.name,
+			agent: 0,
+			members: [],
+			observers: 0,
+			problem: null,
+			run: null,
+			complexity: { running: false, result: null },
+			notes: [],
+			activity: [],
+			unacked: 0,
+			keptLocally: true,
+			storageFailed: false,
+			lastError: null,
+		});
+	}
+
+	get editable(): boolean {
+		const s = this.state.value;
+		return s.seat !== 'observer' && this.doc.agent > 0 && !s.fatal;
+	}
+
+	/** Loads the wasm CRDT and the replica kept in IndexedDB, then connects. */
+	async start(): Promise<void> {
+		this.crdt = await loadCrdt();
+		const r = await loadReplica(this.key);
+		if (r) {
+			this.agents = r.agents;
+			this.acked = r.acked;
+			this.doc = this.crdt.loadDoc(r.snapshot, r.agents[r.agents.length - 1] ?? 0);
+		} else {
+			this.doc = new this.crdt.Doc(0);
+		}
+		this.state.update({ loading: false, agent: this.doc.agent, unacked: this.countUnacked() });
+		this.conn = new Connection(wsUrl(), this.room, this.token, {
+			version: () => this.versionJson(),
+			welcome: (w) => {
+				this.doc.agent = w.agent;
+				if (!this.agents.includes(w.agent)) this.agents.push(w.agent);
+				this.state.update({
+					everConnected: true,
+					fatal: null,
+					seat: w.seat,
+					name: w.name,
+					agent: w.agent,
+					members: w.presence,
+				});
+				// Whatever the server lacks (edits made offline, or sent but
+				// never acknowledged) goes now.
+				const server = this.crdt.versionFromEntries(
+					Object.entries(w.version).map(([a, n]) => [Number(a), n]),
+				);
+				if (!this.crdt.versionIncludes(server, this.doc.version()))
+					this.conn!.sendUpdate(this.doc.encodeSince(server));
+				this.persist();
+				this.onJoined();
+			},
+			update: (bytes) => this.onRemote(bytes),
+			message: (m) => this.handle(m),
+			state: (conn, retryInMs, attempts) => this.state.update({ conn, retryInMs, attempts }),
+			fatal: (fatal) => this.state.update({ fatal }),
+		});
+		this.conn.start();
+	}
+
+	stop(): void {
+		this.conn?.stop();
+	}
+
+	retryNow(): void {
+		this.conn?.retryNow();
+	}
+
+	/** Takes the seat back after another tab took it (4008). */
+	reclaim(): void {
+		this.state.update({ fatal: null });
+		this.conn?.start();
+	}
+
+	/** A local update made by the editor binding. */
+	local(update: Uint8Array): void {
+		this.conn?.sendUpdate(update);
+		this.state.update({ unacked: this.countUnacked() });
+		this.persist();
+	}
+
+	send(msg: Record<string, unknown> & { t: string }): boolean {
+		return this.conn?.send(msg) != null;
+	}
+
+	run(mode: RunMode): boolean {
+		return mode === 'submit' ? this.send({ t: 'submit' }) : this.send({ t: 'run', mode });
+	}
+
+	versionJson(): VersionJson {
+		const out: VersionJson = {};
+		for (const [a, n] of this.crdt.versionEntries(this.doc.version())) out[String(a)] = n;
+		return out;
+	}
+
+	private countUnacked(): number {
+		let n = 0;
+		for (const a of this.agents) n += Math.max(0, this.doc.next(a) - (this.acked[String(a)] ?? 0));
+		return n;
+	}
+
+	private persist(): void {
+		this.state.update({ keptLocally: false });
+		void this.writer
+			.save(() => ({
+				key: this.key,
+				snapshot: this.doc.encodeDoc(),
+				agents: this.agents,
+				acked: this.acked,
+				savedAt: Date.now(),
+			}))
+			.then(() => this.state.update({ keptLocally: true, storageFailed: this.writer.failed }));
+	}
+
+	private handle(m: ServerMessage): void {
+		const s = this.state.value;
+		switch (m.t) {
+			case 'ack':
+				this.acked = versionMax(this.acked, m.version);
+				this.state.update({ unacked: this.countUnacked() });
+				this.persist();
+				return;
+			case 'presence':
+				this.state.update({ members: m.members, observers: m.observers });
+				return;
+			case 'problem':
+				this.state.update({ problem: m.problem });
+				return;
+			case 'run.started':
+				this.state.update({
+					run: {
+						run: m.run,
+						mode: m.mode ?? 'script',
+						by: m.by,
+						total: m.total ?? null,
+						output: [],
+						tests: [],
+						result: null,
+					},
+				});
+				return;
+			case 'run.output':
+				if (s.run?.run === m.run)
+					this.state.update({
+						run: { ...s.run, output: [...s.run.output, { stream: m.stream, data: m.data }] },
+					});
+				return;
+			case 'run.test':
+				if (s.run?.run === m.run) this.state.update({ run: { ...s.run, tests: [...s.run.tests, m] } });
+				return;
+			case 'run.result':
+				if (s.run?.run === m.run) this.state.update({ run: { ...s.run, result: m } });
+				else if (m.verdict === null)
+					this.state.update({ lastError: `The judge is busy; try again in ${Math.ceil((m.retry_ms ?? 1000) / 1000)} s.` });
+				return;
+			case 'complexity.started':
+				this.state.update({ complexity: { running: true, result: null } });
+				return;
+			case 'complexity.result':
+				this.state.update({ complexity: { running: false, result: m } });
+				return;
+			case 'note':
+				this.state.update({ notes: [...s.notes, m] });
+				return;
+			case 'event':
+				this.state.update({ activity: [...s.activity, m] });
+				return;
+			case 'error':
+				this.state.update({ lastError: errorText(m.code, m.message) });
+				return;
+			case 'awareness':
+				this.onMessage(m);
+				return;
+			default:
+				return;
+		}
+	}
+}
+
+export function errorText(code: string, message?: string): string {
+	const known: Record<string, string> = {
+		run_in_progress: 'A run is already in progress.',
+		rate_limited: 'Too many requests; wait a moment.',
+		judge_busy: 'The judge is busy; try again shortly.',
+		judge_down: 'Running code is unavailable on this server right now.',
+		no_problem: 'This room has no problem to test against.',
+		no_generator: 'This problem has no input generator for a complexity estimate.',
+		forbidden: 'Your seat may not do that.',
+		doc_too_large: 'The document is too large.',
+		not_implemented: 'This server does not support that yet.',
+	};
+	return known[code] ?? `${code}${message ? `: ${message}` : ''}`;
+}

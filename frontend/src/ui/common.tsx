@@ -1,0 +1,48 @@
+// common.tsx - pieces every page shares: the full-page message (error and
+// state pages), the Markdown view, time formatting.
+import type { ComponentChildren } from 'preact';
+import { renderMarkdown } from '../lib/markdown';
+
+export function MessagePage(props: {
+	title: string;
+	children?: ComponentChildren;
+	kind?: 'error' | 'info';
+	testId?: string;
+}) {
+	return (
+		<main class={`message-page ${props.kind ?? 'error'}`} data-page={props.testId}>
+			<div class="message-card" role={props.kind === 'info' ? 'status' : 'alert'}>
+				<div class="brand">Tandem</div>
+				<h1>{props.title}</h1>
+				{props.children}
+			</div>
+		</main>
+	);
+}
+
+export function Markdown(props: { src: string; class?: string }) {
+	// markdown-it runs with html: false, so the source cannot inject markup.
+	return <div class={`markdown ${props.class ?? ''}`} dangerouslySetInnerHTML={{ __html: renderMarkdown(props.src) }} />;
+}
+
+export function clock(ms: number): string {
+	return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+export function duration(ms: number): string {
+	const s = Math.max(0, Math.round(ms / 1000));
+	const h = Math.floor(s / 3600);
+	const m = Math.floor((s % 3600) / 60);
+	const sec = s % 60;
+	return h ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
+}
+
+export function fmtMs(ms: number | undefined): string {
+	if (ms === undefined || ms === null) return '–';
+	return ms < 10 ? `${ms.toFixed(2)} ms` : ms < 1000 ? `${ms.toFixed(1)} ms` : `${(ms / 1000).toFixed(2)} s`;
+}
+
+export function fmtKb(kb: number | undefined): string {
+	if (kb === undefined || kb === null) return '–';
+	return kb < 1024 ? `${kb} KB` : `${(kb / 1024).toFixed(1)} MB`;
+}

@@ -1,0 +1,186 @@
+// The editor binding through the real wasm CRDT: two (or three) editors
+// typing concurrently, updates delivered in random order and batches,
+// end with equal text; cursors stay on their characters; undo undoes only
+// the editor's own edits.  Editors are CodeMirror EditorStates driven
+// exactly as the view plugin drives them (Binding.local for each
+// transaction, Binding.remote for each update).
+import { history, undo } from '@codemirror/commands';
+import { EditorSelection, EditorState, type Transaction, type TransactionSpec } from '@codemirror/state';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Binding } from '../src/lib/binding';
+import type { Doc, TandemCrdt } from '../src/lib/crdt';
+import { crdt, rng, SEED } from './helpers';
+
+let C: TandemCrdt;
+beforeAll(async () => {
+	C = await crdt();
+	console.log(`binding tests: TANDEM_SEED=${SEED}`);
+});
+
+/** One editor: an EditorState, its Binding, and the updates it sent. */
+class Editor {
+	state: EditorState;
+	readonly binding: Binding;
+	readonly out: Uint8Array[] = [];
+	readonly doc: Doc;
+	constructor(agent: number, text = '', snapshot?: Uint8Array) {
+		this.doc = snapshot ? C.loadDoc(snapshot, agent) : new C.Doc(agent);
+		if (!snapshot && text) this.doc.insert(0, text);
+		this.binding = new Binding(this.doc, (u) => this.out.push(u));
+		this.state = EditorState.create({ doc: this.doc.text(), extensions: [history()] });
+	}
+	dispatch(spec: TransactionSpec | Transaction): void {
+		const tr = 'startState' in spec ? spec : this.state.update(spec);
+		this.state = tr.state;
+		this.binding.local(tr);
+	}
+	receive(u: Uint8Array): void {
+		const spec = this.binding.remote(u);
+		if (spec) this.dispatch(spec);
+	}
+	get text(): string {
+		return this.state.doc.toString();
+	}
+}
+
+const PIECES = ['a', 'xyz', ' ', '\n', '😀', '👩‍💻', '世界', '中', 'e\u0301', '\u0301', 'ñ', '🇫🇷', 'def f():\n    pass\n'];
+
+/** A random position of text not inside a surrogate pair. */
+function pos(r: ReturnType<typeof rng>, text: string): number {
+	let p = r.int(text.length + 1);
+	const c = text.charCodeAt(p);
+	if (p > 0 && p < text.length && c >= 0xdc00 && c < 0xe000) p--;
+	return p;
+}
+
+function randomEdit(r: ReturnType<typeof rng>, e: Editor): void {
+	const t = e.text;
+	if (t.length > 0 && r.next() < 0.35) {
+		let from = pos(r, t);
+		if (from === t.length) from = t.length - (t.length > 1 && t.charCodeAt(t.length - 1) >= 0xdc00 && t.charCodeAt(t.length - 1) < 0xe000 ? 2 : 1);
+		let to = Math.min(t.length, from + 1 + r.int(6));
+		const c = t.charCodeAt(to);
+		if (to < t.length && c >= 0xdc00 && c < 0xe000) to++;
+		e.dispatch({ changes: { from, to } });
+		return;
+	}
+	const at = pos(r, t);
+	const ins = r.pick(PIECES);
+	// Sometimes a replacement, and sometimes two changes in one transaction.
+	if (r.next() < 0.15 && t.length > 2) {
+		const b = pos(r, t);
+		e.dispatch({ changes: [{ from: Math.min(at, b), insert: ins }, { from: Math.max(at, b), insert: r.pick(PIECES) }] });
+	} else {
+		e.dispatch({ changes: { from: at, insert: ins }, selection: EditorSelection.cursor(at + ins.length) });
+	}
+}
+
+describe('binding', () => {
+	it('two editors typing concurrently end with equal text (emoji, CJK, combining marks)', () => {
+		for (let round = 0; round < 20; round++) {
+			const r = rng(SEED + round);
+			const a = new Editor(1, 'start 😀 世界\n');
+			const b = new Editor(2, '', a.doc.encodeDoc());
+			const c = new Editor(3, '', a.doc.encodeDoc());
+			const eds = [a, b, c];
+			// Per-pair queues: an update is delivered to each other editor,
+			// in order per sender (as the server forwards), interleaved at random.
+			const queues = new Map<string, Uint8Array[]>();
+			const q = (from: number, to: number): Uint8Array[] => {
+				const k = `${from}>${to}`;
+				if (!queues.has(k)) queues.set(k, []);
+				return queues.get(k)!;
+			};
+			for (let step = 0; step < 120; step++) {
+				const i = r.int(3);
+				const e = eds[i]!;
+				if (r.next() < 0.6) {
+					randomEdit(r, e);
+					for (const u of e.out.splice(0)) for (let j = 0; j < 3; j++) if (j !== i) q(i, j).push(u);
+				} else {
+					const j = r.int(3);
+					if (j === i) continue;
+					const batch = q(j, i).splice(0, 1 + r.int(3));
+					for (const u of batch) e.receive(u);
+				}
+				for (const x of eds) expect(x.text).toBe(x.doc.text());
+			}
+			for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) if (i !== j) for (const u of q(j, i).splice(0)) eds[i]!.receive(u);
+			expect(b.text, `round ${round}`).toBe(a.text);
+			expect(c.text, `round ${round}`).toBe(a.text);
+			expect(a.text).toBe(a.doc.text());
+			for (const e of eds) e.doc.free();
+		}
+	});
+
+	it('one remote update is one transaction, out of the undo history; the local cursor stays on its character', () => {
+		const a = new Editor(1, 'x = 1\ny = 2\n');
+		const b = new Editor(2, '', a.doc.encodeDoc());
+		// a's cursor right after "y".
+		const at = a.text.indexOf('y') + 1;
+		a.dispatch({ selection: EditorSelection.cursor(at) });
+		// b types before it: an emoji, CJK and a combining mark, and deletes "x".
+		b.dispatch({ changes: [{ from: 0, to: 1, insert: 'é😀世' }, { from: 6, insert: 'e\u0301' }] });
+		expect(b.out.length).toBe(1);
+		let transactions = 0;
+		const spec = a.binding.remote(b.out[0]!)!;
+		a.dispatch(spec);
+		transactions++;
+		expect(transactions).toBe(1);
+		expect(a.text).toBe(b.text);
+		const head = a.state.selection.main.head;
+		expect(a.text.slice(head - 1, head)).toBe('y');
+		// Nothing to undo: the only change was remote.
+		let undone = false;
+		undo({ state: a.state, dispatch: () => (undone = true) });
+		expect(undone).toBe(false);
+		a.doc.free();
+		b.doc.free();
+	});
+
+	it('undo touches only local edits, and the undo itself reaches the peer', () => {
+		const a = new Editor(1, 'def f():\n    return 0\n');
+		const b = new Editor(2, '', a.doc.encodeDoc());
+		a.dispatch({ changes: { from: 0, insert: '# 世界 😀\n' } });
+		b.dispatch({ changes: { from: b.text.length, insert: 'print(f())\n' } });
+		for (const u of a.out.splice(0)) b.receive(u);
+		for (const u of b.out.splice(0)) a.receive(u);
+		expect(a.text).toBe(b.text);
+		expect(a.text).toContain('print(f())');
+		// a undoes: its comment goes, b's line stays.
+		undo({ state: a.state, dispatch: (tr) => a.dispatch(tr) });
+		expect(a.text).toBe('def f():\n    return 0\nprint(f())\n');
+		for (const u of a.out.splice(0)) b.receive(u);
+		expect(b.text).toBe(a.text);
+		// b undoes: its line goes; a's undone comment does not come back.
+		undo({ state: b.state, dispatch: (tr) => b.dispatch(tr) });
+		expect(b.text).toBe('def f():\n    return 0\n');
+		for (const u of b.out.splice(0)) a.receive(u);
+		expect(a.text).toBe(b.text);
+		a.doc.free();
+		b.doc.free();
+	});
+
+	it('a cursor anchor taken in one editor lands on the same character in the other, across concurrent edits', () => {
+		const r = rng(SEED ^ 0x5bd1);
+		for (let round = 0; round < 30; round++) {
+			const a = new Editor(1, 'ab😀cd世界ef e\u0301 gh\n');
+			const b = new Editor(2, '', a.doc.encodeDoc());
+			for (let i = 0; i < 8; i++) randomEdit(r, a);
+			for (let i = 0; i < 8; i++) randomEdit(r, b);
+			const text = a.text;
+			const p = pos(r, text);
+			const anchor = JSON.parse(JSON.stringify(a.doc.anchorAt(p, -1)));
+			// Concurrent edits on both sides, then sync.
+			for (let i = 0; i < 5; i++) randomEdit(r, b);
+			for (const u of b.out.splice(0)) a.receive(u);
+			for (const u of a.out.splice(0)) b.receive(u);
+			expect(b.text).toBe(a.text);
+			const pa = a.doc.anchorPos(anchor);
+			const pb = b.doc.anchorPos(anchor);
+			expect(pb).toBe(pa);
+			a.doc.free();
+			b.doc.free();
+		}
+	});
+});

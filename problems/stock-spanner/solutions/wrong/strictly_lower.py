@@ -1,0 +1,11 @@
+class StockSpanner:
+    # Mistake: stops at a day with the same price, which should count.
+    def __init__(self):
+        self.stack = []
+
+    def next(self, price: int) -> int:
+        span = 1
+        while self.stack and self.stack[-1][0] < price:
+            span += self.stack.pop()[1]
+        self.stack.append((price, span))
+        return span

@@ -1,0 +1,141 @@
+/*
+ * conn.h - one WebSocket connection: its send queue, acks, flush,
+ * heartbeat and receive budget (conn.c).
+ *
+ * Owns: struct conn's output side (queue, acks, close, heartbeat, budget)
+ * and the server-wide lists and timers that drive it (flush_conns,
+ * ack_conns, all_conns in struct server).  Knows libwebsockets, nothing of
+ * rooms: the room fields of struct conn (room, seat, agent, name, the
+ * room list links, the join in progress) are room.c's, kept here so a
+ * connection is one allocation.  What conn.c needs from above comes
+ * through struct conn_hooks.  Everything runs on the loop thread.
+ */
+#ifndef TANDEM_CONN_H
+#define TANDEM_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <libwebsockets.h>
+
+#include "bucket.h"
+#include "crdt.h"
+#include "proto.h"
+
+struct conn;
+struct server;
+struct room;
+
+/* The two calls conn.c makes upward (room.c provides them; ws_start sets them). */
+struct conn_hooks {
+	/* c's queue overflowed and was dropped: queue one catch-up (conn_send_catchup). */
+	void (*resync)(struct conn *c);
+	/* Everything queued for c was written (c->delivered may move up). */
+	void (*drained)(struct conn *c);
+};
+
+/*
+ * A WebSocket connection.  Created when the handshake is accepted, freed
+ * when lws closes it.  Before its join is accepted it has no room and may
+ * only send join.
+ */
+struct conn {
+	struct server *srv;
+	struct lws *wsi;
+	uint64_t id;
+	struct room *room;
+	enum seat seat;
+	uint32_t agent;
+	char name[132]; /* AUTH_NAME_MAX + 1, rounded */
+	struct conn *room_next, *room_prev;
+
+	/* assembling the current message */
+	unsigned char *rx;
+	size_t rx_len, rx_cap;
+	bool rx_binary;
+
+	/* bounded send queue (conn.c) */
+	struct qmsg *q_head, *q_tail;
+	size_t q_bytes;
+	lws_dll2_t flush_node; /* in srv->flush_conns while listed */
+	bool choked; /* a WRITEABLE is due: lws holds unsent bytes, or a close or resync waits */
+	/* acknowledged ops not yet told (sent with the next write, or after ack_delay_ms) */
+	struct crdt_version ack;
+	lws_dll2_t ack_node;	       /* in srv->ack_conns while listed */
+	uint64_t ack_since;	       /* uv_now() when it was listed */
+	bool resync;		       /* queue overflowed: send a catch-up instead */
+	struct crdt_version delivered; /* doc version the client has surely been sent */
+
+	/* heartbeat: uv_now() of the last frame received, pong included */
+	lws_dll2_t all_node; /* in srv->all_conns */
+	uint64_t rx_ms;
+	bool pinged;   /* a ping went out since */
+	bool ping_due; /* a ping goes out with the next write */
+
+	int close_code; /* non-zero: close with it at the next writable */
+	char close_reason[64];
+
+	lws_sorted_usec_list_t join_sul;
+	/* while the room of a join loads */
+	bool joining;
+	struct crdt_version join_have;
+	json_t *join_id;
+	int64_t join_epoch; /* of the join's token */
+	/* every frame received spends from both (conn_take_budget) */
+	struct bucket budget_msgs, budget_bytes;
+};
+
+/* Queues a JSON message (consumed: the reference is dropped). */
+void conn_send_json(struct conn *c, json_t *msg);
+/*
+ * Queues a JSON message that the next one of its kind supersedes
+ * (awareness; consumed): dropped rather than queued when the connection
+ * is half its queue bound behind, and dropped with the updates on
+ * overflow, so it never gets a peer closed.
+ */
+void conn_send_ephemeral(struct conn *c, json_t *msg);
+/* Queues a binary frame (copied). */
+void conn_send_binary(struct conn *c, const uint8_t *data, size_t len);
+/* Queues a catch-up update (copied), exempt from the send-queue bound. */
+void conn_send_catchup(struct conn *c, const uint8_t *data, size_t len);
+/* The same for a fanned-out update received at recv_us (uv_hrtime()/1000), for the histogram. */
+void conn_send_fanout(struct conn *c, const uint8_t *data, size_t len, uint64_t recv_us);
+/* Sends {"t":"error",...}; id (may be NULL) is echoed; retry_ms > 0 adds retry_ms. */
+void conn_send_error(struct conn *c, json_t *id, enum proto_err e, const char *message,
+		     unsigned retry_ms);
+/*
+ * Tells c that the ops in v (agent -> next seq) are durable.  Acks merge
+ * (the highest seq per agent wins) and go out with the next frames written
+ * to c, or on their own once they have waited lim.ack_delay_ms.
+ */
+void conn_ack(struct conn *c, const struct crdt_version *v);
+/* Closes the connection with code and reason after flushing what is queued. */
+void conn_close(struct conn *c, int code, const char *reason);
+
+/*
+ * Life cycle.  conn_create() registers a connection accepted on wsi
+ * (borrowed; NULL on out of memory); conn_destroy() frees it and
+ * everything queued (accepts NULL), once lws has closed wsi and the room
+ * let go of it.  conn_start() sets up the flush, ack and heartbeat machinery
+ * on srv->loop (hooks copied); conn_finish() frees what it allocated, after
+ * the loop ended.
+ */
+struct conn *conn_create(struct server *srv, struct lws *wsi);
+void conn_destroy(struct conn *c);
+int conn_start(struct server *srv, const struct conn_hooks *hooks);
+void conn_finish(struct server *srv);
+
+/* A frame (pong included) came in: the peer is alive. */
+void conn_heard(struct conn *c);
+/*
+ * Spends one frame of len bytes from c's budget (--ops-per-s frames and
+ * 16 x --max-frame bytes a second).  False: over budget, and c was sent
+ * rate_limited with the retry_ms after which such a frame passes.
+ */
+bool conn_take_budget(struct conn *c, size_t len);
+/* lws says c's socket is writable: 0, or -1 to close it. */
+int conn_writeable(struct conn *c);
+
+#endif /* TANDEM_CONN_H */
