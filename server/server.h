@@ -67,7 +67,7 @@ struct server {
 	const char *judge_down;
 	struct presence *presence;
 	struct db *db;
-	struct bank *bank; /* problems (bank.h); NULL without a database */
+	struct bank *bank;	   /* problems (bank.h); NULL without a database */
 	struct timeline *timeline; /* NULL: no timeline (edits acknowledged on merge) */
 
 	bool stopping;

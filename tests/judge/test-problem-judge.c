@@ -148,8 +148,7 @@ static void fixtures(const char *dir)
 
 	snprintf(path, sizeof(path), "%s/pair-sum", dir);
 	REQUIRE(problem_load(path, &pair, errors) == 0, "pair-sum does not load");
-	CHECK(problem_check(j, pair, fails) == 0, "pair-sum's solutions: %s",
-	      json_dumps(fails, 0));
+	CHECK(problem_check(j, pair, fails) == 0, "pair-sum's solutions: %s", json_dumps(fails, 0));
 
 	/* A wrong solution put among the accepted ones is reported, with its test. */
 	struct problem_solution *s = &pair->solutions[0];

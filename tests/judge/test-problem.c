@@ -192,8 +192,7 @@ static void bad_inputs(void)
 		size_t l = strlen(big);
 		memset(big + l, 'x', n);
 		big[l + n] = '\0';
-		REFUSED(make("big-file", big, good_sample, good_hidden),
-			"problem.yaml: 104859");
+		REFUSED(make("big-file", big, good_sample, good_hidden), "problem.yaml: 104859");
 		free(big);
 	}
 
