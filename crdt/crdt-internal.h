@@ -139,8 +139,9 @@ struct inner {
 	struct node h;
 	uint32_t vis[NODE_CAP];
 	uint32_t tot[NODE_CAP];
-	uint32_t vis16[NODE_CAP]; /* visible UTF-16 units */
 	struct node *child[NODE_CAP];
+	/* Visible UTF-16 units; last, so that descents by vis touch what they did before. */
+	uint32_t vis16[NODE_CAP];
 };
 
 struct leaf {
@@ -519,6 +520,9 @@ void crdt__place_run(struct crdt_doc *doc, struct cursor *c, const struct run *r
  * piece with its neighbours; returns its visible position when want_pos.
  */
 size_t crdt__delete_in_run(struct crdt_doc *doc, struct cursor *c, uint32_t n, int want_pos);
+/* crdt_insert() at pos in code points, or in UTF-16 units when utf16 is set. */
+int crdt__insert(struct crdt_doc *doc, uint32_t agent, size_t pos, bool utf16, const char *utf8,
+		 size_t nbytes);
 int crdt__validate_rops(struct crdt_doc *doc, const struct rop *ops, size_t n);
 int crdt__apply_rops(struct crdt_doc *doc, struct rop *ops, size_t n, int owned);
 

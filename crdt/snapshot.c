@@ -376,7 +376,52 @@ struct dec {
 	size_t nbytes;	     /* the text's bytes, and code points */
 	size_t ncps, cps_used;
 	int64_t cursor;
+	/*
+	 * The leaf the last operation touched and the position its first
+	 * character has (hint == NULL: unknown): the next operation is usually
+	 * in the same leaf, found without descending from the root.  Leaves
+	 * stay where they are and keep the left half when they split, so the
+	 * hint stays true until something is inserted at or before its start.
+	 */
+	struct leaf *hint;
+	size_t hint_pos;
 };
+
+/* The cursor at total position pos (crdt__find_tot, from the hint when it holds pos). */
+static void find(struct dec *st, size_t pos, struct cursor *c)
+{
+	struct leaf *l = st->hint;
+	size_t before;
+
+	if (l && pos >= st->hint_pos) {
+		size_t p = pos - st->hint_pos;
+
+		for (uint32_t i = 0; i < l->h.n; i++) {
+			if (p < l->r[i].len) {
+				c->leaf = l;
+				c->i = i;
+				c->off = (uint32_t)p;
+				return;
+			}
+			p -= l->r[i].len;
+		}
+	}
+	crdt__find_tot(st->d, pos, c, NULL);
+	before = c->off;
+	for (uint32_t i = 0; i < c->i; i++)
+		before += c->leaf->r[i].len;
+	st->hint = c->leaf;
+	st->hint_pos = pos - before;
+}
+
+/* An insert of n characters at position pos: the hint moves, or is lost when unsure. */
+static void hint_insert(struct dec *st, size_t pos, uint32_t n)
+{
+	if (pos < st->hint_pos)
+		st->hint_pos += n;
+	else if (pos == st->hint_pos)
+		st->hint = NULL; /* it may have joined the run before, in the leaf before */
+}
 
 int crdt__is_snapshot2(const uint8_t *data, size_t len)
 {
@@ -419,7 +464,7 @@ static int load_insert(struct dec *st, uint32_t ai, uint32_t len, int64_t pos)
 		rc = crdt__reserve_nodes(d, 1);
 	if (rc)
 		return rc;
-	crdt__find_tot(d, (size_t)pos, &c, NULL);
+	find(st, (size_t)pos, &c);
 	s.b = c.i < c.leaf->h.n ? c.leaf->r[c.i].lv + c.off : LV_NONE;
 	if (c.off > 0) {
 		s.a = c.leaf->r[c.i].lv + c.off - 1;
@@ -443,6 +488,7 @@ static int load_insert(struct dec *st, uint32_t ai, uint32_t len, int64_t pos)
 	/* The text is in the arena already: the span just takes it. */
 	d->text_len += nbytes;
 	crdt__log_push(d, &s, len);
+	hint_insert(st, (size_t)pos, len);
 	crdt__split(d, &c);
 	crdt__place_run(d, &c, &r, nbytes, u16);
 	return 0;
@@ -510,6 +556,7 @@ static int load_insert_explicit(struct dec *st, uint32_t ai, uint32_t len, uint6
 	op.b_none = !rref;
 	op.text = copy;
 	op.nbytes = nbytes;
+	st->hint = NULL; /* the merge rule places it, somewhere */
 	rc = crdt__apply_rops(d, &op, 1, 0);
 	crdt__free(d->alloc, copy, nbytes);
 	if (!rc && (d->next_lv != lv + len || d->npending))
@@ -535,7 +582,7 @@ static int load_delete_piece(struct dec *st, int64_t q, uint32_t m, crdt_lv *exp
 
 		if (rc)
 			return rc;
-		crdt__find_tot(d, (size_t)q + done, &c, NULL);
+		find(st, (size_t)q + done, &c);
 		r = &c.leaf->r[c.i];
 		k = r->len - c.off < m - done ? r->len - c.off : m - done;
 		if (*expect == LV_NONE)

@@ -15,18 +15,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
 #include "http.h"
+#include "subs.h"
 #include "log.h"
 #include "presence.h"
 #include "room.h"
 #include "server.h"
-#include "store.h"
+#include "store.h" /* the room list's types; the calls go through room.c */
 #include "timeline.h"
 
 #define TOKEN_TTL_S (7 * 24 * 3600)
@@ -323,7 +324,7 @@ static int list_rooms(struct server *srv, struct http_req *hr, const char *auth,
 		}
 		page.after_us = us;
 	}
-	if (!srv->db || store_list_rooms(srv->db, &page, listed_rooms, hr)) {
+	if (room_list(srv, &page, listed_rooms, hr)) {
 		*out = error_json("database unavailable");
 		return 503;
 	}
@@ -376,7 +377,10 @@ struct room_call {
 	int64_t epoch; /* of the token */
 	enum seat seat;
 	char method[8];
-	char action[32];
+	char action[64];
+	/* submissions routes: the submission's id, and the list's page */
+	char sub[48];
+	char before[48];
 	/* query of the replay routes, parsed before the room loads */
 	uint64_t after;
 	unsigned limit;
@@ -386,6 +390,11 @@ struct room_call {
 static bool is_replay(const char *action)
 {
 	return strcmp(action, "timeline") == 0 || strcmp(action, "text") == 0;
+}
+
+static bool is_subs(const char *action)
+{
+	return strncmp(action, "submissions", 11) == 0;
 }
 
 /*
@@ -624,7 +633,65 @@ static bool revoked_may(const struct room_call *rc, const struct room *r)
 		return false;
 	if (strcmp(rc->action, "close") == 0)
 		return room_closed(r);
-	return strcmp(rc->method, "GET") == 0 && (rc->action[0] == '\0' || is_replay(rc->action));
+	return strcmp(rc->method, "GET") == 0 &&
+	       (rc->action[0] == '\0' || is_replay(rc->action) || is_subs(rc->action));
+}
+
+static void subs_answered(void *ud, int status, json_t *body)
+{
+	struct room_call *rc = ud;
+
+	call_reply(rc, status, body);
+	call_done(rc);
+}
+
+/* ?before=ID&limit=N of GET .../submissions, and the id of .../submissions/ID. */
+static int subs_query(struct http_req *hr, struct room_call *rc, json_t **out)
+{
+	char buf[96];
+	const char *v;
+
+	rc->limit = 20;
+	if (rc->action[11] == '/') {
+		const char *sid = rc->action + 12;
+		if (!sid[0] || strlen(sid) >= sizeof(rc->sub) ||
+		    strspn(sid,
+			   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+			    strlen(sid)) {
+			*out = error_json("no such submission");
+			return 404;
+		}
+		snprintf(rc->sub, sizeof(rc->sub), "%s", sid);
+		return 0;
+	}
+	if (rc->action[11] != '\0') {
+		*out = error_json("no such route");
+		return 404;
+	}
+	if (strcmp(rc->method, "GET") != 0) {
+		*out = error_json("use GET");
+		return 405;
+	}
+	v = hr->wsi ? lws_get_urlarg_by_name(hr->wsi, "before=", buf, sizeof(buf)) : NULL;
+	if (v) {
+		if (!v[0] || strlen(v) >= sizeof(rc->before)) {
+			*out = error_json("before must be a submission id");
+			return 400;
+		}
+		snprintf(rc->before, sizeof(rc->before), "%s", v);
+	}
+	v = hr->wsi ? lws_get_urlarg_by_name(hr->wsi, "limit=", buf, sizeof(buf)) : NULL;
+	if (v) {
+		char *end;
+		unsigned long l = strtoul(v, &end, 10);
+
+		if (!v[0] || *end || l < 1 || l > 100) {
+			*out = error_json("limit must be between 1 and 100");
+			return 400;
+		}
+		rc->limit = (unsigned)l;
+	}
+	return 0;
 }
 
 static void room_call(void *ud, struct room *r, int status)
@@ -664,6 +731,18 @@ static void room_call(void *ud, struct room *r, int status)
 		replay(rc, r);
 		goto out;
 	}
+	if (is_subs(rc->action)) {
+		/* A candidate sees its own seat's submissions only; hidden tests never. */
+		const char *seat = rc->seat == SEAT_CANDIDATE ? "candidate" : NULL;
+		int e = rc->sub[0] ? subs_get(rc->srv, rc->id, rc->sub, seat, subs_answered, rc)
+				   : subs_list(rc->srv, rc->id, seat,
+					       rc->before[0] ? rc->before : NULL, rc->limit,
+					       subs_answered, rc);
+		if (e == 0)
+			return; /* subs_answered finishes the call */
+		call_reply(rc, 503, error_json("database unavailable"));
+		goto out;
+	}
 	call_reply(rc, 404, error_json("no such route"));
 out:
 	call_done(rc);
@@ -672,13 +751,15 @@ out:
 int http_api(struct server *srv, struct http_req *hr, const char *method, const char *path,
 	     const char *auth, const char *body, size_t body_len, json_t **out)
 {
-	char id[64], action[32];
+	char id[64], action[64];
 	const char *why = "";
 	struct room_call *rc;
 	int64_t epoch = 0;
 	enum seat seat;
 
 	*out = NULL;
+	if (strcmp(path, "/api/problems") == 0 || strncmp(path, "/api/problems/", 14) == 0)
+		return http_problems(srv, hr, method, path, auth, body, body_len, out);
 	if (strcmp(path, "/api/rooms") == 0) {
 		if (strcmp(method, "GET") == 0)
 			return list_rooms(srv, hr, auth, out);
@@ -690,7 +771,7 @@ int http_api(struct server *srv, struct http_req *hr, const char *method, const 
 	}
 	action[0] = '\0';
 	if (strncmp(path, "/api/rooms/", 11) != 0 ||
-	    sscanf(path + 11, "%63[A-Za-z0-9_-]/%31s", id, action) < 1 ||
+	    sscanf(path + 11, "%63[A-Za-z0-9_-]/%63s", id, action) < 1 ||
 	    strlen(path + 11) != strlen(id) + (action[0] ? strlen(action) + 1 : 0)) {
 		*out = error_json("no such route");
 		return 404;
@@ -712,8 +793,8 @@ int http_api(struct server *srv, struct http_req *hr, const char *method, const 
 	snprintf(rc->id, sizeof(rc->id), "%s", id);
 	snprintf(rc->method, sizeof(rc->method), "%s", method);
 	snprintf(rc->action, sizeof(rc->action), "%s", action);
-	if (is_replay(action)) {
-		int status = replay_query(hr, rc, out);
+	if (is_replay(action) || is_subs(action)) {
+		int status = is_subs(action) ? subs_query(hr, rc, out) : replay_query(hr, rc, out);
 
 		if (status) {
 			free(rc);
@@ -1096,7 +1177,9 @@ static int body_append(struct http_pss *h, const void *in, size_t len)
 {
 	char *n;
 
-	if (h->too_big || h->body_len + len > HTTP_BODY_MAX) {
+	if (h->too_big ||
+	    h->body_len + len >
+		    (strncmp(h->path, "/api/problems", 13) ? HTTP_BODY_MAX : HTTP_PROBLEM_MAX)) {
 		h->too_big = true;
 		return 0;
 	}
@@ -1188,6 +1271,12 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		} else if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI)) {
 			snprintf(h->method, sizeof(h->method), "GET");
 			uri_len = lws_hdr_copy(wsi, h->path, sizeof(h->path), WSI_TOKEN_GET_URI);
+		} else if (lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI)) {
+			snprintf(h->method, sizeof(h->method), "PUT");
+			uri_len = lws_hdr_copy(wsi, h->path, sizeof(h->path), WSI_TOKEN_PUT_URI);
+		} else if (lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI)) {
+			snprintf(h->method, sizeof(h->method), "DELETE");
+			uri_len = lws_hdr_copy(wsi, h->path, sizeof(h->path), WSI_TOKEN_DELETE_URI);
 		} else if (lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI)) {
 			snprintf(h->method, sizeof(h->method), "HEAD");
 			uri_len = lws_hdr_copy(wsi, h->path, sizeof(h->path), WSI_TOKEN_HEAD_URI);
@@ -1204,15 +1293,14 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			http_reply(h->hr, 414, error_json("path too long"));
 			return 0;
 		}
-		/* A POST with a body is handled once the body is in. */
-		if (strcmp(h->method, "POST") == 0 &&
-		    lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+		/* A POST or PUT with a body is handled once the body is in. */
+		bool bodied = strcmp(h->method, "POST") == 0 || strcmp(h->method, "PUT") == 0;
+		if (bodied && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
 			/* lws passes the chunks through as they are: decoded here. */
 			h->chunked = true;
 			return 0;
 		}
-		if (strcmp(h->method, "POST") == 0 &&
-		    lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+		if (bodied && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
 			char cl[24];
 
 			lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH);

@@ -52,6 +52,13 @@ struct http_req {
  */
 int http_api(struct server *srv, struct http_req *hr, const char *method, const char *path,
 	     const char *auth, const char *body, size_t body_len, json_t **out);
+/*
+ * The admin's problem routes, /api/problems[/ID] (http-problems.c); the
+ * same contract as http_api().
+ */
+int http_problems(struct server *srv, struct http_req *hr, const char *method, const char *path,
+		  const char *auth, const char *body, size_t body_len, json_t **out);
+
 /* Answers hr (consumes body). */
 void http_reply(struct http_req *hr, int status, json_t *body);
 /*
@@ -83,6 +90,8 @@ struct http_pss {
 
 /* The most a request body may hold (a bigger one is answered 413). */
 #define HTTP_BODY_MAX (64 * 1024)
+/* An admin's problem upload (a tar or JSON body): a problem's files, tests included. */
+#define HTTP_PROBLEM_MAX (16 * 1024 * 1024)
 /* A chunked body over HTTP_BODY_MAX is read to its end for the 413, up to this much. */
 #define HTTP_CHUNKED_READ_MAX (64u << 20)
 

@@ -184,6 +184,7 @@ static void room_free(struct room *r)
 		presence_forget_room(r->srv->presence, r->id);
 	if (r->run_busy && r->srv->judge)
 		jclient_forget(r->srv->judge, r->run_id);
+	room__problem_free(r);
 	crdt_doc_destroy(r->doc);
 	free(r->owners);
 	free(r);
@@ -251,7 +252,7 @@ static void idle_due(lws_sorted_usec_list_t *sul)
 	if (r->conns || r->srv->stopping)
 		return;
 	/* Not yet all in PostgreSQL: look again a little later. */
-	if (r->dirty || r->saving || r->run_busy || r->acks ||
+	if (r->dirty || r->saving || r->run_busy || r->prob_loading || r->acks ||
 	    (r->tl && r->srv->timeline && timeline_room_release(r->tl))) {
 		if (r->dirty)
 			room_save(r);
@@ -406,7 +407,7 @@ void room__send(struct room *r, enum proto_msg m, json_t *msg, const struct conn
 {
 	unsigned how = proto_delivery(m);
 
-	assert(!(how & PROTO_REPLY));
+	assert(how & (PROTO_ROOM | PROTO_OTHERS));
 	for (struct conn *c = r->conns; c; c = c->room_next) {
 		if (!proto_receives(m, c->seat) || ((how & PROTO_OTHERS) && c == from))
 			continue;
@@ -627,6 +628,11 @@ static void on_created(void *ud, int err)
 	free(st);
 }
 
+int room_list(struct server *srv, const struct store_page *page, store_list_cb *cb, void *ud)
+{
+	return srv->db ? store_list_rooms(srv->db, page, cb, ud) : -1;
+}
+
 int room_store_new(struct room *r, room_done_cb *done, void *ud)
 {
 	struct stored *st;
@@ -683,8 +689,6 @@ int room_close_durably(struct server *srv, const char *id, room_done_cb *done, v
 }
 
 /* ---- loading ---------------------------------------------------------------- */
-
-static int add_owner(struct room *r, uint32_t agent, enum seat seat);
 
 struct waiter {
 	room_get_cb *cb;
@@ -802,7 +806,7 @@ static void on_stored(void *ud, int status, const struct store_room *row)
 		return;
 	}
 	for (size_t i = 0; i < row->nagents; i++)
-		if (add_owner(r, row->agents[i].agent, row->agents[i].seat)) {
+		if (room__add_owner(r, row->agents[i].agent, row->agents[i].seat)) {
 			finish_load(ld, 503);
 			return;
 		}
@@ -882,7 +886,7 @@ void room_get_cancel(void *ud)
 
 /* ---- join / leave -------------------------------------------------------- */
 
-static int add_owner(struct room *r, uint32_t agent, enum seat seat)
+int room__add_owner(struct room *r, uint32_t agent, enum seat seat)
 {
 	if (agent >= r->next_agent)
 		r->next_agent = agent + 1;
@@ -918,7 +922,7 @@ void room_join(struct room *r, struct conn *c, const char *name, const struct cr
 	json_t *welcome;
 	int rc;
 
-	if (r->next_agent == UINT32_MAX || add_owner(r, r->next_agent, c->seat)) {
+	if (r->next_agent == UINT32_MAX || room__add_owner(r, r->next_agent, c->seat)) {
 		conn_close(c, PROTO_CLOSE_GOING_AWAY, "out of agent ids");
 		return;
 	}
@@ -970,6 +974,7 @@ void room_join(struct room *r, struct conn *c, const char *name, const struct cr
 		json_object_set(welcome, "id", id);
 	room__reply(c, PROTO_WELCOME, welcome);
 	conn_send_catchup(c, buf.data, buf.len);
+	room__problem_on_join(r, c);
 	log_event(LOG_INFO, "room.join", "room=%s conn=%llu seat=%s agent=%u", r->id,
 		  (unsigned long long)c->id, proto_seat_name(c->seat), c->agent);
 	room__record(r, "join", proto_seat_name(c->seat),

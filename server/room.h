@@ -74,6 +74,17 @@ int room_store_new(struct room *r, room_done_cb *done, void *ud);
  * be queued (nothing changed, done not called).
  */
 int room_close_durably(struct server *srv, const char *id, room_done_cb *done, void *ud);
+/*
+ * One page of the room list from PostgreSQL (store_list_rooms: page and
+ * callback as store.h says), so REST reaches the store through room.c.
+ * Returns 0, or -1 (no database, out of memory; cb not called).
+ */
+struct store_page;
+struct store_listed;
+int room_list(struct server *srv, const struct store_page *page,
+	      void (*cb)(void *ud, int status, const struct store_listed *rooms, size_t n,
+			 bool more),
+	      void *ud);
 /* Unregisters and frees r (its connections are closed with 1001). */
 void room_discard(struct room *r);
 /* Tokens whose epoch ("ep") is older than this are revoked (closing bumps it). */

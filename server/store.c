@@ -213,6 +213,14 @@ int store_create_room(struct db *db, const char *id, const char *problem, store_
 			   p, NULL, NULL, cb, ud);
 }
 
+int store_set_problem(struct db *db, const char *id, const char *problem)
+{
+	const char *p[2] = { id, problem };
+
+	return write_query(db, "room.problem", "UPDATE rooms SET problem = $2 WHERE id = $1", 2, p,
+			   NULL, NULL, NULL, NULL);
+}
+
 int store_close_room(struct db *db, const char *id, store_done_cb *cb, void *ud)
 {
 	return write_query(db, "room.close",

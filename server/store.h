@@ -59,6 +59,8 @@ int store_create_room(struct db *db, const char *id, const char *problem, store_
  * Records that room id is closed (closed_at set, token_epoch bumped), once:
  * closing a closed room changes nothing and reports success.
  */
+/* Records the room's problem (NULL: none); failures are logged. */
+int store_set_problem(struct db *db, const char *id, const char *problem);
 int store_close_room(struct db *db, const char *id, store_done_cb *cb, void *ud);
 /* Records that agent belongs to seat in room (fire and forget; failures are logged). */
 int store_add_agent(struct db *db, const char *room, uint32_t agent, enum seat seat);

@@ -12,11 +12,10 @@
  * never this file's: a complete, budgeted, parsed and permitted message
  * goes to room_on_join, room_on_json or room_on_update.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fmt.h"

@@ -53,15 +53,25 @@ export function Dashboard(props: { tab: 'rooms' | 'problems' }) {
 			<header class="topbar">
 				<span class="brand">Tandem</span>
 				<nav class="tabs" aria-label="Dashboard">
-					<button type="button" aria-current={tab === 'rooms' ? 'page' : undefined} onClick={() => go('rooms')}>
+					<button
+						type="button"
+						aria-current={tab === 'rooms' ? 'page' : undefined}
+						onClick={() => go('rooms')}
+					>
 						Rooms
 					</button>
-					<button type="button" aria-current={tab === 'problems' ? 'page' : undefined} onClick={() => go('problems')}>
+					<button
+						type="button"
+						aria-current={tab === 'problems' ? 'page' : undefined}
+						onClick={() => go('problems')}
+					>
 						Problems
 					</button>
 				</nav>
 				<div class="actions">
-					<span class="muted small">{saved.remember ? 'Admin key remembered in this browser' : 'Admin key kept for this page only'}</span>
+					<span class="muted small">
+						{saved.remember ? 'Admin key remembered in this browser' : 'Admin key kept for this page only'}
+					</span>
 					<button type="button" onClick={() => update({ key: '', remember: false, rooms: {} })}>
 						Sign out
 					</button>
@@ -95,12 +105,23 @@ function KeyForm(props: { onKey: (key: string, remember: boolean) => void }) {
 					<label>
 						Admin key
 						<br />
-						<input type="password" autocomplete="off" value={key} onInput={(e) => setKey((e.target as HTMLInputElement).value)} required />
+						<input
+							type="password"
+							autocomplete="off"
+							value={key}
+							onInput={(e) => setKey((e.target as HTMLInputElement).value)}
+							required
+						/>
 					</label>
 				</p>
 				<p>
 					<label>
-						<input type="checkbox" checked={remember} onChange={(e) => setRemember((e.target as HTMLInputElement).checked)} /> Remember in this browser
+						<input
+							type="checkbox"
+							checked={remember}
+							onChange={(e) => setRemember((e.target as HTMLInputElement).checked)}
+						/>{' '}
+						Remember in this browser
 					</label>
 				</p>
 				{err && (
@@ -141,7 +162,11 @@ function Rooms(props: { saved: Saved; update: (s: Saved) => void }) {
 	const [err, setErr] = useState('');
 	const [created, setCreated] = useState<CreatedRoom | null>(null);
 	const load = (after: string | null): void => {
-		api<{ rooms: RoomRow[]; next: string | null }>(saved.key, 'GET', `/api/rooms?limit=20${after ? `&after=${encodeURIComponent(after)}` : ''}`)
+		api<{ rooms: RoomRow[]; next: string | null }>(
+			saved.key,
+			'GET',
+			`/api/rooms?limit=20${after ? `&after=${encodeURIComponent(after)}` : ''}`,
+		)
 			.then((r) => {
 				setRooms((old) => (after ? [...old, ...r.rooms] : r.rooms));
 				setNext(r.next);
@@ -153,7 +178,10 @@ function Rooms(props: { saved: Saved; update: (s: Saved) => void }) {
 	const close = (id: string): void => {
 		const t = saved.rooms[id]?.tokens.interviewer;
 		if (!t || !confirm('Close this room? Its links stop working; the replay stays.')) return;
-		fetch(`/api/rooms/${encodeURIComponent(id)}/close`, { method: 'POST', headers: { authorization: `Bearer ${t}` } })
+		fetch(`/api/rooms/${encodeURIComponent(id)}/close`, {
+			method: 'POST',
+			headers: { authorization: `Bearer ${t}` },
+		})
 			.then(() => load(null))
 			.catch(() => setErr('Closing failed.'));
 	};
@@ -225,9 +253,17 @@ function Rooms(props: { saved: Saved; update: (s: Saved) => void }) {
 									<td class="row-actions">
 										{mine ? (
 											<>
-												{r.state === 'open' && <Copy text={mine.links.candidate} label="Candidate link" />}
-												{r.state === 'open' && <Copy text={mine.links.interviewer} label="Interviewer link" />}
-												<a href={`/replay/${encodeURIComponent(r.id)}#token=${mine.tokens.interviewer}`} target="_blank" rel="noopener">
+												{r.state === 'open' && (
+													<Copy text={mine.links.candidate} label="Candidate link" />
+												)}
+												{r.state === 'open' && (
+													<Copy text={mine.links.interviewer} label="Interviewer link" />
+												)}
+												<a
+													href={`/replay/${encodeURIComponent(r.id)}#token=${mine.tokens.interviewer}`}
+													target="_blank"
+													rel="noopener"
+												>
 													Replay
 												</a>
 												{r.state === 'open' && (
@@ -304,7 +340,11 @@ function CreateRoom(props: { adminKey: string; onCreated: (r: CreatedRoom) => vo
 								))}
 						</select>
 					) : (
-						<input value={problem} placeholder="problem id (optional)" onInput={(e) => setProblem((e.target as HTMLInputElement).value)} />
+						<input
+							value={problem}
+							placeholder="problem id (optional)"
+							onInput={(e) => setProblem((e.target as HTMLInputElement).value)}
+						/>
 					)}
 				</label>
 				<label>
@@ -317,7 +357,14 @@ function CreateRoom(props: { adminKey: string; onCreated: (r: CreatedRoom) => vo
 				</label>
 				<label>
 					Links valid for (hours)
-					<input type="number" min="1" max="720" value={hours} placeholder="168" onInput={(e) => setHours((e.target as HTMLInputElement).value)} />
+					<input
+						type="number"
+						min="1"
+						max="720"
+						value={hours}
+						placeholder="168"
+						onInput={(e) => setHours((e.target as HTMLInputElement).value)}
+					/>
 				</label>
 				<button type="submit" class="primary">
 					Create room
@@ -348,7 +395,10 @@ function Problems(props: { adminKey: string }) {
 		const tar = /\.tar$/i.test(f.name);
 		const json = /\.json$/i.test(f.name);
 		if (!tar && !json) {
-			setUpload({ msg: 'Upload a problem folder as a .tar file (tar cf pair-sum.tar pair-sum/), or the problem as .json.', errors: [] });
+			setUpload({
+				msg: 'Upload a problem folder as a .tar file (tar cf pair-sum.tar pair-sum/), or the problem as .json.',
+				errors: [],
+			});
 			return;
 		}
 		let id = f.name.replace(/\.(tar|json)$/i, '');
@@ -358,11 +408,20 @@ function Problems(props: { adminKey: string }) {
 			id = (body as { id?: string }).id ?? id;
 		}
 		try {
-			const r = await api<{ id: string; revision: number; changed: boolean }>(props.adminKey, 'PUT', `/api/problems/${encodeURIComponent(id)}`, body, tar ? 'application/x-tar' : undefined);
+			const r = await api<{ id: string; revision: number; changed: boolean }>(
+				props.adminKey,
+				'PUT',
+				`/api/problems/${encodeURIComponent(id)}`,
+				body,
+				tar ? 'application/x-tar' : undefined,
+			);
 			setUpload({ msg: `${r.id}: revision ${r.revision}${r.changed ? '' : ' (unchanged)'}`, errors: [] });
 			load();
 		} catch (e) {
-			setUpload({ msg: e instanceof Error ? e.message : String(e), errors: e instanceof ApiError ? e.details : [] });
+			setUpload({
+				msg: e instanceof Error ? e.message : String(e),
+				errors: e instanceof ApiError ? e.details : [],
+			});
 		}
 	};
 	return (
@@ -381,7 +440,11 @@ function Problems(props: { adminKey: string }) {
 								type="button"
 								class="link"
 								onClick={() =>
-									void api<ProblemAdmin>(props.adminKey, 'GET', `/api/problems/${encodeURIComponent(p.id)}`)
+									void api<ProblemAdmin>(
+										props.adminKey,
+										'GET',
+										`/api/problems/${encodeURIComponent(p.id)}`,
+									)
 										.then(setOpen)
 										.catch((e: unknown) => setErr(String(e)))
 								}
@@ -398,7 +461,16 @@ function Problems(props: { adminKey: string }) {
 				<h3>Upload</h3>
 				<label>
 					A problem folder as .tar, or .json{' '}
-					<input type="file" accept=".tar,.json" onChange={(e) => void ((e.target as HTMLInputElement).files?.[0] && onFile((e.target as HTMLInputElement).files![0]!))} />
+					<input
+						type="file"
+						accept=".tar,.json"
+						onChange={(e) =>
+							void (
+								(e.target as HTMLInputElement).files?.[0] &&
+								onFile((e.target as HTMLInputElement).files![0]!)
+							)
+						}
+					/>
 				</label>
 				{upload && (
 					<div role="status">
@@ -430,7 +502,8 @@ function Problems(props: { adminKey: string }) {
 					<ul class="small">
 						{(open.hidden_tests ?? []).map((t) => (
 							<li key={t.name}>
-								{t.name}: <code>{JSON.stringify(t.args)}</code> → <code>{JSON.stringify(t.expected)}</code>
+								{t.name}: <code>{JSON.stringify(t.args)}</code> →{' '}
+								<code>{JSON.stringify(t.expected)}</code>
 							</li>
 						))}
 					</ul>

@@ -39,7 +39,13 @@ export class ApiError extends Error {
 	}
 }
 
-export async function api<T>(key: string, method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
+export async function api<T>(
+	key: string,
+	method: string,
+	path: string,
+	body?: unknown,
+	contentType?: string,
+): Promise<T> {
 	const headers: Record<string, string> = { authorization: `Bearer ${key}` };
 	let payload: BodyInit | undefined;
 	if (body instanceof Blob || body instanceof ArrayBuffer) {
@@ -59,7 +65,11 @@ export async function api<T>(key: string, method: string, path: string, body?: u
 	if (!res.ok)
 		throw new ApiError(
 			res.status,
-			res.status === 401 ? 'The admin key was refused.' : res.status === 404 && !j.error ? 'This server does not offer that yet.' : (j.error ?? `HTTP ${res.status}`),
+			res.status === 401
+				? 'The admin key was refused.'
+				: res.status === 404 && !j.error
+					? 'This server does not offer that yet.'
+					: (j.error ?? `HTTP ${res.status}`),
 			j.errors ?? [],
 		);
 	return j;

@@ -32,7 +32,11 @@ export function ReplayPage(props: { room: string }) {
 			const events = await fetchTimeline(props.room, token, (n) => !dead && setLoaded(n));
 			if (!dead) setReplay(new Replay(crdt, events));
 		})().catch((e: unknown) => {
-			if (!dead) setError({ status: e instanceof HttpError ? e.status : 0, msg: e instanceof Error ? e.message : String(e) });
+			if (!dead)
+				setError({
+					status: e instanceof HttpError ? e.status : 0,
+					msg: e instanceof Error ? e.message : String(e),
+				});
 		});
 		return () => {
 			dead = true;
@@ -42,12 +46,23 @@ export function ReplayPage(props: { room: string }) {
 	if (!token || !c)
 		return (
 			<MessagePage title="This replay link is not valid" testId="invalid-link">
-				<p>A replay link needs an interviewer's or observer's token after <code>#token=</code>.</p>
+				<p>
+					A replay link needs an interviewer's or observer's token after <code>#token=</code>.
+				</p>
 			</MessagePage>
 		);
 	if (error)
 		return (
-			<MessagePage title={error.status === 403 ? 'Replays are for interviewers' : error.status === 0 ? 'Cannot reach the Tandem server' : 'The replay could not load'} testId={error.status === 0 ? 'unreachable' : 'replay-error'}>
+			<MessagePage
+				title={
+					error.status === 403
+						? 'Replays are for interviewers'
+						: error.status === 0
+							? 'Cannot reach the Tandem server'
+							: 'The replay could not load'
+				}
+				testId={error.status === 0 ? 'unreachable' : 'replay-error'}
+			>
 				<p>{error.status === 403 ? 'This link does not give access to the session’s timeline.' : error.msg}</p>
 			</MessagePage>
 		);
@@ -83,7 +98,15 @@ function Player(props: { replay: Replay; room: string }) {
 			parent: host.current!,
 			state: EditorState.create({
 				doc: '',
-				extensions: [lineNumbers(), python(), syntaxHighlighting(defaultHighlightStyle, { fallback: true }), EditorState.readOnly.of(true), EditorView.editable.of(false), authorField, EditorView.contentAttributes.of({ 'aria-label': 'Code at this moment' })],
+				extensions: [
+					lineNumbers(),
+					python(),
+					syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+					EditorState.readOnly.of(true),
+					EditorView.editable.of(false),
+					authorField,
+					EditorView.contentAttributes.of({ 'aria-label': 'Code at this moment' }),
+				],
 			}),
 		});
 		// A handle for the end-to-end tests and the benchmark.
@@ -108,7 +131,20 @@ function Player(props: { replay: Replay; room: string }) {
 			if (r.len > 0) b.add(pos, pos + r.len, Decoration.mark({ class: `author author-${seat}` }));
 			pos += r.len;
 		}
-		v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: moment.text }, effects: setAuthors.of(b.finish()) });
+		// Only the part that differs is replaced: a scrub between near moments
+		// changes a little of a long text, and CodeMirror then redraws little.
+		const old = v.state.doc.toString();
+		const next = moment.text;
+		let pre = 0;
+		const max = Math.min(old.length, next.length);
+		while (pre < max && old.charCodeAt(pre) === next.charCodeAt(pre)) pre++;
+		let suf = 0;
+		while (suf < max - pre && old.charCodeAt(old.length - 1 - suf) === next.charCodeAt(next.length - 1 - suf))
+			suf++;
+		v.dispatch({
+			changes: { from: pre, to: old.length - suf, insert: next.slice(pre, next.length - suf) },
+			effects: setAuthors.of(b.finish()),
+		});
 	}, [moment]);
 
 	// Playback: the slider's clock advances speed times real time.
@@ -136,8 +172,32 @@ function Player(props: { replay: Replay; room: string }) {
 	const virt = clk.toVirt(real);
 	const pct = (t: number): string => `${clk.length ? (clk.toVirt(t) / clk.length) * 100 : 0}%`;
 	const run = replay.runAt(real);
-	const notes = replay.events.filter((e) => e.kind === 'note' && e.at <= real);
-	const flags = summary(replay.events);
+	const notes = useMemo(() => replay.events.filter((e) => e.kind === 'note'), [replay]).filter((e) => e.at <= real);
+	const flags = useMemo(() => summary(replay.events), [replay]);
+	// The tracks depend on the clock only: not redrawn on every scrub.
+	const tracks = useMemo(
+		() =>
+			SEATS.map((seat) => (
+				<div class="track" key={seat}>
+					<span class={`track-name seat-${seat}`}>{seat}</span>
+					<div class="track-line">
+						{markersOf(replay.events, seat, clk).map((e) => (
+							<button
+								type="button"
+								key={e.seq}
+								class={`marker m-${e.kind.replace('.', '-')} ${e.kind === 'paste' && Number(e.payload.size) >= LARGE_PASTE ? 'flag' : ''}`}
+								style={{ left: pct(e.at) }}
+								title={`${clock(e.at)} ${markerText(e)}`}
+								aria-label={`${markerText(e)} at ${clock(e.at)}`}
+								tabIndex={e.kind === 'edit' ? -1 : 0}
+								onClick={() => (setPlaying(false), setReal(e.at))}
+							/>
+						))}
+					</div>
+				</div>
+			)),
+		[replay, clk],
+	);
 
 	return (
 		<div class="replay" data-page="replay">
@@ -145,11 +205,16 @@ function Player(props: { replay: Replay; room: string }) {
 				<span class="brand">Tandem</span>
 				<span class="room-title">Replay</span>
 				<span class="muted small">
-					{new Date(replay.start).toLocaleString()} · {duration(replay.end - replay.start)} · {replay.events.length} events
+					{new Date(replay.start).toLocaleString()} · {duration(replay.end - replay.start)} ·{' '}
+					{replay.events.length} events
 				</span>
 			</header>
 			<div class="replay-controls">
-				<button type="button" onClick={() => (real >= replay.end && setReal(replay.start), setPlaying(!playing))} aria-pressed={playing}>
+				<button
+					type="button"
+					onClick={() => (real >= replay.end && setReal(replay.start), setPlaying(!playing))}
+					aria-pressed={playing}
+				>
 					{playing ? 'Pause' : 'Play'}
 				</button>
 				<label>
@@ -163,7 +228,12 @@ function Player(props: { replay: Replay; room: string }) {
 					</select>
 				</label>
 				<label>
-					<input type="checkbox" checked={skipIdle} onChange={(e) => setSkipIdle((e.target as HTMLInputElement).checked)} /> Skip idle
+					<input
+						type="checkbox"
+						checked={skipIdle}
+						onChange={(e) => setSkipIdle((e.target as HTMLInputElement).checked)}
+					/>{' '}
+					Skip idle
 				</label>
 				<span class="time" aria-live="off">
 					{duration(real - replay.start)} / {duration(replay.end - replay.start)} · {clock(real)}
@@ -184,27 +254,7 @@ function Player(props: { replay: Replay; room: string }) {
 						setReal(clk.toReal(Number((e.target as HTMLInputElement).value)));
 					}}
 				/>
-				{SEATS.map((seat) => (
-					<div class="track" key={seat}>
-						<span class={`track-name seat-${seat}`}>{seat}</span>
-						<div class="track-line">
-							{replay.events
-								.filter((e) => e.actor === seat && e.kind !== 'presence' && e.kind !== 'join' && e.kind !== 'leave')
-								.map((e) => (
-									<button
-										type="button"
-										key={e.seq}
-										class={`marker m-${e.kind.replace('.', '-')} ${e.kind === 'paste' && Number(e.payload.size) >= LARGE_PASTE ? 'flag' : ''}`}
-										style={{ left: pct(e.at) }}
-										title={`${clock(e.at)} ${markerText(e)}`}
-										aria-label={`${markerText(e)} at ${clock(e.at)}`}
-										tabIndex={e.kind === 'edit' ? -1 : 0}
-										onClick={() => (setPlaying(false), setReal(e.at))}
-									/>
-								))}
-						</div>
-					</div>
-				))}
+				{tracks}
 			</div>
 			<div class="replay-main">
 				<div class="editor-host" ref={host} />
@@ -212,12 +262,17 @@ function Player(props: { replay: Replay; room: string }) {
 					<section class="pane" aria-label="Flags">
 						<h2>Flags</h2>
 						<ul class="flags">
-							<li>{flags.pastes} pastes ({flags.largePastes} large)</li>
+							<li>
+								{flags.pastes} pastes ({flags.largePastes} large)
+							</li>
 							<li>{flags.blurs} times left the tab</li>
-							<li>{flags.runs} runs, {flags.submits} submissions</li>
+							<li>
+								{flags.runs} runs, {flags.submits} submissions
+							</li>
 						</ul>
 						<p class="legend small">
-							<span class="author author-interviewer">interviewer</span> <span class="author author-candidate">candidate</span>{' '}
+							<span class="author author-interviewer">interviewer</span>{' '}
+							<span class="author author-candidate">candidate</span>{' '}
 							<span class="author author-server">starter</span>
 						</p>
 					</section>
@@ -226,8 +281,15 @@ function Player(props: { replay: Replay; room: string }) {
 						{run ? (
 							<div>
 								<p>
-									{run.mode === 'submit' ? 'Submission' : run.mode === 'tests' ? 'Tests' : 'Run'} #{run.run} by {run.by} at {clock(run.at)}{' '}
-									{run.result ? <span class={`verdict v-${run.result.verdict}`}>{run.result.verdict ?? run.result.code}</span> : <span class="muted">running</span>}
+									{run.mode === 'submit' ? 'Submission' : run.mode === 'tests' ? 'Tests' : 'Run'} #
+									{run.run} by {run.by} at {clock(run.at)}{' '}
+									{run.result ? (
+										<span class={`verdict v-${run.result.verdict}`}>
+											{run.result.verdict ?? run.result.code}
+										</span>
+									) : (
+										<span class="muted">running</span>
+									)}
 									{run.result?.passed !== undefined && ` ${run.result.passed}/${run.result.total}`}
 								</p>
 								{run.result?.stdout && <pre class="stream">{run.result.stdout}</pre>}
@@ -236,7 +298,8 @@ function Player(props: { replay: Replay; room: string }) {
 									<ul class="flags">
 										{run.tests.map((t) => (
 											<li key={t.index}>
-												{t.name}: <span class={`verdict v-${t.verdict}`}>{t.verdict}</span> {fmtMs(t.cpu_ms)} {fmtKb(t.mem_kb)}
+												{t.name}: <span class={`verdict v-${t.verdict}`}>{t.verdict}</span>{' '}
+												{fmtMs(t.cpu_ms)} {fmtKb(t.mem_kb)}
 											</li>
 										))}
 									</ul>
@@ -262,6 +325,25 @@ function Player(props: { replay: Replay; room: string }) {
 			</div>
 		</div>
 	);
+}
+
+/**
+ * The events of a seat's track: edits thinned to one per 0.5 % of the
+ * timeline (a long session has tens of thousands), everything else as is.
+ */
+function markersOf(events: TimelineEvent[], seat: string, clk: Clock): TimelineEvent[] {
+	const out: TimelineEvent[] = [];
+	let lastBucket = -1;
+	for (const e of events) {
+		if (e.actor !== seat || e.kind === 'presence' || e.kind === 'join' || e.kind === 'leave') continue;
+		if (e.kind === 'edit') {
+			const bucket = Math.round((clk.toVirt(e.at) / (clk.length || 1)) * 200);
+			if (bucket === lastBucket) continue;
+			lastBucket = bucket;
+		}
+		out.push(e);
+	}
+	return out;
 }
 
 function markerText(e: TimelineEvent): string {

@@ -48,11 +48,19 @@ export class Replay {
 				if (e.actor && v) for (const [agent] of v) if (!this.seats.has(agent)) this.seats.set(agent, e.actor);
 			}
 			if (e.kind === 'run' && typeof p.run === 'number') {
-				const r: RunRecord = { run: p.run, at: e.at, by: String(e.actor), mode: String(p.mode ?? 'script'), result: null, tests: [] };
+				const r: RunRecord = {
+					run: p.run,
+					at: e.at,
+					by: String(e.actor),
+					mode: String(p.mode ?? 'script'),
+					result: null,
+					tests: [],
+				};
 				byRun.set(p.run, r);
 				this.runs.push(r);
 			}
-			if (e.kind === 'run.test' && typeof p.run === 'number') byRun.get(p.run)?.tests.push(p as unknown as RunTest);
+			if (e.kind === 'run.test' && typeof p.run === 'number')
+				byRun.get(p.run)?.tests.push(p as unknown as RunTest);
 			if (e.kind === 'run.result' && typeof p.run === 'number') {
 				const r = byRun.get(p.run);
 				if (r) r.result = { ...(p as unknown as RunResult), at: e.at };
@@ -124,7 +132,11 @@ export async function getJson<T>(url: string, token: string): Promise<T> {
 }
 
 /** Every event of a room's timeline, a page of 1,000 at a time. */
-export async function fetchTimeline(room: string, token: string, progress?: (n: number) => void): Promise<TimelineEvent[]> {
+export async function fetchTimeline(
+	room: string,
+	token: string,
+	progress?: (n: number) => void,
+): Promise<TimelineEvent[]> {
 	const out: TimelineEvent[] = [];
 	let after = 0;
 	for (;;) {
@@ -163,7 +175,10 @@ export class Clock {
 		if (m.length === 0) return 0;
 		let i = 0;
 		while (i + 1 < m.length && m[i + 1]!.real <= real) i++;
-		return Math.min(m[i]!.virt + Math.max(0, Math.min(real - m[i]!.real, (m[i + 1]?.virt ?? Infinity) - m[i]!.virt)), this.length);
+		return Math.min(
+			m[i]!.virt + Math.max(0, Math.min(real - m[i]!.real, (m[i + 1]?.virt ?? Infinity) - m[i]!.virt)),
+			this.length,
+		);
 	}
 	toReal(virt: number): number {
 		const m = this.marks;

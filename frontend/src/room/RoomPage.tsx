@@ -17,7 +17,10 @@ export function RoomPage(props: { room: string }) {
 	if (!token || !c)
 		return (
 			<MessagePage title="This link is not valid" testId="invalid-link">
-				<p>The room link is incomplete: it needs the part after <code>#token=</code>. Ask your interviewer for the link again.</p>
+				<p>
+					The room link is incomplete: it needs the part after <code>#token=</code>. Ask your interviewer for
+					the link again.
+				</p>
 			</MessagePage>
 		);
 	if (c.room !== props.room)
@@ -29,7 +32,10 @@ export function RoomPage(props: { room: string }) {
 	if (c.exp && c.exp * 1000 < Date.now())
 		return (
 			<MessagePage title="This link has expired" testId="expired">
-				<p>The link stopped working on {new Date(c.exp * 1000).toLocaleString()}. Ask your interviewer for a new one.</p>
+				<p>
+					The link stopped working on {new Date(c.exp * 1000).toLocaleString()}. Ask your interviewer for a
+					new one.
+				</p>
 			</MessagePage>
 		);
 	return <Room room={props.room} token={token} claims={c} />;
@@ -111,7 +117,10 @@ function Room(props: { room: string; token: string; claims: NonNullable<ReturnTy
 	if (!s.everConnected && s.attempts >= 3 && session.doc && session.doc.length === 0 && s.agent === 0)
 		return (
 			<MessagePage title="Cannot reach the Tandem server" testId="unreachable">
-				<p>The page cannot connect to the server. It keeps trying{s.retryInMs ? ` (next try in ${Math.ceil(s.retryInMs / 1000)} s)` : ''}.</p>
+				<p>
+					The page cannot connect to the server. It keeps trying
+					{s.retryInMs ? ` (next try in ${Math.ceil(s.retryInMs / 1000)} s)` : ''}.
+				</p>
 				<p>Check your network connection; if it works, the server may be down.</p>
 				<button type="button" onClick={() => session.retryNow()}>
 					Try again now
@@ -133,10 +142,21 @@ function Room(props: { room: string; token: string; claims: NonNullable<ReturnTy
 					<button type="button" onClick={run} disabled={!canRun || running} title="Run (Ctrl/Cmd-Enter)">
 						Run
 					</button>
-					<button type="button" onClick={runTests} disabled={!canRun || running || !s.problem} title="Run the sample tests">
+					<button
+						type="button"
+						onClick={runTests}
+						disabled={!canRun || running || !s.problem}
+						title="Run the sample tests"
+					>
 						Run tests
 					</button>
-					<button type="button" class="primary" onClick={submit} disabled={!canRun || running || !s.problem} title="Submit (Ctrl/Cmd-Shift-Enter)">
+					<button
+						type="button"
+						class="primary"
+						onClick={submit}
+						disabled={!canRun || running || !s.problem}
+						title="Submit (Ctrl/Cmd-Shift-Enter)"
+					>
 						Submit
 					</button>
 				</div>
@@ -144,7 +164,12 @@ function Room(props: { room: string; token: string; claims: NonNullable<ReturnTy
 			{s.lastError && (
 				<div class="toast" role="alert">
 					{s.lastError}
-					<button type="button" class="link" onClick={() => session.state.update({ lastError: null })} aria-label="Dismiss">
+					<button
+						type="button"
+						class="link"
+						onClick={() => session.state.update({ lastError: null })}
+						aria-label="Dismiss"
+					>
 						×
 					</button>
 				</div>
@@ -158,7 +183,11 @@ function Room(props: { room: string; token: string; claims: NonNullable<ReturnTy
 				{staff && <ActivityPane s={s} />}
 				{staff && (
 					<p class="replay-link">
-						<a href={`/replay/${encodeURIComponent(props.room)}#token=${props.token}`} target="_blank" rel="noopener">
+						<a
+							href={`/replay/${encodeURIComponent(props.room)}#token=${props.token}`}
+							target="_blank"
+							rel="noopener"
+						>
 							Open replay
 						</a>
 					</p>
@@ -174,10 +203,15 @@ function fatalPage(s: RoomState, session: Session) {
 		case 'closed':
 			return (
 				<MessagePage title="This interview has ended" testId="closed" kind="info">
-					<p>The room was closed by the interviewer{s.seat === 'candidate' ? '. Thank you for taking part.' : '.'}</p>
+					<p>
+						The room was closed by the interviewer
+						{s.seat === 'candidate' ? '. Thank you for taking part.' : '.'}
+					</p>
 					{s.seat !== 'candidate' && (
 						<p>
-							<a href={`/replay/${encodeURIComponent(session.room)}#token=${session.token}`}>Open the replay</a>
+							<a href={`/replay/${encodeURIComponent(session.room)}#token=${session.token}`}>
+								Open the replay
+							</a>
 						</p>
 					)}
 				</MessagePage>
@@ -212,7 +246,10 @@ function fatalPage(s: RoomState, session: Session) {
 		default:
 			return (
 				<MessagePage title="This link is not valid" testId="invalid-link">
-					<p>The server refused the link ({s.fatal.reason || 'bad token'}). It may have been revoked; ask your interviewer for a new one.</p>
+					<p>
+						The server refused the link ({s.fatal.reason || 'bad token'}). It may have been revoked; ask
+						your interviewer for a new one.
+					</p>
 				</MessagePage>
 			);
 	}

@@ -23,11 +23,7 @@ export interface RoomEditor {
 	destroy(): void;
 }
 
-export function createEditor(
-	parent: HTMLElement,
-	session: Session,
-	keys: { run(): void; submit(): void },
-): RoomEditor {
+export function createEditor(parent: HTMLElement, session: Session, keys: { run(): void; submit(): void }): RoomEditor {
 	const binding = new Binding(session.doc, (u) => session.local(u));
 	const editable = new Compartment();
 	const seat = session.state.value.seat;
@@ -80,8 +76,7 @@ export function createEditor(
 				crdtSync(binding),
 				peerCursors(session.doc),
 				EditorView.updateListener.of((u) => {
-					if ((u.selectionSet || u.docChanged) && !cursorTimer)
-						cursorTimer = setTimeout(sendCursor, 30);
+					if ((u.selectionSet || u.docChanged) && !cursorTimer) cursorTimer = setTimeout(sendCursor, 30);
 				}),
 				EditorView.domEventHandlers({
 					paste(e) {

@@ -149,9 +149,7 @@ export class Session {
 				});
 				// Whatever the server lacks (edits made offline, or sent but
 				// never acknowledged) goes now.
-				const server = this.crdt.versionFromEntries(
-					Object.entries(w.version).map(([a, n]) => [Number(a), n]),
-				);
+				const server = this.crdt.versionFromEntries(Object.entries(w.version).map(([a, n]) => [Number(a), n]));
 				if (!this.crdt.versionIncludes(server, this.doc.version()))
 					this.conn!.sendUpdate(this.doc.encodeSince(server));
 				this.persist();
@@ -263,7 +261,9 @@ export class Session {
 			case 'run.result':
 				if (s.run?.run === m.run) this.state.update({ run: { ...s.run, result: m } });
 				else if (m.verdict === null)
-					this.state.update({ lastError: `The judge is busy; try again in ${Math.ceil((m.retry_ms ?? 1000) / 1000)} s.` });
+					this.state.update({
+						lastError: `The judge is busy; try again in ${Math.ceil((m.retry_ms ?? 1000) / 1000)} s.`,
+					});
 				return;
 			case 'complexity.started':
 				this.state.update({ complexity: { running: true, result: null } });
