@@ -210,6 +210,10 @@ static void listed_presence(void *ud, int err, const struct presence_entry *e, s
 }
 
 /*
+ * The room list reads the room table (store.c) and presence (presence.c)
+ * directly: it lists rows, most of them rooms that are not in memory, and
+ * loading each through room.c would build their documents for nothing.
+ *
  * A page of rows from PostgreSQL: each room with its presence, live for a
  * room in memory, otherwise read from Redis (null when it cannot be).
  */
