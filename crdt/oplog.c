@@ -351,9 +351,13 @@ __attribute__((noinline)) static void ck_add(struct crdt_doc *doc, const struct 
 		const struct ckpt *last = &doc->ck[doc->nck - 1];
 		uint32_t b = s->byte;
 
-		if (s->kind == SPAN_INS)
-			b = nbytes == len ? s->byte + (m - s->lv)
-					  : arena_skip(doc, s->byte, m - s->lv);
+		/* From the last checkpoint when it lies in this span: a long paste is read once. */
+		if (s->kind == SPAN_INS && nbytes == len)
+			b = s->byte + (m - s->lv);
+		else if (s->kind == SPAN_INS && m - CK_STEP >= s->lv)
+			b = arena_skip(doc, last->byte, CK_STEP);
+		else if (s->kind == SPAN_INS)
+			b = arena_skip(doc, s->byte, m - s->lv);
 		doc->ck[doc->nck].byte = b;
 		doc->ck[doc->nck].u16 = last->u16 + (uint32_t)crdt__utf16_count(
 							    doc->text + last->byte, b - last->byte);
