@@ -90,6 +90,7 @@ struct run {
 	size_t in_len, in_off;
 	judge_output_cb *out;
 	judge_done_cb *done;
+	judge_test_cb *test;
 	void *ud;
 	uint64_t t_start;
 	enum kill_reason kill;
@@ -495,6 +496,29 @@ static void handle_line(struct judge *j, struct run *r, const char *line, size_t
 			t->value = !t->error && val ? json_incref(val) : NULL;
 			json_t *c = json_object_get(o, "cpu_ms");
 			t->cpu_ms = json_is_number(c) ? json_number_value(c) : -1;
+			json_t *m = json_object_get(o, "mem_kb");
+			t->mem_kb = json_is_integer(m) && json_integer_value(m) > 0
+					    ? (uint64_t)json_integer_value(m)
+					    : 0;
+			json_decref(t->output);
+			t->output = NULL;
+			json_t *so = json_object_get(o, "stdout"),
+			       *se = json_object_get(o, "stderr");
+			if (json_is_string(so) && json_is_string(se))
+				t->output = json_pack(
+					"{s:O, s:O, s:b}", "stdout", so, "stderr", se, "truncated",
+					json_is_true(json_object_get(o, "truncated")));
+			if (r->test) {
+				const char *type =
+					json_string_value(json_object_get(t->error, "type"));
+				t->verdict = !t->error			     ? JUDGE_VERDICT_NONE
+					     : !type			     ? JUDGE_VERDICT_RE
+					     : !strcmp(type, "MemoryError")  ? JUDGE_VERDICT_MLE
+					     : !strcmp(type, "HarnessError") ? JUDGE_VERDICT_IE
+									     : JUDGE_VERDICT_RE;
+				r->test(r->ud, r->id, (size_t)i, t);
+				t->verdict = JUDGE_VERDICT_NONE;
+			}
 		}
 	} else if ((v = json_object_get(o, "internal")) && json_is_string(v)) {
 		judge__strfree(j->alloc, r->internal);
@@ -1188,6 +1212,13 @@ static char *serialize(const struct judge_request *req, const struct judge_limit
 		o, "code", json_stringn(req->code ? req->code : "", req->code ? req->code_len : 0));
 	bad |= json_object_set_new(o, "cpu_ms", json_integer(lim->cpu_ms));
 	if (req->mode != JUDGE_MODE_SCRIPT) {
+		const char *k;
+		json_t *v;
+		json_object_foreach((json_t *)req->options, k, v)
+		{
+			if (!json_object_get(o, k))
+				bad |= json_object_set(o, k, v);
+		}
 		bad |= json_object_set_new(o, "entry", json_string(req->entry ? req->entry : ""));
 		bad |= json_object_set(o, "tests", (json_t *)req->tests);
 	}
@@ -1252,6 +1283,7 @@ int judge_submit(struct judge *j, const struct judge_request *req, judge_output_
 	}
 	r->out = out;
 	r->done = done;
+	r->test = req->test;
 	r->ud = ud;
 	r->id = j->next_id++;
 	r->res.namespaces = JUDGE_NS_USER | JUDGE_NS_PID | JUDGE_NS_NET | JUDGE_NS_MNT |

@@ -184,6 +184,18 @@ struct judge_limits {
  * objects exactly as the harness expects (docs/judge-values.md); expected
  * values must NOT be in it: they never enter the sandbox.
  */
+struct judge_test_result;
+/*
+ * Optional, test modes: called from judge_process() as soon as test index's
+ * line has arrived (before the run ends), with what it reported: value or
+ * error, cpu_ms, mem_kb, output.  t is borrowed for the call; its verdict
+ * is only the judge's provisional one (JUDGE_VERDICT_NONE for a value, to
+ * be compared; RE, MLE or IE for an error): the done callback's result is
+ * final.
+ */
+typedef void judge_test_cb(void *ud, uint64_t run_id, size_t index,
+			   const struct judge_test_result *t);
+
 struct judge_request {
 	enum judge_mode mode;
 	const char *code; /* UTF-8 source; code_len bytes */
@@ -193,6 +205,14 @@ struct judge_request {
 	const char *entry;   /* test modes: function, method or class name */
 	const json_t *tests; /* test modes: array, borrowed */
 	struct judge_limits limits;
+	/*
+	 * Test modes, optional: an object whose members are added to the
+	 * harness request (types, return_type, result_arg, "capture": N to
+	 * give each test's prints back in its line, "autorange": true to time
+	 * repeated calls; docs/judge-values.md).  Borrowed for the call.
+	 */
+	const json_t *options;
+	judge_test_cb *test; /* optional; see judge_test_cb */
 };
 
 /* ---- Results ------------------------------------------------------------ */
@@ -206,9 +226,11 @@ struct judge_request {
  */
 struct judge_test_result {
 	enum judge_verdict verdict;
-	json_t *value; /* owned by the result */
-	json_t *error; /* owned by the result */
-	double cpu_ms; /* as measured by the harness; -1 if unknown */
+	json_t *value;	 /* owned by the result */
+	json_t *error;	 /* owned by the result */
+	double cpu_ms;	 /* as measured by the harness; -1 if unknown */
+	uint64_t mem_kb; /* the sandbox's peak RSS when the test ended; 0 if unknown */
+	json_t *output;	 /* owned; {"stdout","stderr"[,"truncated"]} when captured, else NULL */
 };
 
 /*

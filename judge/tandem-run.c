@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "judge.h"
+#include "problem.h"
 
 static const char usage[] =
 	"usage: tandem-run [options] FILE.py [FILE.py ...]\n"
@@ -47,6 +48,16 @@ static const char usage[] =
 	"  --tests FILE.jsonl  one test per line: {\"name\",\"args\"[,\"expected\"]} (test modes)\n"
 	"  --compare SPEC      comparator for expected values: exact (default), unordered,\n"
 	"                      float, rel=X, abs=X (see docs/judge-values.md)\n"
+	"  --problem PATH      judge each FILE against a problem (a folder or a Py-Katas\n"
+	"                      .yaml file, docs/problems.md): its sample tests, or all\n"
+	"                      with --submit; one JSON line per FILE: verdict, passed,\n"
+	"                      total, cpu_ms, mem_kb, tests [{name, verdict, cpu_ms, ...}]\n"
+	"                      (hidden tests reduced to name, verdict, time and memory\n"
+	"                      unless --show-hidden)\n"
+	"  --submit            with --problem: every test, as a Submit\n"
+	"  --show-hidden       with --problem: hidden tests in full (for a problem's author)\n"
+	"  --complexity        with --problem: the complexity estimate instead: class,\n"
+	"                      confidence, alternative, points [{n, cpu_ms, mem_kb}], wall_ms\n"
 	"  --bench N           benchmark: N hello-world runs through the warm pool, one at a\n"
 	"                      time (latency) and as many at once as the pool takes\n"
 	"                      (throughput), beside bare /usr/bin/python3 -I -S; no FILEs\n"
@@ -384,6 +395,77 @@ static bool parse_uint(const char *s, unsigned *out)
 	return true;
 }
 
+static void print_json(json_t *o)
+{
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	puts(s ? s : "{\"verdict\":\"IE\",\"message\":\"out of memory\"}");
+	fflush(stdout);
+	free(s);
+	json_decref(o);
+}
+
+/*
+ * --problem: judges each file against the problem (or estimates its
+ * complexity), one JSON line per file.  A problem that does not load is
+ * bad usage (exit 2), its errors on stderr as file:line: reason.
+ */
+static int run_problem(const char *path, char **files, int nfiles, unsigned pool, bool nocg,
+		       bool quiet, bool submit, bool show_hidden, bool complexity)
+{
+	json_t *errors = json_array();
+	struct problem *p;
+	struct judge *j;
+
+	if (problem_load(path, &p, errors)) {
+		size_t i;
+		json_t *e;
+		json_array_foreach(errors, i, e) fprintf(stderr, "%s\n", json_string_value(e));
+		json_decref(errors);
+		return 2;
+	}
+	json_decref(errors);
+	if (complexity && !p->gen) {
+		fprintf(stderr, "tandem-run: %s has no generator (gen.py)\n", path);
+		problem_destroy(p);
+		return 2;
+	}
+	struct judge_config cfg = {
+		.pool_size = pool,
+		.queue_max = 1024,
+		.cgroup = nocg ? JUDGE_CGROUP_NONE : JUDGE_CGROUP_AUTO,
+		.log = log_normal,
+		.log_ud = &quiet,
+	};
+	int e = judge_create(&cfg, &j);
+	if (e) {
+		fprintf(stderr, "tandem-run: cannot start the judge: %s\n", judge_strerror(e));
+		problem_destroy(p);
+		return 1;
+	}
+	for (int i = 0; i < nfiles && !stop_signal; i++) {
+		size_t len = 0;
+		char *code = slurp(files[i], &len);
+		if (!code) {
+			print_json(json_pack("{s:s, s:s}", "verdict", "IE", "message",
+					     "cannot read the file"));
+			continue;
+		}
+		if (complexity)
+			print_json(problem_complexity(j, p, code, len));
+		else
+			print_json(problem_judge(j, p, code, len, submit, show_hidden));
+		free(code);
+	}
+	judge_destroy(j);
+	problem_destroy(p);
+	if (stop_signal) {
+		signal(stop_signal, SIG_DFL);
+		raise(stop_signal);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	enum {
@@ -401,6 +483,10 @@ int main(int argc, char **argv)
 		O_BENCH,
 		O_NOCG,
 		O_QUIET,
+		O_PROBLEM,
+		O_SUBMIT,
+		O_SHOW_HIDDEN,
+		O_COMPLEXITY,
 		O_HELP
 	};
 	static const struct option opts[] = {
@@ -418,12 +504,17 @@ int main(int argc, char **argv)
 		{ "bench", required_argument, NULL, O_BENCH },
 		{ "unsafe-no-cgroup", no_argument, NULL, O_NOCG },
 		{ "quiet", no_argument, NULL, O_QUIET },
+		{ "problem", required_argument, NULL, O_PROBLEM },
+		{ "submit", no_argument, NULL, O_SUBMIT },
+		{ "show-hidden", no_argument, NULL, O_SHOW_HIDDEN },
+		{ "complexity", no_argument, NULL, O_COMPLEXITY },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct judge_limits lim = { 2000, 5000, 256, 64 };
 	unsigned jobs = 1, pool = 4, nbench = 0;
-	const char *stdin_path = NULL, *entry = NULL, *tests_path = NULL;
+	const char *stdin_path = NULL, *entry = NULL, *tests_path = NULL, *problem_path = NULL;
+	bool submit = false, show_hidden = false, complexity = false;
 	enum judge_mode mode = JUDGE_MODE_SCRIPT;
 	bool nocg = false, quiet = false;
 	struct judge_cmp cmp;
@@ -474,6 +565,18 @@ int main(int argc, char **argv)
 		case O_QUIET:
 			quiet = true;
 			break;
+		case O_PROBLEM:
+			problem_path = optarg;
+			break;
+		case O_SUBMIT:
+			submit = true;
+			break;
+		case O_SHOW_HIDDEN:
+			show_hidden = true;
+			break;
+		case O_COMPLEXITY:
+			complexity = true;
+			break;
 		case 'h':
 		case O_HELP:
 			fputs(usage, stdout);
@@ -490,6 +593,14 @@ int main(int argc, char **argv)
 		fputs(usage, stderr);
 		return 2;
 	}
+	if ((submit || show_hidden || complexity) && !problem_path) {
+		fprintf(stderr,
+			"tandem-run: --submit, --show-hidden and --complexity need --problem\n");
+		return 2;
+	}
+	if (problem_path)
+		return run_problem(problem_path, argv + optind, argc - optind, pool, nocg, quiet,
+				   submit, show_hidden, complexity);
 	if (mode != JUDGE_MODE_SCRIPT && (!entry || !tests_path)) {
 		fprintf(stderr, "tandem-run: --mode %s needs --entry and --tests\n",
 			judge_mode_str(mode));

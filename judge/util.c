@@ -210,6 +210,7 @@ void judge_result_finish(struct judge_result *res)
 	for (size_t i = 0; res->tests && i < res->ntests; i++) {
 		json_decref(res->tests[i].value);
 		json_decref(res->tests[i].error);
+		json_decref(res->tests[i].output);
 	}
 	judge__free(res->alloc, res->tests, judge__tests_size(res->ntests));
 	memset(res, 0, sizeof(*res));
@@ -285,6 +286,10 @@ json_t *judge_result_json(const struct judge_result *res, const char *out, size_
 				bad |= put(to, "value", json_incref(t->value));
 			if (t->error)
 				bad |= put(to, "error", json_incref(t->error));
+			if (t->mem_kb)
+				bad |= put(to, "mem_kb", json_integer((json_int_t)t->mem_kb));
+			if (t->output)
+				bad |= put(to, "output", json_incref(t->output));
 			bad |= json_array_append_new(ts, to);
 		}
 		json_decref(ts);

@@ -15,17 +15,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
 #include "http.h"
+#include "subs.h"
 #include "log.h"
+#include "presence.h"
 #include "room.h"
 #include "server.h"
-#include "store.h"
+#include "store.h" /* the room list's types; the calls go through room.c */
 #include "timeline.h"
 
 #define TOKEN_TTL_S (7 * 24 * 3600)
@@ -57,6 +59,7 @@ static int make_token(struct server *srv, const char *room, const char *role, co
 	return auth_token_make(srv->secret, &cl, now, out);
 }
 
+/* The new room is stored (or could not be, and was discarded). */
 static void created(void *ud, int err)
 {
 	struct http_req *hr = ud;
@@ -64,12 +67,10 @@ static void created(void *ud, int err)
 
 	hr->pending = NULL;
 	if (err) {
-		room_discard(hr->room);
 		json_decref(body);
 		http_reply(hr, 503, error_json("database unavailable; room not created"));
 		return;
 	}
-	room_mark_persisted(hr->room);
 	http_reply(hr, 201, body);
 }
 
@@ -148,34 +149,126 @@ static int create_room(struct server *srv, struct http_req *hr, const char *auth
 	*out = json_pack("{s:s, s:s, s:o, s:o}", "id", id, "problem", problem, "links", links,
 			 "tokens", tokens);
 	json_decref(req);
-	if (!srv->db)
-		return 201;
 	/* Answer once the room is durable; if it cannot be, it does not exist. */
 	hr->pending = *out;
 	*out = NULL;
-	hr->room = r;
-	if (store_create_room(srv->db, id, problem[0] ? problem : NULL, created, hr)) {
-		*out = hr->pending;
+	if (room_store_new(r, created, hr)) {
+		json_decref(hr->pending);
 		hr->pending = NULL;
-		room_discard(r);
-		json_decref(*out);
 		*out = error_json("database unavailable; room not created");
 		return 503;
 	}
 	return 0;
 }
 
-static void listed_rooms(void *ud, int err, json_t *rooms, const char *next)
+/* A page of the room list waiting for the presence of its rooms. */
+struct listing {
+	struct http_req *hr;
+	json_t *rooms;
+	json_t *next;	/* the cursor of the following page, or null */
+	size_t pending; /* presence reads out, plus one while they are sent */
+};
+
+struct listing_read {
+	struct listing *ls;
+	json_t *room; /* borrowed from ls->rooms */
+};
+
+static void listing_done(struct listing *ls)
+{
+	if (--ls->pending)
+		return;
+	http_reply(ls->hr, 200, json_pack("{s:o, s:o}", "rooms", ls->rooms, "next", ls->next));
+	free(ls);
+}
+
+/* Both seats as GET /api/rooms/:id shows them, from what Redis holds of a room not in memory. */
+static void listed_presence(void *ud, int err, const struct presence_entry *e, size_t n)
+{
+	struct listing_read *rd = ud;
+
+	if (!err) {
+		json_t *a = json_array();
+
+		for (int k = 0; k < 2; k++) {
+			const char *seat = proto_seat_name(k ? SEAT_CANDIDATE : SEAT_INTERVIEWER);
+			const struct presence_entry *m = NULL;
+
+			for (size_t i = 0; i < n; i++)
+				if (!strcmp(e[i].member, seat))
+					m = &e[i];
+			json_array_append_new(
+				a, json_pack("{s:s, s:s, s:s, s:I}", "seat", seat, "name",
+					     m ? m->name : "", "state",
+					     m ? presence_state_name(m->state) : "NONE", "since",
+					     (json_int_t)(m ? m->since_ms : 0)));
+		}
+		json_object_set_new(rd->room, "presence", a);
+	}
+	listing_done(rd->ls);
+	free(rd);
+}
+
+/*
+ * A page of rows from PostgreSQL: each room with its presence, live for a
+ * room in memory, otherwise read from Redis (null when it cannot be).
+ */
+static void listed_rooms(void *ud, int status, const struct store_listed *rows, size_t n, bool more)
 {
 	struct http_req *hr = ud;
+	struct server *srv = hr->srv;
+	struct listing *ls;
 
-	if (err) {
+	if (status != 200) {
 		http_reply(hr, 503, error_json("database unavailable"));
 		return;
 	}
-	http_reply(hr, 200,
-		   json_pack("{s:O, s:o}", "rooms", rooms, "next",
-			     next ? json_string(next) : json_null()));
+	ls = calloc(1, sizeof(*ls));
+	if (!ls || !(ls->rooms = json_array())) {
+		free(ls);
+		http_reply(hr, 500, error_json("out of memory"));
+		return;
+	}
+	ls->hr = hr;
+	ls->next = json_null();
+	if (more && n) {
+		char cursor[96];
+
+		snprintf(cursor, sizeof(cursor), "%lld.%s", (long long)rows[n - 1].created_us,
+			 rows[n - 1].id);
+		ls->next = json_string(cursor);
+	}
+	ls->pending = 1;
+	for (size_t i = 0; i < n; i++) {
+		const struct store_listed *row = &rows[i];
+		json_t *room = json_pack(
+			"{s:s, s:s, s:s, s:I, s:o, s:n}", "id", row->id, "problem", row->problem,
+			"state", row->closed_ms ? "closed" : "open", "created",
+			(json_int_t)(row->created_us / 1000), "closed",
+			row->closed_ms ? json_integer(row->closed_ms) : json_null(), "presence");
+		struct listing_read *rd;
+		struct room *r;
+
+		if (!room)
+			continue;
+		json_array_append_new(ls->rooms, room);
+		r = room_find(srv, row->id);
+		if (r) {
+			json_object_set_new(room, "presence", room_presence_json(r));
+			continue;
+		}
+		rd = srv->presence ? malloc(sizeof(*rd)) : NULL;
+		if (!rd)
+			continue;
+		rd->ls = ls;
+		rd->room = room;
+		ls->pending++;
+		if (presence_read(srv->presence, row->id, listed_presence, rd)) {
+			ls->pending--;
+			free(rd);
+		}
+	}
+	listing_done(ls);
 }
 
 /*
@@ -284,7 +377,10 @@ struct room_call {
 	int64_t epoch; /* of the token */
 	enum seat seat;
 	char method[8];
-	char action[32];
+	char action[64];
+	/* submissions routes: the submission's id, and the list's page */
+	char sub[48];
+	char before[48];
 	/* query of the replay routes, parsed before the room loads */
 	uint64_t after;
 	unsigned limit;
@@ -296,11 +392,16 @@ static bool is_replay(const char *action)
 	return strcmp(action, "timeline") == 0 || strcmp(action, "text") == 0;
 }
 
+static bool is_subs(const char *action)
+{
+	return strncmp(action, "submissions", 11) == 0;
+}
+
 /*
  * TIME of ?at=: unix milliseconds, or RFC 3339 ("2026-11-22T00:30:17.5Z",
  * "...+02:00"; a '+' may arrive URL-decoded as a space).  0 or -1.
  */
-static int parse_time(const char *s, int64_t *out)
+int http_parse_time(const char *s, int64_t *out)
 {
 	int y, mo, d, h, mi, sec, n = 0;
 	int64_t ms = 0, off = 0;
@@ -446,7 +547,7 @@ static int replay_query(struct http_req *hr, struct room_call *rc, json_t **out)
 		rc->at_ms = (int64_t)server_now_ms();
 		return 0;
 	}
-	if (parse_time(v, &rc->at_ms)) {
+	if (http_parse_time(v, &rc->at_ms)) {
 		*out = error_json("at must be unix milliseconds or an RFC 3339 time");
 		return 400;
 	}
@@ -479,34 +580,27 @@ static void call_deadline(lws_sorted_usec_list_t *sul)
 }
 
 /*
- * PostgreSQL answered the close.  Only now is the room closed in memory
- * (members see COMPLETED, sockets close with 4002): a close is closed once
- * it is durable, and one that failed leaves the room as it was, so the
- * retry the 503 asks for can succeed.  A close that succeeds after its
- * request was answered 503 (PostgreSQL came back late) still closes the
- * room: a retry finds it closed and answers 200.
+ * The close is stored, and only now is the room closed in memory (members
+ * see COMPLETED, sockets close with 4002: room_close_durably), or it could
+ * not be, and the room is as it was, so the retry the 503 asks for can
+ * succeed.  A close that succeeds after its request was answered 503
+ * (PostgreSQL came back late) still closes the room: a retry finds it
+ * closed and answers 200.
  */
 static void on_closed(void *ud, int err)
 {
 	struct room_call *rc = ud;
-	/* By id: an empty room may have been freed meanwhile. */
-	struct room *r = room_find(rc->srv, rc->id);
 
-	if (err) {
+	if (err)
 		call_reply(rc, 503, error_json("the close was not recorded; retry it"));
-	} else {
-		if (r)
-			room_close(r);
+	else
 		call_reply(rc, 200, json_pack("{s:s, s:b}", "id", rc->id, "closed", 1));
-	}
 	call_done(rc);
 }
 
 /* POST /api/rooms/:id/close: closing is idempotent (a closed room answers 200). */
 static bool close_room(struct room_call *rc, struct room *r)
 {
-	struct server *srv = rc->srv;
-
 	if (strcmp(rc->method, "POST") != 0) {
 		call_reply(rc, 405, error_json("use POST"));
 		return false;
@@ -519,16 +613,11 @@ static bool close_room(struct room_call *rc, struct room *r)
 		call_reply(rc, 200, json_pack("{s:s, s:b}", "id", rc->id, "closed", 1));
 		return false;
 	}
-	if (!srv->db) {
-		room_close(r);
-		call_reply(rc, 200, json_pack("{s:s, s:b}", "id", rc->id, "closed", 1));
-		return false;
-	}
-	if (store_close_room(srv->db, rc->id, on_closed, rc)) {
+	if (room_close_durably(rc->srv, rc->id, on_closed, rc)) {
 		call_reply(rc, 503, error_json("the close was not recorded; retry it"));
 		return false;
 	}
-	return true; /* on_closed finishes the call */
+	return true; /* on_closed finishes the call (it may have already) */
 }
 
 /*
@@ -544,7 +633,65 @@ static bool revoked_may(const struct room_call *rc, const struct room *r)
 		return false;
 	if (strcmp(rc->action, "close") == 0)
 		return room_closed(r);
-	return strcmp(rc->method, "GET") == 0 && (rc->action[0] == '\0' || is_replay(rc->action));
+	return strcmp(rc->method, "GET") == 0 &&
+	       (rc->action[0] == '\0' || is_replay(rc->action) || is_subs(rc->action));
+}
+
+static void subs_answered(void *ud, int status, json_t *body)
+{
+	struct room_call *rc = ud;
+
+	call_reply(rc, status, body);
+	call_done(rc);
+}
+
+/* ?before=ID&limit=N of GET .../submissions, and the id of .../submissions/ID. */
+static int subs_query(struct http_req *hr, struct room_call *rc, json_t **out)
+{
+	char buf[96];
+	const char *v;
+
+	rc->limit = 20;
+	if (rc->action[11] == '/') {
+		const char *sid = rc->action + 12;
+		if (!sid[0] || strlen(sid) >= sizeof(rc->sub) ||
+		    strspn(sid,
+			   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+			    strlen(sid)) {
+			*out = error_json("no such submission");
+			return 404;
+		}
+		snprintf(rc->sub, sizeof(rc->sub), "%s", sid);
+		return 0;
+	}
+	if (rc->action[11] != '\0') {
+		*out = error_json("no such route");
+		return 404;
+	}
+	if (strcmp(rc->method, "GET") != 0) {
+		*out = error_json("use GET");
+		return 405;
+	}
+	v = hr->wsi ? lws_get_urlarg_by_name(hr->wsi, "before=", buf, sizeof(buf)) : NULL;
+	if (v) {
+		if (!v[0] || strlen(v) >= sizeof(rc->before)) {
+			*out = error_json("before must be a submission id");
+			return 400;
+		}
+		snprintf(rc->before, sizeof(rc->before), "%s", v);
+	}
+	v = hr->wsi ? lws_get_urlarg_by_name(hr->wsi, "limit=", buf, sizeof(buf)) : NULL;
+	if (v) {
+		char *end;
+		unsigned long l = strtoul(v, &end, 10);
+
+		if (!v[0] || *end || l < 1 || l > 100) {
+			*out = error_json("limit must be between 1 and 100");
+			return 400;
+		}
+		rc->limit = (unsigned)l;
+	}
+	return 0;
 }
 
 static void room_call(void *ud, struct room *r, int status)
@@ -584,6 +731,18 @@ static void room_call(void *ud, struct room *r, int status)
 		replay(rc, r);
 		goto out;
 	}
+	if (is_subs(rc->action)) {
+		/* A candidate sees its own seat's submissions only; hidden tests never. */
+		const char *seat = rc->seat == SEAT_CANDIDATE ? "candidate" : NULL;
+		int e = rc->sub[0] ? subs_get(rc->srv, rc->id, rc->sub, seat, subs_answered, rc)
+				   : subs_list(rc->srv, rc->id, seat,
+					       rc->before[0] ? rc->before : NULL, rc->limit,
+					       subs_answered, rc);
+		if (e == 0)
+			return; /* subs_answered finishes the call */
+		call_reply(rc, 503, error_json("database unavailable"));
+		goto out;
+	}
 	call_reply(rc, 404, error_json("no such route"));
 out:
 	call_done(rc);
@@ -592,13 +751,15 @@ out:
 int http_api(struct server *srv, struct http_req *hr, const char *method, const char *path,
 	     const char *auth, const char *body, size_t body_len, json_t **out)
 {
-	char id[64], action[32];
+	char id[64], action[64];
 	const char *why = "";
 	struct room_call *rc;
 	int64_t epoch = 0;
 	enum seat seat;
 
 	*out = NULL;
+	if (strcmp(path, "/api/problems") == 0 || strncmp(path, "/api/problems/", 14) == 0)
+		return http_problems(srv, hr, method, path, auth, body, body_len, out);
 	if (strcmp(path, "/api/rooms") == 0) {
 		if (strcmp(method, "GET") == 0)
 			return list_rooms(srv, hr, auth, out);
@@ -610,7 +771,7 @@ int http_api(struct server *srv, struct http_req *hr, const char *method, const 
 	}
 	action[0] = '\0';
 	if (strncmp(path, "/api/rooms/", 11) != 0 ||
-	    sscanf(path + 11, "%63[A-Za-z0-9_-]/%31s", id, action) < 1 ||
+	    sscanf(path + 11, "%63[A-Za-z0-9_-]/%63s", id, action) < 1 ||
 	    strlen(path + 11) != strlen(id) + (action[0] ? strlen(action) + 1 : 0)) {
 		*out = error_json("no such route");
 		return 404;
@@ -632,8 +793,8 @@ int http_api(struct server *srv, struct http_req *hr, const char *method, const 
 	snprintf(rc->id, sizeof(rc->id), "%s", id);
 	snprintf(rc->method, sizeof(rc->method), "%s", method);
 	snprintf(rc->action, sizeof(rc->action), "%s", action);
-	if (is_replay(action)) {
-		int status = replay_query(hr, rc, out);
+	if (is_replay(action) || is_subs(action)) {
+		int status = is_subs(action) ? subs_query(hr, rc, out) : replay_query(hr, rc, out);
 
 		if (status) {
 			free(rc);
@@ -856,7 +1017,8 @@ void http_reply(struct http_req *hr, int status, json_t *body)
 	hr->resp_len = hr->resp ? strlen(hr->resp) : 0;
 	hr->ready = true;
 	log_event(LOG_INFO, "http", "status=%d", status);
-	lws_callback_on_writable(hr->wsi);
+	if (hr->wsi) /* a request without a connection is a test's */
+		lws_callback_on_writable(hr->wsi);
 }
 
 static void http_handle(struct server *srv, struct http_pss *h)
@@ -1015,7 +1177,9 @@ static int body_append(struct http_pss *h, const void *in, size_t len)
 {
 	char *n;
 
-	if (h->too_big || h->body_len + len > HTTP_BODY_MAX) {
+	if (h->too_big ||
+	    h->body_len + len >
+		    (strncmp(h->path, "/api/problems", 13) ? HTTP_BODY_MAX : HTTP_PROBLEM_MAX)) {
 		h->too_big = true;
 		return 0;
 	}
@@ -1107,6 +1271,12 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		} else if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI)) {
 			snprintf(h->method, sizeof(h->method), "GET");
 			uri_len = lws_hdr_copy(wsi, h->path, sizeof(h->path), WSI_TOKEN_GET_URI);
+		} else if (lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI)) {
+			snprintf(h->method, sizeof(h->method), "PUT");
+			uri_len = lws_hdr_copy(wsi, h->path, sizeof(h->path), WSI_TOKEN_PUT_URI);
+		} else if (lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI)) {
+			snprintf(h->method, sizeof(h->method), "DELETE");
+			uri_len = lws_hdr_copy(wsi, h->path, sizeof(h->path), WSI_TOKEN_DELETE_URI);
 		} else if (lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI)) {
 			snprintf(h->method, sizeof(h->method), "HEAD");
 			uri_len = lws_hdr_copy(wsi, h->path, sizeof(h->path), WSI_TOKEN_HEAD_URI);
@@ -1123,15 +1293,14 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			http_reply(h->hr, 414, error_json("path too long"));
 			return 0;
 		}
-		/* A POST with a body is handled once the body is in. */
-		if (strcmp(h->method, "POST") == 0 &&
-		    lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+		/* A POST or PUT with a body is handled once the body is in. */
+		bool bodied = strcmp(h->method, "POST") == 0 || strcmp(h->method, "PUT") == 0;
+		if (bodied && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
 			/* lws passes the chunks through as they are: decoded here. */
 			h->chunked = true;
 			return 0;
 		}
-		if (strcmp(h->method, "POST") == 0 &&
-		    lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+		if (bodied && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
 			char cl[24];
 
 			lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH);

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 #include <libwebsockets.h>
@@ -20,7 +21,6 @@
 #include "httphead.h"
 
 struct server;
-struct room;
 
 /*
  * One API request.  http.c owns it; when the connection closes before the
@@ -43,7 +43,6 @@ struct http_req {
 	bool headers_sent;
 	/* scratch for http.c while an answer is pending */
 	json_t *pending;
-	struct room *room;
 };
 
 /*
@@ -53,8 +52,21 @@ struct http_req {
  */
 int http_api(struct server *srv, struct http_req *hr, const char *method, const char *path,
 	     const char *auth, const char *body, size_t body_len, json_t **out);
+/*
+ * The admin's problem routes, /api/problems[/ID] (http-problems.c); the
+ * same contract as http_api().
+ */
+int http_problems(struct server *srv, struct http_req *hr, const char *method, const char *path,
+		  const char *auth, const char *body, size_t body_len, json_t **out);
+
 /* Answers hr (consumes body). */
 void http_reply(struct http_req *hr, int status, json_t *body);
+/*
+ * TIME of ?at=: unix milliseconds, or RFC 3339 ("2026-11-22T00:30:17.5Z",
+ * "...+02:00"; a '+' may arrive URL-decoded as a space) into *out.  0, or
+ * -1 when s is neither.
+ */
+int http_parse_time(const char *s, int64_t *out);
 
 /*
  * lws's per-session storage of an HTTP connection (ws.c sizes the protocol
@@ -78,6 +90,8 @@ struct http_pss {
 
 /* The most a request body may hold (a bigger one is answered 413). */
 #define HTTP_BODY_MAX (64 * 1024)
+/* An admin's problem upload (a tar or JSON body): a problem's files, tests included. */
+#define HTTP_PROBLEM_MAX (16 * 1024 * 1024)
 /* A chunked body over HTTP_BODY_MAX is read to its end for the 413, up to this much. */
 #define HTTP_CHUNKED_READ_MAX (64u << 20)
 

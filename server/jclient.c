@@ -19,6 +19,7 @@
 struct jrun {
 	uint64_t id;
 	jclient_output_cb *out;
+	jclient_test_cb *test;
 	jclient_done_cb *done;
 	void *ud;
 	struct jrun *next;
@@ -123,6 +124,14 @@ static void on_frame(struct jclient *jc, enum jproto_op op, json_t *msg)
 
 		if ((r = take(jc, id, false)) && data && stream && r->out)
 			r->out(r->ud, id, stream, data);
+		break;
+	}
+	case JPROTO_OP_TEST: {
+		json_t *t = json_object_get(msg, "test"), *idx = json_object_get(msg, "index");
+
+		if ((r = take(jc, id, false)) && r->test && json_is_object(t) &&
+		    json_is_integer(idx) && json_integer_value(idx) >= 0)
+			r->test(r->ud, id, (size_t)json_integer_value(idx), t);
 		break;
 	}
 	case JPROTO_OP_RESULT: {
@@ -274,20 +283,37 @@ static int send_frame(struct jclient *jc, enum jproto_op op, json_t *body)
 int jclient_run(struct jclient *jc, const char *code, size_t code_len, jclient_output_cb *out,
 		jclient_done_cb *done, void *ud, uint64_t *run)
 {
+	json_t *req = json_pack("{s:s%}", "code", code, code_len);
+
+	if (!req)
+		return JPROTO_ENOMEM;
+	return jclient_run_tests(jc, req, out, NULL, done, ud, run);
+}
+
+int jclient_run_tests(struct jclient *jc, json_t *req, jclient_output_cb *out,
+		      jclient_test_cb *test, jclient_done_cb *done, void *ud, uint64_t *run)
+{
 	struct jrun *r;
 	int rc;
 
-	if (!jclient_up(jc))
-		return JPROTO_EDOWN;
-	r = calloc(1, sizeof(*r));
-	if (!r)
+	if (!req)
 		return JPROTO_ENOMEM;
+	if (!jclient_up(jc)) {
+		json_decref(req);
+		return JPROTO_EDOWN;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		json_decref(req);
+		return JPROTO_ENOMEM;
+	}
 	r->id = ++jc->next_id;
 	r->out = out;
+	r->test = test;
 	r->done = done;
 	r->ud = ud;
-	rc = send_frame(jc, JPROTO_OP_RUN,
-			json_pack("{s:I, s:s%}", "id", (json_int_t)r->id, "code", code, code_len));
+	json_object_set_new(req, "id", json_integer((json_int_t)r->id));
+	rc = send_frame(jc, JPROTO_OP_RUN, req);
 	if (rc) {
 		free(r);
 		return rc;

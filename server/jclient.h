@@ -64,6 +64,19 @@ typedef void jclient_done_cb(void *ud, uint64_t run, json_t *result, int err, co
  */
 int jclient_run(struct jclient *jc, const char *code, size_t code_len, jclient_output_cb *out,
 		jclient_done_cb *done, void *ud, uint64_t *run);
+/* A test's line as it arrives (test modes); t is borrowed for the call. */
+typedef void jclient_test_cb(void *ud, uint64_t run, size_t index, const json_t *t);
+
+/*
+ * A run in any mode: req (consumed) holds "code" and, for the test modes,
+ * "mode", "entry", "tests" (without expected values), "options" and
+ * "limits" ({cpu_ms, wall_ms, mem_mb, output_kb}); or "kind": "complexity"
+ * with "problem".  test (may be NULL) gets each test's line as it arrives;
+ * done the whole result (judge_result_json, or the estimate).  Returns as
+ * jclient_run().
+ */
+int jclient_run_tests(struct jclient *jc, json_t *req, jclient_output_cb *out,
+		      jclient_test_cb *test, jclient_done_cb *done, void *ud, uint64_t *run);
 /* Forgets run: no more callbacks for it, and the supervisor cancels it. */
 void jclient_forget(struct jclient *jc, uint64_t run);
 

@@ -10,7 +10,12 @@
  * JSON object whose "op" is one of JPROTO_OP_MAP:
  *
  *   server -> supervisor  run     {"op":"run","id":N,"code":"..."}
- *                                 (optional "stdin", "limits":{"cpu_ms",...})
+ *                                 (optional "stdin", "limits":{"cpu_ms",...});
+ *                                 test modes add "mode", "entry", "tests"
+ *                                 (never an expected value) and "options"
+ *                                 (judge_request.options); "kind":
+ *                                 "complexity" with "problem" (its JSON
+ *                                 form) asks for the complexity estimate
  *                         cancel  {"op":"cancel","id":N}
  *   supervisor -> server  ready   {"op":"ready","cgroup":"v1"}
  *                         down    {"op":"down","error":E,"message":"..."}
@@ -18,6 +23,8 @@
  *                                  "starting":N,"queued":N}
  *                         output  {"op":"output","id":N,"stream":"stdout",
  *                                  "data":"..."}
+ *                         test    {"op":"test","id":N,"index":i,"test":{...}}
+ *                                 as each test's line arrives (test modes)
  *                         result  {"op":"result","id":N,"result":{...}} or
  *                                 {"op":"result","id":N,"error":E,"message":"..."}
  *
@@ -44,6 +51,7 @@
 	X(DOWN, "down")     \
 	X(STATS, "stats")   \
 	X(OUTPUT, "output") \
+	X(TEST, "test")     \
 	X(RESULT, "result")
 
 enum jproto_op {

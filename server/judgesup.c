@@ -25,6 +25,7 @@
 #include "judge.h"
 #include "jproto.h"
 #include "judgesup.h"
+#include "problem.h"
 #include "log.h"
 
 #define RUNS_MAX 256
@@ -171,6 +172,55 @@ static void on_done(void *ud, uint64_t run_id, struct judge_result *res)
 	memset(r, 0, sizeof(*r));
 }
 
+static void on_test(void *ud, uint64_t run_id, size_t index, const struct judge_test_result *t)
+{
+	struct sup *sp = ud;
+	struct srun *r = run_by_judge(sp, run_id);
+	json_t *o;
+
+	if (!r)
+		return;
+	o = json_pack("{s:s, s:f, s:I}", "verdict", judge_verdict_str(t->verdict), "cpu_ms",
+		      t->cpu_ms, "mem_kb", (json_int_t)t->mem_kb);
+	if (o && t->value)
+		json_object_set(o, "value", t->value);
+	if (o && t->error)
+		json_object_set(o, "error", t->error);
+	if (o && t->output)
+		json_object_set(o, "output", t->output);
+	if (o)
+		judgesup_send(sp->sock, JPROTO_OP_TEST,
+			      json_pack("{s:I, s:I, s:o}", "id", (json_int_t)r->client_id, "index",
+					(json_int_t)index, "test", o));
+}
+
+/*
+ * A complexity estimate: problem_complexity() drives the judge itself
+ * (blocking this process for up to ~5 s: requests of other rooms wait in
+ * the socket meanwhile, while their sandboxes run on under their limits).
+ */
+static void run_complexity(struct sup *sp, json_t *msg)
+{
+	json_int_t id = json_integer_value(json_object_get(msg, "id"));
+	json_t *code = json_object_get(msg, "code"), *errors = json_array();
+	struct problem *p = NULL;
+	json_t *res = NULL;
+
+	if (json_is_string(code) &&
+	    !problem_from_json(json_object_get(msg, "problem"), "complexity", &p, errors) && p->gen)
+		res = problem_complexity(sp->judge, p, json_string_value(code),
+					 json_string_length(code));
+	if (res)
+		judgesup_send(sp->sock, JPROTO_OP_RESULT,
+			      json_pack("{s:I, s:o}", "id", id, "result", res));
+	else
+		send_error(sp, id, p ? JPROTO_EJUDGE : JPROTO_EBADREQ,
+			   p ? "the estimate failed"
+			     : json_string_value(json_array_get(errors, 0)));
+	problem_destroy(p);
+	json_decref(errors);
+}
+
 static void start_run(struct sup *sp, json_t *msg)
 {
 	json_int_t id = json_integer_value(json_object_get(msg, "id"));
@@ -189,6 +239,17 @@ static void start_run(struct sup *sp, json_t *msg)
 	}
 	memset(&req, 0, sizeof(req));
 	req.mode = JUDGE_MODE_SCRIPT;
+	if (json_is_string(json_object_get(msg, "mode")) &&
+	    judge_mode_parse(json_string_value(json_object_get(msg, "mode")), &req.mode)) {
+		send_error(sp, id, JPROTO_EBADREQ, "unknown mode");
+		return;
+	}
+	if (req.mode != JUDGE_MODE_SCRIPT) {
+		req.entry = json_string_value(json_object_get(msg, "entry"));
+		req.tests = json_object_get(msg, "tests");
+		req.options = json_object_get(msg, "options");
+		req.test = on_test;
+	}
 	req.code = code;
 	req.code_len = json_string_length(json_object_get(msg, "code"));
 	req.stdin_data = json_string_value(json_object_get(msg, "stdin"));
@@ -197,6 +258,8 @@ static void start_run(struct sup *sp, json_t *msg)
 		req.limits.cpu_ms = (uint32_t)json_integer_value(json_object_get(lim, "cpu_ms"));
 		req.limits.wall_ms = (uint32_t)json_integer_value(json_object_get(lim, "wall_ms"));
 		req.limits.mem_mb = (uint32_t)json_integer_value(json_object_get(lim, "mem_mb"));
+		req.limits.output_kb =
+			(uint32_t)json_integer_value(json_object_get(lim, "output_kb"));
 	}
 	memset(r, 0, sizeof(*r));
 	r->used = true;
@@ -217,7 +280,11 @@ static void start_run(struct sup *sp, json_t *msg)
 
 static void on_frame(struct sup *sp, enum jproto_op op, json_t *msg)
 {
-	if (op == JPROTO_OP_RUN) {
+	const char *kind = json_string_value(json_object_get(msg, "kind"));
+
+	if (op == JPROTO_OP_RUN && kind && !strcmp(kind, "complexity")) {
+		run_complexity(sp, msg);
+	} else if (op == JPROTO_OP_RUN) {
 		start_run(sp, msg);
 	} else if (op == JPROTO_OP_CANCEL) {
 		uint64_t id = (uint64_t)json_integer_value(json_object_get(msg, "id"));
@@ -291,6 +358,9 @@ int judgesup_main(int sock, pid_t parent, unsigned workers, bool unsafe_no_cgrou
 	sp.sock = sock;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.pool_size = workers;
+	/* Every run the supervisor can track may wait: a burst of 100 rooms submitting is queued.
+	 */
+	cfg.queue_max = RUNS_MAX;
 	cfg.cgroup = unsafe_no_cgroup ? JUDGE_CGROUP_NONE : JUDGE_CGROUP_AUTO;
 	cfg.log = judge_log;
 	rc = judge_create(&cfg, &sp.judge);

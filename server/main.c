@@ -26,6 +26,8 @@
 #include "judgesup.h"
 #include "log.h"
 #include "migrate.h"
+#include "bank.h"
+#include "problems.h"
 #include "presence.h"
 #include "room.h"
 #include "server.h"
@@ -125,6 +127,8 @@ static void stop_now(uv_timer_t *t)
 		timeline_destroy(srv.timeline);
 		srv.timeline = NULL;
 	}
+	bank_destroy(srv.bank);
+	srv.bank = NULL;
 	if (srv.db) {
 		db_destroy(srv.db);
 		srv.db = NULL;
@@ -285,6 +289,8 @@ static int serve(const struct tandem_config *cfg)
 
 	if (db_create(loop, cfg->pg, NULL, &srv.db))
 		log_event(LOG_ERROR, "db", "msg=%s", "cannot set up the PostgreSQL client");
+	else if (bank_create(&srv, &srv.bank))
+		log_event(LOG_ERROR, "bank", "msg=%s", "cannot set up the problem bank");
 	{
 		struct timeline_options to;
 
@@ -334,6 +340,8 @@ out:
 		presence_destroy(srv.presence);
 	if (srv.timeline)
 		timeline_destroy(srv.timeline);
+	bank_destroy(srv.bank);
+	srv.bank = NULL;
 	if (srv.db)
 		db_destroy(srv.db);
 	uv_walk(loop, walk_close, NULL);
@@ -357,6 +365,9 @@ int main(int argc, char **argv)
 
 	log_init_from_env();
 	signal(SIGPIPE, SIG_IGN);
+	/* `tandem problems ...` has its own arguments (server/problems-cli.c). */
+	if (argc >= 2 && !strcmp(argv[1], "problems"))
+		return problems_main(argc - 1, argv + 1);
 	rc = config_parse(&cfg, argc, argv, NULL, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "%s\n(see tandem --help)\n", err);

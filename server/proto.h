@@ -33,6 +33,8 @@ enum seat {
  *                 editing, the offending one);
  *   PROTO_LATEST  (with ROOM or OTHERS) superseded by the next one: a
  *                 connection far behind is not sent it (conn_send_ephemeral).
+ * ROOM | REPLY: to the room when it changes, and to one connection alone
+ * (the joining one) when only that one lacks it (the room's problem).
  */
 enum proto_delivery {
 	PROTO_ROOM = 1,
@@ -63,7 +65,7 @@ enum proto_delivery {
 	X(RUN_TEST, "run.test", 0, SEATS_ALL, PROTO_ROOM)                            \
 	X(NOTE, "note", SEATS_STAFF, SEATS_STAFF, PROTO_ROOM)                        \
 	X(EVENT, "event", SEATS_EDIT, SEATS_STAFF, PROTO_ROOM)                       \
-	X(PROBLEM, "problem", SEAT_INTERVIEWER, SEATS_ALL, PROTO_ROOM)               \
+	X(PROBLEM, "problem", SEAT_INTERVIEWER, SEATS_ALL, PROTO_ROOM | PROTO_REPLY) \
 	X(SUBMIT, "submit", SEAT_CANDIDATE | SEAT_INTERVIEWER, 0, PROTO_REPLY)       \
 	X(COMPLEXITY, "complexity", SEATS_EDIT, 0, PROTO_REPLY)                      \
 	X(COMPLEXITY_STARTED, "complexity.started", 0, SEATS_ALL, PROTO_ROOM)        \

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "room-internal.h"
 #include "room.h"
+#include "store.h"
 #include "timeline.h"
 
 /* Sends the acks whose events are durable, in the order the edits came. */
@@ -79,6 +80,50 @@ static void fan_out(struct room *r, const struct conn *from, const uint8_t *data
 	for (struct conn *o = r->conns; o; o = o->room_next)
 		if (o != from)
 			conn_send_fanout(o, data, len, recv_us);
+}
+
+bool room__insert_starter(struct room *r, const char *starter)
+{
+	struct crdt_version none, ver;
+	struct timeline_resv resv = { 0 };
+	struct crdt_buf buf;
+	struct crdt_doc *tmp;
+	uint32_t agent = r->next_agent;
+	bool done = false;
+
+	if (!starter || !starter[0] || crdt_len(r->doc) || crdt_pending(r->doc) ||
+	    agent == UINT32_MAX || strlen(starter) > r->srv->lim.max_doc)
+		return false;
+	if ((r->tl && r->srv->timeline && timeline_room_full(r->tl)) ||
+	    room__add_owner(r, agent, SEAT_INTERVIEWER))
+		return false;
+	store_add_agent(r->srv->db, r->id, agent, SEAT_INTERVIEWER);
+	crdt_version_init(&none, NULL);
+	crdt_version_init(&ver, NULL);
+	crdt_buf_init(&buf, NULL);
+	/* The update is made in a document of its own, then merged like a client's. */
+	tmp = crdt_doc_create(NULL);
+	if (!tmp || crdt_insert(tmp, agent, 0, starter, strlen(starter)) ||
+	    crdt_encode_since(tmp, &none, &buf) || crdt_version_set(&ver, agent, UINT32_MAX))
+		goto out;
+	if (r->tl && r->srv->timeline &&
+	    timeline_reserve(r->tl, "edit", "server", buf.data, buf.len, ver.v, ver.len, &resv))
+		goto out;
+	if (crdt_apply(r->doc, buf.data, buf.len))
+		goto out;
+	crdt_version_set(&ver, agent, crdt_doc_next(r->doc, agent));
+	if (resv.tr)
+		timeline_commit(&resv, ver.v, ver.len);
+	room__mark_dirty(r);
+	fan_out(r, NULL, buf.data, buf.len, server_turn_us(r->srv));
+	done = true;
+out:
+	timeline_cancel(&resv);
+	crdt_doc_destroy(tmp);
+	crdt_buf_finish(&buf);
+	crdt_version_finish(&none);
+	crdt_version_finish(&ver);
+	return done;
 }
 
 static bool is_author(const struct crdt_update_info *info, uint32_t agent)

@@ -16,11 +16,15 @@
 #include <libwebsockets.h>
 
 #include "bucket.h"
+#include "judge.h"
 #include "crdt.h"
 #include "proto.h"
 #include "server.h"
 
 enum pstate { P_NONE = 0, P_PRESENT, P_DISCONNECTED, P_LEFT, P_COMPLETED };
+
+/* What the run in flight is (docs/protocol.md, "Test runs and submissions"). */
+enum run_kind { RUN_SCRIPT, RUN_TESTS, RUN_SUBMIT, RUN_COMPLEXITY };
 
 /* An agent id this room handed out, and the seat that owns its operations. */
 struct owner {
@@ -85,10 +89,42 @@ struct room {
 	uint64_t run_id;
 	uint64_t run_started_ms;
 	struct bucket run_budget[2]; /* runs_per_min per editing seat */
+
+	/*
+	 * The room's problem (bank.h), NULL while none or while it loads; and
+	 * the test run or estimate in flight, which keeps the problem it started
+	 * with (a switch meanwhile does not change what it is judged against).
+	 */
+	struct bank_problem *prob;
+	bool prob_loading;
+	enum run_kind run_kind;
+	struct bank_problem *run_prob;
+	json_t *run_custom; /* the custom tests, with their expected values */
+	size_t run_n;	    /* problem tests in the run: samples, or all */
+	/*
+	 * A Submit runs in two sandboxes, one after the other: the samples,
+	 * whose output and errors are shown, then the hidden tests, whose are
+	 * not.  Code running beside the samples can read everything its
+	 * process was given (the harness's request, through the stack or the
+	 * garbage collector) and print it as a sample's output: so hidden
+	 * arguments never share a process with anything shown.
+	 */
+	uint64_t run_public;	       /* the run number the seats know */
+	size_t run_from, run_to;       /* problem tests of the sandbox in flight */
+	struct judge_result run_first; /* the samples' result, while the hidden ones run */
+	bool run_has_first;
+	size_t run_streamed; /* tests of the sandbox in flight already sent, in order */
+	enum seat run_seat;
+	uint32_t run_agent;
+	char *run_code;
+	size_t run_code_len;
+	json_t *run_summary; /* a submit's run.result while its row is stored */
 };
 
 /* 0 for the interviewer, 1 for the candidate, -1 for an observer. */
 int room__seat_index(enum seat s);
+/* Records that agent's operations belong to seat (agent ids only grow); 0 or -1 on OOM. */
+int room__add_owner(struct room *r, uint32_t agent, enum seat seat);
 /* The seat an agent id of the room belongs to (SEAT_NONE: not the room's). */
 enum seat room__owner_of(const struct room *r, uint32_t agent);
 /* The document changed: a snapshot is due 15-45 s from now. */
@@ -109,5 +145,18 @@ void room__reply(struct conn *c, enum proto_msg m, json_t *msg);
  * events) is refused before it gets here, as edits are (room_on_update).
  */
 void room__record(struct room *r, const char *kind, const char *actor, json_t *payload);
+
+/*
+ * Puts starter (the problem's starter code) into the room's document when
+ * the document is empty, as an edit of an agent of the server's own (owned
+ * by the interviewer's seat, who chose the problem): every connection gets
+ * it as an update, the timeline records it with actor "server".  Returns
+ * whether it did (room-edit.c).
+ */
+bool room__insert_starter(struct room *r, const char *starter);
+/* A joining connection gets the room's problem, or gets it once it has loaded (room-msg.c). */
+void room__problem_on_join(struct room *r, struct conn *c);
+/* Releases what the room's problem and run hold (room-msg.c); at room_free(). */
+void room__problem_free(struct room *r);
 
 #endif /* TANDEM_ROOM_INTERNAL_H */

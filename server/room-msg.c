@@ -1,6 +1,6 @@
 /*
- * room-msg.c - a room's JSON control messages: runs, awareness, notes and
- * events.
+ * room-msg.c - a room's JSON control messages: the problem, runs (script,
+ * tests, submit, complexity), awareness, notes and events.
  *
  * room_on_json() gets a message whose sender's seat proto.h allows to send
  * it (ws.c checked) and decides what it does; every message it sends goes
@@ -12,11 +12,156 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+
+#include "auth.h"
+#include "bank.h"
 #include "jclient.h"
 #include "log.h"
+#include "problem.h"
 #include "room-internal.h"
 #include "room.h"
+#include "store.h"
+#include "subs.h"
 #include "timeline.h"
+
+static const char *const run_kind_names[] = { "script", "tests", "submit", "complexity" };
+
+/* ---- the problem --------------------------------------------------------- */
+
+static struct conn *conn_by_id(struct room *r, uint64_t id)
+{
+	for (struct conn *c = r->conns; c; c = c->room_next)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+/* The problem message (docs/protocol.md, "The room's problem"); new reference. */
+static json_t *problem_msg(struct room *r, const char *reason, const char *by, json_t *id)
+{
+	json_t *m = json_pack("{s:s, s:s, s:O}", PROTO_T(PROTO_PROBLEM), "reason", reason,
+			      "problem", r->prob && r->prob->view ? r->prob->view : json_null());
+
+	json_object_set_new(m, "by", by ? json_string(by) : json_null());
+	if (id)
+		json_object_set(m, "id", id);
+	return m;
+}
+
+/* A problem load or switch in flight: the room may be gone when it answers. */
+struct prob_req {
+	struct server *srv;
+	char room[48];
+	uint64_t conn;
+	json_t *id;
+	bool change;
+};
+
+static void set_problem(struct room *r, struct bank_problem *bp, const char *reason, const char *by,
+			json_t *id)
+{
+	bank_unref(r->prob);
+	r->prob = bp;
+	snprintf(r->problem, sizeof(r->problem), "%s", bp ? bp->id : "");
+	bool starter = room__insert_starter(r, bp ? bp->p->starter : NULL);
+	if (by) {
+		store_set_problem(r->srv->db, r->id, bp ? bp->id : NULL);
+		room__record(r, "problem", by,
+			     json_pack("{s:s?, s:i, s:b}", "problem", bp ? bp->id : NULL,
+				       "revision", bp ? bp->revision : 0, "starter", starter));
+		log_event(LOG_INFO, "room.problem", "room=%s problem=%s", r->id, bp ? bp->id : "-");
+	}
+	room__send(r, PROTO_PROBLEM, problem_msg(r, reason, by, id), NULL);
+}
+
+static void prob_loaded(void *ud, struct bank_problem *bp, int status)
+{
+	struct prob_req *q = ud;
+	struct room *r = room_find(q->srv, q->room);
+
+	if (r && !q->change)
+		r->prob_loading = false;
+	if (!r) {
+		bank_unref(bp);
+	} else if (!bp && q->change) {
+		struct conn *c = conn_by_id(r, q->conn);
+		if (c)
+			conn_send_error(
+				c, q->id, status == 404 ? PERR_UNKNOWN_PROBLEM : PERR_INTERNAL,
+				status == 404 ? NULL : "the problem could not be loaded; retry",
+				status == 404 ? 0 : 1000);
+	} else if (!bp) {
+		log_event(LOG_WARN, "room.problem", "room=%s problem=%s status=%d", r->id,
+			  r->problem, status);
+		room__send(r, PROTO_PROBLEM, problem_msg(r, "join", NULL, NULL), NULL);
+	} else if (!q->change && (r->prob || strcmp(r->problem, bp->id))) {
+		/* The interviewer switched while this load was in flight: theirs stands. */
+		bank_unref(bp);
+	} else {
+		set_problem(r, bp, q->change ? "change" : "join", q->change ? "interviewer" : NULL,
+			    q->id);
+	}
+	json_decref(q->id);
+	free(q);
+}
+
+static int load_problem(struct room *r, const char *pid, bool change, uint64_t conn, json_t *id)
+{
+	struct prob_req *q = calloc(1, sizeof(*q));
+
+	if (!q || !r->srv->bank) {
+		free(q);
+		return -1;
+	}
+	q->srv = r->srv;
+	snprintf(q->room, sizeof(q->room), "%s", r->id);
+	q->conn = conn;
+	q->id = json_incref(id);
+	q->change = change;
+	if (!change)
+		r->prob_loading = true;
+	if (bank_get(r->srv->bank, pid, prob_loaded, q)) {
+		if (!change)
+			r->prob_loading = false;
+		json_decref(q->id);
+		free(q);
+		return -1;
+	}
+	return 0;
+}
+
+void room__problem_on_join(struct room *r, struct conn *c)
+{
+	if (r->prob || !r->problem[0]) {
+		room__reply(c, PROTO_PROBLEM, problem_msg(r, "join", NULL, NULL));
+		return;
+	}
+	/* Loading: everyone gets it when it is there (prob_loaded). */
+	if (!r->prob_loading && load_problem(r, r->problem, false, 0, NULL))
+		room__reply(c, PROTO_PROBLEM, problem_msg(r, "join", NULL, NULL));
+}
+
+static void on_problem(struct conn *c, json_t *msg)
+{
+	struct room *r = c->room;
+	json_t *id = json_object_get(msg, "id"), *pid = json_object_get(msg, "problem");
+
+	if (!json_is_null(pid) &&
+	    (!json_is_string(pid) || !json_string_length(pid) || json_string_length(pid) > 64)) {
+		conn_send_error(c, id, PERR_BAD_REQUEST, "problem must be an id or null", 0);
+		return;
+	}
+	if (json_is_null(pid)) {
+		set_problem(r, NULL, "change", "interviewer", id);
+		return;
+	}
+	if (load_problem(r, json_string_value(pid), true, c->id, id))
+		conn_send_error(c, id, PERR_INTERNAL, "the problem could not be loaded; retry",
+				1000);
+}
+
+/* ---- runs ---------------------------------------------------------------- */
 
 static void run_output(void *ud, uint64_t run, const char *stream, const char *utf8)
 {
@@ -62,45 +207,347 @@ static json_t *run_result_json(uint64_t run, const json_t *result, int err, cons
 	return msg;
 }
 
+/* A payload for the timeline: msg without "t", its output cut to 16 KiB. */
+static json_t *timeline_payload(const json_t *msg)
+{
+	static const char *const big[] = { "stdout", "stderr", "output" };
+	json_t *p = json_deep_copy(msg);
+
+	json_object_del(p, "t");
+	for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
+		const char *v = json_string_value(json_object_get(p, big[i]));
+
+		if (v && strlen(v) > 16384)
+			json_object_set_new(p, big[i], json_stringn(v, 16384));
+	}
+	return p;
+}
+
+static void run_finished(struct room *r)
+{
+	r->run_busy = false;
+	bank_unref(r->run_prob);
+	r->run_prob = NULL;
+	json_decref(r->run_custom);
+	r->run_custom = NULL;
+	free(r->run_code);
+	r->run_code = NULL;
+	judge_result_finish(&r->run_first);
+	r->run_has_first = false;
+	r->srv->metrics.runs++;
+	metrics_observe(&r->srv->metrics.run, (double)(server_mono_ms() - r->run_started_ms));
+}
+
 static void run_done(void *ud, uint64_t run, json_t *result, int err, const char *error)
 {
 	struct room *r = ud;
-	json_t *msg = run_result_json(run, result, err, error);
+	json_t *msg;
 
-	r->run_busy = false;
-	r->srv->metrics.runs++;
-	metrics_observe(&r->srv->metrics.run, (double)(server_mono_ms() - r->run_started_ms));
+	run = r->run_public;
+	msg = run_result_json(run, result, err, error);
+	run_finished(r);
 	if (!msg)
 		return;
 	log_event(LOG_INFO, "run.done", "room=%s run=%llu verdict=%s", r->id,
 		  (unsigned long long)run, json_string_value(json_object_get(msg, "verdict")));
-	{
-		/* The timeline keeps the result, with its output cut to a reasonable size. */
-		json_t *p = json_deep_copy(msg);
-		static const char *const big[] = { "stdout", "stderr", "output" };
-
-		json_object_del(p, "t");
-		for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
-			const char *v = json_string_value(json_object_get(p, big[i]));
-
-			if (v && strlen(v) > 16384)
-				json_object_set_new(p, big[i], json_stringn(v, 16384));
-		}
-		room__record(r, proto_msg_name(PROTO_RUN_RESULT), NULL, p);
-	}
+	room__record(r, proto_msg_name(PROTO_RUN_RESULT), NULL, timeline_payload(msg));
 	room__send(r, PROTO_RUN_RESULT, msg, NULL);
 }
 
-static void on_run(struct conn *c, json_t *msg)
+/*
+ * Sends test i of the run as run.test (to every seat and the timeline): a
+ * hidden test as its name, verdict, time and memory only.
+ */
+static void send_test(struct room *r, size_t i, const struct judge_test_result *t)
+{
+	const struct problem *p = r->run_prob->p;
+	size_t n = r->run_to - r->run_from;
+	size_t pi = i < n ? r->run_from + i : p->ntests + (i - n);
+	bool hidden = pi < p->ntests && p->tests[pi].hidden;
+	enum judge_verdict v = problem_test_verdict(p, pi, r->run_custom, t);
+	json_t *o = problem_test_json(p, pi, r->run_custom, t, v, hidden ? pi - p->nsamples + 1 : 0,
+				      true);
+
+	if (!o)
+		return;
+	json_object_set_new(o, "t", json_string(proto_msg_name(PROTO_RUN_TEST)));
+	json_object_set_new(o, "run", json_integer((json_int_t)r->run_public));
+	json_object_set_new(o, "index", json_integer((json_int_t)(r->run_from + i)));
+	room__record(r, "run.test", NULL, timeline_payload(o));
+	room__send(r, PROTO_RUN_TEST, o, NULL);
+	r->run_streamed = i + 1;
+}
+
+static void run_test(void *ud, uint64_t run, size_t index, const json_t *line)
+{
+	struct room *r = ud;
+	struct judge_test_result t;
+
+	if (!r->run_busy || run != r->run_id || !r->run_prob || index < r->run_streamed)
+		return;
+	if (problem_test_result_from_json(line, &t))
+		return;
+	send_test(r, index, &t);
+	problem_test_result_finish(&t);
+}
+
+static void summary_out(struct room *r, json_t *summary)
+{
+	log_event(LOG_INFO, "run.done", "room=%s run=%llu mode=%s verdict=%s", r->id,
+		  (unsigned long long)r->run_public, run_kind_names[r->run_kind],
+		  json_string_value(json_object_get(summary, "verdict")));
+	room__record(r, "run.result", NULL, timeline_payload(summary));
+	room__send(r, PROTO_RUN_RESULT, summary, NULL);
+}
+
+/* A submit's row is stored (or not): its run.result goes out now. */
+static void sub_stored(void *ud, int err)
+{
+	struct subs_ctx *sc = ud;
+	struct room *r = room_find(sc->srv, sc->room);
+
+	if (r && r->run_summary && r->run_busy && r->run_public == sc->run) {
+		json_t *summary = r->run_summary;
+
+		r->run_summary = NULL;
+		if (err) {
+			json_object_set_new(summary, "submission", json_null());
+			json_object_set_new(summary, "message",
+					    json_string("the submission could not be stored"));
+		} else {
+			json_t *ev = json_deep_copy(summary);
+			json_object_del(ev, "t");
+			json_object_set_new(ev, "seat", json_string(proto_seat_name(r->run_seat)));
+			json_object_set_new(ev, "agent", json_integer(r->run_agent));
+			room__record(r, "submission", proto_seat_name(r->run_seat), ev);
+		}
+		summary_out(r, summary);
+		run_finished(r);
+	}
+	subs_ctx_free(sc);
+}
+
+static json_t *tests_request(const struct problem *p, size_t from, size_t to, json_t *custom,
+			     uint32_t cpu_ms);
+static void tests_done(void *ud, uint64_t run, json_t *result, int err, const char *error);
+
+/*
+ * The samples of a Submit are judged: the hidden tests go to a sandbox of
+ * their own, with what is left of the CPU budget.  Returns false when they
+ * cannot run (the caller then reports them as not run).
+ */
+static bool start_hidden(struct room *r, struct judge_result *first)
+{
+	const struct problem *p = r->run_prob->p;
+	double left = (double)p->submit_cpu_ms - first->cpu_ms;
+	json_t *req;
+	uint64_t run;
+
+	if (first->compile_error || first->verdict == JUDGE_VERDICT_IE || left < 1)
+		return false;
+	req = tests_request(p, p->nsamples, p->ntests, NULL, left < 100 ? 100 : (uint32_t)left);
+	if (!req)
+		return false;
+	json_object_set_new(req, "code", json_stringn(r->run_code, r->run_code_len));
+	if (jclient_run_tests(r->srv->judge, req, NULL, run_test, tests_done, r, &run))
+		return false;
+	r->run_first = *first;
+	memset(first, 0, sizeof(*first));
+	r->run_has_first = true;
+	r->run_id = run;
+	r->run_from = p->nsamples;
+	r->run_to = p->ntests;
+	r->run_streamed = 0;
+	return true;
+}
+
+/*
+ * A Submit's whole result: the samples' then the hidden tests' (those that
+ * never ran are CE after a compile error, else SKIPPED).  Consumes both.
+ */
+static void join_results(const struct problem *p, struct judge_result *a, struct judge_result *b,
+			 struct judge_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	*out = *a;
+	out->ntests = p->ntests;
+	out->tests = calloc(p->ntests ? p->ntests : 1, sizeof(*out->tests));
+	if (!out->tests) {
+		out->ntests = 0;
+		judge_result_finish(b);
+		memset(a, 0, sizeof(*a));
+		return;
+	}
+	for (size_t i = 0; i < a->ntests && i < p->ntests; i++)
+		out->tests[i] = a->tests[i];
+	for (size_t i = 0; i < b->ntests && p->nsamples + i < p->ntests; i++)
+		out->tests[p->nsamples + i] = b->tests[i];
+	for (size_t i = p->nsamples + b->ntests; i < p->ntests; i++) {
+		out->tests[i].verdict = a->compile_error ? JUDGE_VERDICT_CE : JUDGE_VERDICT_SKIPPED;
+		out->tests[i].cpu_ms = -1;
+	}
+	out->cpu_ms = a->cpu_ms + b->cpu_ms;
+	out->wall_ms = a->wall_ms + b->wall_ms;
+	out->mem_kb = a->mem_kb > b->mem_kb ? a->mem_kb : b->mem_kb;
+	if (b->ntests && b->verdict != JUDGE_VERDICT_OK)
+		out->verdict = b->verdict;
+	if (!out->message && b->message)
+		out->message = b->message, b->message = NULL;
+	free(a->tests);
+	free(b->tests);
+	b->tests = NULL;
+	b->ntests = 0;
+	judge_result_finish(b);
+	memset(a, 0, sizeof(*a));
+}
+
+static void tests_done(void *ud, uint64_t run, json_t *result, int err, const char *error)
+{
+	struct room *r = ud;
+	const struct problem *p = r->run_prob->p;
+	struct judge_result res, none;
+	json_t *summary = NULL;
+
+	if (!result || problem_result_from_json(result, &res)) {
+		run_done(ud, run, NULL, result ? JPROTO_EJUDGE : err,
+			 result ? "bad result from the judge" : error);
+		return;
+	}
+	/* Tests the harness never reported (SKIPPED, killed) were not streamed. */
+	for (size_t i = r->run_streamed; i < res.ntests; i++)
+		send_test(r, i, &res.tests[i]);
+	if (r->run_kind == RUN_SUBMIT && !r->run_has_first) {
+		if (p->ntests > p->nsamples && start_hidden(r, &res))
+			return; /* tests_done comes again with the hidden tests */
+		/* The hidden tests will not run: say so for each. */
+		memset(&none, 0, sizeof(none));
+		struct judge_result all;
+		join_results(p, &res, &none, &all);
+		r->run_from = p->nsamples;
+		r->run_to = p->ntests;
+		for (size_t i = p->nsamples; i < all.ntests; i++)
+			send_test(r, i - p->nsamples, &all.tests[i]);
+		res = all;
+	} else if (r->run_kind == RUN_SUBMIT) {
+		struct judge_result all;
+		join_results(p, &r->run_first, &res, &all);
+		r->run_has_first = false;
+		res = all;
+	}
+	json_t *full = problem_result_json(p, r->run_custom, &res, r->run_n, false);
+	judge_result_finish(&res);
+	run = r->run_public;
+	if (!full) {
+		run_done(ud, run, NULL, JPROTO_ENOMEM, "out of memory");
+		return;
+	}
+	summary = json_deep_copy(full);
+	json_object_del(summary, "tests");
+	json_object_set_new(summary, "t", json_string(proto_msg_name(PROTO_RUN_RESULT)));
+	json_object_set_new(summary, "run", json_integer((json_int_t)run));
+	json_object_set_new(summary, "mode", json_string(run_kind_names[r->run_kind]));
+	json_object_set_new(summary, "problem", json_string(r->run_prob->id));
+	json_object_set_new(summary, "revision", json_integer(r->run_prob->revision));
+	if (r->run_kind == RUN_SUBMIT) {
+		char sid[24] = "s_";
+		struct subs_row row = { .room = r->id,
+					.seat = proto_seat_name(r->run_seat),
+					.agent = r->run_agent,
+					.problem = r->run_prob->id,
+					.revision = r->run_prob->revision,
+					.code = r->run_code,
+					.summary = full };
+		struct subs_ctx *sc = NULL;
+		if (!auth_random_id(sid + 2, sizeof(sid) - 2) &&
+		    (sc = subs_ctx_new(r->srv, r->id, run))) {
+			row.id = sid;
+			json_object_set_new(summary, "submission", json_string(sid));
+			r->run_summary = summary;
+			if (subs_store(r->srv, &row, sub_stored, sc) == 0) {
+				json_decref(full);
+				return; /* sub_stored sends the summary */
+			}
+			subs_ctx_free(sc);
+			r->run_summary = NULL;
+		}
+		json_object_set_new(summary, "submission", json_null());
+		json_object_set_new(summary, "message",
+				    json_string("the submission could not be stored"));
+	}
+	json_decref(full);
+	summary_out(r, summary);
+	run_finished(r);
+}
+
+static void complexity_done(void *ud, uint64_t run, json_t *result, int err, const char *error)
+{
+	struct room *r = ud;
+	json_t *msg = result ? json_deep_copy(result)
+			     : json_pack("{s:n, s:s, s:s}", "class", "verdict", "IE", "message",
+					 error ? error : "judge failed");
+
+	json_object_set_new(msg, "t", json_string(proto_msg_name(PROTO_COMPLEXITY_RESULT)));
+	json_object_set_new(msg, "run", json_integer((json_int_t)run));
+	log_event(LOG_INFO, "complexity.done", "room=%s run=%llu class=%s", r->id,
+		  (unsigned long long)run, json_string_value(json_object_get(msg, "class")));
+	room__record(r, "complexity.result", NULL, timeline_payload(msg));
+	room__send(r, PROTO_COMPLEXITY_RESULT, msg, NULL);
+	run_finished(r);
+}
+
+/*
+ * The run request for the judge supervisor: p's tests [from, to) then the
+ * custom ones (never an expected value); NULL on OOM.
+ */
+static json_t *tests_request(const struct problem *p, size_t from, size_t to, json_t *custom,
+			     uint32_t cpu_ms)
+{
+	json_t *opts = problem_harness_options(p);
+	json_t *all = problem_harness_tests(p, to, custom), *tests = json_array();
+
+	for (size_t i = from; all && tests && i < json_array_size(all); i++)
+		json_array_append(tests, json_array_get(all, i));
+	json_decref(all);
+	if (!opts || !tests || !all) {
+		json_decref(opts);
+		json_decref(tests);
+		return NULL;
+	}
+	json_object_set_new(opts, "capture", json_integer((json_int_t)p->limits.output_kb * 1024));
+	json_object_set_new(opts, "test_cpu_ms", json_integer(p->limits.cpu_ms));
+	return json_pack("{s:s, s:s, s:o, s:o, s:{s:i, s:i, s:i, s:i}}", "mode",
+			 judge_mode_str(p->kind), "entry", p->entry, "tests", tests, "options",
+			 opts, "limits", "cpu_ms", (int)p->submit_cpu_ms, "wall_ms",
+			 (int)(p->submit_cpu_ms * 2 + 3000), "mem_mb", (int)p->limits.mem_mb,
+			 "output_kb", (int)p->limits.output_kb);
+}
+
+static void on_run(struct conn *c, json_t *msg, enum run_kind kind)
 {
 	struct room *r = c->room;
 	int k = room__seat_index(c->seat);
 	json_t *id = json_object_get(msg, "id");
+	json_t *custom = json_object_get(msg, "tests"), *req = NULL;
+	const struct problem *p = r->prob ? r->prob->p : NULL;
+	char *why = NULL;
 	size_t n;
 	char *text;
 	uint64_t run;
 	int rc;
 
+	if (kind != RUN_SCRIPT && !p) {
+		conn_send_error(c, id, PERR_NO_PROBLEM, NULL, 0);
+		return;
+	}
+	if (kind == RUN_COMPLEXITY && !p->gen) {
+		conn_send_error(c, id, PERR_NO_GENERATOR, NULL, 0);
+		return;
+	}
+	if (kind == RUN_TESTS && custom && problem_check_custom(p, custom, &why)) {
+		conn_send_error(c, id, PERR_BAD_REQUEST, why, 0);
+		free(why);
+		return;
+	}
 	if (!r->srv->judge) {
 		conn_send_error(c, id, PERR_JUDGE_DOWN, r->srv->judge_down, 0);
 		return;
@@ -123,28 +570,72 @@ static void on_run(struct conn *c, json_t *msg)
 	}
 	crdt_text(r->doc, text, n);
 	text[n] = '\0';
-	rc = jclient_run(r->srv->judge, text, n, run_output, run_done, r, &run);
-	free(text);
+	if (kind == RUN_SCRIPT) {
+		rc = jclient_run(r->srv->judge, text, n, run_output, run_done, r, &run);
+	} else if (kind == RUN_COMPLEXITY) {
+		req = json_pack("{s:s, s:o, s:s%}", "kind", "complexity", "problem",
+				problem_json(p, PROBLEM_VIEW_STORE), "code", text, n);
+		rc = jclient_run_tests(r->srv->judge, req, NULL, NULL, complexity_done, r, &run);
+	} else {
+		/* A Submit starts with the samples alone (see run_first). */
+		req = tests_request(p, 0, p->nsamples, custom, p->submit_cpu_ms);
+		if (!req) {
+			free(text);
+			conn_send_error(c, id, PERR_INTERNAL, NULL, 0);
+			return;
+		}
+		json_object_set_new(req, "code", json_stringn(text, n));
+		rc = jclient_run_tests(r->srv->judge, req, NULL, run_test, tests_done, r, &run);
+	}
 	if (rc) {
+		free(text);
 		conn_send_error(c, id, PERR_JUDGE_DOWN, r->srv->judge_down, 0);
 		return;
 	}
 	r->run_busy = true;
 	r->run_id = run;
+	r->run_public = run;
+	r->run_from = 0;
+	r->run_to = p ? p->nsamples : 0;
+	r->run_has_first = false;
+	r->run_kind = kind;
 	r->run_started_ms = server_mono_ms();
-	log_event(LOG_INFO, "run.start", "room=%s conn=%llu run=%llu", r->id,
-		  (unsigned long long)c->id, (unsigned long long)run);
-	room__record(r, "run", proto_seat_name(c->seat),
-		     json_pack("{s:I, s:i, s:I}", "run", (json_int_t)run, "agent", (int)c->agent,
-			       "bytes", (json_int_t)n));
-	{
-		json_t *started = json_pack("{s:s, s:I, s:s}", PROTO_T(PROTO_RUN_STARTED), "run",
-					    (json_int_t)run, "by", proto_seat_name(c->seat));
-
-		if (id)
-			json_object_set(started, "id", id);
-		room__send(r, PROTO_RUN_STARTED, started, NULL);
+	r->run_streamed = 0;
+	r->run_seat = c->seat;
+	r->run_agent = c->agent;
+	r->run_code = text;
+	r->run_code_len = n;
+	r->run_n = kind == RUN_SUBMIT ? p->ntests : p ? p->nsamples : 0;
+	if (kind != RUN_SCRIPT)
+		r->run_prob = bank_ref(r->prob);
+	if (kind == RUN_TESTS && custom)
+		r->run_custom = json_deep_copy(custom);
+	log_event(LOG_INFO, "run.start", "room=%s conn=%llu run=%llu mode=%s", r->id,
+		  (unsigned long long)c->id, (unsigned long long)run, run_kind_names[kind]);
+	json_t *ev = json_pack("{s:I, s:i, s:I, s:s}", "run", (json_int_t)run, "agent",
+			       (int)c->agent, "bytes", (json_int_t)n, "mode", run_kind_names[kind]);
+	json_t *started = json_pack("{s:s, s:I, s:s}", "t",
+				    proto_msg_name(kind == RUN_COMPLEXITY ? PROTO_COMPLEXITY_STARTED
+									  : PROTO_RUN_STARTED),
+				    "run", (json_int_t)run, "by", proto_seat_name(c->seat));
+	if (kind != RUN_SCRIPT) {
+		size_t total = r->run_n + json_array_size(r->run_custom);
+		json_object_set_new(ev, "problem", json_string(r->run_prob->id));
+		json_object_set_new(ev, "revision", json_integer(r->run_prob->revision));
+		if (kind != RUN_COMPLEXITY) {
+			json_object_set_new(started, "mode", json_string(run_kind_names[kind]));
+			json_object_set_new(started, "problem", json_string(r->run_prob->id));
+			json_object_set_new(started, "revision",
+					    json_integer(r->run_prob->revision));
+			json_object_set_new(started, "total", json_integer((json_int_t)total));
+		}
 	}
+	room__record(r, kind == RUN_COMPLEXITY ? "complexity" : "run", proto_seat_name(c->seat),
+		     ev);
+	if (id)
+		json_object_set(started, "id", id);
+	room__send(r, kind == RUN_COMPLEXITY ? PROTO_COMPLEXITY_STARTED : PROTO_RUN_STARTED,
+		   started, NULL);
 }
 
 /* ---- control messages ---------------------------------------------------- */
@@ -185,8 +676,32 @@ void room_on_json(struct conn *c, enum proto_msg m, json_t *msg, size_t len)
 		room__send(r, PROTO_AWARENESS, out, c);
 		break;
 	}
-	case PROTO_RUN:
-		on_run(c, msg);
+	case PROTO_RUN: {
+		const char *mode = json_string_value(json_object_get(msg, "mode"));
+		enum run_kind kind = RUN_SCRIPT;
+
+		if (json_object_get(msg, "mode") &&
+		    (!mode ||
+		     (strcmp(mode, "script") && strcmp(mode, "tests") && strcmp(mode, "submit")))) {
+			conn_send_error(c, id, PERR_BAD_REQUEST,
+					"mode must be script, tests or submit", 0);
+			break;
+		}
+		if (mode && !strcmp(mode, "tests"))
+			kind = RUN_TESTS;
+		else if (mode && !strcmp(mode, "submit"))
+			kind = RUN_SUBMIT;
+		on_run(c, msg, kind);
+		break;
+	}
+	case PROTO_SUBMIT:
+		on_run(c, msg, RUN_SUBMIT);
+		break;
+	case PROTO_COMPLEXITY:
+		on_run(c, msg, RUN_COMPLEXITY);
+		break;
+	case PROTO_PROBLEM:
+		on_problem(c, msg);
 		break;
 	case PROTO_NOTE: {
 		json_t *text = json_object_get(msg, "text");
@@ -238,11 +753,6 @@ void room_on_json(struct conn *c, enum proto_msg m, json_t *msg, size_t len)
 		room__send(r, PROTO_EVENT, out, NULL);
 		break;
 	}
-	case PROTO_PROBLEM:
-	case PROTO_SUBMIT:
-	case PROTO_COMPLEXITY:
-		conn_send_error(c, id, PERR_NOT_IMPLEMENTED, NULL, 0);
-		break;
 	case PROTO_JOIN:
 		conn_send_error(c, id, PERR_ALREADY_JOINED, NULL, 0);
 		break;
@@ -250,4 +760,14 @@ void room_on_json(struct conn *c, enum proto_msg m, json_t *msg, size_t len)
 		conn_send_error(c, id, PERR_FORBIDDEN, "clients may not send this message", 0);
 		break;
 	}
+}
+
+void room__problem_free(struct room *r)
+{
+	bank_unref(r->prob);
+	bank_unref(r->run_prob);
+	json_decref(r->run_custom);
+	json_decref(r->run_summary);
+	judge_result_finish(&r->run_first);
+	free(r->run_code);
 }

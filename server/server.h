@@ -31,6 +31,7 @@ struct presence;
 struct db;
 struct timeline;
 struct timeline_room;
+struct bank;
 struct http_accept;
 
 /* Tunables the core reads; filled from struct tandem_config by main.c. */
@@ -66,6 +67,7 @@ struct server {
 	const char *judge_down;
 	struct presence *presence;
 	struct db *db;
+	struct bank *bank;	   /* problems (bank.h); NULL without a database */
 	struct timeline *timeline; /* NULL: no timeline (edits acknowledged on merge) */
 
 	bool stopping;

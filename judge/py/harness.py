@@ -27,6 +27,8 @@ import math
 import operator
 import string
 import sys
+import resource
+import signal
 import time
 import traceback
 import typing
@@ -44,9 +46,18 @@ SOURCE_NAME = "solution.py"
 # tracebacks: the user should see only their code.
 _OWN_FILES = frozenset({__file__, harness_values.__file__})
 
-# Bound at import: user code that replaces time.process_time must not be
-# able to rewrite the CPU times the harness reports.
-_process_time = time.process_time
+# Bound at import: user code that replaces time.thread_time must not be
+# able to rewrite the CPU times the harness reports.  The thread CPU clock
+# resolves nanoseconds; a user's own threads are not counted, which is the
+# call's own cost (a threaded solution still meets the sandbox's CPU limit).
+_process_time = getattr(time, "thread_time", time.process_time)
+_getrusage = resource.getrusage
+_RUSAGE_SELF = resource.RUSAGE_SELF
+
+# "autorange": calls of a complexity estimate are repeated until they have
+# used this much CPU time, and the time per call is reported.
+_AUTORANGE_MS = 2.0
+_AUTORANGE_MAX = 1 << 20
 
 MAX_MESSAGE = 4000
 MAX_TRACEBACK = 16000
@@ -291,16 +302,25 @@ def _run_call(target, mode, entry, request, test, ns):
     if out_arg is not None and (type(out_arg) is not int
                                 or not 0 <= out_arg < len(args)):
         raise _BadRequest("result_arg must index the test's args")
+    loops, done = 1, 0
     start = _process_time()
     try:
-        if mode == "solution":
-            value = getattr(target(), entry)(*args)
-        else:
-            value = target(*args)
+        while True:
+            for _ in range(loops):
+                if mode == "solution":
+                    value = getattr(target(), entry)(*args)
+                else:
+                    value = target(*args)
+            done += loops
+            cpu_ms = (_process_time() - start) * 1000.0
+            if (not request.get("autorange") or cpu_ms >= _AUTORANGE_MS
+                    or done >= _AUTORANGE_MAX):
+                break
+            loops = done
     except BaseException as exc:
         cpu_ms = (_process_time() - start) * 1000.0
         raise _UserError(exc, None, cpu_ms) from None
-    cpu_ms = (_process_time() - start) * 1000.0
+    cpu_ms /= done
     if out_arg is not None:
         # In-place problems ("modify nums, return nothing"): the result is
         # the argument as the call left it.
@@ -366,6 +386,71 @@ def _run_one(index, target, mode, entry, request, test, ns):
     return result
 
 
+class _Capture:
+    """A test's sys.stdout or sys.stderr when the request asks for
+    "capture": N: keeps the first N characters written, counts the rest."""
+
+    def __init__(self, cap):
+        self.cap, self.parts, self.size, self.dropped = cap, [], 0, 0
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError("write() argument must be str, not %s"
+                            % type(text).__name__)
+        room = self.cap - self.size
+        if room > 0:
+            self.parts.append(text[:room])
+            self.size += min(room, len(text))
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
+
+    def text(self):
+        return "".join(self.parts)
+
+
+class TimeLimitExceeded(BaseException):
+    """Raised into a test that used more than the request's "test_cpu_ms":
+    that test is TLE and the next one runs."""
+
+
+TimeLimitExceeded.__module__ = "builtins"
+
+
+def _on_test_timer(signum, frame):
+    raise TimeLimitExceeded("the test used more than its CPU time")
+
+
+def _captured(result, out, err):
+    result["stdout"], result["stderr"] = out.text(), err.text()
+    if out.dropped or err.dropped:
+        result["truncated"] = True
+
+
+def _one_test(index, target, mode, entry, request, test, ns, cap):
+    """One test, its prints captured when the request asks for it."""
+    if not cap:
+        result = _run_one(index, target, mode, entry, request, test, ns)
+        _flush_user_streams()
+        return result
+    # print() during a test goes to that test's result line; what a test
+    # writes to the raw fds still goes to the run's streams.
+    saved = sys.stdout, sys.stderr
+    out, err = _Capture(cap), _Capture(cap)
+    sys.stdout, sys.stderr = out, err
+    try:
+        result = _run_one(index, target, mode, entry, request, test, ns)
+    finally:
+        sys.stdout, sys.stderr = saved
+    _captured(result, out, err)
+    return result
+
+
 def run_tests(request, result_write):
     """Run every test of one request; report through result_write(obj).
 
@@ -401,7 +486,31 @@ def run_tests(request, result_write):
         result_write({"compile": "error", "error": _describe(exc)})
         return
     result_write({"compile": "ok"})
+    cap = request.get("capture")
+    cap = cap if type(cap) is int and cap > 0 else 0
+    limit = request.get("test_cpu_ms")
+    limit = limit / 1000.0 if type(limit) in (int, float) and limit > 0 else 0
+    if limit:
+        signal.signal(signal.SIGPROF, _on_test_timer)
     for index, test in enumerate(tests):
-        result = _run_one(index, target, mode, entry, request, test, ns)
-        _flush_user_streams()
+        result = None
+        try:
+            if limit:
+                signal.setitimer(signal.ITIMER_PROF, limit)
+            result = _one_test(index, target, mode, entry, request, test, ns, cap)
+            if limit:
+                signal.setitimer(signal.ITIMER_PROF, 0)
+        except TimeLimitExceeded as exc:
+            # The timer fired after the test's own handler had returned.
+            signal.setitimer(signal.ITIMER_PROF, 0)
+            if result is None:
+                result = {"test": index, "value": None, "cpu_ms": limit * 1000.0,
+                          "error": _describe(exc)}
+        result["mem_kb"] = _getrusage(_RUSAGE_SELF).ru_maxrss
         result_write(result)
+        # "stop_over_ms" (the complexity probe): a test slower than this, or
+        # failing, ends the run; the larger inputs after it would be slower.
+        stop = request.get("stop_over_ms")
+        if type(stop) in (int, float) and (result["error"] is not None
+                                           or result["cpu_ms"] > stop):
+            break

@@ -336,10 +336,10 @@ static void test_verdicts(void)
 
 	/* The same rules on the judge's struct judge_result. */
 	struct judge_test_result tr[4] = {
-		{ JUDGE_VERDICT_NONE, json_object_get(ok, "value"), NULL, 0.1 },
-		{ JUDGE_VERDICT_NONE, NULL, json_object_get(mle, "error"), 0.1 },
-		{ JUDGE_VERDICT_NONE, NULL, NULL, -1 },
-		{ JUDGE_VERDICT_NONE, NULL, NULL, -1 },
+		{ .value = json_object_get(ok, "value"), .cpu_ms = 0.1 },
+		{ .error = json_object_get(mle, "error"), .cpu_ms = 0.1 },
+		{ .cpu_ms = -1 },
+		{ .cpu_ms = -1 },
 	};
 	struct judge_result res;
 

@@ -67,7 +67,8 @@ static unsigned cell_mask(const char *cell, size_t len)
  * "the ... connection" (a reply to that one connection), "... others" (not
  * back to its sender), otherwise to the room; "latest only" marks a message
  * superseded by the next.  Its seats: those named, "all", or for a reply
- * "the editing connection" (an editing seat) and any other (all seats).
+ * "the editing connection" (an editing seat) and any other (all seats);
+ * "all, and the ... connection" is both: to the room, and as a reply.
  */
 static void cell_delivery(const char *cell, size_t len, unsigned *how, unsigned *to)
 {
@@ -84,6 +85,9 @@ static void cell_delivery(const char *cell, size_t len, unsigned *how, unsigned 
 	if (strstr(buf, "connection")) {
 		*how = PROTO_REPLY;
 		*to = strstr(buf, "editing") ? SEATS_EDIT : SEATS_ALL;
+		/* "all, and the joining connection ...": to the room, and a reply too. */
+		if (!strncmp(buf + strspn(buf, " "), "all, and ", 9))
+			*how |= PROTO_ROOM;
 		return;
 	}
 	*how = strstr(buf, "others") ? PROTO_OTHERS : PROTO_ROOM;
