@@ -314,6 +314,25 @@ async function scrub(browser, t, room) {
 				});
 			}),
 	);
+	// Playback at 32x from the start for 3 s: the longest gap between frames.
+	await p.getByRole('slider', { name: 'Timeline' }).fill('0');
+	await p.getByRole('combobox').selectOption('32');
+	await p.getByRole('button', { name: 'Play' }).click();
+	times.playMaxFrame = await p.evaluate(
+		() =>
+			new Promise((resolve) => {
+				let last = performance.now();
+				let max = 0;
+				const end = last + 3000;
+				const tick = (now) => {
+					max = Math.max(max, now - last);
+					last = now;
+					if (now < end) requestAnimationFrame(tick);
+					else resolve(max);
+				};
+				requestAnimationFrame(tick);
+			}),
+	);
 	await ctx.close();
 	return times;
 }
@@ -362,6 +381,7 @@ for (const make of [tandemSystem, ySystem]) {
 		r.scrub_p99 = pct(s.out, 99);
 		r.scrub_max = Math.max(...s.out);
 		r.scrub_events = s.events;
+		r.play32_max_frame = s.playMaxFrame;
 	}
 	results[sys.name] = r;
 	await a.context().close();
@@ -383,6 +403,7 @@ const rows = [
 	['1,000-edit reconnect merged and rendered (ms)', (r) => fmt(r.reconnect_1000_ms)],
 	['first load to editable, median of 5 (ms)', (r) => fmt(r.first_load_ms_median)],
 	['first load transferred (KB)', (r) => fmt(r.first_load_bytes / 1024)],
+	['replay playback at 32x, longest frame over 3 s (ms)', (r) => fmt(r.play32_max_frame)],
 	[
 		'replay scrub to a random moment, p50 / p99 / max (ms)',
 		(r) => (r.scrub_p50 === undefined ? '–' : `${fmt(r.scrub_p50)} / ${fmt(r.scrub_p99)} / ${fmt(r.scrub_max)}`),
