@@ -35,7 +35,7 @@ export function ProblemView(props: { p: Problem }) {
 			<Markdown src={p.statement} />
 			{p.samples.length > 0 && (
 				<>
-					<h3>Examples</h3>
+					<h3>Sample tests</h3>
 					{p.samples.map((s) => (
 						<pre class="sample" key={s.name}>
 							<code>

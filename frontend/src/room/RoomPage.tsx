@@ -302,7 +302,9 @@ function Participants(props: { members: Member[]; observers: number; me: string;
 							{m.seat === props.me ? ' (you)' : ''}
 						</span>
 						<span class="seat">{m.seat}</span>
-						<span class={`state state-${m.state.toLowerCase()}`}>{m.state}</span>
+						<span class={`state state-${m.state.toLowerCase()}`}>
+							{(m.state as string) === 'NONE' ? 'NOT JOINED' : m.state}
+						</span>
 					</li>
 				))}
 			</ul>

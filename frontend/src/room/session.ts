@@ -203,6 +203,26 @@ export class Session {
 		return out;
 	}
 
+	private resendTimer: ReturnType<typeof setTimeout> | null = null;
+
+	/** Sends again, after ms, every operation of this seat not acknowledged yet. */
+	private scheduleResend(ms: number): void {
+		if (this.resendTimer) return;
+		this.resendTimer = setTimeout(() => {
+			this.resendTimer = null;
+			if (this.countUnacked() === 0) return;
+			// The server's version as far as this seat knows it: everything of
+			// other agents (they came from the server), ours up to the acks.
+			const mine = new Set(this.agents);
+			const base = this.crdt.versionFromEntries(
+				this.crdt
+					.versionEntries(this.doc.version())
+					.map(([a, n]) => [a, mine.has(a) ? (this.acked[String(a)] ?? 0) : n]),
+			);
+			this.conn?.sendUpdate(this.doc.encodeSince(base));
+		}, ms);
+	}
+
 	private countUnacked(): number {
 		let n = 0;
 		for (const a of this.agents) n += Math.max(0, this.doc.next(a) - (this.acked[String(a)] ?? 0));
@@ -278,6 +298,12 @@ export class Session {
 				this.state.update({ activity: [...s.activity, m] });
 				return;
 			case 'error':
+				// An update the server refused for now was not merged: it is
+				// sent again after retry_ms (the replica keeps it meanwhile).
+				if (m.id === undefined && RESEND.has(m.code)) {
+					this.scheduleResend(m.retry_ms ?? 1000);
+					return;
+				}
 				this.state.update({ lastError: errorText(m.code, m.message) });
 				return;
 			case 'awareness':
@@ -288,6 +314,9 @@ export class Session {
 		}
 	}
 }
+
+/** Refusals of an update that a later resend can cure (docs/protocol.md). */
+const RESEND = new Set(['rate_limited', 'overloaded', 'internal']);
 
 export function errorText(code: string, message?: string): string {
 	const known: Record<string, string> = {
