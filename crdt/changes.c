@@ -37,11 +37,15 @@ void crdt_changes_finish(struct crdt_changes *ch)
 	ch->len = ch->cap = 0;
 }
 
-/* Characters [lv, lv+n) of one run, inserted (ins) or deleted by the update. */
+/*
+ * Characters [lv, lv+n) of one run (characters off .. off+n-1 of run i of
+ * leaf), inserted (ins) or deleted by the update, and where that run is:
+ * tot counts every character before it, vis and vis16 the visible ones.
+ */
 struct piece {
-	size_t tot; /* place in the tree, tombstones included */
-	crdt_lv lv;
-	uint32_t n;
+	size_t tot, vis, vis16;
+	const struct leaf *leaf;
+	uint32_t i, off, n;
 	int ins;
 };
 
@@ -81,11 +85,15 @@ static int add_pieces(const struct crdt_doc *doc, struct pieces *ps, crdt_lv lo,
 					sizeof(*ps->v));
 			if (rc)
 				return rc;
-			ps->v[ps->n].tot = crdt__pos_tot(doc, c.leaf, c.i) + c.off;
-			ps->v[ps->n].lv = lo;
-			ps->v[ps->n].n = k;
-			ps->v[ps->n].ins = ins;
-			ps->n++;
+			struct piece *p = &ps->v[ps->n++];
+
+			crdt__pos_all(doc, c.leaf, c.i, &p->tot, &p->vis, &p->vis16);
+			p->tot += c.off;
+			p->leaf = c.leaf;
+			p->i = c.i;
+			p->off = c.off;
+			p->n = k;
+			p->ins = ins;
 		}
 		lo += k;
 	}
@@ -118,27 +126,23 @@ static int emit(const struct crdt_doc *doc, const struct pieces *ps, struct crdt
 	for (size_t i = 0; i < ps->n; i++) {
 		const struct piece *p = &ps->v[i];
 		struct crdt_change *last = ch->len ? &ch->v[ch->len - 1] : NULL;
-		const struct run *r;
-		struct cursor c;
+		const struct run *r = &p->leaf->r[p->i];
 		size_t from, from16;
 		uint32_t n16, u0, agent = 0;
 		int rc;
 
-		if (crdt__find_lv(doc, p->lv, &c))
-			return CRDT_EINVAL;
-		r = &c.leaf->r[c.i];
-		u0 = crdt__run_u16(doc, r, c.off);
-		n16 = crdt__run_u16(doc, r, c.off + p->n) - u0;
-		/* Now: the visible characters before the piece; before: less ours, plus what we
+		u0 = crdt__run_u16(doc, r, p->off);
+		n16 = crdt__run_u16(doc, r, p->off + p->n) - u0;
+		/* Before the update: what is visible before the piece now, less ours, plus ours
 		 * deleted. */
-		from = crdt__pos_vis(doc, c.leaf, c.i) + (p->ins ? c.off : 0) - ins + del;
-		from16 = crdt__pos_vis16(doc, c.leaf, c.i) + (p->ins ? u0 : 0) - ins16 + del16;
+		from = p->vis + (p->ins ? p->off : 0) - ins + del;
+		from16 = p->vis16 + (p->ins ? u0 : 0) - ins16 + del16;
 		if (p->ins) {
-			const struct span *s = &doc->ops[crdt__span_at(doc, p->lv)];
+			const struct span *s = &doc->ops[crdt__span_at(doc, r->lv)];
 			uint32_t b0, b1;
 
 			agent = doc->agents[s->agent].id;
-			crdt__run_bytes(doc, r, c.off, c.off + p->n, &b0, &b1);
+			crdt__run_bytes(doc, r, p->off, p->off + p->n, &b0, &b1);
 			rc = crdt__put_bytes(&ch->text, doc->text + b0, b1 - b0);
 			if (rc)
 				return rc;

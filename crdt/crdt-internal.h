@@ -61,6 +61,17 @@ int crdt__buf_reserve(struct crdt_buf *b, size_t extra);
 int crdt__put_bytes(struct crdt_buf *b, const void *p, size_t n);
 int crdt__put_varint(struct crdt_buf *b, uint64_t v);
 
+/* Signed integers as varints: 0, -1, 1, -2, ... become 0, 1, 2, 3, ... */
+static inline uint64_t crdt__zigzag(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static inline int64_t crdt__unzigzag(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
 /* A bounded reader: every get checks the remaining length. */
 struct crdt__reader {
 	const uint8_t *p;
@@ -128,8 +139,9 @@ struct inner {
 	struct node h;
 	uint32_t vis[NODE_CAP];
 	uint32_t tot[NODE_CAP];
-	uint32_t vis16[NODE_CAP]; /* visible UTF-16 units */
 	struct node *child[NODE_CAP];
+	/* Visible UTF-16 units; last, so that descents by vis touch what they did before. */
+	uint32_t vis16[NODE_CAP];
 };
 
 struct leaf {
@@ -279,10 +291,9 @@ struct crdt_doc {
 	struct crdt_allocator alloc_store;
 	const struct crdt_allocator *alloc;
 
-	/* text arena, its UTF-16 length, and its checkpoints */
+	/* text arena and its checkpoints */
 	char *text;
 	size_t text_len, text_cap;
-	size_t text_u16;
 	struct ckpt *ck;
 	size_t nck, capck;
 
@@ -325,6 +336,13 @@ struct crdt_doc {
 	crdt_change_cb *on_change;
 	void *on_change_ud;
 	struct track *track; /* NULL but during crdt_apply_changes() */
+
+	/*
+	 * Set while the snapshot loader builds a scratch document: the index
+	 * is not kept up to date (crdt__index_set does nothing) and is built
+	 * once at the end (crdt__index_rebuild).
+	 */
+	int bulk;
 };
 
 /* The length and text bytes of span s, an element of doc->ops. */
@@ -360,6 +378,9 @@ void crdt__adjust(struct crdt_doc *doc, struct leaf *leaf, int32_t dvis, int32_t
  */
 void crdt__find_vis16(const struct crdt_doc *doc, size_t pos16, struct cursor *c, int *mid);
 size_t crdt__pos_vis16(const struct crdt_doc *doc, const struct leaf *leaf, uint32_t i);
+/* All three positions of run i of leaf at once: total, visible, visible UTF-16. */
+void crdt__pos_all(const struct crdt_doc *doc, const struct leaf *leaf, uint32_t i, size_t *tot,
+		   size_t *vis, size_t *vis16);
 
 /* index.c */
 void crdt__index_finish(struct crdt_doc *doc);
@@ -367,6 +388,13 @@ void crdt__index_spares_release(struct crdt_doc *doc);
 int crdt__index_reserve(struct crdt_doc *doc, size_t entries);
 void crdt__index_set(struct crdt_doc *doc, crdt_lv lo, crdt_lv hi, struct leaf *leaf);
 struct leaf *crdt__index_get(const struct crdt_doc *doc, crdt_lv lv);
+/*
+ * Replaces the index with one made from the tree in one pass (the snapshot
+ * loader's, after a bulk build).  On CRDT_ENOMEM the index is empty.
+ */
+int crdt__index_rebuild(struct crdt_doc *doc);
+/* Sorts n pairs by lv (a radix sort; tmp holds n more); equal lvs keep their order. */
+void crdt__sort_by_lv(struct ientry *e, struct ientry *tmp, size_t n);
 
 /* oplog.c */
 int crdt__agent_index(struct crdt_doc *doc, uint32_t id, uint32_t *idx);
@@ -418,7 +446,11 @@ void crdt__run_bytes_near(const struct crdt_doc *doc, const struct run *r, uint3
 /* The run's text size in bytes. */
 uint32_t crdt__run_nbytes(const struct crdt_doc *doc, const struct run *r);
 /* UTF-16 units of characters 0 .. off-1 of run r (off == r->len: all of it). */
-uint32_t crdt__run_u16(const struct crdt_doc *doc, const struct run *r, uint32_t off);
+uint32_t crdt__run_u16_text(const struct crdt_doc *doc, const struct run *r, uint32_t off);
+static inline uint32_t crdt__run_u16(const struct crdt_doc *doc, const struct run *r, uint32_t off)
+{
+	return r->bmp ? off : crdt__run_u16_text(doc, r, off);
+}
 /*
  * The character of run r at UTF-16 offset u16 within it (u16 < its UTF-16
  * length); *mid is set when u16 falls between the halves of a pair.
@@ -428,7 +460,15 @@ uint32_t crdt__run_cp_at(const struct crdt_doc *doc, const struct run *r, uint32
  * Sets r's ascii and bmp bits (see struct run) for its text, nbytes of
  * valid UTF-8 holding cps characters, and returns the text's UTF-16 units.
  */
-size_t crdt__run_kind(struct run *r, const char *text, size_t nbytes, size_t cps);
+size_t crdt__run_kind_text(struct run *r, const char *text, size_t nbytes, size_t cps);
+static inline size_t crdt__run_kind(struct run *r, const char *text, size_t nbytes, size_t cps)
+{
+	if (nbytes != cps)
+		return crdt__run_kind_text(r, text, nbytes, cps);
+	r->ascii = 1;
+	r->bmp = 1;
+	return cps;
+}
 /*
  * Reserves room to log one more span of lvs operations by agent with
  * text_bytes of text (the arena, the op log, the agent's samples and the
@@ -456,10 +496,33 @@ int crdt__decode_update(struct crdt_doc *doc, const uint8_t *data, size_t len, s
 			size_t *nops);
 
 /* snapshot.c */
+/* Decodes a format-1 snapshot (after its header) into remote operations. */
 int crdt__decode_snapshot(struct crdt_doc *doc, struct crdt__reader *r, struct rop **ops,
 			  size_t *nops);
+/* Is data a format-2 snapshot (which crdt_apply and crdt_update_info hand over)? */
+int crdt__is_snapshot2(const uint8_t *data, size_t len);
+int crdt__apply_snapshot2(struct crdt_doc *doc, const uint8_t *data, size_t len);
+int crdt__snapshot2_info(const uint8_t *data, size_t len, struct crdt_update_info *info,
+			 const struct crdt_allocator *alloc);
 
 /* doc.c */
+/* The run before cursor c in document order (its leaf and index too), or NULL at the start. */
+struct run *crdt__run_before(const struct cursor *c, struct leaf **leaf, uint32_t *idx);
+/*
+ * Places the freshly logged insert run r (nbytes of text, u16 UTF-16 units)
+ * at cursor c, on the run before it when r continues it; the nodes were
+ * reserved.
+ */
+void crdt__place_run(struct crdt_doc *doc, struct cursor *c, const struct run *r, size_t nbytes,
+		     size_t u16);
+/*
+ * Marks n characters from cursor c deleted (within its run), merging the
+ * piece with its neighbours; returns its visible position when want_pos.
+ */
+size_t crdt__delete_in_run(struct crdt_doc *doc, struct cursor *c, uint32_t n, int want_pos);
+/* crdt_insert() at pos in code points, or in UTF-16 units when utf16 is set. */
+int crdt__insert(struct crdt_doc *doc, uint32_t agent, size_t pos, bool utf16, const char *utf8,
+		 size_t nbytes);
 int crdt__validate_rops(struct crdt_doc *doc, const struct rop *ops, size_t n);
 int crdt__apply_rops(struct crdt_doc *doc, struct rop *ops, size_t n, int owned);
 

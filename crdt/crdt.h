@@ -44,21 +44,45 @@
  *
  * Representation: items are run-length encoded (an agent's consecutive
  * characters typed in order form one run) and kept in a B-tree whose inner
- * nodes count visible and total characters, so a position is found in
- * O(log n); an index from operation to leaf finds the place of a remote
- * operation's origins in O(log n).  See crdt-internal.h.
+ * nodes count visible and total characters and visible UTF-16 units, so a
+ * position in either unit is found in O(log n); an index from operation to
+ * leaf finds the place of a remote operation's origins in O(log n).  See
+ * crdt-internal.h.
+ *
+ * Units.  Positions and lengths count code points unless a function's name
+ * ends in 16 (crdt_insert16, crdt_len16, crdt_anchor_at16) or its doc says
+ * otherwise: those count UTF-16 units, as JavaScript strings and editors
+ * do, and refuse a position inside a surrogate pair.  Change lists and
+ * authorship runs carry both.  The server counts code points; the browser
+ * (crdt/wasm/crdt.mjs) UTF-16 units.
+ *
+ * For an editor: crdt_apply_changes() turns an update into one change list
+ * against the text before it (CodeMirror's ChangeSpec form); anchors
+ * (crdt_anchor_at, crdt_anchor_pos) keep remote cursors on their
+ * characters; crdt_authors() says who typed what, now or at a version.
  *
  * Wire formats (all integers are LEB128 varints; byte 0 is the format
- * version, CRDT_FORMAT_VERSION; byte 1 is the kind):
- *  - 'U' update: the operations a peer lacks, in causal order, with agents
- *    named once in a table.  Made by crdt_encode_since(), applied by
- *    crdt_apply().
- *  - 'S' snapshot: a whole document with all its history (tombstones and
- *    their text included) laid out in document order so that loading it
- *    builds the tree directly.  Made by crdt_encode_doc(), read by
- *    crdt_apply() (into an empty document it is a load; into a non-empty
- *    one a merge).
- *  - 'V' version vector: crdt_version_encode()/_decode().
+ * version, byte 1 the kind):
+ *  - 'U' update, version CRDT_FORMAT_VERSION (1): the operations a peer
+ *    lacks, in causal order, with agents named once in a table and origins
+ *    named as (agent, seq).  Made by crdt_encode_since() and
+ *    crdt_encode_between(), applied by crdt_apply().
+ *  - 'S' snapshot, version CRDT_SNAPSHOT_VERSION (2): a whole document with
+ *    all its history (tombstones and their text included).  Operations are
+ *    listed in the document's own order of application (LV order), each as
+ *    the position where it happened in the sequence of every character
+ *    inserted so far, coded as a step from where the previous one ended, so
+ *    typing, backspace and forward-delete runs take one varint; origins are
+ *    implicit (those a local insert at that position picks) except for the
+ *    rare concurrent insert, written with its origins; all inserted text
+ *    follows as one LZ4 block.  Made by crdt_encode_doc(); crdt_apply()
+ *    loads it into an empty document in one pass (all or nothing) and
+ *    merges it into a non-empty one.  See snapshot.c.  Snapshots of version
+ *    1 (origins instead of positions, raw text; written before) are still
+ *    read, never written.
+ *  - 'V' version vector, version 1: crdt_version_encode()/_decode().
+ * A reader tells them apart by the first two bytes: 0x01 'U', 0x02 'S'
+ * (0x01 'S' is an old snapshot), 0x01 'V'.
  * Decoding never trusts its input: every length is checked, and malformed
  * or truncated input returns CRDT_EDECODE/CRDT_ETRUNCATED with the
  * document unchanged.
@@ -74,7 +98,8 @@
 extern "C" {
 #endif
 
-#define CRDT_FORMAT_VERSION 1
+#define CRDT_FORMAT_VERSION   1
+#define CRDT_SNAPSHOT_VERSION 2
 
 /*
  * Errors: every function that can fail returns 0 or one of these negative
@@ -249,7 +274,10 @@ int crdt_encode_since(const struct crdt_doc *doc, const struct crdt_version *sin
 int crdt_encode_between(const struct crdt_doc *doc, const struct crdt_version *since,
 			const struct crdt_version *until, struct crdt_buf *out);
 
-/* Appends to out a snapshot of the whole document with its history. */
+/*
+ * Appends to out a snapshot of the whole document with its history (format
+ * 2).  The same document always gives the same bytes, natively and in wasm.
+ */
 int crdt_encode_doc(const struct crdt_doc *doc, struct crdt_buf *out);
 
 /*
@@ -260,7 +288,10 @@ int crdt_encode_doc(const struct crdt_doc *doc, struct crdt_buf *out);
  * CRDT_ETRUNCATED, CRDT_EFORMAT) with the document unchanged.  On
  * CRDT_ENOMEM, or CRDT_ELIMIT when too much is pending, the document stays
  * consistent and holds a causal prefix of the update; applying the same
- * bytes again later completes it, so nothing is lost.  data is borrowed for
+ * bytes again later completes it, so nothing is lost.  A snapshot loaded
+ * into an empty document (no operations, none pending) is all or nothing:
+ * on any error the document is still empty; the observer then hears the
+ * whole text as insertions at increasing positions.  data is borrowed for
  * the call only.  The document keeps nothing for the next update (local
  * edits keep a few spare nodes, ~4 KB, for the next keystroke).
  */
@@ -320,7 +351,10 @@ struct crdt_update_info {
 
 /*
  * Decodes data (an update or a snapshot) far enough to fill *info, with
- * the same validation as crdt_apply().  alloc is borrowed (NULL = libc).
+ * the same validation as crdt_apply(), except that a format-2 snapshot is
+ * read from its header and columns only (cheap whatever text it expands
+ * to; its positions, text and UTF-8 are checked when it is applied).  For a
+ * snapshot, nops counts op-log spans.  alloc is borrowed (NULL = libc).
  */
 int crdt_update_info(const uint8_t *data, size_t len, struct crdt_update_info *info,
 		     const struct crdt_allocator *alloc);

@@ -194,8 +194,10 @@ static int can_merge(const struct crdt_doc *doc, const struct run *p, const stru
 static void run_extend(struct run *p, const struct run *q)
 {
 	p->len += q->len;
-	p->ascii &= q->ascii;
-	p->bmp &= q->bmp;
+	if (!q->ascii)
+		p->ascii = 0;
+	if (!q->bmp)
+		p->bmp = 0;
 }
 
 /* Merges run i of leaf with its neighbours where possible. */
@@ -263,23 +265,60 @@ static size_t delete_in_run(struct crdt_doc *doc, struct cursor *c, uint32_t n, 
 	return vpos;
 }
 
+/* The same three for the snapshot loader, which builds a tree as local edits do. */
+struct run *crdt__run_before(const struct cursor *c, struct leaf **leaf, uint32_t *idx)
+{
+	return run_before(c, leaf, idx);
+}
+
+void crdt__place_run(struct crdt_doc *doc, struct cursor *c, const struct run *r, size_t nbytes,
+		     size_t u16)
+{
+	place_run(doc, c, r, nbytes, u16);
+}
+
+size_t crdt__delete_in_run(struct crdt_doc *doc, struct cursor *c, uint32_t n, int want_pos)
+{
+	return delete_in_run(doc, c, n, want_pos);
+}
+
 /* ---- local edits -------------------------------------------------------- */
 
 int crdt_insert(struct crdt_doc *doc, uint32_t agent, size_t pos, const char *utf8, size_t nbytes)
+{
+	return crdt__insert(doc, agent, pos, false, utf8, nbytes);
+}
+
+int crdt__insert(struct crdt_doc *doc, uint32_t agent, size_t pos, bool utf16, const char *utf8,
+		 size_t nbytes)
 {
 	struct cursor c;
 	struct span s;
 	struct run r;
 	size_t cps, u16;
 	uint32_t ai;
-	int rc;
+	bool at_end;
+	int rc, mid = 0;
 
 	if (!doc || (!utf8 && nbytes))
 		return CRDT_EINVAL;
 	rc = crdt_utf8_check(utf8, nbytes, &cps);
 	if (rc)
 		return rc;
-	if (pos > doc->vis_len)
+	if (pos > (utf16 ? doc->vis16_len : doc->vis_len))
+		return CRDT_ERANGE;
+	/* Nothing visible above U+FFFF (most text): the units agree. */
+	if (doc->vis16_len == doc->vis_len)
+		utf16 = false;
+	/* The point, found first: a UTF-16 one inside a pair is refused before anything changes. */
+	at_end = pos == (utf16 ? doc->vis16_len : doc->vis_len);
+	if (at_end)
+		cursor_end(doc, &c);
+	else if (utf16)
+		crdt__find_vis16(doc, pos, &c, &mid);
+	else
+		crdt__find_vis(doc, pos, &c);
+	if (mid)
 		return CRDT_ERANGE;
 	if (cps == 0)
 		return 0;
@@ -299,15 +338,10 @@ int crdt_insert(struct crdt_doc *doc, uint32_t agent, size_t pos, const char *ut
 	/*
 	 * Origins: the character just before the insertion point (tombstones
 	 * included) and the visible character at pos.  The point is just before
-	 * that visible character, after any tombstones in front of it.
+	 * that visible character, after any tombstones in front of it.  (The
+	 * reservations above leave the tree, and so the cursor, as they were.)
 	 */
-	if (pos < doc->vis_len) {
-		crdt__find_vis(doc, pos, &c);
-		s.b = c.leaf->r[c.i].lv + c.off;
-	} else {
-		cursor_end(doc, &c);
-		s.b = LV_NONE;
-	}
+	s.b = at_end ? LV_NONE : c.leaf->r[c.i].lv + c.off;
 	if (c.off > 0) {
 		s.a = c.leaf->r[c.i].lv + c.off - 1;
 	} else {
@@ -922,7 +956,13 @@ int crdt__validate_rops(struct crdt_doc *doc, const struct rop *ops, size_t n)
 		keys[i].len = ops[i].len;
 		keys[i].kind = ops[i].kind;
 	}
-	qsort(keys, n, sizeof(*keys), bkey_cmp);
+	/* One peer's update comes sorted already (its own ops in seq order): skip the sort then. */
+	for (size_t i = 1; i < n; i++) {
+		if (bkey_cmp(&keys[i - 1], &keys[i]) > 0) {
+			qsort(keys, n, sizeof(*keys), bkey_cmp);
+			break;
+		}
+	}
 	/* One batch cannot say two things about the same operation. */
 	for (size_t i = 1; i < n && !rc; i++)
 		if (keys[i].agent == keys[i - 1].agent &&

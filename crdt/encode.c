@@ -401,6 +401,8 @@ int crdt_apply(struct crdt_doc *doc, const uint8_t *data, size_t len)
 
 	if (!doc || (!data && len))
 		return CRDT_EINVAL;
+	if (crdt__is_snapshot2(data, len))
+		return crdt__apply_snapshot2(doc, data, len);
 	rc = crdt__decode_update(doc, data, len, &ops, &n);
 	if (rc)
 		return rc;
@@ -550,6 +552,8 @@ int crdt_update_info(const uint8_t *data, size_t len, struct crdt_update_info *i
 	if (!info || (!data && len))
 		return CRDT_EINVAL;
 	memset(info, 0, sizeof(*info));
+	if (crdt__is_snapshot2(data, len))
+		return crdt__snapshot2_info(data, len, info, alloc);
 	/* Decoding only needs an allocator from the document. */
 	memset(&tmp, 0, sizeof(tmp));
 	tmp.alloc = alloc;

@@ -208,7 +208,7 @@ void crdt__index_set(struct crdt_doc *doc, crdt_lv lo, crdt_lv hi, struct leaf *
 	struct iblock *b;
 	int j;
 
-	if (lo >= hi)
+	if (lo >= hi || doc->bulk)
 		return;
 	if (!doc->niblocks) {
 		b = block_new(doc);
@@ -279,4 +279,74 @@ void crdt__index_set(struct crdt_doc *doc, crdt_lv lo, crdt_lv hi, struct leaf *
 		if (pj >= 0 && doc->iblocks[pbi]->e[pj].leaf == leaf)
 			entry_remove(doc, bi, j);
 	}
+}
+
+void crdt__sort_by_lv(struct ientry *e, struct ientry *tmp, size_t n)
+{
+	/* Three counting passes of 11, 11 and 10 bits, least significant first. */
+	for (int shift = 0; shift < 32; shift += 11) {
+		size_t count[2048] = { 0 }, sum = 0;
+
+		for (size_t i = 0; i < n; i++)
+			count[(e[i].lv >> shift) & 2047]++;
+		for (size_t k = 0; k < 2048; k++) {
+			size_t c = count[k];
+
+			count[k] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[count[(e[i].lv >> shift) & 2047]++] = e[i];
+		memcpy(e, tmp, n * sizeof(*e));
+	}
+}
+
+int crdt__index_rebuild(struct crdt_doc *doc)
+{
+	struct ientry *e = NULL, *tmp = NULL;
+	size_t nruns = 0, n = 0, nblocks;
+	int rc = CRDT_ENOMEM;
+
+	crdt__index_finish(doc);
+	for (const struct leaf *l = doc->first; l; l = l->next)
+		nruns += l->h.n;
+	if (!nruns)
+		return 0;
+	e = crdt__alloc(doc->alloc, nruns * sizeof(*e));
+	tmp = crdt__alloc(doc->alloc, nruns * sizeof(*tmp));
+	if (!e || !tmp)
+		goto out;
+	for (const struct leaf *l = doc->first; l; l = l->next)
+		for (uint32_t i = 0; i < l->h.n; i++) {
+			e[n].lv = l->r[i].lv;
+			e[n++].leaf = l->h.id;
+		}
+	crdt__sort_by_lv(e, tmp, n);
+	/* An entry only where the leaf changes, in LV order. */
+	n = 0;
+	for (size_t i = 0; i < nruns; i++)
+		if (n == 0 || e[n - 1].leaf != e[i].leaf)
+			e[n++] = e[i];
+	/* Full blocks, as appending makes them. */
+	nblocks = (n + IBLOCK_CAP - 1) / IBLOCK_CAP;
+	if (crdt__grow(doc->alloc, (void **)&doc->iblocks, &doc->capiblocks, nblocks,
+		       sizeof(*doc->iblocks)))
+		goto out;
+	for (size_t b = 0; b < nblocks; b++) {
+		struct iblock *blk = crdt__alloc(doc->alloc, sizeof(*blk));
+		size_t k = n - b * IBLOCK_CAP < IBLOCK_CAP ? n - b * IBLOCK_CAP : IBLOCK_CAP;
+
+		if (!blk) {
+			crdt__index_finish(doc);
+			goto out;
+		}
+		blk->n = (uint32_t)k;
+		memcpy(blk->e, e + b * IBLOCK_CAP, k * sizeof(*e));
+		doc->iblocks[doc->niblocks++] = blk;
+	}
+	rc = 0;
+out:
+	crdt__free(doc->alloc, e, nruns * sizeof(*e));
+	crdt__free(doc->alloc, tmp, nruns * sizeof(*tmp));
+	return rc;
 }

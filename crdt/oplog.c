@@ -232,7 +232,7 @@ uint32_t crdt__run_nbytes(const struct crdt_doc *doc, const struct run *r)
 	return b1 - b0;
 }
 
-uint32_t crdt__run_u16(const struct crdt_doc *doc, const struct run *r, uint32_t off)
+uint32_t crdt__run_u16_text(const struct crdt_doc *doc, const struct run *r, uint32_t off)
 {
 	const struct span *s;
 	uint32_t b0, b1;
@@ -294,7 +294,7 @@ uint32_t crdt__run_cp_at(const struct crdt_doc *doc, const struct run *r, uint32
 	return lv - r->lv;
 }
 
-size_t crdt__run_kind(struct run *r, const char *text, size_t nbytes, size_t cps)
+size_t crdt__run_kind_text(struct run *r, const char *text, size_t nbytes, size_t cps)
 {
 	size_t u16 = nbytes == cps ? cps : crdt__utf16_count(text, nbytes);
 
@@ -332,12 +332,15 @@ int crdt__log_reserve(struct crdt_doc *doc, uint32_t agent, size_t text_bytes, s
 
 /*
  * Adds the checkpoints that logging s (len operations, its text at the end
- * of the arena: nbytes bytes, u16 UTF-16 units) passes.
+ * of the arena) passes.  Each one's U is the last one's plus the units of
+ * the text between them: at most CK_STEP characters.
  */
-static void ck_add(struct crdt_doc *doc, const struct span *s, uint32_t len, size_t nbytes)
+/* Kept out of line: inlined, it costs every keystroke's log_push register spills. */
+__attribute__((noinline)) static void ck_add(struct crdt_doc *doc, const struct span *s,
+					     uint32_t len)
 {
-	uint32_t b = s->byte, u = (uint32_t)doc->text_u16;
-	crdt_lv lv = s->lv, m;
+	uint32_t nbytes = (uint32_t)doc->text_len - s->byte;
+	crdt_lv m;
 
 	if (doc->nck == 0) {
 		doc->ck[0].byte = 0;
@@ -345,18 +348,19 @@ static void ck_add(struct crdt_doc *doc, const struct span *s, uint32_t len, siz
 		doc->nck = 1;
 	}
 	for (m = (crdt_lv)(doc->nck << CK_SHIFT); m <= s->lv + len; m += CK_STEP) {
-		if (s->kind == SPAN_INS && nbytes == len) {
-			b = s->byte + (m - s->lv);
-			u = (uint32_t)doc->text_u16 + (m - s->lv);
-		} else if (s->kind == SPAN_INS) {
-			uint32_t nb = arena_skip(doc, b, m - lv);
+		const struct ckpt *last = &doc->ck[doc->nck - 1];
+		uint32_t b = s->byte;
 
-			u += (uint32_t)crdt__utf16_count(doc->text + b, nb - b);
-			b = nb;
-			lv = m;
-		}
+		/* From the last checkpoint when it lies in this span: a long paste is read once. */
+		if (s->kind == SPAN_INS && nbytes == len)
+			b = s->byte + (m - s->lv);
+		else if (s->kind == SPAN_INS && m - CK_STEP >= s->lv)
+			b = arena_skip(doc, last->byte, CK_STEP);
+		else if (s->kind == SPAN_INS)
+			b = arena_skip(doc, s->byte, m - s->lv);
 		doc->ck[doc->nck].byte = b;
-		doc->ck[doc->nck].u16 = u;
+		doc->ck[doc->nck].u16 = last->u16 + (uint32_t)crdt__utf16_count(
+							    doc->text + last->byte, b - last->byte);
 		doc->nck++;
 	}
 }
@@ -382,14 +386,10 @@ void crdt__log_push(struct crdt_doc *doc, const struct span *s, uint32_t len)
 	struct agent *a = &doc->agents[s->agent];
 	struct span *l = doc->nops ? &doc->ops[doc->nops - 1] : NULL;
 	int c = l ? chains(l, crdt__span_len(doc, l), s, len) : 0;
-	size_t nbytes = doc->text_len - s->byte;
 
-	/* Checkpoints are passed once every CK_STEP operations; ASCII counts itself. */
+	/* A checkpoint is passed once every CK_STEP operations. */
 	if (s->lv + len >= (doc->nck << CK_SHIFT))
-		ck_add(doc, s, len, nbytes);
-	doc->text_u16 += s->kind == SPAN_INS && nbytes != len
-				 ? crdt__utf16_count(doc->text + s->byte, nbytes)
-				 : nbytes;
+		ck_add(doc, s, len);
 
 	/* A continued span just ends later (its length and bytes are implied). */
 	if (c) {

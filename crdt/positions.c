@@ -17,12 +17,23 @@ size_t crdt_len16(const struct crdt_doc *doc)
 	return doc->vis16_len;
 }
 
+/*
+ * While no visible character lies above U+FFFF (most text), the two units
+ * agree: the conversions below are then free.
+ */
+static bool all_bmp(const struct crdt_doc *doc)
+{
+	return doc->vis16_len == doc->vis_len;
+}
+
 size_t crdt_pos_to16(const struct crdt_doc *doc, size_t pos)
 {
 	struct cursor c;
 
 	if (pos >= doc->vis_len)
 		return doc->vis16_len;
+	if (all_bmp(doc))
+		return pos;
 	crdt__find_vis(doc, pos, &c);
 	return crdt__pos_vis16(doc, c.leaf, c.i) + crdt__run_u16(doc, &c.leaf->r[c.i], c.off);
 }
@@ -36,6 +47,8 @@ size_t crdt_pos_from16(const struct crdt_doc *doc, size_t pos16, bool *mid)
 		*mid = false;
 	if (pos16 >= doc->vis16_len)
 		return doc->vis_len;
+	if (all_bmp(doc))
+		return pos16;
 	crdt__find_vis16(doc, pos16, &c, &m);
 	if (mid)
 		*mid = m;
@@ -56,13 +69,7 @@ static int from16(const struct crdt_doc *doc, size_t pos16, size_t *pos)
 int crdt_insert16(struct crdt_doc *doc, uint32_t agent, size_t pos16, const char *utf8,
 		  size_t nbytes)
 {
-	size_t pos;
-	int rc;
-
-	if (!doc)
-		return CRDT_EINVAL;
-	rc = from16(doc, pos16, &pos);
-	return rc ? rc : crdt_insert(doc, agent, pos, utf8, nbytes);
+	return crdt__insert(doc, agent, pos16, true, utf8, nbytes);
 }
 
 int crdt_delete16(struct crdt_doc *doc, uint32_t agent, size_t pos16, size_t count16)

@@ -316,6 +316,36 @@ static size_t pos_of(const struct leaf *leaf, uint32_t i, int visible)
 	return pos;
 }
 
+void crdt__pos_all(const struct crdt_doc *doc, const struct leaf *leaf, uint32_t i, size_t *tot,
+		   size_t *vis, size_t *vis16)
+{
+	const struct node *n = &leaf->h;
+	size_t t = 0, v = 0, v16 = 0;
+
+	for (uint32_t j = 0; j < i; j++) {
+		const struct run *r = &leaf->r[j];
+
+		t += r->len;
+		if (!r->deleted) {
+			v += r->len;
+			v16 += crdt__run_u16(doc, r, r->len);
+		}
+	}
+	while (n->parent) {
+		const struct inner *p = (const struct inner *)n->parent;
+
+		for (int k = 0; p->child[k] != n; k++) {
+			t += p->tot[k];
+			v += p->vis[k];
+			v16 += p->vis16[k];
+		}
+		n = &p->h;
+	}
+	*tot = t;
+	*vis = v;
+	*vis16 = v16;
+}
+
 size_t crdt__pos_tot(const struct crdt_doc *doc, const struct leaf *leaf, uint32_t i)
 {
 	(void)doc;

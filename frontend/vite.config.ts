@@ -20,9 +20,7 @@ const repo = path.resolve(here, '..');
 
 export function wasmPath(): string {
 	if (process.env.TANDEM_CRDT_WASM) return path.resolve(process.env.TANDEM_CRDT_WASM);
-	const build = process.env.TANDEM_BUILD
-		? path.resolve(process.env.TANDEM_BUILD)
-		: path.join(repo, 'build-release');
+	const build = process.env.TANDEM_BUILD ? path.resolve(process.env.TANDEM_BUILD) : path.join(repo, 'build-release');
 	return path.join(build, 'crdt', 'wasm', 'tandem-crdt.wasm');
 }
 

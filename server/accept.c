@@ -257,6 +257,16 @@ static void front_readable(uv_poll_t *p, int status, int events)
 		return;
 	}
 	wake_after(f, 1);
+	/*
+	 * A client that asks before sending its body (curl does for chunked
+	 * and large ones) gets the go-ahead here: lws 4.1 never gives it, and
+	 * the client would wait a second before sending anyway.
+	 */
+	if (f->head.expect_continue && f->head.body != HTTP_BODY_NONE && f->len == f->head.len) {
+		static const char go[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+		(void)!send(f->fd, go, sizeof(go) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
 	/* Empty lines before the request are ours to skip: lws would take one for the end. */
 	if (f->head.start && recv(f->fd, f->buf, f->head.start, 0) != (ssize_t)f->head.start) {
 		front_end(a, f, false);

@@ -86,8 +86,14 @@ static int b64_decode(const char *in, size_t n, unsigned char *out, size_t cap, 
 void auth_hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
 		      unsigned char out[AUTH_MAC_LEN])
 {
+	/* libsodium declares its pointers non-null even for a length of 0. */
+	static const unsigned char none[1];
 	crypto_auth_hmacsha256_state st;
 
+	if (!key)
+		key = none;
+	if (!data)
+		data = none;
 	crypto_auth_hmacsha256_init(&st, key, keylen);
 	crypto_auth_hmacsha256_update(&st, data, n);
 	crypto_auth_hmacsha256_final(&st, out);

@@ -97,7 +97,8 @@ static void want_writeable(struct conn *c)
 	flush_unlist(c);
 	if (!c->choked) {
 		c->choked = true;
-		lws_callback_on_writable(c->wsi);
+		if (c->wsi) /* a connection without a socket is a test's */
+			lws_callback_on_writable(c->wsi);
 	}
 }
 
@@ -630,4 +631,18 @@ void conn_finish(struct server *srv)
 {
 	free(srv->gather);
 	srv->gather = NULL;
+}
+
+bool conn__queued(const struct conn *c, size_t i, const uint8_t **data, size_t *len, bool *binary)
+{
+	const struct qmsg *m = c->q_head;
+
+	while (m && i--)
+		m = m->next;
+	if (!m)
+		return false;
+	*data = m->buf + LWS_PRE;
+	*len = m->len;
+	*binary = m->binary;
+	return true;
 }

@@ -138,4 +138,12 @@ bool conn_take_budget(struct conn *c, size_t len);
 /* lws says c's socket is writable: 0, or -1 to close it. */
 int conn_writeable(struct conn *c);
 
+/*
+ * For tests (tests/server/test-room.c): the i-th frame queued for c, not
+ * yet written (borrowed until c's queue changes).  False past the end.  A
+ * connection made with conn_create(srv, NULL) has no socket and keeps
+ * everything queued.
+ */
+bool conn__queued(const struct conn *c, size_t i, const uint8_t **data, size_t *len, bool *binary);
+
 #endif /* TANDEM_CONN_H */

@@ -15,18 +15,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
 #include "http.h"
 #include "subs.h"
 #include "log.h"
+#include "presence.h"
 #include "room.h"
 #include "server.h"
-#include "store.h"
+#include "store.h" /* the room list's types; the calls go through room.c */
 #include "timeline.h"
 
 #define TOKEN_TTL_S (7 * 24 * 3600)
@@ -58,6 +59,7 @@ static int make_token(struct server *srv, const char *room, const char *role, co
 	return auth_token_make(srv->secret, &cl, now, out);
 }
 
+/* The new room is stored (or could not be, and was discarded). */
 static void created(void *ud, int err)
 {
 	struct http_req *hr = ud;
@@ -65,12 +67,10 @@ static void created(void *ud, int err)
 
 	hr->pending = NULL;
 	if (err) {
-		room_discard(hr->room);
 		json_decref(body);
 		http_reply(hr, 503, error_json("database unavailable; room not created"));
 		return;
 	}
-	room_mark_persisted(hr->room);
 	http_reply(hr, 201, body);
 }
 
@@ -149,34 +149,130 @@ static int create_room(struct server *srv, struct http_req *hr, const char *auth
 	*out = json_pack("{s:s, s:s, s:o, s:o}", "id", id, "problem", problem, "links", links,
 			 "tokens", tokens);
 	json_decref(req);
-	if (!srv->db)
-		return 201;
 	/* Answer once the room is durable; if it cannot be, it does not exist. */
 	hr->pending = *out;
 	*out = NULL;
-	hr->room = r;
-	if (store_create_room(srv->db, id, problem[0] ? problem : NULL, created, hr)) {
-		*out = hr->pending;
+	if (room_store_new(r, created, hr)) {
+		json_decref(hr->pending);
 		hr->pending = NULL;
-		room_discard(r);
-		json_decref(*out);
 		*out = error_json("database unavailable; room not created");
 		return 503;
 	}
 	return 0;
 }
 
-static void listed_rooms(void *ud, int err, json_t *rooms, const char *next)
+/* A page of the room list waiting for the presence of its rooms. */
+struct listing {
+	struct http_req *hr;
+	json_t *rooms;
+	json_t *next;	/* the cursor of the following page, or null */
+	size_t pending; /* presence reads out, plus one while they are sent */
+};
+
+struct listing_read {
+	struct listing *ls;
+	json_t *room; /* borrowed from ls->rooms */
+};
+
+static void listing_done(struct listing *ls)
+{
+	if (--ls->pending)
+		return;
+	http_reply(ls->hr, 200, json_pack("{s:o, s:o}", "rooms", ls->rooms, "next", ls->next));
+	free(ls);
+}
+
+/* Both seats as GET /api/rooms/:id shows them, from what Redis holds of a room not in memory. */
+static void listed_presence(void *ud, int err, const struct presence_entry *e, size_t n)
+{
+	struct listing_read *rd = ud;
+
+	if (!err) {
+		json_t *a = json_array();
+
+		for (int k = 0; k < 2; k++) {
+			const char *seat = proto_seat_name(k ? SEAT_CANDIDATE : SEAT_INTERVIEWER);
+			const struct presence_entry *m = NULL;
+
+			for (size_t i = 0; i < n; i++)
+				if (!strcmp(e[i].member, seat))
+					m = &e[i];
+			json_array_append_new(
+				a, json_pack("{s:s, s:s, s:s, s:I}", "seat", seat, "name",
+					     m ? m->name : "", "state",
+					     m ? presence_state_name(m->state) : "NONE", "since",
+					     (json_int_t)(m ? m->since_ms : 0)));
+		}
+		json_object_set_new(rd->room, "presence", a);
+	}
+	listing_done(rd->ls);
+	free(rd);
+}
+
+/*
+ * The room list reads the room table (store.c) and presence (presence.c)
+ * directly: it lists rows, most of them rooms that are not in memory, and
+ * loading each through room.c would build their documents for nothing.
+ *
+ * A page of rows from PostgreSQL: each room with its presence, live for a
+ * room in memory, otherwise read from Redis (null when it cannot be).
+ */
+static void listed_rooms(void *ud, int status, const struct store_listed *rows, size_t n, bool more)
 {
 	struct http_req *hr = ud;
+	struct server *srv = hr->srv;
+	struct listing *ls;
 
-	if (err) {
+	if (status != 200) {
 		http_reply(hr, 503, error_json("database unavailable"));
 		return;
 	}
-	http_reply(hr, 200,
-		   json_pack("{s:O, s:o}", "rooms", rooms, "next",
-			     next ? json_string(next) : json_null()));
+	ls = calloc(1, sizeof(*ls));
+	if (!ls || !(ls->rooms = json_array())) {
+		free(ls);
+		http_reply(hr, 500, error_json("out of memory"));
+		return;
+	}
+	ls->hr = hr;
+	ls->next = json_null();
+	if (more && n) {
+		char cursor[96];
+
+		snprintf(cursor, sizeof(cursor), "%lld.%s", (long long)rows[n - 1].created_us,
+			 rows[n - 1].id);
+		ls->next = json_string(cursor);
+	}
+	ls->pending = 1;
+	for (size_t i = 0; i < n; i++) {
+		const struct store_listed *row = &rows[i];
+		json_t *room = json_pack(
+			"{s:s, s:s, s:s, s:I, s:o, s:n}", "id", row->id, "problem", row->problem,
+			"state", row->closed_ms ? "closed" : "open", "created",
+			(json_int_t)(row->created_us / 1000), "closed",
+			row->closed_ms ? json_integer(row->closed_ms) : json_null(), "presence");
+		struct listing_read *rd;
+		struct room *r;
+
+		if (!room)
+			continue;
+		json_array_append_new(ls->rooms, room);
+		r = room_find(srv, row->id);
+		if (r) {
+			json_object_set_new(room, "presence", room_presence_json(r));
+			continue;
+		}
+		rd = srv->presence ? malloc(sizeof(*rd)) : NULL;
+		if (!rd)
+			continue;
+		rd->ls = ls;
+		rd->room = room;
+		ls->pending++;
+		if (presence_read(srv->presence, row->id, listed_presence, rd)) {
+			ls->pending--;
+			free(rd);
+		}
+	}
+	listing_done(ls);
 }
 
 /*
@@ -309,7 +405,7 @@ static bool is_subs(const char *action)
  * TIME of ?at=: unix milliseconds, or RFC 3339 ("2026-11-22T00:30:17.5Z",
  * "...+02:00"; a '+' may arrive URL-decoded as a space).  0 or -1.
  */
-static int parse_time(const char *s, int64_t *out)
+int http_parse_time(const char *s, int64_t *out)
 {
 	int y, mo, d, h, mi, sec, n = 0;
 	int64_t ms = 0, off = 0;
@@ -455,7 +551,7 @@ static int replay_query(struct http_req *hr, struct room_call *rc, json_t **out)
 		rc->at_ms = (int64_t)server_now_ms();
 		return 0;
 	}
-	if (parse_time(v, &rc->at_ms)) {
+	if (http_parse_time(v, &rc->at_ms)) {
 		*out = error_json("at must be unix milliseconds or an RFC 3339 time");
 		return 400;
 	}
@@ -488,34 +584,27 @@ static void call_deadline(lws_sorted_usec_list_t *sul)
 }
 
 /*
- * PostgreSQL answered the close.  Only now is the room closed in memory
- * (members see COMPLETED, sockets close with 4002): a close is closed once
- * it is durable, and one that failed leaves the room as it was, so the
- * retry the 503 asks for can succeed.  A close that succeeds after its
- * request was answered 503 (PostgreSQL came back late) still closes the
- * room: a retry finds it closed and answers 200.
+ * The close is stored, and only now is the room closed in memory (members
+ * see COMPLETED, sockets close with 4002: room_close_durably), or it could
+ * not be, and the room is as it was, so the retry the 503 asks for can
+ * succeed.  A close that succeeds after its request was answered 503
+ * (PostgreSQL came back late) still closes the room: a retry finds it
+ * closed and answers 200.
  */
 static void on_closed(void *ud, int err)
 {
 	struct room_call *rc = ud;
-	/* By id: an empty room may have been freed meanwhile. */
-	struct room *r = room_find(rc->srv, rc->id);
 
-	if (err) {
+	if (err)
 		call_reply(rc, 503, error_json("the close was not recorded; retry it"));
-	} else {
-		if (r)
-			room_close(r);
+	else
 		call_reply(rc, 200, json_pack("{s:s, s:b}", "id", rc->id, "closed", 1));
-	}
 	call_done(rc);
 }
 
 /* POST /api/rooms/:id/close: closing is idempotent (a closed room answers 200). */
 static bool close_room(struct room_call *rc, struct room *r)
 {
-	struct server *srv = rc->srv;
-
 	if (strcmp(rc->method, "POST") != 0) {
 		call_reply(rc, 405, error_json("use POST"));
 		return false;
@@ -528,16 +617,11 @@ static bool close_room(struct room_call *rc, struct room *r)
 		call_reply(rc, 200, json_pack("{s:s, s:b}", "id", rc->id, "closed", 1));
 		return false;
 	}
-	if (!srv->db) {
-		room_close(r);
-		call_reply(rc, 200, json_pack("{s:s, s:b}", "id", rc->id, "closed", 1));
-		return false;
-	}
-	if (store_close_room(srv->db, rc->id, on_closed, rc)) {
+	if (room_close_durably(rc->srv, rc->id, on_closed, rc)) {
 		call_reply(rc, 503, error_json("the close was not recorded; retry it"));
 		return false;
 	}
-	return true; /* on_closed finishes the call */
+	return true; /* on_closed finishes the call (it may have already) */
 }
 
 /*
@@ -937,7 +1021,8 @@ void http_reply(struct http_req *hr, int status, json_t *body)
 	hr->resp_len = hr->resp ? strlen(hr->resp) : 0;
 	hr->ready = true;
 	log_event(LOG_INFO, "http", "status=%d", status);
-	lws_callback_on_writable(hr->wsi);
+	if (hr->wsi) /* a request without a connection is a test's */
+		lws_callback_on_writable(hr->wsi);
 }
 
 static void http_handle(struct server *srv, struct http_pss *h)

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 #include <libwebsockets.h>
@@ -20,7 +21,6 @@
 #include "httphead.h"
 
 struct server;
-struct room;
 
 /*
  * One API request.  http.c owns it; when the connection closes before the
@@ -43,7 +43,6 @@ struct http_req {
 	bool headers_sent;
 	/* scratch for http.c while an answer is pending */
 	json_t *pending;
-	struct room *room;
 };
 
 /*
@@ -62,6 +61,12 @@ int http_problems(struct server *srv, struct http_req *hr, const char *method, c
 
 /* Answers hr (consumes body). */
 void http_reply(struct http_req *hr, int status, json_t *body);
+/*
+ * TIME of ?at=: unix milliseconds, or RFC 3339 ("2026-11-22T00:30:17.5Z",
+ * "...+02:00"; a '+' may arrive URL-decoded as a space) into *out.  0, or
+ * -1 when s is neither.
+ */
+int http_parse_time(const char *s, int64_t *out);
 
 /*
  * lws's per-session storage of an HTTP connection (ws.c sizes the protocol

@@ -189,6 +189,8 @@ static int field_line(const char *buf, size_t p, size_t n, struct http_head *h, 
 		*te_chunked = word_is(v, (size_t)(e - v), "chunked");
 	} else if (word_is(s, name, "host")) {
 		(*hosts)++;
+	} else if (word_is(s, name, "expect")) {
+		h->expect_continue = word_is(v, (size_t)(e - v), "100-continue");
 	}
 	return 0;
 }

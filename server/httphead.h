@@ -71,6 +71,7 @@ struct http_head {
 	unsigned args;	/* query arguments */
 	enum http_body body;
 	uint64_t content_length;
+	bool expect_continue; /* Expect: 100-continue */
 };
 
 /* http_head_parse() needs more bytes; any other non-zero result is an HTTP status. */

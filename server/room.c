@@ -511,112 +511,6 @@ json_t *room_presence_json(const struct room *r)
 	return a;
 }
 
-/* A page of GET /api/rooms being completed: presence reads may still be out. */
-struct listing {
-	struct server *srv;
-	store_list_cb *cb;
-	void *ud;
-	json_t *rooms;
-	char next[96];	/* "" on the last page */
-	size_t pending; /* presence reads not answered yet, plus one while they are sent */
-};
-
-struct listing_read {
-	struct listing *ls;
-	json_t *room; /* borrowed from ls->rooms */
-};
-
-static void listing_done(struct listing *ls)
-{
-	if (--ls->pending)
-		return;
-	ls->cb(ls->ud, 0, ls->rooms, ls->next[0] ? ls->next : NULL);
-	json_decref(ls->rooms);
-	free(ls);
-}
-
-/* Both seats as GET /api/rooms/:id shows them, from what Redis holds. */
-static void on_list_presence(void *ud, int err, const struct presence_entry *e, size_t n)
-{
-	struct listing_read *rd = ud;
-
-	if (!err) {
-		json_t *a = json_array();
-
-		for (int k = 0; k < 2; k++) {
-			const char *seat = k ? "candidate" : "interviewer";
-			const struct presence_entry *m = NULL;
-
-			for (size_t i = 0; i < n; i++)
-				if (!strcmp(e[i].member, seat))
-					m = &e[i];
-			json_array_append_new(
-				a, json_pack("{s:s, s:s, s:s, s:I}", "seat", seat, "name",
-					     m ? m->name : "", "state",
-					     m ? presence_state_name(m->state) : "NONE", "since",
-					     (json_int_t)(m ? m->since_ms : 0)));
-		}
-		json_object_set_new(rd->room, "presence", a);
-	}
-	listing_done(rd->ls);
-	free(rd);
-}
-
-static void on_list_rows(void *ud, int err, json_t *rooms, const char *next)
-{
-	struct listing *ls = ud;
-	size_t i;
-	json_t *room;
-
-	if (err) {
-		ls->cb(ls->ud, err, NULL, NULL);
-		free(ls);
-		return;
-	}
-	ls->rooms = json_incref(rooms);
-	snprintf(ls->next, sizeof(ls->next), "%s", next ? next : "");
-	ls->pending = 1;
-	json_array_foreach(rooms, i, room)
-	{
-		const char *id = json_string_value(json_object_get(room, "id"));
-		struct room *r = room_find(ls->srv, id);
-		struct listing_read *rd;
-
-		if (r) {
-			json_object_set_new(room, "presence", room_presence_json(r));
-			continue;
-		}
-		/* Not in memory: what Redis holds (presence stays null if it cannot be read). */
-		rd = ls->srv->presence ? malloc(sizeof(*rd)) : NULL;
-		if (!rd)
-			continue;
-		rd->ls = ls;
-		rd->room = room;
-		ls->pending++;
-		if (presence_read(ls->srv->presence, id, on_list_presence, rd)) {
-			ls->pending--;
-			free(rd);
-		}
-	}
-	listing_done(ls);
-}
-
-int room_list(struct server *srv, const struct store_page *page, store_list_cb *cb, void *ud)
-{
-	struct listing *ls;
-
-	if (!srv->db || !(ls = calloc(1, sizeof(*ls))))
-		return -1;
-	ls->srv = srv;
-	ls->cb = cb;
-	ls->ud = ud;
-	if (store_list_rooms(srv->db, page, on_list_rows, ls)) {
-		free(ls);
-		return -1;
-	}
-	return 0;
-}
-
 static void publish_presence(struct room *r)
 {
 	json_t *msg = json_pack("{s:s, s:o, s:i}", PROTO_T(PROTO_PRESENCE), "members",
@@ -696,6 +590,102 @@ static void presence_loaded(struct room *r, const struct presence_entry *e, size
 		if (r->srv->presence)
 			presence_adopt(r->srv->presence, r->id, &e[i]);
 	}
+}
+
+/* ---- storing what REST does ------------------------------------------------- */
+
+struct stored {
+	struct server *srv;
+	char id[48];
+	room_done_cb *done;
+	void *ud;
+};
+
+static struct stored *stored_new(struct server *srv, const char *id, room_done_cb *done, void *ud)
+{
+	struct stored *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return NULL;
+	st->srv = srv;
+	snprintf(st->id, sizeof(st->id), "%s", id);
+	st->done = done;
+	st->ud = ud;
+	return st;
+}
+
+static void on_created(void *ud, int err)
+{
+	struct stored *st = ud;
+	/* By id: nothing else knows the room yet, but be as careful as on_closed. */
+	struct room *r = room_find(st->srv, st->id);
+
+	if (r && err)
+		room_discard(r);
+	else if (r)
+		room_mark_persisted(r);
+	st->done(st->ud, err ? -1 : 0);
+	free(st);
+}
+
+int room_list(struct server *srv, const struct store_page *page, store_list_cb *cb, void *ud)
+{
+	return srv->db ? store_list_rooms(srv->db, page, cb, ud) : -1;
+}
+
+int room_store_new(struct room *r, room_done_cb *done, void *ud)
+{
+	struct stored *st;
+
+	if (!r->srv->db) {
+		done(ud, 0);
+		return 0;
+	}
+	st = stored_new(r->srv, r->id, done, ud);
+	if (!st || store_create_room(r->srv->db, r->id, r->problem[0] ? r->problem : NULL,
+				     on_created, st)) {
+		free(st);
+		room_discard(r);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * PostgreSQL answered the close.  Only now is the room closed in memory: a
+ * close is closed once it is durable, and one that failed leaves the room
+ * as it was.
+ */
+static void on_closed(void *ud, int err)
+{
+	struct stored *st = ud;
+	/* By id: an empty room may have been freed meanwhile (it loads closed). */
+	struct room *r = room_find(st->srv, st->id);
+
+	if (!err && r)
+		room_close(r);
+	st->done(st->ud, err ? -1 : 0);
+	free(st);
+}
+
+int room_close_durably(struct server *srv, const char *id, room_done_cb *done, void *ud)
+{
+	struct stored *st;
+
+	if (!srv->db) {
+		struct room *r = room_find(srv, id);
+
+		if (r)
+			room_close(r);
+		done(ud, 0);
+		return 0;
+	}
+	st = stored_new(srv, id, done, ud);
+	if (!st || store_close_room(srv->db, id, on_closed, st)) {
+		free(st);
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- loading ---------------------------------------------------------------- */
@@ -962,8 +952,10 @@ void room_join(struct room *r, struct conn *c, const char *name, const struct cr
 	crdt_version_init(&cur, NULL);
 	crdt_buf_init(&buf, NULL);
 	rc = crdt_doc_version(r->doc, &cur);
+	/* A client with nothing gets the compact snapshot, not every operation as an update. */
 	if (!rc)
-		rc = crdt_encode_since(r->doc, have, &buf);
+		rc = have->len ? crdt_encode_since(r->doc, have, &buf)
+			       : crdt_encode_doc(r->doc, &buf);
 	if (!rc)
 		rc = crdt_version_copy(&c->delivered, have);
 	if (rc) {

@@ -56,6 +56,35 @@ struct room *room_create(struct server *srv, const char *id, const char *problem
 const char *room_id(const struct room *r);
 const char *room_problem(const struct room *r);
 bool room_closed(const struct room *r);
+/* err: 0 done (stored, or in memory only without a database), -1 not stored (logged). */
+typedef void room_done_cb(void *ud, int err);
+/*
+ * Stores the row of r, just made with room_create(): once PostgreSQL has
+ * it r is persisted (room_mark_persisted); if it cannot be stored, r is
+ * discarded (it does not exist).  done is called once (at once without a
+ * database).  Returns 0, or -1 when the write could not even be queued (r
+ * discarded, done not called).
+ */
+int room_store_new(struct room *r, room_done_cb *done, void *ud);
+/*
+ * Closes room id durably: PostgreSQL first (closed_at, token epoch: once),
+ * then, when that succeeded, the room in memory if it is loaded
+ * (room_close).  A close that fails changes nothing.  done is called once
+ * (at once without a database).  Returns 0, or -1 when the write could not
+ * be queued (nothing changed, done not called).
+ */
+int room_close_durably(struct server *srv, const char *id, room_done_cb *done, void *ud);
+/*
+ * One page of the room list from PostgreSQL (store_list_rooms: page and
+ * callback as store.h says), so REST reaches the store through room.c.
+ * Returns 0, or -1 (no database, out of memory; cb not called).
+ */
+struct store_page;
+struct store_listed;
+int room_list(struct server *srv, const struct store_page *page,
+	      void (*cb)(void *ud, int status, const struct store_listed *rooms, size_t n,
+			 bool more),
+	      void *ud);
 /* Unregisters and frees r (its connections are closed with 1001). */
 void room_discard(struct room *r);
 /* Tokens whose epoch ("ep") is older than this are revoked (closing bumps it). */
@@ -84,16 +113,6 @@ void room_shutdown(struct room *r);
 void room_close(struct room *r);
 /* Presence of every seat as a JSON array (new reference). */
 json_t *room_presence_json(const struct room *r);
-/*
- * One page of GET /api/rooms (page: store.h; copied): the rooms
- * PostgreSQL lists, each with its presence, live for a room in memory and
- * read from Redis otherwise ("presence": null where Redis cannot say).
- * cb gets what store_list_cb says, called exactly once, later.  Returns
- * 0, or -1 (no database, out of memory; cb not called).
- */
-struct store_page;
-int room_list(struct server *srv, const struct store_page *page,
-	      void (*cb)(void *ud, int err, json_t *rooms, const char *next), void *ud);
 
 /* ---- connections and their messages ---- */
 

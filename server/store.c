@@ -262,49 +262,44 @@ int store_save_doc(struct db *db, const char *room, const uint8_t *snap, size_t 
 
 /* ---- the room list (GET /api/rooms) ---------------------------------------- */
 
-/* A page asked for: its rows are on their way. */
 struct listing {
-	unsigned limit;
 	store_list_cb *cb;
 	void *ud;
+	unsigned limit;
 };
 
 static void on_list_rows(void *ud, int err, const PGresult *res, const char *errmsg)
 {
 	struct listing *ls = ud;
-	char next[96] = "";
-	json_t *rooms;
+	struct store_listed *rooms = NULL;
+	size_t n = 0;
 	int rows;
 
-	if (err || !(rooms = json_array())) {
-		log_event(LOG_ERROR, "rooms.list", "error=%s", err ? errmsg : "out of memory");
-		ls->cb(ls->ud, -1, NULL, NULL);
-		free(ls);
-		return;
+	if (err) {
+		log_event(LOG_ERROR, "rooms.list", "error=%s", errmsg ? errmsg : "out of memory");
+		goto fail;
 	}
 	rows = PQntuples(res);
-	for (int i = 0; i < rows; i++) {
-		bool closed = !PQgetisnull(res, i, 3);
-		json_t *room;
-
-		if (i == (int)ls->limit) {
-			/* one row past the page: there is a next one, after the page's last */
-			snprintf(next, sizeof(next), "%s.%s", PQgetvalue(res, i - 1, 2),
-				 PQgetvalue(res, i - 1, 0));
-			break;
-		}
-		room = json_pack(
-			"{s:s, s:s, s:s, s:I, s:o, s:n}", "id", PQgetvalue(res, i, 0), "problem",
-			PQgetvalue(res, i, 1), "state", closed ? "closed" : "open", "created",
-			(json_int_t)(strtoll(PQgetvalue(res, i, 2), NULL, 10) / 1000), "closed",
-			closed ? json_integer(strtoll(PQgetvalue(res, i, 3), NULL, 10))
-			       : json_null(),
-			"presence");
-		if (room)
-			json_array_append_new(rooms, room);
+	/* one row past the page says there is a next page */
+	n = rows > (int)ls->limit ? ls->limit : (size_t)rows;
+	if (n && !(rooms = calloc(n, sizeof(*rooms)))) {
+		log_event(LOG_ERROR, "rooms.list", "error=%s", "out of memory");
+		goto fail;
 	}
-	ls->cb(ls->ud, 0, rooms, next[0] ? next : NULL);
-	json_decref(rooms);
+	for (size_t i = 0; i < n; i++) {
+		rooms[i].id = PQgetvalue(res, (int)i, 0);
+		rooms[i].problem = PQgetvalue(res, (int)i, 1);
+		rooms[i].created_us = strtoll(PQgetvalue(res, (int)i, 2), NULL, 10);
+		rooms[i].closed_ms = PQgetisnull(res, (int)i, 3)
+					     ? 0
+					     : strtoll(PQgetvalue(res, (int)i, 3), NULL, 10);
+	}
+	ls->cb(ls->ud, 200, rooms, n, rows > (int)ls->limit);
+	free(rooms);
+	free(ls);
+	return;
+fail:
+	ls->cb(ls->ud, 503, NULL, 0, false);
 	free(ls);
 }
 
@@ -313,13 +308,13 @@ int store_list_rooms(struct db *db, const struct store_page *page, store_list_cb
 	static const char *const states[] = { NULL, "open", "closed" };
 	char after_us[24], limit[16];
 	const char *params[4];
-	struct listing *ls = malloc(sizeof(*ls));
+	struct listing *ls;
 
-	if (!ls)
+	if (!db || !(ls = calloc(1, sizeof(*ls))))
 		return -1;
-	ls->limit = page->limit;
 	ls->cb = cb;
 	ls->ud = ud;
+	ls->limit = page->limit;
 	snprintf(after_us, sizeof(after_us), "%lld", (long long)page->after_us);
 	snprintf(limit, sizeof(limit), "%u", page->limit + 1);
 	params[0] = page->after_us ? after_us : NULL;

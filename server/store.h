@@ -17,8 +17,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
-
 #include "proto.h"
 
 struct db;
@@ -74,7 +72,7 @@ int store_add_agent(struct db *db, const char *room, uint32_t agent, enum seat s
 int store_save_doc(struct db *db, const char *room, const uint8_t *snap, size_t snap_len,
 		   const uint8_t *ver, size_t ver_len, uint64_t seq, store_done_cb *cb, void *ud);
 
-/* One page of GET /api/rooms: newest first, after the cursor of the page before. */
+/* One page of the room list: newest first, after the cursor of the page before. */
 struct store_page {
 	int64_t after_us; /* created_at (unix us) of the previous page's last room; 0: first page */
 	char after_id[64]; /* and its id (rooms created in the same microsecond) */
@@ -82,19 +80,25 @@ struct store_page {
 	int state;	   /* 0: every room, 1: open only, 2: closed only */
 };
 
-/*
- * The page: rooms is a JSON array (borrowed for the call: take a reference
- * to keep it) of {"id", "problem", "state": "open"|"closed", "created":
- * unix ms, "closed": unix ms|null, "presence": null (room.c fills it in)},
- * next the cursor of the following page ("<created us>.<id>", borrowed
- * for the call) or NULL on the last.  err: 0, or -1 (rooms NULL).
- */
-typedef void store_list_cb(void *ud, int err, json_t *rooms, const char *next);
+/* A room of a page; strings borrowed, valid during the callback only. */
+struct store_listed {
+	const char *id;
+	const char *problem; /* "" when none */
+	int64_t created_us;  /* unix microseconds */
+	int64_t closed_ms;   /* unix milliseconds; 0: open */
+};
 
 /*
- * Lists rooms from PostgreSQL (page is copied).  cb is called exactly
- * once, later.  Returns 0, or -1 (out of memory, database gone; cb not
- * called).
+ * status 200 with n rooms (more: another page follows, after rooms[n-1]),
+ * or 503 (database trouble; already logged) with none.
+ */
+typedef void store_list_cb(void *ud, int status, const struct store_listed *rooms, size_t n,
+			   bool more);
+
+/*
+ * Reads one page of rooms, newest first (created_at, then id, both
+ * descending); cb is called once.  Returns 0, or -1 (no database, out of
+ * memory, queue full; cb not called).
  */
 int store_list_rooms(struct db *db, const struct store_page *page, store_list_cb *cb, void *ud);
 

@@ -1,21 +1,21 @@
 /*
- * ws.c - libwebsockets on the server's libuv loop: the listener and the
+ * ws.c - libwebsockets on the server's libuv loop: the context and the
  * WebSocket callbacks.
  *
- * Owns the lws context (one listener for the WebSocket endpoint, the REST
- * API and the static files, whose HTTP side is http.c's callback), the
- * handshake (subprotocol tandem.v1 on /ws, nothing else), the join
+ * Owns the lws context (for the WebSocket endpoint, the REST API and the
+ * static files, whose HTTP side is http.c's callback; accept.c listens and
+ * hands lws each connection whose request head passed), the handshake
+ * (subprotocol tandem.v1 on /ws, nothing else), the join
  * deadline, reassembly of fragmented messages up to the frame limit, JSON
  * parsing and the role check against proto.h.  A connection's output
  * (queue, acks, heartbeat) is conn.c's; what a message means is room.c's,
  * never this file's: a complete, budgeted, parsed and permitted message
  * goes to room_on_join, room_on_json or room_on_update.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fmt.h"
@@ -208,10 +208,8 @@ static const struct lws_protocols protocols[] = {
 static const lws_retry_bo_t retry = { .secs_since_valid_ping = 0 };
 
 /*
- * lws's log lines become events of ours (one key=value line each).  Its
- * notices (version, plugins) are for debugging; so is the line lws 4.1
- * logs as an error each time a socket is adopted with bytes already read
- * (accept.c does that for every connection).
+ * lws's log lines become events of ours (one key=value line each); its
+ * notices (version, plugins) are for debugging.
  */
 static void lws_log(int level, const char *line)
 {
@@ -224,8 +222,6 @@ static void lws_log(int level, const char *line)
 	n = strlen(msg);
 	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
 		n--;
-	if (strstr(msg, "adopt_socket_readbuf") || strstr(msg, "deferring handling ah"))
-		l = LOG_DEBUG;
 	log_event(l, "lws", "msg=%.*s", (int)n, msg);
 }
 

@@ -165,6 +165,11 @@ function oursWasm(trace, patches) {
 	});
 	check(doc.text() === trace.endContent, 'wasm: wrong final text');
 	const snap = doc.encodeDoc();
+	const encode = timeRuns(repeat, 30000, () => {
+		const t0 = performance.now();
+		doc.encodeDoc();
+		return performance.now() - t0;
+	});
 	const load = timeRuns(repeat, 30000, () => {
 		const t0 = performance.now();
 		const d = crdt.loadDoc(snap, 2);
@@ -173,7 +178,7 @@ function oursWasm(trace, patches) {
 		return ms;
 	});
 	doc.free();
-	return { apply_ms: apply.ms, load_ms: load.ms, encoded_bytes: snap.length };
+	return { apply_ms: apply.ms, load_ms: load.ms, encode_ms: encode.ms, encoded_bytes: snap.length };
 }
 
 function yjs(path, trace, patches, n) {
@@ -223,6 +228,11 @@ function diamond(path, trace, patches) {
 	});
 	check(doc.get() === trace.endContent, 'diamond-types: wrong final text');
 	const bytes = doc.toBytes();
+	const encode = timeRuns(repeat, 30000, () => {
+		const t0 = performance.now();
+		doc.toBytes();
+		return performance.now() - t0;
+	});
 	const load = timeRuns(repeat, 30000, () => {
 		const t0 = performance.now();
 		const d = dt.Doc.fromBytes(bytes);
@@ -231,7 +241,10 @@ function diamond(path, trace, patches) {
 		return ms;
 	});
 	doc.free();
-	return { apply_ms: apply.ms, load_ms: load.ms, encoded_bytes: bytes.length, mem_bytes: memChild('dt', path) };
+	return {
+		apply_ms: apply.ms, load_ms: load.ms, encode_ms: encode.ms, encoded_bytes: bytes.length,
+		mem_bytes: memChild('dt', path),
+	};
 }
 
 // diamond-types on a concurrent trace: each txn's patches go into one OpLog
@@ -369,6 +382,23 @@ lines.push('(array buffers, wasm memory) after a full GC in a fresh node process
 lines.push('which is coarser (DT\'s wasm memory grows in 64 KB pages).  "runs" is our');
 lines.push('run-length encoded item count.  Our snapshot carries the whole history, deleted text included.');
 lines.push('');
+lines.push('### Snapshot format (issue 19): ours beside diamond-types, same run');
+lines.push('');
+table(
+	['trace', 'ours bytes', 'DT bytes', 'bytes ≤ DT', 'ours load native', 'ours load wasm', 'DT load', 'native ≤ DT', 'wasm ≤ DT', 'ours encode native', 'ours encode wasm', 'DT encode'],
+	seqRows.map(({ name, n, w, d }) => [
+		name, fmtB(n.encoded_bytes), fmtB(d.encoded_bytes), n.encoded_bytes <= d.encoded_bytes ? 'yes' : 'no',
+		fmtMs(n.load_ms), fmtMs(w.load_ms), fmtMs(d.load_ms), n.load_ms <= d.load_ms ? 'yes' : 'no',
+		w.load_ms <= d.load_ms ? 'yes' : 'no', fmtMs(n.encode_ms), fmtMs(w.encode_ms), fmtMs(d.encode_ms),
+	]),
+);
+lines.push('Times in ms (medians).  diamond-types-node runs DT compiled to wasm under node, so "DT load" is');
+lines.push('DT\'s wasm load; no native DT was measured, and both of our loads are held against it.  The');
+lines.push('concurrent traces\' bytes are in the table below (DT stores them as an OpLog, not a Doc).');
+lines.push('Target: encode ≤ 10 ms on automerge-paper (see the targets).  Bytes are exact; the times move');
+lines.push('with the machine\'s load (in the header): with a load average well above the 2 cores, other');
+lines.push('work shared them during the run, so compare columns of one run only.');
+lines.push('');
 lines.push('### Concurrent traces: merge');
 lines.push('');
 table(
@@ -404,6 +434,7 @@ if (am) {
 	target('automerge-paper encoded size, zlib', am.n.encoded_gz_bytes, 110 * KB, 'B', kb);
 	target('automerge-paper load into a fresh doc', am.n.load_ms, 10, 'ms', ms);
 	target('automerge-paper memory held', am.n.mem_bytes, 2e6, 'B', mb);
+	target('automerge-paper snapshot encode (issue 19)', am.n.encode_ms, 10, 'ms', ms);
 }
 for (const r of concRows) target(`${r.name} merge`, r.n.merge_ms, 20, 'ms', (x) => `${fmtMs(x)} ms`);
 lines.push('### Targets (issue 2)');

@@ -6,7 +6,8 @@
  * JSON line per run so that a script can parse it, or with --text the final
  * document.  Everything it measures is measured the way a user would meet it:
  * apply_ms is a full replay, merge_ms is a server merging the whole history
- * into an empty document, load_ms is decoding a snapshot, mem_bytes is what
+ * into an empty document, load_ms is decoding a snapshot, encode_ms is
+ * writing one (what a server does at every save), mem_bytes is what
  * the document holds afterwards as counted by its allocation hook.  It
  * exits non-zero when the result is wrong, so it doubles as a check.
  */
@@ -78,7 +79,8 @@ static void usage(FILE *f)
 	      "prints one JSON line: trace, kind, ops, final_len, ok, apply_ms (median of N\n"
 	      "replays), merge_ms (the full history applied as one update to a fresh doc),\n"
 	      "encoded_bytes, encoded_gz_bytes (zlib level 6), load_ms (snapshot into a\n"
-	      "fresh doc), mem_bytes (held by the doc after the trace), runs, plus\n"
+	      "fresh doc), encode_ms (writing the snapshot), mem_bytes (held by the doc\n"
+	      "after the trace), runs, plus\n"
 	      "snapshot_ok/merge_ok (those round trips give the same text).\n"
 	      "\n"
 	      "  --repeat N   replay N times and report medians (default 1)\n"
@@ -264,7 +266,7 @@ int main(int argc, char **argv)
 
 	size_t text_len;
 	char *text = doc_text(doc, &text_len);
-	double apply_ms = median(times, repeat), merge_ms = 0, load_ms = 0;
+	double apply_ms = median(times, repeat), merge_ms = 0, load_ms = 0, encode_ms = 0;
 	bool merge_ok = false, snap_ok = false;
 	uLongf gz_len;
 	Bytef *gz;
@@ -285,6 +287,22 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	free(text);
+	/* Encoding the snapshot (what a server does at every save), timed alone. */
+	for (int i = 0; i < repeat; i++) {
+		struct crdt_buf again;
+		double t0 = now_ms();
+
+		crdt_buf_init(&again, NULL);
+		rc = crdt_encode_doc(doc, &again);
+		times[i] = now_ms() - t0;
+		crdt_buf_finish(&again);
+		if (rc < 0) {
+			fprintf(stderr, "tandem-trace: %s: encode: %s\n", t.name,
+				crdt_strerror(rc));
+			goto out;
+		}
+	}
+	encode_ms = median(times, repeat);
 	gz_len = compressBound((uLong)snap.len);
 	gz = malloc(gz_len);
 	if (gz == NULL || compress2(gz, &gz_len, snap.data, (uLong)snap.len, 6) != Z_OK) {
@@ -303,10 +321,11 @@ int main(int argc, char **argv)
 	put_json_string(t.name);
 	printf(",\"kind\":\"%s\",\"ops\":%zu,\"final_len\":%zu,\"ok\":%s,\"apply_ms\":%.3f,"
 	       "\"merge_ms\":%.3f,\"encoded_bytes\":%zu,\"encoded_gz_bytes\":%lu,\"load_ms\":%.3f,"
+	       "\"encode_ms\":%.3f,"
 	       "\"mem_bytes\":%zu,\"runs\":%zu,\"snapshot_ok\":%s,\"merge_ok\":%s,\"repeat\":%d}\n",
 	       t.kind == TRACE_CONCURRENT ? "concurrent" : "sequential", t.npatches, crdt_len(doc),
 	       ok ? "true" : "false", apply_ms, merge_ms, snap.len, (unsigned long)gz_len, load_ms,
-	       count.live, crdt__run_count(doc), snap_ok ? "true" : "false",
+	       encode_ms, count.live, crdt__run_count(doc), snap_ok ? "true" : "false",
 	       merge_ok ? "true" : "false", repeat);
 	status = ok && snap_ok && merge_ok ? 0 : 1;
 out:

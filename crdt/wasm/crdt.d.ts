@@ -48,6 +48,11 @@ export type VersionEntries = Array<[agent: number, next: number]>;
 export class CrdtError extends Error {
 	readonly name: 'CrdtError';
 	readonly code: number;
+	/**
+	 * Set by applyUpdate when it fails after part of the update went in
+	 * (-1, -8): the change list of that part, to apply before reloading.
+	 */
+	changes?: Change[];
 	constructor(code: number, what: string, message: string);
 }
 
@@ -192,8 +197,8 @@ export interface Doc {
 	 * (ApplyResult.pending) and are applied, and reported, when they arrive.
 	 * Throws CrdtError on malformed input (-5, -6, -7), with the document
 	 * unchanged.  On -1 (out of memory) or -8 (too much pending) the document
-	 * holds a consistent part of the update and applying the same bytes again
-	 * completes it; an editor should then reload from doc.text().
+	 * holds a consistent part of the update (the error's `changes` say what
+	 * changed) and applying the same bytes again completes it.
 	 */
 	applyUpdate(bytes: Uint8Array): ApplyResult;
 

@@ -122,9 +122,7 @@ export class TandemCrdt {
 			// TextEncoder would store U+FFFD instead.
 			insert(pos, str) {
 				const doc = this._live();
-				if (!wellFormed(str))
-					throw new CrdtError(EUTF8, 'insert', 'text holds a lone surrogate');
-				const n = crdt._scratchString(str);
+				const n = crdt._scratchString(str, 'insert');
 				crdt._check(x.tc_insert16(doc, this.agent, pos, crdt._scratch, n), 'insert');
 			}
 
@@ -449,8 +447,9 @@ export class TandemCrdt {
 
 	// Writes str as UTF-8 into the scratch block (grown as needed; the one
 	// allocation that outlives a call, reused by every insert and freed by
-	// dispose()) and returns its byte length.
-	_scratchString(str) {
+	// dispose()) and returns its byte length.  Text that is not all ASCII is
+	// checked for lone surrogates first (CrdtError -3, for what).
+	_scratchString(str, what) {
 		const max = str.length * 3;
 		if (max > this._scratchCap) {
 			const cap = Math.max(256, max * 2);
@@ -471,6 +470,7 @@ export class TandemCrdt {
 			}
 			if (i === str.length) return i;
 		}
+		if (!wellFormed(str)) throw new CrdtError(EUTF8, what, 'text holds a lone surrogate');
 		return encoder.encodeInto(str, mem.subarray(p, p + max)).written;
 	}
 

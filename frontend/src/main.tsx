@@ -55,7 +55,10 @@ function App() {
 		case 'home':
 			return (
 				<MessagePage title="Tandem" kind="info" testId="home">
-					<p>Pair-programming rooms for technical interviews. Open the link you were sent, or go to the <a href="/dashboard">dashboard</a> to create a room.</p>
+					<p>
+						Pair-programming rooms for technical interviews. Open the link you were sent, or go to the{' '}
+						<a href="/dashboard">dashboard</a> to create a room.
+					</p>
 				</MessagePage>
 			);
 		default:

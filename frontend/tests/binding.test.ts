@@ -43,7 +43,21 @@ class Editor {
 	}
 }
 
-const PIECES = ['a', 'xyz', ' ', '\n', '😀', '👩‍💻', '世界', '中', 'e\u0301', '\u0301', 'ñ', '🇫🇷', 'def f():\n    pass\n'];
+const PIECES = [
+	'a',
+	'xyz',
+	' ',
+	'\n',
+	'😀',
+	'👩‍💻',
+	'世界',
+	'中',
+	'e\u0301',
+	'\u0301',
+	'ñ',
+	'🇫🇷',
+	'def f():\n    pass\n',
+];
 
 /** A random position of text not inside a surrogate pair. */
 function pos(r: ReturnType<typeof rng>, text: string): number {
@@ -57,7 +71,10 @@ function randomEdit(r: ReturnType<typeof rng>, e: Editor): void {
 	const t = e.text;
 	if (t.length > 0 && r.next() < 0.35) {
 		let from = pos(r, t);
-		if (from === t.length) from = t.length - (t.length > 1 && t.charCodeAt(t.length - 1) >= 0xdc00 && t.charCodeAt(t.length - 1) < 0xe000 ? 2 : 1);
+		if (from === t.length)
+			from =
+				t.length -
+				(t.length > 1 && t.charCodeAt(t.length - 1) >= 0xdc00 && t.charCodeAt(t.length - 1) < 0xe000 ? 2 : 1);
 		let to = Math.min(t.length, from + 1 + r.int(6));
 		const c = t.charCodeAt(to);
 		if (to < t.length && c >= 0xdc00 && c < 0xe000) to++;
@@ -69,7 +86,12 @@ function randomEdit(r: ReturnType<typeof rng>, e: Editor): void {
 	// Sometimes a replacement, and sometimes two changes in one transaction.
 	if (r.next() < 0.15 && t.length > 2) {
 		const b = pos(r, t);
-		e.dispatch({ changes: [{ from: Math.min(at, b), insert: ins }, { from: Math.max(at, b), insert: r.pick(PIECES) }] });
+		e.dispatch({
+			changes: [
+				{ from: Math.min(at, b), insert: ins },
+				{ from: Math.max(at, b), insert: r.pick(PIECES) },
+			],
+		});
 	} else {
 		e.dispatch({ changes: { from: at, insert: ins }, selection: EditorSelection.cursor(at + ins.length) });
 	}
@@ -105,7 +127,8 @@ describe('binding', () => {
 				}
 				for (const x of eds) expect(x.text).toBe(x.doc.text());
 			}
-			for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) if (i !== j) for (const u of q(j, i).splice(0)) eds[i]!.receive(u);
+			for (let i = 0; i < 3; i++)
+				for (let j = 0; j < 3; j++) if (i !== j) for (const u of q(j, i).splice(0)) eds[i]!.receive(u);
 			expect(b.text, `round ${round}`).toBe(a.text);
 			expect(c.text, `round ${round}`).toBe(a.text);
 			expect(a.text).toBe(a.doc.text());
@@ -120,7 +143,12 @@ describe('binding', () => {
 		const at = a.text.indexOf('y') + 1;
 		a.dispatch({ selection: EditorSelection.cursor(at) });
 		// b types before it: an emoji, CJK and a combining mark, and deletes "x".
-		b.dispatch({ changes: [{ from: 0, to: 1, insert: 'é😀世' }, { from: 6, insert: 'e\u0301' }] });
+		b.dispatch({
+			changes: [
+				{ from: 0, to: 1, insert: 'é😀世' },
+				{ from: 6, insert: 'e\u0301' },
+			],
+		});
 		expect(b.out.length).toBe(1);
 		let transactions = 0;
 		const spec = a.binding.remote(b.out[0]!)!;

@@ -6,7 +6,8 @@ import { wasmPath } from '../vite.config';
 
 export async function crdt(): Promise<TandemCrdt> {
 	const file = wasmPath();
-	if (!fs.existsSync(file)) throw new Error(`no tandem-crdt.wasm at ${file}: build it (meson) or set TANDEM_CRDT_WASM`);
+	if (!fs.existsSync(file))
+		throw new Error(`no tandem-crdt.wasm at ${file}: build it (meson) or set TANDEM_CRDT_WASM`);
 	setCrdtSource(new Uint8Array(fs.readFileSync(file)));
 	return loadCrdt();
 }

@@ -116,6 +116,16 @@ static size_t to_utf16(const char *s, size_t n, uint16_t *out)
 	return k;
 }
 
+/* UTF-16 units of the first n bytes of valid UTF-8 s. */
+static size_t to_utf16_len(const char *s, size_t n)
+{
+	size_t units = 0;
+
+	for (size_t i = 0; i < n; i++)
+		units += ((s[i] & 0xC0) != 0x80) + ((uint8_t)s[i] >= 0xF0);
+	return units;
+}
+
 static bool low_surrogate(uint16_t u)
 {
 	return u >= 0xDC00 && u < 0xE000;
@@ -727,6 +737,48 @@ static void test_stories(void)
 	printf("  stories: ok\n");
 }
 
+/*
+ * A long paste of non-ASCII text: its checkpoints are found one from the
+ * last (crdt__check verifies every one), and positions deep inside it
+ * convert both ways.
+ */
+static void test_long_paste(void)
+{
+	struct crdt_doc *d = crdt_doc_create(NULL), *e = crdt_doc_create(NULL);
+	char *s = malloc(20000 * 4);
+	size_t n = 0, units = 0;
+	struct crdt_buf snap;
+
+	TU_CHECK(d && e && s);
+	for (int i = 0; i < 20000; i++) {
+		uint32_t cp = i % 50 == 20   ? 0xE9
+			      : i % 997 == 5 ? 0x1F600
+					     : (uint32_t)('a' + i % 26);
+
+		n += tu_utf8_put(cp, s + n);
+		units += cp >= 0x10000 ? 2 : 1;
+	}
+	TU_OK(crdt_insert(d, 1, 0, s, n));
+	TU_CHECK_DOC(d);
+	TU_EQ_SIZE(crdt_len16(d), units);
+	for (size_t k = 0; k <= 20000; k += 1237) {
+		size_t u = crdt_pos_to16(d, k);
+
+		TU_EQ_SIZE(crdt_pos_from16(d, u, NULL), k);
+		TU_EQ_SIZE(u, to_utf16_len(s, crdt_cp_to_byte(s, n, k)));
+	}
+	crdt_buf_init(&snap, NULL);
+	TU_OK(crdt_encode_doc(d, &snap));
+	TU_OK(crdt_apply(e, snap.data, snap.len));
+	TU_CHECK_DOC(e);
+	TU_EQ_TEXT(e, s, n);
+	crdt_buf_finish(&snap);
+	crdt_doc_destroy(d);
+	crdt_doc_destroy(e);
+	free(s);
+	printf("  long paste: ok\n");
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t seed = tu_seed("test-utf16");
@@ -740,6 +792,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	test_stories();
+	test_long_paste();
 	for (uint64_t i = 0; i < 6; i++)
 		run_world(seed + i, 3 + (int)(i % 3), 300, NULL);
 	run_world(seed + 100, 5, 1500, NULL);

@@ -24,16 +24,7 @@
 
 #include "crdt.h"
 #include "crdt-internal.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(cond)                                                              \
-	do {                                                                       \
-		if (!(cond)) {                                                     \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                   \
-		}                                                                  \
-	} while (0)
+#include "fuzz.h"
 
 #define MAXREP 3
 #define MAXMSG 128

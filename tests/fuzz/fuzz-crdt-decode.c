@@ -6,10 +6,11 @@
  * inconsistent, and, when they refuse input, leave the document exactly as
  * it was.  The input is fed to an empty document, to a document with
  * history from two agents (so that mutated inputs can refer to operations
- * it knows), to crdt_update_info() and to the version decoder.  It goes in
- * through crdt_apply_changes(), whose change list must turn the text
- * before into the text after (and be empty when the input is refused).
- * Accepted input must also survive a snapshot round trip and be idempotent.  Any
+ * it knows), to an empty document whose allocator fails once, to
+ * crdt_update_info() and to the version decoder.  It goes in through
+ * crdt_apply_changes(), whose change list must turn the text before into
+ * the text after (and be empty when the input is refused).  Accepted
+ * input must also survive a snapshot round trip and be idempotent.  Any
  * broken expectation calls abort(), which libFuzzer reports as a crash.
  */
 #include <stdint.h>
@@ -19,16 +20,7 @@
 
 #include "crdt.h"
 #include "crdt-internal.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(cond)                                                              \
-	do {                                                                       \
-		if (!(cond)) {                                                     \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                   \
-		}                                                                  \
-	} while (0)
+#include "fuzz.h"
 
 /* What a caller can observe of a document. */
 struct state {
@@ -168,6 +160,50 @@ static int feed(struct crdt_doc *doc, const uint8_t *data, size_t size)
 	return rc;
 }
 
+/*
+ * An allocator that fails its Nth allocation: accepted input must then give
+ * CRDT_ENOMEM or success, and leave a consistent document (an empty one
+ * untouched: a snapshot loads all or nothing).
+ */
+struct failing {
+	struct crdt_allocator hook;
+	size_t calls, fail_at;
+};
+
+static void *failing_realloc(void *ud, void *ptr, size_t old_size, size_t new_size)
+{
+	struct failing *f = ud;
+
+	(void)old_size;
+	if (new_size == 0) {
+		free(ptr);
+		return NULL;
+	}
+	if (++f->calls == f->fail_at)
+		return NULL;
+	return realloc(ptr, new_size);
+}
+
+static void feed_failing(const uint8_t *data, size_t size)
+{
+	struct failing f = { { failing_realloc, NULL }, 0, 0 };
+	struct crdt_doc *doc;
+	int rc;
+
+	f.hook.ud = &f;
+	/* Which allocation fails comes from the input, so the fuzzer can steer it. */
+	f.fail_at = 1 + (size ? data[size - 1] % 97 : 0);
+	doc = crdt_doc_create(&f.hook);
+	if (!doc)
+		return;
+	rc = crdt_apply(doc, data, size);
+	REQUIRE(rc <= 0);
+	REQUIRE(crdt__check(doc) == 0);
+	if (rc == CRDT_ENOMEM)
+		REQUIRE(crdt_op_count(doc) == 0 || data[0] != CRDT_SNAPSHOT_VERSION);
+	crdt_doc_destroy(doc);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct crdt_doc *doc;
@@ -189,6 +225,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	doc = content_doc();
 	feed(doc, data, size);
 	crdt_doc_destroy(doc);
+
+	feed_failing(data, size);
 
 	crdt_version_init(&ver, NULL);
 	REQUIRE(crdt_version_set(&ver, 5, 5) == 0);

@@ -31,17 +31,8 @@
 #include <jansson.h>
 
 #include "crdt.h"
+#include "fuzz.h"
 #include "proto.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(cond)                                                              \
-	do {                                                                       \
-		if (!(cond)) {                                                     \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                   \
-		}                                                                  \
-	} while (0)
 
 /* Is there a key of o that spells agent (as proto_parse_version reads keys) with value next? */
 static int justified(const json_t *o, uint32_t agent, uint32_t next)

@@ -6,9 +6,11 @@
  * made at build time from the library itself: updates (whole, a slice,
  * since a version, empty), snapshots (with history, of tombstones only, of
  * an empty document) and version vectors.  Seeds for the apply target are
- * a few fixed edit programs.  Inputs that once found a bug are committed
+ * a few fixed edit programs; seeds for the LZ4 target are blocks of a few
+ * texts, each after its size.  Inputs that once found a bug are committed
  * under tests/fuzz/corpus/<target>/ and copied in as well, so every fuzz run
- * starts by replaying them.  Usage: gen-corpus decode|apply DIR [FILE...].
+ * starts by replaying them.  Usage: gen-corpus decode|apply|lz4 DIR
+ * [FILE...].
  * The directory is created if needed; libFuzzer then adds its own finds to it,
  * which is why it lives in the build directory and never in the source tree.
  */
@@ -18,7 +20,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "crdt.h"
+#include "crdt-internal.h"
+#include "crdt-lz4.h"
 
 static int write_seed(const char *dir, const char *name, const void *data, size_t len)
 {
@@ -131,6 +134,36 @@ static int apply_seeds(const char *dir)
 }
 
 /* Copies a committed regression input (a file that once found a bug) into dir. */
+/* LZ4 blocks, each after its decoded size (2 bytes, little-endian). */
+static int lz4_seeds(const char *dir)
+{
+	static const char *texts[] = {
+		"",
+		"short",
+		"int main(void)\n{\n\treturn 0;\n}\nint main(void)\n{\n\treturn 1;\n}\n",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		"the quick brown fox jumps over the lazy dog; the quick brown fox jumps again",
+	};
+
+	for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+		struct crdt_buf out;
+		size_t n = strlen(texts[i]);
+		char name[32];
+		uint8_t len[2] = { (uint8_t)(n & 0xff), (uint8_t)(n >> 8) };
+
+		crdt_buf_init(&out, NULL);
+		TRY(crdt__put_bytes(&out, len, 2));
+		TRY(crdt__lz4_compress(NULL, (const uint8_t *)texts[i], n, CRDT_LZ4_DEPTH, &out));
+		snprintf(name, sizeof name, "block-%zu", i);
+		TRY(write_buf(dir, name, &out));
+		crdt_buf_finish(&out);
+	}
+	return 0;
+}
+
 static int copy_seed(const char *dir, const char *path)
 {
 	const char *base = strrchr(path, '/');
@@ -151,15 +184,19 @@ int main(int argc, char **argv)
 {
 	int rc;
 
-	if (argc < 3 || (strcmp(argv[1], "decode") != 0 && strcmp(argv[1], "apply") != 0)) {
-		fprintf(stderr, "usage: gen-corpus decode|apply DIR [REGRESSION-INPUT...]\n");
+	if (argc < 3 || (strcmp(argv[1], "decode") != 0 && strcmp(argv[1], "apply") != 0 &&
+			 strcmp(argv[1], "lz4") != 0)) {
+		fprintf(stderr, "usage: gen-corpus decode|apply|lz4 DIR [REGRESSION-INPUT...]\n");
 		return 2;
 	}
 	if (mkdir(argv[2], 0777) != 0 && errno != EEXIST) {
 		fprintf(stderr, "gen-corpus: mkdir %s: %s\n", argv[2], strerror(errno));
 		return 1;
 	}
-	rc = strcmp(argv[1], "decode") == 0 ? decode_seeds(argv[2]) : apply_seeds(argv[2]);
+	if (strcmp(argv[1], "lz4") == 0)
+		rc = lz4_seeds(argv[2]);
+	else
+		rc = strcmp(argv[1], "decode") == 0 ? decode_seeds(argv[2]) : apply_seeds(argv[2]);
 	for (int i = 3; i < argc && rc == 0; i++)
 		rc = copy_seed(argv[2], argv[i]) ? 1 : 0;
 	return rc;

@@ -230,3 +230,23 @@ void svc_pg_destroy(struct svc_pg *pg)
 	}
 	pg->dir[0] = '\0';
 }
+
+static void guard_expired(uv_timer_t *t)
+{
+	*(bool *)t->data = true;
+}
+
+bool svc_run_until(uv_loop_t *loop, bool *flag, unsigned guard_ms)
+{
+	uv_timer_t guard;
+	bool expired = false;
+
+	uv_timer_init(loop, &guard);
+	guard.data = &expired;
+	uv_timer_start(&guard, guard_expired, guard_ms, 0);
+	while (!*flag && !expired)
+		uv_run(loop, UV_RUN_ONCE);
+	uv_close((uv_handle_t *)&guard, NULL);
+	uv_run(loop, UV_RUN_NOWAIT);
+	return *flag;
+}

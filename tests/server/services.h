@@ -14,8 +14,16 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include <uv.h>
+
 /* Exit status meaning "skipped" for meson. */
 #define SVC_SKIP 77
+
+/*
+ * Runs loop until *flag is set or guard_ms pass (a bound that turns into
+ * a failure, never a wait); returns *flag.
+ */
+bool svc_run_until(uv_loop_t *loop, bool *flag, unsigned guard_ms);
 
 /* A TCP port nothing listens on right now (bind to port 0, read it back). */
 int svc_free_port(void);

@@ -64,7 +64,7 @@ static void test_good(void)
 	      (unsigned long long)h.content_length);
 	CHECK(h.method_len == 4 && !memcmp(s + h.method_off, "POST", 4), "method");
 	CHECK(h.target_len == 14 && !memcmp(s + h.target_off, "/api/rooms?x=1", 14), "target");
-	CHECK(!h.http10 && h.lines == 3, "flags");
+	CHECK(h.expect_continue && !h.http10 && h.lines == 3, "flags");
 
 	expect("GET / HTTP/1.1\r\nHost: t\r\n\r\n", 0, "a plain GET");
 	expect("GET / HTTP/1.1\nHost: t\n\n", 0, "bare LF line ends");

@@ -97,6 +97,11 @@ export class Connection {
 		if (ws && ws.readyState <= WebSocket.OPEN) ws.close(1000, 'bye');
 	}
 
+	/** Closes the socket as a network failure would (it reconnects with backoff). */
+	drop(): void {
+		this.ws?.close(4000, 'dropped');
+	}
+
 	/** Reconnects now instead of waiting for the backoff. */
 	retryNow(): void {
 		if (this.stopped || this.ws) return;

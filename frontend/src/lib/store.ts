@@ -69,7 +69,10 @@ export class ReplicaWriter {
 	save(make: () => Replica): Promise<void> {
 		this.next = make;
 		const done = new Promise<void>((r) => this.waiters.push(r));
-		if (!this.inFlight) this.pump();
+		// Started from a task of its own: the snapshot is taken after the
+		// keystroke that asked for it has been handled and drawn, and a burst
+		// of changes makes one write.
+		if (!this.inFlight) this.inFlight = new Promise<void>((r) => setTimeout(r, 0)).then(() => this.pump());
 		return done;
 	}
 

@@ -56,12 +56,3 @@ export function takeToken(room: string, page: string): string | null {
 		return null;
 	}
 }
-
-/** Keeps a token for another page of the app (the replay link from a room). */
-export function keepToken(room: string, page: string, token: string): void {
-	try {
-		sessionStorage.setItem(key(room, page), token);
-	} catch {
-		/* ignore */
-	}
-}

@@ -113,10 +113,26 @@ function Tests(props: { tests: RunTest[]; total: number | null }) {
 								<span class="muted">hidden test</span>
 							) : (
 								<>
-									{t.args && <div>args: <code>{t.args.map(show).join(', ')}</code></div>}
-									{t.expected !== undefined && <div>expected: <code>{show(t.expected)}</code></div>}
-									{t.actual !== undefined && <div>got: <code>{show(t.actual)}</code></div>}
-									{t.error && <div class="stderr">{t.error.type}: {t.error.message}</div>}
+									{t.args && (
+										<div>
+											args: <code>{t.args.map(show).join(', ')}</code>
+										</div>
+									)}
+									{t.expected !== undefined && (
+										<div>
+											expected: <code>{show(t.expected)}</code>
+										</div>
+									)}
+									{t.actual !== undefined && (
+										<div>
+											got: <code>{show(t.actual)}</code>
+										</div>
+									)}
+									{t.error && (
+										<div class="stderr">
+											{t.error.type}: {t.error.message}
+										</div>
+									)}
 									{t.stdout && <pre class="stream">{t.stdout}</pre>}
 								</>
 							)}
@@ -177,7 +193,9 @@ function Complexity(props: { r: ComplexityResult }) {
 				) : (
 					<strong>unknown ({r.verdict ?? '?'})</strong>
 				)}
-				{r.confidence !== undefined && r.class && <span class="muted"> · confidence {Math.round(r.confidence * 100)}%</span>}
+				{r.confidence !== undefined && r.class && (
+					<span class="muted"> · confidence {Math.round(r.confidence * 100)}%</span>
+				)}
 			</p>
 			{r.message && <p class="stderr">{r.message}</p>}
 			{plot}

@@ -9,7 +9,11 @@ export function ProblemPane(props: { s: RoomState; session: Session }) {
 	const p = props.s.problem;
 	return (
 		<section class="pane problem" aria-label="Problem">
-			{p ? <ProblemView p={p} /> : <p class="muted">No problem is set for this room: write and run any Python code.</p>}
+			{p ? (
+				<ProblemView p={p} />
+			) : (
+				<p class="muted">No problem is set for this room: write and run any Python code.</p>
+			)}
 			{props.s.seat === 'interviewer' && <SwitchProblem session={props.session} current={p?.id ?? ''} />}
 		</section>
 	);
@@ -31,11 +35,12 @@ export function ProblemView(props: { p: Problem }) {
 			<Markdown src={p.statement} />
 			{p.samples.length > 0 && (
 				<>
-					<h3>Examples</h3>
+					<h3>Sample tests</h3>
 					{p.samples.map((s) => (
 						<pre class="sample" key={s.name}>
 							<code>
-								{p.signature?.entry ?? 'f'}({s.args.map((a) => JSON.stringify(a)).join(', ')}){'\n'}→ {JSON.stringify(s.expected)}
+								{p.signature?.entry ?? 'f'}({s.args.map((a) => JSON.stringify(a)).join(', ')}){'\n'}→{' '}
+								{JSON.stringify(s.expected)}
 							</code>
 						</pre>
 					))}
@@ -63,7 +68,11 @@ function SwitchProblem(props: { session: Session; current: string }) {
 		>
 			<label>
 				Switch problem (id)
-				<input value={id} placeholder={props.current || 'e.g. pair-sum'} onInput={(e) => setId((e.target as HTMLInputElement).value)} />
+				<input
+					value={id}
+					placeholder={props.current || 'e.g. pair-sum'}
+					onInput={(e) => setId((e.target as HTMLInputElement).value)}
+				/>
 			</label>
 			<button type="submit">Switch</button>
 		</form>

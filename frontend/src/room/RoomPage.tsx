@@ -3,7 +3,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { useValue } from '../lib/observable';
 import type { Member } from '../lib/protocol';
-import { claims as readClaims, keepToken, takeToken } from '../lib/token';
+import { claims as readClaims, takeToken } from '../lib/token';
 import { MessagePage } from '../ui/common';
 import { createEditor, type RoomEditor } from './editor';
 import { OutputPane } from './OutputPane';
@@ -17,7 +17,10 @@ export function RoomPage(props: { room: string }) {
 	if (!token || !c)
 		return (
 			<MessagePage title="This link is not valid" testId="invalid-link">
-				<p>The room link is incomplete: it needs the part after <code>#token=</code>. Ask your interviewer for the link again.</p>
+				<p>
+					The room link is incomplete: it needs the part after <code>#token=</code>. Ask your interviewer for
+					the link again.
+				</p>
 			</MessagePage>
 		);
 	if (c.room !== props.room)
@@ -29,7 +32,10 @@ export function RoomPage(props: { room: string }) {
 	if (c.exp && c.exp * 1000 < Date.now())
 		return (
 			<MessagePage title="This link has expired" testId="expired">
-				<p>The link stopped working on {new Date(c.exp * 1000).toLocaleString()}. Ask your interviewer for a new one.</p>
+				<p>
+					The link stopped working on {new Date(c.exp * 1000).toLocaleString()}. Ask your interviewer for a
+					new one.
+				</p>
 			</MessagePage>
 		);
 	return <Room room={props.room} token={token} claims={c} />;
@@ -100,8 +106,6 @@ function Room(props: { room: string; token: string; claims: NonNullable<ReturnTy
 		editor.current?.setEditable(!s.fatal && s.seat !== 'observer' && s.agent > 0);
 	}, [s.fatal, s.seat, s.agent]);
 
-	if (props.claims.role !== 'candidate') keepToken(props.room, 'replay', props.token);
-
 	if (startError)
 		return (
 			<MessagePage title="The editor could not start" testId="start-failed">
@@ -113,7 +117,10 @@ function Room(props: { room: string; token: string; claims: NonNullable<ReturnTy
 	if (!s.everConnected && s.attempts >= 3 && session.doc && session.doc.length === 0 && s.agent === 0)
 		return (
 			<MessagePage title="Cannot reach the Tandem server" testId="unreachable">
-				<p>The page cannot connect to the server. It keeps trying{s.retryInMs ? ` (next try in ${Math.ceil(s.retryInMs / 1000)} s)` : ''}.</p>
+				<p>
+					The page cannot connect to the server. It keeps trying
+					{s.retryInMs ? ` (next try in ${Math.ceil(s.retryInMs / 1000)} s)` : ''}.
+				</p>
 				<p>Check your network connection; if it works, the server may be down.</p>
 				<button type="button" onClick={() => session.retryNow()}>
 					Try again now
@@ -135,10 +142,21 @@ function Room(props: { room: string; token: string; claims: NonNullable<ReturnTy
 					<button type="button" onClick={run} disabled={!canRun || running} title="Run (Ctrl/Cmd-Enter)">
 						Run
 					</button>
-					<button type="button" onClick={runTests} disabled={!canRun || running || !s.problem} title="Run the sample tests">
+					<button
+						type="button"
+						onClick={runTests}
+						disabled={!canRun || running || !s.problem}
+						title="Run the sample tests"
+					>
 						Run tests
 					</button>
-					<button type="button" class="primary" onClick={submit} disabled={!canRun || running || !s.problem} title="Submit (Ctrl/Cmd-Shift-Enter)">
+					<button
+						type="button"
+						class="primary"
+						onClick={submit}
+						disabled={!canRun || running || !s.problem}
+						title="Submit (Ctrl/Cmd-Shift-Enter)"
+					>
 						Submit
 					</button>
 				</div>
@@ -146,7 +164,12 @@ function Room(props: { room: string; token: string; claims: NonNullable<ReturnTy
 			{s.lastError && (
 				<div class="toast" role="alert">
 					{s.lastError}
-					<button type="button" class="link" onClick={() => session.state.update({ lastError: null })} aria-label="Dismiss">
+					<button
+						type="button"
+						class="link"
+						onClick={() => session.state.update({ lastError: null })}
+						aria-label="Dismiss"
+					>
 						×
 					</button>
 				</div>
@@ -155,12 +178,16 @@ function Room(props: { room: string; token: string; claims: NonNullable<ReturnTy
 			<div class="editor-host" ref={editorHost} />
 			<OutputPane s={s} session={session} />
 			<aside class="side">
-				<Participants members={s.members} observers={s.observers} me={s.seat} />
+				<Participants members={s.members} observers={s.observers} me={s.seat} stale={s.conn !== 'connected'} />
 				{staff && <NotesPane s={s} session={session} />}
 				{staff && <ActivityPane s={s} />}
 				{staff && (
 					<p class="replay-link">
-						<a href={`/replay/${encodeURIComponent(props.room)}`} target="_blank" rel="noopener">
+						<a
+							href={`/replay/${encodeURIComponent(props.room)}#token=${props.token}`}
+							target="_blank"
+							rel="noopener"
+						>
 							Open replay
 						</a>
 					</p>
@@ -176,10 +203,15 @@ function fatalPage(s: RoomState, session: Session) {
 		case 'closed':
 			return (
 				<MessagePage title="This interview has ended" testId="closed" kind="info">
-					<p>The room was closed by the interviewer{s.seat === 'candidate' ? '. Thank you for taking part.' : '.'}</p>
+					<p>
+						The room was closed by the interviewer
+						{s.seat === 'candidate' ? '. Thank you for taking part.' : '.'}
+					</p>
 					{s.seat !== 'candidate' && (
 						<p>
-							<a href={`/replay/${encodeURIComponent(session.room)}`}>Open the replay</a>
+							<a href={`/replay/${encodeURIComponent(session.room)}#token=${session.token}`}>
+								Open the replay
+							</a>
 						</p>
 					)}
 				</MessagePage>
@@ -214,7 +246,10 @@ function fatalPage(s: RoomState, session: Session) {
 		default:
 			return (
 				<MessagePage title="This link is not valid" testId="invalid-link">
-					<p>The server refused the link ({s.fatal.reason || 'bad token'}). It may have been revoked; ask your interviewer for a new one.</p>
+					<p>
+						The server refused the link ({s.fatal.reason || 'bad token'}). It may have been revoked; ask
+						your interviewer for a new one.
+					</p>
 				</MessagePage>
 			);
 	}
@@ -253,10 +288,11 @@ function SaveStatus(props: { s: RoomState }) {
 	);
 }
 
-function Participants(props: { members: Member[]; observers: number; me: string }) {
+function Participants(props: { members: Member[]; observers: number; me: string; stale: boolean }) {
 	return (
-		<section class="pane participants" aria-label="Participants">
+		<section class={`pane participants ${props.stale ? 'stale' : ''}`} aria-label="Participants">
 			<h2>Participants</h2>
+			{props.stale && <p class="muted small">As last seen while connected.</p>}
 			<ul>
 				{props.members.map((m) => (
 					<li key={m.seat} data-seat={m.seat} data-state={m.state}>
@@ -266,7 +302,9 @@ function Participants(props: { members: Member[]; observers: number; me: string 
 							{m.seat === props.me ? ' (you)' : ''}
 						</span>
 						<span class="seat">{m.seat}</span>
-						<span class={`state state-${m.state.toLowerCase()}`}>{m.state}</span>
+						<span class={`state state-${m.state.toLowerCase()}`}>
+							{(m.state as string) === 'NONE' ? 'NOT JOINED' : m.state}
+						</span>
 					</li>
 				))}
 			</ul>

@@ -23,11 +23,7 @@ export interface RoomEditor {
 	destroy(): void;
 }
 
-export function createEditor(
-	parent: HTMLElement,
-	session: Session,
-	keys: { run(): void; submit(): void },
-): RoomEditor {
+export function createEditor(parent: HTMLElement, session: Session, keys: { run(): void; submit(): void }): RoomEditor {
 	const binding = new Binding(session.doc, (u) => session.local(u));
 	const editable = new Compartment();
 	const seat = session.state.value.seat;
@@ -36,6 +32,8 @@ export function createEditor(
 
 	const sendCursor = (): void => {
 		cursorTimer = null;
+		// Observers watch; their cursor is not shown to the people coding.
+		if (seat === 'observer') return;
 		const sel = view.state.selection.main;
 		const cursor = {
 			anchor: session.doc.anchorAt(sel.anchor, sel.anchor === sel.head ? -1 : 1),
@@ -78,8 +76,7 @@ export function createEditor(
 				crdtSync(binding),
 				peerCursors(session.doc),
 				EditorView.updateListener.of((u) => {
-					if ((u.selectionSet || u.docChanged) && !cursorTimer)
-						cursorTimer = setTimeout(sendCursor, 30);
+					if ((u.selectionSet || u.docChanged) && !cursorTimer) cursorTimer = setTimeout(sendCursor, 30);
 				}),
 				EditorView.domEventHandlers({
 					paste(e) {
@@ -92,6 +89,10 @@ export function createEditor(
 			],
 		}),
 	});
+
+	// A handle for the end-to-end tests and the benchmark (they read the
+	// editor's text and positions without parsing the DOM).
+	(window as unknown as { tandem?: unknown }).tandem = { view, session };
 
 	session.onRemote = (bytes) => applyRemote(view, binding, bytes);
 	session.onJoined = () => {

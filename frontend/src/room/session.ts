@@ -149,9 +149,7 @@ export class Session {
 				});
 				// Whatever the server lacks (edits made offline, or sent but
 				// never acknowledged) goes now.
-				const server = this.crdt.versionFromEntries(
-					Object.entries(w.version).map(([a, n]) => [Number(a), n]),
-				);
+				const server = this.crdt.versionFromEntries(Object.entries(w.version).map(([a, n]) => [Number(a), n]));
 				if (!this.crdt.versionIncludes(server, this.doc.version()))
 					this.conn!.sendUpdate(this.doc.encodeSince(server));
 				this.persist();
@@ -167,6 +165,11 @@ export class Session {
 
 	stop(): void {
 		this.conn?.stop();
+	}
+
+	/** Drops the socket as a network failure would (tests, and "reconnect" in the UI). */
+	dropSocket(): void {
+		this.conn?.drop();
 	}
 
 	retryNow(): void {
@@ -198,6 +201,26 @@ export class Session {
 		const out: VersionJson = {};
 		for (const [a, n] of this.crdt.versionEntries(this.doc.version())) out[String(a)] = n;
 		return out;
+	}
+
+	private resendTimer: ReturnType<typeof setTimeout> | null = null;
+
+	/** Sends again, after ms, every operation of this seat not acknowledged yet. */
+	private scheduleResend(ms: number): void {
+		if (this.resendTimer) return;
+		this.resendTimer = setTimeout(() => {
+			this.resendTimer = null;
+			if (this.countUnacked() === 0) return;
+			// The server's version as far as this seat knows it: everything of
+			// other agents (they came from the server), ours up to the acks.
+			const mine = new Set(this.agents);
+			const base = this.crdt.versionFromEntries(
+				this.crdt
+					.versionEntries(this.doc.version())
+					.map(([a, n]) => [a, mine.has(a) ? (this.acked[String(a)] ?? 0) : n]),
+			);
+			this.conn?.sendUpdate(this.doc.encodeSince(base));
+		}, ms);
 	}
 
 	private countUnacked(): number {
@@ -258,7 +281,9 @@ export class Session {
 			case 'run.result':
 				if (s.run?.run === m.run) this.state.update({ run: { ...s.run, result: m } });
 				else if (m.verdict === null)
-					this.state.update({ lastError: `The judge is busy; try again in ${Math.ceil((m.retry_ms ?? 1000) / 1000)} s.` });
+					this.state.update({
+						lastError: `The judge is busy; try again in ${Math.ceil((m.retry_ms ?? 1000) / 1000)} s.`,
+					});
 				return;
 			case 'complexity.started':
 				this.state.update({ complexity: { running: true, result: null } });
@@ -273,6 +298,12 @@ export class Session {
 				this.state.update({ activity: [...s.activity, m] });
 				return;
 			case 'error':
+				// An update the server refused for now was not merged: it is
+				// sent again after retry_ms (the replica keeps it meanwhile).
+				if (m.id === undefined && RESEND.has(m.code)) {
+					this.scheduleResend(m.retry_ms ?? 1000);
+					return;
+				}
 				this.state.update({ lastError: errorText(m.code, m.message) });
 				return;
 			case 'awareness':
@@ -283,6 +314,9 @@ export class Session {
 		}
 	}
 }
+
+/** Refusals of an update that a later resend can cure (docs/protocol.md). */
+const RESEND = new Set(['rate_limited', 'overloaded', 'internal']);
 
 export function errorText(code: string, message?: string): string {
 	const known: Record<string, string> = {

@@ -1,6 +1,7 @@
 // common.tsx - pieces every page shares: the full-page message (error and
 // state pages), the Markdown view, time formatting.
 import type { ComponentChildren } from 'preact';
+import { useMemo } from 'preact/hooks';
 import { renderMarkdown } from '../lib/markdown';
 
 export function MessagePage(props: {
@@ -22,7 +23,8 @@ export function MessagePage(props: {
 
 export function Markdown(props: { src: string; class?: string }) {
 	// markdown-it runs with html: false, so the source cannot inject markup.
-	return <div class={`markdown ${props.class ?? ''}`} dangerouslySetInnerHTML={{ __html: renderMarkdown(props.src) }} />;
+	const html = useMemo(() => renderMarkdown(props.src), [props.src]);
+	return <div class={`markdown ${props.class ?? ''}`} dangerouslySetInnerHTML={{ __html: html }} />;
 }
 
 export function clock(ms: number): string {
@@ -34,7 +36,9 @@ export function duration(ms: number): string {
 	const h = Math.floor(s / 3600);
 	const m = Math.floor((s % 3600) / 60);
 	const sec = s % 60;
-	return h ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
+	return h
+		? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}`
+		: `${m}:${String(sec).padStart(2, '0')}`;
 }
 
 export function fmtMs(ms: number | undefined): string {

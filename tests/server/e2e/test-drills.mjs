@@ -362,7 +362,9 @@ test('tandem killed with SIGKILL while an edit depends on ops it never recorded:
 	await checkTimeline(srv, room, a.text(), target);
 	// Later edits of the interviewer do not wait on the candidate's side.
 	await Promise.all([type(a, 10), type(b, 10)]);
-	await checkTimeline(srv, room, a.text(), await converge([a, b]));
+	// Converged first: an argument list would read a.text() before converge() ran.
+	const converged = await converge([a, b]);
+	await checkTimeline(srv, room, a.text(), converged);
 	await a.close();
 	await b.close();
 	await srv.stop();

@@ -35,20 +35,31 @@ after(async () => {
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz      \nÉé漢字😀'.split(/(?:)/u);
 
+// Is UTF-16 offset i of text between the halves of a surrogate pair (where
+// crdt.mjs, counting UTF-16 units, refuses to cut)?
+const inPair = (text, i) => i > 0 && i < text.length && (text.charCodeAt(i) & 0xfc00) === 0xdc00;
+
 // One random edit by doc's agent, at a position within [lo, hi) of the
 // current length (fractions), so two clients can be kept apart or together.
+// Positions are UTF-16 units, moved off the middle of an emoji.
 function randomEdit(doc, r, lo = 0, hi = 1) {
-	const len = doc.length;
+	const text = doc.text();
+	const len = text.length;
 	const from = Math.floor(len * lo);
 	const to = Math.max(from, Math.ceil(len * hi));
-	const pos = from + r.int(to - from + 1);
+	let pos = from + r.int(to - from + 1);
 	if (len > 0 && r() < 0.3) {
-		const at = Math.min(pos, len - 1);
-		doc.delete(at, Math.min(1 + r.int(3), len - at));
+		let at = Math.min(pos, len - 1);
+		if (inPair(text, at)) at--;
+		let end = Math.min(at + 1 + r.int(3), len);
+		if (inPair(text, end)) end++;
+		doc.delete(at, end - at);
 	} else {
 		let s = '';
 		for (let n = 1 + r.int(4); n > 0; n--) s += r.pick(ALPHABET);
-		doc.insert(Math.min(pos, len), s);
+		pos = Math.min(pos, len);
+		if (inPair(text, pos)) pos--;
+		doc.insert(pos, s);
 	}
 }
 
@@ -292,34 +303,4 @@ test('offline edits are merged after a reconnect to a restarted tandem', async (
 	const late = await lateJoiner(srv, room, target);
 	assert.equal(late.text(), 'before the restart\ntyped during the restart\n');
 	for (const x of [a2, b2, late]) await x.close();
-});
-
-test('an edit that waits on the server for a peer\'s ops is forwarded to that peer, acked and recorded once they arrive', async () => {
-	const room = await srv.createRoom();
-	const [a, b] = await pair(room);
-	a.edit((d) => d.insert(0, 'hello '));
-	await converge([a, b]);
-	const oldAgent = b.agent;
-	const doc = b.doc;
-	// X: the candidate's, typed offline, reaches the interviewer another way.
-	b.drop();
-	const v0 = doc.version();
-	doc.insert(doc.length, 'X');
-	a.doc.applyUpdate(doc.encodeSince(v0));
-	// Y: the interviewer's, after X, sent before the server has X: it waits there.
-	a.edit((d) => d.insert(d.length, 'Y'));
-	// The candidate comes back and sends X.
-	const b2 = await srv.connect();
-	await b2.join(room.id, room.tokens.candidate, await versionOf(doc), { doc });
-	b2.ownAgents.add(oldAgent);
-	b2.ack = { ...b.ack };
-	assert.ok(await b2.resendUnacked(), 'X was sent');
-	const target = await converge([a, b2]);
-	assert.equal(b2.text(), 'hello XY', 'the candidate received the interviewer\'s Y');
-	const late = await lateJoiner(srv, room, target);
-	assert.equal(late.text(), 'hello XY');
-	const now = await srv.api('GET', `/api/rooms/${room.id}/text?at=${Date.now()}`, { token: room.tokens.interviewer });
-	assert.equal(now.status, 200, now.text);
-	assert.equal(now.json.text, 'hello XY', 'text?at=now holds the released edit');
-	for (const x of [a, b2, late]) await x.close();
 });

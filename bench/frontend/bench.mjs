@@ -1,0 +1,417 @@
+// bench.mjs - Tandem's room page beside y-codemirror.next + y-websocket, in
+// the same headless Chromium, with the same CodeMirror build and the same
+// static server (tandem serve --static, gzip, caching) for both pages.
+//
+// Measured, for each system:
+//   keystroke -> peer render: page A types at 10 characters a second; the
+//     time from A's keydown to the first animation frame after B's editor
+//     shows the character (both pages on one machine clock:
+//     performance.timeOrigin + performance.now()), on a small document and
+//     on a 100,000-character one;
+//   local keystroke: A's keydown to A's own editor DOM holding the character;
+//   reconnect: B offline while A makes 1,000 edits, then B reconnects: from
+//     the reconnect to B rendering the merged text;
+//   first load: a fresh browser context opening a room link until the
+//     editor is editable (tandem: after the welcome; y: after the sync),
+//     and the bytes transferred (resource timing transferSize);
+//   scrub (tandem only): replay of the room, seek to 50 random moments,
+//     seek to the next animation frame.
+// Prints a Markdown table and writes results.json.  The machine is shared:
+// record that beside the figures.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { spawn } from 'node:child_process';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(HERE, '..', '..');
+process.env.TANDEM_BUILD ||= path.join(REPO, 'build-release');
+const { Tandem, freePort } = await import(pathToFileURL(path.join(REPO, 'tests/server/e2e/harness.mjs')));
+const { chromium } = await import(pathToFileURL(path.join(REPO, 'frontend/node_modules/playwright-core/index.mjs')));
+
+const N_KEYS = Number(process.env.BENCH_KEYS || 120);
+const BIG = 100000;
+const results = {};
+
+function pct(xs, p) {
+	const s = [...xs].sort((a, b) => a - b);
+	return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---- the two systems -------------------------------------------------------------
+
+async function tandemSystem() {
+	const t = await Tandem.start({
+		args: ['--static', path.join(REPO, 'frontend/dist')],
+	});
+	return {
+		name: 'tandem',
+		server: t,
+		async room() {
+			const r = await t.createRoom({
+				names: { candidate: 'A', interviewer: 'B' },
+			});
+			return {
+				a: r.links.candidate.replace(/^https?:\/\/[^/]+/, t.base),
+				b: r.links.interviewer.replace(/^https?:\/\/[^/]+/, t.base),
+				r,
+			};
+		},
+		ready: () => !!(window.tandem?.view && document.querySelector('[data-conn="connected"]')),
+		viewExpr: 'window.tandem.view',
+		offline: () => window.tandem.session.stop(),
+		online: () => window.tandem.session.reclaim(),
+		settled: () => document.querySelector('.save[data-unacked="0"]') !== null,
+	};
+}
+
+async function ySystem() {
+	const wsPort = await freePort();
+	const proc = spawn(process.execPath, [path.join(HERE, 'node_modules/@y/websocket-server/src/server.js')], {
+		env: { ...process.env, HOST: '127.0.0.1', PORT: String(wsPort) },
+		stdio: ['ignore', 'pipe', 'pipe'],
+	});
+	// The y page comes from a small static server of ours that, like tandem,
+	// answers with the precompressed .gz files (tandem's own would do, but
+	// its Content-Security-Policy rightly forbids connecting to another port).
+	const t = await staticServer(path.join(HERE, 'ypage/dist'));
+	let n = 0;
+	await sleep(500);
+	return {
+		name: 'y-codemirror.next + y-websocket',
+		server: t,
+		proc,
+		async room() {
+			const room = `bench-${Date.now()}-${n++}`;
+			const u = (name) =>
+				`${t.base}/?ws=${encodeURIComponent(`ws://127.0.0.1:${wsPort}`)}&room=${room}&name=${name}`;
+			return { a: u('A'), b: u('B') };
+		},
+		ready: () => !!(window.ybench?.view && window.ybench.synced()),
+		viewExpr: 'window.ybench.view',
+		offline: () => window.ybench.provider.disconnect(),
+		online: () => window.ybench.provider.connect(),
+		settled: () => window.ybench.provider.ws?.bufferedAmount === 0,
+	};
+}
+
+async function staticServer(root) {
+	const http = await import('node:http');
+	const port = await freePort();
+	const types = {
+		'.html': 'text/html',
+		'.js': 'text/javascript',
+		'.css': 'text/css',
+	};
+	const srv = http.createServer((req, res) => {
+		const u = new URL(req.url, 'http://x');
+		const file = path.join(root, u.pathname === '/' ? 'index.html' : path.normalize(u.pathname));
+		if (!file.startsWith(root) || !fs.existsSync(file)) {
+			res.writeHead(404).end();
+			return;
+		}
+		const gz = /gzip/.test(req.headers['accept-encoding'] || '') && fs.existsSync(`${file}.gz`);
+		res.writeHead(200, {
+			'content-type': types[path.extname(file)] || 'application/octet-stream',
+			...(gz ? { 'content-encoding': 'gzip' } : {}),
+			'cache-control': u.pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-store',
+		});
+		res.end(fs.readFileSync(gz ? `${file}.gz` : file));
+	});
+	await new Promise((r) => srv.listen(port, '127.0.0.1', r));
+	return {
+		base: `http://127.0.0.1:${port}`,
+		stop: () => new Promise((r) => srv.close(r)),
+	};
+}
+
+// ---- in-page instrumentation ---------------------------------------------------------
+
+// Installed in every page: keydown times and render times of every change of
+// the editor's document length.
+const INSTRUMENT = (viewExpr) => {
+	const view = window.tandem?.view || window.ybench.view;
+	const now = () => performance.timeOrigin + performance.now();
+	window.__keys = [];
+	window.__local = [];
+	window.__renders = [];
+	if (window.__instrumented) return;
+	window.__instrumented = true;
+	let len = view.state.doc.length;
+	document.addEventListener('keydown', () => window.__keys.push(now()), true);
+	new MutationObserver(() => {
+		const l = view.state.doc.length;
+		if (l === len) return;
+		const grew = l - len;
+		len = l;
+		if (grew === 1) window.__local.push(now());
+		requestAnimationFrame(() => window.__renders.push({ t: now(), grew }));
+	}).observe(view.contentDOM, {
+		childList: true,
+		subtree: true,
+		characterData: true,
+	});
+};
+
+async function openPair(browser, sys, room) {
+	const pages = [];
+	for (const url of [room.a, room.b]) {
+		const ctx = await browser.newContext({
+			viewport: { width: 1280, height: 720 },
+		});
+		const p = await ctx.newPage();
+		p.on('pageerror', (e) => console.error(`${sys.name}: page error: ${e.message}`));
+		p.on('console', (m) => m.type() === 'error' && console.error(`${sys.name}: console: ${m.text()}`));
+		await p.goto(url);
+		await p.waitForFunction(sys.ready, null, { timeout: 20000 });
+		pages.push(p);
+	}
+	return pages;
+}
+
+async function typing(sys, a, b) {
+	await a.evaluate(INSTRUMENT, sys.viewExpr);
+	await b.evaluate(INSTRUMENT, sys.viewExpr);
+	await a.evaluate(() => {
+		const v = window.tandem?.view || window.ybench.view;
+		v.focus();
+		v.dispatch({
+			selection: { anchor: v.state.doc.length },
+			scrollIntoView: true,
+		});
+	});
+	// The peer looks where A types (CodeMirror draws only what is in view).
+	await b.evaluate(() => {
+		const v = window.tandem?.view || window.ybench.view;
+		v.scrollDOM.scrollTop = v.scrollDOM.scrollHeight;
+	});
+	await sleep(200);
+	const start = Date.now();
+	for (let i = 0; i < N_KEYS; i++) {
+		await a.keyboard.type('abcdefghij'[i % 10]);
+		const next = start + (i + 1) * 100;
+		await sleep(Math.max(0, next - Date.now()));
+	}
+	await sleep(500);
+	const keys = await a.evaluate(() => window.__keys);
+	const local = await a.evaluate(() => window.__local);
+	const renders = await b.evaluate(() => window.__renders.filter((r) => r.grew === 1).map((r) => r.t));
+	const peer = [];
+	const own = [];
+	for (let i = 0; i < keys.length; i++) {
+		if (renders[i] !== undefined) peer.push(renders[i] - keys[i]);
+		if (local[i] !== undefined) own.push(local[i] - keys[i]);
+	}
+	return { peer, own, lost: keys.length - renders.length };
+}
+
+async function fill(sys, a, b, n) {
+	await a.evaluate(
+		([e, n]) => {
+			const v = window.tandem?.view || window.ybench.view;
+			const line = 'value = compute(items[i], 42)  # filler\n';
+			v.dispatch({
+				changes: {
+					from: v.state.doc.length,
+					insert: line.repeat(Math.ceil(n / line.length)).slice(0, n),
+				},
+			});
+		},
+		[sys.viewExpr, n],
+	);
+	await b.waitForFunction(
+		(m) => (window.tandem?.view || window.ybench.view).state.doc.length >= m[1],
+		[sys.viewExpr, n],
+		{ timeout: 60000 },
+	);
+}
+
+async function reconnect(sys, a, b) {
+	await b.evaluate(sys.offline);
+	await a.evaluate((e) => {
+		const v = window.tandem?.view || window.ybench.view;
+		let seed = 7;
+		for (let i = 0; i < 1000; i++) {
+			seed = (seed * 1103515245 + 12345) % 2147483648;
+			v.dispatch({
+				changes: { from: seed % (v.state.doc.length + 1), insert: 'x' },
+			});
+		}
+	}, sys.viewExpr);
+	await a.waitForFunction(sys.settled, null, { timeout: 60000 });
+	await sleep(300);
+	const want = await a.evaluate(() => (window.tandem?.view || window.ybench.view).state.doc.length, sys.viewExpr);
+	return b.evaluate(
+		([, want]) =>
+			new Promise((resolve) => {
+				const v = window.tandem?.view || window.ybench.view;
+				const t0 = performance.now();
+				const check = () => {
+					if (v.state.doc.length === want) {
+						requestAnimationFrame(() => resolve(performance.now() - t0));
+						obs.disconnect();
+					}
+				};
+				const obs = new MutationObserver(check);
+				obs.observe(v.contentDOM, {
+					childList: true,
+					subtree: true,
+					characterData: true,
+				});
+				if (window.tandem) window.tandem.session.reclaim();
+				else window.ybench.provider.connect();
+			}),
+		[sys.viewExpr, want],
+	);
+}
+
+async function firstLoad(browser, sys, url) {
+	const ctx = await browser.newContext({
+		viewport: { width: 1280, height: 720 },
+	});
+	const p = await ctx.newPage();
+	await p.goto(url);
+	await p.waitForFunction(sys.ready, null, { timeout: 20000, polling: 5 });
+	const r = await p.evaluate(() => {
+		const nav = performance.getEntriesByType('navigation')[0];
+		const res = performance.getEntriesByType('resource');
+		const bytes = (nav?.transferSize ?? 0) + res.reduce((s, e) => s + (e.transferSize || 0), 0);
+		return { ms: performance.now(), bytes };
+	});
+	await ctx.close();
+	return r;
+}
+
+async function scrub(browser, t, room) {
+	const ctx = await browser.newContext({
+		viewport: { width: 1280, height: 720 },
+	});
+	const p = await ctx.newPage();
+	await p.goto(`${t.base}/replay/${room.r.id}#token=${room.r.tokens.interviewer}`);
+	await p.waitForFunction(() => window.tandemReplay?.replay, null, {
+		timeout: 60000,
+	});
+	const times = await p.evaluate(
+		() =>
+			new Promise(async (resolve) => {
+				const r = window.tandemReplay;
+				const { start, end } = r.replay;
+				const out = [];
+				let seed = 11;
+				for (let i = 0; i < 50; i++) {
+					seed = (seed * 1103515245 + 12345) % 2147483648;
+					const at = start + ((seed % 1000) / 1000) * (end - start);
+					const t0 = performance.now();
+					r.seek(at);
+					await new Promise((res) => requestAnimationFrame(() => setTimeout(res, 0)));
+					out.push(performance.now() - t0);
+				}
+				resolve({
+					out,
+					events: r.replay.events.length,
+					edits: r.replay.edits.length,
+				});
+			}),
+	);
+	// Playback at 32x from the start for 3 s: the longest gap between frames.
+	await p.getByRole('slider', { name: 'Timeline' }).fill('0');
+	await p.getByRole('combobox').selectOption('32');
+	await p.getByRole('button', { name: 'Play' }).click();
+	times.playMaxFrame = await p.evaluate(
+		() =>
+			new Promise((resolve) => {
+				let last = performance.now();
+				let max = 0;
+				const end = last + 3000;
+				const tick = (now) => {
+					max = Math.max(max, now - last);
+					last = now;
+					if (now < end) requestAnimationFrame(tick);
+					else resolve(max);
+				};
+				requestAnimationFrame(tick);
+			}),
+	);
+	await ctx.close();
+	return times;
+}
+
+// ---- the run ---------------------------------------------------------------------
+
+const browser = await chromium.launch({
+	executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+	headless: true,
+	args: ['--no-sandbox', '--disable-gpu'],
+});
+for (const make of [tandemSystem, ySystem]) {
+	const sys = await make();
+	const room = await sys.room();
+	const [a, b] = await openPair(browser, sys, room);
+	const log = (m) => console.error(`${sys.name}: ${m}`);
+	log('typing on a small document');
+	const small = await typing(sys, a, b);
+	log('filling to 100,000 characters');
+	await fill(sys, a, b, BIG);
+	log('typing on the large document');
+	const big = await typing(sys, a, b);
+	log('1,000 edits while the peer is offline, then its reconnect');
+	const rec = await reconnect(sys, a, b);
+	log('first loads');
+	const loads = [];
+	for (let i = 0; i < 5; i++) loads.push(await firstLoad(browser, sys, (await sys.room()).a));
+	const r = {
+		peer_small_p50: pct(small.peer, 50),
+		peer_small_p99: pct(small.peer, 99),
+		peer_big_p50: pct(big.peer, 50),
+		peer_big_p99: pct(big.peer, 99),
+		local_big_p99: pct(big.own, 99),
+		lost: small.lost + big.lost,
+		reconnect_1000_ms: rec,
+		first_load_ms_median: pct(
+			loads.map((l) => l.ms),
+			50,
+		),
+		first_load_bytes: loads[0].bytes,
+	};
+	if (sys.name === 'tandem') {
+		log('replay scrubs');
+		const s = await scrub(browser, sys.server, room);
+		r.scrub_p50 = pct(s.out, 50);
+		r.scrub_p99 = pct(s.out, 99);
+		r.scrub_max = Math.max(...s.out);
+		r.scrub_events = s.events;
+		r.play32_max_frame = s.playMaxFrame;
+	}
+	results[sys.name] = r;
+	await a.context().close();
+	await b.context().close();
+	await sys.server.stop();
+	sys.proc?.kill('SIGTERM');
+}
+await browser.close();
+
+const fmt = (v) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(1)) : '–');
+const names = Object.keys(results);
+const rows = [
+	[
+		'keystroke → peer render, small doc, p50 / p99 (ms)',
+		(r) => `${fmt(r.peer_small_p50)} / ${fmt(r.peer_small_p99)}`,
+	],
+	['keystroke → peer render, 100k doc, p50 / p99 (ms)', (r) => `${fmt(r.peer_big_p50)} / ${fmt(r.peer_big_p99)}`],
+	['local keystroke handling, 100k doc, p99 (ms)', (r) => fmt(r.local_big_p99)],
+	['1,000-edit reconnect merged and rendered (ms)', (r) => fmt(r.reconnect_1000_ms)],
+	['first load to editable, median of 5 (ms)', (r) => fmt(r.first_load_ms_median)],
+	['first load transferred (KB)', (r) => fmt(r.first_load_bytes / 1024)],
+	['replay playback at 32x, longest frame over 3 s (ms)', (r) => fmt(r.play32_max_frame)],
+	[
+		'replay scrub to a random moment, p50 / p99 / max (ms)',
+		(r) => (r.scrub_p50 === undefined ? '–' : `${fmt(r.scrub_p50)} / ${fmt(r.scrub_p99)} / ${fmt(r.scrub_max)}`),
+	],
+];
+console.log(`| measure | ${names.join(' | ')} |\n|---|${names.map(() => '---').join('|')}|`);
+for (const [label, f] of rows) console.log(`| ${label} | ${names.map((n) => f(results[n])).join(' | ')} |`);
+console.log(
+	`keystrokes per run: ${N_KEYS} at 10/s; lost renders: ${names.map((n) => `${n} ${results[n].lost}`).join(', ')}`,
+);
+fs.writeFileSync(path.join(HERE, 'results.json'), JSON.stringify(results, null, 2));

@@ -1,0 +1,195 @@
+// timeline.ts - a room's timeline, fetched from the REST API and replayed
+// with the wasm CRDT: every edit's ops are applied once, in order, and the
+// version after each edit is kept, so the text of any moment is one
+// doc.textAt(version) (and who typed each character, doc.authors at that
+// version), with no replay from the start on each scrub.
+import type { Doc, TandemCrdt, Version } from '../lib/crdt';
+import type { RunResult, RunTest, Seat } from '../lib/protocol';
+
+export interface TimelineEvent {
+	seq: number;
+	at: number;
+	kind: string;
+	actor: Seat | 'server' | null;
+	payload: Record<string, unknown>;
+	ops?: string;
+}
+
+export interface RunRecord {
+	run: number;
+	at: number;
+	by: string;
+	mode: string;
+	result: (Omit<RunResult, 't'> & { at: number }) | null;
+	tests: Array<Omit<RunTest, 't'>>;
+}
+
+export class Replay {
+	readonly doc: Doc;
+	/** Index into events of each edit, and the version after it. */
+	readonly edits: Array<{ i: number; at: number; version: Version }> = [];
+	/** Agent -> seat (from join and edit events). */
+	readonly seats = new Map<number, string>();
+	readonly runs: RunRecord[] = [];
+
+	constructor(
+		crdt: TandemCrdt,
+		readonly events: TimelineEvent[],
+	) {
+		this.doc = new crdt.Doc(0);
+		const byRun = new Map<number, RunRecord>();
+		events.forEach((e, i) => {
+			const p = e.payload ?? {};
+			if (e.kind === 'join' && typeof p.agent === 'number' && e.actor) this.seats.set(p.agent, e.actor);
+			if (e.kind === 'edit' && e.ops) {
+				this.doc.applyUpdate(base64(e.ops));
+				this.edits.push({ i, at: e.at, version: this.doc.version() });
+				const v = p.v as Array<[number, number]> | undefined;
+				if (e.actor && v) for (const [agent] of v) if (!this.seats.has(agent)) this.seats.set(agent, e.actor);
+			}
+			if (e.kind === 'run' && typeof p.run === 'number') {
+				const r: RunRecord = {
+					run: p.run,
+					at: e.at,
+					by: String(e.actor),
+					mode: String(p.mode ?? 'script'),
+					result: null,
+					tests: [],
+				};
+				byRun.set(p.run, r);
+				this.runs.push(r);
+			}
+			if (e.kind === 'run.test' && typeof p.run === 'number')
+				byRun.get(p.run)?.tests.push(p as unknown as RunTest);
+			if (e.kind === 'run.result' && typeof p.run === 'number') {
+				const r = byRun.get(p.run);
+				if (r) r.result = { ...(p as unknown as RunResult), at: e.at };
+			}
+		});
+	}
+
+	get start(): number {
+		return this.events[0]?.at ?? 0;
+	}
+	get end(): number {
+		return this.events[this.events.length - 1]?.at ?? 0;
+	}
+
+	/** The last edit at or before time t (-1: none). */
+	editAt(t: number): number {
+		let lo = 0;
+		let hi = this.edits.length - 1;
+		let ans = -1;
+		while (lo <= hi) {
+			const mid = (lo + hi) >> 1;
+			if (this.edits[mid]!.at <= t) {
+				ans = mid;
+				lo = mid + 1;
+			} else hi = mid - 1;
+		}
+		return ans;
+	}
+
+	/** The text at time t, and who typed it (runs of agent, length). */
+	at(t: number): { text: string; authors: Array<{ agent: number; len: number }>; seq: number | null } {
+		const k = this.editAt(t);
+		if (k < 0) return { text: '', authors: [], seq: null };
+		const v = this.edits[k]!.version;
+		const text = this.doc.textAt(v);
+		return { text, authors: this.doc.authors(0, text.length, v), seq: this.events[this.edits[k]!.i]!.seq };
+	}
+
+	/** The latest run that started at or before t, with what of it was known then. */
+	runAt(t: number): RunRecord | null {
+		let last: RunRecord | null = null;
+		for (const r of this.runs) if (r.at <= t) last = r;
+		if (!last) return null;
+		return { ...last, result: last.result && last.result.at <= t ? last.result : null };
+	}
+}
+
+export function base64(s: string): Uint8Array {
+	const bin = atob(s);
+	const out = new Uint8Array(bin.length);
+	for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+	return out;
+}
+
+export class HttpError extends Error {
+	constructor(
+		readonly status: number,
+		message: string,
+	) {
+		super(message);
+	}
+}
+
+export async function getJson<T>(url: string, token: string): Promise<T> {
+	const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+	const body = (await res.json().catch(() => ({}))) as T & { error?: string };
+	if (!res.ok) throw new HttpError(res.status, body.error ?? `HTTP ${res.status}`);
+	return body;
+}
+
+/** Every event of a room's timeline, a page of 1,000 at a time. */
+export async function fetchTimeline(
+	room: string,
+	token: string,
+	progress?: (n: number) => void,
+): Promise<TimelineEvent[]> {
+	const out: TimelineEvent[] = [];
+	let after = 0;
+	for (;;) {
+		const page = await getJson<{ events: TimelineEvent[]; next: number | null }>(
+			`/api/rooms/${encodeURIComponent(room)}/timeline?after=${after}&limit=1000`,
+			token,
+		);
+		out.push(...page.events);
+		progress?.(out.length);
+		if (page.next === null || page.events.length === 0) return out;
+		after = page.next;
+	}
+}
+
+/**
+ * Maps real time to the slider's time, with idle stretches (no event for
+ * longer than IDLE_MS) shortened to IDLE_MS when skipping idle.
+ */
+export const IDLE_MS = 3000;
+export class Clock {
+	private readonly marks: Array<{ real: number; virt: number }> = [];
+	readonly length: number;
+	constructor(times: number[], skipIdle: boolean) {
+		let virt = 0;
+		let prev = times[0] ?? 0;
+		for (const t of times) {
+			const gap = t - prev;
+			virt += skipIdle ? Math.min(gap, IDLE_MS) : gap;
+			this.marks.push({ real: t, virt });
+			prev = t;
+		}
+		this.length = virt;
+	}
+	toVirt(real: number): number {
+		const m = this.marks;
+		if (m.length === 0) return 0;
+		let i = 0;
+		while (i + 1 < m.length && m[i + 1]!.real <= real) i++;
+		return Math.min(
+			m[i]!.virt + Math.max(0, Math.min(real - m[i]!.real, (m[i + 1]?.virt ?? Infinity) - m[i]!.virt)),
+			this.length,
+		);
+	}
+	toReal(virt: number): number {
+		const m = this.marks;
+		if (m.length === 0) return 0;
+		let lo = 0;
+		let hi = m.length - 1;
+		while (lo < hi) {
+			const mid = (lo + hi + 1) >> 1;
+			if (m[mid]!.virt <= virt) lo = mid;
+			else hi = mid - 1;
+		}
+		return m[lo]!.real + (virt - m[lo]!.virt);
+	}
+}

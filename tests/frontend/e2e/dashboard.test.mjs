@@ -1,0 +1,68 @@
+// The dashboard: the admin key (refused when wrong, not kept unless asked),
+// creating a room and its links, the room list, opening a replay, closing.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { openRoom, shot, start, WAIT } from './harness.mjs';
+
+let env, p;
+before(async () => {
+	env = await start();
+	p = await env.page();
+	p.allowed.push(/Failed to load resource.*(401|404)/);
+});
+after(async () => {
+	await env?.stop();
+});
+
+test('a wrong admin key is refused', async () => {
+	await p.goto(`${env.tandem.base}/dashboard`);
+	await p.getByLabel('Admin key').fill('wrong');
+	await p.getByRole('button', { name: 'Open dashboard' }).click();
+	await p.getByRole('alert').getByText('The admin key was refused.').waitFor({ timeout: WAIT });
+	await shot(p, 'dashboard-login');
+});
+
+test('create a room, copy its links, open it, see it listed, replay, close', async () => {
+	await p.getByLabel('Admin key').fill(env.tandem.adminKey);
+	await p.getByRole('button', { name: 'Open dashboard' }).click();
+	const form = p.getByRole('region', { name: 'Create a room' });
+	await form.waitFor({ timeout: WAIT });
+	// Not remembered unless asked.
+	assert.equal(await p.evaluate(() => localStorage.getItem('tandem.admin')), null);
+	await form.getByLabel("Candidate's name").fill('Grace');
+	await form.getByLabel("Interviewer's name").fill('Alan');
+	await form.getByRole('button', { name: 'Create room' }).click();
+	const created = p.getByRole('region', { name: 'New room' });
+	const link = await created.getByLabel('candidate link').inputValue();
+	assert.match(link, /#token=/);
+	const id = new URL(link).searchParams.get('room') ?? new URL(link).pathname.split('/').pop();
+	const row = p.locator(`tr[data-room="${id}"]`);
+	await row.waitFor({ timeout: WAIT });
+	// The candidate joins; the list shows her present after a refresh.
+	const cand = await env.page();
+	await openRoom(cand, link.replace(/^https?:\/\/[^/]+/, env.tandem.base));
+	await p.getByRole('button', { name: 'Rooms' }).click();
+	await p.reload();
+	await p.getByLabel('Admin key').fill(env.tandem.adminKey);
+	await p.getByLabel('Remember in this browser').check();
+	await p.getByRole('button', { name: 'Open dashboard' }).click();
+	await p.getByRole('region', { name: 'Create a room' }).waitFor({ timeout: WAIT });
+	assert.notEqual(await p.evaluate(() => localStorage.getItem('tandem.admin')), null);
+	await shot(p, 'dashboard');
+	// Rooms made before the reload were made in this page, whose tokens were
+	// not kept: the row says so.  A new one, made while remembering, has actions.
+	const form2 = p.getByRole('region', { name: 'Create a room' });
+	await form2.getByLabel("Candidate's name").fill('Linus');
+	await form2.getByRole('button', { name: 'Create room' }).click();
+	const link2 = await p.getByRole('region', { name: 'New room' }).getByLabel('candidate link').inputValue();
+	const id2 = new URL(link2).searchParams.get('room') ?? new URL(link2).pathname.split('/').pop();
+	const row2 = p.locator(`tr[data-room="${id2}"]`);
+	await row2.getByRole('link', { name: 'Replay' }).waitFor({ timeout: WAIT });
+	p.once('dialog', (d) => d.accept());
+	await row2.getByRole('button', { name: 'Close' }).click();
+	await row2.getByText('closed').waitFor({ timeout: WAIT });
+	const href = await row2.getByRole('link', { name: 'Replay' }).getAttribute('href');
+	const replay = await env.page();
+	await replay.goto(env.tandem.base + href);
+	await replay.getByRole('slider', { name: 'Timeline' }).waitFor({ timeout: WAIT });
+});

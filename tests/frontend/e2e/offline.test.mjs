@@ -1,0 +1,80 @@
+// Offline editing: a page whose socket cannot reach the server keeps
+// typing, keeps the edits in IndexedDB across a reload, and merges them on
+// reconnect; the peer ends with everything, nothing lost or doubled.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { allowNetworkErrors, cursorAt, openRoom, shot, start, text, waitSaved, waitText, WAIT } from './harness.mjs';
+
+let env, room, cand, intv;
+before(async () => {
+	env = await start();
+	room = await env.tandem.createRoom({
+		names: { candidate: 'Ada', interviewer: 'Ivan' },
+	});
+	cand = await env.page();
+	intv = await env.page();
+	await openRoom(cand, env.link(room, 'candidate'));
+	await openRoom(intv, env.link(room, 'interviewer'));
+});
+after(async () => {
+	await env?.stop();
+});
+
+/**
+ * The page's WebSockets go through this route: passed to the server while
+ * `online`, refused (closed at once) while not.  Sockets already open are
+ * not touched: the test closes the page's own.
+ */
+let online = true;
+async function routeSockets(page) {
+	await page.context().routeWebSocket(/\/ws$/, (ws) => {
+		if (online) ws.connectToServer();
+		else ws.close({ code: 1001, reason: 'offline' });
+	});
+}
+async function network(_page, on) {
+	online = on;
+}
+
+test('offline: type, reload, reconnect: nothing lost', async () => {
+	allowNetworkErrors(cand);
+	await routeSockets(cand);
+	await cand.reload();
+	await cand.waitForSelector('[data-conn="connected"]', { timeout: WAIT });
+	await cursorAt(cand, 0);
+	await cand.keyboard.type('online = 1\n');
+	await waitText(intv, 'online = 1\n');
+	await waitSaved(cand);
+
+	// The server goes away for this page: its socket is closed and every new
+	// one refused.
+	await network(cand, false);
+	await cand.evaluate(() => window.tandem.session.dropSocket());
+	await cand.waitForSelector('[data-conn="reconnecting"]', { timeout: WAIT });
+	await cursorAt(cand, (await text(cand)).length);
+	await cand.keyboard.type('offline = "😀 世界"\n');
+	// The edits are kept on this device, not on the server.
+	await cand.waitForSelector('.save[data-kept="1"]:not([data-unacked="0"])', {
+		timeout: WAIT,
+	});
+	await shot(cand, 'room-offline');
+	// The peer typed meanwhile.
+	await cursorAt(intv, 0);
+	await intv.keyboard.type('# peer\n');
+
+	// Reload while still cut off: the page comes back from IndexedDB.
+	await cand.reload();
+	await cand.waitForFunction(() => window.tandem?.view, null, {
+		timeout: WAIT,
+	});
+	assert.equal(await text(cand), 'online = 1\noffline = "😀 世界"\n');
+	assert.notEqual(await cand.locator('.conn').getAttribute('data-conn'), 'connected');
+
+	// Back online: both sides end with everything.
+	await network(cand, true);
+	await cand.evaluate(() => window.tandem.session.retryNow());
+	const want = '# peer\nonline = 1\noffline = "😀 世界"\n';
+	await waitText(cand, want, 'candidate after reconnect');
+	await waitText(intv, want, 'interviewer after reconnect');
+	await waitSaved(cand);
+});

@@ -1,0 +1,310 @@
+/*
+ * test-room.c - rooms (room.c, room-edit.c, room-msg.c) with connections
+ * (conn.c) that have no socket, driven directly.
+ *
+ * A connection made with conn_create(srv, NULL) keeps every frame it is
+ * sent in its queue, where the test reads them (conn__queued), so what a
+ * room sends to whom is checked without a listener, a client or a
+ * database: the welcome and catch-up of a join, fan-out of updates, the
+ * release of operations that waited for others (issue 14, defect 0: the
+ * candidate gets the interviewer's waiting edit, the interviewer its
+ * ack), the per-connection budget and the awareness cap (defect 3),
+ * notes (back to their sender, never to a candidate), and notes and
+ * events refused with overloaded while the timeline's backlog is full (a
+ * timeline with no Redis and no PostgreSQL and a backlog of a few events).
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "check.h"
+#include "conn.h"
+#include "crdt.h"
+#include "room.h"
+#include "server.h"
+#include "timeline.h"
+
+static struct server srv;
+static uv_loop_t loop;
+
+/* Frames queued for c that are text and contain needle. */
+static int count_text(const struct conn *c, const char *needle)
+{
+	const uint8_t *d;
+	size_t len;
+	bool bin;
+	int n = 0;
+
+	for (size_t i = 0; conn__queued(c, i, &d, &len, &bin); i++)
+		if (!bin && memmem(d, len, needle, strlen(needle)))
+			n++;
+	return n;
+}
+
+/* Applies every binary frame queued for c (from frame `from` on) to doc. */
+static void apply_binary(const struct conn *c, size_t from, struct crdt_doc *doc)
+{
+	const uint8_t *d;
+	size_t len;
+	bool bin;
+
+	for (size_t i = from; conn__queued(c, i, &d, &len, &bin); i++)
+		if (bin)
+			CHECK(crdt_apply(doc, d, len) == 0, "frame %zu applies", i);
+}
+
+static size_t queued(const struct conn *c)
+{
+	const uint8_t *d;
+	size_t len, i;
+	bool bin;
+
+	for (i = 0; conn__queued(c, i, &d, &len, &bin); i++)
+		;
+	return i;
+}
+
+static struct conn *join(struct room *r, enum seat seat, const char *name)
+{
+	struct conn *c = conn_create(&srv, NULL);
+	struct crdt_version have;
+
+	REQUIRE(c, "conn_create");
+	c->seat = seat;
+	crdt_version_init(&have, NULL);
+	room_join(r, c, name, &have, NULL);
+	crdt_version_finish(&have);
+	REQUIRE(c->room == r, "joined");
+	return c;
+}
+
+/* Sends the ops doc made since v (then v is doc's version) as c's update. */
+static void send_since(struct conn *c, struct crdt_doc *doc, struct crdt_version *v)
+{
+	struct crdt_buf buf;
+
+	crdt_buf_init(&buf, NULL);
+	REQUIRE(crdt_encode_since(doc, v, &buf) == 0, "encode");
+	room_on_update(c, buf.data, buf.len);
+	crdt_buf_finish(&buf);
+	REQUIRE(crdt_doc_version(doc, v) == 0, "version");
+}
+
+/* The frames queued for c from `from` on, applied to doc, leave it reading want. */
+static void check_receives(const struct conn *c, size_t from, struct crdt_doc *doc,
+			   const char *want)
+{
+	size_t n;
+	char *s;
+
+	apply_binary(c, from, doc);
+	n = crdt_len_bytes(doc);
+	s = calloc(1, n + 1);
+	REQUIRE(s, "out of memory");
+	crdt_text(doc, s, n);
+	CHECK(strcmp(s, want) == 0, "conn %llu has \"%s\" (want \"%s\")", (unsigned long long)c->id,
+	      s, want);
+	free(s);
+}
+
+static void leave(struct conn *c)
+{
+	room_leave(c);
+	conn_destroy(c);
+}
+
+static void test_join_and_release(void)
+{
+	struct room *r = room_create(&srv, "r-release", "");
+	struct conn *iv, *cand;
+	struct crdt_doc *idoc, *cdoc;
+	struct crdt_version iv_sent, cv_sent, before;
+	struct crdt_buf x;
+	size_t mark;
+
+	REQUIRE(r, "room_create");
+	iv = join(r, SEAT_INTERVIEWER, "Ivy");
+	cand = join(r, SEAT_CANDIDATE, "Cam");
+	CHECK(count_text(iv, "\"welcome\"") == 1 && count_text(cand, "\"welcome\"") == 1,
+	      "each got one welcome");
+	CHECK(iv->agent != cand->agent, "distinct agents %u %u", iv->agent, cand->agent);
+	idoc = crdt_doc_create(NULL);
+	cdoc = crdt_doc_create(NULL);
+	crdt_version_init(&iv_sent, NULL);
+	crdt_version_init(&cv_sent, NULL);
+	crdt_version_init(&before, NULL);
+
+	/* The interviewer types; the candidate gets it. */
+	REQUIRE(crdt_insert(idoc, iv->agent, 0, "hello ", 6) == 0, "insert");
+	mark = queued(cand);
+	send_since(iv, idoc, &iv_sent);
+	check_receives(cand, mark, cdoc, "hello ");
+	CHECK(crdt_version_get(&iv->ack, iv->agent) == 6, "interviewer acked %u of 6",
+	      crdt_version_get(&iv->ack, iv->agent));
+
+	/* X: the candidate's, seen by the interviewer but not by the server. */
+	REQUIRE(crdt_doc_version(cdoc, &cv_sent) == 0, "version");
+	REQUIRE(crdt_doc_version(cdoc, &before) == 0, "version");
+	REQUIRE(crdt_insert(cdoc, cand->agent, 6, "X", 1) == 0, "insert X");
+	crdt_buf_init(&x, NULL);
+	REQUIRE(crdt_encode_since(cdoc, &before, &x) == 0, "encode X");
+	REQUIRE(crdt_apply(idoc, x.data, x.len) == 0, "X reaches the interviewer");
+	crdt_buf_finish(&x);
+	/* Y: the interviewer's, after X: it waits on the server, unacknowledged. */
+	REQUIRE(crdt_insert(idoc, iv->agent, 7, "Y", 1) == 0, "insert Y");
+	{
+		struct crdt_version y_since;
+
+		crdt_version_init(&y_since, NULL);
+		REQUIRE(crdt_version_copy(&y_since, &iv_sent) == 0, "copy");
+		REQUIRE(crdt_version_set(&y_since, cand->agent, 1) == 0, "X is not Y's to send");
+		send_since(iv, idoc, &y_since);
+		crdt_version_finish(&y_since);
+	}
+	CHECK(crdt_version_get(&iv->ack, iv->agent) == 6, "Y waits: not acked (ack %u)",
+	      crdt_version_get(&iv->ack, iv->agent));
+	/* X arrives: Y is released to the candidate and acked to the interviewer. */
+	mark = queued(cand);
+	send_since(cand, cdoc, &cv_sent);
+	check_receives(cand, mark, cdoc, "hello XY");
+	CHECK(crdt_version_get(&iv->ack, iv->agent) == 7, "Y acked to the interviewer (ack %u)",
+	      crdt_version_get(&iv->ack, iv->agent));
+	{
+		struct crdt_version v;
+
+		crdt_version_init(&v, NULL);
+		CHECK(room_doc_version(r, &v) == 0 && crdt_version_get(&v, iv->agent) == 7 &&
+			      crdt_version_get(&v, cand->agent) == 1,
+		      "the room holds both");
+		crdt_version_finish(&v);
+	}
+	crdt_version_finish(&iv_sent);
+	crdt_version_finish(&cv_sent);
+	crdt_version_finish(&before);
+	crdt_doc_destroy(idoc);
+	crdt_doc_destroy(cdoc);
+	leave(iv);
+	leave(cand);
+}
+
+static json_t *msg(const char *text)
+{
+	json_t *m = json_loads(text, 0, NULL);
+
+	REQUIRE(m, "bad JSON in the test: %s", text);
+	return m;
+}
+
+/* c sends text, a message of type m, as a frame of len bytes. */
+static void send_msg(struct conn *c, enum proto_msg m, const char *text, size_t len)
+{
+	json_t *j = msg(text);
+
+	room_on_json(c, m, j, len);
+	json_decref(j);
+}
+
+static void test_messages(void)
+{
+	struct room *r = room_create(&srv, "r-msg", "");
+	struct conn *iv, *cand, *obs;
+	int passed = 0;
+
+	REQUIRE(r, "room_create");
+	iv = join(r, SEAT_INTERVIEWER, "Ivy");
+	cand = join(r, SEAT_CANDIDATE, "Cam");
+	obs = join(r, SEAT_OBSERVER, "Oz");
+
+	/* Awareness: to the others only; a large one refused. */
+	send_msg(cand, PROTO_AWARENESS, "{\"t\":\"awareness\",\"cursor\":1}", 30);
+	CHECK(count_text(iv, "\"awareness\"") == 1 && count_text(obs, "\"awareness\"") == 1 &&
+		      count_text(cand, "\"awareness\"") == 0,
+	      "awareness reaches the others, not its sender");
+	send_msg(cand, PROTO_AWARENESS, "{\"t\":\"awareness\",\"cursor\":2}",
+		 PROTO_AWARENESS_MAX + 1);
+	CHECK(count_text(iv, "\"awareness\"") == 1, "a large awareness is not relayed");
+	CHECK(count_text(cand, "awareness over") == 1, "and its sender is told");
+
+	/* Notes: back to the sender with its id, to observers, never to a candidate. */
+	send_msg(iv, PROTO_NOTE, "{\"t\":\"note\",\"text\":\"strong\",\"id\":7}", 40);
+	CHECK(count_text(iv, "\"note\"") == 1 && count_text(iv, "\"id\":7") == 1,
+	      "the sender's copy echoes its id");
+	CHECK(count_text(obs, "\"note\"") == 1, "the observer gets the note");
+	CHECK(count_text(cand, "\"note\"") == 0, "the candidate never does");
+
+	/* One budget per connection: ops_per_s frames, then rate_limited. */
+	for (int i = 0; i < 1000; i++)
+		passed += conn_take_budget(cand, 10);
+	CHECK(passed == (int)srv.lim.ops_per_s, "%d frames passed in a burst of 1000 (budget %u)",
+	      passed, srv.lim.ops_per_s);
+	CHECK(count_text(cand, "rate_limited") == 1000 - passed, "each refusal is answered");
+	leave(iv);
+	leave(cand);
+	leave(obs);
+}
+
+static void test_overloaded(void)
+{
+	struct timeline_options to;
+	struct room *r;
+	struct conn *iv, *cand;
+
+	memset(&to, 0, sizeof(to));
+	to.redis_port = -1; /* no Redis and no PostgreSQL: nothing ever becomes durable */
+	to.queue_max_events = 8;
+	REQUIRE(timeline_create(&loop, &to, &srv.timeline) == 0, "timeline_create");
+	r = room_create(&srv, "r-overloaded", "");
+	REQUIRE(r, "room_create");
+	iv = join(r, SEAT_INTERVIEWER, "Ivy");
+	cand = join(r, SEAT_CANDIDATE, "Cam");
+	/* Joins and presence fill the backlog of 8; then notes and events are refused. */
+	for (int i = 0; i < 8 && !timeline_overloaded(srv.timeline); i++) {
+		send_msg(cand, PROTO_EVENT, "{\"t\":\"event\",\"kind\":\"focus\"}", 30);
+	}
+	REQUIRE(timeline_overloaded(srv.timeline), "the backlog is full");
+	send_msg(iv, PROTO_NOTE, "{\"t\":\"note\",\"text\":\"late\",\"id\":9}", 40);
+	CHECK(count_text(iv, "\"overloaded\"") == 1, "the note is refused with overloaded");
+	CHECK(count_text(iv, "\"late\"") == 0, "and not delivered");
+	send_msg(cand, PROTO_EVENT, "{\"t\":\"event\",\"kind\":\"paste\",\"size\":3}", 40);
+	CHECK(count_text(cand, "\"overloaded\"") == 1, "the event is refused with overloaded");
+	CHECK(count_text(iv, "\"paste\"") == 0, "and not delivered");
+	leave(iv);
+	leave(cand);
+	rooms_free(&srv);
+	timeline_destroy(srv.timeline);
+	srv.timeline = NULL;
+}
+
+int main(void)
+{
+	static const struct conn_hooks hooks = { room_resync, room_drained };
+
+	uv_loop_init(&loop);
+	srv.loop = &loop;
+	srv.secret = "a test secret of enough length";
+	srv.lim.max_frame = 1 << 20;
+	srv.lim.max_doc = 1 << 20;
+	srv.lim.ops_per_s = 200;
+	srv.lim.runs_per_min = 10;
+	srv.lim.heartbeat_ms = 10000;
+	srv.lim.left_after_ms = 1000;
+	srv.lim.ack_delay_ms = 200;
+	srv.lim.send_queue_bytes = 4 << 20;
+	srv.judge_down = "no judge in this test";
+	REQUIRE(conn_start(&srv, &hooks) == 0, "conn_start");
+	test_join_and_release();
+	test_messages();
+	test_overloaded();
+	rooms_free(&srv);
+	uv_close((uv_handle_t *)&srv.flush, NULL);
+	uv_close((uv_handle_t *)&srv.ack_timer, NULL);
+	uv_close((uv_handle_t *)&srv.beat_timer, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	conn_finish(&srv);
+	uv_loop_close(&loop);
+	CHECK_DONE();
+}
