@@ -35,30 +35,29 @@ after(async () => {
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz      \nÉé漢字😀'.split(/(?:)/u);
 
-// Is UTF-16 offset i of text between the halves of a surrogate pair (where
-// crdt.mjs, counting UTF-16 units, refuses to cut)?
-const inPair = (text, i) => i > 0 && i < text.length && (text.charCodeAt(i) & 0xfc00) === 0xdc00;
+// A position in UTF-16 units (what crdt.mjs counts) moved off the middle of
+// a surrogate pair: the CRDT refuses to split one, as it should.
+function boundary(text, pos) {
+	const c = text.charCodeAt(pos - 1);
+	return pos > 0 && c >= 0xd800 && c < 0xdc00 ? pos - 1 : pos;
+}
 
 // One random edit by doc's agent, at a position within [lo, hi) of the
 // current length (fractions), so two clients can be kept apart or together.
-// Positions are UTF-16 units, moved off the middle of an emoji.
 function randomEdit(doc, r, lo = 0, hi = 1) {
 	const text = doc.text();
 	const len = text.length;
 	const from = Math.floor(len * lo);
 	const to = Math.max(from, Math.ceil(len * hi));
-	let pos = from + r.int(to - from + 1);
+	const pos = boundary(text, Math.min(from + r.int(to - from + 1), len));
 	if (len > 0 && r() < 0.3) {
-		let at = Math.min(pos, len - 1);
-		if (inPair(text, at)) at--;
-		let end = Math.min(at + 1 + r.int(3), len);
-		if (inPair(text, end)) end++;
+		const at = boundary(text, Math.min(pos, len - 1));
+		let end = boundary(text, Math.min(at + 1 + r.int(3), len));
+		if (end <= at) end = Math.min(len, at + (text.codePointAt(at) > 0xffff ? 2 : 1));
 		doc.delete(at, end - at);
 	} else {
 		let s = '';
 		for (let n = 1 + r.int(4); n > 0; n--) s += r.pick(ALPHABET);
-		pos = Math.min(pos, len);
-		if (inPair(text, pos)) pos--;
 		doc.insert(pos, s);
 	}
 }
