@@ -181,6 +181,37 @@ int crdt__get_header(struct crdt__reader *r, uint8_t *kind)
 	return 0;
 }
 
+static int u32_cmp(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+
+	return (a > b) - (a < b);
+}
+
+/*
+ * 0 if the n ids are distinct, else CRDT_EDECODE: a sorted copy, so an
+ * update near the frame limit with a table of ~200k agents costs
+ * O(n log n), not the O(n^2) of comparing each id with those before it.
+ */
+static int distinct_ids(const struct crdt_allocator *a, const uint32_t *ids, uint32_t n)
+{
+	uint32_t *s;
+	int rc = 0;
+
+	if (n < 2)
+		return 0;
+	s = crdt__alloc(a, (size_t)n * sizeof(*s));
+	if (!s)
+		return CRDT_ENOMEM;
+	memcpy(s, ids, (size_t)n * sizeof(*s));
+	qsort(s, n, sizeof(*s), u32_cmp);
+	for (uint32_t i = 1; !rc && i < n; i++)
+		if (s[i - 1] == s[i])
+			rc = CRDT_EDECODE;
+	crdt__free(a, s, (size_t)n * sizeof(*s));
+	return rc;
+}
+
 int crdt__get_agent_table(const struct crdt_allocator *a, struct crdt__reader *r, uint32_t **ids,
 			  uint32_t *n)
 {
@@ -199,19 +230,16 @@ int crdt__get_agent_table(const struct crdt_allocator *a, struct crdt__reader *r
 	if (!*ids)
 		return CRDT_ENOMEM;
 	*n = (uint32_t)v;
-	for (uint32_t i = 0; i < *n; i++) {
+	for (uint32_t i = 0; !rc && i < *n; i++)
 		rc = crdt__get_u32(r, &(*ids)[i]);
-		for (uint32_t j = 0; !rc && j < i; j++)
-			if ((*ids)[j] == (*ids)[i])
-				rc = CRDT_EDECODE;
-		if (rc) {
-			crdt__free(a, *ids, *n * sizeof(**ids));
-			*ids = NULL;
-			*n = 0;
-			return rc;
-		}
+	if (!rc)
+		rc = distinct_ids(a, *ids, *n);
+	if (rc) {
+		crdt__free(a, *ids, *n * sizeof(**ids));
+		*ids = NULL;
+		*n = 0;
 	}
-	return 0;
+	return rc;
 }
 
 int crdt__get_bytes(struct crdt__reader *r, const uint8_t **p, size_t n)

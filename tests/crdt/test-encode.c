@@ -886,6 +886,42 @@ static void test_malformed(struct tu_rng *rng)
 	session_finish(&s);
 }
 
+/*
+ * An update whose agent table is as long as an update can make it (2^20
+ * ids, 3 MB; the server's frame limit is 1 MB, ~200k ids): distinct ids
+ * are accepted and a repeat is refused, with work that grows as n log n.
+ * Comparing each id with all those before it took 5 * 10^11 comparisons
+ * here, minutes, and the test's timeout fails that.
+ */
+static void test_agent_table(void)
+{
+	const uint32_t n = 1u << 20;
+	struct crdt_update_info info;
+	struct crdt_buf b;
+	struct crdt_doc *doc = crdt_doc_create(NULL);
+	size_t last;
+
+	TU_CHECK(doc != NULL);
+	for (int dup = 0; dup < 2; dup++) {
+		crdt_buf_init(&b, NULL);
+		TU_CHECK(crdt__put_varint(&b, CRDT_FORMAT_VERSION) == 0);
+		TU_CHECK(crdt__put_bytes(&b, "U", 1) == 0);
+		TU_CHECK(crdt__put_varint(&b, n) == 0);
+		/* Descending, so neither a sorted nor a reversed scan meets the repeat early. */
+		for (uint32_t i = 0; i < n - 1; i++)
+			TU_CHECK(crdt__put_varint(&b, 3u * (n - i)) == 0);
+		last = b.len;
+		TU_CHECK(crdt__put_varint(&b, dup ? 3u * n : 1) == 0);
+		TU_CHECK(crdt__put_varint(&b, 0) == 0); /* no operations */
+		TU_CHECK(b.len > last);
+		TU_CHECK(crdt_update_info(b.data, b.len, &info, NULL) == (dup ? CRDT_EDECODE : 0));
+		TU_CHECK(crdt_apply(doc, b.data, b.len) == (dup ? CRDT_EDECODE : 0));
+		TU_CHECK(crdt_len(doc) == 0 && crdt_pending(doc) == 0);
+		crdt_buf_finish(&b);
+	}
+	crdt_doc_destroy(doc);
+}
+
 int main(void)
 {
 	struct tu_rng rng;
@@ -893,6 +929,7 @@ int main(void)
 	tu_rng_init(&rng, tu_seed("test-encode"));
 	test_version_basics(&rng);
 	test_update_info();
+	test_agent_table();
 	test_roundtrips(&rng);
 	test_text_at(&rng);
 	test_since(&rng);
