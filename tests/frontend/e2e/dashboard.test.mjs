@@ -74,7 +74,7 @@ test('problems page: upload a problem as JSON, see it listed, preview it with it
 	const id = `triple-${Date.now().toString(36)}`;
 	const problem = {
 		id,
-		title: 'Triple It',
+		title: `Triple It ${id}`,
 		difficulty: 'easy',
 		tags: ['warm-up'],
 		statement: 'Return `3 * n`.',
@@ -88,7 +88,7 @@ test('problems page: upload a problem as JSON, see it listed, preview it with it
 		buffer: Buffer.from(JSON.stringify(problem)),
 	});
 	await bank.getByRole('status').getByText(`${id}: revision 1`).waitFor({ timeout: WAIT });
-	await bank.getByRole('button', { name: 'Triple It' }).click();
+	await bank.getByRole('button', { name: `Triple It ${id}` }).click();
 	const preview = p.getByRole('region', { name: 'Preview' });
 	await preview.getByText('424242').waitFor({ timeout: WAIT });
 	// A bad upload names what is wrong.
