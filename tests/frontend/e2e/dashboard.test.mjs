@@ -48,7 +48,6 @@ test('create a room, copy its links, open it, see it listed, replay, close', asy
 	await p.getByRole('button', { name: 'Open dashboard' }).click();
 	await p.getByRole('region', { name: 'Create a room' }).waitFor({ timeout: WAIT });
 	assert.notEqual(await p.evaluate(() => localStorage.getItem('tandem.admin')), null);
-	await shot(p, 'dashboard');
 	// Rooms made before the reload were made in this page, whose tokens were
 	// not kept: the row says so.  A new one, made while remembering, has actions.
 	const form2 = p.getByRole('region', { name: 'Create a room' });
@@ -58,6 +57,8 @@ test('create a room, copy its links, open it, see it listed, replay, close', asy
 	const id2 = new URL(link2).searchParams.get('room') ?? new URL(link2).pathname.split('/').pop();
 	const row2 = p.locator(`tr[data-room="${id2}"]`);
 	await row2.getByRole('link', { name: 'Replay' }).waitFor({ timeout: WAIT });
+	await p.locator('tr[data-room]').nth(1).waitFor({ timeout: WAIT });
+	await shot(p, 'dashboard');
 	p.once('dialog', (d) => d.accept());
 	await row2.getByRole('button', { name: 'Close' }).click();
 	await row2.getByText('closed').waitFor({ timeout: WAIT });
