@@ -276,9 +276,9 @@ function Rooms(props: { saved: Saved; update: (s: Saved) => void }) {
 											) : (
 												<span
 													class="muted small"
-													title="Its links were made in another browser"
+													title="Its links and tokens were not kept in this browser"
 												>
-													created elsewhere
+													links not kept here
 												</span>
 											)}
 										</div>
