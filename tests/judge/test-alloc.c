@@ -13,6 +13,7 @@
  * root and cgroups (77 otherwise).
  */
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,15 +59,21 @@ static void *hook(void *ud, void *p, size_t old_size, size_t new_size)
 	}
 	if (++calls == fail_at)
 		return NULL;
+	/*
+	 * Everything about p is read before realloc, which may free it: the
+	 * block list forgets it first and takes it back if realloc fails.
+	 */
+	long long before = p ? (long long)old_size : 0;
+	uintptr_t was = (uintptr_t)p;
+
+	if (record && p)
+		forget_block(p);
 	void *q = realloc(p, new_size);
+
 	if (q)
-		live += (long long)new_size - (p ? (long long)old_size : 0);
-	if (record && q) {
-		if (p)
-			forget_block(p);
-		if (nblocks < BLOCKS_MAX)
-			blocks[nblocks++] = q;
-	}
+		live += (long long)new_size - before;
+	if (record && (q || was) && nblocks < BLOCKS_MAX)
+		blocks[nblocks++] = q ? q : (void *)was;
 	return q;
 }
 
