@@ -31,6 +31,7 @@ import {
 	skipFile,
 	versionIncludes,
 	versionJson,
+	versionNorm,
 	versionUnion,
 	within,
 } from './harness.mjs';
@@ -175,11 +176,19 @@ async function timeline(srv, room) {
 	return events;
 }
 
-// Seqs 1..N, once each, in order; the edits rebuild text and cover every acked version.
-async function checkTimeline(srv, room, text, acked) {
+// Seqs 1..N, once each, in order; the edits rebuild the peers' converged
+// text and cover every acked version.  The text is read here, from peers
+// that must be at exactly the version `acked` (converge()'s result): a text
+// read by the caller could be older than its version (an argument list
+// evaluates a.text() before an awaited converge() in a later argument), and
+// then looks like a CRDT that diverged by the last keystrokes in flight.
+async function checkTimeline(srv, room, peers, acked) {
+	const crdt = await loadCrdt();
+	for (const p of peers)
+		assert.deepEqual(versionNorm(await p.version()), versionNorm(acked), `${p.seat} is at the converged version`);
+	const text = peers[0].text();
 	const events = await timeline(srv, room);
 	events.forEach((e, i) => assert.equal(e.seq, i + 1, `event ${i} has seq ${e.seq}: in order, exactly once`));
-	const crdt = await loadCrdt();
 	const doc = new crdt.Doc(1);
 	let edits = 0;
 	for (const e of events)
@@ -233,7 +242,7 @@ async function restartDrill(how) {
 	b = await rejoin(srv, room, 'candidate', b);
 	await Promise.all([type(a, 30), type(b, 30)]);
 	const target = await converge([a, b]);
-	await checkTimeline(srv, room, a.text(), target);
+	await checkTimeline(srv, room, [a, b], target);
 	await a.close();
 	await b.close();
 	await srv.stop();
@@ -271,11 +280,11 @@ test(`Redis stopped for ${REDIS_DOWN_MS} ms mid-session: editing goes on, acks k
 	await Promise.all([type(a, 40), type(b, 40)]);
 	const target = await converge([a, b]);
 	await checkDurable(srv, room, target, 'after the Redis outage');
-	await checkTimeline(srv, room, a.text(), target);
+	await checkTimeline(srv, room, [a, b], target);
 	// And it all survives a restart on top (the stream and PostgreSQL agree).
 	await srv.restart();
 	await checkDurable(srv, room, target, 'after the Redis outage and a restart');
-	await checkTimeline(srv, room, a.text(), target);
+	await checkTimeline(srv, room, [a, b], target);
 	await a.close();
 	await b.close();
 	await srv.stop();
@@ -296,10 +305,10 @@ test('PostgreSQL restarted mid-session: flushing catches up, nothing lost', asyn
 	pg.start();
 	await Promise.all([type(a, 40), type(b, 40)]);
 	const target = await converge([a, b]);
-	await checkTimeline(srv, room, a.text(), target);
+	await checkTimeline(srv, room, [a, b], target);
 	await srv.restart();
 	await checkDurable(srv, room, target, 'after the PostgreSQL restart and a tandem restart');
-	await checkTimeline(srv, room, a.text(), target);
+	await checkTimeline(srv, room, [a, b], target);
 	await a.close();
 	await b.close();
 	await srv.stop();
@@ -323,7 +332,7 @@ test('a client that vanishes without closing: its acked edits stay, peers conver
 	a = await rejoin(srv, room, 'interviewer', a);
 	await type(a, 20);
 	const target = await converge([a, b]);
-	await checkTimeline(srv, room, a.text(), target);
+	await checkTimeline(srv, room, [a, b], target);
 	await a.close();
 	await b.close();
 	await srv.stop();
@@ -359,12 +368,10 @@ test('tandem killed with SIGKILL while an edit depends on ops it never recorded:
 	const target = await converge([a, b]);
 	assert.equal(b.text(), 'hello abcXYZ', 'the candidate has the interviewer\'s characters');
 	await checkDurable(srv, room, target, 'after the release');
-	await checkTimeline(srv, room, a.text(), target);
+	await checkTimeline(srv, room, [a, b], target);
 	// Later edits of the interviewer do not wait on the candidate's side.
 	await Promise.all([type(a, 10), type(b, 10)]);
-	// Converged first: an argument list would read a.text() before converge() ran.
-	const converged = await converge([a, b]);
-	await checkTimeline(srv, room, a.text(), converged);
+	await checkTimeline(srv, room, [a, b], await converge([a, b]));
 	await a.close();
 	await b.close();
 	await srv.stop();
