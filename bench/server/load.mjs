@@ -1103,7 +1103,8 @@ function floodReport(res) {
 		`Measured ${date} by \`bench/server/run --only tandem,flood\` (the load benchmark's flood phase, ` +
 			`bench/server/load.mjs) on ${os.cpus().length} cores (${cpuModel()}), node ${process.version}, ` +
 			`tandem built with meson buildtype=release. **The machine was shared** with other work (load ` +
-			`averages below); the benchmark's own processes ran at ${res.nice}.`,
+			`averages below); the benchmark's own processes ran at ${res.nice}, Redis and PostgreSQL ` +
+			'(which record the timeline) at their usual priority, below them.',
 	);
 	L.push('');
 	L.push(
@@ -1158,6 +1159,22 @@ function floodReport(res) {
 	cmp('generator CPU (s) / event-loop delay p99 / max (ms, worst process)', (r) => `${secs(r.cpu.generator)} / ${loopLag(r)}`);
 	cmp('load average (1 min) start → end', (r) => `${r.loadavg[0].toFixed(2)} → ${r.loadavg[1].toFixed(2)}`);
 	L.push('');
+	const p99 = F.latBy.peer.p99;
+	const over = (F.errors.overloaded || 0) + (F.flood.errors.overloaded || 0);
+	L.push(
+		`Against the DESIGN target (p99 ≤ 2 ms): the peer's p99 in flooded rooms was ${ms(p99)} ms, ` +
+			`${p99 <= 2 ? 'within it' : '**over it**'}; the quiet rooms' ${ms(F.latBy.quiet.p99)} ms` +
+			(T ? `, the typing phase's ${ms(T.lat.p99)} ms on the same machine in the same run.` : '.') +
+			` The timeline's backlog reached ${num(F.gauges.backlogMax)} events (its bound is 100,000; ` +
+			`typing phase: ${T ? num(T.gauges.backlogMax) : '–'}): the flooders' events, each recorded in the ` +
+			'timeline and within the per-connection budget, fill the one backlog every room shares' +
+			(over
+				? `; ${num(F.errors.overloaded || 0)} typists' updates were refused with \`overloaded\` and ` +
+					`resent after \`retry_ms\` (the flooders got ${num(F.flood.errors.overloaded || 0)}), and the ` +
+					'latency of every room includes that wait.'
+				: '; no update was refused with `overloaded` in this run.'),
+	);
+	L.push('');
 	L.push(
 		'Latency is taken as in "Server load" (keystroke before the local edit → the peer applied it, ' +
 			'one clock per worker, characters typed in the window). Quiet and flooded rooms share the ' +
@@ -1201,7 +1218,13 @@ function writeSection(text) {
 	let md = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
 	const title = text.slice(0, text.indexOf('\n'));
 	const start = md.search(new RegExp(`^${title}\\s*$`, 'm'));
-	if (start < 0) {
+	const load = md.search(/^## Server load\s*$/m);
+	const afterLoad = load < 0 ? -1 : md.slice(load + 1).search(/^## /m);
+	if (start < 0 && afterLoad >= 0) {
+		// A new section goes right after "## Server load".
+		const at = load + 1 + afterLoad;
+		md = md.slice(0, at) + text.trimEnd() + '\n\n' + md.slice(at);
+	} else if (start < 0) {
 		md = md.replace(/\s*$/, '\n\n') + text.trimEnd() + '\n';
 	} else {
 		const rest = md.slice(start + 1);
