@@ -80,8 +80,8 @@ function freshStats() {
 		ieMessages: {}, // IE verdict message -> count
 		runsSent: 0,
 		runsSkipped: 0, // the room's previous run had not answered yet
-		// Flood mode: latency by where it was measured (see SendLog.where).
-		latBy: { quiet: new Samples(), peer: new Samples(), flooder: new Samples() },
+		// Flood mode only: latency by where it was measured (see SendLog.where).
+		latBy: null,
 		flood: {
 			sent: {}, // frame kind -> frames the flooders sent in the window
 			bytes: 0, // ... their bytes
@@ -148,7 +148,7 @@ function delivered(log, from, to, now) {
 		if (t0 > 0 && inWindow(t0)) {
 			st.delivered++;
 			st.lat.push(now - t0);
-			st.latBy[log.where].push(now - t0);
+			if (st.latBy) st.latBy[log.where].push(now - t0);
 		}
 	}
 }
@@ -565,7 +565,10 @@ function start(msg) {
 				for (; typing && k.next <= now; k.next += TYPE_MS) k.c.type(now, lo);
 		}, 1),
 	);
-	if (msg.flood) startFlood(msg.flood);
+	if (msg.flood) {
+		st.latBy = { quiet: new Samples(), peer: new Samples(), flooder: new Samples() };
+		startFlood(msg.flood);
+	}
 	for (const room of rooms) {
 		for (const c of room.clients) typists.push({ c, next: performance.now() + Math.random() * TYPE_MS });
 		if (msg.runEveryMs) {
@@ -685,7 +688,7 @@ async function finish(msg) {
 	});
 	const out = {
 		...st,
-		latBy: Object.fromEntries(Object.entries(st.latBy).map(([k, v]) => [k, v.values()])),
+		latBy: st.latBy && Object.fromEntries(Object.entries(st.latBy).map(([k, v]) => [k, v.values()])),
 		lat: st.lat.values(),
 		ackLat: st.ackLat.values(),
 		runLat: st.runLat.values(),
