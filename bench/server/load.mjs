@@ -21,9 +21,18 @@
 //     run request -> run.result latency and verdicts.
 //   idle rooms, both systems, fresh servers: rooms created and joined by one
 //     client that stays, silent; RSS growth per room.
+//   flood, tandem only (issue 14, defect 3): the typing phase's rooms and
+//     typists on a fresh server at the documented per-connection budget
+//     (--ops-per-s 200, the default), and in every 10th room the
+//     candidate's connection also floods awareness (4096 bytes, the largest
+//     relayed), events and notes as fast as its socket takes them; the
+//     typists' latency in flooded and quiet rooms, the flooders' refused
+//     frames, and whether any peer was closed.
 //
 // Prints the tables (markdown) and, with --write, replaces the
-// "## Server load" section of BENCHMARKS.md.  Everything is bounded: each
+// "## Server load" section of BENCHMARKS.md, and the "## Typing under a
+// flood" section when the flood phase ran (a run of --only with flood
+// among its phases writes that section alone).  Everything is bounded: each
 // wait has a deadline, and the servers are stopped on exit.
 
 import { spawn, fork, execFileSync } from 'node:child_process';
@@ -49,7 +58,11 @@ const opt = {
 	idleCycles: 2,
 	runEvery: 10,
 	drain: 10,
-	only: null, // tandem | yws | transport | floor | runs | idle (comma list)
+	only: null, // tandem | yws | transport | floor | runs | idle | flood (comma list)
+	floodEvery: 10, // flood phase: every Nth room of each worker is flooded
+	floodPerMs: 1, // ... each flooder sends at most this many frames a millisecond
+	floodQueue: 65536, // ... while less than this many bytes wait in its socket
+	floodOpsPerS: 200, // ... against a server at this --ops-per-s (the documented default)
 	write: false,
 	json: null,
 	// The development machine is shared with builds and test suites.  As
@@ -60,7 +73,7 @@ const opt = {
 	// ranks processes within one session.  Redis and PostgreSQL are shared
 	// services and keep their own priority.
 	nice: -10,
-	deadline: 660, // s: everything is stopped after this, whatever happens
+	deadline: 780, // s: everything is stopped after this, whatever happens
 };
 for (let i = 2; i < process.argv.length; i++) {
 	const a = process.argv[i];
@@ -73,6 +86,9 @@ for (let i = 2; i < process.argv.length; i++) {
 	else if (a === '--idle-rooms') opt.idleRooms = Number(v());
 	else if (a === '--idle-cycles') opt.idleCycles = Number(v());
 	else if (a === '--only') opt.only = v().split(',');
+	else if (a === '--flood-every') opt.floodEvery = Number(v());
+	else if (a === '--flood-per-ms') opt.floodPerMs = Number(v());
+	else if (a === '--flood-ops-per-s') opt.floodOpsPerS = Number(v());
 	else if (a === '--write') opt.write = true;
 	else if (a === '--json') opt.json = v();
 	else if (a === '--nice') opt.nice = Number(v());
@@ -81,7 +97,8 @@ for (let i = 2; i < process.argv.length; i++) {
 	else {
 		console.error(
 			'usage: load.mjs [--build DIR] [--rooms N] [--warmup S] [--measure S] [--workers N]\n' +
-				'                [--idle-rooms N] [--only tandem,yws,transport,floor,runs,idle] [--write] [--json FILE] [--nice N]',
+				'                [--idle-rooms N] [--only tandem,yws,transport,floor,runs,idle,flood] [--write] [--json FILE] [--nice N]\n' +
+				'                [--flood-every N] [--flood-per-ms N] [--flood-ops-per-s N]',
 		);
 		process.exit(2);
 	}
@@ -517,6 +534,8 @@ async function loadPhase(system, mode) {
 	const rooms = await createRooms(system, opt.rooms);
 	const workers = Array.from({ length: W }, (_, i) => new Worker(i));
 	const parts = split(rooms, W);
+	// Flood mode: every floodEvery-th room of each worker's share.
+	if (mode === 'flood') for (const part of parts) part.forEach((r, j) => (r.flood = j % opt.floodEvery === 0));
 	const prefix = mode === 'runs' ? 'print("hi")\n#' : null;
 	log(`${name}/${mode}: connecting ${opt.rooms * 2} clients with ${W} worker(s)`);
 	const tc = Date.now();
@@ -533,7 +552,12 @@ async function loadPhase(system, mode) {
 	});
 	await Promise.all(
 		workers.map((w) =>
-			w.call({ cmd: 'start', prefix, runEveryMs: mode === 'runs' ? opt.runEvery * 1000 : 0 }),
+			w.call({
+				cmd: 'start',
+				prefix,
+				runEveryMs: mode === 'runs' ? opt.runEvery * 1000 : 0,
+				flood: mode === 'flood' ? { perTick: opt.floodPerMs, queue: opt.floodQueue } : null,
+			}),
 		),
 	);
 	log(`${name}/${mode}: typing; ${opt.warmup} s warm-up`);
@@ -628,6 +652,20 @@ async function loadPhase(system, mode) {
 		fanout: metrics ? fanoutShares(metrics) : null,
 		gauges,
 	};
+	if (mode === 'flood') {
+		out.floodRooms = rooms.filter((r) => r.flood).length;
+		out.latBy = {};
+		for (const k of ['quiet', 'peer', 'flooder']) out.latBy[k] = summary(merge(results.map((r) => r.latBy[k])));
+		const f = results.map((r) => r.flood);
+		out.flood = {
+			sent: sumObj(f.map((x) => x.sent)),
+			bytes: f.reduce((s, x) => s + x.bytes, 0),
+			refused: f.reduce((s, x) => s + x.refused, 0),
+			errors: sumObj(f.map((x) => x.errors)),
+			relayed: sumObj(f.map((x) => x.relayed)),
+			closes: sumObj(f.map((x) => x.closes)),
+		};
+	}
 	return out;
 }
 
@@ -817,7 +855,7 @@ function report(res) {
 			`(${path.basename(opt.build)}), run as root (judge supervisor forked), info logging to a file, ` +
 			'Redis (appendonly) and PostgreSQL from `scripts/services`, in a database created afresh for the run (`tandem_loadbench`, Redis db 3). The machine is shared with other ' +
 			`work (load averages below); the benchmark's own processes ran at ${res.nice}, Redis and ` +
-			'PostgreSQL at their usual priority. Reproduce with `bench/server/run` (about 7 minutes).',
+			'PostgreSQL at their usual priority. Reproduce with `bench/server/run` (about 9 minutes).',
 	);
 	L.push('');
 	L.push(
@@ -1050,6 +1088,107 @@ function report(res) {
 	return L.join('\n');
 }
 
+// "## Typing under a flood": the flood phase beside the typing phase of the
+// same run (issue 14, defect 3).
+function floodReport(res) {
+	const F = res.flood;
+	const T = res.tandem;
+	const L = [];
+	const date = new Date().toISOString().slice(0, 10);
+	const sentAll = Object.values(F.flood.sent).reduce((a, b) => a + b, 0);
+	const perFlooder = (x) => (x / Math.max(1, F.floodRooms) / F.windowS);
+	L.push('## Typing under a flood');
+	L.push('');
+	L.push(
+		`Measured ${date} by \`bench/server/run --only tandem,flood\` (the load benchmark's flood phase, ` +
+			`bench/server/load.mjs) on ${os.cpus().length} cores (${cpuModel()}), node ${process.version}, ` +
+			`tandem built with meson buildtype=release. **The machine was shared** with other work (load ` +
+			`averages below); the benchmark's own processes ran at ${res.nice}, Redis and PostgreSQL ` +
+			'(which record the timeline) at their usual priority, below them.',
+	);
+	L.push('');
+	L.push(
+		`The rooms and typists of the typing phase (${num(opt.rooms)} rooms, ${num(opt.rooms * 2)} clients ` +
+			`typing 5 characters a second each; ${opt.warmup} s warm-up, ${opt.measure} s measured) on a fresh ` +
+			`server at the documented per-connection budget (\`--ops-per-s ${opt.floodOpsPerS}\`: ` +
+			`${opt.floodOpsPerS} frames and 16 MiB a second, docs/protocol.md "Limits"; the typing phase runs ` +
+			'at 10,000 so that nothing there is ever refused). In every ' +
+			`${opt.floodEvery}th room (${F.floodRooms} rooms) the candidate's connection, besides typing, sends ` +
+			'an awareness frame of 4,096 bytes (the largest relayed), a paste event and a note of 100 ' +
+			'characters, in turn, as fast as its socket takes them (while less than ' +
+			`${opt.floodQueue / 1024} KiB wait in it, at most ${opt.floodPerMs} a millisecond: the generator ` +
+			'must still read and type for every other room). A candidate\'s note is refused with ' +
+			'`forbidden` once read; awareness and events within the budget reach the interviewer. ' +
+			'"The peer" is the interviewer of a flooded room: its keystrokes go to the flooding ' +
+			'candidate; "the flooder" is the candidate\'s own typing, which shares the budget and its ' +
+			'own socket with its flood: its updates wait behind the flood frames already queued in that ' +
+			'socket, and are refused and resent with them.',
+	);
+	L.push('');
+	L.push('| keystroke → peer applied (ms) | p50 | p99 | max | delivered |');
+	L.push('|---|---:|---:|---:|---:|');
+	const line = (name, s) => L.push(`| ${name} | ${ms(s.p50)} | ${ms(s.p99)} | ${ms(s.max)} | ${num(s.n)} |`);
+	if (T) line('typing phase, no flood (same run, its own fresh server)', T.lat);
+	line(`flood phase, quiet rooms (${num(F.rooms - F.floodRooms)})`, F.latBy.quiet);
+	line(`flood phase, flooded rooms: the peer's keystrokes (${F.floodRooms})`, F.latBy.peer);
+	line(`flood phase, flooded rooms: the flooder's own keystrokes (${F.floodRooms})`, F.latBy.flooder);
+	L.push('| reference: DESIGN target for edit fan-out on loopback | | ≤ 2 | | |');
+	L.push('');
+	L.push('| | flood phase |');
+	L.push('|---|---:|');
+	L.push(
+		`| flood frames sent in the window | ${num(sentAll)} (${fmtCounts(F.flood.sent)}); ` +
+			`${perFlooder(sentAll).toFixed(0)} frames/s and ${(perFlooder(F.flood.bytes) / 1e6).toFixed(2)} MB/s per flooder |`,
+	);
+	L.push(
+		`| refused with rate_limited (flooders, window) | ${num(F.flood.refused)} (${perFlooder(F.flood.refused).toFixed(0)}/s per flooder) |`,
+	);
+	L.push(`| other answers to the flooders | ${fmtCounts(F.flood.errors)} |`);
+	L.push(
+		`| flood frames the peers received | ${fmtCounts(F.flood.relayed)} (${perFlooder(Object.values(F.flood.relayed).reduce((a, b) => a + b, 0)).toFixed(0)}/s per peer; the budget passes ≤ ${opt.floodOpsPerS}/s per connection, typing included) |`,
+	);
+	L.push(`| unexpected closes: quiet rooms / peers / flooders | ${F.flood.closes.quiet || 0} / ${F.flood.closes.peer || 0} / ${F.flood.closes.flooder || 0} |`);
+	L.push(`| other errors to typists | ${fmtCounts(F.errors)} |`);
+	L.push(`| characters delivered / sent | ${num(F.delivered)} / ${num(F.sent)} |`);
+	L.push(`| rooms converged / late joiner equal | ${F.converged} / ${F.lateMatched} of ${F.rooms} |`);
+	const cmp = (name, f) => L.push(`| ${name} | ${f(F)}${T ? ` (typing phase: ${f(T)})` : ''} |`);
+	cmp('server CPU over the window', (r) => `${secs(r.cpu.server)} s, ${((100 * r.cpu.server) / r.windowS).toFixed(0)}% of a core`);
+	cmp('inside the server: update read → forwarded frame written, within 0.25 / 1 / 5 ms (whole run)', (r) =>
+		r.fanout ? ['le025', 'le1', 'le5'].map((k) => `${(100 * r.fanout[k]).toFixed(1)}%`).join(' / ') : 'n/a',
+	);
+	cmp('server peak RSS (VmHWM)', (r) => `${mb(r.serverHwm)} MB`);
+	cmp('Redis / PostgreSQL CPU (s)', (r) => `${secs(r.cpu.redis)} / ${secs(r.cpu.postgres)}`);
+	cmp('timeline backlog max', (r) => num(r.gauges.backlogMax));
+	cmp('generator CPU (s) / event-loop delay p99 / max (ms, worst process)', (r) => `${secs(r.cpu.generator)} / ${loopLag(r)}`);
+	cmp('load average (1 min) start → end', (r) => `${r.loadavg[0].toFixed(2)} → ${r.loadavg[1].toFixed(2)}`);
+	L.push('');
+	const p99 = F.latBy.peer.p99;
+	const over = (F.errors.overloaded || 0) + (F.flood.errors.overloaded || 0);
+	L.push(
+		`Against the DESIGN target (p99 ≤ 2 ms): the peer's p99 in flooded rooms was ${ms(p99)} ms, ` +
+			`${p99 <= 2 ? 'within it' : '**over it**'}; the quiet rooms' ${ms(F.latBy.quiet.p99)} ms` +
+			(T ? `, the typing phase's ${ms(T.lat.p99)} ms on the same machine in the same run.` : '.') +
+			` The timeline's backlog reached ${num(F.gauges.backlogMax)} events (its bound is 100,000; ` +
+			`typing phase: ${T ? num(T.gauges.backlogMax) : '–'}): the flooders' events, each recorded in the ` +
+			'timeline and within the per-connection budget, fill the one backlog every room shares' +
+			(over
+				? `; ${num(F.errors.overloaded || 0)} typists' updates were refused with \`overloaded\` and ` +
+					`resent after \`retry_ms\` (the flooders got ${num(F.flood.errors.overloaded || 0)}), and the ` +
+					'latency of every room includes that wait.'
+				: '; no update was refused with `overloaded` in this run.'),
+	);
+	L.push('');
+	L.push(
+		'Latency is taken as in "Server load" (keystroke before the local edit → the peer applied it, ' +
+			'one clock per worker, characters typed in the window). Quiet and flooded rooms share the ' +
+			'same generator processes, so the gap between them is what the flood costs a room it is in; ' +
+			'the gap between the quiet rooms and the typing phase is what it costs everyone else (server ' +
+			'and generator CPU on a shared machine included).',
+	);
+	L.push('');
+	return L.join('\n');
+}
+
 function loopLag(r) {
 	const d = (r.loopDelay || []).filter(Boolean);
 	if (!d.length) return '–';
@@ -1076,11 +1215,19 @@ function pkgVersion(name) {
 	}
 }
 
+// Replaces the section of BENCHMARKS.md that text starts with ("## Title").
 function writeSection(text) {
 	const file = path.join(root, 'BENCHMARKS.md');
 	let md = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
-	const start = md.search(/^## Server load\s*$/m);
-	if (start < 0) {
+	const title = text.slice(0, text.indexOf('\n'));
+	const start = md.search(new RegExp(`^${title}\\s*$`, 'm'));
+	const load = md.search(/^## Server load\s*$/m);
+	const afterLoad = load < 0 ? -1 : md.slice(load + 1).search(/^## /m);
+	if (start < 0 && afterLoad >= 0) {
+		// A new section goes right after "## Server load".
+		const at = load + 1 + afterLoad;
+		md = md.slice(0, at) + text.trimEnd() + '\n\n' + md.slice(at);
+	} else if (start < 0) {
 		md = md.replace(/\s*$/, '\n\n') + text.trimEnd() + '\n';
 	} else {
 		const rest = md.slice(start + 1);
@@ -1115,15 +1262,26 @@ function prioritise() {
 	return how + group;
 }
 
+// The sections a run writes: "Server load", and "Typing under a flood" when
+// the flood phase ran; a run of --only with flood among its phases writes
+// the flood section alone (its typing phase is there only to compare).
+function reports(res) {
+	const out = [];
+	if (!(res.flood && opt.only)) out.push(report(res));
+	if (res.flood) out.push(floodReport(res));
+	return out;
+}
+
 // ---- main ------------------------------------------------------------------------------
 
 async function main() {
 	if (opt.reportFrom) {
 		// Re-print (and with --write re-write) the tables of a saved --json.
 		const saved = JSON.parse(fs.readFileSync(opt.reportFrom, 'utf8'));
-		const text = report(saved);
-		console.log(text);
-		if (opt.write) writeSection(text);
+		for (const text of reports(saved)) {
+			console.log(text);
+			if (opt.write) writeSection(text);
+		}
 		return;
 	}
 	const res = {};
@@ -1163,6 +1321,12 @@ async function main() {
 		res.runs.log = s.logFile;
 		res.runs.judgeUp = s.judgeUp;
 	}
+	if (want('flood')) {
+		const s = await startTandem('flood', ['--ops-per-s', String(opt.floodOpsPerS)]);
+		res.flood = await loadPhase(s, 'flood');
+		res.flood.exit = await stopServer(s);
+		res.flood.log = s.logFile;
+	}
 	if (want('idle')) {
 		res.idle = {};
 		log('idle rooms: tandem');
@@ -1171,11 +1335,11 @@ async function main() {
 		res.idle.yws = await idlePhase('yws');
 	}
 	res.elapsedS = (Date.now() - started) / 1000;
-	const text = report(res);
 	if (opt.json) fs.writeFileSync(opt.json, JSON.stringify(res, null, 1));
-	console.log(text);
+	const texts = reports(res);
+	for (const text of texts) console.log(text);
 	console.error(JSON.stringify(res, (k, v) => (k === 'metrics' ? undefined : v)));
-	if (opt.write) writeSection(text);
+	if (opt.write) for (const text of texts) writeSection(text);
 	log(`done in ${res.elapsedS.toFixed(0)} s; logs in ${logDir}`);
 }
 

@@ -15,6 +15,12 @@
 // from the peer's version vector (Tandem) or state vector (Yjs) after each
 // remote update.  Both number their operations 0, 1, 2, ... per character.
 //
+// Flood mode (load.mjs's flood phase): in the rooms marked `flood`, the
+// candidate's connection also sends awareness (of the largest allowed size),
+// events and notes, in turn, as fast as its socket takes them; each
+// latency is then also kept apart by where it was measured (quiet room,
+// flooded room: the peer's keystrokes, the flooder's own).
+//
 // Commands arrive as IPC messages from load.mjs; see onCommand() below.
 
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -74,6 +80,16 @@ function freshStats() {
 		ieMessages: {}, // IE verdict message -> count
 		runsSent: 0,
 		runsSkipped: 0, // the room's previous run had not answered yet
+		// Flood mode only: latency by where it was measured (see SendLog.where).
+		latBy: null,
+		flood: {
+			sent: {}, // frame kind -> frames the flooders sent in the window
+			bytes: 0, // ... their bytes
+			refused: 0, // rate_limited answers to the flooders in the window
+			errors: {}, // other error codes answered to the flooders (window)
+			relayed: {}, // frame kind -> flood frames the peers received (window)
+			closes: {}, // who -> unexpected closes (quiet, peer, flooder)
+		},
 	};
 }
 let st = freshStats();
@@ -112,6 +128,7 @@ class SendLog {
 	constructor() {
 		this.t = new Float64Array(1024);
 		this.n = 0;
+		this.where = 'quiet'; // flood mode: quiet | peer | flooder (whose keystrokes these are)
 	}
 	set(seq, time) {
 		while (seq >= this.t.length) {
@@ -131,6 +148,7 @@ function delivered(log, from, to, now) {
 		if (t0 > 0 && inWindow(t0)) {
 			st.delivered++;
 			st.lat.push(now - t0);
+			if (st.latBy) st.latBy[log.where].push(now - t0);
 		}
 	}
 }
@@ -157,6 +175,9 @@ class TandemClient {
 		this.resend = false;
 		this.runPending = 0;
 		this.runT0 = 0;
+		this.flooder = false; // flood mode: this connection floods
+		this.where = room.flood ? (role === 'candidate' ? 'flooder' : 'peer') : 'quiet';
+		this.log.where = this.where;
 	}
 
 	connect() {
@@ -183,7 +204,10 @@ class TandemClient {
 			});
 			ws.on('close', (code) => {
 				this.closed = true;
-				if (!this.closing) bump(st.closes, code);
+				if (!this.closing) {
+					bump(st.closes, code);
+					bump(st.flood.closes, this.where);
+				}
 				if (this.ready) reject(new Error(`closed ${code} before sync`));
 			});
 		});
@@ -232,6 +256,17 @@ class TandemClient {
 					if (inWindow(this.runT0)) bump(st.runErrors, m.code);
 					this.runPending = 0;
 					this.room.runBusy = false;
+				} else if (this.flooder) {
+					// Answers to the flood; a rate_limited may also have been
+					// one of its own keystrokes (no id says which): resend.
+					if (inWindow(now)) {
+						if (m.code === 'rate_limited') st.flood.refused++;
+						else bump(st.flood.errors, m.code);
+					}
+					if ((m.code === 'rate_limited' || m.code === 'overloaded') && !this.resend) {
+						this.resend = true;
+						later(m.retry_ms || 100, () => this.flush());
+					}
 				} else {
 					// An update was refused: send everything unacknowledged again.
 					bump(st.errors, m.code);
@@ -251,6 +286,11 @@ class TandemClient {
 					this.runPending = 0;
 					this.room.runBusy = false;
 				}
+				break;
+			case 'awareness':
+			case 'event':
+			case 'note':
+				if (inWindow(now)) bump(st.flood.relayed, m.t);
 				break;
 			default:
 				break;
@@ -525,6 +565,10 @@ function start(msg) {
 				for (; typing && k.next <= now; k.next += TYPE_MS) k.c.type(now, lo);
 		}, 1),
 	);
+	if (msg.flood) {
+		st.latBy = { quiet: new Samples(), peer: new Samples(), flooder: new Samples() };
+		startFlood(msg.flood);
+	}
 	for (const room of rooms) {
 		for (const c of room.clients) typists.push({ c, next: performance.now() + Math.random() * TYPE_MS });
 		if (msg.runEveryMs) {
@@ -548,6 +592,53 @@ function start(msg) {
 			later(next - performance.now(), tick);
 		}
 	}
+}
+
+// The flood frames, in the order sent: awareness at the largest size a
+// server relays (docs/protocol.md, "Limits": 4096 bytes), a paste event, a
+// note of 100 characters (a candidate's note is refused with forbidden,
+// after the frame was read and counted against the budget).  Notes of
+// 16,000 characters made the flooders' sockets, not the budget, the limit:
+// the server read each at ~80 frames a second and refused none.
+const AWARENESS_MAX = 4096;
+function floodFrames() {
+	const empty = JSON.stringify({ t: 'awareness', cursor: 0, name: '' });
+	return [
+		{ t: 'awareness', s: JSON.stringify({ t: 'awareness', cursor: 0, name: 'y'.repeat(AWARENESS_MAX - empty.length) }) },
+		{ t: 'event', s: JSON.stringify({ t: 'event', kind: 'paste', size: 120 }) },
+		{ t: 'note', s: JSON.stringify({ t: 'note', text: 'n'.repeat(100) }) },
+	];
+}
+
+// Flood mode: each flooder sends frames, in turn, while its socket takes
+// them (less than `queue` bytes waiting in it), at most perTick a
+// millisecond so the generator still reads and types for every room.
+function startFlood(flood) {
+	const frames = floodFrames();
+	const flooders = [];
+	for (const room of rooms)
+		if (room.flood) {
+			const c = room.clients[1];
+			c.flooder = true;
+			flooders.push({ c, i: 0 });
+		}
+	if (!flooders.length) return;
+	timers.add(
+		setInterval(() => {
+			const now = performance.now();
+			for (const f of flooders) {
+				const ws = f.c.ws;
+				for (let n = 0; typing && !f.c.closed && n < flood.perTick && ws.bufferedAmount < flood.queue; n++) {
+					const fr = frames[f.i++ % frames.length];
+					ws.send(fr.s);
+					if (inWindow(now)) {
+						bump(st.flood.sent, fr.t);
+						st.flood.bytes += fr.s.length;
+					}
+				}
+			}
+		}, 1),
+	);
 }
 
 async function finish(msg) {
@@ -597,6 +688,7 @@ async function finish(msg) {
 	});
 	const out = {
 		...st,
+		latBy: st.latBy && Object.fromEntries(Object.entries(st.latBy).map(([k, v]) => [k, v.values()])),
 		lat: st.lat.values(),
 		ackLat: st.ackLat.values(),
 		runLat: st.runLat.values(),
