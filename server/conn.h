@@ -85,6 +85,8 @@ struct conn {
 	int64_t join_epoch; /* of the join's token */
 	/* every frame received spends from both (conn_take_budget) */
 	struct bucket budget_msgs, budget_bytes;
+	/* notes and events, which the timeline records: room-msg.c's own, smaller budget */
+	struct bucket budget_recorded;
 };
 
 /* Queues a JSON message (consumed: the reference is dropped). */

@@ -647,12 +647,29 @@ static json_t *from_json(const struct conn *c)
 }
 
 /*
- * Notes and events go to the timeline: while it cannot take more (its
- * backlog bound), they are refused as edits are, not recorded past it.
+ * Notes and events a connection may have recorded, a second and at once: a
+ * person pastes or leaves the tab a few times a minute.  Within the frame
+ * budget alone, a few flooding connections filled the server-wide backlog
+ * and every room's typing was refused (bench/server flood phase).
+ */
+#define RECORDED_PER_S 10.0
+#define RECORDED_BURST 20.0
+
+/*
+ * Notes and events go to the timeline: beyond the connection's budget for
+ * them they are refused with rate_limited, and from half the backlog bound
+ * on with overloaded (timeline_busy: the rest is kept for edits).
  */
 static bool timeline_refuses(struct conn *c, json_t *id)
 {
-	if (!timeline_overloaded(c->srv->timeline))
+	uint64_t now_ms = server_turn_us(c->srv) / 1000u;
+
+	if (!bucket_take(&c->budget_recorded, now_ms, RECORDED_PER_S, RECORDED_BURST, 1)) {
+		conn_send_error(c, id, PERR_RATE_LIMITED, "too many notes and events; retry later",
+				bucket_wait_ms(&c->budget_recorded, RECORDED_PER_S, 1));
+		return true;
+	}
+	if (!timeline_busy(c->srv->timeline))
 		return false;
 	conn_send_error(c, id, PERR_OVERLOADED, "events cannot be recorded now; retry later", 1000);
 	return true;

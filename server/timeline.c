@@ -203,6 +203,12 @@ bool timeline_overloaded(const struct timeline *tl)
 	       (tl->qlen >= tl->opt.queue_max_events || tl->qbytes >= tl->opt.queue_max_bytes);
 }
 
+bool timeline_busy(const struct timeline *tl)
+{
+	return tl && (tl->qlen >= tl->opt.queue_max_events / 2 ||
+		      tl->qbytes >= tl->opt.queue_max_bytes / 2);
+}
+
 bool timeline_redis_up(const struct timeline *tl)
 {
 	return tl && redisconn_up(&tl->redis);

@@ -122,6 +122,12 @@ size_t timeline_backlog(const struct timeline *tl);
 size_t timeline_undurable(const struct timeline *tl);
 /* True when the backlog bound is reached: refuse new edits. */
 bool timeline_overloaded(const struct timeline *tl);
+/*
+ * True from half the backlog bound on: what is not an edit (notes, events)
+ * is refused from there, so a flood of those can never take the room that
+ * every room's edits need (the upper half is theirs alone).
+ */
+bool timeline_busy(const struct timeline *tl);
 /* True while the Redis connection is up. */
 bool timeline_redis_up(const struct timeline *tl);
 

@@ -247,6 +247,30 @@ static void test_messages(void)
 	leave(obs);
 }
 
+/*
+ * Notes and events have a budget of their own (20 at once, 10 a second):
+ * within the frame budget alone, a few flooders filled the server-wide
+ * backlog and every room's typing was refused.
+ */
+static void test_recorded_budget(void)
+{
+	struct room *r = room_create(&srv, "r-recorded", "");
+	struct conn *iv, *cand;
+	int passed;
+
+	REQUIRE(r, "room_create");
+	iv = join(r, SEAT_INTERVIEWER, "Ivy");
+	cand = join(r, SEAT_CANDIDATE, "Cam");
+	for (int i = 0; i < 40; i++)
+		send_msg(cand, PROTO_EVENT, "{\"t\":\"event\",\"kind\":\"paste\",\"size\":1}", 40);
+	passed = count_text(iv, "\"paste\"");
+	CHECK(passed >= 20 && passed <= 21, "20 events at once (and what accrued): %d", passed);
+	CHECK(count_text(cand, "\"rate_limited\"") == 40 - passed,
+	      "the rest are refused with rate_limited: %d", count_text(cand, "\"rate_limited\""));
+	leave(iv);
+	leave(cand);
+}
+
 static void test_overloaded(void)
 {
 	struct timeline_options to;
@@ -261,11 +285,14 @@ static void test_overloaded(void)
 	REQUIRE(r, "room_create");
 	iv = join(r, SEAT_INTERVIEWER, "Ivy");
 	cand = join(r, SEAT_CANDIDATE, "Cam");
-	/* Joins and presence fill the backlog of 8; then notes and events are refused. */
-	for (int i = 0; i < 8 && !timeline_overloaded(srv.timeline); i++) {
+	/*
+	 * Joins, presence and events fill the backlog of 8 to its half; from
+	 * there notes and events are refused, and the rest is left to edits.
+	 */
+	for (int i = 0; i < 8 && !timeline_busy(srv.timeline); i++)
 		send_msg(cand, PROTO_EVENT, "{\"t\":\"event\",\"kind\":\"focus\"}", 30);
-	}
-	REQUIRE(timeline_overloaded(srv.timeline), "the backlog is full");
+	REQUIRE(timeline_busy(srv.timeline), "the backlog is half full");
+	CHECK(!timeline_overloaded(srv.timeline), "and not full: edits still have room");
 	send_msg(iv, PROTO_NOTE, "{\"t\":\"note\",\"text\":\"late\",\"id\":9}", 40);
 	CHECK(count_text(iv, "\"overloaded\"") == 1, "the note is refused with overloaded");
 	CHECK(count_text(iv, "\"late\"") == 0, "and not delivered");
@@ -298,6 +325,7 @@ int main(void)
 	REQUIRE(conn_start(&srv, &hooks) == 0, "conn_start");
 	test_join_and_release();
 	test_messages();
+	test_recorded_budget();
 	test_overloaded();
 	rooms_free(&srv);
 	uv_close((uv_handle_t *)&srv.flush, NULL);
