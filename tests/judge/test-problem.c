@@ -274,8 +274,10 @@ static void katas(void)
 		CHECK(p->nsamples == 2 && p->ntests == 4, "samples %zu tests %zu", p->nsamples,
 		      p->ntests);
 		CHECK(p->tests[2].hidden && !p->tests[1].hidden, "the first two are samples");
-		CHECK(json_equal(p->tests[2].args, json_pack("[[i,i]]", 1, 2)),
-		      "input is the one argument");
+		json_t *want = json_pack("[[i,i]]", 1, 2);
+
+		CHECK(json_equal(p->tests[2].args, want), "input is the one argument");
+		json_decref(want);
 		CHECK(json_is_string(p->tests[3].expected), "quoted scalar stays a string");
 		CHECK(p->kind == JUDGE_MODE_FUNCTION && !strcmp(p->entry, "solution"), "entry %s",
 		      p->entry);
