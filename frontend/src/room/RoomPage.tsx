@@ -106,6 +106,89 @@ function Room(props: { room: string; token: string; claims: NonNullable<ReturnTy
 		editor.current?.setEditable(!s.fatal && s.seat !== 'observer' && s.agent > 0);
 	}, [s.fatal, s.seat, s.agent]);
 
+	// A full-page state (fatal close, start failure, unreachable) covers the
+	// room but never unmounts it: the editor lives in the host div, created
+	// once after start(), and must still be there when the cover goes (the
+	// seat taken back with "Use it here instead", the server reached).
+	const cover = coverPage(s, session, startError);
+	const staff = s.seat !== 'candidate';
+	const canRun = s.conn === 'connected' && s.seat !== 'observer';
+	const running = !!s.run && !s.run.result;
+	return (
+		<>
+			{cover}
+			<div class={`room ${staff ? 'staff' : 'candidate'}`} data-page="room" hidden={!!cover}>
+				<header class="topbar">
+					<span class="brand">Tandem</span>
+					<span class="room-title">{s.problem?.title ?? 'Interview'}</span>
+					<ConnIndicator s={s} />
+					<SaveStatus s={s} />
+					<div class="actions">
+						<button type="button" onClick={run} disabled={!canRun || running} title="Run (Ctrl/Cmd-Enter)">
+							Run
+						</button>
+						<button
+							type="button"
+							onClick={runTests}
+							disabled={!canRun || running || !s.problem}
+							title="Run the sample tests"
+						>
+							Run tests
+						</button>
+						<button
+							type="button"
+							class="primary"
+							onClick={submit}
+							disabled={!canRun || running || !s.problem}
+							title="Submit (Ctrl/Cmd-Shift-Enter)"
+						>
+							Submit
+						</button>
+					</div>
+				</header>
+				{s.lastError && (
+					<div class="toast" role="alert">
+						{s.lastError}
+						<button
+							type="button"
+							class="link"
+							onClick={() => session.state.update({ lastError: null })}
+							aria-label="Dismiss"
+						>
+							×
+						</button>
+					</div>
+				)}
+				<ProblemPane s={s} session={session} />
+				<div class="editor-host" ref={editorHost} />
+				<OutputPane s={s} session={session} />
+				<aside class="side">
+					<Participants
+						members={s.members}
+						observers={s.observers}
+						me={s.seat}
+						stale={s.conn !== 'connected'}
+					/>
+					{staff && <NotesPane s={s} session={session} />}
+					{staff && <ActivityPane s={s} />}
+					{staff && (
+						<p class="replay-link">
+							<a
+								href={`/replay/${encodeURIComponent(props.room)}#token=${props.token}`}
+								target="_blank"
+								rel="noopener"
+							>
+								Open replay
+							</a>
+						</p>
+					)}
+				</aside>
+			</div>
+		</>
+	);
+}
+
+function coverPage(s: RoomState, session: Session, startError: string | null) {
 	if (startError)
 		return (
 			<MessagePage title="The editor could not start" testId="start-failed">
@@ -127,74 +210,7 @@ function Room(props: { room: string; token: string; claims: NonNullable<ReturnTy
 				</button>
 			</MessagePage>
 		);
-
-	const staff = s.seat !== 'candidate';
-	const canRun = s.conn === 'connected' && s.seat !== 'observer';
-	const running = !!s.run && !s.run.result;
-	return (
-		<div class={`room ${staff ? 'staff' : 'candidate'}`} data-page="room">
-			<header class="topbar">
-				<span class="brand">Tandem</span>
-				<span class="room-title">{s.problem?.title ?? 'Interview'}</span>
-				<ConnIndicator s={s} />
-				<SaveStatus s={s} />
-				<div class="actions">
-					<button type="button" onClick={run} disabled={!canRun || running} title="Run (Ctrl/Cmd-Enter)">
-						Run
-					</button>
-					<button
-						type="button"
-						onClick={runTests}
-						disabled={!canRun || running || !s.problem}
-						title="Run the sample tests"
-					>
-						Run tests
-					</button>
-					<button
-						type="button"
-						class="primary"
-						onClick={submit}
-						disabled={!canRun || running || !s.problem}
-						title="Submit (Ctrl/Cmd-Shift-Enter)"
-					>
-						Submit
-					</button>
-				</div>
-			</header>
-			{s.lastError && (
-				<div class="toast" role="alert">
-					{s.lastError}
-					<button
-						type="button"
-						class="link"
-						onClick={() => session.state.update({ lastError: null })}
-						aria-label="Dismiss"
-					>
-						×
-					</button>
-				</div>
-			)}
-			<ProblemPane s={s} session={session} />
-			<div class="editor-host" ref={editorHost} />
-			<OutputPane s={s} session={session} />
-			<aside class="side">
-				<Participants members={s.members} observers={s.observers} me={s.seat} stale={s.conn !== 'connected'} />
-				{staff && <NotesPane s={s} session={session} />}
-				{staff && <ActivityPane s={s} />}
-				{staff && (
-					<p class="replay-link">
-						<a
-							href={`/replay/${encodeURIComponent(props.room)}#token=${props.token}`}
-							target="_blank"
-							rel="noopener"
-						>
-							Open replay
-						</a>
-					</p>
-				)}
-			</aside>
-		</div>
-	);
+	return null;
 }
 
 function fatalPage(s: RoomState, session: Session) {
