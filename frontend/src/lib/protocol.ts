@@ -186,7 +186,8 @@ export interface RunResult {
 
 export interface Sample {
 	name: string;
-	args: unknown[];
+	/** The arguments; a design problem's is {"calls": [...], "args": [[...]...]}. */
+	args: unknown[] | { calls: string[]; args: unknown[][] };
 	expected: unknown;
 }
 
@@ -197,7 +198,7 @@ export interface Problem {
 	difficulty: string;
 	tags: string[];
 	statement: string;
-	signature?: { kind: string; entry: string; params: string[] };
+	signature?: { kind: string; entry: string; params: string[]; result_arg?: number };
 	starter?: string;
 	limits?: { cpu_ms?: number; memory_mb?: number; output_kb?: number; submit_cpu_ms?: number };
 	compare?: string;

@@ -3,6 +3,7 @@
 import { useState } from 'preact/hooks';
 import type { Problem } from '../lib/protocol';
 import { Markdown } from '../ui/common';
+import { sampleLines, statementHasExamples } from './samples';
 import type { RoomState, Session } from './session';
 
 export function ProblemPane(props: { s: RoomState; session: Session }) {
@@ -33,19 +34,7 @@ export function ProblemView(props: { p: Problem }) {
 				))}
 			</p>
 			<Markdown src={p.statement} />
-			{p.samples.length > 0 && (
-				<>
-					<h3>Sample tests</h3>
-					{p.samples.map((s) => (
-						<pre class="sample" key={s.name}>
-							<code>
-								{p.signature?.entry ?? 'f'}({s.args.map((a) => JSON.stringify(a)).join(', ')}){'\n'}→{' '}
-								{JSON.stringify(s.expected)}
-							</code>
-						</pre>
-					))}
-				</>
-			)}
+			{p.samples.length > 0 && <Samples p={p} />}
 			{p.limits && (
 				<p class="limits muted">
 					Limits: {p.limits.cpu_ms ? `${p.limits.cpu_ms} ms CPU` : ''}
@@ -76,5 +65,29 @@ function SwitchProblem(props: { session: Session; current: string }) {
 			</label>
 			<button type="submit">Switch</button>
 		</form>
+	);
+}
+
+function Samples(props: { p: Problem }) {
+	const { p } = props;
+	const list = p.samples.map((s) => (
+		<pre class="sample" key={s.name} data-sample={s.name}>
+			<code>{sampleLines(p, s).join('\n')}</code>
+		</pre>
+	));
+	// The statement's own examples are usually the same tests: show them
+	// once, with the samples folded away beneath.
+	if (statementHasExamples(p.statement))
+		return (
+			<details class="samples">
+				<summary>Sample tests ({p.samples.length}): what "Run tests" runs</summary>
+				{list}
+			</details>
+		);
+	return (
+		<div class="samples">
+			<h3>Sample tests</h3>
+			{list}
+		</div>
 	);
 }

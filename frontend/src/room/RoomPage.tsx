@@ -4,7 +4,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { useValue } from '../lib/observable';
 import type { Member } from '../lib/protocol';
 import { claims as readClaims, takeToken } from '../lib/token';
-import { MessagePage } from '../ui/common';
+import { MessagePage, PaneBoundary } from '../ui/common';
 import { createEditor, type RoomEditor } from './editor';
 import { OutputPane } from './OutputPane';
 import { ProblemPane } from './ProblemPane';
@@ -159,9 +159,13 @@ function Room(props: { room: string; token: string; claims: NonNullable<ReturnTy
 						</button>
 					</div>
 				)}
-				<ProblemPane s={s} session={session} />
+				<PaneBoundary name="Problem" reset={s.problem}>
+					<ProblemPane s={s} session={session} />
+				</PaneBoundary>
 				<div class="editor-host" ref={editorHost} />
-				<OutputPane s={s} session={session} />
+				<PaneBoundary name="Output" reset={s.run}>
+					<OutputPane s={s} session={session} />
+				</PaneBoundary>
 				<aside class="side">
 					<Participants
 						members={s.members}
@@ -169,8 +173,16 @@ function Room(props: { room: string; token: string; claims: NonNullable<ReturnTy
 						me={s.seat}
 						stale={s.conn !== 'connected'}
 					/>
-					{staff && <NotesPane s={s} session={session} />}
-					{staff && <ActivityPane s={s} />}
+					{staff && (
+						<PaneBoundary name="Notes" reset={s.notes}>
+							<NotesPane s={s} session={session} />
+						</PaneBoundary>
+					)}
+					{staff && (
+						<PaneBoundary name="Activity" reset={s.activity}>
+							<ActivityPane s={s} />
+						</PaneBoundary>
+					)}
 					{staff && (
 						<p class="replay-link">
 							<a
