@@ -124,6 +124,11 @@ function Room(props: { room: string; token: string; claims: NonNullable<ReturnTy
 					<ConnIndicator s={s} />
 					<SaveStatus s={s} />
 					<div class="actions">
+						{!canRun && s.seat !== 'observer' && (
+							<span class="wait-note muted small" data-testid="wait-note">
+								Run and Submit wait for the connection
+							</span>
+						)}
 						<button type="button" onClick={run} disabled={!canRun || running} title="Run (Ctrl/Cmd-Enter)">
 							Run
 						</button>

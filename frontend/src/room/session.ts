@@ -152,6 +152,10 @@ export class Session {
 				const server = this.crdt.versionFromEntries(Object.entries(w.version).map(([a, n]) => [Number(a), n]));
 				if (!this.crdt.versionIncludes(server, this.doc.version()))
 					this.conn!.sendUpdate(this.doc.encodeSince(server));
+				// What the server already has of ours is acknowledged (an ack
+				// lost with a dead socket is not lost work).
+				this.acked = versionMax(this.acked, w.version);
+				this.state.update({ unacked: this.countUnacked() });
 				this.persist();
 				this.onJoined();
 			},
@@ -194,7 +198,9 @@ export class Session {
 	}
 
 	run(mode: RunMode): boolean {
-		return mode === 'submit' ? this.send({ t: 'submit' }) : this.send({ t: 'run', mode });
+		const sent = mode === 'submit' ? this.send({ t: 'submit' }) : this.send({ t: 'run', mode });
+		if (!sent) this.state.update({ lastError: NOT_CONNECTED });
+		return sent;
 	}
 
 	versionJson(): VersionJson {
@@ -314,6 +320,9 @@ export class Session {
 		}
 	}
 }
+
+export const NOT_CONNECTED =
+	'Not connected: Run and Submit wait for the connection to come back (your edits are kept on this device).';
 
 /** Refusals of an update that a later resend can cure (docs/protocol.md). */
 const RESEND = new Set(['rate_limited', 'overloaded', 'internal']);
