@@ -159,7 +159,10 @@ export class Session {
 				this.persist();
 				this.onJoined();
 			},
-			update: (bytes) => this.onRemote(bytes),
+			update: (bytes) => {
+				this.onRemote(bytes);
+				this.codeChanged();
+			},
 			message: (m) => this.handle(m),
 			state: (conn, retryInMs, attempts) => this.state.update({ conn, retryInMs, attempts }),
 			fatal: (fatal) => this.state.update({ fatal }),
@@ -189,6 +192,7 @@ export class Session {
 	/** A local update made by the editor binding. */
 	local(update: Uint8Array): void {
 		this.conn?.sendUpdate(update);
+		this.codeChanged();
 		this.state.update({ unacked: this.countUnacked() });
 		this.persist();
 	}
@@ -229,6 +233,12 @@ export class Session {
 		}, ms);
 	}
 
+	/** The code changed: a complexity estimate no longer describes it. */
+	private codeChanged(): void {
+		const c = this.state.value.complexity;
+		if (c.result && !c.running) this.state.update({ complexity: { running: false, result: null } });
+	}
+
 	private countUnacked(): number {
 		let n = 0;
 		for (const a of this.agents) n += Math.max(0, this.doc.next(a) - (this.acked[String(a)] ?? 0));
@@ -264,6 +274,8 @@ export class Session {
 				return;
 			case 'run.started':
 				this.state.update({
+					// An estimate describes the code it measured: a new run ends it.
+					complexity: { running: s.complexity.running, result: null },
 					run: {
 						run: m.run,
 						mode: m.mode ?? 'script',

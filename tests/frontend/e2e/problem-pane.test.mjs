@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { openRoom, REPO, shot, start, WAIT } from './harness.mjs';
+import { cursorAt, openRoom, REPO, shot, start, WAIT, waitSaved } from './harness.mjs';
 
 let env;
 
@@ -72,4 +72,52 @@ test('switching a live room to a design problem updates every seat', async () =>
 		await pane.getByRole('heading', { name: 'Least Recently Used Cache' }).waitFor({ timeout: WAIT });
 		assert.equal(await pane.getByRole('heading', { name: 'Zeros to the Back' }).count(), 0);
 	}
+});
+
+test('the complexity estimate: on top of Output, axes in n and ms, the points listed, gone when the code changes', async () => {
+	const room = await env.tandem.createRoom({ problem: 'move-zeros' });
+	const p = await env.page();
+	await openRoom(p, env.link(room, 'candidate'));
+	const code =
+		'def move_zeros(nums):\n    w = 0\n    for x in nums:\n        if x:\n            nums[w] = x\n            w += 1\n    for i in range(w, len(nums)):\n        nums[i] = 0\n';
+	await p.evaluate((c) => {
+		const v = window.tandem.view;
+		v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: c } });
+	}, code);
+	await waitSaved(p);
+	const out = p.getByRole('region', { name: 'Output' });
+	// A run first, so that the estimate must show above its result.
+	await p.getByRole('button', { name: 'Run tests' }).click();
+	await out.locator('.run-head [data-verdict]').waitFor({ timeout: 20000 });
+	await out.getByRole('button', { name: 'Estimate complexity' }).click();
+	const c = out.getByTestId('complexity');
+	await c.waitFor({ timeout: 30000 });
+	// It comes before the run's result.
+	assert.ok(
+		await out.evaluate((el) => {
+			const cx = el.querySelector('[data-testid="complexity"]');
+			const run = el.querySelector('.run');
+			return !!cx && !!run && !!(cx.compareDocumentPosition(run) & Node.DOCUMENT_POSITION_FOLLOWING);
+		}),
+		'the estimate is above the run',
+	);
+	const head = await c.locator('strong').textContent();
+	assert.match(head, /^(O\(.*\)|inconclusive|unknown.*)$/);
+	if (head.startsWith('O(')) assert.match(await c.textContent(), /confidence \d+%/);
+	const rows = await c.locator('tr[data-n]').count();
+	assert.ok(rows >= 2, `points listed: ${rows}`);
+	if (await c.locator('svg.plot').count()) {
+		const svg = await c.locator('svg.plot').textContent();
+		assert.match(svg, /n \(input size/);
+		assert.match(svg, /ms/);
+		assert.equal(
+			await c.locator('[data-axis="x-max"]').textContent(),
+			await c.locator('tr[data-n]').last().getAttribute('data-n'),
+		);
+	}
+	await shot(p, 'room-complexity');
+	// Editing the code ends the estimate.
+	await cursorAt(p, 0);
+	await p.keyboard.type('# changed\n');
+	await c.waitFor({ state: 'detached', timeout: WAIT });
 });
