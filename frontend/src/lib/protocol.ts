@@ -207,6 +207,23 @@ export interface Problem {
 	complexity: boolean;
 }
 
+/** A submission summary of GET /api/rooms/:id/submissions. */
+export interface SubmissionSummary {
+	id: string;
+	problem: string;
+	revision: number;
+	seat: Seat;
+	agent?: number;
+	at: number;
+	language?: string;
+	verdict: string | null;
+	accepted: boolean;
+	passed: number;
+	total: number;
+	cpu_ms?: number;
+	mem_kb?: number;
+}
+
 export interface ProblemMsg {
 	t: 'problem';
 	id?: number;

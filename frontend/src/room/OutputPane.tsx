@@ -1,8 +1,8 @@
 // OutputPane.tsx - the run's streamed output, per-test verdicts (a hidden
 // test shows its name, verdict, time and memory only: the server sends
 // nothing else), and the complexity estimate with its measured points.
-import type { ComplexityResult, RunTest } from '../lib/protocol';
-import { fmtKb, fmtMs } from '../ui/common';
+import type { ComplexityResult, RunTest, SubmissionSummary } from '../lib/protocol';
+import { clock, fmtKb, fmtMs } from '../ui/common';
 import type { RoomState, RunView, Session } from './session';
 
 export function OutputPane(props: { s: RoomState; session: Session }) {
@@ -24,6 +24,11 @@ export function OutputPane(props: { s: RoomState; session: Session }) {
 			</div>
 			{!run && !complexity.result && !complexity.running && (
 				<p class="muted">Run your code (Ctrl/Cmd-Enter) to see its output here.</p>
+			)}
+			{!run && props.s.submissions?.[0] && (
+				<p class="latest" data-testid="latest-submission">
+					Latest submission: <SubmissionLine sub={props.s.submissions[0]} />
+				</p>
 			)}
 			{complexity.running && (
 				<p class="muted complexity-running">Estimating complexity: the code runs on growing inputs…</p>
@@ -258,5 +263,42 @@ function Complexity(props: { r: ComplexityResult }) {
 				<p class="muted small">Memory growth over the points: {fmtKb(r.mem_growth_kb)}</p>
 			)}
 		</div>
+	);
+}
+
+function SubmissionLine(props: { sub: SubmissionSummary }) {
+	const x = props.sub;
+	return (
+		<>
+			<span class={`verdict v-${x.verdict ?? 'none'}`} data-verdict={x.verdict ?? ''}>
+				{x.verdict ?? '?'}
+			</span>{' '}
+			<span class="passed">
+				{x.passed}/{x.total} passed
+			</span>
+			<span class="muted">
+				{' '}
+				· {x.seat} at {clock(x.at)}
+			</span>
+		</>
+	);
+}
+
+/** The room's submissions so far, newest first. */
+export function SubmissionsPane(props: { subs: SubmissionSummary[] | null }) {
+	const subs = props.subs;
+	if (!subs || subs.length === 0) return null;
+	return (
+		<section class="pane submissions" aria-label="Submissions">
+			<h2>Submissions</h2>
+			<ol>
+				{subs.map((x) => (
+					<li key={x.id} data-submission={x.id}>
+						<SubmissionLine sub={x} />
+						{x.cpu_ms !== undefined && <span class="muted"> · {fmtMs(x.cpu_ms)}</span>}
+					</li>
+				))}
+			</ol>
+		</section>
 	);
 }

@@ -6,7 +6,7 @@ import type { Member } from '../lib/protocol';
 import { claims as readClaims, takeToken } from '../lib/token';
 import { MessagePage, PaneBoundary } from '../ui/common';
 import { createEditor, type RoomEditor } from './editor';
-import { OutputPane } from './OutputPane';
+import { OutputPane, SubmissionsPane } from './OutputPane';
 import { ProblemPane } from './ProblemPane';
 import { ActivityPane, NotesPane } from './StaffPanes';
 import { type RoomState, Session } from './session';
@@ -178,6 +178,9 @@ function Room(props: { room: string; token: string; claims: NonNullable<ReturnTy
 						me={s.seat}
 						stale={s.conn !== 'connected'}
 					/>
+					<PaneBoundary name="Submissions" reset={s.submissions}>
+						<SubmissionsPane subs={s.submissions} />
+					</PaneBoundary>
 					{staff && (
 						<PaneBoundary name="Notes" reset={s.notes}>
 							<NotesPane s={s} session={session} />

@@ -24,6 +24,7 @@ import {
 	type RunTest,
 	type Seat,
 	type ServerMessage,
+	type SubmissionSummary,
 	type VersionJson,
 	versionMax,
 } from '../lib/protocol';
@@ -55,6 +56,8 @@ export interface RoomState {
 	problem: Problem | null;
 	run: RunView | null;
 	complexity: { running: boolean; result: ComplexityResult | null };
+	/** The room's submissions so far, newest first (a candidate's own only); null until read. */
+	submissions: SubmissionSummary[] | null;
 	notes: NoteIn[];
 	activity: EventIn[];
 	/** Operations of this seat the server has not acknowledged yet. */
@@ -108,6 +111,7 @@ export class Session {
 			problem: null,
 			run: null,
 			complexity: { running: false, result: null },
+			submissions: null,
 			notes: [],
 			activity: [],
 			unacked: 0,
@@ -158,6 +162,7 @@ export class Session {
 				this.state.update({ unacked: this.countUnacked() });
 				this.persist();
 				this.onJoined();
+				void this.loadSubmissions();
 			},
 			update: (bytes) => {
 				this.onRemote(bytes);
@@ -233,6 +238,20 @@ export class Session {
 		}, ms);
 	}
 
+	/** Reads the room's submissions (GET /api/rooms/:id/submissions); a failure keeps the last list. */
+	async loadSubmissions(): Promise<void> {
+		try {
+			const res = await fetch(`/api/rooms/${encodeURIComponent(this.room)}/submissions?limit=20`, {
+				headers: { authorization: `Bearer ${this.token}` },
+			});
+			if (!res.ok) return;
+			const j = (await res.json()) as { submissions?: SubmissionSummary[] };
+			if (Array.isArray(j.submissions)) this.state.update({ submissions: j.submissions });
+		} catch {
+			/* offline: the next join reads it again */
+		}
+	}
+
 	/** The code changed: a complexity estimate no longer describes it. */
 	private codeChanged(): void {
 		const c = this.state.value.complexity;
@@ -297,8 +316,10 @@ export class Session {
 				if (s.run?.run === m.run) this.state.update({ run: { ...s.run, tests: [...s.run.tests, m] } });
 				return;
 			case 'run.result':
-				if (s.run?.run === m.run) this.state.update({ run: { ...s.run, result: m } });
-				else if (m.verdict === null)
+				if (s.run?.run === m.run) {
+					this.state.update({ run: { ...s.run, result: m } });
+					if (s.run.mode === 'submit') void this.loadSubmissions();
+				} else if (m.verdict === null)
 					this.state.update({
 						lastError: `The judge is busy; try again in ${Math.ceil((m.retry_ms ?? 1000) / 1000)} s.`,
 					});
