@@ -202,6 +202,27 @@ function Room(props: { room: string; token: string; claims: NonNullable<ReturnTy
 							</a>
 						</p>
 					)}
+					{s.seat === 'interviewer' && (
+						<p class="close-room">
+							<button
+								type="button"
+								class="danger"
+								onClick={() => {
+									if (
+										!window.confirm(
+											'Close this room for everyone? The candidate can no longer edit or run code; the replay stays.',
+										)
+									)
+										return;
+									void session
+										.closeRoom()
+										.then((err) => err && session.state.update({ lastError: err }));
+								}}
+							>
+								Close room
+							</button>
+						</p>
+					)}
 				</aside>
 			</div>
 		</>

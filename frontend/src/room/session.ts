@@ -66,6 +66,8 @@ export interface RoomState {
 	keptLocally: boolean;
 	storageFailed: boolean;
 	lastError: string | null;
+	/** The interviewer's last problem switch the server refused (shown by the field). */
+	switchError: string | null;
 }
 
 export const SEAT_COLOURS: Record<Seat, string> = {
@@ -118,6 +120,7 @@ export class Session {
 			keptLocally: true,
 			storageFailed: false,
 			lastError: null,
+			switchError: null,
 		});
 	}
 
@@ -206,6 +209,32 @@ export class Session {
 		return this.conn?.send(msg) != null;
 	}
 
+	private switching: string | null = null;
+
+	/** The interviewer switches the room's problem (null clears it). */
+	switchProblem(id: string | null): boolean {
+		this.switching = id;
+		this.state.update({ switchError: null });
+		const sent = this.send({ t: 'problem', problem: id });
+		if (!sent) this.state.update({ switchError: 'Not connected: switch again once the connection is back.' });
+		return sent;
+	}
+
+	/** The interviewer closes the room for good (POST /api/rooms/:id/close). */
+	async closeRoom(): Promise<string | null> {
+		try {
+			const res = await fetch(`/api/rooms/${encodeURIComponent(this.room)}/close`, {
+				method: 'POST',
+				headers: { authorization: `Bearer ${this.token}` },
+			});
+			if (res.ok) return null;
+			const j = (await res.json().catch(() => ({}))) as { error?: string };
+			return `The room could not be closed (${j.error ?? `HTTP ${res.status}`}); try again.`;
+		} catch {
+			return 'The room could not be closed: the server cannot be reached.';
+		}
+	}
+
 	run(mode: RunMode): boolean {
 		const sent = mode === 'submit' ? this.send({ t: 'submit' }) : this.send({ t: 'run', mode });
 		if (!sent) this.state.update({ lastError: NOT_CONNECTED });
@@ -289,7 +318,7 @@ export class Session {
 				this.state.update({ members: m.members, observers: m.observers });
 				return;
 			case 'problem':
-				this.state.update({ problem: m.problem });
+				this.state.update({ problem: m.problem, switchError: null });
 				return;
 			case 'run.started':
 				this.state.update({
@@ -341,6 +370,10 @@ export class Session {
 				// sent again after retry_ms (the replica keeps it meanwhile).
 				if (m.id === undefined && RESEND.has(m.code)) {
 					this.scheduleResend(m.retry_ms ?? 1000);
+					return;
+				}
+				if (m.code === 'unknown_problem' && this.switching !== null) {
+					this.state.update({ switchError: `No problem with id '${this.switching}' in the bank.` });
 					return;
 				}
 				this.state.update({ lastError: errorText(m.code, m.message) });

@@ -121,3 +121,46 @@ test('the complexity estimate: on top of Output, axes in n and ms, the points li
 	await p.keyboard.type('# changed\n');
 	await c.waitFor({ state: 'detached', timeout: WAIT });
 });
+
+test('the interviewer: a bad problem id says so by the field, the bank as a list, Close room with a confirm', async () => {
+	const room = await env.tandem.createRoom({ problem: 'move-zeros' });
+	const cand = await env.page();
+	const intv = await env.page();
+	await openRoom(cand, env.link(room, 'candidate'));
+	await openRoom(intv, env.link(room, 'interviewer'));
+	// Without the dashboard's key: a typed id, and a bad one gets an answer.
+	const pane = intv.getByRole('region', { name: 'Problem' });
+	await pane.getByRole('textbox').fill('no-such-problem');
+	await pane.getByRole('button', { name: 'Switch' }).click();
+	const err = intv.getByTestId('switch-error');
+	await err.waitFor({ timeout: WAIT });
+	assert.match(await err.textContent(), /No problem with id 'no-such-problem'/);
+	await shot(intv, 'room-switch-bad-id');
+	// With the dashboard's key remembered in this browser: a list of the bank.
+	await intv.evaluate((key) => {
+		localStorage.setItem('tandem.admin', JSON.stringify({ key, remember: true, rooms: {} }));
+	}, env.tandem.adminKey);
+	await intv.reload();
+	await intv.waitForSelector('[data-conn="connected"]', { timeout: WAIT });
+	const select = pane.getByRole('combobox');
+	await select.locator('option[value="lru-cache"]').waitFor({ state: 'attached', timeout: WAIT });
+	assert.match(
+		await select.locator('option[value="lru-cache"]').textContent(),
+		/Least Recently Used Cache \(medium\)/,
+	);
+	await select.selectOption('lru-cache');
+	await pane.getByRole('button', { name: 'Switch' }).click();
+	await cand
+		.getByRole('region', { name: 'Problem' })
+		.getByRole('heading', { name: 'Least Recently Used Cache' })
+		.waitFor({ timeout: WAIT });
+	assert.equal(await intv.getByTestId('switch-error').count(), 0);
+	// Close room: a dismissed confirm changes nothing, an accepted one closes it for everyone.
+	intv.once('dialog', (d) => d.dismiss());
+	await intv.getByRole('button', { name: 'Close room' }).click();
+	assert.equal(await intv.locator('[data-page="closed"]').count(), 0);
+	intv.once('dialog', (d) => d.accept());
+	await intv.getByRole('button', { name: 'Close room' }).click();
+	await intv.locator('[data-page="closed"]').waitFor({ timeout: WAIT });
+	await cand.locator('[data-page="closed"]').waitFor({ timeout: WAIT });
+});
