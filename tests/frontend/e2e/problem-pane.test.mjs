@@ -164,3 +164,16 @@ test('the interviewer: a bad problem id says so by the field, the bank as a list
 	await intv.locator('[data-page="closed"]').waitFor({ timeout: WAIT });
 	await cand.locator('[data-page="closed"]').waitFor({ timeout: WAIT });
 });
+
+test('a narrow window: the problem comes first, in a box that leaves the editor near the top', async () => {
+	const room = await env.tandem.createRoom({ problem: 'move-zeros' });
+	const p = await env.page({ width: 420, height: 800 });
+	await openRoom(p, env.link(room, 'candidate'));
+	const pane = p.getByRole('region', { name: 'Problem' });
+	await pane.getByRole('heading', { name: 'Zeros to the Back' }).waitFor({ timeout: WAIT });
+	const problem = await pane.boundingBox();
+	const editor = await p.locator('.editor-host').boundingBox();
+	assert.ok(problem.y < editor.y, `problem at ${problem.y}, editor at ${editor.y}`);
+	assert.ok(editor.y < 800 * 0.75, `the editor starts at ${editor.y} px`);
+	await shot(p, 'room-narrow-420');
+});
