@@ -250,33 +250,38 @@ function Rooms(props: { saved: Saved; update: (s: Saved) => void }) {
 												</span>
 											))}
 									</td>
-									<td class="row-actions">
-										{mine ? (
-											<>
-												{r.state === 'open' && (
-													<Copy text={mine.links.candidate} label="Candidate link" />
-												)}
-												{r.state === 'open' && (
-													<Copy text={mine.links.interviewer} label="Interviewer link" />
-												)}
-												<a
-													href={`/replay/${encodeURIComponent(r.id)}#token=${mine.tokens.interviewer}`}
-													target="_blank"
-													rel="noopener"
+									<td>
+										<div class="row-actions">
+											{mine ? (
+												<>
+													{r.state === 'open' && (
+														<Copy text={mine.links.candidate} label="Candidate link" />
+													)}
+													{r.state === 'open' && (
+														<Copy text={mine.links.interviewer} label="Interviewer link" />
+													)}
+													<a
+														href={`/replay/${encodeURIComponent(r.id)}#token=${mine.tokens.interviewer}`}
+														target="_blank"
+														rel="noopener"
+													>
+														Replay
+													</a>
+													{r.state === 'open' && (
+														<button type="button" class="small" onClick={() => close(r.id)}>
+															Close
+														</button>
+													)}
+												</>
+											) : (
+												<span
+													class="muted small"
+													title="Its links and tokens were not kept in this browser"
 												>
-													Replay
-												</a>
-												{r.state === 'open' && (
-													<button type="button" class="small" onClick={() => close(r.id)}>
-														Close
-													</button>
-												)}
-											</>
-										) : (
-											<span class="muted small" title="Its links were made in another browser">
-												created elsewhere
-											</span>
-										)}
+													links not kept here
+												</span>
+											)}
+										</div>
 									</td>
 								</tr>
 							);
@@ -295,7 +300,8 @@ function Rooms(props: { saved: Saved; update: (s: Saved) => void }) {
 }
 
 function CreateRoom(props: { adminKey: string; onCreated: (r: CreatedRoom) => void }) {
-	const [problems, setProblems] = useState<ProblemSummary[] | null>(null);
+	// undefined while loading, null when the server has no problem bank.
+	const [problems, setProblems] = useState<ProblemSummary[] | null | undefined>(undefined);
 	const [problem, setProblem] = useState('');
 	const [candidate, setCandidate] = useState('');
 	const [interviewer, setInterviewer] = useState('');
@@ -327,7 +333,11 @@ function CreateRoom(props: { adminKey: string; onCreated: (r: CreatedRoom) => vo
 			>
 				<label>
 					Problem
-					{problems ? (
+					{problems === undefined ? (
+						<select disabled>
+							<option>Loading problems…</option>
+						</select>
+					) : problems ? (
 						<select value={problem} onChange={(e) => setProblem((e.target as HTMLSelectElement).value)}>
 							<option value="">No problem (free coding)</option>
 							{problems

@@ -48,7 +48,6 @@ test('create a room, copy its links, open it, see it listed, replay, close', asy
 	await p.getByRole('button', { name: 'Open dashboard' }).click();
 	await p.getByRole('region', { name: 'Create a room' }).waitFor({ timeout: WAIT });
 	assert.notEqual(await p.evaluate(() => localStorage.getItem('tandem.admin')), null);
-	await shot(p, 'dashboard');
 	// Rooms made before the reload were made in this page, whose tokens were
 	// not kept: the row says so.  A new one, made while remembering, has actions.
 	const form2 = p.getByRole('region', { name: 'Create a room' });
@@ -58,6 +57,8 @@ test('create a room, copy its links, open it, see it listed, replay, close', asy
 	const id2 = new URL(link2).searchParams.get('room') ?? new URL(link2).pathname.split('/').pop();
 	const row2 = p.locator(`tr[data-room="${id2}"]`);
 	await row2.getByRole('link', { name: 'Replay' }).waitFor({ timeout: WAIT });
+	await p.locator('tr[data-room]').nth(1).waitFor({ timeout: WAIT });
+	await shot(p, 'dashboard');
 	p.once('dialog', (d) => d.accept());
 	await row2.getByRole('button', { name: 'Close' }).click();
 	await row2.getByText('closed').waitFor({ timeout: WAIT });
@@ -74,7 +75,7 @@ test('problems page: upload a problem as JSON, see it listed, preview it with it
 	const id = `triple-${Date.now().toString(36)}`;
 	const problem = {
 		id,
-		title: 'Triple It',
+		title: `Triple It ${id}`,
 		difficulty: 'easy',
 		tags: ['warm-up'],
 		statement: 'Return `3 * n`.',
@@ -88,7 +89,7 @@ test('problems page: upload a problem as JSON, see it listed, preview it with it
 		buffer: Buffer.from(JSON.stringify(problem)),
 	});
 	await bank.getByRole('status').getByText(`${id}: revision 1`).waitFor({ timeout: WAIT });
-	await bank.getByRole('button', { name: 'Triple It' }).click();
+	await bank.getByRole('button', { name: `Triple It ${id}` }).click();
 	const preview = p.getByRole('region', { name: 'Preview' });
 	await preview.getByText('424242').waitFor({ timeout: WAIT });
 	// A bad upload names what is wrong.
