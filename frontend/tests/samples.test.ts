@@ -1,6 +1,6 @@
 // samples.ts: how a sample test reads in the Problem pane.
 import { describe, expect, it } from 'vitest';
-import { sampleLines, statementHasExamples } from '../src/room/samples';
+import { argsText, sampleLines, statementHasExamples } from '../src/room/samples';
 
 describe('sampleLines', () => {
 	it('a function call and its answer', () => {
@@ -33,5 +33,12 @@ describe('statementHasExamples', () => {
 		expect(statementHasExamples('Do it.\n\n**Example 1**\n\n```\nx\n```')).toBe(true);
 		expect(statementHasExamples('## Examples\n')).toBe(true);
 		expect(statementHasExamples('For example, return 0.')).toBe(false);
+	});
+});
+
+describe('argsText', () => {
+	it('an argument list and a design test', () => {
+		expect(argsText([[1, 2], 3])).toBe('[1,2], 3');
+		expect(argsText({ calls: ['LRUCache', 'get'], args: [[2], [1]] })).toBe('LRUCache(2), get(1)');
 	});
 });

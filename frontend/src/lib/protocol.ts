@@ -151,7 +151,7 @@ export interface RunTest {
 	verdict: string;
 	cpu_ms: number;
 	mem_kb: number;
-	args?: unknown[];
+	args?: unknown[] | { calls: string[]; args: unknown[][] };
 	expected?: unknown;
 	actual?: unknown;
 	stdout?: string;

@@ -3,6 +3,7 @@
 // nothing else), and the complexity estimate with its measured points.
 import type { ComplexityResult, RunTest, SubmissionSummary } from '../lib/protocol';
 import { clock, fmtKb, fmtMs } from '../ui/common';
+import { argsText } from './samples';
 import type { RoomState, RunView, Session } from './session';
 
 export function OutputPane(props: { s: RoomState; session: Session }) {
@@ -122,7 +123,7 @@ function Tests(props: { tests: RunTest[]; total: number | null }) {
 								<>
 									{t.args && (
 										<div>
-											args: <code>{t.args.map(show).join(', ')}</code>
+											args: <code>{argsText(t.args)}</code>
 										</div>
 									)}
 									{t.expected !== undefined && (

@@ -45,3 +45,12 @@ export function sampleLines(p: Pick<Problem, 'signature'>, s: Sample): string[] 
 export function statementHasExamples(statement: string): boolean {
 	return /^\s*(\*\*Examples?\b|#+\s*Examples?\b)/im.test(statement);
 }
+
+/** A test's arguments on one line: an argument list, or a design test's calls. */
+export function argsText(args: unknown): string {
+	if (isDesignArgs(args))
+		return args.calls
+			.map((c, i) => `${c}(${(Array.isArray(args.args[i]) ? args.args[i]! : []).map(show).join(', ')})`)
+			.join(', ');
+	return Array.isArray(args) ? args.map(show).join(', ') : show(args);
+}

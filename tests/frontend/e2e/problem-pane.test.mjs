@@ -43,6 +43,13 @@ test('a design problem shows its samples as call sequences', async () => {
 	assert.match(first, /\nget\(1\) → 1\n/);
 	assert.match(first, /\nput\(1, 1\)\n/);
 	assert.equal(await p.locator('[data-pane-failed]').count(), 0);
+	// Its test results show the calls too (the starter fails them: no crash).
+	await p.getByRole('button', { name: 'Run tests' }).click();
+	const out = p.getByRole('region', { name: 'Output' });
+	await out.locator('.run-head [data-verdict]').waitFor({ timeout: 20000 });
+	await out.locator('table.tests tbody tr').first().waitFor({ timeout: WAIT });
+	assert.match(await out.locator('table.tests').textContent(), /LRUCache\(2\), put\(1, 1\)/);
+	assert.equal(await p.locator('[data-pane-failed]').count(), 0);
 	await shot(p, 'room-design-problem');
 });
 
