@@ -9,6 +9,13 @@
 // back online.  Nothing is queued here: CRDT state is re-derived on every
 // join (the join carries our version, the server sends what we lack, and we
 // send what it lacks), so a lost frame is never lost work.
+//
+// A socket can die without closing (the network went, the laptop slept):
+// the browser's `offline` event drops it at once, and a frame sent that
+// gets no frame back within ANSWER_MS (an update is acked, a request is
+// answered, at once on a live server) counts as a dead socket.  The server's
+// heartbeat pings are WebSocket-level and invisible to a page, so this
+// client-side timeout is the page's only way to notice a half-open socket.
 import { CLOSE, SUBPROTOCOL, type ServerMessage, type VersionJson, type Welcome } from './protocol';
 
 export type ConnState = 'connecting' | 'connected' | 'reconnecting' | 'offline';
@@ -37,6 +44,12 @@ export function wsUrl(): string {
 }
 
 /** Backoff before attempt n (1-based): 0.25 s doubling to 8 s, +-25 % jitter. */
+/** Requests the server answers at once (run.started, complexity.started, problem, error). */
+const ANSWERED = new Set(['run', 'submit', 'complexity', 'problem']);
+
+/** A sent frame with no frame back for this long means the socket is dead. */
+export const ANSWER_MS = 8000;
+
 export function backoffMs(n: number, rand: () => number = Math.random): number {
 	const base = Math.min(8000, 250 * 2 ** Math.max(0, n - 1));
 	return Math.round(base * (0.75 + rand() * 0.5));
@@ -68,6 +81,10 @@ export class Connection {
 	private timer: ReturnType<typeof setTimeout> | null = null;
 	private nextId = 1;
 	private readonly onOnline = (): void => this.retryNow();
+	private readonly onOffline = (): void => this.abandon();
+	/** When a frame went out with nothing received since (0: none waiting). */
+	private waitingSince = 0;
+	private watchdog: ReturnType<typeof setInterval> | null = null;
 
 	constructor(
 		private readonly url: string,
@@ -83,12 +100,14 @@ export class Connection {
 	start(): void {
 		this.stopped = false;
 		window.addEventListener('online', this.onOnline);
+		window.addEventListener('offline', this.onOffline);
+		this.watchdog ??= setInterval(() => this.check(), 1000);
 		this.open();
 	}
 
 	stop(): void {
 		this.stopped = true;
-		window.removeEventListener('online', this.onOnline);
+		this.unlisten();
 		if (this.timer) clearTimeout(this.timer);
 		this.timer = null;
 		const ws = this.ws;
@@ -115,6 +134,7 @@ export class Connection {
 		if (!this.connected) return null;
 		const id = this.nextId++;
 		this.ws!.send(JSON.stringify({ id, ...msg }));
+		this.sent(ANSWERED.has(msg.t));
 		return id;
 	}
 
@@ -122,11 +142,17 @@ export class Connection {
 	sendUpdate(bytes: Uint8Array): boolean {
 		if (!this.connected) return false;
 		this.ws!.send(bytes);
+		this.sent(true);
 		return true;
 	}
 
 	private open(): void {
-		this.ev.state(this.attempts === 0 ? 'connecting' : 'reconnecting', 0, this.attempts);
+		this.waitingSince = 0;
+		this.ev.state(
+			navigator.onLine === false ? 'offline' : this.attempts === 0 ? 'connecting' : 'reconnecting',
+			0,
+			this.attempts,
+		);
 		let ws: WebSocket;
 		try {
 			ws = new WebSocket(this.url, SUBPROTOCOL);
@@ -146,9 +172,11 @@ export class Connection {
 					version: this.ev.version(),
 				}),
 			);
+			this.sent(true);
 		};
 		ws.onmessage = (e: MessageEvent) => {
 			if (this.ws !== ws) return;
+			this.waitingSince = 0;
 			if (typeof e.data !== 'string') {
 				this.ev.update(new Uint8Array(e.data as ArrayBuffer));
 				return;
@@ -176,12 +204,54 @@ export class Connection {
 			const fatal = classifyClose(e.code, e.reason);
 			if (fatal) {
 				this.stopped = true;
-				window.removeEventListener('online', this.onOnline);
+				this.unlisten();
 				this.ev.fatal(fatal);
 				return;
 			}
 			this.schedule();
 		};
+	}
+
+	private unlisten(): void {
+		window.removeEventListener('online', this.onOnline);
+		window.removeEventListener('offline', this.onOffline);
+		if (this.watchdog) clearInterval(this.watchdog);
+		this.watchdog = null;
+	}
+
+	/** A frame that the server answers went out. */
+	private sent(answered: boolean): void {
+		if (answered && this.waitingSince === 0) this.waitingSince = Date.now();
+	}
+
+	private check(): void {
+		if (this.ws && this.waitingSince && Date.now() - this.waitingSince > ANSWER_MS) this.abandon();
+	}
+
+	/**
+	 * Gives up the current socket without waiting for it to close (the
+	 * browser went offline, or the socket stopped answering) and reconnects
+	 * with backoff; what was sent and not acknowledged goes again after the
+	 * next welcome.
+	 */
+	private abandon(): void {
+		if (this.stopped) return;
+		const ws = this.ws;
+		this.waitingSince = 0;
+		if (ws) {
+			this.ws = null;
+			this.joined = false;
+			ws.onclose = null;
+			ws.onmessage = null;
+			try {
+				ws.close(4000, 'abandoned');
+			} catch {
+				/* already closing */
+			}
+		}
+		if (this.timer)
+			return void this.ev.state(navigator.onLine === false ? 'offline' : 'reconnecting', 0, this.attempts);
+		this.schedule();
 	}
 
 	private schedule(): void {

@@ -151,7 +151,7 @@ export interface RunTest {
 	verdict: string;
 	cpu_ms: number;
 	mem_kb: number;
-	args?: unknown[];
+	args?: unknown[] | { calls: string[]; args: unknown[][] };
 	expected?: unknown;
 	actual?: unknown;
 	stdout?: string;
@@ -186,7 +186,8 @@ export interface RunResult {
 
 export interface Sample {
 	name: string;
-	args: unknown[];
+	/** The arguments; a design problem's is {"calls": [...], "args": [[...]...]}. */
+	args: unknown[] | { calls: string[]; args: unknown[][] };
 	expected: unknown;
 }
 
@@ -197,13 +198,30 @@ export interface Problem {
 	difficulty: string;
 	tags: string[];
 	statement: string;
-	signature?: { kind: string; entry: string; params: string[] };
+	signature?: { kind: string; entry: string; params: string[]; result_arg?: number };
 	starter?: string;
 	limits?: { cpu_ms?: number; memory_mb?: number; output_kb?: number; submit_cpu_ms?: number };
 	compare?: string;
 	samples: Sample[];
 	hidden: number;
 	complexity: boolean;
+}
+
+/** A submission summary of GET /api/rooms/:id/submissions. */
+export interface SubmissionSummary {
+	id: string;
+	problem: string;
+	revision: number;
+	seat: Seat;
+	agent?: number;
+	at: number;
+	language?: string;
+	verdict: string | null;
+	accepted: boolean;
+	passed: number;
+	total: number;
+	cpu_ms?: number;
+	mem_kb?: number;
 }
 
 export interface ProblemMsg {

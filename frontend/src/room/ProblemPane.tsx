@@ -1,8 +1,9 @@
 // ProblemPane.tsx - the room's problem: statement, samples, limits; the
 // interviewer can switch it.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { Problem } from '../lib/protocol';
 import { Markdown } from '../ui/common';
+import { sampleLines, statementHasExamples } from './samples';
 import type { RoomState, Session } from './session';
 
 export function ProblemPane(props: { s: RoomState; session: Session }) {
@@ -14,7 +15,9 @@ export function ProblemPane(props: { s: RoomState; session: Session }) {
 			) : (
 				<p class="muted">No problem is set for this room: write and run any Python code.</p>
 			)}
-			{props.s.seat === 'interviewer' && <SwitchProblem session={props.session} current={p?.id ?? ''} />}
+			{props.s.seat === 'interviewer' && (
+				<SwitchProblem session={props.session} current={p?.id ?? ''} error={props.s.switchError} />
+			)}
 		</section>
 	);
 }
@@ -33,19 +36,7 @@ export function ProblemView(props: { p: Problem }) {
 				))}
 			</p>
 			<Markdown src={p.statement} />
-			{p.samples.length > 0 && (
-				<>
-					<h3>Sample tests</h3>
-					{p.samples.map((s) => (
-						<pre class="sample" key={s.name}>
-							<code>
-								{p.signature?.entry ?? 'f'}({s.args.map((a) => JSON.stringify(a)).join(', ')}){'\n'}→{' '}
-								{JSON.stringify(s.expected)}
-							</code>
-						</pre>
-					))}
-				</>
-			)}
+			{p.samples.length > 0 && <Samples p={p} />}
 			{p.limits && (
 				<p class="limits muted">
 					Limits: {p.limits.cpu_ms ? `${p.limits.cpu_ms} ms CPU` : ''}
@@ -56,25 +47,105 @@ export function ProblemView(props: { p: Problem }) {
 	);
 }
 
-function SwitchProblem(props: { session: Session; current: string }) {
+interface BankEntry {
+	id: string;
+	title: string;
+	difficulty: string;
+}
+
+/** The admin key the dashboard remembered in this browser, if any (the problem list needs it). */
+function rememberedAdminKey(): string | null {
+	try {
+		const s = JSON.parse(localStorage.getItem('tandem.admin') ?? 'null') as { key?: string } | null;
+		return s?.key || null;
+	} catch {
+		return null;
+	}
+}
+
+function SwitchProblem(props: { session: Session; current: string; error: string | null }) {
 	const [id, setId] = useState('');
+	const [bank, setBank] = useState<BankEntry[] | null>(null);
+	useEffect(() => {
+		const key = rememberedAdminKey();
+		if (!key) return;
+		let dead = false;
+		fetch('/api/problems', { headers: { authorization: `Bearer ${key}` } })
+			.then((r) => (r.ok ? (r.json() as Promise<{ problems?: BankEntry[] }>) : null))
+			.then((j) => {
+				if (!dead && j?.problems) setBank(j.problems);
+			})
+			.catch(() => {});
+		return () => {
+			dead = true;
+		};
+	}, []);
 	return (
 		<form
 			class="switch-problem"
 			onSubmit={(e) => {
 				e.preventDefault();
-				props.session.send({ t: 'problem', problem: id.trim() || null });
+				if (id.trim()) props.session.switchProblem(id.trim());
 			}}
 		>
 			<label>
-				Switch problem (id)
-				<input
-					value={id}
-					placeholder={props.current || 'e.g. pair-sum'}
-					onInput={(e) => setId((e.target as HTMLInputElement).value)}
-				/>
+				Switch problem
+				{bank ? (
+					<select value={id} onChange={(e) => setId((e.target as HTMLSelectElement).value)}>
+						<option value="">Choose a problem…</option>
+						{bank.map((b) => (
+							<option key={b.id} value={b.id} disabled={b.id === props.current}>
+								{b.title} ({b.difficulty}) · {b.id}
+							</option>
+						))}
+					</select>
+				) : (
+					<input
+						value={id}
+						placeholder={props.current || 'problem id, e.g. pair-sum'}
+						aria-invalid={props.error ? 'true' : undefined}
+						onInput={(e) => setId((e.target as HTMLInputElement).value)}
+					/>
+				)}
 			</label>
-			<button type="submit">Switch</button>
+			<button type="submit" disabled={!id.trim()}>
+				Switch
+			</button>
+			{props.error && (
+				<p class="field-error" role="alert" data-testid="switch-error">
+					{props.error}
+				</p>
+			)}
+			{!bank && (
+				<p class="muted small">
+					Type the problem's id (the dashboard lists them; with its admin key remembered in this browser, a
+					list shows here).
+				</p>
+			)}
 		</form>
+	);
+}
+
+function Samples(props: { p: Problem }) {
+	const { p } = props;
+	const list = p.samples.map((s) => (
+		<pre class="sample" key={s.name} data-sample={s.name}>
+			<code>{sampleLines(p, s).join('\n')}</code>
+		</pre>
+	));
+	// The statement's own examples are usually the same tests: show them
+	// once, with the samples folded away beneath.
+	if (statementHasExamples(p.statement))
+		return (
+			<details class="samples">
+				<summary>Sample tests ({p.samples.length}): what "Run tests" runs</summary>
+				{list}
+			</details>
+		);
+	return (
+		<div class="samples">
+			<h3>Sample tests</h3>
+			{list}
+		</div>
 	);
 }

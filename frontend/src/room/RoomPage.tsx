@@ -4,9 +4,9 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { useValue } from '../lib/observable';
 import type { Member } from '../lib/protocol';
 import { claims as readClaims, takeToken } from '../lib/token';
-import { MessagePage } from '../ui/common';
+import { MessagePage, PaneBoundary } from '../ui/common';
 import { createEditor, type RoomEditor } from './editor';
-import { OutputPane } from './OutputPane';
+import { OutputPane, SubmissionsPane } from './OutputPane';
 import { ProblemPane } from './ProblemPane';
 import { ActivityPane, NotesPane } from './StaffPanes';
 import { type RoomState, Session } from './session';
@@ -106,6 +106,130 @@ function Room(props: { room: string; token: string; claims: NonNullable<ReturnTy
 		editor.current?.setEditable(!s.fatal && s.seat !== 'observer' && s.agent > 0);
 	}, [s.fatal, s.seat, s.agent]);
 
+	// A full-page state (fatal close, start failure, unreachable) covers the
+	// room but never unmounts it: the editor lives in the host div, created
+	// once after start(), and must still be there when the cover goes (the
+	// seat taken back with "Use it here instead", the server reached).
+	const cover = coverPage(s, session, startError);
+	const staff = s.seat !== 'candidate';
+	const canRun = s.conn === 'connected' && s.seat !== 'observer';
+	const running = !!s.run && !s.run.result;
+	return (
+		<>
+			{cover}
+			<div class={`room ${staff ? 'staff' : 'candidate'}`} data-page="room" hidden={!!cover}>
+				<header class="topbar">
+					<span class="brand">Tandem</span>
+					<span class="room-title">{s.problem?.title ?? 'Interview'}</span>
+					<ConnIndicator s={s} />
+					<SaveStatus s={s} />
+					<div class="actions">
+						{!canRun && s.seat !== 'observer' && (
+							<span class="wait-note muted small" data-testid="wait-note">
+								Run and Submit wait for the connection
+							</span>
+						)}
+						<button type="button" onClick={run} disabled={!canRun || running} title="Run (Ctrl/Cmd-Enter)">
+							Run
+						</button>
+						<button
+							type="button"
+							onClick={runTests}
+							disabled={!canRun || running || !s.problem}
+							title="Run the sample tests"
+						>
+							Run tests
+						</button>
+						<button
+							type="button"
+							class="primary"
+							onClick={submit}
+							disabled={!canRun || running || !s.problem}
+							title="Submit (Ctrl/Cmd-Shift-Enter)"
+						>
+							Submit
+						</button>
+					</div>
+				</header>
+				{s.lastError && (
+					<div class="toast" role="alert">
+						{s.lastError}
+						<button
+							type="button"
+							class="link"
+							onClick={() => session.state.update({ lastError: null })}
+							aria-label="Dismiss"
+						>
+							×
+						</button>
+					</div>
+				)}
+				<PaneBoundary name="Problem" reset={s.problem}>
+					<ProblemPane s={s} session={session} />
+				</PaneBoundary>
+				<div class="editor-host" ref={editorHost} />
+				<PaneBoundary name="Output" reset={s.run}>
+					<OutputPane s={s} session={session} />
+				</PaneBoundary>
+				<aside class="side">
+					<Participants
+						members={s.members}
+						observers={s.observers}
+						me={s.seat}
+						stale={s.conn !== 'connected'}
+					/>
+					<PaneBoundary name="Submissions" reset={s.submissions}>
+						<SubmissionsPane subs={s.submissions} />
+					</PaneBoundary>
+					{staff && (
+						<PaneBoundary name="Notes" reset={s.notes}>
+							<NotesPane s={s} session={session} />
+						</PaneBoundary>
+					)}
+					{staff && (
+						<PaneBoundary name="Activity" reset={s.activity}>
+							<ActivityPane s={s} />
+						</PaneBoundary>
+					)}
+					{staff && (
+						<p class="replay-link">
+							<a
+								href={`/replay/${encodeURIComponent(props.room)}#token=${props.token}`}
+								target="_blank"
+								rel="noopener"
+							>
+								Open replay
+							</a>
+						</p>
+					)}
+					{s.seat === 'interviewer' && (
+						<p class="close-room">
+							<button
+								type="button"
+								class="danger"
+								onClick={() => {
+									if (
+										!window.confirm(
+											'Close this room for everyone? The candidate can no longer edit or run code; the replay stays.',
+										)
+									)
+										return;
+									void session
+										.closeRoom()
+										.then((err) => err && session.state.update({ lastError: err }));
+								}}
+							>
+								Close room
+							</button>
+						</p>
+					)}
+				</aside>
+			</div>
+		</>
+	);
+}
+
+function coverPage(s: RoomState, session: Session, startError: string | null) {
 	if (startError)
 		return (
 			<MessagePage title="The editor could not start" testId="start-failed">
@@ -127,74 +251,7 @@ function Room(props: { room: string; token: string; claims: NonNullable<ReturnTy
 				</button>
 			</MessagePage>
 		);
-
-	const staff = s.seat !== 'candidate';
-	const canRun = s.conn === 'connected' && s.seat !== 'observer';
-	const running = !!s.run && !s.run.result;
-	return (
-		<div class={`room ${staff ? 'staff' : 'candidate'}`} data-page="room">
-			<header class="topbar">
-				<span class="brand">Tandem</span>
-				<span class="room-title">{s.problem?.title ?? 'Interview'}</span>
-				<ConnIndicator s={s} />
-				<SaveStatus s={s} />
-				<div class="actions">
-					<button type="button" onClick={run} disabled={!canRun || running} title="Run (Ctrl/Cmd-Enter)">
-						Run
-					</button>
-					<button
-						type="button"
-						onClick={runTests}
-						disabled={!canRun || running || !s.problem}
-						title="Run the sample tests"
-					>
-						Run tests
-					</button>
-					<button
-						type="button"
-						class="primary"
-						onClick={submit}
-						disabled={!canRun || running || !s.problem}
-						title="Submit (Ctrl/Cmd-Shift-Enter)"
-					>
-						Submit
-					</button>
-				</div>
-			</header>
-			{s.lastError && (
-				<div class="toast" role="alert">
-					{s.lastError}
-					<button
-						type="button"
-						class="link"
-						onClick={() => session.state.update({ lastError: null })}
-						aria-label="Dismiss"
-					>
-						×
-					</button>
-				</div>
-			)}
-			<ProblemPane s={s} session={session} />
-			<div class="editor-host" ref={editorHost} />
-			<OutputPane s={s} session={session} />
-			<aside class="side">
-				<Participants members={s.members} observers={s.observers} me={s.seat} stale={s.conn !== 'connected'} />
-				{staff && <NotesPane s={s} session={session} />}
-				{staff && <ActivityPane s={s} />}
-				{staff && (
-					<p class="replay-link">
-						<a
-							href={`/replay/${encodeURIComponent(props.room)}#token=${props.token}`}
-							target="_blank"
-							rel="noopener"
-						>
-							Open replay
-						</a>
-					</p>
-				)}
-			</aside>
-		</div>
-	);
+	return null;
 }
 
 function fatalPage(s: RoomState, session: Session) {

@@ -24,6 +24,7 @@ import {
 	type RunTest,
 	type Seat,
 	type ServerMessage,
+	type SubmissionSummary,
 	type VersionJson,
 	versionMax,
 } from '../lib/protocol';
@@ -55,6 +56,8 @@ export interface RoomState {
 	problem: Problem | null;
 	run: RunView | null;
 	complexity: { running: boolean; result: ComplexityResult | null };
+	/** The room's submissions so far, newest first (a candidate's own only); null until read. */
+	submissions: SubmissionSummary[] | null;
 	notes: NoteIn[];
 	activity: EventIn[];
 	/** Operations of this seat the server has not acknowledged yet. */
@@ -63,6 +66,8 @@ export interface RoomState {
 	keptLocally: boolean;
 	storageFailed: boolean;
 	lastError: string | null;
+	/** The interviewer's last problem switch the server refused (shown by the field). */
+	switchError: string | null;
 }
 
 export const SEAT_COLOURS: Record<Seat, string> = {
@@ -108,12 +113,14 @@ export class Session {
 			problem: null,
 			run: null,
 			complexity: { running: false, result: null },
+			submissions: null,
 			notes: [],
 			activity: [],
 			unacked: 0,
 			keptLocally: true,
 			storageFailed: false,
 			lastError: null,
+			switchError: null,
 		});
 	}
 
@@ -152,10 +159,18 @@ export class Session {
 				const server = this.crdt.versionFromEntries(Object.entries(w.version).map(([a, n]) => [Number(a), n]));
 				if (!this.crdt.versionIncludes(server, this.doc.version()))
 					this.conn!.sendUpdate(this.doc.encodeSince(server));
+				// What the server already has of ours is acknowledged (an ack
+				// lost with a dead socket is not lost work).
+				this.acked = versionMax(this.acked, w.version);
+				this.state.update({ unacked: this.countUnacked() });
 				this.persist();
 				this.onJoined();
+				void this.loadSubmissions();
 			},
-			update: (bytes) => this.onRemote(bytes),
+			update: (bytes) => {
+				this.onRemote(bytes);
+				this.codeChanged();
+			},
 			message: (m) => this.handle(m),
 			state: (conn, retryInMs, attempts) => this.state.update({ conn, retryInMs, attempts }),
 			fatal: (fatal) => this.state.update({ fatal }),
@@ -185,6 +200,7 @@ export class Session {
 	/** A local update made by the editor binding. */
 	local(update: Uint8Array): void {
 		this.conn?.sendUpdate(update);
+		this.codeChanged();
 		this.state.update({ unacked: this.countUnacked() });
 		this.persist();
 	}
@@ -193,8 +209,36 @@ export class Session {
 		return this.conn?.send(msg) != null;
 	}
 
+	private switching: string | null = null;
+
+	/** The interviewer switches the room's problem (null clears it). */
+	switchProblem(id: string | null): boolean {
+		this.switching = id;
+		this.state.update({ switchError: null });
+		const sent = this.send({ t: 'problem', problem: id });
+		if (!sent) this.state.update({ switchError: 'Not connected: switch again once the connection is back.' });
+		return sent;
+	}
+
+	/** The interviewer closes the room for good (POST /api/rooms/:id/close). */
+	async closeRoom(): Promise<string | null> {
+		try {
+			const res = await fetch(`/api/rooms/${encodeURIComponent(this.room)}/close`, {
+				method: 'POST',
+				headers: { authorization: `Bearer ${this.token}` },
+			});
+			if (res.ok) return null;
+			const j = (await res.json().catch(() => ({}))) as { error?: string };
+			return `The room could not be closed (${j.error ?? `HTTP ${res.status}`}); try again.`;
+		} catch {
+			return 'The room could not be closed: the server cannot be reached.';
+		}
+	}
+
 	run(mode: RunMode): boolean {
-		return mode === 'submit' ? this.send({ t: 'submit' }) : this.send({ t: 'run', mode });
+		const sent = mode === 'submit' ? this.send({ t: 'submit' }) : this.send({ t: 'run', mode });
+		if (!sent) this.state.update({ lastError: NOT_CONNECTED });
+		return sent;
 	}
 
 	versionJson(): VersionJson {
@@ -221,6 +265,26 @@ export class Session {
 			);
 			this.conn?.sendUpdate(this.doc.encodeSince(base));
 		}, ms);
+	}
+
+	/** Reads the room's submissions (GET /api/rooms/:id/submissions); a failure keeps the last list. */
+	async loadSubmissions(): Promise<void> {
+		try {
+			const res = await fetch(`/api/rooms/${encodeURIComponent(this.room)}/submissions?limit=20`, {
+				headers: { authorization: `Bearer ${this.token}` },
+			});
+			if (!res.ok) return;
+			const j = (await res.json()) as { submissions?: SubmissionSummary[] };
+			if (Array.isArray(j.submissions)) this.state.update({ submissions: j.submissions });
+		} catch {
+			/* offline: the next join reads it again */
+		}
+	}
+
+	/** The code changed: a complexity estimate no longer describes it. */
+	private codeChanged(): void {
+		const c = this.state.value.complexity;
+		if (c.result && !c.running) this.state.update({ complexity: { running: false, result: null } });
 	}
 
 	private countUnacked(): number {
@@ -254,10 +318,12 @@ export class Session {
 				this.state.update({ members: m.members, observers: m.observers });
 				return;
 			case 'problem':
-				this.state.update({ problem: m.problem });
+				this.state.update({ problem: m.problem, switchError: null });
 				return;
 			case 'run.started':
 				this.state.update({
+					// An estimate describes the code it measured: a new run ends it.
+					complexity: { running: s.complexity.running, result: null },
 					run: {
 						run: m.run,
 						mode: m.mode ?? 'script',
@@ -279,8 +345,10 @@ export class Session {
 				if (s.run?.run === m.run) this.state.update({ run: { ...s.run, tests: [...s.run.tests, m] } });
 				return;
 			case 'run.result':
-				if (s.run?.run === m.run) this.state.update({ run: { ...s.run, result: m } });
-				else if (m.verdict === null)
+				if (s.run?.run === m.run) {
+					this.state.update({ run: { ...s.run, result: m } });
+					if (s.run.mode === 'submit') void this.loadSubmissions();
+				} else if (m.verdict === null)
 					this.state.update({
 						lastError: `The judge is busy; try again in ${Math.ceil((m.retry_ms ?? 1000) / 1000)} s.`,
 					});
@@ -304,6 +372,10 @@ export class Session {
 					this.scheduleResend(m.retry_ms ?? 1000);
 					return;
 				}
+				if (m.code === 'unknown_problem' && this.switching !== null) {
+					this.state.update({ switchError: `No problem with id '${this.switching}' in the bank.` });
+					return;
+				}
 				this.state.update({ lastError: errorText(m.code, m.message) });
 				return;
 			case 'awareness':
@@ -314,6 +386,9 @@ export class Session {
 		}
 	}
 }
+
+export const NOT_CONNECTED =
+	'Not connected: Run and Submit wait for the connection to come back (your edits are kept on this device).';
 
 /** Refusals of an update that a later resend can cure (docs/protocol.md). */
 const RESEND = new Set(['rate_limited', 'overloaded', 'internal']);

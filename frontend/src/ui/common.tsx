@@ -1,6 +1,6 @@
 // common.tsx - pieces every page shares: the full-page message (error and
 // state pages), the Markdown view, time formatting.
-import type { ComponentChildren } from 'preact';
+import { Component, type ComponentChildren } from 'preact';
 import { useMemo } from 'preact/hooks';
 import { renderMarkdown } from '../lib/markdown';
 
@@ -49,4 +49,42 @@ export function fmtMs(ms: number | undefined): string {
 export function fmtKb(kb: number | undefined): string {
 	if (kb === undefined || kb === null) return '–';
 	return kb < 1024 ? `${kb} KB` : `${(kb / 1024).toFixed(1)} MB`;
+}
+
+/**
+ * Catches what a pane throws while rendering, so one pane's bug shows a
+ * message in that pane and the rest of the page keeps working.
+ */
+export class PaneBoundary extends Component<
+	{ name: string; reset?: unknown; children?: ComponentChildren },
+	{ error: string | null }
+> {
+	override state = { error: null as string | null };
+	static override getDerivedStateFromError(e: unknown): { error: string } {
+		return { error: e instanceof Error ? e.message : String(e) };
+	}
+	/** A new `reset` (the data the pane shows) gives the pane another try. */
+	override componentDidUpdate(prev: { reset?: unknown }): void {
+		if (this.state.error && prev.reset !== this.props.reset) this.setState({ error: null });
+	}
+	override componentDidCatch(e: unknown): void {
+		console.warn(`${this.props.name} pane failed:`, e);
+	}
+	render() {
+		if (this.state.error)
+			return (
+				<section
+					class={`pane ${this.props.name.toLowerCase()} pane-failed`}
+					role="alert"
+					data-pane-failed={this.props.name}
+				>
+					<h2>{this.props.name}</h2>
+					<p>This part of the page failed to show ({this.state.error}). The rest of the room still works.</p>
+					<button type="button" onClick={() => this.setState({ error: null })}>
+						Try again
+					</button>
+				</section>
+			);
+		return <>{this.props.children}</>;
+	}
 }

@@ -78,3 +78,53 @@ test('offline: type, reload, reconnect: nothing lost', async () => {
 	await waitText(intv, want, 'interviewer after reconnect');
 	await waitSaved(cand);
 });
+
+test('the browser goes offline: "Offline" at once, Run and Submit wait for the connection', async () => {
+	const p = await env.page();
+	allowNetworkErrors(p);
+	await openRoom(p, env.link(room, 'candidate'));
+	await p.context().setOffline(true);
+	// Chromium's offline mode leaves open sockets alone: only the page's
+	// `offline` handling can say so.
+	await p.waitForSelector('[data-conn="offline"]', { timeout: 3000 });
+	assert.ok(await p.getByRole('button', { name: 'Run', exact: true }).isDisabled());
+	assert.ok(await p.getByRole('button', { name: 'Submit' }).isDisabled());
+	await p.getByTestId('wait-note').waitFor({ timeout: WAIT });
+	// The shortcut says why nothing runs.
+	await cursorAt(p, 0);
+	await p.keyboard.press('Control+Enter');
+	await p.getByRole('alert').filter({ hasText: 'wait for the connection' }).waitFor({ timeout: WAIT });
+	await shot(p, 'room-browser-offline');
+	await p.context().setOffline(false);
+	await p.waitForSelector('[data-conn="connected"]', { timeout: WAIT });
+	assert.equal(await p.getByTestId('wait-note').count(), 0);
+	await p.close();
+});
+
+test('a socket that stops answering is dropped and the edit still arrives', async () => {
+	const p = await env.page();
+	allowNetworkErrors(p);
+	// The first socket goes half-dead on demand: the server's frames stop
+	// reaching the page while the socket stays open.
+	let sockets = 0;
+	let mute = false;
+	await p.context().routeWebSocket(/\/ws$/, (ws) => {
+		const first = ++sockets === 1;
+		const server = ws.connectToServer();
+		server.onMessage((m) => {
+			if (!(first && mute)) ws.send(m);
+		});
+	});
+	await openRoom(p, env.link(room, 'candidate'));
+	await waitSaved(p);
+	mute = true;
+	const before = await text(intv);
+	await cursorAt(p, 0);
+	await p.keyboard.type('half = 1\n');
+	await p.waitForSelector('.conn:not([data-conn="connected"])', { timeout: 15000 });
+	await p.waitForSelector('[data-conn="connected"]', { timeout: WAIT });
+	assert.ok(sockets >= 2, 'a new socket');
+	await waitText(intv, `half = 1\n${before}`, 'the peer after the dead socket');
+	await waitSaved(p);
+	await p.close();
+});

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { allowNetworkErrors, jwtSign, openRoom, shot, start, WAIT } from './harness.mjs';
+import { allowNetworkErrors, cursorAt, jwtSign, openRoom, shot, start, text, WAIT, waitText } from './harness.mjs';
 
 let env, room;
 before(async () => {
@@ -61,6 +61,17 @@ test('a seat opened in another tab (4008), then taken back', async () => {
 	await first.getByRole('button', { name: 'Use it here instead' }).click();
 	await first.waitForSelector('[data-conn="connected"]', { timeout: WAIT });
 	await second.locator('[data-page="seat-taken"]').waitFor({ timeout: WAIT });
+	// The editor is back, shows the document and takes typing that reaches
+	// the peer (it was once left blank and dead).
+	await first.locator('.editor-host .cm-line').first().waitFor({ timeout: WAIT });
+	const peer = await env.page();
+	await openRoom(peer, env.link(room, 'interviewer'));
+	const before = await text(first);
+	await cursorAt(first, 0);
+	await first.keyboard.type('# back here\n');
+	await waitText(peer, `# back here\n${before}`, 'the peer after the reclaim');
+	await shot(first, 'page-seat-reclaimed');
+	await peer.close();
 	await second.close();
 	await first.close();
 });

@@ -80,3 +80,23 @@ test('Submit: verdicts in both pages, hidden tests by name and verdict only', as
 	assert.doesNotMatch(html, new RegExp(String(HIDDEN_WANT)), 'a hidden expected value in the candidate page');
 	await shot(cand, 'room-submit');
 });
+
+test("a late joiner and a reload see the room's submissions so far", async () => {
+	// After the Submit above: the interviewer reloads, an observer joins late,
+	// the candidate reloads (and sees its own).
+	const obs = await env.page();
+	await intv.reload();
+	await openRoom(obs, env.link(room, 'observer'));
+	await cand.reload();
+	for (const p of [intv, obs, cand]) {
+		await p.waitForSelector('[data-conn="connected"]', { timeout: WAIT });
+		const subs = p.getByRole('region', { name: 'Submissions' });
+		await subs.locator('li[data-submission]').first().waitFor({ timeout: WAIT });
+		const first = await subs.locator('li[data-submission]').first().textContent();
+		assert.match(first, /AC 3\/3 passed/);
+		assert.match(first, /candidate at /);
+		const latest = await p.getByTestId('latest-submission').textContent();
+		assert.match(latest, /Latest submission: AC 3\/3 passed/);
+	}
+	await shot(obs, 'room-late-observer-submissions');
+});
