@@ -444,6 +444,30 @@ static double fit_one(int c, const double *n, const double *t, size_t k)
 /* Relative error under which a constant explains the times (repeated minima). */
 #define FLAT 0.06
 
+/*
+ * Growth exponents (least-squares slope of log t over log n): a curve
+ * below SLOPE_FLAT grows less than 1.5x over a 2000x range of n, noise on a
+ * constant-time call (an O(log n) call with its call overhead grows more:
+ * ~0.2); one below SLOPE_NEAR_FLAT cannot be O(n) or beyond.
+ */
+#define SLOPE_FLAT	0.06
+#define SLOPE_NEAR_FLAT 0.15
+
+static double loglog_slope(const double *n, const double *t, size_t k)
+{
+	double sx = 0, sy = 0, sxx = 0, sxy = 0, m = (double)k;
+
+	for (size_t i = 0; i < k; i++) {
+		double x = log(n[i]), y = log(t[i]);
+		sx += x;
+		sy += y;
+		sxx += x * x;
+		sxy += x * y;
+	}
+	double d = m * sxx - sx * sx;
+	return fabs(d) < 1e-12 ? 0 : (m * sxy - sx * sy) / d;
+}
+
 int problem_fit(const double *n, const double *t_ms, size_t k, double *confidence, int *alternative)
 {
 	double e[NCLASS], t[64];
@@ -471,6 +495,17 @@ int problem_fit(const double *n, const double *t_ms, size_t k, double *confidenc
 	 * the times within the noise of repeated minima.
 	 */
 	int best = order[0], second = order[1];
+	double slope = loglog_slope(n, t, k);
+	if (slope < SLOPE_FLAT) {
+		*confidence = 1 - (slope > 0 ? slope : 0) / SLOPE_FLAT;
+		if (*confidence < 0.35)
+			*alternative = 1;
+		return 0;
+	}
+	if (slope < SLOPE_NEAR_FLAT && best > 1) {
+		*alternative = 0;
+		return 1;
+	}
 	if (e[0] < FLAT || e[0] < e[best] * 1.15) {
 		/* How flat: 1 when the times do not move, 0 at the threshold. */
 		int grow = best == 0 ? order[1] : best;

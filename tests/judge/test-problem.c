@@ -378,6 +378,35 @@ static void fit(void)
 		CHECK(got == c, "class %s fitted as %s", problem_complexity_class(c),
 		      problem_complexity_class(got));
 	}
+
+	/*
+	 * Measured under load: an O(1) call at ~0.09 us creeping to ~0.125 us
+	 * over n = 2..4096 (a growth exponent near 0 over a 2000x range) is
+	 * O(1), or at most O(log n) with O(1) as the alternative.
+	 */
+	static const double flat[12] = { 9.0e-5,  9.1e-5,  9.0e-5,  9.4e-5,  9.3e-5,  9.8e-5,
+					 10.1e-5, 10.6e-5, 10.9e-5, 11.4e-5, 12.0e-5, 12.5e-5 };
+	double nf[12];
+	for (size_t i = 0; i < 12; i++)
+		nf[i] = (double)(2u << i);
+	double conf;
+	int alt;
+	int got = problem_fit(nf, flat, 12, &conf, &alt);
+	CHECK(got == 0 || (got == 1 && alt == 0),
+	      "a near-flat curve fitted as %s (alternative %s, confidence %.3f)",
+	      problem_complexity_class(got), problem_complexity_class(alt), conf);
+
+	/*
+	 * A linear call whose largest sizes run a little slower per element
+	 * (caches) is O(n), not O(n log n): the growth exponent of the upper
+	 * half of the sizes stays at 1.
+	 */
+	double lin[12];
+	for (size_t i = 0; i < 12; i++)
+		lin[i] = 2e-4 + nf[i] * 1e-5 * (i > 6 ? 1 + 0.03 * (double)(i - 6) : 1.0);
+	got = problem_fit(nf, lin, 12, &conf, &alt);
+	CHECK(got == 2, "a linear curve with slower large sizes fitted as %s (%.3f)",
+	      problem_complexity_class(got), conf);
 }
 
 int main(int argc, char **argv)
