@@ -30,6 +30,9 @@ enum judge_verdict problem_test_verdict(const struct problem *p, size_t i, const
 
 	if (type && !strcmp(type, "TimeLimitExceeded"))
 		return JUDGE_VERDICT_TLE;
+	/* After a compile error no test ran: the summary is CE, each test SKIPPED. */
+	if (t->verdict == JUDGE_VERDICT_CE)
+		return JUDGE_VERDICT_SKIPPED;
 	if (t->verdict != JUDGE_VERDICT_NONE)
 		return t->verdict;
 	if (t->cpu_ms > (double)p->limits.cpu_ms)
@@ -82,6 +85,14 @@ static double ms(double v)
 	return (double)(long long)(v * 1024 + 0.5) / 1024;
 }
 
+static double shown_cpu(const struct problem *p, const struct judge_test_result *t,
+			enum judge_verdict v)
+{
+	if (v == JUDGE_VERDICT_TLE && t->cpu_ms >= 0 && t->cpu_ms < (double)p->limits.cpu_ms)
+		return (double)p->limits.cpu_ms;
+	return t->cpu_ms;
+}
+
 json_t *problem_test_json(const struct problem *p, size_t i, const json_t *custom,
 			  const struct judge_test_result *t, enum judge_verdict v, size_t hidden_no,
 			  bool redact)
@@ -102,9 +113,18 @@ json_t *problem_test_json(const struct problem *p, size_t i, const json_t *custo
 			     ? json_string_value(json_object_get(c, "name"))
 			     : name;
 	}
-	json_t *o = json_pack("{s:s, s:b, s:s, s:f, s:I}", "name", nm, "hidden", hidden, "verdict",
-			      judge_verdict_str(v), "cpu_ms", ms(t->cpu_ms), "mem_kb",
-			      (json_int_t)t->mem_kb);
+	json_t *o = json_pack("{s:s, s:b, s:s}", "name", nm, "hidden", hidden, "verdict",
+			      judge_verdict_str(v));
+	/*
+	 * Figures only for a test that ran (cpu_ms < 0: never reported).  A TLE
+	 * used at least its limit (the harness's timer counts the process's CPU,
+	 * its own clock the call's thread alone): never show less.
+	 */
+	double cpu = shown_cpu(p, t, v);
+	if (o && cpu >= 0 && v != JUDGE_VERDICT_SKIPPED) {
+		json_object_set_new(o, "cpu_ms", json_real(ms(cpu)));
+		json_object_set_new(o, "mem_kb", json_integer((json_int_t)t->mem_kb));
+	}
 	if (!o || (hidden && redact))
 		return o;
 	const json_t *args, *exp;
@@ -276,6 +296,7 @@ json_t *problem_result_json(const struct problem *p, const json_t *custom,
 	enum judge_verdict *vs = calloc(res->ntests ? res->ntests : 1, sizeof(*vs));
 	json_t *ts = json_array();
 	double max_cpu = 0;
+	uint64_t max_mem = res->mem_kb;
 	size_t passed = 0;
 
 	if (!vs || !ts) {
@@ -288,8 +309,10 @@ json_t *problem_result_json(const struct problem *p, const json_t *custom,
 		size_t pi = problem_run_index(p, n, i);
 		bool hidden = pi < p->ntests && p->tests[pi].hidden;
 		vs[i] = problem_test_verdict(p, pi, custom, t);
-		if (t->cpu_ms > max_cpu)
-			max_cpu = t->cpu_ms;
+		if (shown_cpu(p, t, vs[i]) > max_cpu)
+			max_cpu = shown_cpu(p, t, vs[i]);
+		if (t->cpu_ms >= 0 && t->mem_kb > max_mem)
+			max_mem = t->mem_kb; /* the summary is the peak of all its tests */
 		json_array_append_new(ts, problem_test_json(p, pi, custom, t, vs[i],
 							    hidden ? pi - p->nsamples + 1 : 0,
 							    !show_hidden));
@@ -300,13 +323,13 @@ json_t *problem_result_json(const struct problem *p, const json_t *custom,
 	else if (res->verdict == JUDGE_VERDICT_IE)
 		v = JUDGE_VERDICT_IE;
 	bool budget = res->verdict == JUDGE_VERDICT_TLE && res->cpu_ms >= (double)p->submit_cpu_ms;
-	json_t *o = json_pack("{s:s, s:b, s:I, s:I, s:f, s:f, s:I, s:f, s:b, s:O, s:o}", "verdict",
-			      judge_verdict_str(v), "accepted", v == JUDGE_VERDICT_AC, "passed",
-			      (json_int_t)passed, "total", (json_int_t)res->ntests, "cpu_ms",
-			      ms(res->cpu_ms), "max_cpu_ms", ms(max_cpu), "mem_kb",
-			      (json_int_t)res->mem_kb, "wall_ms", ms(res->wall_ms),
-			      "budget_exceeded", budget, "compile_error",
-			      res->compile_error ? res->compile_error : json_null(), "tests", ts);
+	json_t *o =
+		json_pack("{s:s, s:b, s:I, s:I, s:f, s:f, s:I, s:f, s:b, s:O, s:o}", "verdict",
+			  judge_verdict_str(v), "accepted", v == JUDGE_VERDICT_AC, "passed",
+			  (json_int_t)passed, "total", (json_int_t)res->ntests, "cpu_ms",
+			  ms(res->cpu_ms), "max_cpu_ms", ms(max_cpu), "mem_kb", (json_int_t)max_mem,
+			  "wall_ms", ms(res->wall_ms), "budget_exceeded", budget, "compile_error",
+			  res->compile_error ? res->compile_error : json_null(), "tests", ts);
 	if (o && res->message && v == JUDGE_VERDICT_IE)
 		json_object_set_new(o, "message", json_string(res->message));
 	free(vs);

@@ -409,6 +409,82 @@ static void fit(void)
 	      problem_complexity_class(got), conf);
 }
 
+/*
+ * The figures of a result: after a compile error each test is SKIPPED
+ * without figures (they were "-1.00 ms / 0 KB"); a TLE shows at least its
+ * limit (851 ms of a 1000 ms limit was shown); the summary's memory is the
+ * peak over its tests (8.2 MB beside tests of 14 MB was shown); a problem
+ * without limits.submit_cpu_ms gets 2 x cpu_ms + 100 ms a test, at most
+ * 20 s (it was 20 s: an infinite loop held a Submit ~35 s).
+ */
+static void result_figures(void)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/pair-sum", fixtures);
+	struct problem *p = loads(path);
+	if (!p)
+		return;
+	size_t n = p->nsamples;
+	REQUIRE(n >= 2, "pair-sum has %zu samples", n);
+	struct judge_test_result tests[2];
+	struct judge_result res = { .verdict = JUDGE_VERDICT_OK, .mem_kb = 8400, .cpu_ms = 10 };
+
+	/* A compile error: no test ran. */
+	res.compile_error = json_pack("{s:s, s:s}", "type", "SyntaxError", "message", "bad");
+	for (size_t i = 0; i < 2; i++)
+		tests[i] = (struct judge_test_result){ .verdict = JUDGE_VERDICT_CE, .cpu_ms = -1 };
+	res.tests = tests;
+	res.ntests = 2;
+	json_t *o = problem_result_json(p, NULL, &res, n, false);
+	REQUIRE(o, "problem_result_json");
+	CHECK(!strcmp(json_string_value(json_object_get(o, "verdict")), "CE"), "summary CE");
+	for (size_t i = 0; i < 2; i++) {
+		json_t *t = json_array_get(json_object_get(o, "tests"), i);
+		CHECK(!strcmp(json_string_value(json_object_get(t, "verdict")), "SKIPPED"),
+		      "test %zu after a compile error: %s", i,
+		      json_string_value(json_object_get(t, "verdict")));
+		CHECK(!json_object_get(t, "cpu_ms") && !json_object_get(t, "mem_kb"),
+		      "test %zu after a compile error has figures", i);
+	}
+	json_decref(o);
+	json_decref(res.compile_error);
+	res.compile_error = NULL;
+
+	/* A TLE measured under its limit; memory above the sandbox's figure. */
+	json_t *tle = json_pack("{s:s, s:s}", "type", "TimeLimitExceeded", "message", "slow");
+	tests[0] = (struct judge_test_result){ .cpu_ms = 851, .mem_kb = 14000, .error = tle };
+	tests[1] = (struct judge_test_result){ .cpu_ms = 1,
+					       .mem_kb = 14300,
+					       .value = json_pack("[i,i]", 0, 1) };
+	o = problem_result_json(p, NULL, &res, n, false);
+	REQUIRE(o, "problem_result_json");
+	json_t *t0 = json_array_get(json_object_get(o, "tests"), 0);
+	CHECK(!strcmp(json_string_value(json_object_get(t0, "verdict")), "TLE"), "TLE");
+	CHECK(json_number_value(json_object_get(t0, "cpu_ms")) >= (double)p->limits.cpu_ms,
+	      "a TLE shows %.1f ms under its limit of %u ms",
+	      json_number_value(json_object_get(t0, "cpu_ms")), p->limits.cpu_ms);
+	CHECK(json_number_value(json_object_get(o, "max_cpu_ms")) >= (double)p->limits.cpu_ms,
+	      "max_cpu_ms under the limit");
+	CHECK(json_integer_value(json_object_get(o, "mem_kb")) == 14300,
+	      "the summary's memory %lld is not the tests' peak 14300",
+	      (long long)json_integer_value(json_object_get(o, "mem_kb")));
+	json_decref(o);
+	json_decref(tle);
+	json_decref(tests[1].value);
+	problem_destroy(p);
+
+	/* The default Submit budget. */
+	snprintf(path, sizeof(path), "%s/growth", fixtures);
+	p = loads(path);
+	if (!p)
+		return;
+	uint64_t want = 2 * (uint64_t)p->limits.cpu_ms + 100 * (uint64_t)p->ntests;
+	CHECK(p->submit_cpu_ms == (want < 20000 ? want : 20000),
+	      "default submit_cpu_ms %u, want 2 x %u + 100 x %zu", p->submit_cpu_ms,
+	      p->limits.cpu_ms, p->ntests);
+	problem_destroy(p);
+}
+
 int main(int argc, char **argv)
 {
 	REQUIRE(argc == 2, "usage: test-problem FIXTURES_DIR");
@@ -419,6 +495,7 @@ int main(int argc, char **argv)
 	katas();
 	fixtures_roundtrip();
 	fit();
+	result_figures();
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	if (system(cmd) != 0)
