@@ -336,6 +336,15 @@ static void judge_log(void *ud, enum judge_log_level level, const char *msg)
 	log_event(map[level <= JUDGE_LOG_DEBUG ? level : JUDGE_LOG_DEBUG], "judge", "msg=%s", msg);
 }
 
+/* Set by SIGTERM: the loop below ends, sandboxes are stopped, the process exits. */
+static volatile sig_atomic_t term;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	term = 1;
+}
+
 int judgesup_main(int sock, pid_t parent, unsigned workers, bool unsafe_no_cgroup)
 {
 	struct judge_config cfg;
@@ -354,6 +363,21 @@ int judgesup_main(int sock, pid_t parent, unsigned workers, bool unsafe_no_cgrou
 	}
 	prctl(PR_SET_NAME, "tandem-judge");
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * A handler, not the default action: SIGTERM must end this process
+	 * even when it was started with SIGTERM ignored or blocked (both are
+	 * inherited), and it ends through judge_destroy(), sandboxes included.
+	 * No SA_RESTART: poll() below returns EINTR and the loop sees term.
+	 */
+	struct sigaction sa;
+	sigset_t set;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
 	memset(&sp, 0, sizeof(sp));
 	sp.sock = sock;
 	memset(&cfg, 0, sizeof(cfg));
@@ -377,7 +401,7 @@ int judgesup_main(int sock, pid_t parent, unsigned workers, bool unsafe_no_cgrou
 		  judge_cgroup_version(sp.judge));
 
 	jproto_reader_init(&rd);
-	while (!sp.dead) {
+	while (!sp.dead && !term) {
 		struct pollfd pfd[2] = { { sock, POLLIN, 0 }, { judge_fd(sp.judge), POLLIN, 0 } };
 		int timeout = judge_timeout_ms(sp.judge);
 		int n = poll(pfd, 2, timeout);
