@@ -600,7 +600,12 @@ static void cx_done(void *ud, uint64_t id, struct judge_result *res)
 	jb->done = true;
 }
 
-static int wait_all(struct judge *j, struct cx_job *jobs, size_t n)
+struct cx_pump {
+	void (*fn)(void *ud);
+	void *ud;
+};
+
+static int wait_all(struct judge *j, struct cx_job *jobs, size_t n, const struct cx_pump *pump)
 {
 	for (;;) {
 		bool all = true;
@@ -608,7 +613,9 @@ static int wait_all(struct judge *j, struct cx_job *jobs, size_t n)
 			all &= jobs[i].done;
 		if (all)
 			return 0;
-		int e = judge_wait(j, 100);
+		if (pump->fn)
+			pump->fn(pump->ud);
+		int e = judge_wait(j, pump->fn ? 20 : 100);
 		if (e && e != JUDGE_ETIMEOUT)
 			return e;
 	}
@@ -623,6 +630,13 @@ static json_t *cx_fail(const char *verdict, const char *msg, double t0)
 
 json_t *problem_complexity(struct judge *j, const struct problem *p, const char *code, size_t len)
 {
+	return problem_complexity_pumped(j, p, code, len, NULL, NULL);
+}
+
+json_t *problem_complexity_pumped(struct judge *j, const struct problem *p, const char *code,
+				  size_t len, void (*pump_fn)(void *ud), void *ud)
+{
+	const struct cx_pump pump = { pump_fn, ud };
 	double t0 = now_ms();
 	long sizes[CX_SIZES];
 	size_t k = 0;
@@ -657,7 +671,7 @@ json_t *problem_complexity(struct judge *j, const struct problem *p, const char 
 	struct cx_job gen = { 0 };
 	int e = judge_submit(j, &greq, cx_out, cx_done, &gen, NULL);
 	free(src);
-	if (e || (e = wait_all(j, &gen, 1)))
+	if (e || (e = wait_all(j, &gen, 1, &pump)))
 		return cx_fail("IE", judge_strerror(e), t0);
 	json_t *inputs = json_array();
 	for (char *s = gen.out, *end = gen.out + gen.len; s && s < end;) {
@@ -696,7 +710,7 @@ json_t *problem_complexity(struct judge *j, const struct problem *p, const char 
 	struct cx_job probe = { 0 };
 	fill_request(p, &req, code, len, tests, opts, 3000);
 	e = judge_submit(j, &req, NULL, cx_done, &probe, NULL);
-	if (e || (e = wait_all(j, &probe, 1))) {
+	if (e || (e = wait_all(j, &probe, 1, &pump))) {
 		json_decref(inputs);
 		json_decref(opts);
 		json_decref(tests);
@@ -755,7 +769,7 @@ json_t *problem_complexity(struct judge *j, const struct problem *p, const char 
 			started++;
 		else
 			reps[r].done = true;
-	wait_all(j, reps, CX_REPEATS);
+	wait_all(j, reps, CX_REPEATS, &pump);
 	for (size_t r = 0; r < CX_REPEATS; r++) {
 		for (size_t i = 0; i < kept && i < reps[r].res.ntests; i++) {
 			struct judge_test_result *t = &reps[r].res.tests[i];
