@@ -63,10 +63,11 @@ struct plan {
 	struct bind b[MAX_BINDS];
 	int n;
 	char stage[32];
-	char dirs[4][64];  /* proc, dev/shm, tmp, work below the stage */
-	char links[3][64]; /* lib, bin, usr/bin/python3.11 */
-	int cfd;	   /* zygote's end of the control socket */
-	int c2p, p2c;	   /* sync pipes (child's ends) */
+	char dirs[4][64];   /* proc, dev/shm, tmp, work below the stage */
+	char links[3][64];  /* lib, bin, usr/bin/python3.11 */
+	int cfd;	    /* zygote's end of the control socket */
+	int c2p, p2c;	    /* sync pipes (child's ends) */
+	int parent_ends[3]; /* the parent's ends: the child closes them at once */
 	char *argv[8];
 };
 
@@ -207,6 +208,15 @@ static void parent_dir(const struct plan *p, const char *path)
 
 static _Noreturn void child(const struct plan *p)
 {
+	/*
+	 * Dies with the judge from the first instruction: this process is pid 1
+	 * of its namespace, which ignores SIGTERM, and without its own copy of
+	 * the parent's ends a judge killed before the 'M' below left it reading
+	 * p2c forever (an orphan holding the server's stderr).
+	 */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (int i = 0; i < 3; i++)
+		close(p->parent_ends[i]);
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		die(p, "make / private");
 	if (mount("tmpfs", p->stage, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755") < 0)
@@ -344,6 +354,9 @@ int judge__zygote_start(struct judge__zygote *z, const char *python, const char 
 	p.cfd = sv[1];
 	p.c2p = c2p[1];
 	p.p2c = p2c[0];
+	p.parent_ends[0] = sv[0];
+	p.parent_ends[1] = c2p[0];
+	p.parent_ends[2] = p2c[1];
 	static char a0[] = "python3", a1[] = "-I", a2[] = "-S", a3[] = "-B",
 		    a4[] = "/judge/zygote.py", a5[] = "3";
 	p.argv[0] = a0;

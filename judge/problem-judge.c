@@ -30,6 +30,9 @@ enum judge_verdict problem_test_verdict(const struct problem *p, size_t i, const
 
 	if (type && !strcmp(type, "TimeLimitExceeded"))
 		return JUDGE_VERDICT_TLE;
+	/* After a compile error no test ran: the summary is CE, each test SKIPPED. */
+	if (t->verdict == JUDGE_VERDICT_CE)
+		return JUDGE_VERDICT_SKIPPED;
 	if (t->verdict != JUDGE_VERDICT_NONE)
 		return t->verdict;
 	if (t->cpu_ms > (double)p->limits.cpu_ms)
@@ -82,6 +85,14 @@ static double ms(double v)
 	return (double)(long long)(v * 1024 + 0.5) / 1024;
 }
 
+static double shown_cpu(const struct problem *p, const struct judge_test_result *t,
+			enum judge_verdict v)
+{
+	if (v == JUDGE_VERDICT_TLE && t->cpu_ms >= 0 && t->cpu_ms < (double)p->limits.cpu_ms)
+		return (double)p->limits.cpu_ms;
+	return t->cpu_ms;
+}
+
 json_t *problem_test_json(const struct problem *p, size_t i, const json_t *custom,
 			  const struct judge_test_result *t, enum judge_verdict v, size_t hidden_no,
 			  bool redact)
@@ -102,9 +113,18 @@ json_t *problem_test_json(const struct problem *p, size_t i, const json_t *custo
 			     ? json_string_value(json_object_get(c, "name"))
 			     : name;
 	}
-	json_t *o = json_pack("{s:s, s:b, s:s, s:f, s:I}", "name", nm, "hidden", hidden, "verdict",
-			      judge_verdict_str(v), "cpu_ms", ms(t->cpu_ms), "mem_kb",
-			      (json_int_t)t->mem_kb);
+	json_t *o = json_pack("{s:s, s:b, s:s}", "name", nm, "hidden", hidden, "verdict",
+			      judge_verdict_str(v));
+	/*
+	 * Figures only for a test that ran (cpu_ms < 0: never reported).  A TLE
+	 * used at least its limit (the harness's timer counts the process's CPU,
+	 * its own clock the call's thread alone): never show less.
+	 */
+	double cpu = shown_cpu(p, t, v);
+	if (o && cpu >= 0 && v != JUDGE_VERDICT_SKIPPED) {
+		json_object_set_new(o, "cpu_ms", json_real(ms(cpu)));
+		json_object_set_new(o, "mem_kb", json_integer((json_int_t)t->mem_kb));
+	}
 	if (!o || (hidden && redact))
 		return o;
 	const json_t *args, *exp;
@@ -276,6 +296,7 @@ json_t *problem_result_json(const struct problem *p, const json_t *custom,
 	enum judge_verdict *vs = calloc(res->ntests ? res->ntests : 1, sizeof(*vs));
 	json_t *ts = json_array();
 	double max_cpu = 0;
+	uint64_t max_mem = res->mem_kb;
 	size_t passed = 0;
 
 	if (!vs || !ts) {
@@ -288,8 +309,10 @@ json_t *problem_result_json(const struct problem *p, const json_t *custom,
 		size_t pi = problem_run_index(p, n, i);
 		bool hidden = pi < p->ntests && p->tests[pi].hidden;
 		vs[i] = problem_test_verdict(p, pi, custom, t);
-		if (t->cpu_ms > max_cpu)
-			max_cpu = t->cpu_ms;
+		if (shown_cpu(p, t, vs[i]) > max_cpu)
+			max_cpu = shown_cpu(p, t, vs[i]);
+		if (t->cpu_ms >= 0 && t->mem_kb > max_mem)
+			max_mem = t->mem_kb; /* the summary is the peak of all its tests */
 		json_array_append_new(ts, problem_test_json(p, pi, custom, t, vs[i],
 							    hidden ? pi - p->nsamples + 1 : 0,
 							    !show_hidden));
@@ -300,13 +323,13 @@ json_t *problem_result_json(const struct problem *p, const json_t *custom,
 	else if (res->verdict == JUDGE_VERDICT_IE)
 		v = JUDGE_VERDICT_IE;
 	bool budget = res->verdict == JUDGE_VERDICT_TLE && res->cpu_ms >= (double)p->submit_cpu_ms;
-	json_t *o = json_pack("{s:s, s:b, s:I, s:I, s:f, s:f, s:I, s:f, s:b, s:O, s:o}", "verdict",
-			      judge_verdict_str(v), "accepted", v == JUDGE_VERDICT_AC, "passed",
-			      (json_int_t)passed, "total", (json_int_t)res->ntests, "cpu_ms",
-			      ms(res->cpu_ms), "max_cpu_ms", ms(max_cpu), "mem_kb",
-			      (json_int_t)res->mem_kb, "wall_ms", ms(res->wall_ms),
-			      "budget_exceeded", budget, "compile_error",
-			      res->compile_error ? res->compile_error : json_null(), "tests", ts);
+	json_t *o =
+		json_pack("{s:s, s:b, s:I, s:I, s:f, s:f, s:I, s:f, s:b, s:O, s:o}", "verdict",
+			  judge_verdict_str(v), "accepted", v == JUDGE_VERDICT_AC, "passed",
+			  (json_int_t)passed, "total", (json_int_t)res->ntests, "cpu_ms",
+			  ms(res->cpu_ms), "max_cpu_ms", ms(max_cpu), "mem_kb", (json_int_t)max_mem,
+			  "wall_ms", ms(res->wall_ms), "budget_exceeded", budget, "compile_error",
+			  res->compile_error ? res->compile_error : json_null(), "tests", ts);
 	if (o && res->message && v == JUDGE_VERDICT_IE)
 		json_object_set_new(o, "message", json_string(res->message));
 	free(vs);
@@ -444,6 +467,30 @@ static double fit_one(int c, const double *n, const double *t, size_t k)
 /* Relative error under which a constant explains the times (repeated minima). */
 #define FLAT 0.06
 
+/*
+ * Growth exponents (least-squares slope of log t over log n): a curve
+ * below SLOPE_FLAT grows less than 1.5x over a 2000x range of n, noise on a
+ * constant-time call (an O(log n) call with its call overhead grows more:
+ * ~0.2); one below SLOPE_NEAR_FLAT cannot be O(n) or beyond.
+ */
+#define SLOPE_FLAT	0.06
+#define SLOPE_NEAR_FLAT 0.15
+
+static double loglog_slope(const double *n, const double *t, size_t k)
+{
+	double sx = 0, sy = 0, sxx = 0, sxy = 0, m = (double)k;
+
+	for (size_t i = 0; i < k; i++) {
+		double x = log(n[i]), y = log(t[i]);
+		sx += x;
+		sy += y;
+		sxx += x * x;
+		sxy += x * y;
+	}
+	double d = m * sxx - sx * sx;
+	return fabs(d) < 1e-12 ? 0 : (m * sxy - sx * sy) / d;
+}
+
 int problem_fit(const double *n, const double *t_ms, size_t k, double *confidence, int *alternative)
 {
 	double e[NCLASS], t[64];
@@ -471,6 +518,17 @@ int problem_fit(const double *n, const double *t_ms, size_t k, double *confidenc
 	 * the times within the noise of repeated minima.
 	 */
 	int best = order[0], second = order[1];
+	double slope = loglog_slope(n, t, k);
+	if (slope < SLOPE_FLAT) {
+		*confidence = 1 - (slope > 0 ? slope : 0) / SLOPE_FLAT;
+		if (*confidence < 0.35)
+			*alternative = 1;
+		return 0;
+	}
+	if (slope < SLOPE_NEAR_FLAT && best > 1) {
+		*alternative = 0;
+		return 1;
+	}
 	if (e[0] < FLAT || e[0] < e[best] * 1.15) {
 		/* How flat: 1 when the times do not move, 0 at the threshold. */
 		int grow = best == 0 ? order[1] : best;
@@ -542,7 +600,12 @@ static void cx_done(void *ud, uint64_t id, struct judge_result *res)
 	jb->done = true;
 }
 
-static int wait_all(struct judge *j, struct cx_job *jobs, size_t n)
+struct cx_pump {
+	void (*fn)(void *ud);
+	void *ud;
+};
+
+static int wait_all(struct judge *j, struct cx_job *jobs, size_t n, const struct cx_pump *pump)
 {
 	for (;;) {
 		bool all = true;
@@ -550,7 +613,9 @@ static int wait_all(struct judge *j, struct cx_job *jobs, size_t n)
 			all &= jobs[i].done;
 		if (all)
 			return 0;
-		int e = judge_wait(j, 100);
+		if (pump->fn)
+			pump->fn(pump->ud);
+		int e = judge_wait(j, pump->fn ? 20 : 100);
 		if (e && e != JUDGE_ETIMEOUT)
 			return e;
 	}
@@ -565,6 +630,13 @@ static json_t *cx_fail(const char *verdict, const char *msg, double t0)
 
 json_t *problem_complexity(struct judge *j, const struct problem *p, const char *code, size_t len)
 {
+	return problem_complexity_pumped(j, p, code, len, NULL, NULL);
+}
+
+json_t *problem_complexity_pumped(struct judge *j, const struct problem *p, const char *code,
+				  size_t len, void (*pump_fn)(void *ud), void *ud)
+{
+	const struct cx_pump pump = { pump_fn, ud };
 	double t0 = now_ms();
 	long sizes[CX_SIZES];
 	size_t k = 0;
@@ -599,7 +671,7 @@ json_t *problem_complexity(struct judge *j, const struct problem *p, const char 
 	struct cx_job gen = { 0 };
 	int e = judge_submit(j, &greq, cx_out, cx_done, &gen, NULL);
 	free(src);
-	if (e || (e = wait_all(j, &gen, 1)))
+	if (e || (e = wait_all(j, &gen, 1, &pump)))
 		return cx_fail("IE", judge_strerror(e), t0);
 	json_t *inputs = json_array();
 	for (char *s = gen.out, *end = gen.out + gen.len; s && s < end;) {
@@ -638,7 +710,7 @@ json_t *problem_complexity(struct judge *j, const struct problem *p, const char 
 	struct cx_job probe = { 0 };
 	fill_request(p, &req, code, len, tests, opts, 3000);
 	e = judge_submit(j, &req, NULL, cx_done, &probe, NULL);
-	if (e || (e = wait_all(j, &probe, 1))) {
+	if (e || (e = wait_all(j, &probe, 1, &pump))) {
 		json_decref(inputs);
 		json_decref(opts);
 		json_decref(tests);
@@ -697,7 +769,7 @@ json_t *problem_complexity(struct judge *j, const struct problem *p, const char 
 			started++;
 		else
 			reps[r].done = true;
-	wait_all(j, reps, CX_REPEATS);
+	wait_all(j, reps, CX_REPEATS, &pump);
 	for (size_t r = 0; r < CX_REPEATS; r++) {
 		for (size_t i = 0; i < kept && i < reps[r].res.ntests; i++) {
 			struct judge_test_result *t = &reps[r].res.tests[i];

@@ -783,7 +783,8 @@ static void read_fields(struct problem *p, const json_t *o, const struct where *
 	p->limits.cpu_ms = get_uint(w, lim, "limits", "cpu_ms", 2000, 10, 20000);
 	p->limits.mem_mb = get_uint(w, lim, "limits", "memory_mb", 256, 32, 2048);
 	p->limits.output_kb = get_uint(w, lim, "limits", "output_kb", 64, 1, 1024);
-	p->submit_cpu_ms = get_uint(w, lim, "limits", "submit_cpu_ms", 20000, 100, 120000);
+	/* 0: the default, set once the tests are known (finish_tests). */
+	p->submit_cpu_ms = get_uint(w, lim, "limits", "submit_cpu_ms", 0, 100, 120000);
 
 	const char *cmp =
 		json_object_get(o, "compare") ? get_str(w, o, "", "compare", true, 100) : "exact";
@@ -832,6 +833,15 @@ static int finish_tests(struct problem *p, const struct where *w)
 			samples++;
 	}
 	p->nsamples = samples;
+	/*
+	 * The default CPU budget of a Submit: twice one test's limit plus 100 ms
+	 * a test, at most 20 s; an infinite loop then ends a Submit in seconds
+	 * (every test TLE at cpu_ms once held the candidate ~35 s).
+	 */
+	if (!p->submit_cpu_ms) {
+		uint64_t b = 2 * (uint64_t)p->limits.cpu_ms + 100 * (uint64_t)p->ntests;
+		p->submit_cpu_ms = (uint32_t)(b < 20000 ? b : 20000);
+	}
 	if (samples > PROBLEM_MAX_SAMPLES)
 		errf(w, 0, "%zu sample tests; at most %d (samples are shown to the candidate)",
 		     samples, PROBLEM_MAX_SAMPLES);

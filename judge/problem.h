@@ -213,6 +213,15 @@ int problem_check(struct judge *j, const struct problem *p, json_t *failures);
  * code failed), or NULL on OOM.  p must have a generator.
  */
 json_t *problem_complexity(struct judge *j, const struct problem *p, const char *code, size_t len);
+/*
+ * problem_complexity() that calls pump(ud) at least every 20 ms while it
+ * waits on its sandboxes, so that the caller's other work goes on (the
+ * supervisor reads and starts other rooms' runs meanwhile; their events
+ * are dispatched by the same judge_wait()).  pump must not start another
+ * estimate.
+ */
+json_t *problem_complexity_pumped(struct judge *j, const struct problem *p, const char *code,
+				  size_t len, void (*pump)(void *ud), void *ud);
 
 /*
  * The fit alone, for tests: n[k], t_ms[k] (k < npoints, n ascending) ->

@@ -32,7 +32,7 @@ static json_t *error_json(const char *msg)
 
 static void answered(void *ud, int status, json_t *body)
 {
-	http_reply(ud, status, body);
+	http_wait_reply(ud, status, body);
 }
 
 /* The files of a problem folder an upload may carry, and where they go. */
@@ -169,6 +169,15 @@ static struct problem *load_tar(const char *body, size_t n, json_t *errors)
 	return p;
 }
 
+/* A bank call that could not start: its wait is dropped, 503 answered. */
+static int unavailable(struct http_wait *w, json_t **out)
+{
+	if (w)
+		http_wait_cancel(w);
+	*out = error_json("database unavailable");
+	return 503;
+}
+
 static int put_problem(struct server *srv, struct http_req *hr, const char *id, const char *body,
 		       size_t n, json_t **out)
 {
@@ -203,13 +212,10 @@ static int put_problem(struct server *srv, struct http_req *hr, const char *id, 
 		return 400;
 	}
 	json_decref(errors);
-	int rc = bank_put(srv->bank, p, answered, hr);
+	struct http_wait *w = http_wait_start(srv, hr, "problems.put");
+	int rc = w ? bank_put(srv->bank, p, answered, w) : -1;
 	problem_destroy(p);
-	if (rc) {
-		*out = error_json("database unavailable");
-		return 503;
-	}
-	return 0;
+	return rc ? unavailable(w, out) : 0;
 }
 
 int http_problems(struct server *srv, struct http_req *hr, const char *method, const char *path,
@@ -233,28 +239,25 @@ int http_problems(struct server *srv, struct http_req *hr, const char *method, c
 		*out = error_json("no such problem");
 		return 404;
 	}
-	if (!id) {
-		if (strcmp(method, "GET")) {
-			*out = error_json("use GET, or PUT /api/problems/:id");
-			return 405;
-		}
+	if (id && !strcmp(method, "PUT"))
+		return put_problem(srv, hr, id, body, body_len, out);
+	if (strcmp(method, "GET") && (!id || strcmp(method, "DELETE"))) {
+		*out = error_json(id ? "use GET, PUT or DELETE"
+				     : "use GET, or PUT /api/problems/:id");
+		return 405;
+	}
+	struct http_wait *w = http_wait_start(srv, hr, "problems");
+	if (!w) {
+		rc = -1;
+	} else if (!id) {
 		const char *a =
 			hr->wsi ? lws_get_urlarg_by_name(hr->wsi, "archived=", buf, sizeof(buf))
 				: NULL;
-		rc = bank_list(srv->bank, a && !strcmp(a, "1"), answered, hr);
+		rc = bank_list(srv->bank, a && !strcmp(a, "1"), answered, w);
 	} else if (!strcmp(method, "GET")) {
-		rc = bank_admin_get(srv->bank, id, answered, hr);
-	} else if (!strcmp(method, "PUT")) {
-		return put_problem(srv, hr, id, body, body_len, out);
-	} else if (!strcmp(method, "DELETE")) {
-		rc = bank_archive(srv->bank, id, answered, hr);
+		rc = bank_admin_get(srv->bank, id, answered, w);
 	} else {
-		*out = error_json("use GET, PUT or DELETE");
-		return 405;
+		rc = bank_archive(srv->bank, id, answered, w);
 	}
-	if (rc) {
-		*out = error_json("database unavailable");
-		return 503;
-	}
-	return 0;
+	return rc ? unavailable(w, out) : 0;
 }

@@ -371,7 +371,7 @@ static enum seat token_seat(struct server *srv, const char *auth, const char *ro
  * deadline a request to an unreachable PostgreSQL waited until lws dropped
  * the connection, ~5 s, and was never answered.)
  */
-#define CALL_DEADLINE_MS 3000
+#define CALL_DEADLINE_MS HTTP_DEADLINE_MS
 
 struct room_call {
 	struct server *srv;
@@ -556,6 +556,50 @@ static int replay_query(struct http_req *hr, struct room_call *rc, json_t **out)
 		return 400;
 	}
 	return 0;
+}
+
+struct http_wait {
+	struct http_req *hr; /* NULL once answered */
+	lws_sorted_usec_list_t deadline;
+	char what[64];
+};
+
+static void wait_deadline(lws_sorted_usec_list_t *sul)
+{
+	struct http_wait *w = lws_container_of(sul, struct http_wait, deadline);
+
+	log_event(LOG_WARN, "http.deadline", "action=%s", w->what);
+	http_reply(w->hr, 503, error_json("database unavailable; retry"));
+	w->hr = NULL;
+}
+
+struct http_wait *http_wait_start(struct server *srv, struct http_req *hr, const char *what)
+{
+	struct http_wait *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->hr = hr;
+	snprintf(w->what, sizeof(w->what), "%s", what);
+	if (srv->ctx)
+		lws_sul_schedule(srv->ctx, 0, &w->deadline, wait_deadline,
+				 (lws_usec_t)HTTP_DEADLINE_MS * LWS_US_PER_MS);
+	return w;
+}
+
+void http_wait_cancel(struct http_wait *w)
+{
+	lws_sul_cancel(&w->deadline);
+	free(w);
+}
+
+void http_wait_reply(struct http_wait *w, int status, json_t *body)
+{
+	if (w->hr)
+		http_reply(w->hr, status, body);
+	else
+		json_decref(body);
+	http_wait_cancel(w);
 }
 
 /* Answers the call's request unless the deadline did already (consumes body). */

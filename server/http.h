@@ -61,6 +61,21 @@ int http_problems(struct server *srv, struct http_req *hr, const char *method, c
 
 /* Answers hr (consumes body). */
 void http_reply(struct http_req *hr, int status, json_t *body);
+
+/*
+ * A request waiting on PostgreSQL is answered 503 ("database unavailable;
+ * retry") after HTTP_DEADLINE_MS; its callback still comes later and then
+ * only finishes (without the deadline a request to an unreachable
+ * PostgreSQL hung until the client gave up).
+ */
+#define HTTP_DEADLINE_MS 3000
+struct http_wait;
+/* Arms the deadline for hr; NULL when out of memory.  Owned until http_wait_reply(). */
+struct http_wait *http_wait_start(struct server *srv, struct http_req *hr, const char *what);
+/* Answers hr unless the deadline did (consumes body) and frees w. */
+void http_wait_reply(struct http_wait *w, int status, json_t *body);
+/* Frees w without answering (the call could not start; the caller answers). */
+void http_wait_cancel(struct http_wait *w);
 /*
  * TIME of ?at=: unix milliseconds, or RFC 3339 ("2026-11-22T00:30:17.5Z",
  * "...+02:00"; a '+' may arrive URL-decoded as a space) into *out.  0, or

@@ -47,7 +47,29 @@ struct sup {
 	struct judge *judge;
 	struct srun runs[RUNS_MAX];
 	bool dead;
+	bool estimating;	  /* inside problem_complexity_pumped() */
+	struct jproto_reader *rd; /* the socket's reader, for the pump */
 };
+
+static bool read_frames(struct sup *sp, struct jproto_reader *rd);
+static bool take_frames(struct sup *sp, struct jproto_reader *rd);
+
+/*
+ * Called by an estimate while it waits on its sandboxes: what other rooms
+ * sent is read and started now (it waited up to ~5 s in the socket).
+ */
+static void pump(void *ud)
+{
+	struct sup *sp = ud;
+	struct pollfd pfd = { sp->sock, POLLIN, 0 };
+
+	/* Frames that came in the estimate's own read first, then the socket's. */
+	if (!sp->dead && !take_frames(sp, sp->rd))
+		sp->dead = true;
+	if (!sp->dead && poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)) &&
+	    !read_frames(sp, sp->rd))
+		sp->dead = true;
+}
 
 static int write_all(int fd, const void *p, size_t n)
 {
@@ -195,9 +217,10 @@ static void on_test(void *ud, uint64_t run_id, size_t index, const struct judge_
 }
 
 /*
- * A complexity estimate: problem_complexity() drives the judge itself
- * (blocking this process for up to ~5 s: requests of other rooms wait in
- * the socket meanwhile, while their sandboxes run on under their limits).
+ * A complexity estimate: problem_complexity_pumped() drives the judge
+ * itself for up to ~5 s, and pump() serves the socket meanwhile: other
+ * rooms' runs start and finish during it.  One estimate at a time: another
+ * arriving meanwhile is answered busy.
  */
 static void run_complexity(struct sup *sp, json_t *msg)
 {
@@ -206,10 +229,19 @@ static void run_complexity(struct sup *sp, json_t *msg)
 	struct problem *p = NULL;
 	json_t *res = NULL;
 
+	if (sp->estimating) {
+		send_error(sp, id, JPROTO_EBUSY, NULL);
+		json_decref(errors);
+		return;
+	}
 	if (json_is_string(code) &&
-	    !problem_from_json(json_object_get(msg, "problem"), "complexity", &p, errors) && p->gen)
-		res = problem_complexity(sp->judge, p, json_string_value(code),
-					 json_string_length(code));
+	    !problem_from_json(json_object_get(msg, "problem"), "complexity", &p, errors) &&
+	    p->gen) {
+		sp->estimating = true;
+		res = problem_complexity_pumped(sp->judge, p, json_string_value(code),
+						json_string_length(code), pump, sp);
+		sp->estimating = false;
+	}
 	if (res)
 		judgesup_send(sp->sock, JPROTO_OP_RESULT,
 			      json_pack("{s:I, s:o}", "id", id, "result", res));
@@ -300,23 +332,13 @@ static void on_frame(struct sup *sp, enum jproto_op op, json_t *msg)
 }
 
 /* Reads what the server sent and acts on every whole frame; false: hang up. */
-static bool read_frames(struct sup *sp, struct jproto_reader *rd)
+/* Acts on every whole frame the reader holds; false: hang up. */
+static bool take_frames(struct sup *sp, struct jproto_reader *rd)
 {
-	size_t avail = 0;
-	char *space = jproto_reader_space(rd, &avail);
 	enum jproto_op op;
 	json_t *msg;
-	ssize_t got;
 	int rc;
 
-	if (!space)
-		return false;
-	got = read(sp->sock, space, avail);
-	if (got < 0 && errno == EINTR)
-		return true;
-	if (got <= 0)
-		return false; /* the server went away */
-	jproto_reader_filled(rd, (size_t)got);
 	while (!sp->dead && (rc = jproto_reader_next(rd, &msg, &op)) != 0) {
 		if (rc < 0) {
 			log_event(LOG_ERROR, "judgesup.bad_frame", "error=%s", jproto_strerror(rc));
@@ -328,12 +350,38 @@ static bool read_frames(struct sup *sp, struct jproto_reader *rd)
 	return !sp->dead;
 }
 
+static bool read_frames(struct sup *sp, struct jproto_reader *rd)
+{
+	size_t avail = 0;
+	char *space = jproto_reader_space(rd, &avail);
+	ssize_t got;
+
+	if (!space)
+		return false;
+	got = read(sp->sock, space, avail);
+	if (got < 0 && errno == EINTR)
+		return true;
+	if (got <= 0)
+		return false; /* the server went away */
+	jproto_reader_filled(rd, (size_t)got);
+	return take_frames(sp, rd);
+}
+
 static void judge_log(void *ud, enum judge_log_level level, const char *msg)
 {
 	static const enum log_level map[] = { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 	(void)ud;
 	log_event(map[level <= JUDGE_LOG_DEBUG ? level : JUDGE_LOG_DEBUG], "judge", "msg=%s", msg);
+}
+
+/* Set by SIGTERM: the loop below ends, sandboxes are stopped, the process exits. */
+static volatile sig_atomic_t term;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	term = 1;
 }
 
 int judgesup_main(int sock, pid_t parent, unsigned workers, bool unsafe_no_cgroup)
@@ -354,6 +402,21 @@ int judgesup_main(int sock, pid_t parent, unsigned workers, bool unsafe_no_cgrou
 	}
 	prctl(PR_SET_NAME, "tandem-judge");
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * A handler, not the default action: SIGTERM must end this process
+	 * even when it was started with SIGTERM ignored or blocked (both are
+	 * inherited), and it ends through judge_destroy(), sandboxes included.
+	 * No SA_RESTART: poll() below returns EINTR and the loop sees term.
+	 */
+	struct sigaction sa;
+	sigset_t set;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
 	memset(&sp, 0, sizeof(sp));
 	sp.sock = sock;
 	memset(&cfg, 0, sizeof(cfg));
@@ -377,7 +440,8 @@ int judgesup_main(int sock, pid_t parent, unsigned workers, bool unsafe_no_cgrou
 		  judge_cgroup_version(sp.judge));
 
 	jproto_reader_init(&rd);
-	while (!sp.dead) {
+	sp.rd = &rd;
+	while (!sp.dead && !term) {
 		struct pollfd pfd[2] = { { sock, POLLIN, 0 }, { judge_fd(sp.judge), POLLIN, 0 } };
 		int timeout = judge_timeout_ms(sp.judge);
 		int n = poll(pfd, 2, timeout);

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -189,6 +191,41 @@ static int migrate_main(const struct tandem_config *cfg)
 	}
 	printf("tandem migrate: %d migration(s) applied from %s\n", applied, cfg->migrations_dir);
 	return 0;
+}
+
+/*
+ * Ends the supervisor for certain once serve() has closed its socket (the
+ * supervisor exits on that EOF, and on SIGTERM): SIGTERM, at most
+ * SUP_STOP_MS, then SIGKILL (its sandboxes and zygote die with it by their
+ * death signal).  An unbounded wait once left `tandem serve` hanging, and
+ * a supervisor that outlived it held stderr for minutes.
+ */
+#define SUP_STOP_MS 3000
+
+static void stop_supervisor(void)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, sup_pid, 0);
+	int st;
+
+	kill(sup_pid, SIGTERM);
+	if (pidfd >= 0) {
+		struct pollfd pfd = { pidfd, POLLIN, 0 };
+		int n;
+
+		while ((n = poll(&pfd, 1, SUP_STOP_MS)) < 0 && errno == EINTR)
+			;
+		close(pidfd);
+		if (n == 0) {
+			log_event(LOG_WARN, "judgesup.kill", "pid=%d waited_ms=%d", (int)sup_pid,
+				  SUP_STOP_MS);
+			kill(sup_pid, SIGKILL);
+		}
+	} else {
+		kill(sup_pid, SIGKILL);
+	}
+	while (waitpid(sup_pid, &st, 0) < 0 && errno == EINTR)
+		;
+	sup_pid = -1;
 }
 
 static int start_supervisor(const struct tandem_config *cfg, int *fd)
@@ -389,12 +426,8 @@ int main(int argc, char **argv)
 	case CONFIG_CMD_SERVE:
 	default:
 		rc = serve(&cfg);
-		if (sup_pid > 0) {
-			int st;
-
-			kill(sup_pid, SIGTERM);
-			waitpid(sup_pid, &st, 0);
-		}
+		if (sup_pid > 0)
+			stop_supervisor();
 		break;
 	}
 	config_finish(&cfg);

@@ -22,6 +22,7 @@ import collections
 import functools
 import heapq
 import itertools
+import json
 import linecache
 import math
 import operator
@@ -58,6 +59,8 @@ _RUSAGE_SELF = resource.RUSAGE_SELF
 # used this much CPU time, and the time per call is reported.
 _AUTORANGE_MS = 2.0
 _AUTORANGE_MAX = 1 << 20
+_BATCH_VALUES = 1 << 21
+_json_dumps = json.dumps
 
 MAX_MESSAGE = 4000
 MAX_TRACEBACK = 16000
@@ -302,30 +305,67 @@ def _run_call(target, mode, entry, request, test, ns):
     if out_arg is not None and (type(out_arg) is not int
                                 or not 0 <= out_arg < len(args)):
         raise _BadRequest("result_arg must index the test's args")
-    loops, done = 1, 0
-    start = _process_time()
-    try:
-        while True:
-            for _ in range(loops):
-                if mode == "solution":
-                    value = getattr(target(), entry)(*args)
-                else:
-                    value = target(*args)
-            done += loops
-            cpu_ms = (_process_time() - start) * 1000.0
-            if (not request.get("autorange") or cpu_ms >= _AUTORANGE_MS
-                    or done >= _AUTORANGE_MAX):
-                break
-            loops = done
-    except BaseException as exc:
-        cpu_ms = (_process_time() - start) * 1000.0
-        raise _UserError(exc, None, cpu_ms) from None
-    cpu_ms /= done
+    if mode == "solution":
+        def call(a):
+            return getattr(target(), entry)(*a)
+    else:
+        def call(a):
+            return target(*a)
+    autorange = request.get("autorange")
+    raw = test.get("args")
+    before = _encode_args(args, kinds) if autorange else None
+    value, cpu_ms = _timed(call, [args], None)
+    # The result is the first call's: later calls of an estimate only time.
     if out_arg is not None:
         # In-place problems ("modify nums, return nothing"): the result is
         # the argument as the call left it.
-        return encode(args[out_arg], kinds[out_arg]), cpu_ms
-    return encode(value, _ret_kind(ret, request, test)), cpu_ms
+        out = encode(args[out_arg], kinds[out_arg])
+    else:
+        out = encode(value, _ret_kind(ret, request, test))
+    if not autorange:
+        return out, cpu_ms
+    # A call that relinked or changed its arguments must not be timed again
+    # on what it left behind (a reversed list, a cycle, sorted input): then
+    # every repeat gets arguments built afresh, outside the timed region.
+    fresh = _encode_args(args, kinds) != before
+    weight = len(_json_dumps(raw)) // 8 + 1 if fresh else 1
+    done, total, loops = 1, cpu_ms, 1
+    while total < _AUTORANGE_MS and done < _AUTORANGE_MAX:
+        loops = done
+        while loops > 0:
+            # A batch of fresh argument lists holds at most ~2M values.
+            count = min(loops, max(1, _BATCH_VALUES // weight)) if fresh else loops
+            batch = ([_build_args(raw, kinds, ns) for _ in range(count)]
+                     if fresh else [args])
+            _, spent = _timed(call, batch, None if fresh else count)
+            total += spent * count
+            done += count
+            loops -= count
+    return out, total / done
+
+
+def _encode_args(args, kinds):
+    return [encode(a, k) for a, k in zip(args, kinds)]
+
+
+def _timed(call, batch, loops):
+    """Calls call(a) for each a of batch, or loops times on batch[0]:
+    returns the last value and the CPU ms used per call (the whole time
+    when loops is None and the batch has one entry)."""
+    start = _process_time()
+    try:
+        if loops is None:
+            for a in batch:
+                value = call(a)
+            n = len(batch)
+        else:
+            a = batch[0]
+            for _ in range(loops):
+                value = call(a)
+            n = loops
+    except BaseException as exc:
+        raise _UserError(exc, None, (_process_time() - start) * 1000.0) from None
+    return value, (_process_time() - start) * 1000.0 / n
 
 
 class _UserError(Exception):

@@ -2,7 +2,11 @@
  * test-complexity.c - the complexity estimate classifies reference
  * solutions of known class (the .py files of tests/problems/growth/classes: constant,
  * bisect, linear, merge sort, pair loop, triple loop, subsets) correctly in
- * at least 19 of 20 repeats each.
+ * at least 19 of 20 repeats each; so are the accepted solutions of problems
+ * whose answer relinks or changes its input (problems/reverse-list,
+ * merge-k-lists, move-zeros), whose repeated calls each need fresh input.
+ *
+ * --only NAME runs just the references whose file or problem contains NAME.
  *
  * --load also keeps a second process spinning on a core for the whole run,
  * as another tenant of the machine would.  Needs root and cgroups (as the
@@ -37,9 +41,12 @@ int main(int argc, char **argv)
 	REQUIRE(argc >= 2, "usage: test-complexity FIXTURES_DIR [--load] [--repeats N]");
 	int repeats = 20;
 	bool load = false;
+	const char *only = NULL;
 	for (int i = 2; i < argc; i++) {
 		if (!strcmp(argv[i], "--load"))
 			load = true;
+		else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+			only = argv[++i];
 		else if (!strcmp(argv[i], "--repeats") && i + 1 < argc)
 			repeats = atoi(argv[++i]);
 	}
@@ -53,11 +60,6 @@ int main(int argc, char **argv)
 	REQUIRE(rc == 0, "judge_create: %s", judge_strerror(rc));
 
 	char path[512];
-	struct problem *p;
-	json_t *errors = json_array();
-	snprintf(path, sizeof(path), "%s/growth", argv[1]);
-	REQUIRE(problem_load(path, &p, errors) == 0, "growth does not load");
-	json_decref(errors);
 
 	pid_t loader = -1;
 	if (load) {
@@ -69,15 +71,30 @@ int main(int argc, char **argv)
 		}
 	}
 
+	/* Problem directories are relative to FIXTURES_DIR (tests/problems). */
 	static const struct {
-		const char *file, *cls;
+		const char *problem, *file, *cls;
 	} refs[] = {
-		{ "o1.py", "O(1)" },	      { "logn.py", "O(log n)" }, { "n.py", "O(n)" },
-		{ "nlogn.py", "O(n log n)" }, { "n2.py", "O(n^2)" },	 { "n3.py", "O(n^3)" },
-		{ "exp.py", "O(2^n)" },
+		{ "growth", "classes/o1.py", "O(1)" },
+		{ "growth", "classes/logn.py", "O(log n)" },
+		{ "growth", "classes/n.py", "O(n)" },
+		{ "growth", "classes/nlogn.py", "O(n log n)" },
+		{ "growth", "classes/n2.py", "O(n^2)" },
+		{ "growth", "classes/n3.py", "O(n^3)" },
+		{ "growth", "classes/exp.py", "O(2^n)" },
+		{ "../../problems/reverse-list", "solutions/accepted/iterative.py", "O(n)" },
+		{ "../../problems/move-zeros", "solutions/accepted/write_pointer.py", "O(n)" },
+		{ "../../problems/merge-k-lists", "solutions/accepted/heap.py", "O(n log n)" },
 	};
 	for (size_t r = 0; r < sizeof(refs) / sizeof(refs[0]); r++) {
-		snprintf(path, sizeof(path), "%s/growth/classes/%s", argv[1], refs[r].file);
+		if (only && !strstr(refs[r].problem, only) && !strstr(refs[r].file, only))
+			continue;
+		struct problem *p;
+		json_t *errors = json_array();
+		snprintf(path, sizeof(path), "%s/%s", argv[1], refs[r].problem);
+		REQUIRE(problem_load(path, &p, errors) == 0, "%s does not load", path);
+		json_decref(errors);
+		snprintf(path, sizeof(path), "%s/%s/%s", argv[1], refs[r].problem, refs[r].file);
 		char *code = slurp(path);
 		int right = 0;
 		double worst_wall = 0;
@@ -102,12 +119,12 @@ int main(int argc, char **argv)
 		CHECK(right * 20 >= repeats * 19, "%s classified %s in %d of %d repeats",
 		      refs[r].file, refs[r].cls, right, repeats);
 		free(code);
+		problem_destroy(p);
 	}
 	if (loader > 0) {
 		kill(loader, SIGKILL);
 		waitpid(loader, NULL, 0);
 	}
-	problem_destroy(p);
 	judge_destroy(j);
 	CHECK_DONE();
 }

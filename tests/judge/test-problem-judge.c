@@ -62,8 +62,9 @@ static void behaviours(void)
 	       "RE");
 	expect("os._exit", "import os\ndef pair_sum(nums, target):\n    os._exit(0)\n", "RE", "RE",
 	       "SKIPPED");
-	expect("syntax error", "def pair_sum(nums, target)\n    return 1\n", "CE", "CE", "CE");
-	expect("no entry", "def other(nums, target):\n    return 1\n", "CE", "CE", "CE");
+	expect("syntax error", "def pair_sum(nums, target)\n    return 1\n", "CE", "SKIPPED",
+	       "SKIPPED");
+	expect("no entry", "def other(nums, target):\n    return 1\n", "CE", "SKIPPED", "SKIPPED");
 	/* Mutating the arguments: each test gets its own, the answer is what counts. */
 	expect("mutates",
 	       "def pair_sum(nums, target):\n    seen = {}\n    for i, x in "

@@ -380,6 +380,111 @@ static void fit(void)
 		CHECK(got == c, "class %s fitted as %s", problem_complexity_class(c),
 		      problem_complexity_class(got));
 	}
+
+	/*
+	 * Measured under load: an O(1) call at ~0.09 us creeping to ~0.125 us
+	 * over n = 2..4096 (a growth exponent near 0 over a 2000x range) is
+	 * O(1), or at most O(log n) with O(1) as the alternative.
+	 */
+	static const double flat[12] = { 9.0e-5,  9.1e-5,  9.0e-5,  9.4e-5,  9.3e-5,  9.8e-5,
+					 10.1e-5, 10.6e-5, 10.9e-5, 11.4e-5, 12.0e-5, 12.5e-5 };
+	double nf[12];
+	for (size_t i = 0; i < 12; i++)
+		nf[i] = (double)(2u << i);
+	double conf;
+	int alt;
+	int got = problem_fit(nf, flat, 12, &conf, &alt);
+	CHECK(got == 0 || (got == 1 && alt == 0),
+	      "a near-flat curve fitted as %s (alternative %s, confidence %.3f)",
+	      problem_complexity_class(got), problem_complexity_class(alt), conf);
+
+	/*
+	 * A linear call whose largest sizes run a little slower per element
+	 * (caches) is O(n), not O(n log n): the growth exponent of the upper
+	 * half of the sizes stays at 1.
+	 */
+	double lin[12];
+	for (size_t i = 0; i < 12; i++)
+		lin[i] = 2e-4 + nf[i] * 1e-5 * (i > 6 ? 1 + 0.03 * (double)(i - 6) : 1.0);
+	got = problem_fit(nf, lin, 12, &conf, &alt);
+	CHECK(got == 2, "a linear curve with slower large sizes fitted as %s (%.3f)",
+	      problem_complexity_class(got), conf);
+}
+
+/*
+ * The figures of a result: after a compile error each test is SKIPPED
+ * without figures (they were "-1.00 ms / 0 KB"); a TLE shows at least its
+ * limit (851 ms of a 1000 ms limit was shown); the summary's memory is the
+ * peak over its tests (8.2 MB beside tests of 14 MB was shown); a problem
+ * without limits.submit_cpu_ms gets 2 x cpu_ms + 100 ms a test, at most
+ * 20 s (it was 20 s: an infinite loop held a Submit ~35 s).
+ */
+static void result_figures(void)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/pair-sum", fixtures);
+	struct problem *p = loads(path);
+	if (!p)
+		return;
+	size_t n = p->nsamples;
+	REQUIRE(n >= 2, "pair-sum has %zu samples", n);
+	struct judge_test_result tests[2];
+	struct judge_result res = { .verdict = JUDGE_VERDICT_OK, .mem_kb = 8400, .cpu_ms = 10 };
+
+	/* A compile error: no test ran. */
+	res.compile_error = json_pack("{s:s, s:s}", "type", "SyntaxError", "message", "bad");
+	for (size_t i = 0; i < 2; i++)
+		tests[i] = (struct judge_test_result){ .verdict = JUDGE_VERDICT_CE, .cpu_ms = -1 };
+	res.tests = tests;
+	res.ntests = 2;
+	json_t *o = problem_result_json(p, NULL, &res, n, false);
+	REQUIRE(o, "problem_result_json");
+	CHECK(!strcmp(json_string_value(json_object_get(o, "verdict")), "CE"), "summary CE");
+	for (size_t i = 0; i < 2; i++) {
+		json_t *t = json_array_get(json_object_get(o, "tests"), i);
+		CHECK(!strcmp(json_string_value(json_object_get(t, "verdict")), "SKIPPED"),
+		      "test %zu after a compile error: %s", i,
+		      json_string_value(json_object_get(t, "verdict")));
+		CHECK(!json_object_get(t, "cpu_ms") && !json_object_get(t, "mem_kb"),
+		      "test %zu after a compile error has figures", i);
+	}
+	json_decref(o);
+	json_decref(res.compile_error);
+	res.compile_error = NULL;
+
+	/* A TLE measured under its limit; memory above the sandbox's figure. */
+	json_t *tle = json_pack("{s:s, s:s}", "type", "TimeLimitExceeded", "message", "slow");
+	tests[0] = (struct judge_test_result){ .cpu_ms = 851, .mem_kb = 14000, .error = tle };
+	tests[1] = (struct judge_test_result){ .cpu_ms = 1,
+					       .mem_kb = 14300,
+					       .value = json_pack("[i,i]", 0, 1) };
+	o = problem_result_json(p, NULL, &res, n, false);
+	REQUIRE(o, "problem_result_json");
+	json_t *t0 = json_array_get(json_object_get(o, "tests"), 0);
+	CHECK(!strcmp(json_string_value(json_object_get(t0, "verdict")), "TLE"), "TLE");
+	CHECK(json_number_value(json_object_get(t0, "cpu_ms")) >= (double)p->limits.cpu_ms,
+	      "a TLE shows %.1f ms under its limit of %u ms",
+	      json_number_value(json_object_get(t0, "cpu_ms")), p->limits.cpu_ms);
+	CHECK(json_number_value(json_object_get(o, "max_cpu_ms")) >= (double)p->limits.cpu_ms,
+	      "max_cpu_ms under the limit");
+	CHECK(json_integer_value(json_object_get(o, "mem_kb")) == 14300,
+	      "the summary's memory %lld is not the tests' peak 14300",
+	      (long long)json_integer_value(json_object_get(o, "mem_kb")));
+	json_decref(o);
+	json_decref(tle);
+	json_decref(tests[1].value);
+	problem_destroy(p);
+
+	/* The default Submit budget. */
+	snprintf(path, sizeof(path), "%s/growth", fixtures);
+	p = loads(path);
+	if (!p)
+		return;
+	uint64_t want = 2 * (uint64_t)p->limits.cpu_ms + 100 * (uint64_t)p->ntests;
+	CHECK(p->submit_cpu_ms == (want < 20000 ? want : 20000),
+	      "default submit_cpu_ms %u, want 2 x %u + 100 x %zu", p->submit_cpu_ms,
+	      p->limits.cpu_ms, p->ntests);
+	problem_destroy(p);
 }
 
 int main(int argc, char **argv)
@@ -392,6 +497,7 @@ int main(int argc, char **argv)
 	katas();
 	fixtures_roundtrip();
 	fit();
+	result_figures();
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	if (system(cmd) != 0)

@@ -7,12 +7,17 @@
  * This test makes the wait fail (poll() is wrapped at link time: the next
  * call fails with ENOMEM when armed) and checks that judge_run() reports
  * the failure only once the run has ended, so nothing of it is left in the
- * judge.  Needs root and cgroups like the judge (77 otherwise).
+ * judge.  Also: a judge killed while it starts leaves no process behind.
+ * Needs root and cgroups like the judge (77 otherwise).
  */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -71,6 +76,56 @@ static void test_run_poll_fails(struct judge *j)
 		judge_result_finish(&res);
 }
 
+/*
+ * A judge killed while it launches its zygote (`tandem serve` failing to
+ * start kills its supervisor then): the launch's child, pid 1 of its pid
+ * namespace and so deaf to SIGTERM, must die with it.  It once waited
+ * forever on a pipe whose write end it held itself, an orphan keeping the
+ * server's stderr open.  Killed as soon as the child exists, in rounds.
+ */
+static void test_killed_while_starting(void)
+{
+	int caught = 0;
+
+	for (int round = 0; round < 6; round++) {
+		pid_t pid = fork();
+		REQUIRE(pid >= 0, "fork");
+		if (pid == 0) {
+			struct judge_config cfg = { .pool_size = 1, .log = quiet };
+			struct judge *j = NULL;
+			_exit(judge_create(&cfg, &j) == 0 ? 0 : 1);
+		}
+		char path[64];
+		long kid = 0;
+		int st;
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+		while (!kid && waitpid(pid, &st, WNOHANG) == 0) {
+			FILE *f = fopen(path, "r");
+			if (f) {
+				if (fscanf(f, "%ld", &kid) != 1)
+					kid = 0;
+				fclose(f);
+			}
+		}
+		int pidfd = kid ? (int)syscall(SYS_pidfd_open, (pid_t)kid, 0) : -1;
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		if (pidfd < 0)
+			continue; /* the judge was done before its child was seen */
+		caught++;
+		/* A bound, not a synchronisation: the child dies at once or never. */
+		struct pollfd pfd = { pidfd, POLLIN, 0 };
+		int n = __real_poll(&pfd, 1, 5000);
+		CHECK(n == 1, "round %d: the zygote launch's child %ld outlived its judge by 5 s",
+		      round, kid);
+		if (n != 1)
+			kill((pid_t)kid, SIGKILL);
+		close(pidfd);
+	}
+	printf("killed mid-start: the launch's child seen in %d of 6 rounds\n", caught);
+	CHECK(caught > 0, "the launch's child was never seen before the judge was killed");
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -88,5 +143,6 @@ int main(void)
 	REQUIRE(judge_wait_warm(j, 1, 10000) == 0, "no warm sandbox within 10 s");
 	test_run_poll_fails(j);
 	judge_destroy(j);
+	test_killed_while_starting();
 	CHECK_DONE();
 }

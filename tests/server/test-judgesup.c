@@ -31,6 +31,7 @@
 #include "jproto.h"
 #include "judgesup.h"
 #include "log.h"
+#include "problem.h"
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -434,7 +435,52 @@ static void test_supervisor_orphan(void)
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
 }
 
-int main(void)
+/*
+ * A Run sent while a complexity estimate is in progress finishes before the
+ * estimate does: the supervisor serves its socket during an estimate (it
+ * was blocked in it for up to ~5 s, every other room's Run waiting).
+ */
+static void test_supervisor_run_during_estimate(const char *fixtures)
+{
+	char path[512];
+	struct problem *p;
+	json_t *errors = json_array();
+	struct jproto_reader rd;
+	json_t *msg;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/growth", fixtures);
+	REQUIRE(problem_load(path, &p, errors) == 0, "%s does not load", path);
+	json_decref(errors);
+	pid_t pid = supervisor(&fd);
+	jproto_reader_init(&rd);
+	REQUIRE(read_op(fd, &rd, JPROTO_OP_READY, &msg) == 1, "the supervisor never got ready");
+	json_decref(msg);
+	send_op(fd, JPROTO_OP_RUN,
+		json_pack("{s:i, s:s, s:o, s:s}", "id", 60, "kind", "complexity", "problem",
+			  problem_json(p, PROBLEM_VIEW_STORE), "code",
+			  "def count_below(nums, t):\n    return sum(1 for x in nums if x < t)\n"));
+	send_op(fd, JPROTO_OP_RUN, json_pack("{s:i, s:s}", "id", 61, "code", "print('hi')"));
+	json_int_t order[2] = { -1, -1 };
+	for (int i = 0; i < 2; i++) {
+		REQUIRE(read_op(fd, &rd, JPROTO_OP_RESULT, &msg) == 1, "result %d never came", i);
+		order[i] = json_integer_value(json_object_get(msg, "id"));
+		if (order[i] == 60)
+			CHECK(json_is_string(
+				      json_object_get(json_object_get(msg, "result"), "class")),
+			      "the estimate has no class");
+		json_decref(msg);
+	}
+	CHECK(order[0] == 61 && order[1] == 60,
+	      "results in the order %lld, %lld: the run waited for the estimate",
+	      (long long)order[0], (long long)order[1]);
+	close(fd);
+	CHECK(reap(pid) == 0, "supervisor exit status");
+	jproto_reader_finish(&rd);
+	problem_destroy(p);
+}
+
+int main(int argc, char **argv)
 {
 	uv_loop_t loop;
 
@@ -448,6 +494,8 @@ int main(void)
 	if (can_judge()) {
 		test_supervisor_run_and_hang_up();
 		test_supervisor_orphan();
+		REQUIRE(argc == 2, "usage: test-judgesup FIXTURES_DIR (tests/problems)");
+		test_supervisor_run_during_estimate(argv[1]);
 	}
 	CHECK_DONE();
 }

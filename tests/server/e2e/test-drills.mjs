@@ -413,3 +413,51 @@ test('closing a room while PostgreSQL is unreachable: 503, still open; a retry c
 	await assert.rejects(c.join(room.id, room.tokens.candidate, {}), 'a closed room refuses joins after a restart');
 	await srv.stop();
 });
+
+// Issue 16, defect 4: the admin's problem routes wait on PostgreSQL under the
+// same deadline as the other REST calls: with PostgreSQL unreachable each is
+// answered 503 promptly (it hung until the client gave up), and once it is
+// back they answer again.
+test('the admin problem routes while PostgreSQL is unreachable: 503 within the deadline', async () => {
+	const pg = await privatePg();
+	const srv = await Tandem.start({ args: ['--pg', pg.conninfo] });
+	cleanups.push(() => srv.proc && srv.stop());
+	const token = srv.adminKey;
+	const up = await srv.api('GET', '/api/problems', { token });
+	assert.equal(up.status, 200, `list with PostgreSQL up: ${up.text}`);
+	pg.stop();
+	const calls = [
+		['GET', '/api/problems'],
+		['GET', '/api/problems/pair-sum'],
+		['DELETE', '/api/problems/pair-sum'],
+		['PUT', '/api/problems/tiny', { id: 'tiny' }],
+		['PUT', '/api/problems/add', {
+			title: 'Add',
+			difficulty: 'easy',
+			statement: 'Add two numbers.',
+			signature: { kind: 'function', entry: 'add' },
+			starter: 'def add(a, b):\n    ...\n',
+			tests: { sample: [{ args: [1, 2], expected: 3 }], hidden: [{ args: [2, 2], expected: 4 }] },
+		}],
+	];
+	for (const [method, p, body] of calls) {
+		const t0 = Date.now();
+		const res = await srv.api(method, p, { token, body });
+		const ms = Date.now() - t0;
+		// A PUT of an invalid problem is refused (400) before PostgreSQL is asked.
+		if (body && !body.title) {
+			assert.equal(res.status, 400, `${method} ${p}: ${res.status} ${res.text}`);
+			continue;
+		}
+		assert.equal(res.status, 503, `${method} ${p} with PostgreSQL down: ${res.status} ${res.text}`);
+		assert.ok(ms < 8000, `${method} ${p} answered after ${ms} ms`);
+	}
+	pg.start();
+	let res = await srv.api('GET', '/api/problems', { token });
+	for (let i = 0; res.status === 503; i++) {
+		assert.ok(i < 20, `list still 503 after PostgreSQL came back: ${res.text}`);
+		res = await srv.api('GET', '/api/problems', { token });
+	}
+	assert.equal(res.status, 200, `list once PostgreSQL is back: ${res.text}`);
+	await srv.stop();
+});
