@@ -102,7 +102,8 @@ int subs_store(struct server *srv, const struct subs_row *row, void (*cb)(void *
 		"mem_kb, "
 		"detail) SELECT s.id, (t.ord - 1)::integer, t.v->>'name', "
 		"(t.v->>'hidden')::boolean, "
-		"t.v->>'verdict', (t.v->>'cpu_ms')::double precision, (t.v->>'mem_kb')::bigint, "
+		"t.v->>'verdict', coalesce((t.v->>'cpu_ms')::double precision, -1), "
+		"coalesce((t.v->>'mem_kb')::bigint, 0), "
 		"CASE WHEN (t.v->>'hidden')::boolean THEN NULL ELSE t.v - 'name' - 'hidden' - "
 		"'verdict' - 'cpu_ms' - 'mem_kb' END "
 		"FROM s, jsonb_array_elements($15::jsonb) WITH ORDINALITY AS t(v, ord)",
@@ -224,7 +225,9 @@ int subs_get(struct server *srv, const char *room, const char *id, const char *s
 	if (db_query(srv->db,
 		     "SELECT " SUMMARY_COLS ", s.code, coalesce((SELECT json_agg(json_build_object("
 		     "'name', t.name, 'hidden', t.hidden, 'verdict', t.verdict, 'cpu_ms', "
-		     "t.cpu_ms, 'mem_kb', t.mem_kb)::jsonb || CASE WHEN t.hidden THEN '{}'::jsonb "
+		     "CASE WHEN t.cpu_ms < 0 THEN NULL ELSE t.cpu_ms END, 'mem_kb', "
+		     "CASE WHEN t.cpu_ms < 0 THEN NULL ELSE t.mem_kb END)::jsonb || CASE WHEN "
+		     "t.hidden THEN '{}'::jsonb "
 		     "ELSE coalesce(t.detail, '{}'::jsonb) END ORDER BY t.idx) FROM "
 		     "submission_tests t WHERE t.submission = s.id), '[]') FROM submissions s "
 		     "WHERE s.room = $1 AND s.id = $2 AND ($3::text IS NULL OR s.seat = $3)",

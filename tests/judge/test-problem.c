@@ -409,6 +409,18 @@ static void fit(void)
 	got = problem_fit(nf, lin, 12, &conf, &alt);
 	CHECK(got == 2, "a linear curve with slower large sizes fitted as %s (%.3f)",
 	      problem_complexity_class(got), conf);
+
+	/* Measured: problems/move-zeros (in place, linear) was fitted O(n log n). */
+	static const double mz[12] = {
+		1.0e-3,	 1.8e-3,   3.3e-3,   6.6e-3,   13.6e-3,	  29.3e-3,
+		59.2e-3, 130.6e-3, 266.2e-3, 548.7e-3, 1109.1e-3, 2220.7e-3
+	};
+	double nm[12];
+	for (size_t i = 0; i < 12; i++)
+		nm[i] = (double)(32u << i);
+	got = problem_fit(nm, mz, 12, &conf, &alt);
+	CHECK(got == 2, "move-zeros' measured curve fitted as %s (%.3f)",
+	      problem_complexity_class(got), conf);
 }
 
 /*
