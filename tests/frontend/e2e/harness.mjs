@@ -106,6 +106,23 @@ export async function openRoom(page, url) {
 	});
 }
 
+/**
+ * A started environment with one room (candidate Ada, interviewer Ivan) and
+ * a page open for each seat: what most room tests begin with.  The caller
+ * stops env.
+ */
+export async function startPair() {
+	const env = await start();
+	const room = await env.tandem.createRoom({
+		names: { candidate: 'Ada', interviewer: 'Ivan' },
+	});
+	const cand = await env.page();
+	const intv = await env.page();
+	await openRoom(cand, env.link(room, 'candidate'));
+	await openRoom(intv, env.link(room, 'interviewer'));
+	return { env, room, cand, intv };
+}
+
 /** The editor's text (CodeMirror's document, not the DOM, which holds peers' name labels). */
 export function text(page) {
 	return page.evaluate(() => window.tandem.view.state.doc.toString());

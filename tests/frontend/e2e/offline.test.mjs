@@ -3,18 +3,21 @@
 // reconnect; the peer ends with everything, nothing lost or doubled.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { allowNetworkErrors, cursorAt, openRoom, shot, start, text, waitSaved, waitText, WAIT } from './harness.mjs';
+import {
+	allowNetworkErrors,
+	cursorAt,
+	openRoom,
+	shot,
+	startPair,
+	text,
+	WAIT,
+	waitSaved,
+	waitText,
+} from './harness.mjs';
 
 let env, room, cand, intv;
 before(async () => {
-	env = await start();
-	room = await env.tandem.createRoom({
-		names: { candidate: 'Ada', interviewer: 'Ivan' },
-	});
-	cand = await env.page();
-	intv = await env.page();
-	await openRoom(cand, env.link(room, 'candidate'));
-	await openRoom(intv, env.link(room, 'interviewer'));
+	({ env, room, cand, intv } = await startPair());
 });
 after(async () => {
 	await env?.stop();

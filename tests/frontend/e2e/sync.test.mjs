@@ -3,18 +3,11 @@
 // shows where it is; Run's output reaches both.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { cursorAt, openRoom, shot, start, text, waitSaved, waitText, WAIT } from './harness.mjs';
+import { cursorAt, openRoom, shot, startPair, text, WAIT, waitSaved, waitText } from './harness.mjs';
 
 let env, room, cand, intv;
 before(async () => {
-	env = await start();
-	room = await env.tandem.createRoom({
-		names: { candidate: 'Ada', interviewer: 'Ivan' },
-	});
-	cand = await env.page();
-	intv = await env.page();
-	await openRoom(cand, env.link(room, 'candidate'));
-	await openRoom(intv, env.link(room, 'interviewer'));
+	({ env, room, cand, intv } = await startPair());
 });
 after(async () => {
 	await env?.stop();
