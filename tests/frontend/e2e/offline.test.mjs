@@ -120,11 +120,24 @@ test('a socket that stops answering is dropped and the edit still arrives', asyn
 	});
 	await openRoom(p, env.link(room, 'candidate'));
 	await waitSaved(p);
+	// Every state the indicator shows is recorded: the reconnect after the
+	// dead socket is over in a fraction of a second, quicker than Playwright
+	// polls a selector.
+	await p.evaluate(() => {
+		const el = document.querySelector('.conn');
+		window.connStates = [];
+		new MutationObserver(() => window.connStates.push(el.dataset.conn)).observe(el, {
+			attributes: true,
+			attributeFilter: ['data-conn'],
+		});
+	});
 	mute = true;
 	const before = await text(intv);
 	await cursorAt(p, 0);
 	await p.keyboard.type('half = 1\n');
-	await p.waitForSelector('.conn:not([data-conn="connected"])', { timeout: 15000 });
+	// The watchdog gives up on the socket ANSWER_MS (8 s) after the first
+	// unanswered frame, shows it, and reconnects.
+	await p.waitForFunction(() => window.connStates.includes('reconnecting'), null, { timeout: 15000 });
 	await p.waitForSelector('[data-conn="connected"]', { timeout: WAIT });
 	assert.ok(sockets >= 2, 'a new socket');
 	await waitText(intv, `half = 1\n${before}`, 'the peer after the dead socket');

@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { cursorAt, shot, startPair, WAIT, waitSaved, waitText } from './harness.mjs';
 
-let env, room, cand, intv;
+let env, room, cand, intv, t0;
 before(async () => {
+	t0 = Date.now();
 	({ env, room, cand, intv } = await startPair());
 });
 after(async () => {
@@ -22,8 +23,10 @@ test('the session: two bursts of typing with a pause between, a run, a note', as
 	await cand.keyboard.type(FIRST.trimEnd());
 	await cand.keyboard.insertText('\n');
 	await waitSaved(cand);
-	// A pause that dominates the session, so its middle falls in it.
-	await new Promise((r) => setTimeout(r, 2500));
+	// A pause that dominates the session, so its middle falls in it: twice
+	// what the room's creation and the first burst took (more on a loaded
+	// machine), which the second burst and the note cannot outlast.
+	await new Promise((r) => setTimeout(r, 2500 + 2 * (Date.now() - t0)));
 	await cand.evaluate((t) => {
 		const v = window.tandem.view;
 		v.dispatch({ changes: { from: v.state.doc.length, insert: t } });
