@@ -231,22 +231,50 @@ void svc_pg_destroy(struct svc_pg *pg)
 	pg->dir[0] = '\0';
 }
 
-static void guard_expired(uv_timer_t *t)
+static void wait_expired(uv_timer_t *t)
 {
-	*(bool *)t->data = true;
+	((struct svc_wait *)t->data)->expired = true;
+}
+
+static void wait_tick(uv_timer_t *t)
+{
+	(void)t;
+}
+
+static void wait_closed(uv_handle_t *h)
+{
+	((struct svc_wait *)h->data)->open--;
+}
+
+void svc_wait_start(uv_loop_t *loop, struct svc_wait *w, unsigned guard_ms)
+{
+	w->expired = false;
+	w->open = 2;
+	uv_timer_init(loop, &w->guard);
+	uv_timer_init(loop, &w->ticker);
+	w->guard.data = w;
+	w->ticker.data = w;
+	uv_timer_start(&w->guard, wait_expired, guard_ms, 0);
+	uv_timer_start(&w->ticker, wait_tick, 10, 10);
+}
+
+void svc_wait_stop(struct svc_wait *w)
+{
+	uv_loop_t *loop = w->guard.loop;
+
+	uv_close((uv_handle_t *)&w->guard, wait_closed);
+	uv_close((uv_handle_t *)&w->ticker, wait_closed);
+	while (w->open > 0)
+		uv_run(loop, UV_RUN_NOWAIT);
 }
 
 bool svc_run_until(uv_loop_t *loop, bool *flag, unsigned guard_ms)
 {
-	uv_timer_t guard;
-	bool expired = false;
+	struct svc_wait w;
 
-	uv_timer_init(loop, &guard);
-	guard.data = &expired;
-	uv_timer_start(&guard, guard_expired, guard_ms, 0);
-	while (!*flag && !expired)
+	svc_wait_start(loop, &w, guard_ms);
+	while (!*flag && !w.expired)
 		uv_run(loop, UV_RUN_ONCE);
-	uv_close((uv_handle_t *)&guard, NULL);
-	uv_run(loop, UV_RUN_NOWAIT);
+	svc_wait_stop(&w);
 	return *flag;
 }

@@ -20,9 +20,35 @@
 #define SVC_SKIP 77
 
 /*
- * Runs loop until *flag is set or guard_ms pass (a bound that turns into
- * a failure, never a wait); returns *flag.
+ * A bounded wait on a loop: a guard timer that marks the wait expired after
+ * guard_ms (a bound that turns into a failure, never a wait), and a 10 ms
+ * ticker that wakes the loop, so a condition that changes without an event
+ * of its own is seen.  The caller owns w (on its stack is fine);
+ * svc_wait_stop closes both timers before it returns.
  */
+struct svc_wait {
+	uv_timer_t guard, ticker;
+	bool expired;
+	int open;
+};
+void svc_wait_start(uv_loop_t *loop, struct svc_wait *w, unsigned guard_ms);
+void svc_wait_stop(struct svc_wait *w);
+
+/*
+ * Turns loop until cond holds, for guard_ms at most; then REQUIRE (check.h,
+ * included by the test) fails with "timed out waiting for <what>".
+ */
+#define SVC_RUN_UNTIL(loop, cond, guard_ms, what)                  \
+	do {                                                       \
+		struct svc_wait w_;                                \
+		svc_wait_start((loop), &w_, (guard_ms));           \
+		while (!(cond) && !w_.expired)                     \
+			uv_run((loop), UV_RUN_ONCE);               \
+		svc_wait_stop(&w_);                                \
+		REQUIRE((cond), "timed out waiting for %s", what); \
+	} while (0)
+
+/* Runs loop until *flag is set or guard_ms pass; returns *flag. */
 bool svc_run_until(uv_loop_t *loop, bool *flag, unsigned guard_ms);
 
 /* A TCP port nothing listens on right now (bind to port 0, read it back). */

@@ -29,25 +29,12 @@ static struct svc_pg pg;
 static bool in_db_query;
 
 /* Runs the loop until *flag or a 30 s guard (a failure, not a wait). */
-static void guard_cb(uv_timer_t *t)
-{
-	*(bool *)t->data = true;
-}
-
 static bool run_until(bool *flag, const char *what)
 {
-	uv_timer_t guard;
-	bool expired = false;
+	bool ok = svc_run_until(&loop, flag, 30000);
 
-	uv_timer_init(&loop, &guard);
-	guard.data = &expired;
-	uv_timer_start(&guard, guard_cb, 30000, 0);
-	while (!*flag && !expired)
-		uv_run(&loop, UV_RUN_ONCE);
-	uv_close((uv_handle_t *)&guard, NULL);
-	uv_run(&loop, UV_RUN_NOWAIT);
-	CHECK(*flag, "timed out waiting for %s", what);
-	return *flag;
+	CHECK(ok, "timed out waiting for %s", what);
+	return ok;
 }
 
 /* ---- one query at a time ---------------------------------------------- */

@@ -27,25 +27,7 @@
 static uv_loop_t loop;
 static struct svc_redis redis;
 
-static void guard_cb(uv_timer_t *t)
-{
-	*(bool *)t->data = true;
-}
-
-/* Runs the loop until cond holds; a 20 s guard turns a hang into a failure. */
-#define RUN_UNTIL(cond, what)                                      \
-	do {                                                       \
-		uv_timer_t guard_;                                 \
-		bool expired_ = false;                             \
-		uv_timer_init(&loop, &guard_);                     \
-		guard_.data = &expired_;                           \
-		uv_timer_start(&guard_, guard_cb, 20000, 0);       \
-		while (!(cond) && !expired_)                       \
-			uv_run(&loop, UV_RUN_ONCE);                \
-		uv_close((uv_handle_t *)&guard_, NULL);            \
-		uv_run(&loop, UV_RUN_NOWAIT);                      \
-		REQUIRE((cond), "timed out waiting for %s", what); \
-	} while (0)
+#define RUN_UNTIL(cond, what) SVC_RUN_UNTIL(&loop, cond, 20000, what)
 
 /* ---- events ----------------------------------------------------------- */
 

@@ -22,35 +22,9 @@
 #include "services.h"
 
 static uv_loop_t loop;
-static uv_timer_t ticker;
 static struct svc_redis redis;
 
-static void tick_cb(uv_timer_t *t)
-{
-	(void)t;
-}
-
-static void guard_cb(uv_timer_t *t)
-{
-	*(bool *)t->data = true;
-}
-
-/* Turns the loop until cond holds, for 20 s at most (a bound on failure, not a wait). */
-#define RUN_UNTIL(cond, what)                                      \
-	do {                                                       \
-		uv_timer_t guard_;                                 \
-		bool expired_ = false;                             \
-		uv_timer_init(&loop, &guard_);                     \
-		guard_.data = &expired_;                           \
-		uv_timer_start(&guard_, guard_cb, 20000, 0);       \
-		uv_timer_start(&ticker, tick_cb, 10, 10);          \
-		while (!(cond) && !expired_)                       \
-			uv_run(&loop, UV_RUN_ONCE);                \
-		uv_timer_stop(&ticker);                            \
-		uv_close((uv_handle_t *)&guard_, NULL);            \
-		uv_run(&loop, UV_RUN_NOWAIT);                      \
-		REQUIRE((cond), "timed out waiting for %s", what); \
-	} while (0)
+#define RUN_UNTIL(cond, what) SVC_RUN_UNTIL(&loop, cond, 20000, what)
 
 struct seen {
 	int ups, closed;
@@ -190,9 +164,7 @@ int main(void)
 	}
 	REQUIRE(rc == 0, "start a private Redis");
 	REQUIRE(uv_loop_init(&loop) == 0, "uv_loop_init");
-	uv_timer_init(&loop, &ticker);
 	test_life();
-	uv_close((uv_handle_t *)&ticker, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);
 	svc_redis_destroy(&redis);

@@ -54,34 +54,8 @@ static struct svc_redis redis;
 static struct svc_pg pg;
 static struct db *db;
 static PGconn *admin;
-static uv_timer_t ticker;
 
-static void guard_cb(uv_timer_t *t)
-{
-	*(bool *)t->data = true;
-}
-
-static void tick_cb(uv_timer_t *t)
-{
-	(void)t;
-}
-
-/* Runs the loop until cond holds (a ticker re-checks it every 10 ms); a 30 s guard fails. */
-#define RUN_UNTIL(cond, what)                                      \
-	do {                                                       \
-		uv_timer_t guard_;                                 \
-		bool expired_ = false;                             \
-		uv_timer_init(&loop, &guard_);                     \
-		guard_.data = &expired_;                           \
-		uv_timer_start(&guard_, guard_cb, 30000, 0);       \
-		uv_timer_start(&ticker, tick_cb, 10, 10);          \
-		while (!(cond) && !expired_)                       \
-			uv_run(&loop, UV_RUN_ONCE);                \
-		uv_timer_stop(&ticker);                            \
-		uv_close((uv_handle_t *)&guard_, NULL);            \
-		uv_run(&loop, UV_RUN_NOWAIT);                      \
-		REQUIRE((cond), "timed out waiting for %s", what); \
-	} while (0)
+#define RUN_UNTIL(cond, what) SVC_RUN_UNTIL(&loop, cond, 30000, what)
 
 /* ---- blocking helpers (the test's own thread, not the loop's work) -------- */
 
@@ -1225,7 +1199,6 @@ int main(int argc, char **argv)
 		 "('roomE'), ('roomF'), ('roomG'), ('roomH'), ('roomI'), ('roomJ'), ('roomK'), "
 		 "('roomL')");
 	uv_loop_init(&loop);
-	uv_timer_init(&loop, &ticker);
 	REQUIRE(db_create(&loop, pg.conninfo, NULL, &db) == 0, "db_create");
 
 	test_order_once();
@@ -1242,7 +1215,6 @@ int main(int argc, char **argv)
 	test_reserve_nomem();
 
 	db_destroy(db);
-	uv_close((uv_handle_t *)&ticker, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	CHECK(uv_loop_close(&loop) == 0, "handles left open on the loop");
 	PQfinish(admin);
