@@ -111,6 +111,27 @@ static char *with(const char *base, const char *from, const char *to)
 	return s;
 }
 
+/* problem.yaml with one change (from -> to) each, and the error it must give. */
+struct yaml_case {
+	const char *name, *from, *to, *want;
+};
+static const struct yaml_case yaml_cases[] = {
+	{ "missing", "title: Add Two\n", "", "missing key 'title'" },
+	{ "unknown", "tags: [math]\n", "tags: [math]\nlimit: {cpu_ms: 5}\n",
+	  "problem.yaml:5: unknown key 'limit'" },
+	{ "cmp", "tags: [math]\n", "tags: [math]\ncompare: fuzzy\n",
+	  "problem.yaml:5: unknown comparator 'fuzzy'" },
+	{ "dup-key", "tags: [math]\n", "tags: [math]\ntitle: Again\n",
+	  "problem.yaml:5: duplicate key 'title'" },
+	{ "bad-id", "id: add-two", "id: Add_Two", "problem.yaml:1: id 'Add_Two' must match" },
+	{ "diff", "difficulty: easy", "difficulty: trivial",
+	  "difficulty must be easy, medium or hard" },
+	{ "kind", "kind: function", "kind: script", "signature.kind must be function" },
+	{ "no-entry", "def add(a, b)", "def plus(a, b)", "the starter defines no add(...)" },
+	{ "limits", "tags: [math]\n", "tags: [math]\nlimits: {cpu_ms: 0}\n",
+	  "'limits.cpu_ms' must be an integer" },
+};
+
 static void bad_inputs(void)
 {
 	char *y;
@@ -118,38 +139,13 @@ static void bad_inputs(void)
 	/* Each key's own case; the line is where the mistake is. */
 	REFUSED(make("bad-yaml", "id: x\ntitle: [unclosed\n", good_sample, good_hidden),
 		"problem.yaml:3: bad YAML");
-	y = with(good_yaml, "title: Add Two\n", "");
-	REFUSED(make("missing", y, good_sample, good_hidden), "missing key 'title'");
-	free(y);
-	y = with(good_yaml, "tags: [math]\n", "tags: [math]\nlimit: {cpu_ms: 5}\n");
-	REFUSED(make("unknown", y, good_sample, good_hidden),
-		"problem.yaml:5: unknown key 'limit'");
-	free(y);
-	y = with(good_yaml, "tags: [math]\n", "tags: [math]\ncompare: fuzzy\n");
-	REFUSED(make("cmp", y, good_sample, good_hidden),
-		"problem.yaml:5: unknown comparator 'fuzzy'");
-	free(y);
-	y = with(good_yaml, "tags: [math]\n", "tags: [math]\ntitle: Again\n");
-	REFUSED(make("dup-key", y, good_sample, good_hidden),
-		"problem.yaml:5: duplicate key 'title'");
-	free(y);
-	y = with(good_yaml, "id: add-two", "id: Add_Two");
-	REFUSED(make("bad-id", y, good_sample, good_hidden),
-		"problem.yaml:1: id 'Add_Two' must match");
-	free(y);
-	y = with(good_yaml, "difficulty: easy", "difficulty: trivial");
-	REFUSED(make("diff", y, good_sample, good_hidden),
-		"difficulty must be easy, medium or hard");
-	free(y);
-	y = with(good_yaml, "kind: function", "kind: script");
-	REFUSED(make("kind", y, good_sample, good_hidden), "signature.kind must be function");
-	free(y);
-	y = with(good_yaml, "def add(a, b)", "def plus(a, b)");
-	REFUSED(make("no-entry", y, good_sample, good_hidden), "the starter defines no add(...)");
-	free(y);
-	y = with(good_yaml, "tags: [math]\n", "tags: [math]\nlimits: {cpu_ms: 0}\n");
-	REFUSED(make("limits", y, good_sample, good_hidden), "'limits.cpu_ms' must be an integer");
-	free(y);
+	for (size_t i = 0; i < sizeof(yaml_cases) / sizeof(yaml_cases[0]); i++) {
+		const struct yaml_case *c = &yaml_cases[i];
+
+		y = with(good_yaml, c->from, c->to);
+		REFUSED(make(c->name, y, good_sample, good_hidden), c->want);
+		free(y);
+	}
 
 	/* Test files. */
 	REFUSED(make("bad-json", good_yaml, good_sample,
