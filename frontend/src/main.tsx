@@ -33,8 +33,19 @@ export function route(pathname: string, search: string): Route {
 	return { page: 'notfound' };
 }
 
+/** The tab's title before a page knows more (the room names its problem and seat). */
+const TITLES: Record<Route['page'], string> = {
+	room: 'Interview · Tandem',
+	replay: 'Replay · Tandem',
+	dashboard: 'Rooms · Tandem',
+	problems: 'Problems · Tandem',
+	home: 'Tandem',
+	notfound: 'Not found · Tandem',
+};
+
 function App() {
 	const r = route(location.pathname, location.search);
+	document.title = TITLES[r.page];
 	const loading = <div class="loading">Loading…</div>;
 	switch (r.page) {
 		case 'room':

@@ -265,7 +265,7 @@ function Player(props: { replay: Replay; room: string }) {
 							<li>
 								{flags.pastes} pastes ({flags.largePastes} large)
 							</li>
-							<li>{flags.blurs} times left the tab</li>
+							<li>{flags.blurs === 1 ? 'left the tab once' : `left the tab ${flags.blurs} times`}</li>
 							<li>
 								{flags.runs} runs, {flags.submits} submissions
 							</li>

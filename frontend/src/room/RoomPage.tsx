@@ -10,6 +10,7 @@ import { OutputPane, SubmissionsPane } from './OutputPane';
 import { ProblemPane } from './ProblemPane';
 import { ActivityPane, NotesPane } from './StaffPanes';
 import { type RoomState, Session } from './session';
+import { roomTitle } from './texts';
 
 export function RoomPage(props: { room: string }) {
 	const token = useMemo(() => takeToken(props.room, 'room'), [props.room]);
@@ -105,6 +106,11 @@ function Room(props: { room: string; token: string; claims: NonNullable<ReturnTy
 	useEffect(() => {
 		editor.current?.setEditable(!s.fatal && s.seat !== 'observer' && s.agent > 0);
 	}, [s.fatal, s.seat, s.agent]);
+
+	// The tab says which interview it is: three of them open must be told apart.
+	useEffect(() => {
+		document.title = roomTitle(s.problem?.title, s.name, s.seat);
+	}, [s.problem?.title, s.name, s.seat]);
 
 	// A full-page state (fatal close, start failure, unreachable) covers the
 	// room but never unmounts it: the editor lives in the host div, created

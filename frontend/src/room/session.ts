@@ -11,6 +11,7 @@
 import type { Doc, TandemCrdt } from '../lib/crdt';
 import { loadCrdt } from '../lib/crdt';
 import { Connection, type ConnState, type Fatal, wsUrl } from '../lib/connection';
+import { errorText, NOT_CONNECTED } from './texts';
 import { Observable } from '../lib/observable';
 import {
 	type ComplexityResult,
@@ -376,7 +377,7 @@ export class Session {
 					this.state.update({ switchError: `No problem with id '${this.switching}' in the bank.` });
 					return;
 				}
-				this.state.update({ lastError: errorText(m.code, m.message) });
+				this.state.update({ lastError: errorText(m.code, m.message, m.retry_ms) });
 				return;
 			case 'awareness':
 				this.onMessage(m);
@@ -387,23 +388,5 @@ export class Session {
 	}
 }
 
-export const NOT_CONNECTED =
-	'Not connected: Run and Submit wait for the connection to come back (your edits are kept on this device).';
-
 /** Refusals of an update that a later resend can cure (docs/protocol.md). */
 const RESEND = new Set(['rate_limited', 'overloaded', 'internal']);
-
-export function errorText(code: string, message?: string): string {
-	const known: Record<string, string> = {
-		run_in_progress: 'A run is already in progress.',
-		rate_limited: 'Too many requests; wait a moment.',
-		judge_busy: 'The judge is busy; try again shortly.',
-		judge_down: 'Running code is unavailable on this server right now.',
-		no_problem: 'This room has no problem to test against.',
-		no_generator: 'This problem has no input generator for a complexity estimate.',
-		forbidden: 'Your seat may not do that.',
-		doc_too_large: 'The document is too large.',
-		not_implemented: 'This server does not support that yet.',
-	};
-	return known[code] ?? `${code}${message ? `: ${message}` : ''}`;
-}

@@ -18,6 +18,11 @@ test('the token leaves the address bar', async () => {
 	assert.doesNotMatch(intv.url(), /token/);
 });
 
+test('each tab is titled with its person and seat', async () => {
+	await cand.waitForFunction(() => document.title.endsWith('· Ada (candidate) · Tandem'), null, { timeout: WAIT });
+	await intv.waitForFunction(() => document.title.endsWith('· Ivan (interviewer) · Tandem'), null, { timeout: WAIT });
+});
+
 test('concurrent typing at different places ends equal', async () => {
 	await cursorAt(cand, 0);
 	await cand.keyboard.type('x = 1\n');
