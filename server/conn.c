@@ -1,11 +1,12 @@
 /*
  * conn.c - one WebSocket connection's output: send queue, acks, flush,
- * heartbeat, and the budget of what it may send.
+ * heartbeat, the budget of what it may send and the pace of its awareness.
  *
  * Knows libwebsockets (it writes the frames) and nothing of rooms: what a
- * message means is room.c's business, and the two things this file needs
+ * message means is room.c's business, and the three things this file needs
  * from above (a catch-up when a queue overflowed, the note that a queue
- * drained) come through srv->conn_hooks.  ws.c creates and destroys
+ * drained, a held awareness whose window opened) come through
+ * srv->conn_hooks.  ws.c creates and destroys
  * connections from its lws callbacks and hands received frames up.
  *
  * Each connection has a bounded send queue.  A peer that cannot keep up
@@ -248,6 +249,83 @@ bool conn_take_budget(struct conn *c, size_t len)
 	wait = bucket_wait_ms(&c->budget_msgs, msgs, 1);
 	wait_bytes = bucket_wait_ms(&c->budget_bytes, bytes, (double)len);
 	conn_send_error(c, NULL, PERR_RATE_LIMITED, NULL, wait > wait_bytes ? wait : wait_bytes);
+	return false;
+}
+
+/* ---- awareness pacing ------------------------------------------------------ */
+
+/*
+ * A cursor moves with every keystroke and every click, and the peer needs
+ * only where it is now: one awareness of a connection per
+ * CONN_AWARENESS_MS is relayed, and what comes in between waits, the
+ * latest replacing the one before, until the window opens.  A client
+ * sending awareness as fast as its socket takes it (4 KB each) made the
+ * server parse, copy and write every frame to each peer, and the peers
+ * read them all (bench/server flood phase).  Held frames cost no
+ * allocation of their own (the parsed message is kept) and one timer
+ * serves every connection.
+ */
+static void aw_unlist(struct conn *c)
+{
+	if (!lws_dll2_is_detached(&c->aw_node))
+		lws_dll2_remove(&c->aw_node);
+}
+
+static void aw_timer_cb(uv_timer_t *t);
+
+/* Arms the timer for due (uv_now() ms) unless it is armed for sooner. */
+static void aw_arm(struct server *srv, uint64_t due)
+{
+	uint64_t now = uv_now(srv->loop);
+
+	if (uv_is_active((uv_handle_t *)&srv->aw_timer) && srv->aw_due <= due)
+		return;
+	srv->aw_due = due;
+	uv_timer_start(&srv->aw_timer, aw_timer_cb, due > now ? due - now : 0, 0);
+}
+
+/* The held awareness frames whose window opened go up to the room; the timer waits for the next. */
+static void aw_timer_cb(uv_timer_t *t)
+{
+	struct server *srv = t->data;
+	uint64_t now = uv_now(srv->loop), next = UINT64_MAX;
+
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, srv->aw_conns.head)
+	{
+		struct conn *c = lws_container_of(d, struct conn, aw_node);
+
+		if (c->aw_next_ms <= now) {
+			json_t *msg = c->aw_held;
+
+			c->aw_held = NULL;
+			aw_unlist(c);
+			c->aw_next_ms = now + CONN_AWARENESS_MS;
+			srv->conn_hooks.awareness(c, msg);
+			json_decref(msg);
+		} else if (c->aw_next_ms < next) {
+			next = c->aw_next_ms;
+		}
+	}
+	lws_end_foreach_dll_safe(d, d1);
+	if (next != UINT64_MAX)
+		aw_arm(srv, next);
+}
+
+bool conn_pace_awareness(struct conn *c, json_t *msg)
+{
+	struct server *srv = c->srv;
+	uint64_t now = uv_now(srv->loop);
+
+	if (!c->aw_held && now >= c->aw_next_ms) {
+		c->aw_next_ms = now + CONN_AWARENESS_MS;
+		return true;
+	}
+	json_decref(c->aw_held);
+	c->aw_held = json_incref(msg);
+	if (lws_dll2_is_detached(&c->aw_node)) {
+		lws_dll2_add_tail(&c->aw_node, &srv->aw_conns);
+		aw_arm(srv, c->aw_next_ms);
+	}
 	return false;
 }
 
@@ -598,6 +676,8 @@ void conn_destroy(struct conn *c)
 	lws_dll2_remove(&c->all_node);
 	flush_unlist(c);
 	ack_unlist(c);
+	aw_unlist(c);
+	json_decref(c->aw_held);
 	queue_drop(c);
 	crdt_version_finish(&c->ack);
 	crdt_version_finish(&c->delivered);
@@ -620,6 +700,9 @@ int conn_start(struct server *srv, const struct conn_hooks *hooks)
 	srv->ack_timer.data = srv;
 	uv_timer_init(srv->loop, &srv->ack_timer);
 	uv_unref((uv_handle_t *)&srv->ack_timer);
+	srv->aw_timer.data = srv;
+	uv_timer_init(srv->loop, &srv->aw_timer);
+	uv_unref((uv_handle_t *)&srv->aw_timer);
 	srv->beat_timer.data = srv;
 	uv_timer_init(srv->loop, &srv->beat_timer);
 	uv_timer_start(&srv->beat_timer, beat_cb, beat_tick_ms(srv), beat_tick_ms(srv));

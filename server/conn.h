@@ -34,6 +34,8 @@ struct conn_hooks {
 	void (*resync)(struct conn *c);
 	/* Everything queued for c was written (c->delivered may move up). */
 	void (*drained)(struct conn *c);
+	/* c's held awareness (borrowed for the call) may be relayed now (conn_pace_awareness). */
+	void (*awareness)(struct conn *c, json_t *msg);
 };
 
 /*
@@ -87,6 +89,10 @@ struct conn {
 	struct bucket budget_msgs, budget_bytes;
 	/* notes and events, which the timeline records: room-msg.c's own, smaller budget */
 	struct bucket budget_recorded;
+	/* awareness pacing (conn_pace_awareness): the latest one waiting for its window */
+	json_t *aw_held;
+	uint64_t aw_next_ms; /* uv_now() from which the next one may be relayed */
+	lws_dll2_t aw_node;  /* in srv->aw_conns while one is held */
 };
 
 /* Queues a JSON message (consumed: the reference is dropped). */
@@ -121,8 +127,8 @@ void conn_close(struct conn *c, int code, const char *reason);
  * (borrowed; NULL on out of memory); conn_destroy() frees it and
  * everything queued (accepts NULL), once lws has closed wsi and the room
  * let go of it.  conn_start() sets up the flush, ack and heartbeat machinery
- * on srv->loop (hooks copied); conn_finish() frees what it allocated, after
- * the loop ended.
+ * on srv->loop (hooks copied), and the awareness timer; conn_finish() frees what it allocated,
+ * after the loop ended.
  */
 struct conn *conn_create(struct server *srv, struct lws *wsi);
 void conn_destroy(struct conn *c);
@@ -137,6 +143,16 @@ void conn_heard(struct conn *c);
  * rate_limited with the retry_ms after which such a frame passes.
  */
 bool conn_take_budget(struct conn *c, size_t len);
+/*
+ * Awareness pacing (docs/protocol.md "Awareness"): at most one awareness
+ * frame of a connection is relayed per CONN_AWARENESS_MS.  True: msg may
+ * be relayed now (the window starts).  False: msg (borrowed: a reference
+ * is taken) is held instead, replacing the one held before, and
+ * conn_hooks.awareness gets it when the window opens, unless c is
+ * destroyed first.
+ */
+#define CONN_AWARENESS_MS 50
+bool conn_pace_awareness(struct conn *c, json_t *msg);
 /* lws says c's socket is writable: 0, or -1 to close it. */
 int conn_writeable(struct conn *c);
 

@@ -230,7 +230,7 @@ static struct lws_http_mount mount_all;
 
 int ws_start(struct server *srv, const char *host, int port, const char *static_dir)
 {
-	static const struct conn_hooks hooks = { room_resync, room_drained };
+	static const struct conn_hooks hooks = { room_resync, room_drained, room_awareness };
 	struct lws_context_creation_info info;
 	void *foreign[1] = { srv->loop };
 
