@@ -34,8 +34,11 @@ struct conn_hooks {
 	void (*resync)(struct conn *c);
 	/* Everything queued for c was written (c->delivered may move up). */
 	void (*drained)(struct conn *c);
-	/* c's held awareness (borrowed for the call) may be relayed now (conn_pace_awareness). */
-	void (*awareness)(struct conn *c, json_t *msg);
+	/*
+	 * The awareness frame held for c (conn_hold_awareness), unparsed, may go
+	 * on now: len bytes at frame, borrowed for the call.
+	 */
+	void (*awareness)(struct conn *c, const unsigned char *frame, size_t len);
 };
 
 /*
@@ -89,21 +92,23 @@ struct conn {
 	struct bucket budget_msgs, budget_bytes;
 	/* notes and events, which the timeline records: room-msg.c's own, smaller budget */
 	struct bucket budget_recorded;
-	/* awareness pacing (conn_pace_awareness): the latest one waiting for its window */
-	json_t *aw_held;
-	uint64_t aw_next_ms; /* uv_now() from which the next one may be relayed */
-	lws_dll2_t aw_node;  /* in srv->aw_conns while one is held */
+	/* awareness pacing (conn_hold_awareness): the latest frame waiting for its window */
+	unsigned char *aw_frame; /* PROTO_AWARENESS_MAX bytes once one was held; NULL before */
+	size_t aw_len;		 /* bytes held; 0: none */
+	uint64_t aw_next_ms;	 /* uv_now() from which the next one may go on */
+	lws_dll2_t aw_node;	 /* in srv->aw_conns while one is held */
 };
 
 /* Queues a JSON message (consumed: the reference is dropped). */
 void conn_send_json(struct conn *c, json_t *msg);
 /*
- * Queues a JSON message that the next one of its kind supersedes
- * (awareness; consumed): dropped rather than queued when the connection
- * is half its queue bound behind, and dropped with the updates on
- * overflow, so it never gets a peer closed.
+ * Queues a text frame of len bytes (copied): one message serialized once
+ * for many connections.  ephemeral: the next one of its kind supersedes it
+ * (awareness): dropped rather than queued when the connection is half its
+ * queue bound behind, and dropped with the updates on overflow, so it
+ * never gets a peer closed.
  */
-void conn_send_ephemeral(struct conn *c, json_t *msg);
+void conn_send_text(struct conn *c, const char *text, size_t len, bool ephemeral);
 /* Queues a binary frame (copied). */
 void conn_send_binary(struct conn *c, const uint8_t *data, size_t len);
 /* Queues a catch-up update (copied), exempt from the send-queue bound. */
@@ -145,14 +150,15 @@ void conn_heard(struct conn *c);
 bool conn_take_budget(struct conn *c, size_t len);
 /*
  * Awareness pacing (docs/protocol.md "Awareness"): at most one awareness
- * frame of a connection is relayed per CONN_AWARENESS_MS.  True: msg may
- * be relayed now (the window starts).  False: msg (borrowed: a reference
- * is taken) is held instead, replacing the one held before, and
- * conn_hooks.awareness gets it when the window opens, unless c is
- * destroyed first.
+ * frame of a connection goes on per CONN_AWARENESS_MS.  An awareness frame
+ * of len bytes (at most PROTO_AWARENESS_MAX) came in at data (borrowed).
+ * False: the window was open and this one opens it again: the caller
+ * handles it now.  True: it is held instead, unparsed (copied, replacing
+ * the one held before, which is never read), and conn_hooks.awareness
+ * gets it when the window opens, unless c is destroyed first.
  */
 #define CONN_AWARENESS_MS 50
-bool conn_pace_awareness(struct conn *c, json_t *msg);
+bool conn_hold_awareness(struct conn *c, const unsigned char *data, size_t len);
 /* lws says c's socket is writable: 0, or -1 to close it. */
 int conn_writeable(struct conn *c);
 

@@ -646,17 +646,6 @@ static json_t *from_json(const struct conn *c)
 			 (int)c->agent, "name", c->name);
 }
 
-void room_awareness(struct conn *c, json_t *msg)
-{
-	json_t *out;
-
-	if (!c->room)
-		return; /* it left while its awareness waited */
-	out = json_deep_copy(msg);
-	json_object_set_new(out, "from", from_json(c));
-	room__send(c->room, PROTO_AWARENESS, out, c);
-}
-
 /*
  * Notes and events a connection may have recorded, a second and at once: a
  * person pastes or leaves the tab a few times a minute.  Within the frame
@@ -692,15 +681,19 @@ void room_on_json(struct conn *c, enum proto_msg m, json_t *msg, size_t len)
 	json_t *id = json_object_get(msg, "id");
 
 	switch (m) {
-	case PROTO_AWARENESS:
+	case PROTO_AWARENESS: {
+		json_t *out;
+
+		/* Paced already (ws.c, conn_hold_awareness): this one goes on. */
 		if (len > PROTO_AWARENESS_MAX) {
 			conn_send_error(c, id, PERR_BAD_REQUEST, "awareness over 4096 bytes", 0);
 			break;
 		}
-		/* One a window is relayed; a later one waits, the latest wins (conn.c). */
-		if (conn_pace_awareness(c, msg))
-			room_awareness(c, msg);
+		out = json_deep_copy(msg);
+		json_object_set_new(out, "from", from_json(c));
+		room__send(r, PROTO_AWARENESS, out, c);
 		break;
+	}
 	case PROTO_RUN: {
 		const char *mode = json_string_value(json_object_get(msg, "mode"));
 		enum run_kind kind = RUN_SCRIPT;

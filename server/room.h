@@ -135,12 +135,6 @@ void room_on_update(struct conn *c, const uint8_t *data, size_t len);
 void room_resync(struct conn *c);
 /* Everything queued for c was written: c->delivered is the document's version. */
 void room_drained(struct conn *c);
-/*
- * Relays c's awareness msg (borrowed) to the room's other connections with
- * "from" added, if c is still in a room: at once, or when conn.c's pacing
- * window opens (conn_hooks.awareness).
- */
-void room_awareness(struct conn *c, json_t *msg);
 /* ---- the layers below, calling up ---- */
 
 /* A presence transition the presence module saw (LEFT timer, another node). */

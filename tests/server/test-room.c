@@ -28,6 +28,7 @@
 #include "room.h"
 #include "server.h"
 #include "timeline.h"
+#include "ws.h"
 
 static struct server srv;
 static uv_loop_t loop;
@@ -310,12 +311,20 @@ static bool run_until_awareness(const struct conn *c, int n)
 	return count_text(c, "\"awareness\"") >= n;
 }
 
+/* c sends the text frame text, as the WebSocket callback hands it on (ws.c). */
+static void send_frame(struct conn *c, const char *text)
+{
+	ws__on_message(c, (const unsigned char *)text, strlen(text), false);
+}
+
 /*
  * Awareness is paced per sender (issue 14, defect 3): of a burst of 100,
  * the peers get the first at once and then only the latest, when the
- * sender's window opens; one held when its sender goes is dropped.
- * Before, every frame was relayed and a flooding candidate's peer read
- * 4 KB awareness frames as fast as the candidate could send them.
+ * sender's window opens, whatever the order of its keys; a malformed one
+ * held is answered when it would have gone on; one held when its sender
+ * goes is dropped.  Before, every frame was relayed and a flooding
+ * candidate's peer read 4 KB awareness frames as fast as the candidate
+ * could send them.
  */
 static void test_awareness_paced(void)
 {
@@ -329,9 +338,12 @@ static void test_awareness_paced(void)
 	cand = join(r, SEAT_CANDIDATE, "Cam");
 	obs = join(r, SEAT_OBSERVER, "Oz");
 	for (int i = 0; i < 100; i++) {
-		int n = snprintf(frame, sizeof(frame), "{\"t\":\"awareness\",\"n\":%d}", i);
-
-		send_msg(cand, PROTO_AWARENESS, frame, (size_t)n);
+		/* As clients write it, and every 10th with its keys in another order. */
+		snprintf(frame, sizeof(frame),
+			 i % 10 == 5 ? "{\"n\":%d,\"t\":\"awareness\"}"
+				     : "{\"t\":\"awareness\",\"n\":%d}",
+			 i);
+		send_frame(cand, frame);
 	}
 	got = count_text(iv, "\"awareness\"");
 	CHECK(got == 1, "one of a burst of 100 relayed at once (got %d)", got);
@@ -349,9 +361,17 @@ static void test_awareness_paced(void)
 	      count_text(obs, "\"awareness\""));
 	CHECK(count_text(cand, "\"awareness\"") == 0, "the sender none");
 
+	/* Malformed, held unparsed: its sender is told when it would have gone on. */
+	send_frame(cand, "{\"t\":\"awareness\",\"n\":");
+	CHECK(cand->aw_len > 0 && count_text(cand, "\"bad_request\"") == 0,
+	      "a malformed awareness waits for the window unread");
+	run_until_awareness(iv, 3);
+	CHECK(count_text(cand, "\"bad_request\"") == 1, "then its sender gets bad_request");
+	CHECK(count_text(iv, "\"awareness\"") == 2, "and the peer nothing");
+
 	/* Within the next window: held; its sender leaves; nothing more goes out. */
-	send_msg(cand, PROTO_AWARENESS, "{\"t\":\"awareness\",\"n\":100}", 28);
-	CHECK(cand->aw_held != NULL, "the next one waits for the window");
+	send_frame(cand, "{\"t\":\"awareness\",\"n\":100}");
+	CHECK(cand->aw_len > 0, "the next one waits for the window");
 	leave(cand);
 	run_until_awareness(iv, 3);
 	CHECK(count_text(iv, "\"awareness\"") == 2, "a held awareness of a sender gone is dropped");
@@ -396,7 +416,6 @@ static void test_overloaded(void)
 
 int main(void)
 {
-	static const struct conn_hooks hooks = { room_resync, room_drained, room_awareness };
 
 	uv_loop_init(&loop);
 	srv.loop = &loop;
@@ -410,7 +429,7 @@ int main(void)
 	srv.lim.ack_delay_ms = 200;
 	srv.lim.send_queue_bytes = 4 << 20;
 	srv.judge_down = "no judge in this test";
-	REQUIRE(conn_start(&srv, &hooks) == 0, "conn_start");
+	REQUIRE(conn_start(&srv, &ws__conn_hooks) == 0, "conn_start");
 	test_join_and_release();
 	test_messages();
 	test_recorded_budget();
