@@ -1,11 +1,12 @@
 /*
  * conn.c - one WebSocket connection's output: send queue, acks, flush,
- * heartbeat, and the budget of what it may send.
+ * heartbeat, the budget of what it may send and the pace of its awareness.
  *
  * Knows libwebsockets (it writes the frames) and nothing of rooms: what a
- * message means is room.c's business, and the two things this file needs
+ * message means is room.c's business, and the three things this file needs
  * from above (a catch-up when a queue overflowed, the note that a queue
- * drained) come through srv->conn_hooks.  ws.c creates and destroys
+ * drained, a held awareness whose window opened) come through
+ * srv->conn_hooks.  ws.c creates and destroys
  * connections from its lws callbacks and hands received frames up.
  *
  * Each connection has a bounded send queue.  A peer that cannot keep up
@@ -155,7 +156,12 @@ static void enqueue(struct conn *c, const void *data, size_t len, bool binary, u
 	flush_list(c);
 }
 
-static void send_json(struct conn *c, json_t *msg, bool ephemeral)
+void conn_send_text(struct conn *c, const char *text, size_t len, bool ephemeral)
+{
+	enqueue(c, text, len, false, 0, false, ephemeral);
+}
+
+void conn_send_json(struct conn *c, json_t *msg)
 {
 	char *s;
 
@@ -165,18 +171,8 @@ static void send_json(struct conn *c, json_t *msg, bool ephemeral)
 	json_decref(msg);
 	if (!s)
 		return;
-	enqueue(c, s, strlen(s), false, 0, false, ephemeral);
+	enqueue(c, s, strlen(s), false, 0, false, false);
 	free(s);
-}
-
-void conn_send_json(struct conn *c, json_t *msg)
-{
-	send_json(c, msg, false);
-}
-
-void conn_send_ephemeral(struct conn *c, json_t *msg)
-{
-	send_json(c, msg, true);
 }
 
 void conn_send_binary(struct conn *c, const uint8_t *data, size_t len)
@@ -231,6 +227,24 @@ void conn_close(struct conn *c, int code, const char *reason)
  */
 #define BYTES_PER_S(lim) (16.0 * (double)(lim).max_frame)
 
+/*
+ * The answer to a frame over budget, as conn_send_error() writes it
+ * (proto.h's names and message need no escaping), without building and
+ * serializing a JSON object: a flood is refused for the cost of one
+ * snprintf.  No log line: a flooding client would write one per frame.
+ */
+static void send_rate_limited(struct conn *c, unsigned retry_ms)
+{
+	char buf[192];
+	int n = snprintf(buf, sizeof(buf),
+			 "{\"t\":\"%s\",\"code\":\"%s\",\"message\":\"%s\",\"retry_ms\":%u}",
+			 proto_msg_name(PROTO_ERROR), proto_err_code(PERR_RATE_LIMITED),
+			 proto_err_message(PERR_RATE_LIMITED), retry_ms);
+
+	if (n > 0 && (size_t)n < sizeof(buf))
+		enqueue(c, buf, (size_t)n, false, 0, false, false);
+}
+
 bool conn_take_budget(struct conn *c, size_t len)
 {
 	const struct server_limits *lim = &c->srv->lim;
@@ -247,8 +261,89 @@ bool conn_take_budget(struct conn *c, size_t len)
 	}
 	wait = bucket_wait_ms(&c->budget_msgs, msgs, 1);
 	wait_bytes = bucket_wait_ms(&c->budget_bytes, bytes, (double)len);
-	conn_send_error(c, NULL, PERR_RATE_LIMITED, NULL, wait > wait_bytes ? wait : wait_bytes);
+	send_rate_limited(c, wait > wait_bytes ? wait : wait_bytes);
 	return false;
+}
+
+/* ---- awareness pacing ------------------------------------------------------ */
+
+/*
+ * A cursor moves with every keystroke and every click, and the peer needs
+ * only where it is now: one awareness of a connection per
+ * CONN_AWARENESS_MS goes on, and what comes in between waits, the latest
+ * replacing the one before, until the window opens.  A client sending
+ * awareness as fast as its socket takes it (4 KB each) made the server
+ * parse, copy and write every frame to each peer, and the peers read them
+ * all (bench/server flood phase).  A held frame is kept as it came, not
+ * parsed (ws.c parses it when it goes on: the ones replaced cost a copy),
+ * in one buffer per connection allocated the first time; one timer serves
+ * every connection.
+ */
+static void aw_unlist(struct conn *c)
+{
+	if (!lws_dll2_is_detached(&c->aw_node))
+		lws_dll2_remove(&c->aw_node);
+}
+
+static void aw_timer_cb(uv_timer_t *t);
+
+/* Arms the timer for due (uv_now() ms) unless it is armed for sooner. */
+static void aw_arm(struct server *srv, uint64_t due)
+{
+	uint64_t now = uv_now(srv->loop);
+
+	if (uv_is_active((uv_handle_t *)&srv->aw_timer) && srv->aw_due <= due)
+		return;
+	srv->aw_due = due;
+	uv_timer_start(&srv->aw_timer, aw_timer_cb, due > now ? due - now : 0, 0);
+}
+
+/* The held awareness frames whose window opened go up to the room; the timer waits for the next. */
+static void aw_timer_cb(uv_timer_t *t)
+{
+	struct server *srv = t->data;
+	uint64_t now = uv_now(srv->loop), next = UINT64_MAX;
+
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, srv->aw_conns.head)
+	{
+		struct conn *c = lws_container_of(d, struct conn, aw_node);
+
+		if (c->aw_next_ms <= now) {
+			size_t len = c->aw_len;
+
+			c->aw_len = 0;
+			aw_unlist(c);
+			c->aw_next_ms = now + CONN_AWARENESS_MS;
+			srv->conn_hooks.awareness(c, c->aw_frame, len);
+		} else if (c->aw_next_ms < next) {
+			next = c->aw_next_ms;
+		}
+	}
+	lws_end_foreach_dll_safe(d, d1);
+	if (next != UINT64_MAX)
+		aw_arm(srv, next);
+}
+
+bool conn_hold_awareness(struct conn *c, const unsigned char *data, size_t len)
+{
+	struct server *srv = c->srv;
+	uint64_t now = uv_now(srv->loop);
+
+	if (len == 0 || len > PROTO_AWARENESS_MAX)
+		return false; /* not an awareness the room would relay: the caller says why */
+	if (!c->aw_len && now >= c->aw_next_ms) {
+		c->aw_next_ms = now + CONN_AWARENESS_MS;
+		return false;
+	}
+	if (!c->aw_frame && !(c->aw_frame = malloc(PROTO_AWARENESS_MAX)))
+		return false; /* out of memory: this one goes on at once */
+	memcpy(c->aw_frame, data, len);
+	c->aw_len = len;
+	if (lws_dll2_is_detached(&c->aw_node)) {
+		lws_dll2_add_tail(&c->aw_node, &srv->aw_conns);
+		aw_arm(srv, c->aw_next_ms);
+	}
+	return true;
 }
 
 /* ---- acknowledgements ---------------------------------------------------- */
@@ -598,6 +693,8 @@ void conn_destroy(struct conn *c)
 	lws_dll2_remove(&c->all_node);
 	flush_unlist(c);
 	ack_unlist(c);
+	aw_unlist(c);
+	free(c->aw_frame);
 	queue_drop(c);
 	crdt_version_finish(&c->ack);
 	crdt_version_finish(&c->delivered);
@@ -620,6 +717,9 @@ int conn_start(struct server *srv, const struct conn_hooks *hooks)
 	srv->ack_timer.data = srv;
 	uv_timer_init(srv->loop, &srv->ack_timer);
 	uv_unref((uv_handle_t *)&srv->ack_timer);
+	srv->aw_timer.data = srv;
+	uv_timer_init(srv->loop, &srv->aw_timer);
+	uv_unref((uv_handle_t *)&srv->aw_timer);
 	srv->beat_timer.data = srv;
 	uv_timer_init(srv->loop, &srv->beat_timer);
 	uv_timer_start(&srv->beat_timer, beat_cb, beat_tick_ms(srv), beat_tick_ms(srv));

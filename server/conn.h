@@ -34,6 +34,11 @@ struct conn_hooks {
 	void (*resync)(struct conn *c);
 	/* Everything queued for c was written (c->delivered may move up). */
 	void (*drained)(struct conn *c);
+	/*
+	 * The awareness frame held for c (conn_hold_awareness), unparsed, may go
+	 * on now: len bytes at frame, borrowed for the call.
+	 */
+	void (*awareness)(struct conn *c, const unsigned char *frame, size_t len);
 };
 
 /*
@@ -87,17 +92,23 @@ struct conn {
 	struct bucket budget_msgs, budget_bytes;
 	/* notes and events, which the timeline records: room-msg.c's own, smaller budget */
 	struct bucket budget_recorded;
+	/* awareness pacing (conn_hold_awareness): the latest frame waiting for its window */
+	unsigned char *aw_frame; /* PROTO_AWARENESS_MAX bytes once one was held; NULL before */
+	size_t aw_len;		 /* bytes held; 0: none */
+	uint64_t aw_next_ms;	 /* uv_now() from which the next one may go on */
+	lws_dll2_t aw_node;	 /* in srv->aw_conns while one is held */
 };
 
 /* Queues a JSON message (consumed: the reference is dropped). */
 void conn_send_json(struct conn *c, json_t *msg);
 /*
- * Queues a JSON message that the next one of its kind supersedes
- * (awareness; consumed): dropped rather than queued when the connection
- * is half its queue bound behind, and dropped with the updates on
- * overflow, so it never gets a peer closed.
+ * Queues a text frame of len bytes (copied): one message serialized once
+ * for many connections.  ephemeral: the next one of its kind supersedes it
+ * (awareness): dropped rather than queued when the connection is half its
+ * queue bound behind, and dropped with the updates on overflow, so it
+ * never gets a peer closed.
  */
-void conn_send_ephemeral(struct conn *c, json_t *msg);
+void conn_send_text(struct conn *c, const char *text, size_t len, bool ephemeral);
 /* Queues a binary frame (copied). */
 void conn_send_binary(struct conn *c, const uint8_t *data, size_t len);
 /* Queues a catch-up update (copied), exempt from the send-queue bound. */
@@ -121,8 +132,8 @@ void conn_close(struct conn *c, int code, const char *reason);
  * (borrowed; NULL on out of memory); conn_destroy() frees it and
  * everything queued (accepts NULL), once lws has closed wsi and the room
  * let go of it.  conn_start() sets up the flush, ack and heartbeat machinery
- * on srv->loop (hooks copied); conn_finish() frees what it allocated, after
- * the loop ended.
+ * on srv->loop (hooks copied), and the awareness timer; conn_finish() frees what it allocated,
+ * after the loop ended.
  */
 struct conn *conn_create(struct server *srv, struct lws *wsi);
 void conn_destroy(struct conn *c);
@@ -137,6 +148,17 @@ void conn_heard(struct conn *c);
  * rate_limited with the retry_ms after which such a frame passes.
  */
 bool conn_take_budget(struct conn *c, size_t len);
+/*
+ * Awareness pacing (docs/protocol.md "Awareness"): at most one awareness
+ * frame of a connection goes on per CONN_AWARENESS_MS.  An awareness frame
+ * of len bytes (at most PROTO_AWARENESS_MAX) came in at data (borrowed).
+ * False: the window was open and this one opens it again: the caller
+ * handles it now.  True: it is held instead, unparsed (copied, replacing
+ * the one held before, which is never read), and conn_hooks.awareness
+ * gets it when the window opens, unless c is destroyed first.
+ */
+#define CONN_AWARENESS_MS 50
+bool conn_hold_awareness(struct conn *c, const unsigned char *data, size_t len);
 /* lws says c's socket is writable: 0, or -1 to close it. */
 int conn_writeable(struct conn *c);
 

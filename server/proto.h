@@ -32,7 +32,7 @@ enum seat {
  *   PROTO_REPLY   only the one connection it concerns (the joining, the
  *                 editing, the offending one);
  *   PROTO_LATEST  (with ROOM or OTHERS) superseded by the next one: a
- *                 connection far behind is not sent it (conn_send_ephemeral).
+ *                 connection far behind is not sent it (conn_send_text).
  * ROOM | REPLY: to the room when it changes, and to one connection alone
  * (the joining one) when only that one lacks it (the room's problem).
  */

@@ -684,6 +684,7 @@ void room_on_json(struct conn *c, enum proto_msg m, json_t *msg, size_t len)
 	case PROTO_AWARENESS: {
 		json_t *out;
 
+		/* Paced already (ws.c, conn_hold_awareness): this one goes on. */
 		if (len > PROTO_AWARENESS_MAX) {
 			conn_send_error(c, id, PERR_BAD_REQUEST, "awareness over 4096 bytes", 0);
 			break;

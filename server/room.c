@@ -406,16 +406,21 @@ void rooms_save_all(struct server *srv)
 void room__send(struct room *r, enum proto_msg m, json_t *msg, const struct conn *from)
 {
 	unsigned how = proto_delivery(m);
+	char *text = NULL;
+	size_t len = 0;
 
 	assert(how & (PROTO_ROOM | PROTO_OTHERS));
-	for (struct conn *c = r->conns; c; c = c->room_next) {
+	for (struct conn *c = r->conns; msg && c; c = c->room_next) {
 		if (!proto_receives(m, c->seat) || ((how & PROTO_OTHERS) && c == from))
 			continue;
-		if (how & PROTO_LATEST)
-			conn_send_ephemeral(c, json_incref(msg));
-		else
-			conn_send_json(c, json_incref(msg));
+		/* Serialized once, for the first connection that receives it. */
+		if (!text && !(text = json_dumps(msg, JSON_COMPACT)))
+			break;
+		if (!len)
+			len = strlen(text);
+		conn_send_text(c, text, len, how & PROTO_LATEST);
 	}
+	free(text);
 	json_decref(msg);
 }
 

@@ -81,6 +81,10 @@ struct server {
 	/* connections holding an ack, oldest first; ack_timer sends the overdue ones */
 	lws_dll2_owner_t ack_conns;
 	uv_timer_t ack_timer;
+	/* connections holding an awareness; aw_timer relays each when its window opens */
+	lws_dll2_owner_t aw_conns;
+	uv_timer_t aw_timer;
+	uint64_t aw_due;       /* uv_now() aw_timer is armed for, while active */
 	uv_timer_t save_timer; /* room.c: rooms_save_due (started by ws_start) */
 	/* every WebSocket connection, and the timer that pings the silent ones */
 	lws_dll2_owner_t all_conns;

@@ -6,8 +6,10 @@
  * static files, whose HTTP side is http.c's callback; accept.c listens and
  * hands lws each connection whose request head passed), the handshake
  * (subprotocol tandem.v1 on /ws, nothing else), the join
- * deadline, reassembly of fragmented messages up to the frame limit, JSON
- * parsing and the role check against proto.h.  A connection's output
+ * deadline, reassembly of fragmented messages up to the frame limit, the
+ * budget and the awareness pacing (conn.c's, applied before a frame is
+ * parsed where its start says what it is), JSON parsing and the role
+ * check against proto.h.  A connection's output
  * (queue, acks, heartbeat) is conn.c's; what a message means is room.c's,
  * never this file's: a complete, budgeted, parsed and permitted message
  * goes to room_on_join, room_on_json or room_on_update.
@@ -43,26 +45,32 @@ static void join_timeout(lws_sorted_usec_list_t *sul)
 
 /* ---- one complete message --------------------------------------------------- */
 
-static void on_message(struct conn *c, const unsigned char *data, size_t len, bool binary)
+/*
+ * Whether a text frame starts {"t":"awareness", as clients write it: such
+ * a frame is paced (conn_hold_awareness) before it is parsed, so the ones
+ * a later one replaces are never parsed at all.  Awareness written any
+ * other way is paced once parsed.
+ */
+static bool awareness_prefix(const unsigned char *d, size_t len)
+{
+	const char *name = proto_msg_name(PROTO_AWARENESS);
+	size_t n = strlen(name);
+
+	return len > 8 + n && !memcmp(d, "{\"t\":\"", 6) && !memcmp(d + 6, name, n) &&
+	       d[6 + n] == '"';
+}
+
+/*
+ * A text frame within the budget: parsed, checked against the sender's
+ * seat and handed to the room.  paced: it is an awareness frame the pacing
+ * let through already (at once, or held until now).
+ */
+static void on_text(struct conn *c, const unsigned char *data, size_t len, bool paced)
 {
 	const char *why;
 	json_t *msg;
 	int m;
 
-	if (!conn_take_budget(c, len)) {
-		if (binary)
-			c->srv->metrics.updates_rejected++;
-		return;
-	}
-	if (binary) {
-		if (!c->room) {
-			if (!c->joining)
-				conn_close(c, PROTO_CLOSE_POLICY, "join first");
-			return;
-		}
-		room_on_update(c, data, len);
-		return;
-	}
 	if (proto_parse_text((const char *)data, len, &msg, &m, &why)) {
 		if (!c->room && !c->joining) {
 			conn_close(c, PROTO_CLOSE_POLICY, "first frame must be a join");
@@ -80,10 +88,45 @@ static void on_message(struct conn *c, const unsigned char *data, size_t len, bo
 		conn_send_error(c, json_object_get(msg, "id"), PERR_UNKNOWN_TYPE, NULL, 0);
 	} else if (!proto_may_send((enum proto_msg)m, c->seat) && m != PROTO_JOIN) {
 		conn_send_error(c, json_object_get(msg, "id"), PERR_FORBIDDEN, NULL, 0);
+	} else if (m == PROTO_AWARENESS && !paced && conn_hold_awareness(c, data, len)) {
+		/* held: it goes on when the sender's window opens, unless replaced */
 	} else {
 		room_on_json(c, (enum proto_msg)m, msg, len);
 	}
 	json_decref(msg);
+}
+
+/* conn_hooks.awareness: the frame held for c goes on, if c is still in its room. */
+static void awareness_due(struct conn *c, const unsigned char *frame, size_t len)
+{
+	if (c->room && !c->close_code)
+		on_text(c, frame, len, true);
+}
+
+const struct conn_hooks ws__conn_hooks = { room_resync, room_drained, awareness_due };
+
+void ws__on_message(struct conn *c, const unsigned char *data, size_t len, bool binary)
+{
+	if (!conn_take_budget(c, len)) {
+		if (binary)
+			c->srv->metrics.updates_rejected++;
+		return;
+	}
+	if (binary) {
+		if (!c->room) {
+			if (!c->joining)
+				conn_close(c, PROTO_CLOSE_POLICY, "join first");
+			return;
+		}
+		room_on_update(c, data, len);
+		return;
+	}
+	if (c->room && awareness_prefix(data, len) && len <= PROTO_AWARENESS_MAX) {
+		if (!conn_hold_awareness(c, data, len))
+			on_text(c, data, len, true);
+		return;
+	}
+	on_text(c, data, len, false);
 }
 
 /* ---- the WebSocket protocol ------------------------------------------------- */
@@ -141,7 +184,7 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		/* A message in one piece (the usual case) is handled where lws put it. */
 		if (c->rx_len == 0 && lws_is_final_fragment(wsi) &&
 		    !lws_remaining_packet_payload(wsi)) {
-			on_message(c, in, len, c->rx_binary);
+			ws__on_message(c, in, len, c->rx_binary);
 			return 0;
 		}
 		if (c->rx_len + len > c->rx_cap) {
@@ -159,7 +202,7 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		memcpy(c->rx + c->rx_len, in, len);
 		c->rx_len += len;
 		if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
-			on_message(c, c->rx, c->rx_len, c->rx_binary);
+			ws__on_message(c, c->rx, c->rx_len, c->rx_binary);
 			c->rx_len = 0;
 			/* An idle connection keeps no assembly buffer. */
 			free(c->rx);
@@ -230,7 +273,6 @@ static struct lws_http_mount mount_all;
 
 int ws_start(struct server *srv, const char *host, int port, const char *static_dir)
 {
-	static const struct conn_hooks hooks = { room_resync, room_drained };
 	struct lws_context_creation_info info;
 	void *foreign[1] = { srv->loop };
 
@@ -268,7 +310,7 @@ int ws_start(struct server *srv, const char *host, int port, const char *static_
 	 * and gives it back after (a WebSocket keeps none once upgraded).
 	 */
 	info.max_http_header_data = HTTP_HEAD_MAX + 16 * HTTP_HEAD_LINES_MAX;
-	if (conn_start(srv, &hooks))
+	if (conn_start(srv, &ws__conn_hooks))
 		return -1;
 	lws_set_log_level(LLL_ERR | LLL_WARN | LLL_NOTICE, lws_log);
 	srv->ctx = lws_create_context(&info);

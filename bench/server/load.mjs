@@ -535,7 +535,13 @@ async function loadPhase(system, mode) {
 	const workers = Array.from({ length: W }, (_, i) => new Worker(i));
 	const parts = split(rooms, W);
 	// Flood mode: every floodEvery-th room of each worker's share.
-	if (mode === 'flood') for (const part of parts) part.forEach((r, j) => (r.flood = j % opt.floodEvery === 0));
+	// Each flooded room and the quiet room after it also hold an observer (worker.mjs).
+	if (mode === 'flood')
+		for (const part of parts)
+			part.forEach((r, j) => {
+				r.flood = j % opt.floodEvery === 0;
+				r.observe = j % opt.floodEvery <= 1;
+			});
 	const prefix = mode === 'runs' ? 'print("hi")\n#' : null;
 	log(`${name}/${mode}: connecting ${opt.rooms * 2} clients with ${W} worker(s)`);
 	const tc = Date.now();
@@ -655,7 +661,13 @@ async function loadPhase(system, mode) {
 	if (mode === 'flood') {
 		out.floodRooms = rooms.filter((r) => r.flood).length;
 		out.latBy = {};
-		for (const k of ['quiet', 'peer', 'flooder']) out.latBy[k] = summary(merge(results.map((r) => r.latBy[k])));
+		out.ackBy = {};
+		out.obsLat = {};
+		for (const k of ['quiet', 'peer', 'flooder']) {
+			out.latBy[k] = summary(merge(results.map((r) => r.latBy[k])));
+			out.ackBy[k] = summary(merge(results.map((r) => r.ackBy[k])));
+		}
+		for (const k of ['quiet', 'peer']) out.obsLat[k] = summary(merge(results.map((r) => r.obsLat[k])));
 		const f = results.map((r) => r.flood);
 		out.flood = {
 			sent: sumObj(f.map((x) => x.sent)),
@@ -1132,7 +1144,30 @@ function floodReport(res) {
 	line(`flood phase, quiet rooms (${num(F.rooms - F.floodRooms)})`, F.latBy.quiet);
 	line(`flood phase, flooded rooms: the peer's keystrokes (${F.floodRooms})`, F.latBy.peer);
 	line(`flood phase, flooded rooms: the flooder's own keystrokes (${F.floodRooms})`, F.latBy.flooder);
+	line(`flood phase, flooded rooms: the peer's keystrokes at an observer (${F.floodRooms})`, F.obsLat.peer);
+	line(`flood phase, quiet rooms: the interviewer's keystrokes at an observer (${F.floodRooms})`, F.obsLat.quiet);
 	L.push('| reference: DESIGN target for edit fan-out on loopback | | ≤ 2 | | |');
+	L.push('');
+	L.push(
+		'The observer rows separate the server from the flooding client: the observer of a flooded room ' +
+			'reads what the server relays to it (the flood\'s awareness and events included) and types and ' +
+			'floods nothing, so its socket and its share of the generator are not busy with a flood; the ' +
+			'same number of quiet rooms (the room after each flooded one) hold an observer too, to compare.',
+	);
+	L.push('');
+	L.push('| keystroke → durable ack at its sender (ms) | p50 | p99 | max | acked |');
+	L.push('|---|---:|---:|---:|---:|');
+	if (T) line('typing phase, no flood', T.ackLat);
+	line('flood phase, quiet rooms', F.ackBy.quiet);
+	line("flood phase, flooded rooms: the peer's keystrokes", F.ackBy.peer);
+	line("flood phase, flooded rooms: the flooder's own keystrokes", F.ackBy.flooder);
+	L.push('');
+	L.push(
+		'An ack says the update is in the timeline (Redis): it includes the timeline\'s write and the ' +
+			'ack\'s own batching (`--ack-delay-ms`), which the peer\'s latency does not, but no client ' +
+			'applies anything on its way, so a flood that slows the server shows here for every room, ' +
+			'and one that slows only the flooder\'s own client does not.',
+	);
 	L.push('');
 	L.push('| | flood phase |');
 	L.push('|---|---:|');

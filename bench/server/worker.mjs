@@ -19,7 +19,12 @@
 // candidate's connection also sends awareness (of the largest allowed size),
 // events and notes, in turn, as fast as its socket takes them; each
 // latency is then also kept apart by where it was measured (quiet room,
-// flooded room: the peer's keystrokes, the flooder's own).
+// flooded room: the peer's keystrokes, the flooder's own).  Rooms marked
+// `observe` (each flooded room and as many quiet ones) also hold an
+// observer connection that reads the interviewer's keystrokes without
+// typing or flooding, and every keystroke's durable ack is kept apart the
+// same way: the server's share of the peer's latency, without the
+// flooding client's own congestion.
 //
 // Commands arrive as IPC messages from load.mjs; see onCommand() below.
 
@@ -82,6 +87,8 @@ function freshStats() {
 		runsSkipped: 0, // the room's previous run had not answered yet
 		// Flood mode only: latency by where it was measured (see SendLog.where).
 		latBy: null,
+		ackBy: null, // ... sender -> durable ack, by whose keystrokes
+		obsLat: null, // ... the interviewer's keystrokes -> an observer applied them (quiet | peer)
 		flood: {
 			sent: {}, // frame kind -> frames the flooders sent in the window
 			bytes: 0, // ... their bytes
@@ -153,6 +160,15 @@ function delivered(log, from, to, now) {
 	}
 }
 
+// An observer saw the interviewer's operations [from, to): their latencies,
+// apart from the typists' (a room's delivered count stays its peers').
+function observed(log, from, to, now, where) {
+	for (let s = from; s < to && s < log.n; s++) {
+		const t0 = log.t[s];
+		if (t0 > 0 && inWindow(t0) && st.obsLat) st.obsLat[where].push(now - t0);
+	}
+}
+
 // ---- Tandem ------------------------------------------------------------------
 
 // A tandem.v1 client: joins, keeps a wasm CRDT replica, types, and reports
@@ -176,6 +192,7 @@ class TandemClient {
 		this.runPending = 0;
 		this.runT0 = 0;
 		this.flooder = false; // flood mode: this connection floods
+		this.observer = role === 'observer'; // reads, never types (its latencies are st.obsLat's)
 		this.where = room.flood ? (role === 'candidate' ? 'flooder' : 'peer') : 'quiet';
 		this.log.where = this.where;
 	}
@@ -235,7 +252,7 @@ class TandemClient {
 			case 'welcome':
 				this.agent = m.agent;
 				this.doc = new crdt.Doc(m.agent);
-				this.room.logs.set(m.agent, this.log);
+				if (!this.observer) this.room.logs.set(m.agent, this.log);
 				break;
 			case 'ack': {
 				const n = m.version[String(this.agent)] ?? 0;
@@ -245,6 +262,7 @@ class TandemClient {
 						if (t0 > 0 && inWindow(t0)) {
 							st.acked++;
 							st.ackLat.push(now - t0);
+							if (st.ackBy) st.ackBy[this.where].push(now - t0);
 						}
 					}
 					this.acked = n;
@@ -290,7 +308,7 @@ class TandemClient {
 			case 'awareness':
 			case 'event':
 			case 'note':
-				if (inWindow(now)) bump(st.flood.relayed, m.t);
+				if (inWindow(now) && !this.observer) bump(st.flood.relayed, m.t);
 				break;
 			default:
 				break;
@@ -308,7 +326,8 @@ class TandemClient {
 		const had = this.seen.get(a) ?? 0;
 		if (n > had) {
 			const log = this.room.logs.get(a);
-			if (log) delivered(log, had, n, now);
+			if (log && this.observer) observed(log, had, n, now, this.where);
+			else if (log) delivered(log, had, n, now);
 			this.seen.set(a, n);
 		}
 	}
@@ -536,6 +555,11 @@ async function setup(msg) {
 		room.clients = [a, b];
 		await a.connect();
 		await b.connect();
+		if (room.observe && msg.kind === 'tandem') {
+			room.observer = new TandemClient(room, 'observer', room.tokens.observer, msg.url);
+			room.observer.peer = a;
+			await room.observer.connect();
+		}
 		if (msg.prefix) {
 			// Runs mode: the interviewer writes a program; typing then goes
 			// into its trailing comment, so every run has something to run.
@@ -567,6 +591,8 @@ function start(msg) {
 	);
 	if (msg.flood) {
 		st.latBy = { quiet: new Samples(), peer: new Samples(), flooder: new Samples() };
+		st.ackBy = { quiet: new Samples(), peer: new Samples(), flooder: new Samples() };
+		st.obsLat = { quiet: new Samples(), peer: new Samples() };
 		startFlood(msg.flood);
 	}
 	for (const room of rooms) {
@@ -647,7 +673,8 @@ async function finish(msg) {
 	// Refused updates waiting for their retry timer: send them now.
 	for (const room of rooms) for (const c of room.clients) if (c.resend) c.flush();
 	const t0 = Date.now();
-	const allCaught = () => rooms.every((r) => r.clients.every((c) => c.closed || c.caughtUp()));
+	const allCaught = () =>
+		rooms.every((r) => r.clients.every((c) => c.closed || c.caughtUp()) && (!r.observer || r.observer.closed || r.observer.caughtUp()));
 	while (!allCaught() && Date.now() - t0 < msg.drainMs) await new Promise((r) => setTimeout(r, 50));
 	// Tandem: wait for the outstanding durable acks too (bounded by the same drain time).
 	const allAcked = () =>
@@ -686,9 +713,12 @@ async function finish(msg) {
 			lateFailed++;
 		}
 	});
+	const byWhere = (o) => o && Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v.values()]));
 	const out = {
 		...st,
-		latBy: st.latBy && Object.fromEntries(Object.entries(st.latBy).map(([k, v]) => [k, v.values()])),
+		latBy: byWhere(st.latBy),
+		ackBy: byWhere(st.ackBy),
+		obsLat: byWhere(st.obsLat),
 		lat: st.lat.values(),
 		ackLat: st.ackLat.values(),
 		runLat: st.runLat.values(),
@@ -708,6 +738,7 @@ async function finish(msg) {
 
 function closeAll() {
 	for (const room of rooms) for (const c of room.clients) c.close();
+	for (const room of rooms) room.observer?.close();
 	rooms = [];
 	for (const c of idleClients) c.close();
 	idleClients = [];

@@ -8,7 +8,8 @@
  * database: the welcome and catch-up of a join, fan-out of updates, the
  * release of operations that waited for others (issue 14, defect 0: the
  * candidate gets the interviewer's waiting edit, the interviewer its
- * ack), the per-connection budget and the awareness cap (defect 3),
+ * ack), the per-connection budget, the awareness cap and the pacing of
+ * awareness per sender (defect 3),
  * notes (back to their sender, never to a candidate), and notes and
  * events refused with overloaded while the timeline's backlog is full (a
  * timeline with no Redis and no PostgreSQL and a backlog of a few events).
@@ -27,6 +28,7 @@
 #include "room.h"
 #include "server.h"
 #include "timeline.h"
+#include "ws.h"
 
 static struct server srv;
 static uv_loop_t loop;
@@ -271,6 +273,112 @@ static void test_recorded_budget(void)
 	leave(cand);
 }
 
+/* The last frame queued for c that is text and contains needle, or NULL (borrowed). */
+static char *last_text(const struct conn *c, const char *needle)
+{
+	static char buf[8192];
+	const uint8_t *d;
+	size_t len;
+	bool bin;
+	bool found = false;
+
+	for (size_t i = 0; conn__queued(c, i, &d, &len, &bin); i++)
+		if (!bin && len < sizeof(buf) && memmem(d, len, needle, strlen(needle))) {
+			memcpy(buf, d, len);
+			buf[len] = '\0';
+			found = true;
+		}
+	return found ? buf : NULL;
+}
+
+/*
+ * Runs the loop (the awareness timer held referenced) until c has been
+ * sent n awareness frames, or 5 s pass: a bound that fails the test, never
+ * a wait the test relies on.  The flush before the loop sleeps is held
+ * off: these connections have no socket to write, and keep their frames.
+ */
+static bool run_until_awareness(const struct conn *c, int n)
+{
+	uint64_t end = uv_now(&loop) + 5000;
+
+	uv_prepare_stop(&srv.flush);
+	uv_ref((uv_handle_t *)&srv.aw_timer);
+	while (count_text(c, "\"awareness\"") < n && uv_now(&loop) < end &&
+	       uv_is_active((uv_handle_t *)&srv.aw_timer))
+		uv_run(&loop, UV_RUN_ONCE);
+	uv_unref((uv_handle_t *)&srv.aw_timer);
+	uv_prepare_start(&srv.flush, srv.flush.prepare_cb);
+	return count_text(c, "\"awareness\"") >= n;
+}
+
+/* c sends the text frame text, as the WebSocket callback hands it on (ws.c). */
+static void send_frame(struct conn *c, const char *text)
+{
+	ws__on_message(c, (const unsigned char *)text, strlen(text), false);
+}
+
+/*
+ * Awareness is paced per sender (issue 14, defect 3): of a burst of 100,
+ * the peers get the first at once and then only the latest, when the
+ * sender's window opens, whatever the order of its keys; a malformed one
+ * held is answered when it would have gone on; one held when its sender
+ * goes is dropped.  Before, every frame was relayed and a flooding
+ * candidate's peer read 4 KB awareness frames as fast as the candidate
+ * could send them.
+ */
+static void test_awareness_paced(void)
+{
+	struct room *r = room_create(&srv, "r-awareness", "");
+	struct conn *iv, *cand, *obs;
+	char frame[64], *last;
+	int got;
+
+	REQUIRE(r, "room_create");
+	iv = join(r, SEAT_INTERVIEWER, "Ivy");
+	cand = join(r, SEAT_CANDIDATE, "Cam");
+	obs = join(r, SEAT_OBSERVER, "Oz");
+	for (int i = 0; i < 100; i++) {
+		/* As clients write it, and every 10th with its keys in another order. */
+		snprintf(frame, sizeof(frame),
+			 i % 10 == 5 ? "{\"n\":%d,\"t\":\"awareness\"}"
+				     : "{\"t\":\"awareness\",\"n\":%d}",
+			 i);
+		send_frame(cand, frame);
+	}
+	got = count_text(iv, "\"awareness\"");
+	CHECK(got == 1, "one of a burst of 100 relayed at once (got %d)", got);
+	last = last_text(iv, "\"awareness\"");
+	CHECK(last && strstr(last, "\"n\":0,"), "the first: %s", last ? last : "(none)");
+	CHECK(count_text(cand, "\"error\"") == 0, "the sender is refused nothing");
+
+	REQUIRE(run_until_awareness(iv, 2), "the held awareness is relayed when its window opens");
+	got = count_text(iv, "\"awareness\"");
+	CHECK(got == 2, "the peer got 2 of the burst of 100 (got %d)", got);
+	last = last_text(iv, "\"awareness\"");
+	CHECK(last && strstr(last, "\"n\":99,") && strstr(last, "\"from\""),
+	      "the second is the latest, with from: %s", last ? last : "(none)");
+	CHECK(count_text(obs, "\"awareness\"") == 2, "the observer got the same 2 (got %d)",
+	      count_text(obs, "\"awareness\""));
+	CHECK(count_text(cand, "\"awareness\"") == 0, "the sender none");
+
+	/* Malformed, held unparsed: its sender is told when it would have gone on. */
+	send_frame(cand, "{\"t\":\"awareness\",\"n\":");
+	CHECK(cand->aw_len > 0 && count_text(cand, "\"bad_request\"") == 0,
+	      "a malformed awareness waits for the window unread");
+	run_until_awareness(iv, 3);
+	CHECK(count_text(cand, "\"bad_request\"") == 1, "then its sender gets bad_request");
+	CHECK(count_text(iv, "\"awareness\"") == 2, "and the peer nothing");
+
+	/* Within the next window: held; its sender leaves; nothing more goes out. */
+	send_frame(cand, "{\"t\":\"awareness\",\"n\":100}");
+	CHECK(cand->aw_len > 0, "the next one waits for the window");
+	leave(cand);
+	run_until_awareness(iv, 3);
+	CHECK(count_text(iv, "\"awareness\"") == 2, "a held awareness of a sender gone is dropped");
+	leave(iv);
+	leave(obs);
+}
+
 static void test_overloaded(void)
 {
 	struct timeline_options to;
@@ -308,7 +416,6 @@ static void test_overloaded(void)
 
 int main(void)
 {
-	static const struct conn_hooks hooks = { room_resync, room_drained };
 
 	uv_loop_init(&loop);
 	srv.loop = &loop;
@@ -322,14 +429,16 @@ int main(void)
 	srv.lim.ack_delay_ms = 200;
 	srv.lim.send_queue_bytes = 4 << 20;
 	srv.judge_down = "no judge in this test";
-	REQUIRE(conn_start(&srv, &hooks) == 0, "conn_start");
+	REQUIRE(conn_start(&srv, &ws__conn_hooks) == 0, "conn_start");
 	test_join_and_release();
 	test_messages();
 	test_recorded_budget();
+	test_awareness_paced();
 	test_overloaded();
 	rooms_free(&srv);
 	uv_close((uv_handle_t *)&srv.flush, NULL);
 	uv_close((uv_handle_t *)&srv.ack_timer, NULL);
+	uv_close((uv_handle_t *)&srv.aw_timer, NULL);
 	uv_close((uv_handle_t *)&srv.beat_timer, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	conn_finish(&srv);
