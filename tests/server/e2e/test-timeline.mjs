@@ -150,6 +150,13 @@ test('who may replay: interviewer and observer, not the candidate, also after th
 	assert.equal(text.status, 200, text.text);
 	assert.equal(text.json.text, a.text(), 'the final text after the close');
 	assert.equal((await srv.api('GET', path, { token: room.tokens.candidate })).status, 401, 'candidate after close');
+	// The admin key replays any room, as the interviewer does; a wrong key is no key.
+	assert.deepEqual(await all(room, srv.adminKey), events, 'the admin key reads the same timeline');
+	const adminText = await srv.api('GET', `/api/rooms/${room.id}/text`, { token: srv.adminKey });
+	assert.equal(adminText.status, 200, adminText.text);
+	assert.equal(adminText.json.text, a.text(), 'the admin key reads the text');
+	assert.equal((await srv.api('GET', path, { token: srv.adminKey + 'x' })).status, 401, 'a wrong admin key');
+	assert.equal((await srv.api('GET', `/api/rooms/${room.id}/text`, { token: srv.adminKey.slice(1) })).status, 401, 'a wrong admin key (text)');
 	// And after a restart, read back from storage.
 	await srv.restart();
 	const again = await all(room, room.tokens.interviewer);
