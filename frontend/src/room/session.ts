@@ -29,7 +29,6 @@ import {
 	versionMax,
 } from '../lib/protocol';
 import { loadReplica, ReplicaWriter } from '../lib/store';
-import { fetchTimeline } from '../replay/timeline';
 import { mergeLive, staffHistory } from './history';
 import type { Claims } from '../lib/token';
 
@@ -301,6 +300,8 @@ export class Session {
 		const gen = ++this.historyGen;
 		this.live = { notes: [], activity: [] };
 		try {
+			// Loaded when a staff seat joins: the candidate's first load stays as small as it was.
+			const { fetchTimeline } = await import('../replay/timeline');
 			const h = staffHistory(await fetchTimeline(this.room, this.token));
 			if (gen !== this.historyGen || !this.live) return;
 			this.state.update({
