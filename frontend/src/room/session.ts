@@ -29,8 +29,8 @@ import {
 	versionMax,
 } from '../lib/protocol';
 import { loadReplica, ReplicaWriter } from '../lib/store';
-import { mergeLive, staffHistory } from './history';
 import type { Claims } from '../lib/token';
+import { mergeLive, staffHistory } from './history';
 
 export interface RunView {
 	run: number;
