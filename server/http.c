@@ -409,6 +409,8 @@ struct room_call {
 	uint64_t after;
 	unsigned limit;
 	int64_t at_ms;
+	/* ?kinds= of the timeline: comma-separated event kinds to keep, or "" for all */
+	char kinds[160];
 };
 
 static bool is_replay(const char *action)
@@ -480,14 +482,44 @@ int http_parse_time(const char *s, int64_t *out)
 	return 0;
 }
 
+/* Keeps the events whose kind is in kinds (a JSON array of strings); consumes nothing. */
+static void keep_kinds(json_t *events, const json_t *kinds)
+{
+	size_t i = 0;
+
+	while (i < json_array_size(events)) {
+		const char *k =
+			json_string_value(json_object_get(json_array_get(events, i), "kind"));
+		bool keep = false;
+		size_t j;
+		json_t *w;
+
+		json_array_foreach(kinds, j, w)
+		{
+			if (k && !strcmp(k, json_string_value(w)))
+				keep = true;
+		}
+		if (keep)
+			i++;
+		else
+			json_array_remove(events, i);
+	}
+}
+
 static void listed(void *ud, int err, json_t *events, uint64_t next)
 {
 	struct http_req *hr = ud;
+	json_t *kinds = hr->pending; /* ?kinds=, set by replay() */
 
+	hr->pending = NULL;
 	if (err) {
+		json_decref(kinds);
 		http_reply(hr, 503, error_json(timeline_strerror(err)));
 		return;
 	}
+	if (kinds)
+		keep_kinds(events, kinds);
+	json_decref(kinds);
 	http_reply(hr, 200,
 		   json_pack("{s:o, s:o}", "events", events, "next",
 			     next ? json_integer((json_int_t)next) : json_null()));
@@ -512,8 +544,18 @@ static void replay(struct room_call *rc, struct room *r)
 		return;
 	}
 	if (strcmp(rc->action, "timeline") == 0) {
-		if (timeline_list(room_timeline(r), rc->after, rc->limit, listed, hr))
+		if (rc->kinds[0]) {
+			char *save = NULL, *k;
+
+			hr->pending = json_array();
+			for (k = strtok_r(rc->kinds, ",", &save); k; k = strtok_r(NULL, ",", &save))
+				json_array_append_new(hr->pending, json_string(k));
+		}
+		if (timeline_list(room_timeline(r), rc->after, rc->limit, listed, hr)) {
+			json_decref(hr->pending);
+			hr->pending = NULL;
 			http_reply(hr, 500, error_json("out of memory"));
+		}
 		return;
 	} else {
 		char *text = NULL;
@@ -562,6 +604,23 @@ static int replay_query(struct http_req *hr, struct room_call *rc, json_t **out)
 				return 400;
 			}
 			rc->limit = (unsigned)l;
+		}
+		/* Room for any value the 8 KiB request line holds: one too long is refused, not
+		 * lost. */
+		char kinds[8192];
+
+		v = hr->wsi ? lws_get_urlarg_by_name(hr->wsi, "kinds=", kinds, sizeof(kinds))
+			    : NULL;
+		if (v) {
+			size_t n = strlen(v);
+
+			if (!n || n >= sizeof(rc->kinds) ||
+			    strspn(v, "abcdefghijklmnopqrstuvwxyz.,") != n || v[0] == ',' ||
+			    v[n - 1] == ',' || strstr(v, ",,")) {
+				*out = error_json("kinds must be event kinds separated by commas");
+				return 400;
+			}
+			snprintf(rc->kinds, sizeof(rc->kinds), "%s", v);
 		}
 		return 0;
 	}

@@ -17,6 +17,30 @@ export interface StaffHistory {
 
 const ACTIVITY = new Set(['paste', 'focus', 'blur']);
 
+/** The kinds the panes need: the joins name the agents of the activity events. */
+const KINDS = 'note,paste,focus,blur,join';
+
+/**
+ * The room's note, activity and join events (GET .../timeline?kinds=), a
+ * page of 1,000 covered events at a time: never the edits and their ops,
+ * which are most of a long session's timeline.  Throws on any failure.
+ */
+export async function fetchStaffEvents(room: string, token: string): Promise<TimelineEvent[]> {
+	const out: TimelineEvent[] = [];
+	for (let after = 0; ;) {
+		const res = await fetch(
+			`/api/rooms/${encodeURIComponent(room)}/timeline?after=${after}&limit=1000&kinds=${KINDS}`,
+			{ headers: { authorization: `Bearer ${token}` } },
+		);
+		if (!res.ok) throw new Error(`timeline: HTTP ${res.status}`);
+		const page = (await res.json()) as { events: TimelineEvent[]; next: number | null };
+		out.push(...page.events);
+		// A filtered page may be empty while next goes on.
+		if (page.next === null || page.next <= after) return out;
+		after = page.next;
+	}
+}
+
 /** The notes and activity of a timeline, as the live messages would have shown them. */
 export function staffHistory(events: readonly TimelineEvent[]): StaffHistory {
 	// Activity events carry only the agent: its name is the one it joined with.

@@ -30,7 +30,7 @@ import {
 } from '../lib/protocol';
 import { loadReplica, ReplicaWriter } from '../lib/store';
 import type { Claims } from '../lib/token';
-import { mergeLive, staffHistory } from './history';
+import { fetchStaffEvents, mergeLive, staffHistory } from './history';
 
 export interface RunView {
 	run: number;
@@ -300,9 +300,7 @@ export class Session {
 		const gen = ++this.historyGen;
 		this.live = { notes: [], activity: [] };
 		try {
-			// Loaded when a staff seat joins: the candidate's first load stays as small as it was.
-			const { fetchTimeline } = await import('../replay/timeline');
-			const h = staffHistory(await fetchTimeline(this.room, this.token));
+			const h = staffHistory(await fetchStaffEvents(this.room, this.token));
 			if (gen !== this.historyGen || !this.live) return;
 			this.state.update({
 				notes: mergeLive(h.notes, this.live.notes),

@@ -77,6 +77,35 @@ test('the timeline: every event once, in order, pages agree, edits rebuild the d
 	}
 	// Small pages give the same events.
 	assert.deepEqual(await all(room, room.tokens.observer, 7), events, 'pages of 7 (observer) = one page');
+	// ?kinds= keeps only those kinds; pages cover the same events (some may be
+	// short or empty while next goes on).
+	const want = ['note', 'paste', 'blur', 'join'];
+	const picked = events.filter((e) => want.includes(e.kind));
+	for (const limit of [7, 1000]) {
+		const got = [];
+		let after = 0;
+		for (;;) {
+			const res = await srv.api('GET', `/api/rooms/${room.id}/timeline?after=${after}&limit=${limit}&kinds=${want.join(',')}`, {
+				token: room.tokens.interviewer,
+			});
+			assert.equal(res.status, 200, res.text);
+			got.push(...res.json.events);
+			if (res.json.next === null) break;
+			after = res.json.next;
+		}
+		assert.deepEqual(got, picked, `kinds=${want} in pages of ${limit}`);
+	}
+	for (const bad of ['', 'Note', 'note,,paste', ',note', 'note,', 'note;drop', 'x'.repeat(200)])
+		assert.equal(
+			(await srv.api('GET', `/api/rooms/${room.id}/timeline?kinds=${encodeURIComponent(bad)}`, { token: room.tokens.interviewer })).status,
+			400,
+			`kinds=${bad}`,
+		);
+	assert.deepEqual(
+		(await srv.api('GET', `/api/rooms/${room.id}/timeline?limit=1000&kinds=no.such.kind`, { token: room.tokens.interviewer })).json,
+		{ events: [], next: null },
+		'an unknown kind: nothing',
+	);
 	const crdt = await loadCrdt();
 	const doc = new crdt.Doc(1);
 	for (const e of events) if (e.kind === 'edit') doc.applyUpdate(new Uint8Array(Buffer.from(e.ops, 'base64')));
