@@ -3,7 +3,8 @@
  *
  * Why it exists: problems are written by hand in folders, but an admin must
  * also be able to list, read (hidden tests included), create or replace
- * (a JSON body or a tar of a problem folder) and delete them on a running
+ * (a JSON body, a tar of a problem folder, or a Py-Katas YAML file) and
+ * delete them on a running
  * server.  Uploads go through exactly the validation of `tandem problems
  * import` (judge/problem.c), and storing goes through the same SQL
  * function, so a problem cannot be valid in one place and not the other.
@@ -19,7 +20,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "auth.h"
 #include "bank.h"
 #include "http.h"
 #include "problem.h"
@@ -119,6 +119,52 @@ static int put_file(const char *dir, const char *rel, const char *data, size_t l
 	return fclose(f) == 0 && w == len ? 0 : -1;
 }
 
+/*
+ * problem_load(path) of an upload unpacked under the private folder dir;
+ * its messages name the folder "upload" (the temporary folder is nobody's
+ * business).
+ */
+static void load_unpacked(const char *dir, const char *path, struct problem **p, json_t *errors)
+{
+	json_t *raw = json_array(), *e;
+	size_t i;
+
+	problem_load(path, p, raw);
+	json_array_foreach(raw, i, e)
+	{
+		const char *s = json_string_value(e);
+		if (!strncmp(s, dir, strlen(dir)))
+			json_array_append_new(errors, json_sprintf("upload%s", s + strlen(dir)));
+		else
+			json_array_append(errors, e);
+	}
+	json_decref(raw);
+}
+
+/*
+ * Loads a Py-Katas YAML upload (a Content-Type naming YAML) through
+ * problem_load() as the file "<id>.yaml": messages name "upload/<id>.yaml".
+ */
+static struct problem *load_kata_upload(const char *id, const char *body, size_t n, json_t *errors)
+{
+	char dir[] = "/tmp/tandem-upload-XXXXXX", name[80], path[160];
+	struct problem *p = NULL;
+
+	if (!mkdtemp(dir)) {
+		json_array_append_new(errors, json_string("upload: cannot unpack it here"));
+		return NULL;
+	}
+	snprintf(name, sizeof(name), "%s.yaml", id);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (put_file(dir, name, body, n))
+		json_array_append_new(errors, json_string("upload: cannot unpack it here"));
+	else
+		load_unpacked(dir, path, &p, errors);
+	unlink(path);
+	rmdir(dir);
+	return p;
+}
+
 /* Loads a tar upload through problem_load(); messages name "upload/...". */
 static struct problem *load_tar(const char *body, size_t n, json_t *errors)
 {
@@ -142,23 +188,10 @@ static struct problem *load_tar(const char *body, size_t n, json_t *errors)
 	for (size_t k = 0; k < NFILES; k++)
 		if (data[k] && put_file(dir, upload_files[k], data[k], len[k]))
 			ok = false;
-	json_t *raw = json_array();
 	if (ok)
-		problem_load(dir, &p, raw);
+		load_unpacked(dir, dir, &p, errors);
 	else
-		json_array_append_new(raw, json_string("upload: cannot unpack it here"));
-	/* The temporary folder is nobody's business: say "upload". */
-	size_t i;
-	json_t *e;
-	json_array_foreach(raw, i, e)
-	{
-		const char *s = json_string_value(e);
-		if (!strncmp(s, dir, strlen(dir)))
-			json_array_append_new(errors, json_sprintf("upload%s", s + strlen(dir)));
-		else
-			json_array_append(errors, e);
-	}
-	json_decref(raw);
+		json_array_append_new(errors, json_string("upload: cannot unpack it here"));
 	for (size_t k = 0; k < NFILES; k++) {
 		char path[512];
 		snprintf(path, sizeof(path), "%s/%s", dir, upload_files[k]);
@@ -184,7 +217,9 @@ static int put_problem(struct server *srv, struct http_req *hr, const char *id, 
 	json_t *errors = json_array();
 	struct problem *p = NULL;
 
-	if (n && body[0] == '{') {
+	if (n && hr->yaml) {
+		p = load_kata_upload(id, body, n, errors);
+	} else if (n && body[0] == '{') {
 		json_error_t jerr;
 		json_t *o = json_loadb(body, n, JSON_REJECT_DUPLICATES, &jerr);
 		if (!o) {
@@ -221,12 +256,11 @@ static int put_problem(struct server *srv, struct http_req *hr, const char *id, 
 int http_problems(struct server *srv, struct http_req *hr, const char *method, const char *path,
 		  const char *auth, const char *body, size_t body_len, json_t **out)
 {
-	const char *key = auth && !strncmp(auth, "Bearer ", 7) ? auth + 7 : NULL;
 	const char *id = path[13] == '/' ? path + 14 : NULL;
 	char buf[16];
 	int rc;
 
-	if (!key || !auth_key_equal(key, srv->admin_key)) {
+	if (!http_is_admin(srv, auth)) {
 		*out = error_json("admin key required (Authorization: Bearer <admin key>)");
 		return 401;
 	}

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "bank.h"
 #include "http.h"
 #include "subs.h"
 #include "log.h"
@@ -37,12 +38,31 @@ static json_t *error_json(const char *msg)
 	return json_pack("{s:s}", "error", msg);
 }
 
+bool http_type_is_yaml(const char *ct)
+{
+	static const char *const types[] = { "application/yaml", "application/x-yaml", "text/yaml",
+					     "text/x-yaml" };
+	size_t n = strcspn(ct, "; \t");
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (n == strlen(types[i]) && !strncasecmp(ct, types[i], n))
+			return true;
+	return false;
+}
+
 /* "Bearer X" -> X, or NULL. */
 static const char *bearer(const char *auth)
 {
 	if (!auth || strncmp(auth, "Bearer ", 7) != 0)
 		return NULL;
 	return auth + 7;
+}
+
+bool http_is_admin(const struct server *srv, const char *auth)
+{
+	const char *key = bearer(auth);
+
+	return key && auth_key_equal(key, srv->admin_key);
 }
 
 static int make_token(struct server *srv, const char *room, const char *role, const char *name,
@@ -78,13 +98,13 @@ static int create_room(struct server *srv, struct http_req *hr, const char *auth
 		       size_t body_len, json_t **out)
 {
 	static const char *const roles[] = { "interviewer", "candidate", "observer" };
-	const char *key = bearer(auth), *problem = "";
+	const char *problem = "";
 	json_t *req = NULL, *names = NULL, *links, *tokens;
 	int64_t now = (int64_t)(server_now_ms() / 1000), ttl = TOKEN_TTL_S;
 	char id[24], problem_buf[128];
 	struct room *r;
 
-	if (!key || !auth_key_equal(key, srv->admin_key)) {
+	if (!http_is_admin(srv, auth)) {
 		*out = error_json("admin key required (Authorization: Bearer <admin key>)");
 		return 401;
 	}
@@ -282,11 +302,11 @@ static void listed_rooms(void *ud, int status, const struct store_listed *rows, 
  */
 static int list_rooms(struct server *srv, struct http_req *hr, const char *auth, json_t **out)
 {
-	const char *key = bearer(auth), *v;
+	const char *v;
 	struct store_page page;
 	char buf[128];
 
-	if (!key || !auth_key_equal(key, srv->admin_key)) {
+	if (!http_is_admin(srv, auth)) {
 		*out = error_json("admin key required (Authorization: Bearer <admin key>)");
 		return 401;
 	}
@@ -389,6 +409,8 @@ struct room_call {
 	uint64_t after;
 	unsigned limit;
 	int64_t at_ms;
+	/* ?kinds= of the timeline: comma-separated event kinds to keep, or "" for all */
+	char kinds[160];
 };
 
 static bool is_replay(const char *action)
@@ -460,14 +482,44 @@ int http_parse_time(const char *s, int64_t *out)
 	return 0;
 }
 
+/* Keeps the events whose kind is in kinds (a JSON array of strings); consumes nothing. */
+static void keep_kinds(json_t *events, const json_t *kinds)
+{
+	size_t i = 0;
+
+	while (i < json_array_size(events)) {
+		const char *k =
+			json_string_value(json_object_get(json_array_get(events, i), "kind"));
+		bool keep = false;
+		size_t j;
+		json_t *w;
+
+		json_array_foreach(kinds, j, w)
+		{
+			if (k && !strcmp(k, json_string_value(w)))
+				keep = true;
+		}
+		if (keep)
+			i++;
+		else
+			json_array_remove(events, i);
+	}
+}
+
 static void listed(void *ud, int err, json_t *events, uint64_t next)
 {
 	struct http_req *hr = ud;
+	json_t *kinds = hr->pending; /* ?kinds=, set by replay() */
 
+	hr->pending = NULL;
 	if (err) {
+		json_decref(kinds);
 		http_reply(hr, 503, error_json(timeline_strerror(err)));
 		return;
 	}
+	if (kinds)
+		keep_kinds(events, kinds);
+	json_decref(kinds);
 	http_reply(hr, 200,
 		   json_pack("{s:o, s:o}", "events", events, "next",
 			     next ? json_integer((json_int_t)next) : json_null()));
@@ -492,8 +544,18 @@ static void replay(struct room_call *rc, struct room *r)
 		return;
 	}
 	if (strcmp(rc->action, "timeline") == 0) {
-		if (timeline_list(room_timeline(r), rc->after, rc->limit, listed, hr))
+		if (rc->kinds[0]) {
+			char *save = NULL, *k;
+
+			hr->pending = json_array();
+			for (k = strtok_r(rc->kinds, ",", &save); k; k = strtok_r(NULL, ",", &save))
+				json_array_append_new(hr->pending, json_string(k));
+		}
+		if (timeline_list(room_timeline(r), rc->after, rc->limit, listed, hr)) {
+			json_decref(hr->pending);
+			hr->pending = NULL;
 			http_reply(hr, 500, error_json("out of memory"));
+		}
 		return;
 	} else {
 		char *text = NULL;
@@ -542,6 +604,23 @@ static int replay_query(struct http_req *hr, struct room_call *rc, json_t **out)
 				return 400;
 			}
 			rc->limit = (unsigned)l;
+		}
+		/* Room for any value the 8 KiB request line holds: one too long is refused, not
+		 * lost. */
+		char kinds[8192];
+
+		v = hr->wsi ? lws_get_urlarg_by_name(hr->wsi, "kinds=", kinds, sizeof(kinds))
+			    : NULL;
+		if (v) {
+			size_t n = strlen(v);
+
+			if (!n || n >= sizeof(rc->kinds) ||
+			    strspn(v, "abcdefghijklmnopqrstuvwxyz.,") != n || v[0] == ',' ||
+			    v[n - 1] == ',' || strstr(v, ",,")) {
+				*out = error_json("kinds must be event kinds separated by commas");
+				return 400;
+			}
+			snprintf(rc->kinds, sizeof(rc->kinds), "%s", v);
 		}
 		return 0;
 	}
@@ -742,6 +821,57 @@ static int subs_query(struct http_req *hr, struct room_call *rc, json_t **out)
 	return 0;
 }
 
+/*
+ * The bank's summaries cut to what the interviewer's problem picker shows:
+ * no counts of tests, nothing of any test.
+ */
+static void problems_listed(void *ud, int status, json_t *body)
+{
+	static const char *const keep[] = { "id", "title", "difficulty", "tags" };
+	struct room_call *rc = ud;
+	json_t *list = json_object_get(body, "problems"), *out, *p;
+	size_t i;
+
+	if (status != 200 || !json_is_array(list)) {
+		subs_answered(rc, status, body);
+		return;
+	}
+	out = json_array();
+	json_array_foreach(list, i, p)
+	{
+		json_t *s = json_object();
+
+		for (size_t k = 0; k < sizeof(keep) / sizeof(keep[0]); k++)
+			if (json_object_get(p, keep[k]))
+				json_object_set(s, keep[k], json_object_get(p, keep[k]));
+		json_array_append_new(out, s);
+	}
+	json_decref(body);
+	subs_answered(rc, 200, json_pack("{s:o}", "problems", out));
+}
+
+/*
+ * GET /api/rooms/:id/problems: the bank's problems for the interviewer's
+ * picker (a room token cannot read /api/problems, which shows hidden
+ * tests to the admin).  Returns true when problems_listed finishes the call.
+ */
+static bool list_problems(struct room_call *rc)
+{
+	if (strcmp(rc->method, "GET") != 0) {
+		call_reply(rc, 405, error_json("use GET"));
+		return false;
+	}
+	if (rc->seat != SEAT_INTERVIEWER) {
+		call_reply(rc, 403, error_json("only the interviewer may list the problems"));
+		return false;
+	}
+	if (!rc->srv->bank || bank_list(rc->srv->bank, false, problems_listed, rc)) {
+		call_reply(rc, 503, error_json("database unavailable"));
+		return false;
+	}
+	return true;
+}
+
 static void room_call(void *ud, struct room *r, int status)
 {
 	struct room_call *rc = ud;
@@ -777,6 +907,11 @@ static void room_call(void *ud, struct room *r, int status)
 	}
 	if (is_replay(rc->action)) {
 		replay(rc, r);
+		goto out;
+	}
+	if (strcmp(rc->action, "problems") == 0) {
+		if (list_problems(rc))
+			return;
 		goto out;
 	}
 	if (is_subs(rc->action)) {
@@ -824,10 +959,20 @@ int http_api(struct server *srv, struct http_req *hr, const char *method, const 
 		*out = error_json("no such route");
 		return 404;
 	}
-	seat = token_seat(srv, auth, id, &epoch, &why);
-	if (seat == SEAT_NONE) {
-		*out = error_json(why);
-		return 401;
+	/*
+	 * The admin key does what the interviewer's token does, in every room,
+	 * and is never revoked (the dashboard closes and replays rooms it did
+	 * not create in this browser).
+	 */
+	if (http_is_admin(srv, auth)) {
+		seat = SEAT_INTERVIEWER;
+		epoch = INT64_MAX;
+	} else {
+		seat = token_seat(srv, auth, id, &epoch, &why);
+		if (seat == SEAT_NONE) {
+			*out = error_json(why);
+			return 401;
+		}
 	}
 	rc = calloc(1, sizeof(*rc));
 	if (!rc) {
@@ -1335,6 +1480,12 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		}
 		if (lws_hdr_copy(wsi, h->auth, sizeof(h->auth), WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
 			h->auth[0] = '\0';
+		{
+			char ct[128];
+
+			if (lws_hdr_copy(wsi, ct, sizeof(ct), WSI_TOKEN_HTTP_CONTENT_TYPE) > 0)
+				h->hr->yaml = http_type_is_yaml(ct);
+		}
 		if (uri_len < 0) {
 			/* lws_hdr_copy refuses what does not fit: never serve a path cut short */
 			h->dispatched = true;

@@ -38,6 +38,7 @@ struct http_req {
 	const char *encoding; /* Content-Encoding, or NULL */
 	bool app;	      /* a file of the browser app: its CSP, Vary */
 	bool head_only;	      /* HEAD: the headers alone */
+	bool yaml;	      /* the request's Content-Type names YAML (a kata upload) */
 	int file_fd;	      /* >= 0: the body is the next file_left bytes of this file */
 	uint64_t file_left;
 	bool headers_sent;
@@ -58,6 +59,18 @@ int http_api(struct server *srv, struct http_req *hr, const char *method, const 
  */
 int http_problems(struct server *srv, struct http_req *hr, const char *method, const char *path,
 		  const char *auth, const char *body, size_t body_len, json_t **out);
+
+/*
+ * The request's Authorization is "Bearer <admin key>" (compared in constant
+ * time); auth is NULL when the request has none.
+ */
+bool http_is_admin(const struct server *srv, const char *auth);
+
+/*
+ * A Content-Type value names YAML (application/yaml, application/x-yaml,
+ * text/yaml, text/x-yaml; parameters such as charset allowed).
+ */
+bool http_type_is_yaml(const char *ct);
 
 /* Answers hr (consumes body). */
 void http_reply(struct http_req *hr, int status, json_t *body);

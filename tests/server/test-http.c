@@ -7,7 +7,8 @@
  * authentication, the admin key, bad bodies, creating a room, reading it,
  * closing it (idempotent: issue 14, defect 1), what a revoked token may
  * still do (a closed room, an older token epoch: defect 2), and the TIME
- * forms of ?at= (http_parse_time).  Without a database a room is created
+ * forms of ?at= (http_parse_time); the admin key in a room's routes and
+ * the interviewer's problem list.  Without a database a room is created
  * and closed in memory only.
  */
 #include <stdbool.h>
@@ -62,6 +63,20 @@ static char *bearer(const char *token)
 	return s;
 }
 
+/* The id of a room POST /api/rooms created, and its three tokens as "Bearer ..." (freed by the
+ * caller). */
+static const char *room_tokens(json_t *created, char **iv, char **cand, char **obs)
+{
+	const char *id = json_string_value(json_object_get(created, "id"));
+	json_t *tokens = json_object_get(created, "tokens");
+
+	REQUIRE(id && tokens, "created room has an id and tokens");
+	*iv = bearer(json_string_value(json_object_get(tokens, "interviewer")));
+	*cand = bearer(json_string_value(json_object_get(tokens, "candidate")));
+	*obs = bearer(json_string_value(json_object_get(tokens, "observer")));
+	return id;
+}
+
 static void test_parse_time(void)
 {
 	static const struct {
@@ -88,7 +103,7 @@ static void test_parse_time(void)
 
 static void test_rooms(void)
 {
-	json_t *out = NULL, *tokens;
+	json_t *out = NULL;
 	char *admin = bearer(srv.admin_key), *iv, *cand, *obs, *old, path[128], close_path[160];
 	const char *id;
 	struct auth_claims cl;
@@ -105,12 +120,7 @@ static void test_rooms(void)
 	CHECK(call("GET", "/api/elsewhere", admin, NULL, NULL) == 404, "unknown route");
 	REQUIRE(call("POST", "/api/rooms", admin, "{\"problem\": \"two-sum\"}", &out) == 201,
 		"create a room");
-	id = json_string_value(json_object_get(out, "id"));
-	tokens = json_object_get(out, "tokens");
-	REQUIRE(id && tokens, "created room has an id and tokens");
-	iv = bearer(json_string_value(json_object_get(tokens, "interviewer")));
-	cand = bearer(json_string_value(json_object_get(tokens, "candidate")));
-	obs = bearer(json_string_value(json_object_get(tokens, "observer")));
+	id = room_tokens(out, &iv, &cand, &obs);
 	snprintf(path, sizeof(path), "/api/rooms/%s", id);
 	snprintf(close_path, sizeof(close_path), "/api/rooms/%s/close", id);
 
@@ -163,6 +173,73 @@ static void test_rooms(void)
 	json_decref(out);
 }
 
+/*
+ * The admin key does what the interviewer's token does in any room: close
+ * it, and (the room closed) still read it; a wrong key is no key.  The
+ * room's problem list (GET .../problems) is the interviewer's alone.
+ */
+static void test_admin_in_rooms(void)
+{
+	json_t *out = NULL;
+	char *admin = bearer(srv.admin_key), *iv, *cand, *obs, path[128], close_path[160],
+	     probs[160];
+	const char *id;
+
+	REQUIRE(call("POST", "/api/rooms", admin, "{}", &out) == 201, "create a room");
+	id = room_tokens(out, &iv, &cand, &obs);
+	snprintf(path, sizeof(path), "/api/rooms/%s", id);
+	snprintf(close_path, sizeof(close_path), "/api/rooms/%s/close", id);
+	snprintf(probs, sizeof(probs), "/api/rooms/%s/problems", id);
+
+	/* The picker's list: the interviewer's token or the admin key; the bank needs PostgreSQL.
+	 */
+	CHECK(call("GET", probs, cand, NULL, NULL) == 403, "the candidate lists problems");
+	CHECK(call("GET", probs, obs, NULL, NULL) == 403, "an observer lists problems");
+	CHECK(call("POST", probs, iv, NULL, NULL) == 405, "POST .../problems");
+	CHECK(call("GET", probs, iv, NULL, NULL) == 503, "the interviewer, no PostgreSQL");
+	CHECK(call("GET", probs, admin, NULL, NULL) == 503, "the admin key, no PostgreSQL");
+	CHECK(call("GET", probs, "Bearer the admin kez", NULL, NULL) == 401, "a wrong key");
+
+	CHECK(call("GET", path, admin, NULL, NULL) == 200, "the admin key reads the room");
+	CHECK(call("POST", close_path, "Bearer the admin kez", NULL, NULL) == 401,
+	      "a wrong admin key closes");
+	CHECK(call("POST", close_path, "Bearer ", NULL, NULL) == 401, "an empty key closes");
+	CHECK(call("POST", close_path, cand, NULL, NULL) == 403, "the candidate closes");
+	CHECK(!room_closed(room_find(&srv, id)), "still open");
+	CHECK(call("POST", close_path, admin, NULL, NULL) == 200, "the admin key closes");
+	CHECK(room_closed(room_find(&srv, id)), "closed in memory");
+	CHECK(call("POST", close_path, admin, NULL, NULL) == 200, "and again: 200");
+	{
+		json_t *room = NULL;
+
+		CHECK(call("GET", path, admin, NULL, &room) == 200,
+		      "the admin reads a closed room");
+		CHECK(json_is_true(json_object_get(room, "closed")), "it says closed");
+		json_decref(room);
+	}
+	CHECK(call("GET", path, cand, NULL, NULL) == 401, "the candidate after the close");
+	free(admin);
+	free(iv);
+	free(cand);
+	free(obs);
+	json_decref(out);
+}
+
+/* Which Content-Type makes a PUT /api/problems/:id body a Py-Katas YAML file. */
+static void test_yaml_type(void)
+{
+	static const char *const yes[] = { "application/yaml", "application/x-yaml",
+					   "text/yaml; charset=utf-8", "Text/X-YAML",
+					   "application/yaml;charset=utf-8" };
+	static const char *const no[] = { "application/json",  "application/x-tar", "",
+					  "application/yamlx", "text/plain",	    "yaml" };
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		CHECK(http_type_is_yaml(yes[i]), "\"%s\" names YAML", yes[i]);
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		CHECK(!http_type_is_yaml(no[i]), "\"%s\" does not name YAML", no[i]);
+}
+
 int main(void)
 {
 	srv.secret = "a test secret of enough length";
@@ -171,6 +248,8 @@ int main(void)
 	srv.lim.left_after_ms = 1000;
 	test_parse_time();
 	test_rooms();
+	test_admin_in_rooms();
+	test_yaml_type();
 	rooms_free(&srv);
 	CHECK_DONE();
 }

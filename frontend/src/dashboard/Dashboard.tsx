@@ -2,9 +2,9 @@
 // problem, copy the three links, close, open the replay) and the problem
 // bank (list, preview, upload).  Everything goes through the admin REST API
 // with the admin key, which stays in this browser only when asked
-// ("Remember"); the seats' tokens of rooms created here are kept with it
-// likewise, since closing a room and opening its replay take the
-// interviewer's token.
+// ("Remember"); the seats' links of rooms created here are kept with it
+// likewise (they cannot be asked for again).  The admin key closes and
+// replays every room, wherever it was created.
 import { useEffect, useState } from 'preact/hooks';
 import { Markdown } from '../ui/common';
 import { api, ApiError, type CreatedRoom, type ProblemAdmin, type ProblemSummary, type RoomRow } from './api';
@@ -176,15 +176,18 @@ function Rooms(props: { saved: Saved; update: (s: Saved) => void }) {
 	useEffect(() => load(null), [saved.key]);
 
 	const close = (id: string): void => {
-		const t = saved.rooms[id]?.tokens.interviewer;
-		if (!t || !confirm('Close this room? Its links stop working; the replay stays.')) return;
-		fetch(`/api/rooms/${encodeURIComponent(id)}/close`, {
-			method: 'POST',
-			headers: { authorization: `Bearer ${t}` },
-		})
+		if (!confirm('Close this room? Its links stop working; the replay stays.')) return;
+		setErr('');
+		api<{ closed: boolean }>(saved.key, 'POST', `/api/rooms/${encodeURIComponent(id)}/close`)
 			.then(() => load(null))
-			.catch(() => setErr('Closing failed.'));
+			.catch((e: unknown) => setErr(`Closing failed: ${e instanceof Error ? e.message : String(e)}`));
 	};
+	// The replay page takes the admin key from the fragment, which never
+	// reaches the server; a room made here opens with its interviewer token.
+	const replayHref = (id: string): string =>
+		`/replay/${encodeURIComponent(id)}#${
+			saved.rooms[id] ? `token=${saved.rooms[id].tokens.interviewer}` : `admin=${encodeURIComponent(saved.key)}`
+		}`;
 
 	return (
 		<>
@@ -252,31 +255,24 @@ function Rooms(props: { saved: Saved; update: (s: Saved) => void }) {
 									</td>
 									<td>
 										<div class="row-actions">
-											{mine ? (
+											{mine && r.state === 'open' && (
 												<>
-													{r.state === 'open' && (
-														<Copy text={mine.links.candidate} label="Candidate link" />
-													)}
-													{r.state === 'open' && (
-														<Copy text={mine.links.interviewer} label="Interviewer link" />
-													)}
-													<a
-														href={`/replay/${encodeURIComponent(r.id)}#token=${mine.tokens.interviewer}`}
-														target="_blank"
-														rel="noopener"
-													>
-														Replay
-													</a>
-													{r.state === 'open' && (
-														<button type="button" class="small" onClick={() => close(r.id)}>
-															Close
-														</button>
-													)}
+													<Copy text={mine.links.candidate} label="Candidate link" />
+													<Copy text={mine.links.interviewer} label="Interviewer link" />
 												</>
-											) : (
+											)}
+											<a href={replayHref(r.id)} target="_blank" rel="noopener">
+												Replay
+											</a>
+											{r.state === 'open' && (
+												<button type="button" class="small" onClick={() => close(r.id)}>
+													Close
+												</button>
+											)}
+											{!mine && r.state === 'open' && (
 												<span
 													class="muted small"
-													title="Its links and tokens were not kept in this browser"
+													title="Its links were not kept in this browser: they are shown once, when the room is created"
 												>
 													links not kept here
 												</span>
@@ -389,6 +385,16 @@ function CreateRoom(props: { adminKey: string; onCreated: (r: CreatedRoom) => vo
 	);
 }
 
+/**
+ * The id a Py-Katas file will be stored under: its top-level `id:` made
+ * [a-z0-9-] as the server's kata loader does ('_' becomes '-', lower case).
+ * The server checks it against the path, and says so when they differ.
+ */
+export function kataId(text: string): string | null {
+	const m = /^id:[ \t]*(["']?)([A-Za-z0-9_-]{1,64})\1[ \t]*(#.*)?$/m.exec(text);
+	return m ? m[2]!.replace(/_/g, '-').toLowerCase() : null;
+}
+
 function Problems(props: { adminKey: string }) {
 	const [list, setList] = useState<ProblemSummary[]>([]);
 	const [err, setErr] = useState('');
@@ -404,33 +410,45 @@ function Problems(props: { adminKey: string }) {
 		setUpload(null);
 		const tar = /\.tar$/i.test(f.name);
 		const json = /\.json$/i.test(f.name);
-		if (!tar && !json) {
+		const yaml = /\.ya?ml$/i.test(f.name);
+		if (!tar && !json && !yaml) {
 			setUpload({
-				msg: 'Upload a problem folder as a .tar file (tar cf pair-sum.tar pair-sum/), or the problem as .json.',
+				msg: 'Upload a problem folder as a .tar file (tar cf pair-sum.tar pair-sum/), the problem as .json, or a Py-Katas .yaml file.',
 				errors: [],
 			});
 			return;
 		}
-		let id = f.name.replace(/\.(tar|json)$/i, '');
+		let id = f.name.replace(/\.(tar|json|ya?ml)$/i, '');
 		let body: Blob | unknown = f;
-		if (json) {
-			body = JSON.parse(await f.text()) as { id?: string };
-			id = (body as { id?: string }).id ?? id;
+		try {
+			if (json) {
+				body = JSON.parse(await f.text()) as { id?: string };
+				id = (body as { id?: string }).id ?? id;
+			}
+		} catch (e) {
+			setUpload({ msg: `${f.name} is not JSON: ${e instanceof Error ? e.message : String(e)}`, errors: [] });
+			return;
 		}
+		if (yaml) id = kataId(await f.text()) ?? kataId(`id: ${id}`) ?? id;
 		try {
 			const r = await api<{ id: string; revision: number; changed: boolean }>(
 				props.adminKey,
 				'PUT',
 				`/api/problems/${encodeURIComponent(id)}`,
 				body,
-				tar ? 'application/x-tar' : undefined,
+				tar ? 'application/x-tar' : yaml ? 'application/yaml' : undefined,
 			);
 			setUpload({ msg: `${r.id}: revision ${r.revision}${r.changed ? '' : ' (unchanged)'}`, errors: [] });
 			load();
 		} catch (e) {
+			const errors = e instanceof ApiError ? e.details : [];
 			setUpload({
-				msg: e instanceof Error ? e.message : String(e),
-				errors: e instanceof ApiError ? e.details : [],
+				msg: errors.length
+					? `${f.name} was not stored: fix these and upload it again.`
+					: e instanceof Error
+						? e.message
+						: String(e),
+				errors,
 			});
 		}
 	};
@@ -470,10 +488,10 @@ function Problems(props: { adminKey: string }) {
 				</ul>
 				<h3>Upload</h3>
 				<label>
-					A problem folder as .tar, or .json{' '}
+					A problem folder as .tar, .json, or a Py-Katas .yaml{' '}
 					<input
 						type="file"
-						accept=".tar,.json"
+						accept=".tar,.json,.yaml,.yml"
 						onChange={(e) =>
 							void (
 								(e.target as HTMLInputElement).files?.[0] &&

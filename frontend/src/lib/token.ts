@@ -35,24 +35,68 @@ export function claims(token: string): Claims | null {
 const key = (room: string, page: string): string => `tandem.token.${page}.${room}`;
 
 /**
- * The token for room on this page: from the fragment (#token=...), which is
- * then removed with history.replaceState, or from this tab's sessionStorage.
+ * The value of `name` in the fragment (#name=...), after which the
+ * fragment is removed with history.replaceState, kept in this tab's
+ * sessionStorage under storeKey; or what that storage kept before.
  */
-export function takeToken(room: string, page: string): string | null {
+function takeFromFragment(name: string, storeKey: string): string | null {
 	const frag = new URLSearchParams(location.hash.replace(/^#/, ''));
-	const t = frag.get('token');
+	const t = frag.get(name);
 	if (t) {
 		try {
-			sessionStorage.setItem(key(room, page), t);
+			sessionStorage.setItem(storeKey, t);
 		} catch {
-			/* storage refused: the token lives only in this page */
+			/* storage refused: the value lives only in this page */
 		}
 		history.replaceState(history.state, '', location.pathname + location.search);
 		return t;
 	}
 	try {
-		return sessionStorage.getItem(key(room, page));
+		return sessionStorage.getItem(storeKey);
 	} catch {
 		return null;
 	}
+}
+
+/**
+ * The token for room on this page: from the fragment (#token=...), which is
+ * then removed with history.replaceState, or from this tab's sessionStorage.
+ */
+export function takeToken(room: string, page: string): string | null {
+	return takeFromFragment('token', key(room, page));
+}
+
+/** The admin key the dashboard remembered in this browser ("Remember"), if any. */
+export function rememberedAdminKey(): string | null {
+	try {
+		const s = JSON.parse(localStorage.getItem('tandem.admin') ?? 'null') as { key?: string } | null;
+		return s?.key || null;
+	} catch {
+		return null;
+	}
+}
+
+/** A staff page's credential: a room token, or the admin key (which acts as the interviewer's). */
+export interface Credential {
+	token: string;
+	admin: boolean;
+}
+
+/**
+ * What opens a replay (or any staff page) of room: the fragment's token
+ * (#token=, a room link) or admin key (#admin=, how the dashboard passes
+ * the key it holds: a fragment never reaches the server or its logs), both
+ * removed from the address bar and kept in this tab; else what this tab kept;
+ * else the key the dashboard remembered in this browser.
+ */
+export function takeCredential(room: string, page: string): Credential | null {
+	const adminKey = `tandem.admin.${page}.${room}`;
+	if (new URLSearchParams(location.hash.replace(/^#/, '')).get('admin')) {
+		const k = takeFromFragment('admin', adminKey);
+		if (k) return { token: k, admin: true };
+	}
+	const t = takeToken(room, page);
+	if (t) return { token: t, admin: false };
+	const k = takeFromFragment('admin', adminKey) ?? rememberedAdminKey();
+	return k ? { token: k, admin: true } : null;
 }

@@ -9,7 +9,7 @@ import { EditorState, RangeSetBuilder, StateEffect, StateField } from '@codemirr
 import { Decoration, type DecorationSet, EditorView, lineNumbers } from '@codemirror/view';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { loadCrdt } from '../lib/crdt';
-import { claims as readClaims, takeToken } from '../lib/token';
+import { claims as readClaims, takeCredential } from '../lib/token';
 import { LARGE_PASTE, activityText } from '../room/StaffPanes';
 import { clock, duration, fmtKb, fmtMs, Markdown, MessagePage } from '../ui/common';
 import { Clock, fetchTimeline, HttpError, Replay, type TimelineEvent } from './timeline';
@@ -18,8 +18,10 @@ const SPEEDS = [1, 2, 4, 8, 16, 32];
 const SEATS = ['interviewer', 'candidate'] as const;
 
 export function ReplayPage(props: { room: string }) {
-	const token = useMemo(() => takeToken(props.room, 'replay'), [props.room]);
-	const c = token ? readClaims(token) : null;
+	// A room link's token, or the admin key the dashboard passes (#admin=).
+	const cred = useMemo(() => takeCredential(props.room, 'replay'), [props.room]);
+	const token = cred?.token ?? null;
+	const c = token && !cred?.admin ? readClaims(token) : null;
 	const [replay, setReplay] = useState<Replay | null>(null);
 	const [error, setError] = useState<{ status: number; msg: string } | null>(null);
 	const [loaded, setLoaded] = useState(0);
@@ -43,7 +45,7 @@ export function ReplayPage(props: { room: string }) {
 		};
 	}, [props.room, token]);
 
-	if (!token || !c)
+	if (!token || (!c && !cred?.admin))
 		return (
 			<MessagePage title="This replay link is not valid" testId="invalid-link">
 				<p>

@@ -51,26 +51,17 @@ interface BankEntry {
 	id: string;
 	title: string;
 	difficulty: string;
-}
-
-/** The admin key the dashboard remembered in this browser, if any (the problem list needs it). */
-function rememberedAdminKey(): string | null {
-	try {
-		const s = JSON.parse(localStorage.getItem('tandem.admin') ?? 'null') as { key?: string } | null;
-		return s?.key || null;
-	} catch {
-		return null;
-	}
+	tags?: string[];
 }
 
 function SwitchProblem(props: { session: Session; current: string; error: string | null }) {
 	const [id, setId] = useState('');
 	const [bank, setBank] = useState<BankEntry[] | null>(null);
+	const { room, token } = props.session;
 	useEffect(() => {
-		const key = rememberedAdminKey();
-		if (!key) return;
+		// The bank's summaries, for this room's interviewer (GET /api/rooms/:id/problems).
 		let dead = false;
-		fetch('/api/problems', { headers: { authorization: `Bearer ${key}` } })
+		fetch(`/api/rooms/${encodeURIComponent(room)}/problems`, { headers: { authorization: `Bearer ${token}` } })
 			.then((r) => (r.ok ? (r.json() as Promise<{ problems?: BankEntry[] }>) : null))
 			.then((j) => {
 				if (!dead && j?.problems) setBank(j.problems);
@@ -79,7 +70,7 @@ function SwitchProblem(props: { session: Session; current: string; error: string
 		return () => {
 			dead = true;
 		};
-	}, []);
+	}, [room, token]);
 	return (
 		<form
 			class="switch-problem"
@@ -95,7 +86,7 @@ function SwitchProblem(props: { session: Session; current: string; error: string
 						<option value="">Choose a problem…</option>
 						{bank.map((b) => (
 							<option key={b.id} value={b.id} disabled={b.id === props.current}>
-								{b.title} ({b.difficulty}) · {b.id}
+								{b.title} ({b.difficulty}){b.tags?.length ? ` · ${b.tags.join(', ')}` : ''} · {b.id}
 							</option>
 						))}
 					</select>
@@ -118,8 +109,7 @@ function SwitchProblem(props: { session: Session; current: string; error: string
 			)}
 			{!bank && (
 				<p class="muted small">
-					Type the problem's id (the dashboard lists them; with its admin key remembered in this browser, a
-					list shows here).
+					The problem list could not be read: type the problem's id (the dashboard lists them).
 				</p>
 			)}
 		</form>

@@ -4,7 +4,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { useValue } from '../lib/observable';
 import type { Member } from '../lib/protocol';
 import { claims as readClaims, takeToken } from '../lib/token';
-import { MessagePage, PaneBoundary } from '../ui/common';
+import { Countdown, MessagePage, PaneBoundary } from '../ui/common';
 import { createEditor, type RoomEditor } from './editor';
 import { OutputPane, SubmissionsPane } from './OutputPane';
 import { ProblemPane } from './ProblemPane';
@@ -249,7 +249,15 @@ function coverPage(s: RoomState, session: Session, startError: string | null) {
 			<MessagePage title="Cannot reach the Tandem server" testId="unreachable">
 				<p>
 					The page cannot connect to the server. It keeps trying
-					{s.retryInMs ? ` (next try in ${Math.ceil(s.retryInMs / 1000)} s)` : ''}.
+					{s.retryAt ? (
+						<>
+							{' '}
+							(next try in <Countdown until={s.retryAt} /> s)
+						</>
+					) : (
+						''
+					)}
+					.
 				</p>
 				<p>Check your network connection; if it works, the server may be down.</p>
 				<button type="button" onClick={() => session.retryNow()}>

@@ -31,6 +31,7 @@ import {
 } from '../lib/protocol';
 import { loadReplica, ReplicaWriter } from '../lib/store';
 import type { Claims } from '../lib/token';
+import { fetchStaffEvents, mergeLive, staffHistory } from './history';
 
 export interface RunView {
 	run: number;
@@ -46,6 +47,8 @@ export interface RoomState {
 	loading: boolean;
 	conn: ConnState;
 	retryInMs: number;
+	/** When the next connection attempt starts (Date.now() clock), 0 when none is waiting. */
+	retryAt: number;
 	attempts: number;
 	everConnected: boolean;
 	fatal: Fatal | null;
@@ -103,6 +106,7 @@ export class Session {
 			loading: true,
 			conn: 'connecting',
 			retryInMs: 0,
+			retryAt: 0,
 			attempts: 0,
 			everConnected: false,
 			fatal: null,
@@ -167,13 +171,15 @@ export class Session {
 				this.persist();
 				this.onJoined();
 				void this.loadSubmissions();
+				if (w.seat !== 'candidate') void this.loadHistory();
 			},
 			update: (bytes) => {
 				this.onRemote(bytes);
 				this.codeChanged();
 			},
 			message: (m) => this.handle(m),
-			state: (conn, retryInMs, attempts) => this.state.update({ conn, retryInMs, attempts }),
+			state: (conn, retryInMs, attempts) =>
+				this.state.update({ conn, retryInMs, retryAt: retryInMs ? Date.now() + retryInMs : 0, attempts }),
 			fatal: (fatal) => this.state.update({ fatal }),
 		});
 		this.conn.start();
@@ -282,6 +288,32 @@ export class Session {
 		}
 	}
 
+	/** Notes and activity that came live while the history was being read; null when none is. */
+	private live: { notes: NoteIn[]; activity: EventIn[] } | null = null;
+	private historyGen = 0;
+
+	/**
+	 * Reads the notes and activity so far from the room's timeline (staff
+	 * seats, after each welcome): what was said before this page connected.
+	 * A failure keeps what the panes show.
+	 */
+	async loadHistory(): Promise<void> {
+		const gen = ++this.historyGen;
+		this.live = { notes: [], activity: [] };
+		try {
+			const h = staffHistory(await fetchStaffEvents(this.room, this.token));
+			if (gen !== this.historyGen || !this.live) return;
+			this.state.update({
+				notes: mergeLive(h.notes, this.live.notes),
+				activity: mergeLive(h.activity, this.live.activity),
+			});
+		} catch {
+			/* offline, or the timeline unavailable: the next join reads it again */
+		} finally {
+			if (gen === this.historyGen) this.live = null;
+		}
+	}
+
 	/** The code changed: a complexity estimate no longer describes it. */
 	private codeChanged(): void {
 		const c = this.state.value.complexity;
@@ -361,9 +393,11 @@ export class Session {
 				this.state.update({ complexity: { running: false, result: m } });
 				return;
 			case 'note':
+				this.live?.notes.push(m);
 				this.state.update({ notes: [...s.notes, m] });
 				return;
 			case 'event':
+				this.live?.activity.push(m);
 				this.state.update({ activity: [...s.activity, m] });
 				return;
 			case 'error':

@@ -1,7 +1,7 @@
 // common.tsx - pieces every page shares: the full-page message (error and
 // state pages), the Markdown view, time formatting.
 import { Component, type ComponentChildren } from 'preact';
-import { useMemo } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { renderMarkdown } from '../lib/markdown';
 
 export function MessagePage(props: {
@@ -25,6 +25,25 @@ export function Markdown(props: { src: string; class?: string }) {
 	// markdown-it runs with html: false, so the source cannot inject markup.
 	const html = useMemo(() => renderMarkdown(props.src), [props.src]);
 	return <div class={`markdown ${props.class ?? ''}`} dangerouslySetInnerHTML={{ __html: html }} />;
+}
+
+/**
+ * Whole seconds left until `until` (a Date.now() time), counting down as
+ * they pass: the number a "next try in N s" shows.
+ */
+export function Countdown(props: { until: number }) {
+	const [now, setNow] = useState(Date.now);
+	useEffect(() => {
+		setNow(Date.now());
+		const t = setInterval(() => setNow(Date.now()), 250);
+		return () => clearInterval(t);
+	}, [props.until]);
+	const left = Math.max(0, Math.ceil((props.until - now) / 1000));
+	return (
+		<span class="countdown" data-until={props.until} data-left={left}>
+			{left}
+		</span>
+	);
 }
 
 export function clock(ms: number): string {

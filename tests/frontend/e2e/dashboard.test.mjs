@@ -2,7 +2,9 @@
 // creating a room and its links, the room list, opening a replay, closing.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { openRoom, shot, start, WAIT } from './harness.mjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { openRoom, REPO, shot, start, WAIT } from './harness.mjs';
 
 let env, p;
 before(async () => {
@@ -68,6 +70,47 @@ test('create a room, copy its links, open it, see it listed, replay, close', asy
 	await replay.getByRole('slider', { name: 'Timeline' }).waitFor({ timeout: WAIT });
 });
 
+test('a room made elsewhere: the admin key replays and closes it, and never travels in a request URL', async () => {
+	// Made through the API: this browser holds none of its tokens.
+	const other = await env.tandem.createRoom({ names: { candidate: 'Barbara' } });
+	const cand = await env.page();
+	await openRoom(cand, env.link(other, 'candidate'));
+	await cand.keyboard.type('print("from elsewhere")');
+	await cand.waitForSelector('.save[data-unacked="0"]', { timeout: WAIT });
+	await p.getByRole('button', { name: 'Rooms' }).click();
+	await p.reload();
+	// Remembered in the previous test: the dashboard opens without the form.
+	const row = p.locator(`tr[data-room="${other.id}"]`);
+	await row.waitFor({ timeout: WAIT });
+	await row.getByText('links not kept here').waitFor({ timeout: WAIT });
+	const href = await row.getByRole('link', { name: 'Replay' }).getAttribute('href');
+	assert.match(href, /^\/replay\/[^#?]+#admin=/, 'the key rides in the fragment');
+	const replay = await env.page();
+	const urls = [];
+	replay.on('request', (r) => urls.push(r.url()));
+	await replay.goto(env.tandem.base + href);
+	await replay.getByRole('slider', { name: 'Timeline' }).waitFor({ timeout: WAIT });
+	assert.ok(!replay.url().includes('admin='), `the address bar keeps no key: ${replay.url()}`);
+	assert.ok(urls.length > 0);
+	for (const u of urls) assert.ok(!u.includes(env.tandem.adminKey), `a request URL holds the key: ${u}`);
+	// Closing it: a dismissed confirm changes nothing, an accepted one closes it for the candidate too.
+	p.once('dialog', (d) => d.dismiss());
+	await row.getByRole('button', { name: 'Close' }).click();
+	assert.equal(await cand.locator('[data-page="closed"]').count(), 0);
+	p.once('dialog', (d) => d.accept());
+	await row.getByRole('button', { name: 'Close' }).click();
+	await row.getByText('closed').waitFor({ timeout: WAIT });
+	await cand.locator('[data-page="closed"]').waitFor({ timeout: WAIT });
+	assert.equal(await row.getByRole('button', { name: 'Close' }).count(), 0);
+	// Still replayable after the close.
+	const again = await env.page();
+	await again.goto(env.tandem.base + href);
+	await again.getByRole('slider', { name: 'Timeline' }).waitFor({ timeout: WAIT });
+	await again.waitForFunction(() => window.tandemReplay?.replay.events.some((e) => e.kind === 'close'), null, {
+		timeout: WAIT,
+	});
+});
+
 test('problems page: upload a problem as JSON, see it listed, preview it with its hidden tests', async () => {
 	await p.getByRole('button', { name: 'Problems' }).click();
 	const bank = p.getByRole('region', { name: 'Problems' });
@@ -102,4 +145,32 @@ test('problems page: upload a problem as JSON, see it listed, preview it with it
 	});
 	await bank.getByRole('status').locator('.stderr li').first().waitFor({ timeout: WAIT });
 	await shot(p, 'problems');
+});
+
+test('problems page: upload a Py-Katas YAML file, see it listed; a broken one shows its line', async () => {
+	const bank = p.getByRole('region', { name: 'Problems' });
+	const kata = fs.readFileSync(path.join(REPO, 'problems', 'katas', 'run-length.yaml'), 'utf8');
+	const title = /^title:\s*"?([^"\n]+)"?$/m.exec(kata)[1];
+	await bank.locator('input[type="file"]').setInputFiles({
+		name: 'run-length.yaml',
+		mimeType: 'application/yaml',
+		buffer: Buffer.from(kata),
+	});
+	await bank
+		.getByRole('status')
+		.getByText(/^run-length: revision \d+/)
+		.waitFor({ timeout: WAIT });
+	await bank.getByRole('button', { name: title }).waitFor({ timeout: WAIT });
+	// Line 2 breaks the YAML (a flow sequence never closed): the error names the file and the line.
+	const broken = kata.split('\n');
+	broken[1] = 'title: [Run, Length: x: y';
+	await bank.locator('input[type="file"]').setInputFiles({
+		name: 'run-length.yaml',
+		mimeType: 'application/yaml',
+		buffer: Buffer.from(broken.join('\n')),
+	});
+	const err = bank.getByRole('status').locator('.stderr li').first();
+	await err.waitFor({ timeout: WAIT });
+	assert.match(await err.textContent(), /^upload\/run-length\.yaml:2: bad YAML/);
+	await shot(p, 'problems-kata-error');
 });

@@ -83,6 +83,40 @@ test('the server cannot be reached', async () => {
 	await p.goto(env.link(room, 'observer'));
 	await p.locator('[data-page="unreachable"]').waitFor({ timeout: WAIT });
 	await shot(p, 'page-unreachable');
+	// Every number the countdown shows from now on, recorded in the page as it
+	// changes (a value lasts a second: too short to catch by polling a selector).
+	await p.evaluate(() => {
+		const shown = (window.shownCountdown = []);
+		const note = () => {
+			const c = document.querySelector('.countdown');
+			if (!c) return;
+			const last = shown[shown.length - 1];
+			const v = { until: c.dataset.until, left: Number(c.dataset.left), text: c.textContent };
+			if (!last || last.until !== v.until || last.left !== v.left) shown.push(v);
+		};
+		note();
+		new MutationObserver(note).observe(document.body, {
+			subtree: true,
+			childList: true,
+			characterData: true,
+			attributes: true,
+		});
+	});
+	// Within one wait for the next try, the number goes down by one at a time.
+	// The waits double up to 8 s, so one of at least 2 s comes within a few tries.
+	await p.waitForFunction(
+		() =>
+			window.shownCountdown.some(
+				(v, i, all) => i > 0 && all[i - 1].until === v.until && all[i - 1].left === v.left + 1 && v.left >= 1,
+			),
+		null,
+		{ timeout: 30000, polling: 100 },
+	);
+	const shown = await p.evaluate(() => window.shownCountdown);
+	for (const v of shown) assert.equal(v.text, String(v.left), 'the number shown is the number left');
+	for (let i = 1; i < shown.length; i++)
+		if (shown[i].until === shown[i - 1].until)
+			assert.ok(shown[i].left < shown[i - 1].left, `never up within one wait: ${JSON.stringify(shown)}`);
 });
 
 test('the room is closed: an open page says so, and the link stops working', async () => {

@@ -129,32 +129,55 @@ test('the complexity estimate: on top of Output, axes in n and ms, the points li
 	await c.waitFor({ state: 'detached', timeout: WAIT });
 });
 
-test('the interviewer: a bad problem id says so by the field, the bank as a list, Close room with a confirm', async () => {
+test('the interviewer: the bank as a list from the room token, a vanished problem says so by the field, Close room with a confirm', async () => {
+	// A problem that will be archived while the list still shows it.
+	const doomed = `doomed-${Date.now().toString(36)}`;
+	const put = await fetch(`${env.tandem.base}/api/problems/${doomed}`, {
+		method: 'PUT',
+		headers: { authorization: `Bearer ${env.tandem.adminKey}`, 'content-type': 'application/json' },
+		body: JSON.stringify({
+			title: 'Doomed',
+			difficulty: 'hard',
+			tags: ['gone'],
+			statement: 'Soon archived.',
+			signature: { kind: 'function', entry: 'f' },
+			starter: 'def f(x):\n    ...\n',
+			tests: { sample: [{ args: [1], expected: 1 }], hidden: [{ args: [2], expected: 2 }] },
+		}),
+	});
+	assert.equal(put.status, 201, await put.text());
 	const room = await env.tandem.createRoom({ problem: 'move-zeros' });
 	const cand = await env.page();
 	const intv = await env.page();
 	await openRoom(cand, env.link(room, 'candidate'));
 	await openRoom(intv, env.link(room, 'interviewer'));
-	// Without the dashboard's key: a typed id, and a bad one gets an answer.
+	// No admin key in this browser: the interviewer's token lists the bank.
+	assert.equal(await intv.evaluate(() => localStorage.getItem('tandem.admin')), null);
 	const pane = intv.getByRole('region', { name: 'Problem' });
-	await pane.getByRole('textbox').fill('no-such-problem');
-	await pane.getByRole('button', { name: 'Switch' }).click();
-	const err = intv.getByTestId('switch-error');
-	await err.waitFor({ timeout: WAIT });
-	assert.match(await err.textContent(), /No problem with id 'no-such-problem'/);
-	await shot(intv, 'room-switch-bad-id');
-	// With the dashboard's key remembered in this browser: a list of the bank.
-	await intv.evaluate((key) => {
-		localStorage.setItem('tandem.admin', JSON.stringify({ key, remember: true, rooms: {} }));
-	}, env.tandem.adminKey);
-	await intv.reload();
-	await intv.waitForSelector('[data-conn="connected"]', { timeout: WAIT });
 	const select = pane.getByRole('combobox');
 	await select.locator('option[value="lru-cache"]').waitFor({ state: 'attached', timeout: WAIT });
 	assert.match(
 		await select.locator('option[value="lru-cache"]').textContent(),
 		/Least Recently Used Cache \(medium\)/,
 	);
+	assert.match(await select.locator(`option[value="${doomed}"]`).textContent(), /Doomed \(hard\) · gone/);
+	assert.equal(
+		await cand.getByRole('region', { name: 'Problem' }).getByRole('combobox').count(),
+		0,
+		'no picker for the candidate',
+	);
+	// Archived meanwhile: the switch is refused, and the field says so.
+	const del = await fetch(`${env.tandem.base}/api/problems/${doomed}`, {
+		method: 'DELETE',
+		headers: { authorization: `Bearer ${env.tandem.adminKey}` },
+	});
+	assert.equal(del.status, 200, await del.text());
+	await select.selectOption(doomed);
+	await pane.getByRole('button', { name: 'Switch' }).click();
+	const err = intv.getByTestId('switch-error');
+	await err.waitFor({ timeout: WAIT });
+	assert.match(await err.textContent(), new RegExp(`No problem with id '${doomed}'`));
+	await shot(intv, 'room-switch-bad-id');
 	await select.selectOption('lru-cache');
 	await pane.getByRole('button', { name: 'Switch' }).click();
 	await cand

@@ -64,3 +64,34 @@ test("the candidate's paste and focus loss reach the activity feed", async () =>
 	assert.equal(await cand.getByRole('region', { name: 'Activity' }).count(), 0);
 	await shot(intv, 'room-interviewer-notes');
 });
+
+test('a reload shows the earlier notes and flags; the candidate still sees no note', async () => {
+	// Both staff pages reload (the interviewer's and a fresh observer's joining late).
+	await intv.reload();
+	await intv.waitForSelector('[data-conn="connected"]', { timeout: WAIT });
+	const notes = intv.getByRole('region', { name: 'Notes' });
+	await notes.getByText(SECRET).waitFor({ timeout: WAIT });
+	await notes.locator('strong', { hasText: 'Strong' }).waitFor({ timeout: WAIT });
+	const feed = intv.getByRole('region', { name: 'Activity' });
+	await feed.getByText(/Ada pasted \d+ characters \(large paste\)/).waitFor({ timeout: WAIT });
+	await feed.getByText('Ada left the tab').waitFor({ timeout: WAIT });
+	assert.equal(await feed.locator('li.flag').count(), 1, 'the large paste is flagged once');
+	assert.equal(await notes.locator('.note-list li').count(), 1, 'each note once');
+	// A note added after the reload shows once, beside the earlier one.
+	await notes.getByRole('textbox').fill('second note');
+	await notes.getByRole('button', { name: 'Add note' }).click();
+	await notes.getByText('second note').waitFor({ timeout: WAIT });
+	const late = await env.page();
+	await openRoom(late, env.link(room, 'observer'));
+	const lateNotes = late.getByRole('region', { name: 'Notes' });
+	await lateNotes.getByText('second note').waitFor({ timeout: WAIT });
+	await lateNotes.getByText(SECRET).waitFor({ timeout: WAIT });
+	assert.equal(await notes.locator('.note-list li').count(), 2);
+	assert.equal(await lateNotes.locator('.note-list li').count(), 2);
+	// The candidate's page, reloaded too, holds neither.
+	await cand.reload();
+	await cand.waitForSelector('[data-conn="connected"]', { timeout: WAIT });
+	const html = await cand.content();
+	assert.doesNotMatch(html, new RegExp(SECRET));
+	assert.doesNotMatch(html, /second note/);
+});

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
@@ -172,6 +173,32 @@ test('the interviewer switches the problem; code stays; the others may not', asy
 	for (const x of [iv, cand]) await x.close();
 });
 
+test('the interviewer\'s token lists the bank for the picker: summaries only; other seats refused', async () => {
+	const room = await srv.createRoom({ problem: 'pair-sum' });
+	const path = `/api/rooms/${room.id}/problems`;
+	const r = await srv.api('GET', path, { token: room.tokens.interviewer });
+	assert.equal(r.status, 200, r.text);
+	const admin = await srv.api('GET', '/api/problems', { token: srv.adminKey });
+	assert.deepEqual(
+		r.json.problems.map((p) => p.id),
+		admin.json.problems.map((p) => p.id),
+		'every problem the bank lists',
+	);
+	const pair = r.json.problems.find((p) => p.id === 'pair-sum');
+	const want = admin.json.problems.find((p) => p.id === 'pair-sum');
+	assert.deepEqual(pair, { id: want.id, title: want.title, difficulty: want.difficulty, tags: want.tags });
+	for (const p of r.json.problems) assert.deepEqual(Object.keys(p).sort(), ['difficulty', 'id', 'tags', 'title']);
+	assertNoHidden('the picker\'s list', r.text);
+	assert.equal((await srv.api('GET', path, { token: room.tokens.candidate })).status, 403, 'candidate');
+	assert.equal((await srv.api('GET', path, { token: room.tokens.observer })).status, 403, 'observer');
+	assert.equal((await srv.api('GET', path)).status, 401, 'no token');
+	assert.equal((await srv.api('POST', path, { token: room.tokens.interviewer })).status, 405);
+	assert.equal((await srv.api('GET', path, { token: srv.adminKey })).status, 200, 'the admin key');
+	// A closed room's tokens are revoked: its interviewer no longer picks problems.
+	assert.equal((await srv.api('POST', `/api/rooms/${room.id}/close`, { token: srv.adminKey })).status, 200, 'the admin key closes');
+	assert.equal((await srv.api('GET', path, { token: room.tokens.interviewer })).status, 401, 'after the close');
+});
+
 test('Run tests: samples and custom tests in full; bad custom tests refused', async (t) => {
 	const { iv, cand } = await room2();
 	await converge([iv, cand]);
@@ -272,6 +299,18 @@ test('Submit: every test runs, hidden ones leak nothing anywhere; the submission
 	const page2 = await srv.api('GET', `/api/rooms/${room.id}/submissions?limit=1&before=${all.json.next}`, { token: room.tokens.interviewer });
 	assert.equal(page2.json.submissions[0].id, sid);
 	assert.equal(page2.json.next, null);
+	// The admin key reads them as the interviewer does; a wrong key is no key.
+	const byAdmin = await srv.api('GET', `/api/rooms/${room.id}/submissions`, { token: srv.adminKey });
+	assert.equal(byAdmin.status, 200, byAdmin.text);
+	assert.deepEqual(
+		byAdmin.json.submissions.map((x) => x.id),
+		[r2.seen[0].result.submission, sid],
+		'the admin key lists every seat\'s submissions',
+	);
+	const oneByAdmin = await srv.api('GET', `/api/rooms/${room.id}/submissions/${sid}`, { token: srv.adminKey });
+	assert.equal(oneByAdmin.status, 200, oneByAdmin.text);
+	assert.deepEqual(oneByAdmin.json, one.json, 'the same submission, hidden tests redacted');
+	assert.equal((await srv.api('GET', `/api/rooms/${room.id}/submissions`, { token: `${srv.adminKey}0` })).status, 401);
 	for (const x of [iv, cand, obs]) await x.close();
 });
 
@@ -395,6 +434,42 @@ test('admin problem routes: list, get with hidden tests, put (JSON and tar), del
 	const g2 = await srv.api('GET', `/api/problems/${id}`, { token: key });
 	assert.equal(g2.json.difficulty, 'medium');
 	assert.equal(g2.json.revisions.length, 2);
+
+	// A Py-Katas YAML file (Content-Type application/yaml): the kata loader's validation,
+	// its errors as file:line: reason, nothing stored by a broken one.
+	const kataText = fs.readFileSync(path.join(REPO, 'problems/katas/digital-root.yaml'), 'utf8');
+	const kid = `kata-${crypto.randomBytes(4).toString('hex')}`;
+	const putYaml = async (pid, text, type = 'application/yaml') => {
+		const res = await fetch(`${srv.base}/api/problems/${pid}`, {
+			method: 'PUT',
+			headers: { authorization: `Bearer ${key}`, 'content-type': type },
+			body: text,
+		});
+		return { status: res.status, json: await res.json() };
+	};
+	let y = await putYaml(kid, kataText.replace(/^id: .*$/m, `id: ${kid.replace('-', '_')}`));
+	assert.equal(y.status, 201, JSON.stringify(y.json));
+	assert.deepEqual(y.json, { id: kid, revision: 1, changed: true });
+	const kg = await srv.api('GET', `/api/problems/${kid}`, { token: key });
+	assert.equal(kg.json.title, 'Digital Root');
+	assert.equal(kg.json.samples.length, 2, 'the first two test cases are samples');
+	assert.ok(kg.json.hidden_tests.length >= 8, 'the rest hidden');
+	y = await putYaml(kid, kataText.replace(/^id: .*$/m, `id: ${kid}`), 'text/yaml; charset=utf-8');
+	assert.deepEqual(y.json, { id: kid, revision: 1, changed: false }, 'unchanged: no new revision');
+	// Broken YAML (line 3 opens a flow sequence that never closes).
+	y = await putYaml(kid, `id: ${kid}\ntitle: Broken\ndescription: [unclosed\n`);
+	assert.equal(y.status, 400, JSON.stringify(y.json));
+	assert.equal(y.json.error, 'invalid');
+	assert.ok(y.json.errors.every((e) => /^upload\/[a-z0-9-]+\.yaml:\d+: /.test(e)), JSON.stringify(y.json.errors));
+	assert.ok(!JSON.stringify(y.json).includes('/tmp/'), 'the private folder is never named');
+	// A missing key, and an id that is not the path's.
+	y = await putYaml(kid, kataText.replace(/^function_name: .*$/m, ''));
+	assert.equal(y.status, 400);
+	assert.ok(y.json.errors.some((e) => e.includes(`upload/${kid}.yaml`) && e.includes("missing key 'function_name'")), JSON.stringify(y.json.errors));
+	y = await putYaml(kid, kataText);
+	assert.equal(y.status, 400);
+	assert.ok(y.json.errors.some((e) => e.includes("id 'digital-root' is not the path's")), JSON.stringify(y.json.errors));
+	assert.equal((await srv.api('GET', `/api/problems/${kid}`, { token: key })).json.revision, 1, 'nothing stored by a bad kata');
 
 	// Deleting: refused while an open room uses it, then archived.
 	const room = await srv.createRoom({ problem: id });

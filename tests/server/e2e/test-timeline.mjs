@@ -77,6 +77,35 @@ test('the timeline: every event once, in order, pages agree, edits rebuild the d
 	}
 	// Small pages give the same events.
 	assert.deepEqual(await all(room, room.tokens.observer, 7), events, 'pages of 7 (observer) = one page');
+	// ?kinds= keeps only those kinds; pages cover the same events (some may be
+	// short or empty while next goes on).
+	const want = ['note', 'paste', 'blur', 'join'];
+	const picked = events.filter((e) => want.includes(e.kind));
+	for (const limit of [7, 1000]) {
+		const got = [];
+		let after = 0;
+		for (;;) {
+			const res = await srv.api('GET', `/api/rooms/${room.id}/timeline?after=${after}&limit=${limit}&kinds=${want.join(',')}`, {
+				token: room.tokens.interviewer,
+			});
+			assert.equal(res.status, 200, res.text);
+			got.push(...res.json.events);
+			if (res.json.next === null) break;
+			after = res.json.next;
+		}
+		assert.deepEqual(got, picked, `kinds=${want} in pages of ${limit}`);
+	}
+	for (const bad of ['', 'Note', 'note,,paste', ',note', 'note,', 'note;drop', 'x'.repeat(200)])
+		assert.equal(
+			(await srv.api('GET', `/api/rooms/${room.id}/timeline?kinds=${encodeURIComponent(bad)}`, { token: room.tokens.interviewer })).status,
+			400,
+			`kinds=${bad}`,
+		);
+	assert.deepEqual(
+		(await srv.api('GET', `/api/rooms/${room.id}/timeline?limit=1000&kinds=no.such.kind`, { token: room.tokens.interviewer })).json,
+		{ events: [], next: null },
+		'an unknown kind: nothing',
+	);
 	const crdt = await loadCrdt();
 	const doc = new crdt.Doc(1);
 	for (const e of events) if (e.kind === 'edit') doc.applyUpdate(new Uint8Array(Buffer.from(e.ops, 'base64')));
@@ -150,6 +179,13 @@ test('who may replay: interviewer and observer, not the candidate, also after th
 	assert.equal(text.status, 200, text.text);
 	assert.equal(text.json.text, a.text(), 'the final text after the close');
 	assert.equal((await srv.api('GET', path, { token: room.tokens.candidate })).status, 401, 'candidate after close');
+	// The admin key replays any room, as the interviewer does; a wrong key is no key.
+	assert.deepEqual(await all(room, srv.adminKey), events, 'the admin key reads the same timeline');
+	const adminText = await srv.api('GET', `/api/rooms/${room.id}/text`, { token: srv.adminKey });
+	assert.equal(adminText.status, 200, adminText.text);
+	assert.equal(adminText.json.text, a.text(), 'the admin key reads the text');
+	assert.equal((await srv.api('GET', path, { token: srv.adminKey + 'x' })).status, 401, 'a wrong admin key');
+	assert.equal((await srv.api('GET', `/api/rooms/${room.id}/text`, { token: srv.adminKey.slice(1) })).status, 401, 'a wrong admin key (text)');
 	// And after a restart, read back from storage.
 	await srv.restart();
 	const again = await all(room, room.tokens.interviewer);
