@@ -84,9 +84,12 @@ function textAt(events: TimelineEvent[], t: number): string {
 	return text;
 }
 
-/** The view's state, moved to time t as the replay page moves it. */
-function seek(replay: Replay, state: EditorState, t: number): EditorState {
-	return state.update(seekTo(replay, state, replay.editAt(t))).state;
+/**
+ * The view's state, moved to time t as the replay page moves it, drawing
+ * `keep` (a range of the text; the whole text when not given).
+ */
+function seek(replay: Replay, state: EditorState, t: number, keep?: { from: number; to: number }): EditorState {
+	return state.update(seekTo(replay, state, replay.editAt(t), keep)).state;
 }
 
 describe('replay seek', () => {
@@ -136,6 +139,31 @@ describe('replay seek', () => {
 			k = to;
 			state = tr.state;
 			expect(state.doc.toString() === textAt(events, t)).toBe(true);
+		}
+	});
+
+	it('gives the changes outside the drawn range as one on each side, and lands right', () => {
+		const events = session(SEED + 4, 400, 30);
+		const replay = new Replay(C, events);
+		let state = EditorState.create({ extensions: [shownEdit] });
+		state = seek(replay, state, events[2 + 40]!.at);
+		const r = rng(SEED + 5);
+		for (let i = 0; i < 30; i++) {
+			const t = events[2 + 31 + r.int(369)]!.at;
+			const mid = r.int(state.doc.length);
+			const keep = { from: Math.max(0, mid - 2000), to: Math.min(state.doc.length, mid + 2000) };
+			const tr = state.update(seekTo(replay, state, replay.editAt(t), keep));
+			// Edits land anywhere in the 100,000 characters: about 4 % of them in
+			// the drawn range; the rest come as at most 8 changes a side or one.
+			let n = 0;
+			let inside = 0;
+			tr.changes.iterChanges((fa, ta) => {
+				n++;
+				if (ta >= keep.from && fa <= keep.to) inside++;
+			});
+			expect(n - inside, `changes outside [${keep.from}, ${keep.to})`).toBeLessThanOrEqual(16);
+			state = tr.state;
+			expect(state.doc.toString() === textAt(events, t), `text at ${t}`).toBe(true);
 		}
 	});
 

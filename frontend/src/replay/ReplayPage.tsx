@@ -113,7 +113,7 @@ function Player(props: { replay: Replay; room: string }) {
 	const k = replay.editAt(real);
 	useLayoutEffect(() => {
 		const v = view.current;
-		if (v) v.dispatch(seekTo(replay, v.state, k));
+		if (v) v.dispatch(seekTo(replay, v.state, k, v.viewport));
 	}, [replay, k]);
 
 	// Playback: the slider's clock advances speed times real time.

@@ -46,10 +46,29 @@ export interface Edit {
  * across most of a long session) it answers null and the caller compares
  * the two texts.
  */
-export const MAX_COMPOSE = 4096;
+export const MAX_COMPOSE = 16384;
+
+/**
+ * Edits per block: changeBetween() composes the whole blocks a jump spans
+ * as one change each (kept once made), so a jump across n edits composes
+ * about n / BLOCK + 2 BLOCK sets.
+ */
+const BLOCK = 64;
+
+/** Change sets that follow one another composed into one, pairwise (n log n, not n squared). */
+function composeAll(sets: ChangeSet[]): ChangeSet {
+	while (sets.length > 1) {
+		const next: ChangeSet[] = [];
+		for (let j = 0; j + 1 < sets.length; j += 2) next.push(sets[j]!.compose(sets[j + 1]!));
+		if (sets.length % 2) next.push(sets[sets.length - 1]!);
+		sets = next;
+	}
+	return sets[0]!;
+}
 
 export class Replay {
 	readonly doc: Doc;
+	private readonly blocks = new Map<number, { change: ChangeSet; undo: ChangeSet }>();
 	readonly edits: Edit[] = [];
 	/**
 	 * False when an edit's change list did not turn the text before it into
@@ -154,22 +173,41 @@ export class Replay {
 	 * b (either may be -1, the empty text before the first edit): the edits'
 	 * own changes composed going forward, their undos going back.  Null when
 	 * more than maxCompose edits lie between, or when the change lists are
-	 * not exact.  The sets are composed pairwise, so the work grows with the
-	 * edits times the log of their number, not with its square.
+	 * not exact.
 	 */
 	changeBetween(a: number, b: number): ChangeSet | null {
 		if (!this.exact || Math.abs(b - a) > this.maxCompose) return null;
-		let sets: ChangeSet[] = [];
-		if (b > a) for (let k = a + 1; k <= b; k++) sets.push(this.edits[k]!.change);
-		else for (let k = a; k > b; k--) sets.push(this.edits[k]!.undo);
-		if (sets.length === 0) return ChangeSet.empty(a < 0 ? 0 : this.edits[a]!.change.newLength);
-		while (sets.length > 1) {
-			const next: ChangeSet[] = [];
-			for (let j = 0; j + 1 < sets.length; j += 2) next.push(sets[j]!.compose(sets[j + 1]!));
-			if (sets.length % 2) next.push(sets[sets.length - 1]!);
-			sets = next;
+		if (a === b) return ChangeSet.empty(a < 0 ? 0 : this.edits[a]!.change.newLength);
+		const sets: ChangeSet[] = [];
+		if (b > a) {
+			// Edits a+1 .. b: single edits up to a block's start, whole blocks,
+			// single edits after the last whole block.
+			let k = a + 1;
+			for (; k <= b && k % BLOCK !== 0; k++) sets.push(this.edits[k]!.change);
+			for (; k + BLOCK - 1 <= b; k += BLOCK) sets.push(this.block(k / BLOCK).change);
+			for (; k <= b; k++) sets.push(this.edits[k]!.change);
+		} else {
+			// Undos of edits a .. b+1, the same way down.
+			let k = a;
+			for (; k > b && (k + 1) % BLOCK !== 0; k--) sets.push(this.edits[k]!.undo);
+			for (; k - BLOCK + 1 > b; k -= BLOCK) sets.push(this.block((k + 1) / BLOCK - 1).undo);
+			for (; k > b; k--) sets.push(this.edits[k]!.undo);
 		}
-		return sets[0]!;
+		return composeAll(sets);
+	}
+
+	/** Block j's change (edits j*BLOCK .. (j+1)*BLOCK-1 composed) and its undo, made when first asked for. */
+	private block(j: number): { change: ChangeSet; undo: ChangeSet } {
+		let c = this.blocks.get(j);
+		if (!c) {
+			const edits = this.edits.slice(j * BLOCK, (j + 1) * BLOCK);
+			c = {
+				change: composeAll(edits.map((e) => e.change)),
+				undo: composeAll(edits.reverse().map((e) => e.undo)),
+			};
+			this.blocks.set(j, c);
+		}
+		return c;
 	}
 
 	/** The latest run that started at or before t, with what of it was known then. */

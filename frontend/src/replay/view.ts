@@ -44,15 +44,53 @@ export const shownEdit = StateField.define<number>({
  * The transaction that moves the view from the moment it shows to the text
  * after edit k: the composed changes between the two, or, when the
  * timeline cannot give them (a jump across more than MAX_COMPOSE edits),
- * the one range where the two texts differ.
+ * the one range where the two texts differ.  `keep` is the range the view
+ * draws (its viewport): changes in it are given exactly, so the lines the
+ * reader looks at stay where they are; many changes above it (or below it)
+ * are given as one replacement spanning them, since each change costs
+ * CodeMirror a walk of its document, height map and decorations, and
+ * nothing of those lines is drawn.
  */
-export function seekTo(replay: Replay, state: EditorState, k: number): TransactionSpec {
+export function seekTo(
+	replay: Replay,
+	state: EditorState,
+	k: number,
+	keep: { from: number; to: number } = { from: 0, to: state.doc.length },
+): TransactionSpec {
 	const from = state.field(shownEdit);
 	if (from === k) return {};
 	const effects = showEdit.of(k);
 	const change = replay.changeBetween(from, k);
-	if (change && change.length === state.doc.length) return { changes: change, effects };
-	return { changes: diff(state.doc.toString(), replay.textOf(k)), effects };
+	if (!change || change.length !== state.doc.length)
+		return { changes: diff(state.doc.toString(), replay.textOf(k)), effects };
+	const above: Piece[] = [];
+	const inside: Piece[] = [];
+	const below: Piece[] = [];
+	change.iterChanges((from, to, fromB, toB, insert) => {
+		(to < keep.from ? above : from > keep.to ? below : inside).push({ from, to, fromB, toB, insert });
+	});
+	if (above.length <= MERGE_OVER && below.length <= MERGE_OVER) return { changes: change, effects };
+	let text: string | null = null;
+	const merged = (side: Piece[]): ChangeSpec[] => {
+		if (side.length <= MERGE_OVER) return side;
+		text ??= replay.textOf(k);
+		const first = side[0]!;
+		const last = side[side.length - 1]!;
+		return [{ from: first.from, to: last.to, insert: text.slice(first.fromB, last.toB) }];
+	};
+	return { changes: [...merged(above), ...inside, ...merged(below)], effects };
+}
+
+/** More changes than this on one side of the viewport are given as one. */
+const MERGE_OVER = 8;
+
+/** One change of a composed set: [from, to) of the old text, [fromB, toB) of the new. */
+interface Piece {
+	from: number;
+	to: number;
+	fromB: number;
+	toB: number;
+	insert: Text;
 }
 
 /** One change turning a into b: the span between their common prefix and suffix. */
@@ -87,22 +125,34 @@ function mark(cls: string): Decoration {
 	return m;
 }
 
-/** Syntax colours of [from, to) of doc, from a parse of those lines only. */
-export function syntaxDecorations(doc: Text, from: number, to: number): DecorationSet {
-	const start = parseStart(doc, from);
-	const end = doc.lineAt(to).to;
-	const tree = pythonLanguage.parser.parse(doc.sliceString(start, end));
-	const b = new RangeSetBuilder<Decoration>();
-	highlightTree(
-		tree,
-		defaultHighlightStyle,
-		(f, t, cls) => {
+/**
+ * Syntax colours of [from, to) of a text, from a parse of those lines only
+ * (and of the few above them that give the context, see parseStart).  The
+ * last parse is kept: a seek or a scroll that leaves those lines as they
+ * were, wherever they now are in the text, is not parsed again.
+ */
+export class SyntaxCache {
+	private text = '';
+	/** Colours of the last parse: [from, to, class], relative to its start. */
+	private spans: Array<[number, number, string]> = [];
+
+	decorations(doc: Text, from: number, to: number): DecorationSet {
+		const start = parseStart(doc, from);
+		const end = doc.lineAt(to).to;
+		const text = doc.sliceString(start, end);
+		if (text !== this.text) {
+			this.text = text;
+			const spans: Array<[number, number, string]> = [];
+			highlightTree(pythonLanguage.parser.parse(text), defaultHighlightStyle, (f, t, cls) => {
+				spans.push([f, t, cls]);
+			});
+			this.spans = spans;
+		}
+		const b = new RangeSetBuilder<Decoration>();
+		for (const [f, t, cls] of this.spans)
 			if (start + t > from) b.add(Math.max(start + f, from), start + t, mark(cls));
-		},
-		from - start,
-		end - start,
-	);
-	return b.finish();
+		return b.finish();
+	}
 }
 
 /** Who typed [from, to) of the shown text, as `author author-<seat>` marks. */
@@ -120,6 +170,7 @@ export function authorDecorations(replay: Replay, k: number, from: number, to: n
 export function replayView(replay: Replay): Extension {
 	const plugin = ViewPlugin.fromClass(
 		class {
+			private readonly cache = new SyntaxCache();
 			syntax: DecorationSet;
 			authors: DecorationSet;
 			constructor(view: EditorView) {
@@ -132,7 +183,7 @@ export function replayView(replay: Replay): Extension {
 			compute(view: EditorView): [DecorationSet, DecorationSet] {
 				const { from, to } = view.viewport;
 				return [
-					syntaxDecorations(view.state.doc, from, to),
+					this.cache.decorations(view.state.doc, from, to),
 					authorDecorations(replay, view.state.field(shownEdit), from, to),
 				];
 			}
