@@ -3,16 +3,15 @@
 // to scrub, play at 1x-32x with idle stretches skipped, a track per
 // participant with markers, the run results of that moment, and a summary
 // of flags.
-import { python } from '@codemirror/lang-python';
-import { defaultHighlightStyle, syntaxHighlighting } from '@codemirror/language';
-import { EditorState, RangeSetBuilder, StateEffect, StateField } from '@codemirror/state';
-import { Decoration, type DecorationSet, EditorView, lineNumbers } from '@codemirror/view';
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { EditorState } from '@codemirror/state';
+import { EditorView, lineNumbers } from '@codemirror/view';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { loadCrdt } from '../lib/crdt';
 import { claims as readClaims, takeCredential } from '../lib/token';
 import { LARGE_PASTE, activityText } from '../room/StaffPanes';
 import { clock, duration, fmtKb, fmtMs, Markdown, MessagePage } from '../ui/common';
 import { Clock, fetchTimeline, HttpError, Replay, type TimelineEvent } from './timeline';
+import { replayView, seekTo } from './view';
 
 const SPEEDS = [1, 2, 4, 8, 16, 32];
 const SEATS = ['interviewer', 'candidate'] as const;
@@ -72,16 +71,6 @@ export function ReplayPage(props: { room: string }) {
 	return <Player replay={replay} room={props.room} />;
 }
 
-const setAuthors = StateEffect.define<DecorationSet>();
-const authorField = StateField.define<DecorationSet>({
-	create: () => Decoration.none,
-	update: (v, tr) => {
-		for (const e of tr.effects) if (e.is(setAuthors)) return e.value;
-		return tr.docChanged ? v.map(tr.changes) : v;
-	},
-	provide: (f) => EditorView.decorations.from(f),
-});
-
 function Player(props: { replay: Replay; room: string }) {
 	const { replay } = props;
 	const [skipIdle, setSkipIdle] = useState(true);
@@ -95,18 +84,17 @@ function Player(props: { replay: Replay; room: string }) {
 	const realRef = useRef(real);
 	realRef.current = real;
 
-	useEffect(() => {
+	// A layout effect, so the view exists when the seek's below first runs.
+	useLayoutEffect(() => {
 		view.current = new EditorView({
 			parent: host.current!,
 			state: EditorState.create({
 				doc: '',
 				extensions: [
 					lineNumbers(),
-					python(),
-					syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
 					EditorState.readOnly.of(true),
 					EditorView.editable.of(false),
-					authorField,
+					replayView(replay),
 					EditorView.contentAttributes.of({ 'aria-label': 'Code at this moment' }),
 				],
 			}),
@@ -121,33 +109,14 @@ function Player(props: { replay: Replay; room: string }) {
 		return () => view.current?.destroy();
 	}, [replay]);
 
-	// The text and authorship of the moment.
-	const moment = useMemo(() => replay.at(real), [replay, real]);
-	useEffect(() => {
+	// The text of the moment: the view is moved by the changes since the
+	// moment it showed, in the same task as the render (a layout effect), so
+	// the next frame shows it.
+	const k = replay.editAt(real);
+	useLayoutEffect(() => {
 		const v = view.current;
-		if (!v) return;
-		const b = new RangeSetBuilder<Decoration>();
-		let pos = 0;
-		for (const r of moment.authors) {
-			const seat = replay.seats.get(r.agent) ?? 'server';
-			if (r.len > 0) b.add(pos, pos + r.len, Decoration.mark({ class: `author author-${seat}` }));
-			pos += r.len;
-		}
-		// Only the part that differs is replaced: a scrub between near moments
-		// changes a little of a long text, and CodeMirror then redraws little.
-		const old = v.state.doc.toString();
-		const next = moment.text;
-		let pre = 0;
-		const max = Math.min(old.length, next.length);
-		while (pre < max && old.charCodeAt(pre) === next.charCodeAt(pre)) pre++;
-		let suf = 0;
-		while (suf < max - pre && old.charCodeAt(old.length - 1 - suf) === next.charCodeAt(next.length - 1 - suf))
-			suf++;
-		v.dispatch({
-			changes: { from: pre, to: old.length - suf, insert: next.slice(pre, next.length - suf) },
-			effects: setAuthors.of(b.finish()),
-		});
-	}, [moment]);
+		if (v) v.dispatch(seekTo(replay, v.state, k, v.viewport));
+	}, [replay, k]);
 
 	// Playback: the slider's clock advances speed times real time.
 	useEffect(() => {

@@ -2,7 +2,11 @@
 // with the wasm CRDT: every edit's ops are applied once, in order, and the
 // version after each edit is kept, so the text of any moment is one
 // doc.textAt(version) (and who typed each character, doc.authors at that
-// version), with no replay from the start on each scrub.
+// version), with no replay from the start on each scrub.  Each edit's change
+// list (what applyUpdate reported) is kept too, as a CodeMirror ChangeSet
+// and its inverse, so moving the shown text from one moment to another is
+// the exact changes between them, never a replacement of the whole text.
+import { ChangeSet, Text } from '@codemirror/state';
 import type { Doc, TandemCrdt, Version } from '../lib/crdt';
 import type { RunResult, RunTest, Seat } from '../lib/protocol';
 
@@ -24,10 +28,54 @@ export interface RunRecord {
 	tests: Array<Omit<RunTest, 't'>>;
 }
 
+/**
+ * One edit of the timeline: its index into events, its time, the version
+ * after it, and the change from the text before it to the text after it
+ * (`change`) and back (`undo`).
+ */
+export interface Edit {
+	i: number;
+	at: number;
+	version: Version;
+	change: ChangeSet;
+	undo: ChangeSet;
+}
+
+/**
+ * The most edits changeBetween() composes by default: beyond it (a jump
+ * across most of a long session) it answers null and the caller compares
+ * the two texts.
+ */
+export const MAX_COMPOSE = 16384;
+
+/**
+ * Edits per block: changeBetween() composes the whole blocks a jump spans
+ * as one change each (kept once made), so a jump across n edits composes
+ * about n / BLOCK + 2 BLOCK sets.
+ */
+const BLOCK = 64;
+
+/** Change sets that follow one another composed into one, pairwise (n log n, not n squared). */
+function composeAll(sets: ChangeSet[]): ChangeSet {
+	while (sets.length > 1) {
+		const next: ChangeSet[] = [];
+		for (let j = 0; j + 1 < sets.length; j += 2) next.push(sets[j]!.compose(sets[j + 1]!));
+		if (sets.length % 2) next.push(sets[sets.length - 1]!);
+		sets = next;
+	}
+	return sets[0]!;
+}
+
 export class Replay {
 	readonly doc: Doc;
-	/** Index into events of each edit, and the version after it. */
-	readonly edits: Array<{ i: number; at: number; version: Version }> = [];
+	private readonly blocks = new Map<number, { change: ChangeSet; undo: ChangeSet }>();
+	readonly edits: Edit[] = [];
+	/**
+	 * False when an edit's change list did not turn the text before it into
+	 * the text after it (it cannot happen unless the CRDT is wrong): then
+	 * changeBetween() answers null and seeks compare texts.
+	 */
+	exact = true;
 	/** Agent -> seat (from join and edit events). */
 	readonly seats = new Map<number, string>();
 	readonly runs: RunRecord[] = [];
@@ -35,15 +83,29 @@ export class Replay {
 	constructor(
 		crdt: TandemCrdt,
 		readonly events: TimelineEvent[],
+		private readonly maxCompose = MAX_COMPOSE,
 	) {
 		this.doc = new crdt.Doc(0);
 		const byRun = new Map<number, RunRecord>();
+		// The text as CodeMirror holds it, advanced by each edit's change list:
+		// what the undo of the next edit is computed against.
+		let cur = Text.empty;
 		events.forEach((e, i) => {
 			const p = e.payload ?? {};
 			if (e.kind === 'join' && typeof p.agent === 'number' && e.actor) this.seats.set(p.agent, e.actor);
 			if (e.kind === 'edit' && e.ops) {
-				this.doc.applyUpdate(base64(e.ops));
-				this.edits.push({ i, at: e.at, version: this.doc.version() });
+				const { changes } = this.doc.applyUpdate(base64(e.ops));
+				let change = ChangeSet.empty(cur.length);
+				let undo = change;
+				try {
+					change = ChangeSet.of(changes, cur.length);
+					undo = change.invert(cur);
+					cur = change.apply(cur);
+				} catch {
+					this.exact = false;
+				}
+				if (cur.length !== this.doc.length) this.exact = false;
+				this.edits.push({ i, at: e.at, version: this.doc.version(), change, undo });
 				const v = p.v as Array<[number, number]> | undefined;
 				if (e.actor && v) for (const [agent] of v) if (!this.seats.has(agent)) this.seats.set(agent, e.actor);
 			}
@@ -90,13 +152,62 @@ export class Replay {
 		return ans;
 	}
 
-	/** The text at time t, and who typed it (runs of agent, length). */
-	at(t: number): { text: string; authors: Array<{ agent: number; len: number }>; seq: number | null } {
+	/** The text at time t, the edit that made it (-1: none yet) and its seq. */
+	at(t: number): { text: string; k: number; seq: number | null } {
 		const k = this.editAt(t);
-		if (k < 0) return { text: '', authors: [], seq: null };
-		const v = this.edits[k]!.version;
-		const text = this.doc.textAt(v);
-		return { text, authors: this.doc.authors(0, text.length, v), seq: this.events[this.edits[k]!.i]!.seq };
+		return { text: this.textOf(k), k, seq: k < 0 ? null : this.events[this.edits[k]!.i]!.seq };
+	}
+
+	/** The text after edit k ('' for k < 0, before the first edit). */
+	textOf(k: number): string {
+		return k < 0 ? '' : this.doc.textAt(this.edits[k]!.version);
+	}
+
+	/** Who typed [from, to) of the text after edit k (UTF-16 units of that text). */
+	authorsOf(k: number, from: number, to: number): ReturnType<Doc['authors']> {
+		return k < 0 || to <= from ? [] : this.doc.authors(from, to, this.edits[k]!.version);
+	}
+
+	/**
+	 * The change that turns the text after edit a into the text after edit
+	 * b (either may be -1, the empty text before the first edit): the edits'
+	 * own changes composed going forward, their undos going back.  Null when
+	 * more than maxCompose edits lie between, or when the change lists are
+	 * not exact.
+	 */
+	changeBetween(a: number, b: number): ChangeSet | null {
+		if (!this.exact || Math.abs(b - a) > this.maxCompose) return null;
+		if (a === b) return ChangeSet.empty(a < 0 ? 0 : this.edits[a]!.change.newLength);
+		const sets: ChangeSet[] = [];
+		if (b > a) {
+			// Edits a+1 .. b: single edits up to a block's start, whole blocks,
+			// single edits after the last whole block.
+			let k = a + 1;
+			for (; k <= b && k % BLOCK !== 0; k++) sets.push(this.edits[k]!.change);
+			for (; k + BLOCK - 1 <= b; k += BLOCK) sets.push(this.block(k / BLOCK).change);
+			for (; k <= b; k++) sets.push(this.edits[k]!.change);
+		} else {
+			// Undos of edits a .. b+1, the same way down.
+			let k = a;
+			for (; k > b && (k + 1) % BLOCK !== 0; k--) sets.push(this.edits[k]!.undo);
+			for (; k - BLOCK + 1 > b; k -= BLOCK) sets.push(this.block((k + 1) / BLOCK - 1).undo);
+			for (; k > b; k--) sets.push(this.edits[k]!.undo);
+		}
+		return composeAll(sets);
+	}
+
+	/** Block j's change (edits j*BLOCK .. (j+1)*BLOCK-1 composed) and its undo, made when first asked for. */
+	private block(j: number): { change: ChangeSet; undo: ChangeSet } {
+		let c = this.blocks.get(j);
+		if (!c) {
+			const edits = this.edits.slice(j * BLOCK, (j + 1) * BLOCK);
+			c = {
+				change: composeAll(edits.map((e) => e.change)),
+				undo: composeAll(edits.reverse().map((e) => e.undo)),
+			};
+			this.blocks.set(j, c);
+		}
+		return c;
 	}
 
 	/** The latest run that started at or before t, with what of it was known then. */
