@@ -12,6 +12,7 @@ import {
 	type ReplicaBatch,
 	ReplicaWriter,
 	type SnapshotRecord,
+	StorageUnavailable,
 } from '../src/lib/store';
 import { crdt } from './helpers';
 
@@ -26,8 +27,10 @@ class MemoryBackend implements ReplicaBackend {
 	log = new Map<number, LogRecord>();
 	batches: ReplicaBatch[] = [];
 	refuse = false;
+	unavailable = false;
 	async write(b: ReplicaBatch): Promise<void> {
 		this.batches.push(b);
+		if (this.unavailable) throw new StorageUnavailable('private window');
 		if (this.refuse) throw new Error('QuotaExceededError');
 		if (b.snapshot) {
 			this.snap = structuredClone(b.snapshot);
@@ -124,6 +127,17 @@ describe('ReplicaWriter', () => {
 		expect(t.writer.failed).toBe(false);
 		expect(t.snapshots()).toBe(1);
 		expect(m.load(9).text()).toBe('abcde');
+	});
+
+	it('stops writing when storage cannot be opened, instead of a snapshot per keystroke', async () => {
+		const m = new MemoryBackend();
+		m.unavailable = true;
+		const t = typist(m);
+		await t.type('a');
+		expect(t.writer.failed).toBe(true);
+		for (const ch of 'bcdefgh') await t.type(ch);
+		expect(m.batches.length).toBe(1);
+		expect(t.snapshots()).toBe(0);
 	});
 
 	it('writes an acknowledgement alone as a record without an update', async () => {

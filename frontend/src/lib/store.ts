@@ -141,10 +141,18 @@ export async function loadReplica(key: string): Promise<(Replica & LogPosition) 
 	}
 }
 
+/** IndexedDB cannot be opened at all (a private window, an upgrade blocked): no write will succeed. */
+export class StorageUnavailable extends Error {}
+
 /** Writes batches to IndexedDB, each in one transaction. */
 export const indexedDbBackend: ReplicaBackend = {
 	async write(b) {
-		const db = await open();
+		let db: IDBDatabase;
+		try {
+			db = await open();
+		} catch (e) {
+			throw new StorageUnavailable(String(e));
+		}
 		const tx = db.transaction([SNAPSHOTS, LOG], 'readwrite');
 		const log = tx.objectStore(LOG);
 		if (b.snapshot) {
@@ -175,6 +183,8 @@ export class ReplicaWriter {
 	private needSnapshot = false;
 	/** Set when the browser refused the last write (the page says so). */
 	failed = false;
+	/** Set when storage cannot be opened: writing stops rather than snapshotting every change in vain. */
+	private unavailable = false;
 
 	constructor(
 		private readonly key: string,
@@ -203,6 +213,11 @@ export class ReplicaWriter {
 	}
 
 	private schedule(): Promise<void> {
+		if (this.unavailable) {
+			this.pending = [];
+			this.meta_ = null;
+			return Promise.resolve();
+		}
 		const p = new Promise<void>((r) => this.waiters.push(r));
 		// Started from a task of its own: a burst of changes makes one write,
 		// after the keystroke that asked for it has been handled and drawn.
@@ -265,11 +280,16 @@ export class ReplicaWriter {
 					this.logBytes = 0;
 				}
 			})
-			.catch(() => {
+			.catch((e: unknown) => {
 				// What the refused batch held is in the document: the next
 				// write is a snapshot of it.
 				this.failed = true;
 				this.needSnapshot = true;
+				if (e instanceof StorageUnavailable) {
+					this.unavailable = true;
+					this.pending = [];
+					this.meta_ = null;
+				}
 			})
 			.then(() => this.pump());
 		return this.inFlight;
