@@ -79,6 +79,8 @@ async function ySystem() {
 		env: { ...process.env, HOST: '127.0.0.1', PORT: String(wsPort) },
 		stdio: ['ignore', 'pipe', 'pipe'],
 	});
+	// Not left running when the benchmark fails half way.
+	process.on('exit', () => proc.kill('SIGTERM'));
 	// The y page comes from a small static server of ours that, like tandem,
 	// answers with the precompressed .gz files (tandem's own would do, but
 	// its Content-Security-Policy rightly forbids connecting to another port).
