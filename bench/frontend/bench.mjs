@@ -8,9 +8,16 @@
 //     shows the character (both pages on one machine clock:
 //     performance.timeOrigin + performance.now()), on a small document and
 //     on a 100,000-character one;
-//   local keystroke: A's keydown to A's own editor DOM holding the character;
+//   local keystroke, on the 100,000-character document: A's keydown to the
+//     end of the tasks the key ran (see INSTRUMENT), and to A's editor DOM
+//     holding the character; the CPU time of those tasks from a Chromium
+//     trace (tracedTyping: what load does not inflate); and Tandem's own
+//     part (the binding and the session, timed in the page);
 //   reconnect: B offline while A makes 1,000 edits, then B reconnects: from
-//     the reconnect to B rendering the merged text;
+//     the reconnect to B rendering the merged text, median of
+//     BENCH_RECONNECTS (3), with Tandem's parts (socket open, welcome,
+//     catch-up frame, merge, CodeMirror's transaction, frame) and B's main
+//     thread CPU time over one more, traced, reconnect;
 //   first load: a fresh browser context opening a room link until the
 //     editor is editable (tandem: after the welcome; y: after the sync),
 //     and the bytes transferred (resource timing transferSize);
@@ -72,6 +79,8 @@ async function ySystem() {
 		env: { ...process.env, HOST: '127.0.0.1', PORT: String(wsPort) },
 		stdio: ['ignore', 'pipe', 'pipe'],
 	});
+	// Not left running when the benchmark fails half way.
+	process.on('exit', () => proc.kill('SIGTERM'));
 	// The y page comes from a small static server of ours that, like tandem,
 	// answers with the precompressed .gz files (tandem's own would do, but
 	// its Content-Security-Policy rightly forbids connecting to another port).
@@ -128,19 +137,64 @@ async function staticServer(root) {
 
 // ---- in-page instrumentation ---------------------------------------------------------
 
-// Installed in every page: keydown times and render times of every change of
-// the editor's document length.
+// Installed in every page: keydown times, the end of each keystroke's
+// handling, and render times of every change of the editor's document length.
+//
+// A keystroke's local handling runs from A's keydown (a capture listener on
+// the document, so before any of the page's own) to the end of the tasks the
+// key ran: CodeMirror's transaction, the binding's CRDT operations and
+// encoding, the session's state updates and the UI's re-render (Preact
+// renders in a microtask, after the editor's DOM already holds the
+// character).  Its end is when a MessageChannel message posted at the last
+// DOM change the key made is delivered, the next task; a frame due in
+// between (style, layout, paint) is counted too.  __local keeps the older,
+// shorter measure: keydown to the editor's DOM holding the character.
 const INSTRUMENT = (viewExpr) => {
 	const view = window.tandem?.view || window.ybench.view;
 	const now = () => performance.timeOrigin + performance.now();
 	window.__keys = [];
 	window.__local = [];
+	window.__handled = [];
 	window.__renders = [];
+	window.__ours = [];
 	if (window.__instrumented) return;
 	window.__instrumented = true;
+	// Tandem's own part of a keystroke: the binding copying CodeMirror's
+	// transaction into the CRDT, encoding the update, sending it, and the
+	// session's bookkeeping (state, the replica's write scheduled).
+	const binding = window.tandem?.binding;
+	if (binding) {
+		const local = binding.local;
+		binding.local = function (tr) {
+			const t = performance.now();
+			try {
+				return local.call(this, tr);
+			} finally {
+				const i = window.__keys.length - 1;
+				window.__ours[i] = (window.__ours[i] ?? 0) + performance.now() - t;
+			}
+		};
+	}
 	let len = view.state.doc.length;
-	document.addEventListener('keydown', () => window.__keys.push(now()), true);
+	const marker = new MessageChannel();
+	let pending = 0;
+	marker.port1.onmessage = () => {
+		if (--pending === 0) window.__handled[window.__keys.length - 1] = now();
+	};
+	const mark = () => {
+		pending++;
+		marker.port2.postMessage(0);
+	};
+	document.addEventListener(
+		'keydown',
+		() => {
+			window.__keys.push(now());
+			mark();
+		},
+		true,
+	);
 	new MutationObserver(() => {
+		mark();
 		const l = view.state.doc.length;
 		if (l === len) return;
 		const grew = l - len;
@@ -196,14 +250,68 @@ async function typing(sys, a, b) {
 	await sleep(500);
 	const keys = await a.evaluate(() => window.__keys);
 	const local = await a.evaluate(() => window.__local);
+	const handled = await a.evaluate(() => window.__handled);
+	const ours = await a.evaluate(() => window.__ours.filter((x) => x !== null));
 	const renders = await b.evaluate(() => window.__renders.filter((r) => r.grew === 1).map((r) => r.t));
 	const peer = [];
 	const own = [];
+	const whole = [];
 	for (let i = 0; i < keys.length; i++) {
 		if (renders[i] !== undefined) peer.push(renders[i] - keys[i]);
 		if (local[i] !== undefined) own.push(local[i] - keys[i]);
+		if (handled[i] !== undefined) whole.push(handled[i] - keys[i]);
 	}
-	return { peer, own, lost: keys.length - renders.length };
+	return { peer, own, whole, ours, lost: keys.length - renders.length };
+}
+
+// The CPU time of each keystroke's handling, from a Chromium trace of page
+// A: the tasks of A's main thread that dispatched a key's events (keydown,
+// keypress, beforeinput, input, textupdate, keyup), with the microtasks
+// they ran (CodeMirror's transaction, the binding, the UI's re-render).
+// Each task's thread time (tdur) is what the thread ran, whatever else the
+// machine did; its wall time (dur) is given too.  Frames drawn and timers
+// (the replica's write) are other tasks, not counted.
+const KEY_EVENTS = new Set(['keydown', 'keypress', 'beforeinput', 'input', 'textInput', 'textupdate', 'keyup']);
+
+async function tracedTyping(browser, sys, a, n) {
+	await a.evaluate(() => {
+		const v = window.tandem?.view || window.ybench.view;
+		v.focus();
+		v.dispatch({ selection: { anchor: v.state.doc.length }, scrollIntoView: true });
+	});
+	await sleep(200);
+	await browser.startTracing(a, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'] });
+	const start = Date.now();
+	for (let i = 0; i < n; i++) {
+		await a.keyboard.type('klmnopqrst'[i % 10]);
+		await sleep(Math.max(0, start + (i + 1) * 100 - Date.now()));
+	}
+	await sleep(300);
+	const events = JSON.parse((await browser.stopTracing()).toString()).traceEvents;
+	const keydowns = events.filter((e) => e.name === 'EventDispatch' && e.args?.data?.type === 'keydown');
+	if (!keydowns.length) return { cpu: [], wall: [] };
+	const { pid, tid } = keydowns[0];
+	const main = events.filter((e) => e.pid === pid && e.tid === tid && e.ph === 'X');
+	const tasks = main.filter((e) => e.name === 'RunTask').sort((x, y) => x.ts - y.ts);
+	const dispatches = main.filter((e) => e.name === 'EventDispatch' && KEY_EVENTS.has(e.args?.data?.type));
+	const downs = dispatches
+		.filter((e) => e.args.data.type === 'keydown')
+		.map((e) => e.ts)
+		.sort((x, y) => x - y);
+	const keyTasks = new Set();
+	for (const d of dispatches) {
+		const t = tasks.find((k) => k.ts <= d.ts && d.ts <= k.ts + k.dur);
+		if (t) keyTasks.add(t);
+	}
+	const cpu = downs.map(() => 0);
+	const wall = downs.map(() => 0);
+	for (const t of keyTasks) {
+		let i = downs.length - 1;
+		while (i > 0 && downs[i] > t.ts + t.dur) i--;
+		cpu[i] += (t.tdur ?? t.dur) / 1000;
+		wall[i] += t.dur / 1000;
+	}
+	return { cpu, wall };
 }
 
 async function fill(sys, a, b, n) {
@@ -227,7 +335,38 @@ async function fill(sys, a, b, n) {
 	);
 }
 
-async function reconnect(sys, a, b) {
+// The CPU time page B's main thread spent from the reconnect call to the
+// frame showing the merged text (every task in between: the socket, the
+// messages, the merge, CodeMirror's transaction, layout and paint), from a
+// Chromium trace: the thread time (tdur) of its tasks.
+async function tracedReconnect(browser, sys, a, b) {
+	await browser.startTracing(b, {
+		categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink.user_timing'],
+	});
+	const wall = await reconnect(sys, a, b);
+	const raw = await browser.stopTracing();
+	if (process.env.BENCH_PROFILE)
+		fs.writeFileSync(`${process.env.BENCH_PROFILE}-${sys.name.split(' ')[0]}-reconnect.trace.json`, raw);
+	const events = JSON.parse(raw.toString()).traceEvents;
+	const mark = (n) => events.find((e) => e.name === n);
+	const s = mark('bench-reconnect-start');
+	const e = mark('bench-reconnect-end');
+	if (!s || !e) return null;
+	let cpu = 0;
+	for (const t of events)
+		if (
+			t.pid === s.pid &&
+			t.tid === s.tid &&
+			t.name === 'RunTask' &&
+			t.ph === 'X' &&
+			t.ts + t.dur >= s.ts &&
+			t.ts <= e.ts
+		)
+			cpu += (t.tdur ?? t.dur) / 1000;
+	return { cpu, wall: wall.total };
+}
+
+async function reconnect(sys, a, b, cdp = null) {
 	await b.evaluate(sys.offline);
 	await a.evaluate((e) => {
 		const v = window.tandem?.view || window.ybench.view;
@@ -242,15 +381,69 @@ async function reconnect(sys, a, b) {
 	await a.waitForFunction(sys.settled, null, { timeout: 60000 });
 	await sleep(300);
 	const want = await a.evaluate(() => (window.tandem?.view || window.ybench.view).state.doc.length, sys.viewExpr);
-	return b.evaluate(
+	if (cdp) await cdp.send('Profiler.start');
+	const res = await b.evaluate(
 		([, want]) =>
 			new Promise((resolve) => {
 				const v = window.tandem?.view || window.ybench.view;
+				performance.mark('bench-reconnect-start');
 				const t0 = performance.now();
+				// Tandem's parts, in order: the socket open (handshake), the
+				// welcome (join), the catch-up's binary frame (the server's
+				// catch-up), the CRDT merge with its change list, CodeMirror's
+				// transaction (DOM updated), then the frame.
+				const parts = {};
+				const at = (k) => (parts[k] ??= performance.now() - t0);
+				if (window.tandem) {
+					const Base = window.WebSocket;
+					window.WebSocket = class extends Base {
+						constructor(...args) {
+							super(...args);
+							this.addEventListener('open', () => at('open'));
+							this.addEventListener('message', (e) => {
+								if (typeof e.data === 'string') {
+									if (e.data.includes('"welcome"')) at('welcome');
+								} else if (parts.update === undefined) {
+									at('update');
+									parts.update_bytes = e.data.byteLength;
+								}
+							});
+						}
+					};
+					const doc = window.tandem.session.doc;
+					const apply = doc.applyUpdate;
+					doc.applyUpdate = function (bytes) {
+						const t = performance.now();
+						try {
+							return apply.call(this, bytes);
+						} finally {
+							parts.merge_ms = (parts.merge_ms ?? 0) + performance.now() - t;
+						}
+					};
+					const onRemote = window.tandem.session.onRemote;
+					window.tandem.session.onRemote = (bytes) => {
+						const t = performance.now();
+						onRemote(bytes);
+						parts.remote_ms = (parts.remote_ms ?? 0) + performance.now() - t;
+						if (v.state.doc.length === want) at('dispatched');
+					};
+					const restore = () => {
+						window.WebSocket = Base;
+						doc.applyUpdate = apply;
+						window.tandem.session.onRemote = onRemote;
+					};
+					parts.restore = restore;
+				}
 				const check = () => {
 					if (v.state.doc.length === want) {
-						requestAnimationFrame(() => resolve(performance.now() - t0));
 						obs.disconnect();
+						requestAnimationFrame(() => {
+							const total = performance.now() - t0;
+							performance.mark('bench-reconnect-end');
+							parts.restore?.();
+							delete parts.restore;
+							resolve({ total, ...parts });
+						});
 					}
 				};
 				const obs = new MutationObserver(check);
@@ -264,6 +457,12 @@ async function reconnect(sys, a, b) {
 			}),
 		[sys.viewExpr, want],
 	);
+	if (cdp) {
+		const { profile } = await cdp.send('Profiler.stop');
+		const file = `${process.env.BENCH_PROFILE}-${sys.name.split(' ')[0]}-reconnect.cpuprofile`;
+		fs.writeFileSync(file, JSON.stringify(profile));
+	}
+	return res;
 }
 
 async function firstLoad(browser, sys, url) {
@@ -359,39 +558,94 @@ const browser = await chromium.launch({
 	headless: true,
 	args: ['--no-sandbox', '--disable-gpu'],
 });
-// BENCH_ONLY=replay: Tandem alone, the same session, then the replay (no first loads).
-const ONLY_REPLAY = process.env.BENCH_ONLY === 'replay';
-for (const make of ONLY_REPLAY ? [tandemSystem] : [tandemSystem, ySystem]) {
-	const sys = await make();
+// BENCH_ONLY picks parts (small,big,reconnect,load,scrub; default all),
+// BENCH_SYSTEMS systems (tandem,y); BENCH_PROFILE=prefix saves a CPU profile
+// of page A while it types on the large document (prefix-<system>.cpuprofile,
+// for Chrome DevTools' Performance panel).
+const ONLY = new Set((process.env.BENCH_ONLY || 'small,big,reconnect,load,scrub').split(','));
+const SYSTEMS = (process.env.BENCH_SYSTEMS || 'tandem,y').split(',');
+const RECONNECTS = Number(process.env.BENCH_RECONNECTS || 3);
+const makers = { tandem: tandemSystem, y: ySystem };
+for (const key of SYSTEMS) {
+	const sys = await makers[key]();
 	const room = await sys.room();
 	const [a, b] = await openPair(browser, sys, room);
 	const log = (m) => console.error(`${sys.name}: ${m}`);
-	log('typing on a small document');
-	const small = await typing(sys, a, b);
-	log('filling to 100,000 characters');
-	await fill(sys, a, b, BIG);
-	log('typing on the large document');
-	const big = await typing(sys, a, b);
-	log('1,000 edits while the peer is offline, then its reconnect');
-	const rec = await reconnect(sys, a, b);
-	log('first loads');
-	const loads = [];
-	for (let i = 0; i < (ONLY_REPLAY ? 1 : 5); i++) loads.push(await firstLoad(browser, sys, (await sys.room()).a));
-	const r = {
-		peer_small_p50: pct(small.peer, 50),
-		peer_small_p99: pct(small.peer, 99),
-		peer_big_p50: pct(big.peer, 50),
-		peer_big_p99: pct(big.peer, 99),
-		local_big_p99: pct(big.own, 99),
-		lost: small.lost + big.lost,
-		reconnect_1000_ms: rec,
-		first_load_ms_median: pct(
+	const r = {};
+	if (ONLY.has('small')) {
+		log('typing on a small document');
+		const small = await typing(sys, a, b);
+		r.peer_small_p50 = pct(small.peer, 50);
+		r.peer_small_p99 = pct(small.peer, 99);
+		r.lost = small.lost;
+	}
+	if (ONLY.has('big') || ONLY.has('reconnect')) {
+		log('filling to 100,000 characters');
+		await fill(sys, a, b, BIG);
+	}
+	if (ONLY.has('big')) {
+		log('typing on the large document');
+		const cdp = process.env.BENCH_PROFILE ? await a.context().newCDPSession(a) : null;
+		if (cdp) {
+			await cdp.send('Profiler.enable');
+			await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+			await cdp.send('Profiler.start');
+		}
+		const big = await typing(sys, a, b);
+		if (cdp) {
+			const { profile } = await cdp.send('Profiler.stop');
+			const file = `${process.env.BENCH_PROFILE}-${key}.cpuprofile`;
+			fs.writeFileSync(file, JSON.stringify(profile));
+			log(`CPU profile of page A: ${file}`);
+			await cdp.detach();
+		}
+		r.peer_big_p50 = pct(big.peer, 50);
+		r.peer_big_p99 = pct(big.peer, 99);
+		r.local_big_p50 = pct(big.own, 50);
+		r.local_big_p99 = pct(big.own, 99);
+		r.handled_big_p50 = pct(big.whole, 50);
+		r.handled_big_p99 = pct(big.whole, 99);
+		r.ours_big_p50 = pct(big.ours, 50);
+		r.ours_big_p99 = pct(big.ours, 99);
+		r.lost = (r.lost ?? 0) + big.lost;
+		log('typing on the large document, traced (CPU time of each keystroke)');
+		const tr = await tracedTyping(browser, sys, a, Math.min(N_KEYS, 60));
+		r.key_cpu_p50 = pct(tr.cpu, 50);
+		r.key_cpu_p99 = pct(tr.cpu, 99);
+		r.key_wall_p50 = pct(tr.wall, 50);
+		r.key_wall_p99 = pct(tr.wall, 99);
+		r.key_traced = tr.cpu.length;
+	}
+	if (ONLY.has('reconnect')) {
+		log(`1,000 edits while the peer is offline, then its reconnect (${RECONNECTS} times)`);
+		const cdp = process.env.BENCH_PROFILE ? await b.context().newCDPSession(b) : null;
+		if (cdp) {
+			await cdp.send('Profiler.enable');
+			await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+		}
+		const recs = [];
+		for (let i = 0; i < RECONNECTS; i++) {
+			// Only the reconnect itself is profiled, not A's edits before it.
+			recs.push(await reconnect(sys, a, b, cdp));
+		}
+		if (cdp) await cdp.detach();
+		r.reconnect_traced = await tracedReconnect(browser, sys, a, b);
+		recs.sort((x, y) => x.total - y.total);
+		r.reconnects = recs;
+		r.reconnect_1000_ms = recs[Math.floor(recs.length / 2)].total;
+		r.reconnect_parts = recs[Math.floor(recs.length / 2)];
+	}
+	if (ONLY.has('load')) {
+		log('first loads');
+		const loads = [];
+		for (let i = 0; i < 5; i++) loads.push(await firstLoad(browser, sys, (await sys.room()).a));
+		r.first_load_ms_median = pct(
 			loads.map((l) => l.ms),
 			50,
-		),
-		first_load_bytes: loads[0].bytes,
-	};
-	if (sys.name === 'tandem') {
+		);
+		r.first_load_bytes = loads[0].bytes;
+	}
+	if (sys.name === 'tandem' && ONLY.has('scrub')) {
 		log('replay scrubs');
 		const s = await scrub(browser, sys.server, room);
 		r.scrub_p50 = pct(s.out, 50);
@@ -418,8 +672,38 @@ const rows = [
 		(r) => `${fmt(r.peer_small_p50)} / ${fmt(r.peer_small_p99)}`,
 	],
 	['keystroke → peer render, 100k doc, p50 / p99 (ms)', (r) => `${fmt(r.peer_big_p50)} / ${fmt(r.peer_big_p99)}`],
-	['local keystroke handling, 100k doc, p99 (ms)', (r) => fmt(r.local_big_p99)],
-	['1,000-edit reconnect merged and rendered (ms)', (r) => fmt(r.reconnect_1000_ms)],
+	[
+		'local keystroke handling (keydown to end of its tasks), 100k doc, p50 / p99 (ms)',
+		(r) => `${fmt(r.handled_big_p50)} / ${fmt(r.handled_big_p99)}`,
+	],
+	[
+		'keydown to the editor DOM holding the character, 100k doc, p50 / p99 (ms)',
+		(r) => `${fmt(r.local_big_p50)} / ${fmt(r.local_big_p99)}`,
+	],
+	[
+		"keystroke's tasks on A's main thread, traced, 100k doc: CPU p50 / p99, wall p50 / p99 (ms)",
+		(r) =>
+			r.key_traced
+				? `${fmt(r.key_cpu_p50)} / ${fmt(r.key_cpu_p99)}, ${fmt(r.key_wall_p50)} / ${fmt(r.key_wall_p99)}`
+				: '–',
+	],
+	[
+		"… of which Tandem's binding and session (CRDT ops, encode, send, bookkeeping), p50 / p99 (ms)",
+		(r) => (!Number.isFinite(r.ours_big_p50) ? '–' : `${fmt(r.ours_big_p50)} / ${fmt(r.ours_big_p99)}`),
+	],
+	['1,000-edit reconnect merged and rendered, median (ms)', (r) => fmt(r.reconnect_1000_ms)],
+	[
+		'… of which: socket open / welcome / catch-up frame in / merge / transaction / to the frame (ms)',
+		(r) => {
+			const p = r.reconnect_parts;
+			if (!p || p.open === undefined) return '–';
+			return `${fmt(p.open)} / ${fmt(p.welcome)} / ${fmt(p.update)} / ${fmt(p.merge_ms)} / ${fmt(p.remote_ms - p.merge_ms)} / ${fmt(p.total - p.dispatched)}`;
+		},
+	],
+	[
+		"… B's main thread during a traced reconnect: CPU / wall (ms)",
+		(r) => (r.reconnect_traced ? `${fmt(r.reconnect_traced.cpu)} / ${fmt(r.reconnect_traced.wall)}` : '–'),
+	],
 	['first load to editable, median of 5 (ms)', (r) => fmt(r.first_load_ms_median)],
 	['first load transferred (KB)', (r) => fmt(r.first_load_bytes / 1024)],
 	[

@@ -11,8 +11,11 @@ export class Observable<T> {
 		this.v = v;
 		for (const s of [...this.subs]) s(v);
 	}
+	/** Sets the fields of patch; followers hear of it only when one of them changed. */
 	update(patch: Partial<T>): void {
-		this.set({ ...this.v, ...patch });
+		let changed = false;
+		for (const k in patch) if (!Object.is(patch[k], this.v[k])) changed = true;
+		if (changed) this.set({ ...this.v, ...patch });
 	}
 	subscribe(fn: (v: T) => void): () => void {
 		this.subs.add(fn);

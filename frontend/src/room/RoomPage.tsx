@@ -2,7 +2,7 @@
 // and for the interviewer and observers notes and the activity feed.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { useValue } from '../lib/observable';
-import type { Member } from '../lib/protocol';
+import type { Member, Seat } from '../lib/protocol';
 import { claims as readClaims, takeToken } from '../lib/token';
 import { Countdown, MessagePage, PaneBoundary } from '../ui/common';
 import { createEditor, type RoomEditor } from './editor';
@@ -63,7 +63,7 @@ function Room(props: { room: string; token: string; claims: NonNullable<ReturnTy
 			})
 			.catch((e: unknown) => setStartError(String(e instanceof Error ? e.message : e)));
 		const onUnload = (e: BeforeUnloadEvent): void => {
-			if (session.state.value.unacked > 0 || !session.state.value.keptLocally) {
+			if (session.saving.value.unacked > 0 || !session.saving.value.keptLocally) {
 				e.preventDefault();
 				e.returnValue = '';
 			}
@@ -128,7 +128,7 @@ function Room(props: { room: string; token: string; claims: NonNullable<ReturnTy
 					<span class="brand">Tandem</span>
 					<span class="room-title">{s.problem?.title ?? 'Interview'}</span>
 					<ConnIndicator s={s} />
-					<SaveStatus s={s} />
+					<SaveStatus session={session} seat={s.seat} />
 					<div class="actions">
 						{!canRun && s.seat !== 'observer' && (
 							<span class="wait-note muted small" data-testid="wait-note">
@@ -344,9 +344,10 @@ function ConnIndicator(props: { s: RoomState }) {
 	);
 }
 
-function SaveStatus(props: { s: RoomState }) {
-	const { unacked, keptLocally, storageFailed, seat } = props.s;
-	if (seat === 'observer') return <span class="save">Read only</span>;
+/** Follows session.saving itself, so a keystroke re-renders this and not the room. */
+function SaveStatus(props: { session: Session; seat: Seat }) {
+	const { unacked, keptLocally, storageFailed } = useValue(props.session.saving);
+	if (props.seat === 'observer') return <span class="save">Read only</span>;
 	let text: string;
 	if (unacked === 0) text = 'All changes saved';
 	else if (storageFailed) text = `${unacked} unsaved edits (this browser refused local storage)`;

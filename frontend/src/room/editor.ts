@@ -92,7 +92,7 @@ export function createEditor(parent: HTMLElement, session: Session, keys: { run(
 
 	// A handle for the end-to-end tests and the benchmark (they read the
 	// editor's text and positions without parsing the DOM).
-	(window as unknown as { tandem?: unknown }).tandem = { view, session };
+	(window as unknown as { tandem?: unknown }).tandem = { view, session, binding };
 
 	session.onRemote = (bytes) => applyRemote(view, binding, bytes);
 	session.onJoined = () => {

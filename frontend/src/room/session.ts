@@ -29,7 +29,7 @@ import {
 	type VersionJson,
 	versionMax,
 } from '../lib/protocol';
-import { loadReplica, ReplicaWriter } from '../lib/store';
+import { loadReplica, type ReplicaMeta, ReplicaWriter } from '../lib/store';
 import type { Claims } from '../lib/token';
 import { fetchStaffEvents, mergeLive, staffHistory } from './history';
 
@@ -64,14 +64,22 @@ export interface RoomState {
 	submissions: SubmissionSummary[] | null;
 	notes: NoteIn[];
 	activity: EventIn[];
+	lastError: string | null;
+	/** The interviewer's last problem switch the server refused (shown by the field). */
+	switchError: string | null;
+}
+
+/**
+ * What the save indicator shows.  It changes with every keystroke, so it is
+ * an Observable of its own: following it re-renders the indicator, not the
+ * room.
+ */
+export interface SaveState {
 	/** Operations of this seat the server has not acknowledged yet. */
 	unacked: number;
 	/** Whether the replica with those operations is in IndexedDB. */
 	keptLocally: boolean;
 	storageFailed: boolean;
-	lastError: string | null;
-	/** The interviewer's last problem switch the server refused (shown by the field). */
-	switchError: string | null;
 }
 
 export const SEAT_COLOURS: Record<Seat, string> = {
@@ -82,12 +90,13 @@ export const SEAT_COLOURS: Record<Seat, string> = {
 
 export class Session {
 	readonly state: Observable<RoomState>;
+	readonly saving = new Observable<SaveState>({ unacked: 0, keptLocally: true, storageFailed: false });
 	crdt!: TandemCrdt;
 	doc!: Doc;
 	private conn: Connection | null = null;
 	private agents: number[] = [];
 	private acked: VersionJson = {};
-	private readonly writer = new ReplicaWriter();
+	private writer: ReplicaWriter | null = null;
 	private readonly key: string;
 	/** Called with every remote update (the editor applies it). */
 	onRemote: (bytes: Uint8Array) => void = () => {};
@@ -121,9 +130,6 @@ export class Session {
 			submissions: null,
 			notes: [],
 			activity: [],
-			unacked: 0,
-			keptLocally: true,
-			storageFailed: false,
 			lastError: null,
 			switchError: null,
 		});
@@ -141,11 +147,24 @@ export class Session {
 		if (r) {
 			this.agents = r.agents;
 			this.acked = r.acked;
-			this.doc = this.crdt.loadDoc(r.snapshot, r.agents[r.agents.length - 1] ?? 0);
+			const agent = r.agents[r.agents.length - 1] ?? 0;
+			this.doc = r.snapshot ? this.crdt.loadDoc(r.snapshot, agent) : new this.crdt.Doc(agent);
+			for (const u of r.updates) {
+				try {
+					this.doc.applyUpdate(u);
+				} catch (e) {
+					// A record the CRDT refuses is skipped; what the server has
+					// comes back with the next join.
+					console.warn('tandem: a stored update was refused; skipped', e);
+				}
+			}
 		} else {
 			this.doc = new this.crdt.Doc(0);
 		}
-		this.state.update({ loading: false, agent: this.doc.agent, unacked: this.countUnacked() });
+		const doc = this.doc;
+		this.writer = new ReplicaWriter(this.key, () => doc.encodeDoc(), r ?? undefined);
+		this.state.update({ loading: false, agent: this.doc.agent });
+		this.saving.update({ unacked: this.countUnacked() });
 		this.conn = new Connection(wsUrl(), this.room, this.token, {
 			version: () => this.versionJson(),
 			welcome: (w) => {
@@ -167,8 +186,8 @@ export class Session {
 				// What the server already has of ours is acknowledged (an ack
 				// lost with a dead socket is not lost work).
 				this.acked = versionMax(this.acked, w.version);
-				this.state.update({ unacked: this.countUnacked() });
-				this.persist();
+				this.saving.update({ unacked: this.countUnacked() });
+				this.keep(this.writer!.meta(this.meta()));
 				this.onJoined();
 				void this.loadSubmissions();
 				if (w.seat !== 'candidate') void this.loadHistory();
@@ -176,6 +195,8 @@ export class Session {
 			update: (bytes) => {
 				this.onRemote(bytes);
 				this.codeChanged();
+				// Kept too: this seat's later edits may depend on it.
+				this.keep(this.writer!.append(bytes, this.meta()));
 			},
 			message: (m) => this.handle(m),
 			state: (conn, retryInMs, attempts) =>
@@ -208,8 +229,8 @@ export class Session {
 	local(update: Uint8Array): void {
 		this.conn?.sendUpdate(update);
 		this.codeChanged();
-		this.state.update({ unacked: this.countUnacked() });
-		this.persist();
+		this.saving.update({ unacked: this.countUnacked() });
+		this.keep(this.writer!.append(update, this.meta()));
 	}
 
 	send(msg: Record<string, unknown> & { t: string }): boolean {
@@ -326,17 +347,14 @@ export class Session {
 		return n;
 	}
 
-	private persist(): void {
-		this.state.update({ keptLocally: false });
-		void this.writer
-			.save(() => ({
-				key: this.key,
-				snapshot: this.doc.encodeDoc(),
-				agents: this.agents,
-				acked: this.acked,
-				savedAt: Date.now(),
-			}))
-			.then(() => this.state.update({ keptLocally: true, storageFailed: this.writer.failed }));
+	private meta(): ReplicaMeta {
+		return { agents: [...this.agents], acked: { ...this.acked } };
+	}
+
+	/** Shows "saving" until the write (one of the writer's promises) is done. */
+	private keep(written: Promise<void>): void {
+		this.saving.update({ keptLocally: false });
+		void written.then(() => this.saving.update({ keptLocally: true, storageFailed: this.writer!.failed }));
 	}
 
 	private handle(m: ServerMessage): void {
@@ -344,8 +362,8 @@ export class Session {
 		switch (m.t) {
 			case 'ack':
 				this.acked = versionMax(this.acked, m.version);
-				this.state.update({ unacked: this.countUnacked() });
-				this.persist();
+				this.saving.update({ unacked: this.countUnacked() });
+				this.keep(this.writer!.meta(this.meta()));
 				return;
 			case 'presence':
 				this.state.update({ members: m.members, observers: m.observers });

@@ -144,3 +144,59 @@ test('a socket that stops answering is dropped and the edit still arrives', asyn
 	await waitSaved(p);
 	await p.close();
 });
+
+test('a long offline session: the replica log is folded into a snapshot, and a reload keeps it all', async () => {
+	const p = await env.page();
+	allowNetworkErrors(p);
+	await routeSockets(p);
+	await openRoom(p, env.link(room, 'candidate'));
+	await waitSaved(p);
+	const start = await text(p);
+	await network(p, false);
+	await p.evaluate(() => window.tandem.session.dropSocket());
+	await p.waitForSelector('[data-conn="reconnecting"]', { timeout: WAIT });
+	// 300 edits, each its own update and log record: more than the log
+	// holds before it is folded into a snapshot (COMPACT_AT, 256).
+	await p.evaluate(() => {
+		const v = window.tandem.view;
+		for (let i = 0; i < 300; i++)
+			v.dispatch({ changes: { from: v.state.doc.length, insert: String.fromCharCode(97 + (i % 26)) } });
+	});
+	await p.waitForSelector('.save[data-kept="1"]:not([data-unacked="0"])', { timeout: WAIT });
+	// Then a few more, written as log records after the snapshot.
+	await cursorAt(p, (await text(p)).length);
+	await p.keyboard.type('\n# after');
+	await p.waitForSelector('.save[data-kept="1"]:not([data-unacked="0"])', { timeout: WAIT });
+	const want = await text(p);
+	assert.equal(want.length, start.length + 300 + '\n# after'.length);
+
+	await p.reload();
+	await p.waitForFunction(() => window.tandem?.view, null, { timeout: WAIT });
+	assert.equal(await text(p), want);
+	// IndexedDB holds a snapshot of at least the 300 edits and a short log.
+	const stored = await p.evaluate(
+		() =>
+			new Promise((resolve, reject) => {
+				const req = indexedDB.open('tandem');
+				req.onerror = () => reject(req.error);
+				req.onsuccess = () => {
+					const tx = req.result.transaction(['replicas', 'log'], 'readonly');
+					const snaps = tx.objectStore('replicas').getAll();
+					const log = tx.objectStore('log').getAll();
+					tx.oncomplete = () =>
+						resolve({
+							snapSeq: Math.max(0, ...snaps.result.map((s) => s.seq ?? 0)),
+							log: log.result.length,
+						});
+				};
+			}),
+	);
+	assert.ok(stored.snapSeq >= 300, `a snapshot after the 300 edits (seq ${stored.snapSeq})`);
+	assert.ok(stored.log < 256, `the log was folded (${stored.log} records left)`);
+
+	await network(p, true);
+	await p.evaluate(() => window.tandem.session.retryNow());
+	await waitText(intv, want, 'the peer after the long offline session');
+	await waitSaved(p);
+	await p.close();
+});
