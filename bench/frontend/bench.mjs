@@ -22,7 +22,13 @@
 //     editor is editable (tandem: after the welcome; y: after the sync),
 //     and the bytes transferred (resource timing transferSize);
 //   scrub (tandem only): replay of the room, seek to 50 random moments,
-//     seek to the next animation frame.
+//     each from the seek to the first animation frame whose editor holds
+//     the moment's text; then playback at 32x for 3 s, the longest gap
+//     between animation frames.  Both also as main-thread CPU time from
+//     Chromium's trace (each task's thread time), which load moves far less.
+// BENCH_ONLY=replay runs Tandem's session and its replay alone (one first
+// load, no y page); BENCH_DIST=dir serves that build of the app instead of
+// frontend/dist (to compare two builds in one sitting).
 // Prints a Markdown table and writes results.json.  The machine is shared:
 // record that beside the figures.
 import fs from 'node:fs';
@@ -50,7 +56,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function tandemSystem() {
 	const t = await Tandem.start({
-		args: ['--static', path.join(REPO, 'frontend/dist')],
+		args: [
+			'--static',
+			process.env.BENCH_DIST ? path.resolve(process.env.BENCH_DIST) : path.join(REPO, 'frontend/dist'),
+		],
 	});
 	return {
 		name: 'tandem',
@@ -491,6 +500,7 @@ async function scrub(browser, t, room) {
 	await p.waitForFunction(() => window.tandemReplay?.replay, null, {
 		timeout: 60000,
 	});
+	await browser.startTracing(p, { categories: TRACE_CATEGORIES });
 	const times = await p.evaluate(
 		() =>
 			new Promise(async (resolve) => {
@@ -504,6 +514,7 @@ async function scrub(browser, t, room) {
 					const want = r.replay.at(at).text.length;
 					// Settle first, so one seek's work is not counted in the next.
 					await new Promise((res) => requestAnimationFrame(() => setTimeout(res, 0)));
+					console.timeStamp('seek-start');
 					const t0 = performance.now();
 					r.seek(at);
 					// To the first frame after the editor holds the moment's text.
@@ -512,6 +523,9 @@ async function scrub(browser, t, room) {
 						if (r.view.state.doc.length === want) break;
 					}
 					out.push(performance.now() - t0);
+					// The CPU count ends once that frame is drawn: at the next one.
+					await new Promise((res) => requestAnimationFrame(res));
+					console.timeStamp('seek-end');
 				}
 				resolve({
 					out,
@@ -536,6 +550,7 @@ async function scrub(browser, t, room) {
 					let over = 0;
 					const end = last + 3000;
 					const tick = (now) => {
+						console.timeStamp('frame');
 						max = Math.max(max, now - last);
 						if (now - last > 50) over++;
 						frames++;
@@ -547,8 +562,51 @@ async function scrub(browser, t, room) {
 				}),
 		),
 	);
+	const cpu = mainThreadCpu(JSON.parse((await browser.stopTracing()).toString()));
+	times.seekCpu = cpu.seeks;
+	times.playMaxFrameCpu = cpu.maxFrame;
 	await ctx.close();
 	return times;
+}
+
+// Main-thread CPU time, which the other sessions' load moves far less than
+// wall time: Chromium's trace gives each task of the renderer's main thread
+// its thread time (tdur).  Per seek: the tasks from the one that seeks to the
+// frame after the one showing the moment; per frame of playback: the tasks
+// between one animation frame and the next.
+const TRACE_CATEGORIES = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'toplevel'];
+function mainThreadCpu(trace) {
+	const ev = trace.traceEvents ?? trace;
+	const main = ev.find(
+		(e) =>
+			e.name === 'thread_name' &&
+			e.args?.name === 'CrRendererMain' &&
+			ev.some((m) => m.name === 'TimeStamp' && m.pid === e.pid && m.tid === e.tid),
+	);
+	const on = (e) => e.pid === main.pid && e.tid === main.tid;
+	const tasks = ev
+		.filter((e) => on(e) && e.ph === 'X' && e.name === 'RunTask' && e.tdur !== undefined)
+		.sort((a, b) => a.ts - b.ts);
+	const marks = ev.filter((e) => on(e) && e.name === 'TimeStamp').sort((a, b) => a.ts - b.ts);
+	// CPU ms of the tasks that start in [from, to), and of the one running at from.
+	const cpu = (from, to) =>
+		tasks.filter((t) => t.ts + t.dur > from && t.ts < to).reduce((s, t) => s + t.tdur, 0) / 1000;
+	const seeks = [];
+	let start = null;
+	const frames = [];
+	for (const m of marks) {
+		const msg = m.args?.data?.message;
+		if (msg === 'seek-start') start = m.ts;
+		else if (msg === 'seek-end' && start !== null) (seeks.push(cpu(start, m.ts)), (start = null));
+		else if (msg === 'frame') frames.push(m.ts);
+	}
+	// A frame: the tasks that start after the previous frame's mark, up to
+	// its own (the task drawing it starts before its mark).
+	const starting = (from, to) =>
+		tasks.filter((t) => t.ts > from && t.ts <= to).reduce((s, t) => s + t.tdur, 0) / 1000;
+	let maxFrame = 0;
+	for (let i = 1; i < frames.length; i++) maxFrame = Math.max(maxFrame, starting(frames[i - 1], frames[i]));
+	return { seeks, maxFrame };
 }
 
 // ---- the run ---------------------------------------------------------------------
@@ -655,6 +713,9 @@ for (const key of SYSTEMS) {
 		r.play32_max_frame = s.playMaxFrame;
 		r.play32_frames = s.playFrames;
 		r.play32_over50 = s.playOver50;
+		r.scrub_cpu_p50 = pct(s.seekCpu, 50);
+		r.scrub_cpu_p99 = pct(s.seekCpu, 99);
+		r.play32_max_frame_cpu = s.playMaxFrameCpu;
 	}
 	results[sys.name] = r;
 	await a.context().close();
@@ -710,6 +771,11 @@ const rows = [
 		'replay playback at 32x, longest frame over 3 s (ms; frames over 50 ms / frames)',
 		(r) => `${fmt(r.play32_max_frame)} (${fmt(r.play32_over50)} / ${fmt(r.play32_frames)})`,
 	],
+	[
+		'replay scrub, main-thread CPU per seek, p50 / p99 (ms)',
+		(r) => (r.scrub_cpu_p50 === undefined ? '–' : `${fmt(r.scrub_cpu_p50)} / ${fmt(r.scrub_cpu_p99)}`),
+	],
+	['replay playback at 32x, most main-thread CPU in one frame (ms)', (r) => fmt(r.play32_max_frame_cpu)],
 	[
 		'replay scrub to a random moment, p50 / p99 / max (ms)',
 		(r) => (r.scrub_p50 === undefined ? '–' : `${fmt(r.scrub_p50)} / ${fmt(r.scrub_p99)} / ${fmt(r.scrub_max)}`),

@@ -49,9 +49,10 @@ export interface Edit {
 export const MAX_COMPOSE = 16384;
 
 /**
- * Edits per block: changeBetween() composes the whole blocks a jump spans
- * as one change each (kept once made), so a jump across n edits composes
- * about n / BLOCK + 2 BLOCK sets.
+ * Edits per block: each block's edits are composed into one change (and
+ * one undo) as the timeline is read, and changeBetween() takes the whole
+ * blocks a jump spans as one change each, so a jump across n edits
+ * composes about n / BLOCK + 2 BLOCK sets.
  */
 const BLOCK = 64;
 
@@ -106,6 +107,8 @@ export class Replay {
 				}
 				if (cur.length !== this.doc.length) this.exact = false;
 				this.edits.push({ i, at: e.at, version: this.doc.version(), change, undo });
+				// Each block as it fills, so no seek waits for one to be made.
+				if (this.edits.length % BLOCK === 0) this.block(this.edits.length / BLOCK - 1);
 				const v = p.v as Array<[number, number]> | undefined;
 				if (e.actor && v) for (const [agent] of v) if (!this.seats.has(agent)) this.seats.set(agent, e.actor);
 			}
@@ -196,7 +199,7 @@ export class Replay {
 		return composeAll(sets);
 	}
 
-	/** Block j's change (edits j*BLOCK .. (j+1)*BLOCK-1 composed) and its undo, made when first asked for. */
+	/** Block j's change (edits j*BLOCK .. (j+1)*BLOCK-1 composed) and its undo, made once. */
 	private block(j: number): { change: ChangeSet; undo: ChangeSet } {
 		let c = this.blocks.get(j);
 		if (!c) {
