@@ -4,15 +4,16 @@
  * Why it exists: problems are written by hand in folders, but an admin must
  * also be able to list, read (hidden tests included), create or replace
  * (a JSON body, a tar of a problem folder, or a Py-Katas YAML file) and
- * delete them on a running
- * server.  Uploads go through exactly the validation of `tandem problems
- * import` (judge/problem.c), and storing goes through the same SQL
- * function, so a problem cannot be valid in one place and not the other.
+ * delete them on a running server.  Uploads go through exactly the
+ * validation of `tandem problems import` (judge/problem.c), and storing
+ * goes through the same SQL function, so a problem cannot be valid in one
+ * place and not the other.
  *
  * It must never store part of a problem: any error answers 400 with every
  * error found and stores nothing.  A tar is unpacked into a fresh private
  * folder under fixed names only (the archive's paths are never used as
- * paths), loaded, and removed.
+ * paths), loaded, and removed; a kata file likewise, as "<id>.yaml" with
+ * the path's id (already checked to be [a-z0-9-]{1,64}).
  */
 #include <stdio.h>
 #include <stdlib.h>
