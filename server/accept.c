@@ -29,6 +29,8 @@
  */
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,6 +314,13 @@ static void listener_readable(uv_poll_t *p, int status, int events)
 			}
 			return;
 		}
+		/*
+		 * No Nagle: the protocol is small frames that answer each other
+		 * (run.started then a run.test a few ms later), and lws does not
+		 * set it on an adopted socket; with it, the second small frame
+		 * waits for the peer's delayed ACK, up to 40 ms.
+		 */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 		f = calloc(1, sizeof(*f));
 		if (!f || uv_poll_init(a->srv->loop, &f->poll, fd)) {
 			free(f);

@@ -10,8 +10,17 @@
  * It runs as a command, not on the serving loop, so libpq is used in its
  * blocking form here.  It must never store part of a problem: any error in
  * a problem means nothing of that problem is written.
+ *
+ * import is quick because it overlaps what it can: the problems are read
+ * and validated by one thread a core, and stored over two connections in
+ * pipeline mode (each problem still its own statement, Sync and so its
+ * own transaction), so PostgreSQL's work on one problem does not wait for
+ * a round trip, nor for the reading of the next.
  */
 #include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,18 +101,81 @@ static void collect(const char *path, json_t *paths, json_t *errors)
 	}
 }
 
+/* The shared work list of load_all()'s threads. */
+struct load_work {
+	json_t *paths;
+	struct problem **ps;
+	json_t **errors;	       /* per path, merged in path order afterwards */
+	char *(*args)[PROBLEMS_NARGS]; /* per path when not NULL: problems_args() */
+	size_t n, next;
+	pthread_mutex_t lock;
+};
+
+static void *load_worker(void *ud)
+{
+	struct load_work *w = ud;
+
+	for (;;) {
+		pthread_mutex_lock(&w->lock);
+		size_t i = w->next++;
+		pthread_mutex_unlock(&w->lock);
+		if (i >= w->n)
+			return NULL;
+		problem_load(json_string_value(json_array_get(w->paths, i)), &w->ps[i],
+			     w->errors[i]);
+		if (w->ps[i] && w->args && problems_args(w->ps[i], w->args[i])) {
+			json_array_append_new(w->errors[i],
+					      json_sprintf("%s: out of memory", w->ps[i]->source));
+			problem_destroy(w->ps[i]);
+			w->ps[i] = NULL;
+		}
+	}
+}
+
 /*
- * Loads every problem of paths; refuses duplicate ids (both places named).
- * Returns the loaded problems (NULL entries for the refused ones).
+ * Loads every problem of paths, one thread a core; refuses duplicate ids
+ * (both places named).  Returns the loaded problems (NULL entries for the
+ * refused ones); with args, also fills args[i] (problems_args()) for each
+ * loaded one (the caller frees them with problems_args_free()).  The
+ * errors come in path order whatever the threads' order.
  */
-static struct problem **load_all(json_t *paths, json_t *errors)
+static struct problem **load_all(json_t *paths, json_t *errors, char *(*args)[PROBLEMS_NARGS])
 {
 	size_t n = json_array_size(paths);
 	struct problem **ps = calloc(n ? n : 1, sizeof(*ps));
+	struct load_work w = { .paths = paths, .ps = ps, .args = args, .n = n };
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nthreads = ncpu > 1 ? (size_t)ncpu : 1, started = 0;
+	pthread_t th[16];
 
-	for (size_t i = 0; ps && i < n; i++)
-		problem_load(json_string_value(json_array_get(paths, i)), &ps[i], errors);
-	for (size_t i = 0; ps && i < n; i++) {
+	w.errors = calloc(n ? n : 1, sizeof(*w.errors));
+	if (!ps || !w.errors) {
+		free(ps);
+		free(w.errors);
+		json_array_append_new(errors, json_string("out of memory"));
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		w.errors[i] = json_array();
+	pthread_mutex_init(&w.lock, NULL);
+	if (nthreads > 16)
+		nthreads = 16;
+	if (nthreads > n)
+		nthreads = n;
+	/* This thread loads too: a thread that cannot start only means fewer. */
+	for (size_t t = 1; t < nthreads; t++)
+		if (!pthread_create(&th[started], NULL, load_worker, &w))
+			started++;
+	load_worker(&w);
+	for (size_t t = 0; t < started; t++)
+		pthread_join(th[t], NULL);
+	pthread_mutex_destroy(&w.lock);
+	for (size_t i = 0; i < n; i++) {
+		json_array_extend(errors, w.errors[i]);
+		json_decref(w.errors[i]);
+	}
+	free(w.errors);
+	for (size_t i = 0; i < n; i++) {
 		for (size_t k = 0; ps[i] && k < i; k++) {
 			if (ps[k] && !strcmp(ps[i]->id, ps[k]->id)) {
 				char msg[8400];
@@ -116,11 +188,11 @@ static struct problem **load_all(json_t *paths, json_t *errors)
 	}
 	/* Drop every holder of a duplicated id, first ones included. */
 	bool *dup = calloc(n ? n : 1, sizeof(*dup));
-	for (size_t i = 0; ps && dup && i < n; i++)
+	for (size_t i = 0; dup && i < n; i++)
 		for (size_t k = 0; ps[i] && k < n; k++)
 			if (k != i && ps[k] && !strcmp(ps[i]->id, ps[k]->id))
 				dup[i] = true;
-	for (size_t i = 0; ps && dup && i < n; i++)
+	for (size_t i = 0; dup && i < n; i++)
 		if (dup[i]) {
 			problem_destroy(ps[i]);
 			ps[i] = NULL;
@@ -151,11 +223,6 @@ static const char *pg_arg(int *argc, char ***argv)
 		}
 	}
 	return pg;
-}
-
-static PGresult *q(PGconn *c, const char *sql, int n, const char *const *params)
-{
-	return PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
 }
 
 static bool ok(PGresult *r)
@@ -205,32 +272,6 @@ void problems_args_free(char *args[PROBLEMS_NARGS])
 		free(args[i]);
 }
 
-int problems_store(PGconn *c, const struct problem *p, int *revision, bool *changed, char *err,
-		   size_t errlen)
-{
-	char *args[PROBLEMS_NARGS];
-	int rc = -1;
-
-	*changed = false;
-	if (problems_args(p, args)) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	PGresult *r = q(c, PROBLEMS_STORE_SQL, PROBLEMS_NARGS, (const char *const *)args);
-	if (ok(r) && PQntuples(r) == 1) {
-		*revision = atoi(PQgetvalue(r, 0, 0));
-		*changed = PQgetvalue(r, 0, 1)[0] == 't';
-		rc = 0;
-	} else {
-		snprintf(err, errlen, "%s", PQerrorMessage(c));
-		if (strchr(err, '\n'))
-			*strchr(err, '\n') = '\0';
-	}
-	PQclear(r);
-	problems_args_free(args);
-	return rc;
-}
-
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -239,42 +280,185 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* What became of one problem of an import. */
+struct import_one {
+	char *args[PROBLEMS_NARGS];
+	int revision;
+	bool changed, done;
+	char err[512]; /* non-empty: not stored, and why */
+};
+
+/* One connection of the import and the problems queued on it, in order. */
+struct import_conn {
+	PGconn *c;
+	size_t *q, nq, sent, got;
+	bool dead;
+};
+
+/* The results of c's next queued problem: one result, NULL, then the Sync's. */
+static void import_result(struct import_conn *ic, struct import_one *all, PGresult *r)
+{
+	struct import_one *o = &all[ic->q[ic->got]];
+	ExecStatusType st = PQresultStatus(r);
+
+	if (st == PGRES_PIPELINE_SYNC) {
+		o->done = true;
+		ic->got++;
+	} else if (st == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+		o->revision = atoi(PQgetvalue(r, 0, 0));
+		o->changed = PQgetvalue(r, 0, 1)[0] == 't';
+	} else if (!o->err[0]) {
+		snprintf(o->err, sizeof(o->err), "%s",
+			 st == PGRES_PIPELINE_ABORTED ? "aborted" : PQresultErrorMessage(r));
+		if (strchr(o->err, '\n'))
+			*strchr(o->err, '\n') = '\0';
+		if (!o->err[0])
+			snprintf(o->err, sizeof(o->err), "no result");
+	}
+	PQclear(r);
+}
+
+/* The connection is lost: what it had not answered is not known to be stored. */
+static void import_conn_lost(struct import_conn *ic, struct import_one *all)
+{
+	for (size_t k = ic->got; k < ic->nq; k++)
+		if (!all[ic->q[k]].err[0])
+			snprintf(all[ic->q[k]].err, sizeof(all[ic->q[k]].err), "%s",
+				 PQerrorMessage(ic->c));
+	ic->dead = true;
+}
+
+/*
+ * Stores the problems of all (those with args) over the connections, each
+ * problem one statement and one Sync (its own transaction), every
+ * connection in nonblocking pipeline mode: a problem is sent as soon as
+ * the previous one has left the buffer, and answers are read as they come.
+ */
+static void import_pipelined(struct import_conn *ics, size_t nc, struct import_one *all)
+{
+	for (;;) {
+		struct pollfd pfd[2];
+		size_t np = 0;
+		for (size_t k = 0; k < nc; k++) {
+			struct import_conn *ic = &ics[k];
+			if (ic->dead || ic->got == ic->nq)
+				continue;
+			int fl = PQflush(ic->c);
+			while (fl == 0 && ic->sent < ic->nq) {
+				struct import_one *o = &all[ic->q[ic->sent]];
+				if (!PQsendQueryParams(ic->c, PROBLEMS_STORE_SQL, PROBLEMS_NARGS,
+						       NULL, (const char *const *)o->args, NULL,
+						       NULL, 0) ||
+				    !PQpipelineSync(ic->c)) {
+					fl = -1;
+					break;
+				}
+				ic->sent++;
+				fl = PQflush(ic->c);
+			}
+			if (fl < 0 || !PQconsumeInput(ic->c)) {
+				import_conn_lost(ic, all);
+				continue;
+			}
+			/* Two NULLs in a row: nothing more has arrived. */
+			bool null = false;
+			while (ic->got < ic->nq && !PQisBusy(ic->c)) {
+				PGresult *r = PQgetResult(ic->c);
+				if (!r && null)
+					break;
+				null = !r;
+				if (r)
+					import_result(ic, all, r);
+			}
+			if (ic->got == ic->nq)
+				continue;
+			pfd[np].fd = PQsocket(ic->c);
+			pfd[np].events = (short)(POLLIN | (fl == 1 ? POLLOUT : 0));
+			pfd[np].revents = 0;
+			np++;
+		}
+		if (!np)
+			return;
+		if (poll(pfd, (nfds_t)np, -1) < 0 && errno != EINTR)
+			return;
+	}
+}
+
 static int cmd_import(int argc, char **argv)
 {
 	const char *pg = pg_arg(&argc, &argv);
 	json_t *paths = json_array(), *errors = json_array();
 	int rc = 0, stored = 0, unchanged = 0;
 	double t0 = now_ms();
+	struct import_conn ics[2];
+	size_t nc = 0;
+	struct import_one *all = NULL;
+	char *(*args)[PROBLEMS_NARGS] = NULL;
 
+	memset(ics, 0, sizeof(ics));
 	if (argc < 2 || !pg) {
 		fputs(pg ? usage : "tandem problems import: no --pg and no TANDEM_PG\n", stderr);
 		return 2;
 	}
 	for (int i = 1; i < argc; i++)
 		collect(argv[i], paths, errors);
-	struct problem **ps = load_all(paths, errors);
 	size_t n = json_array_size(paths);
-	PGconn *c = PQconnectdb(pg);
-	if (PQstatus(c) != CONNECTION_OK) {
-		fprintf(stderr, "tandem problems import: cannot connect to PostgreSQL: %s",
-			PQerrorMessage(c));
+	all = calloc(n ? n : 1, sizeof(*all));
+	args = calloc(n ? n : 1, sizeof(*args));
+	struct problem **ps = all && args ? load_all(paths, errors, args) : NULL;
+	if (!ps) {
+		fprintf(stderr, "tandem problems import: out of memory\n");
 		rc = 1;
 		goto out;
 	}
-	PQclear(PQexec(c, "SET client_min_messages = warning"));
+	/* Two connections when there is that much to store: PostgreSQL works on both at once. */
+	for (size_t k = 0; k < (n > 1 ? 2u : 1u); k++) {
+		PGconn *c = PQconnectdb(pg);
+		if (PQstatus(c) != CONNECTION_OK) {
+			if (!k)
+				fprintf(stderr,
+					"tandem problems import: cannot connect to PostgreSQL: %s",
+					PQerrorMessage(c));
+			PQfinish(c);
+			break;
+		}
+		PQclear(PQexec(c, "SET client_min_messages = warning"));
+		ics[nc].q = calloc(n ? n : 1, sizeof(size_t));
+		if (!ics[nc].q || PQsetnonblocking(c, 1) || !PQenterPipelineMode(c)) {
+			free(ics[nc].q);
+			PQfinish(c);
+			break;
+		}
+		ics[nc++].c = c;
+	}
+	if (!nc) {
+		rc = 1;
+		goto out;
+	}
+	/* Each problem to the connection with the fewest bytes queued so far. */
+	size_t bytes[2] = { 0, 0 };
 	for (size_t i = 0; i < n; i++) {
 		if (!ps[i])
 			continue;
-		int rev;
-		bool changed;
-		char err[512];
-		if (problems_store(c, ps[i], &rev, &changed, err, sizeof(err))) {
-			fprintf(stderr, "%s: not stored: %s\n", ps[i]->source, err);
+		size_t k = nc > 1 && bytes[1] < bytes[0] ? 1 : 0;
+		memcpy(all[i].args, args[i], sizeof(all[i].args));
+		memset(args[i], 0, sizeof(args[i]));
+		bytes[k] += strlen(all[i].args[6]);
+		ics[k].q[ics[k].nq++] = i;
+	}
+	import_pipelined(ics, nc, all);
+	for (size_t i = 0; i < n; i++) {
+		if (!ps[i])
+			continue;
+		if (all[i].err[0] || !all[i].done) {
+			fprintf(stderr, "%s: not stored: %s\n", ps[i]->source,
+				all[i].err[0] ? all[i].err : "no answer");
 			rc = 1;
 			continue;
 		}
-		printf("%s %s revision %d\n", changed ? "stored" : "unchanged", ps[i]->id, rev);
-		if (changed)
+		printf("%s %s revision %d\n", all[i].changed ? "stored" : "unchanged", ps[i]->id,
+		       all[i].revision);
+		if (all[i].changed)
 			stored++;
 		else
 			unchanged++;
@@ -286,9 +470,20 @@ out:
 	}
 	printf("tandem problems import: %d stored, %d unchanged, %zu refused in %.0f ms\n", stored,
 	       unchanged, json_array_size(errors), now_ms() - t0);
-	PQfinish(c);
-	for (size_t i = 0; ps && i < n; i++)
-		problem_destroy(ps[i]);
+	for (size_t k = 0; k < nc; k++) {
+		PQfinish(ics[k].c);
+		free(ics[k].q);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (all)
+			problems_args_free(all[i].args);
+		if (args)
+			problems_args_free(args[i]);
+		if (ps)
+			problem_destroy(ps[i]);
+	}
+	free(all);
+	free(args);
 	free(ps);
 	json_decref(paths);
 	json_decref(errors);
@@ -334,7 +529,7 @@ static int cmd_check(int argc, char **argv)
 	}
 	for (int i = 1; i < argc; i++)
 		collect(argv[i], paths, errors);
-	struct problem **ps = load_all(paths, errors);
+	struct problem **ps = load_all(paths, errors, NULL);
 	size_t n = json_array_size(paths);
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	struct judge_config cfg = { .pool_size = ncpu > 1 ? (unsigned)ncpu : 2,
@@ -348,10 +543,10 @@ static int cmd_check(int argc, char **argv)
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
-		nsol += ps[i] ? ps[i]->nsolutions : 0;
+		nsol += ps && ps[i] ? ps[i]->nsolutions : 0;
 	jobs = calloc(nsol ? nsol : 1, sizeof(*jobs));
 	/* Every solution of every problem at once: the pool keeps the cores busy. */
-	for (size_t i = 0; jobs && i < n; i++) {
+	for (size_t i = 0; ps && jobs && i < n; i++) {
 		for (size_t s = 0; ps[i] && s < ps[i]->nsolutions; s++) {
 			struct check_job *cj = &jobs[njobs++];
 			struct judge_request req;
@@ -389,7 +584,7 @@ static int cmd_check(int argc, char **argv)
 			break;
 		}
 	}
-	for (size_t i = 0, k = 0; i < n; i++) {
+	for (size_t i = 0, k = 0; ps && i < n; i++) {
 		if (!ps[i])
 			continue;
 		size_t before = json_array_size(failures);

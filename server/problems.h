@@ -18,13 +18,6 @@ struct problem;
  */
 int problems_main(int argc, char **argv);
 
-/*
- * Stores p in one transaction on a blocking connection (commands and tests
- * only, never the serving loop): a new revision when its content differs
- * from the newest stored one, else nothing (an archived problem is
- * restored).  Sets *revision (the newest) and *changed.  Returns 0, or -1
- * with a one-line reason in err; nothing of p is then stored.
- */
 /* Stores a problem given its arguments (problems_args()); one statement. */
 #define PROBLEMS_STORE_SQL "SELECT revision, changed FROM problem_store($1, $2, $3, $4, $5, $6, $7)"
 #define PROBLEMS_NARGS	   7
@@ -35,8 +28,5 @@ int problems_main(int argc, char **argv);
  */
 int problems_args(const struct problem *p, char *args[PROBLEMS_NARGS]);
 void problems_args_free(char *args[PROBLEMS_NARGS]);
-
-int problems_store(PGconn *c, const struct problem *p, int *revision, bool *changed, char *err,
-		   size_t errlen);
 
 #endif

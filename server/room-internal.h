@@ -102,17 +102,29 @@ struct room {
 	json_t *run_custom; /* the custom tests, with their expected values */
 	size_t run_n;	    /* problem tests in the run: samples, or all */
 	/*
-	 * A Submit runs in two sandboxes, one after the other: the samples,
-	 * whose output and errors are shown, then the hidden tests, whose are
-	 * not.  Code running beside the samples can read everything its
-	 * process was given (the harness's request, through the stack or the
-	 * garbage collector) and print it as a sample's output: so hidden
-	 * arguments never share a process with anything shown.
+	 * A Submit runs in two sandboxes at once: the samples, whose output
+	 * and errors are shown, and the hidden tests, whose are not.  Code running beside the
+	 * samples can read everything its process was given (the harness's request, through the
+	 * stack or the garbage collector) and print it as a sample's output: so hidden arguments
+	 * never share a process with anything shown.
 	 */
 	uint64_t run_public;	       /* the run number the seats know */
 	size_t run_from, run_to;       /* problem tests of the sandbox in flight */
 	struct judge_result run_first; /* the samples' result, while the hidden ones run */
 	bool run_has_first;
+	/*
+	 * The hidden tests' sandbox starts with the samples' (0: none in
+	 * flight), with the whole budget; the server then holds it to what the
+	 * samples left (room-msg.c, budget_test).  What it reports before the
+	 * samples end is held here, in order, and streamed after them.
+	 */
+	uint64_t run_hidden;
+	json_t *run_held;	 /* [[index, test line], ...] */
+	json_t *run_held_result; /* its result (or error below), when it came first */
+	int run_held_err;
+	char *run_held_error;
+	double run_spent_ms; /* a Submit's CPU so far: the samples', then each hidden test's */
+	bool run_over;	     /* that passed the budget: the later tests are SKIPPED */
 	size_t run_streamed; /* tests of the sandbox in flight already sent, in order */
 	enum seat run_seat;
 	uint32_t run_agent;

@@ -223,8 +223,24 @@ static json_t *timeline_payload(const json_t *msg)
 	return p;
 }
 
+/* Drops a Submit's early hidden sandbox (if still in flight) and what it sent. */
+static void hidden_drop(struct room *r)
+{
+	if (r->run_hidden && r->srv->judge)
+		jclient_forget(r->srv->judge, r->run_hidden);
+	r->run_hidden = 0;
+	json_decref(r->run_held);
+	r->run_held = NULL;
+	json_decref(r->run_held_result);
+	r->run_held_result = NULL;
+	free(r->run_held_error);
+	r->run_held_error = NULL;
+	r->run_held_err = 0;
+}
+
 static void run_finished(struct room *r)
 {
+	hidden_drop(r);
 	r->run_busy = false;
 	bank_unref(r->run_prob);
 	r->run_prob = NULL;
@@ -278,15 +294,47 @@ static void send_test(struct room *r, size_t i, const struct judge_test_result *
 	r->run_streamed = i + 1;
 }
 
+/*
+ * Holds hidden test i (of a Submit, in order) to the problem's budget: the
+ * CPU of the samples and of every hidden test before it counts.  The test
+ * during which the sum passes submit_cpu_ms is TLE and every later one
+ * SKIPPED, as when the harness runs out of budget itself (the hidden
+ * sandbox starts with the whole budget, before the samples' use is known).
+ */
+static void budget_test(struct room *r, struct judge_test_result *t)
+{
+	if (r->run_over) {
+		t->verdict = JUDGE_VERDICT_SKIPPED;
+		t->cpu_ms = -1;
+		t->mem_kb = 0;
+		return;
+	}
+	if (t->cpu_ms > 0)
+		r->run_spent_ms += t->cpu_ms;
+	if (r->run_spent_ms > (double)r->run_prob->p->submit_cpu_ms) {
+		r->run_over = true;
+		t->verdict = JUDGE_VERDICT_TLE;
+	}
+}
+
 static void run_test(void *ud, uint64_t run, size_t index, const json_t *line)
 {
 	struct room *r = ud;
 	struct judge_test_result t;
 
+	if (r->run_busy && r->run_hidden && run == r->run_hidden && !r->run_has_first) {
+		/* The samples are still running: their tests go out first. */
+		if (!r->run_held)
+			r->run_held = json_array();
+		json_array_append_new(r->run_held, json_pack("[I, O]", (json_int_t)index, line));
+		return;
+	}
 	if (!r->run_busy || run != r->run_id || !r->run_prob || index < r->run_streamed)
 		return;
 	if (problem_test_result_from_json(line, &t))
 		return;
+	if (r->run_kind == RUN_SUBMIT && r->run_has_first)
+		budget_test(r, &t);
 	send_test(r, index, &t);
 	problem_test_result_finish(&t);
 }
@@ -332,25 +380,40 @@ static json_t *tests_request(const struct problem *p, size_t from, size_t to, js
 static void tests_done(void *ud, uint64_t run, json_t *result, int err, const char *error);
 
 /*
- * The samples of a Submit are judged: the hidden tests go to a sandbox of
- * their own, with what is left of the CPU budget.  Returns false when they
- * cannot run (the caller then reports them as not run).
+ * The samples of a Submit are judged: the hidden tests' sandbox, started
+ * with theirs (or now, with what is left of the CPU budget, if it could
+ * not), becomes the run in flight, and what it sent meanwhile goes out.
+ * Returns false when the hidden tests cannot count (a compile error, the
+ * judge's failure, no budget left): the caller reports them as not run.
  */
 static bool start_hidden(struct room *r, struct judge_result *first)
 {
 	const struct problem *p = r->run_prob->p;
 	double left = (double)p->submit_cpu_ms - first->cpu_ms;
 	json_t *req;
-	uint64_t run;
+	uint64_t run = r->run_hidden;
 
-	if (first->compile_error || first->verdict == JUDGE_VERDICT_IE || left < 1)
+	if (first->compile_error || first->verdict == JUDGE_VERDICT_IE || left < 1) {
+		hidden_drop(r);
 		return false;
-	req = tests_request(p, p->nsamples, p->ntests, NULL, left < 100 ? 100 : (uint32_t)left);
-	if (!req)
-		return false;
-	json_object_set_new(req, "code", json_stringn(r->run_code, r->run_code_len));
-	if (jclient_run_tests(r->srv->judge, req, NULL, run_test, tests_done, r, &run))
-		return false;
+	}
+	if (run && !r->run_held_result && r->run_held_err == JPROTO_EBUSY) {
+		/* The supervisor had no room for both at once: the hidden tests go now. */
+		hidden_drop(r);
+		run = 0;
+	}
+	if (!run) {
+		/* It could not start with the samples: it starts now, with what is left. */
+		req = tests_request(p, p->nsamples, p->ntests, NULL,
+				    left < 100 ? 100 : (uint32_t)left);
+		if (!req)
+			return false;
+		json_object_set_new(req, "code", json_stringn(r->run_code, r->run_code_len));
+		if (jclient_run_tests(r->srv->judge, req, NULL, run_test, tests_done, r, &run))
+			return false;
+	}
+	r->run_spent_ms = first->cpu_ms;
+	r->run_over = false;
 	r->run_first = *first;
 	memset(first, 0, sizeof(*first));
 	r->run_has_first = true;
@@ -358,6 +421,30 @@ static bool start_hidden(struct room *r, struct judge_result *first)
 	r->run_from = p->nsamples;
 	r->run_to = p->ntests;
 	r->run_streamed = 0;
+	/* What the hidden sandbox sent meanwhile goes out now, in order. */
+	json_t *held = r->run_held, *result = r->run_held_result, *e;
+	char *error = r->run_held_error;
+	int err = r->run_held_err;
+	size_t i;
+	r->run_held = NULL;
+	r->run_held_result = NULL;
+	r->run_held_error = NULL;
+	if (held || result || error)
+		log_event(LOG_DEBUG, "run.hidden_held", "room=%s run=%llu tests=%zu ended=%d",
+			  r->id, (unsigned long long)r->run_public, json_array_size(held),
+			  result || error);
+	json_array_foreach(held, i, e)
+	{
+		run_test(r, run, (size_t)json_integer_value(json_array_get(e, 0)),
+			 json_array_get(e, 1));
+	}
+	json_decref(held);
+	if (result || error) {
+		r->run_hidden = 0; /* done: nothing to forget */
+		tests_done(r, run, result, err, error);
+	}
+	json_decref(result);
+	free(error);
 	return true;
 }
 
@@ -408,10 +495,28 @@ static void tests_done(void *ud, uint64_t run, json_t *result, int err, const ch
 	struct judge_result res, none;
 	json_t *summary = NULL;
 
+	if (r->run_busy && r->run_hidden && run == r->run_hidden && !r->run_has_first) {
+		/* The hidden sandbox ended before the samples': start_hidden() takes it up. */
+		r->run_held_result = json_incref(result);
+		r->run_held_err = err;
+		r->run_held_error = result ? NULL : strdup(error ? error : "judge failed");
+		return;
+	}
+	if (!r->run_busy || run != r->run_id)
+		return; /* a sandbox this run no longer waits for */
 	if (!result || problem_result_from_json(result, &res)) {
 		run_done(ud, run, NULL, result ? JPROTO_EJUDGE : err,
 			 result ? "bad result from the judge" : error);
 		return;
+	}
+	if (r->run_kind == RUN_SUBMIT && r->run_has_first) {
+		/* The budget once more over all, as the streamed tests had it. */
+		r->run_spent_ms = r->run_first.cpu_ms;
+		r->run_over = false;
+		for (size_t i = 0; i < res.ntests; i++)
+			budget_test(r, &res.tests[i]);
+		if (r->run_over)
+			res.verdict = JUDGE_VERDICT_TLE;
 	}
 	/* Tests the harness never reported (SKIPPED, killed) were not streamed. */
 	for (size_t i = r->run_streamed; i < res.ntests; i++)
@@ -577,7 +682,7 @@ static void on_run(struct conn *c, json_t *msg, enum run_kind kind)
 				problem_json(p, PROBLEM_VIEW_STORE), "code", text, n);
 		rc = jclient_run_tests(r->srv->judge, req, NULL, NULL, complexity_done, r, &run);
 	} else {
-		/* A Submit starts with the samples alone (see run_first). */
+		/* A Submit: this is the samples' sandbox; the hidden tests' starts below. */
 		req = tests_request(p, 0, p->nsamples, custom, p->submit_cpu_ms);
 		if (!req) {
 			free(text);
@@ -608,6 +713,21 @@ static void on_run(struct conn *c, json_t *msg, enum run_kind kind)
 	r->run_n = kind == RUN_SUBMIT ? p->ntests : p ? p->nsamples : 0;
 	if (kind != RUN_SCRIPT)
 		r->run_prob = bank_ref(r->prob);
+	if (kind == RUN_SUBMIT && p->ntests > p->nsamples) {
+		/*
+		 * The hidden tests start now too, in a sandbox of their own with the
+		 * whole budget (start_hidden() holds them to what the samples left);
+		 * if they cannot, they start after the samples.
+		 */
+		json_t *hreq = tests_request(p, p->nsamples, p->ntests, NULL, p->submit_cpu_ms);
+		uint64_t hid;
+		if (hreq) {
+			json_object_set_new(hreq, "code", json_stringn(text, n));
+			if (!jclient_run_tests(r->srv->judge, hreq, NULL, run_test, tests_done, r,
+					       &hid))
+				r->run_hidden = hid;
+		}
+	}
 	if (kind == RUN_TESTS && custom)
 		r->run_custom = json_deep_copy(custom);
 	log_event(LOG_INFO, "run.start", "room=%s conn=%llu run=%llu mode=%s", r->id,
@@ -788,4 +908,7 @@ void room__problem_free(struct room *r)
 	json_decref(r->run_summary);
 	judge_result_finish(&r->run_first);
 	free(r->run_code);
+	json_decref(r->run_held);
+	json_decref(r->run_held_result);
+	free(r->run_held_error);
 }

@@ -182,8 +182,11 @@ static void room_free(struct room *r)
 	}
 	if (r->srv->presence)
 		presence_forget_room(r->srv->presence, r->id);
-	if (r->run_busy && r->srv->judge)
+	if (r->run_busy && r->srv->judge) {
 		jclient_forget(r->srv->judge, r->run_id);
+		if (r->run_hidden && r->run_hidden != r->run_id)
+			jclient_forget(r->srv->judge, r->run_hidden);
+	}
 	room__problem_free(r);
 	crdt_doc_destroy(r->doc);
 	free(r->owners);

@@ -26,13 +26,28 @@ for (let i = 2; i < process.argv.length; i++) {
 }
 const TANDEM_RUN = process.env.TANDEM_RUN;
 
+// CPU (ms) of this process's cgroup v1 cpuacct (bench/judge/submit puts the
+// benchmark in one of its own: tandem, its judge and every sandbox), minus
+// this process's own; null when there is none.  Redis and PostgreSQL are not in it.
+const CPUACCT = (() => {
+	const line = fs.readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => /:cpuacct[,:]|:cpu,cpuacct:/.test(l));
+	const rel = line ? line.split(':')[2] : null;
+	const file = rel && rel !== '/' ? path.join('/sys/fs/cgroup/cpuacct', rel, 'cpuacct.usage') : null;
+	return file && fs.existsSync(file) ? file : null;
+})();
+const serverCpu = () => {
+	if (!CPUACCT) return null;
+	const u = process.cpuUsage();
+	return Number(fs.readFileSync(CPUACCT, 'utf8')) / 1e6 - (u.user + u.system) / 1000;
+};
+
 await requirements();
 
 const pct = (v, p) => {
 	const s = [...v].sort((a, b) => a - b);
 	return s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)];
 };
-const now = () => Number(process.hrtime.bigint()) / 1e6;
+const now = () => performance.now();
 
 // The problem: inc(x) = x + 1, one sample and 50 hidden tests.
 const id = `bench-inc-${crypto.randomBytes(3).toString('hex')}`;
@@ -68,8 +83,10 @@ try {
 		return c;
 	}
 
-	// One submit: request -> run.result at the client (ms).
-	async function submit(c) {
+	// One submit: request -> run.result at the client (ms).  With stages, the
+	// arrival of run.started, of the first and last run.test and of run.result
+	// (ms after the request) are pushed to it.
+	async function submit(c, stages) {
 		const t0 = now();
 		const rid = c.send({ t: 'submit' });
 		const st = await c.next(
@@ -80,6 +97,9 @@ try {
 		if (st.msg.t === 'error') throw new Error(`submit refused: ${JSON.stringify(st.msg)}`);
 		const res = await c.msg('run.result', (x) => x.run === st.msg.run, { timeout: 120000 });
 		const ms = now() - t0;
+		const tests = c.inbox.filter((x) => x.msg && x.msg.t === 'run.test' && x.msg.run === st.msg.run);
+		if (stages && tests.length)
+			stages.push([st.at, tests[0].at, tests[tests.length - 1].at, t0 + ms].map((t) => t - t0));
 		c.inbox = c.inbox.filter((x) => !(x.msg && x.msg.t === 'run.test'));
 		if (res.verdict !== 'AC' || res.total !== 51 || !res.submission)
 			throw new Error(`unexpected result ${JSON.stringify(res)}`);
@@ -90,7 +110,11 @@ try {
 	const c = await room();
 	for (let i = 0; i < 5; i++) await submit(c); // warm-up
 	const lat = [];
-	for (let i = 0; i < opt.seq; i++) lat.push(await submit(c));
+	const stages = [];
+	const cpu0 = serverCpu();
+	for (let i = 0; i < opt.seq; i++) lat.push(await submit(c, stages));
+
+	const seqCpu = cpu0 === null ? null : (serverCpu() - cpu0) / opt.seq;
 
 	// Throughput: many rooms submitting at once, a few rounds.
 	const clients = [];
@@ -106,7 +130,17 @@ try {
 	const wall = now() - t0;
 	out = {
 		tests_per_submit: 51,
-		seq: { n: lat.length, p50_ms: pct(lat, 50), p99_ms: pct(lat, 99) },
+		seq: {
+			n: lat.length,
+			p50_ms: pct(lat, 50),
+			p99_ms: pct(lat, 99),
+			// CPU of tandem, its judge and the sandboxes per submit (not Redis, PostgreSQL)
+			cpu_ms: seqCpu,
+			// p50 of when each step reached the client, ms after the request
+			stages_p50_ms: Object.fromEntries(
+				['started', 'first_test', 'last_test', 'result'].map((k, i) => [k, pct(stages.map((s) => s[i]), 50)]),
+			),
+		},
 		conc: {
 			rooms: opt.rooms,
 			rounds: opt.rounds,
@@ -142,15 +176,30 @@ try {
 const bank = path.join(REPO, 'problems');
 if (fs.existsSync(bank)) {
 	const n = fs.readdirSync(bank).filter((f) => fs.existsSync(path.join(bank, f, 'problem.yaml'))).length;
-	let t0 = now();
-	execFileSync(TANDEM_BIN, ['problems', 'import', '--pg', PG, bank], { stdio: 'ignore' });
-	const imp = now() - t0;
-	t0 = now();
-	execFileSync(TANDEM_BIN, ['problems', 'import', '--pg', PG, bank], { stdio: 'ignore' });
-	const again = now() - t0;
-	out.bank = { problems: n, import_ms: imp, reimport_ms: again };
-	if (opt.check) {
+	// Into a database of its own, made and dropped here, so the first import
+	// stores every problem whatever the shared database already holds.
+	const db = `tandem_bench_${crypto.randomBytes(4).toString('hex')}`;
+	const dbPg = /^postgres(ql)?:\/\//.test(PG)
+		? Object.assign(new URL(PG), { pathname: `/${db}` }).toString()
+		: `${PG} dbname=${db}`;
+	const psql = (sql) => execFileSync('psql', [PG, '-qAtc', sql], { stdio: ['ignore', 'ignore', 'inherit'] });
+	psql(`CREATE DATABASE ${db}`);
+	try {
+		execFileSync(TANDEM_BIN, ['migrate', '--pg', dbPg, '--migrations', process.env.TANDEM_MIGRATIONS || path.join(REPO, 'migrations')], {
+			stdio: 'ignore',
+		});
+		let t0 = now();
+		execFileSync(TANDEM_BIN, ['problems', 'import', '--pg', dbPg, bank], { stdio: 'ignore' });
+		const imp = now() - t0;
 		t0 = now();
+		execFileSync(TANDEM_BIN, ['problems', 'import', '--pg', dbPg, bank], { stdio: 'ignore' });
+		const again = now() - t0;
+		out.bank = { problems: n, import_ms: imp, reimport_ms: again };
+	} finally {
+		psql(`DROP DATABASE ${db} WITH (FORCE)`);
+	}
+	if (opt.check) {
+		const t0 = now();
 		const r = spawnSync(TANDEM_BIN, ['problems', 'check', bank], { encoding: 'utf8' });
 		out.bank.check_ms = now() - t0;
 		out.bank.check_ok = r.status === 0;

@@ -672,7 +672,7 @@ export class Client {
 				msg = { t: '<unparsable>', raw: data.toString() };
 			}
 			this._track(msg);
-			this.inbox.push({ msg });
+			this.inbox.push({ msg, at: performance.now() });
 		}
 		this._wake();
 	}

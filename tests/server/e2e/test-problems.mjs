@@ -314,6 +314,62 @@ test('Submit: every test runs, hidden ones leak nothing anywhere; the submission
 	for (const x of [iv, cand, obs]) await x.close();
 });
 
+test('Submit: samples and hidden tests start at once; the samples\' CPU counts against the budget, their tests go out first', async (t) => {
+	// Each call burns 150 ms of its thread's CPU; the budget is 600 ms: the
+	// two samples spend 300, so the hidden sandbox (started with the whole
+	// budget, beside the samples') is cut at hidden 1 or 2, not at hidden 4
+	// where its own CPU alone would pass the budget.
+	const id = `budget-${crypto.randomBytes(3).toString('hex')}`;
+	const line = (x) => ({ args: [x], expected: x + 1 });
+	const put = await srv.api('PUT', `/api/problems/${id}`, {
+		token: srv.adminKey,
+		body: {
+			title: 'Budget',
+			difficulty: 'easy',
+			statement: 'Return x + 1.',
+			signature: { kind: 'function', entry: 'inc' },
+			starter: 'def inc(x):\n    ...\n',
+			limits: { cpu_ms: 400, submit_cpu_ms: 600 },
+			tests: { sample: [line(1), line(2)], hidden: [3, 4, 5, 6, 7, 8].map(line) },
+		},
+	});
+	assert.equal(put.status, 201, put.text);
+	const { room, iv, cand } = await room2(id);
+	await iv.msg('problem');
+	await converge([iv, cand]);
+	setText(cand, 'import time\ndef inc(x):\n    t = time.thread_time()\n    while time.thread_time() - t < 0.15:\n        pass\n    return x + 1\n');
+	await converge([iv, cand]);
+	const r = await run(cand, [iv, cand], { mode: 'submit' });
+	if (!r) return t.skip(`judge down: ${judgeDown}`);
+	for (const { tests, result } of r.seen) {
+		const v = tests.map((x) => x.verdict);
+		assert.deepEqual(v.slice(0, 2), ['AC', 'AC'], JSON.stringify(tests));
+		const cut = v.indexOf('TLE');
+		assert.ok(cut === 2 || cut === 3, `cut at hidden 1 or 2: ${v}`);
+		assert.deepEqual(v.slice(cut + 1), Array(v.length - cut - 1).fill('SKIPPED'), `${v}`);
+		assert.deepEqual(tests.map((x) => x.index), [0, 1, 2, 3, 4, 5, 6, 7], 'every test once, in order');
+		assert.equal(result.verdict, 'TLE');
+		assert.equal(result.budget_exceeded, true);
+		assert.equal(result.passed, cut);
+		const stored = await srv.api('GET', `/api/rooms/${room.id}/submissions/${result.submission}`, { token: room.tokens.interviewer });
+		assert.equal(stored.status, 200, stored.text);
+		assert.deepEqual(stored.json.tests.map((x) => x.verdict), v, 'stored as streamed');
+		assert.equal(stored.json.budget_exceeded, true);
+	}
+	// Slow samples, quick hidden tests: the hidden sandbox ends first, and
+	// its tests are held until the samples' have gone out.
+	setText(cand, 'import time\ndef inc(x):\n    t = time.thread_time()\n    while x < 3 and time.thread_time() - t < 0.15:\n        pass\n    return x + 1\n');
+	await converge([iv, cand]);
+	const r2 = await run(cand, [iv, cand], { mode: 'submit' });
+	for (const { tests, result } of r2.seen) {
+		assert.deepEqual(tests.map((x) => x.index), [0, 1, 2, 3, 4, 5, 6, 7], 'every test once, in order');
+		assert.deepEqual(tests.map((x) => x.verdict), Array(8).fill('AC'));
+		assert.equal(result.verdict, 'AC', JSON.stringify(result));
+		assert.equal(result.budget_exceeded, false);
+	}
+	for (const x of [iv, cand]) await x.close();
+});
+
 test('a sample cannot read the hidden tests: they run in a sandbox of their own', async (t) => {
 	const { iv, cand } = await room2();
 	await converge([iv, cand]);
