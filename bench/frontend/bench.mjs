@@ -26,8 +26,8 @@
 //     the moment's text; then playback at 32x for 3 s, the longest gap
 //     between animation frames.  Both also as main-thread CPU time from
 //     Chromium's trace (each task's thread time), which load moves far less.
-// BENCH_ONLY=replay runs Tandem's session and its replay alone (one first
-// load, no y page); BENCH_DIST=dir serves that build of the app instead of
+// BENCH_ONLY=replay runs Tandem's session and its replay alone (no first
+// loads, no y page); BENCH_DIST=dir serves that build of the app instead of
 // frontend/dist (to compare two builds in one sitting).
 // Prints a Markdown table and writes results.json.  The machine is shared:
 // record that beside the figures.
@@ -620,8 +620,12 @@ const browser = await chromium.launch({
 // BENCH_SYSTEMS systems (tandem,y); BENCH_PROFILE=prefix saves a CPU profile
 // of page A while it types on the large document (prefix-<system>.cpuprofile,
 // for Chrome DevTools' Performance panel).
-const ONLY = new Set((process.env.BENCH_ONLY || 'small,big,reconnect,load,scrub').split(','));
-const SYSTEMS = (process.env.BENCH_SYSTEMS || 'tandem,y').split(',');
+// BENCH_ONLY=replay is small,big,reconnect,scrub of Tandem alone.
+const REPLAY = process.env.BENCH_ONLY === 'replay';
+const ONLY = new Set(
+	(REPLAY ? 'small,big,reconnect,scrub' : process.env.BENCH_ONLY || 'small,big,reconnect,load,scrub').split(','),
+);
+const SYSTEMS = (process.env.BENCH_SYSTEMS || (REPLAY ? 'tandem' : 'tandem,y')).split(',');
 const RECONNECTS = Number(process.env.BENCH_RECONNECTS || 3);
 const makers = { tandem: tandemSystem, y: ySystem };
 for (const key of SYSTEMS) {
