@@ -28,7 +28,7 @@ struct conn;
 struct server;
 struct room;
 
-/* The two calls conn.c makes upward (room.c provides them; ws_start sets them). */
+/* The calls conn.c makes upward (room.c provides two, ws.c the third; ws_start sets them). */
 struct conn_hooks {
 	/* c's queue overflowed and was dropped: queue one catch-up (conn_send_catchup). */
 	void (*resync)(struct conn *c);
