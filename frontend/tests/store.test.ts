@@ -2,11 +2,13 @@
 // keeps what IndexedDB would: a keystroke writes a log record, not the
 // document; the log is folded into a snapshot once it is long; a refused
 // write loses nothing; and what was written loads back to the same text.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Doc, TandemCrdt } from '../src/lib/crdt';
 import {
+	afterNextFrame,
 	assemble,
 	COMPACT_AT,
+	FRAME_WAIT_MS,
 	type LogRecord,
 	type ReplicaBackend,
 	type ReplicaBatch,
@@ -164,5 +166,39 @@ describe('ReplicaWriter', () => {
 		for (const u of r.updates) back.applyUpdate(u);
 		expect(back.text()).toBe('old!');
 		expect(assemble(null, [])).toBe(null);
+	});
+});
+
+describe('afterNextFrame', () => {
+	afterEach(() => {
+		vi.unstubAllGlobals();
+		vi.useRealTimers();
+	});
+
+	it('waits for the frame, then a task', async () => {
+		vi.useFakeTimers();
+		let frame: (() => void) | null = null;
+		vi.stubGlobal('requestAnimationFrame', (cb: () => void) => {
+			frame = cb;
+			return 1;
+		});
+		let done = false;
+		void afterNextFrame().then(() => (done = true));
+		await vi.advanceTimersByTimeAsync(10);
+		expect(done).toBe(false);
+		frame!();
+		await vi.advanceTimersByTimeAsync(0);
+		expect(done).toBe(true);
+	});
+
+	it('does not wait for a frame that never comes (a hidden tab)', async () => {
+		vi.useFakeTimers();
+		vi.stubGlobal('requestAnimationFrame', () => 1);
+		let done = false;
+		void afterNextFrame().then(() => (done = true));
+		await vi.advanceTimersByTimeAsync(FRAME_WAIT_MS - 1);
+		expect(done).toBe(false);
+		await vi.advanceTimersByTimeAsync(1);
+		expect(done).toBe(true);
 	});
 });

@@ -164,6 +164,30 @@ export const indexedDbBackend: ReplicaBackend = {
 	},
 };
 
+/** A frame's wait at most: a hidden tab draws no frames, and its writes must not wait for one. */
+export const FRAME_WAIT_MS = 100;
+
+/**
+ * Resolves in a task after the next frame is drawn (or after FRAME_WAIT_MS
+ * without one; at once where there are no frames, as under node), so the
+ * write a keystroke asks for does not delay the frame that shows it.
+ */
+export function afterNextFrame(): Promise<void> {
+	return new Promise<void>((resolve) => {
+		if (typeof requestAnimationFrame !== 'function') {
+			setTimeout(resolve, 0);
+			return;
+		}
+		const timer = setTimeout(resolve, FRAME_WAIT_MS);
+		requestAnimationFrame(() =>
+			setTimeout(() => {
+				clearTimeout(timer);
+				resolve();
+			}, 0),
+		);
+	});
+}
+
 /**
  * Keeps one replica (key) written: append() each update the document takes,
  * meta() when only the acknowledged version changed.  snapshot() makes the
@@ -221,7 +245,7 @@ export class ReplicaWriter {
 		const p = new Promise<void>((r) => this.waiters.push(r));
 		// Started from a task of its own: a burst of changes makes one write,
 		// after the keystroke that asked for it has been handled and drawn.
-		if (!this.inFlight) this.inFlight = new Promise<void>((r) => setTimeout(r, 0)).then(() => this.pump());
+		if (!this.inFlight) this.inFlight = afterNextFrame().then(() => this.pump());
 		return p;
 	}
 
