@@ -11,7 +11,7 @@ import { EditorState } from '@codemirror/state';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Doc, TandemCrdt } from '../src/lib/crdt';
 import { base64, Replay, type TimelineEvent } from '../src/replay/timeline';
-import { seekTo, shownEdit } from '../src/replay/view';
+import { replayView, seekTo } from '../src/replay/view';
 import { crdt, rng, SEED } from './helpers';
 
 let C: TandemCrdt;
@@ -26,7 +26,7 @@ function b64(u: Uint8Array): string {
 	return btoa(s);
 }
 
-const PIECES = ['a', 'b', ' ', '\n', 'x = 1\n', '😀', '世界', 'é', 'def f():\n    return 2\n'];
+const PIECES = ['a', 'b', ' ', '\n', 'x = 1\n', '😀', '世界', 'é', 'def f():\n    return 2\n', 'y\r\n', '\r'];
 const PASTE = 'value = compute(items[i], 42)  # filler\n'.repeat(2500);
 
 /**
@@ -99,7 +99,7 @@ describe('replay seek', () => {
 		expect(replay.exact).toBe(true);
 		const r = rng(SEED + 1);
 		const pasteT = events[2 + 150]!.at;
-		let state = EditorState.create({ extensions: [shownEdit] });
+		let state = EditorState.create({ extensions: [replayView(replay)] });
 		const moments = [
 			pasteT,
 			pasteT - 1,
@@ -122,7 +122,7 @@ describe('replay seek', () => {
 	it('moves between near moments by what changed between them, not the whole text', () => {
 		const events = session(SEED + 2, 300, 20);
 		const replay = new Replay(C, events);
-		let state = EditorState.create({ extensions: [shownEdit] });
+		let state = EditorState.create({ extensions: [replayView(replay)] });
 		state = seek(replay, state, events[2 + 100]!.at);
 		expect(state.doc.length).toBeGreaterThan(100000);
 		// Each edit inserts at most 22 characters (the longest piece) or
@@ -145,7 +145,7 @@ describe('replay seek', () => {
 	it('gives the changes outside the drawn range as one on each side, and lands right', () => {
 		const events = session(SEED + 4, 400, 30);
 		const replay = new Replay(C, events);
-		let state = EditorState.create({ extensions: [shownEdit] });
+		let state = EditorState.create({ extensions: [replayView(replay)] });
 		state = seek(replay, state, events[2 + 40]!.at);
 		const r = rng(SEED + 5);
 		for (let i = 0; i < 30; i++) {
@@ -171,7 +171,7 @@ describe('replay seek', () => {
 		const events = session(SEED + 3, 200, 50);
 		const replay = new Replay(C, events, 16);
 		expect(replay.changeBetween(-1, 100)).toBe(null);
-		let state = EditorState.create({ extensions: [shownEdit] });
+		let state = EditorState.create({ extensions: [replayView(replay)] });
 		for (const k of [100, 3, 190, 185, 60, -1, 199]) {
 			const t = k < 0 ? 0 : events[2 + k]!.at;
 			state = seek(replay, state, t);

@@ -56,6 +56,13 @@ export const MAX_COMPOSE = 16384;
  */
 const BLOCK = 64;
 
+/**
+ * The replay's texts break lines at "\n" only (the view too, through
+ * EditorState.lineSeparator), so a "\r" typed or pasted in the session is a
+ * character as it is in the CRDT, and positions agree with the CRDT's.
+ */
+export const LINE_SEPARATOR = '\n';
+
 /** Change sets that follow one another composed into one, pairwise (n log n, not n squared). */
 function composeAll(sets: ChangeSet[]): ChangeSet {
 	while (sets.length > 1) {
@@ -73,8 +80,8 @@ export class Replay {
 	readonly edits: Edit[] = [];
 	/**
 	 * False when an edit's change list did not turn the text before it into
-	 * the text after it (it cannot happen unless the CRDT is wrong): then
-	 * changeBetween() answers null and seeks compare texts.
+	 * the text after it (a CRDT defect): then changeBetween() answers null,
+	 * seeks compare texts, and no more blocks are made.
 	 */
 	exact = true;
 	/** Agent -> seat (from join and edit events). */
@@ -99,7 +106,7 @@ export class Replay {
 				let change = ChangeSet.empty(cur.length);
 				let undo = change;
 				try {
-					change = ChangeSet.of(changes, cur.length);
+					change = ChangeSet.of(changes, cur.length, LINE_SEPARATOR);
 					undo = change.invert(cur);
 					cur = change.apply(cur);
 				} catch {
@@ -108,7 +115,7 @@ export class Replay {
 				if (cur.length !== this.doc.length) this.exact = false;
 				this.edits.push({ i, at: e.at, version: this.doc.version(), change, undo });
 				// Each block as it fills, so no seek waits for one to be made.
-				if (this.edits.length % BLOCK === 0) this.block(this.edits.length / BLOCK - 1);
+				if (this.exact && this.edits.length % BLOCK === 0) this.block(this.edits.length / BLOCK - 1);
 				const v = p.v as Array<[number, number]> | undefined;
 				if (e.actor && v) for (const [agent] of v) if (!this.seats.has(agent)) this.seats.set(agent, e.actor);
 			}

@@ -16,7 +16,7 @@ import { pythonLanguage } from '@codemirror/lang-python';
 import { defaultHighlightStyle } from '@codemirror/language';
 import {
 	type ChangeSpec,
-	type EditorState,
+	EditorState,
 	type Extension,
 	RangeSetBuilder,
 	StateEffect,
@@ -26,7 +26,7 @@ import {
 } from '@codemirror/state';
 import { Decoration, type DecorationSet, EditorView, ViewPlugin, type ViewUpdate } from '@codemirror/view';
 import { highlightTree } from '@lezer/highlight';
-import type { Replay } from './timeline';
+import { LINE_SEPARATOR, type Replay } from './timeline';
 
 /** Sets the edit whose text the view shows (-1: before the first). */
 const showEdit = StateEffect.define<number>();
@@ -166,7 +166,10 @@ export function authorDecorations(replay: Replay, k: number, from: number, to: n
 	return b.finish();
 }
 
-/** The replay editor's extensions: the shown moment and the viewport's decorations. */
+/**
+ * The replay editor's extensions: lines broken at "\n" only (as the
+ * timeline's change sets are), the shown moment, the viewport's decorations.
+ */
 export function replayView(replay: Replay): Extension {
 	const plugin = ViewPlugin.fromClass(
 		class {
@@ -195,5 +198,5 @@ export function replayView(replay: Replay): Extension {
 			],
 		},
 	);
-	return [shownEdit, plugin];
+	return [EditorState.lineSeparator.of(LINE_SEPARATOR), shownEdit, plugin];
 }
