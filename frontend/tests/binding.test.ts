@@ -7,7 +7,7 @@
 import { history, undo } from '@codemirror/commands';
 import { EditorSelection, EditorState, type Transaction, type TransactionSpec } from '@codemirror/state';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Binding } from '../src/lib/binding';
+import { Binding, crdtLines } from '../src/lib/binding';
 import type { Doc, TandemCrdt } from '../src/lib/crdt';
 import { crdt, rng, SEED } from './helpers';
 
@@ -27,7 +27,7 @@ class Editor {
 		this.doc = snapshot ? C.loadDoc(snapshot, agent) : new C.Doc(agent);
 		if (!snapshot && text) this.doc.insert(0, text);
 		this.binding = new Binding(this.doc, (u) => this.out.push(u));
-		this.state = EditorState.create({ doc: this.doc.text(), extensions: [history()] });
+		this.state = EditorState.create({ doc: this.doc.text(), extensions: [history(), crdtLines] });
 	}
 	dispatch(spec: TransactionSpec | Transaction): void {
 		const tr = 'startState' in spec ? spec : this.state.update(spec);
@@ -48,6 +48,8 @@ const PIECES = [
 	'xyz',
 	' ',
 	'\n',
+	'\r\n',
+	'\r',
 	'😀',
 	'👩‍💻',
 	'世界',
@@ -210,5 +212,23 @@ describe('binding', () => {
 			a.doc.free();
 			b.doc.free();
 		}
+	});
+});
+
+describe('line breaks as the CRDT has them', () => {
+	it('a peer\'s "\\r\\n" and "\\r" keep the editor equal to the CRDT, position for position', () => {
+		const a = new Editor(1, 'x = 1\n');
+		const b = new Editor(2, '', a.doc.encodeDoc());
+		a.dispatch({ changes: { from: 0, insert: 'a\r\nb\rc' } });
+		for (const u of a.out.splice(0)) b.receive(u);
+		expect(b.text).toBe('a\r\nb\rcx = 1\n');
+		expect(b.text).toBe(b.doc.text());
+		// An edit after the "\r\n" lands where the peer sees it.
+		b.dispatch({ changes: { from: b.text.indexOf('x'), insert: 'y' } });
+		for (const u of b.out.splice(0)) a.receive(u);
+		expect(a.text).toBe('a\r\nb\rcyx = 1\n');
+		expect(a.doc.text()).toBe(a.text);
+		a.doc.free();
+		b.doc.free();
 	});
 });

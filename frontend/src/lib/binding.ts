@@ -11,7 +11,7 @@
 // Local transactions are copied into the CRDT synchronously while
 // CodeMirror dispatches them, and a remote update is turned into a
 // transaction against exactly the text it was computed from.
-import { Annotation, type Extension, Transaction, type TransactionSpec } from '@codemirror/state';
+import { Annotation, EditorState, type Extension, Transaction, type TransactionSpec } from '@codemirror/state';
 import { EditorView, ViewPlugin, type ViewUpdate } from '@codemirror/view';
 import type { Doc, Update } from './crdt';
 
@@ -19,6 +19,19 @@ import type { Doc, Update } from './crdt';
 export const remote = Annotation.define<boolean>();
 
 /** The core of the binding, free of the DOM so tests can drive it with EditorState. */
+/**
+ * Lines as the CRDT has them: a line ends at "\n" only.  CodeMirror's
+ * default also breaks at "\r\n" and "\r", counting "\r\n" as one
+ * character, so a "\r" from a peer (or in a problem's starter) put every
+ * later position one off and the editor's text stopped being the CRDT's.
+ * Pasted or dropped text has its "\r\n" and "\r" made "\n", so typing
+ * never brings a "\r" in.
+ */
+export const crdtLines: Extension = [
+	EditorState.lineSeparator.of('\n'),
+	EditorView.clipboardInputFilter.of((text) => text.replace(/\r\n?/g, '\n')),
+];
+
 export class Binding {
 	constructor(
 		readonly doc: Doc,

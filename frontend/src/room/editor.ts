@@ -12,7 +12,7 @@ import {
 	keymap,
 	lineNumbers,
 } from '@codemirror/view';
-import { applyRemote, Binding, crdtSync } from '../lib/binding';
+import { applyRemote, Binding, crdtLines, crdtSync } from '../lib/binding';
 import { peerCursors, setPeer } from '../lib/cursors';
 import type { AwarenessIn } from '../lib/protocol';
 import { SEAT_COLOURS, type Session } from './session';
@@ -73,6 +73,7 @@ export function createEditor(parent: HTMLElement, session: Session, keys: { run(
 				keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab]),
 				editable.of(EditorView.editable.of(session.editable)),
 				EditorState.readOnly.of(seat === 'observer'),
+				crdtLines,
 				crdtSync(binding),
 				peerCursors(session.doc),
 				EditorView.updateListener.of((u) => {

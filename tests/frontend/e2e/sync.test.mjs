@@ -115,6 +115,21 @@ test('Ctrl-Enter runs', async () => {
 		.waitFor({ timeout: WAIT });
 });
 
+test('pasted text with Windows line ends arrives with "\\n" in both pages', async () => {
+	await cursorAt(cand, 0);
+	const before = await text(cand);
+	await cand.evaluate(() => {
+		const dt = new DataTransfer();
+		dt.setData('text/plain', 'a = 1\r\nb = 2\rc = 3\r\n');
+		document
+			.querySelector('.cm-content')
+			.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+	});
+	const want = 'a = 1\nb = 2\nc = 3\n' + before;
+	await waitText(cand, want, 'the candidate after the paste');
+	await waitText(intv, want, 'the interviewer');
+});
+
 test('participants show both seats present', async () => {
 	const list = cand.getByRole('region', { name: 'Participants' });
 	await list.locator('li[data-seat="interviewer"][data-state="PRESENT"]').waitFor({ timeout: WAIT });
