@@ -382,9 +382,18 @@ struct dec {
 	 * in the same leaf, found without descending from the root.  Leaves
 	 * stay where they are and keep the left half when they split, so the
 	 * hint stays true until something is inserted at or before its start.
+	 *
+	 * Within it, run hint_i starts at hint_ipos: the run before the one
+	 * the last operation found, which that operation neither moved nor
+	 * shifted (it changed only what lies at or after its cursor), so the
+	 * next one, usually a few characters away, scans from there instead
+	 * of from the leaf's start.  Only a leaf split can take that run away,
+	 * and then hint_i is past the leaf's end.
 	 */
 	struct leaf *hint;
 	size_t hint_pos;
+	uint32_t hint_i;
+	size_t hint_ipos;
 };
 
 /* The cursor at total position pos (crdt__find_tot, from the hint when it holds pos). */
@@ -394,16 +403,25 @@ static void find(struct dec *st, size_t pos, struct cursor *c)
 	size_t before;
 
 	if (l && pos >= st->hint_pos) {
+		uint32_t i = 0;
 		size_t p = pos - st->hint_pos;
 
-		for (uint32_t i = 0; i < l->h.n; i++) {
-			if (p < l->r[i].len) {
-				c->leaf = l;
-				c->i = i;
-				c->off = (uint32_t)p;
-				return;
-			}
+		if (st->hint_i < l->h.n && pos >= st->hint_ipos) {
+			i = st->hint_i;
+			p = pos - st->hint_ipos;
+		}
+		for (; i < l->h.n; i++) {
+			if (p < l->r[i].len)
+				break;
 			p -= l->r[i].len;
+		}
+		/* The document's end is the last leaf's end (elsewhere it is the next leaf's
+		 * start). */
+		if (i < l->h.n || (p == 0 && !l->next)) {
+			c->leaf = l;
+			c->i = i;
+			c->off = (uint32_t)p;
+			goto found;
 		}
 	}
 	crdt__find_tot(st->d, pos, c, NULL);
@@ -412,14 +430,23 @@ static void find(struct dec *st, size_t pos, struct cursor *c)
 		before += c->leaf->r[i].len;
 	st->hint = c->leaf;
 	st->hint_pos = pos - before;
+found:
+	if (c->i == 0) {
+		st->hint_i = 0;
+		st->hint_ipos = st->hint_pos;
+	} else {
+		st->hint_i = c->i - 1;
+		st->hint_ipos = pos - c->off - c->leaf->r[c->i - 1].len;
+	}
 }
 
 /* An insert of n characters at position pos: the hint moves, or is lost when unsure. */
 static void hint_insert(struct dec *st, size_t pos, uint32_t n)
 {
-	if (pos < st->hint_pos)
+	if (pos < st->hint_pos) {
 		st->hint_pos += n;
-	else if (pos == st->hint_pos)
+		st->hint_ipos += n;
+	} else if (pos == st->hint_pos)
 		st->hint = NULL; /* it may have joined the run before, in the leaf before */
 }
 
