@@ -259,8 +259,12 @@ static size_t delete_in_run(struct crdt_doc *doc, struct cursor *c, uint32_t n, 
 	r = &c->leaf->r[c->i];
 	vpos = want_pos ? crdt__pos_vis(doc, c->leaf, c->i) : 0;
 	r->deleted = 1;
-	crdt__adjust(doc, c->leaf, -(int32_t)r->len, 0, -(int32_t)crdt__run_u16(doc, r, r->len));
-	doc->vis_bytes -= crdt__run_nbytes(doc, r);
+	/* A bulk load counts what is visible once, at its end (crdt__recount). */
+	if (!doc->bulk) {
+		crdt__adjust(doc, c->leaf, -(int32_t)r->len, 0,
+			     -(int32_t)crdt__run_u16(doc, r, r->len));
+		doc->vis_bytes -= crdt__run_nbytes(doc, r);
+	}
 	merge_around(doc, c->leaf, c->i);
 	return vpos;
 }

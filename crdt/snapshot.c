@@ -563,6 +563,7 @@ static int load_insert_explicit(struct dec *st, uint32_t ai, uint32_t len, uint6
 		return rc;
 	if (d->bulk) {
 		d->bulk = 0;
+		crdt__recount(d);
 		rc = crdt__index_rebuild(d);
 		if (rc)
 			return rc;
@@ -864,6 +865,7 @@ static int load(const struct crdt_allocator *alloc, const uint8_t *data, size_t 
 	}
 	if (st.d->bulk) {
 		st.d->bulk = 0;
+		crdt__recount(st.d);
 		rc = crdt__index_rebuild(st.d);
 		if (rc)
 			goto out;

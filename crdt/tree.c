@@ -179,6 +179,48 @@ void crdt__adjust(struct crdt_doc *doc, struct leaf *leaf, int32_t dvis, int32_t
 	doc->vis16_len += (size_t)(int64_t)dvis16;
 }
 
+/* Sets the counts below n from its runs; adds n's own to the four totals. */
+static void recount(struct crdt_doc *doc, struct node *n, uint32_t *vis, uint32_t *tot,
+		    uint32_t *vis16, size_t *bytes)
+{
+	if (n->leaf) {
+		const struct leaf *l = (const struct leaf *)n;
+
+		for (uint32_t i = 0; i < n->n; i++) {
+			const struct run *r = &l->r[i];
+
+			*tot += r->len;
+			if (r->deleted)
+				continue;
+			*vis += r->len;
+			*vis16 += crdt__run_u16(doc, r, r->len);
+			*bytes += crdt__run_nbytes(doc, r);
+		}
+		return;
+	}
+	struct inner *p = (struct inner *)n;
+
+	for (int k = 0; k < p->h.n; k++) {
+		p->vis[k] = p->tot[k] = p->vis16[k] = 0;
+		recount(doc, p->child[k], &p->vis[k], &p->tot[k], &p->vis16[k], bytes);
+		*vis += p->vis[k];
+		*tot += p->tot[k];
+		*vis16 += p->vis16[k];
+	}
+}
+
+void crdt__recount(struct crdt_doc *doc)
+{
+	uint32_t vis = 0, tot = 0, vis16 = 0;
+	size_t bytes = 0;
+
+	recount(doc, doc->root, &vis, &tot, &vis16, &bytes);
+	doc->vis_len = vis;
+	doc->tot_len = tot;
+	doc->vis16_len = vis16;
+	doc->vis_bytes = bytes;
+}
+
 void crdt__find_vis(const struct crdt_doc *doc, size_t pos, struct cursor *c)
 {
 	const struct node *n = doc->root;
