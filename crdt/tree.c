@@ -55,6 +55,10 @@ int crdt__reserve_nodes(struct crdt_doc *doc, int splits)
 
 	if (doc->nleaves + (size_t)splits > LEAF_NONE)
 		return CRDT_ELIMIT;
+	/* A bulk load keeps no index until it ends, and usually has the nodes to spare. */
+	if (doc->bulk && doc->nspare_leaves >= splits && doc->nspare_inners >= want_inners &&
+	    doc->nleaves + (size_t)splits <= doc->capleaves)
+		return 0;
 	rc = crdt__grow(doc->alloc, (void **)&doc->leaves, &doc->capleaves,
 			doc->nleaves + (size_t)splits, sizeof(*doc->leaves));
 	if (rc)
@@ -78,7 +82,7 @@ int crdt__reserve_nodes(struct crdt_doc *doc, int splits)
 		doc->spare_inners = n;
 		doc->nspare_inners++;
 	}
-	return crdt__index_reserve(doc, (size_t)splits * (2 * LEAF_CAP + 4) + 4);
+	return doc->bulk ? 0 : crdt__index_reserve(doc, (size_t)splits * (2 * LEAF_CAP + 4) + 4);
 }
 
 int crdt__tree_init(struct crdt_doc *doc)
