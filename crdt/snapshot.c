@@ -463,9 +463,17 @@ static int text_take(struct dec *st, uint32_t len, uint32_t *nbytes)
 	if (len > st->ncps - st->cps_used)
 		return CRDT_EDECODE;
 	st->cps_used += len;
-	*nbytes = st->ncps == st->nbytes ? len
-					 : (uint32_t)crdt__utf8_skip(d->text + d->text_len,
-								     st->nbytes - d->text_len, len);
+	if (st->ncps == st->nbytes) {
+		*nbytes = len;
+	} else if (len == 1) {
+		/* A keystroke: its lead byte says (the text is valid UTF-8). */
+		uint8_t c = (uint8_t)d->text[d->text_len];
+
+		*nbytes = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+	} else {
+		*nbytes = (uint32_t)crdt__utf8_skip(d->text + d->text_len, st->nbytes - d->text_len,
+						    len);
+	}
 	return 0;
 }
 
