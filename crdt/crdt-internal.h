@@ -340,7 +340,10 @@ struct crdt_doc {
 	/*
 	 * Set while the snapshot loader builds a scratch document: the index
 	 * is not kept up to date (crdt__index_set does nothing) and is built
-	 * once at the end (crdt__index_rebuild).
+	 * once at the end (crdt__index_rebuild); deletes leave the visible
+	 * counts (vis, vis16, vis_bytes) as they were, and only the total
+	 * counts, which positions are found by, stay exact until
+	 * crdt__recount() sets every count from the runs.
 	 */
 	int bulk;
 };
@@ -361,6 +364,8 @@ int crdt__tree_init(struct crdt_doc *doc);
 void crdt__tree_finish(struct crdt_doc *doc);
 int crdt__reserve_nodes(struct crdt_doc *doc, int splits);
 void crdt__spares_release(struct crdt_doc *doc);
+/* Sets every count of the tree and the document's totals from the runs (after a bulk load). */
+void crdt__recount(struct crdt_doc *doc);
 void crdt__find_vis(const struct crdt_doc *doc, size_t pos, struct cursor *c);
 void crdt__find_tot(const struct crdt_doc *doc, size_t pos, struct cursor *c, size_t *vis_before);
 size_t crdt__pos_tot(const struct crdt_doc *doc, const struct leaf *leaf, uint32_t i);

@@ -227,10 +227,15 @@ static void place_run(struct crdt_doc *doc, struct cursor *c, const struct run *
 	uint32_t pi;
 	struct run *p = run_before(c, &pl, &pi);
 
+	/*
+	 * p is in r's span when it starts at or after that span's start (r is
+	 * the newest run, so its span is found at once, and p ends where r
+	 * starts): no search of the log for p's.
+	 */
 	doc->vis_bytes += nbytes;
 	if (p && !p->deleted && !r->deleted && p->lv + p->len == r->lv &&
 	    (uint32_t)p->len + r->len <= RUN_MAX &&
-	    crdt__span_at(doc, p->lv) == crdt__span_at(doc, r->lv)) {
+	    p->lv >= doc->ops[crdt__span_at(doc, r->lv)].lv) {
 		run_extend(p, r);
 		crdt__index_set(doc, r->lv, r->lv + r->len, pl);
 		crdt__adjust(doc, pl, (int32_t)r->len, (int32_t)r->len, (int32_t)u16);
@@ -259,8 +264,12 @@ static size_t delete_in_run(struct crdt_doc *doc, struct cursor *c, uint32_t n, 
 	r = &c->leaf->r[c->i];
 	vpos = want_pos ? crdt__pos_vis(doc, c->leaf, c->i) : 0;
 	r->deleted = 1;
-	crdt__adjust(doc, c->leaf, -(int32_t)r->len, 0, -(int32_t)crdt__run_u16(doc, r, r->len));
-	doc->vis_bytes -= crdt__run_nbytes(doc, r);
+	/* A bulk load counts what is visible once, at its end (crdt__recount). */
+	if (!doc->bulk) {
+		crdt__adjust(doc, c->leaf, -(int32_t)r->len, 0,
+			     -(int32_t)crdt__run_u16(doc, r, r->len));
+		doc->vis_bytes -= crdt__run_nbytes(doc, r);
+	}
 	merge_around(doc, c->leaf, c->i);
 	return vpos;
 }

@@ -283,12 +283,25 @@ void crdt__index_set(struct crdt_doc *doc, crdt_lv lo, crdt_lv hi, struct leaf *
 
 void crdt__sort_by_lv(struct ientry *e, struct ientry *tmp, size_t n)
 {
-	/* Three counting passes of 11, 11 and 10 bits, least significant first. */
-	for (int shift = 0; shift < 32; shift += 11) {
+	crdt_lv max = 0;
+
+	if (n < 2)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (e[i].lv > max)
+			max = e[i].lv;
+	/*
+	 * Counting passes of 11 bits, least significant first, only as many as
+	 * the largest LV has digits (two for a document of 4 million operations),
+	 * and none over a digit that every entry shares.
+	 */
+	for (int shift = 0; shift < 32 && (shift == 0 || max >> shift); shift += 11) {
 		size_t count[2048] = { 0 }, sum = 0;
 
 		for (size_t i = 0; i < n; i++)
 			count[(e[i].lv >> shift) & 2047]++;
+		if (count[(e[0].lv >> shift) & 2047] == n)
+			continue;
 		for (size_t k = 0; k < 2048; k++) {
 			size_t c = count[k];
 

@@ -250,6 +250,16 @@ static int get_len(const uint8_t **ip, const uint8_t *iend, size_t *len, size_t 
 	return 0;
 }
 
+/*
+ * Most literal runs and matches in text are short: when both buffers have
+ * WILD bytes left, a fixed WILD-byte copy (a few wide moves, no call and
+ * no length-dependent loop) does them, writing past the sequence's end
+ * bytes that the following sequences rewrite (the block must fill dst
+ * exactly, so none survives).  A match copied this way starts at least
+ * WILD bytes back, so its source and destination do not overlap.
+ */
+#define WILD 16
+
 int crdt__lz4_decompress(const uint8_t *src, size_t srclen, uint8_t *dst, size_t dstlen)
 {
 	const uint8_t *ip = src, *iend = src + srclen;
@@ -267,7 +277,10 @@ int crdt__lz4_decompress(const uint8_t *src, size_t srclen, uint8_t *dst, size_t
 			return CRDT_EDECODE;
 		if (nlit > (size_t)(iend - ip) || nlit > (size_t)(oend - op))
 			return CRDT_EDECODE;
-		if (nlit)
+		if (nlit <= WILD && iend - ip >= WILD && oend - op >= WILD)
+			memcpy(op, ip,
+			       WILD); /* one fixed-size copy; what lies past nlit is rewritten */
+		else if (nlit)
 			memcpy(op, ip, nlit);
 		ip += nlit;
 		op += nlit;
@@ -285,7 +298,10 @@ int crdt__lz4_decompress(const uint8_t *src, size_t srclen, uint8_t *dst, size_t
 		mlen += MINMATCH;
 		if (mlen > (size_t)(oend - op))
 			return CRDT_EDECODE;
-		if (off >= mlen) {
+		if (off >= WILD && mlen <= WILD && oend - op >= WILD) {
+			memcpy(op, op - off, WILD);
+			op += mlen;
+		} else if (off >= mlen) {
 			memcpy(op, op - off, mlen);
 			op += mlen;
 		} else {

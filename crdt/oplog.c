@@ -314,6 +314,11 @@ int crdt__log_reserve(struct crdt_doc *doc, uint32_t agent, size_t text_bytes, s
 	struct agent *a = &doc->agents[agent];
 	int rc;
 
+	/* Usually everything has room already (a snapshot load sizes the log from its header). */
+	if (doc->nops < doc->capops && a->nsamples < a->capsamples &&
+	    ((doc->next_lv + lvs) >> CK_SHIFT) < doc->capck &&
+	    text_bytes <= TEXT_MAX - doc->text_len && doc->text_len + text_bytes <= doc->text_cap)
+		return 0;
 	rc = crdt__grow_log(doc->alloc, (void **)&doc->ops, &doc->capops, doc->nops + 1,
 			    sizeof(*doc->ops));
 	if (!rc)

@@ -382,9 +382,18 @@ struct dec {
 	 * in the same leaf, found without descending from the root.  Leaves
 	 * stay where they are and keep the left half when they split, so the
 	 * hint stays true until something is inserted at or before its start.
+	 *
+	 * Within it, run hint_i starts at hint_ipos: the run before the one
+	 * the last operation found, which that operation neither moved nor
+	 * shifted (it changed only what lies at or after its cursor), so the
+	 * next one, usually a few characters away, scans from there instead
+	 * of from the leaf's start.  Only a leaf split can take that run away,
+	 * and then hint_i is past the leaf's end.
 	 */
 	struct leaf *hint;
 	size_t hint_pos;
+	uint32_t hint_i;
+	size_t hint_ipos;
 };
 
 /* The cursor at total position pos (crdt__find_tot, from the hint when it holds pos). */
@@ -394,16 +403,25 @@ static void find(struct dec *st, size_t pos, struct cursor *c)
 	size_t before;
 
 	if (l && pos >= st->hint_pos) {
+		uint32_t i = 0;
 		size_t p = pos - st->hint_pos;
 
-		for (uint32_t i = 0; i < l->h.n; i++) {
-			if (p < l->r[i].len) {
-				c->leaf = l;
-				c->i = i;
-				c->off = (uint32_t)p;
-				return;
-			}
+		if (st->hint_i < l->h.n && pos >= st->hint_ipos) {
+			i = st->hint_i;
+			p = pos - st->hint_ipos;
+		}
+		for (; i < l->h.n; i++) {
+			if (p < l->r[i].len)
+				break;
 			p -= l->r[i].len;
+		}
+		/* The document's end is the last leaf's end (elsewhere it is the next leaf's
+		 * start). */
+		if (i < l->h.n || (p == 0 && !l->next)) {
+			c->leaf = l;
+			c->i = i;
+			c->off = (uint32_t)p;
+			goto found;
 		}
 	}
 	crdt__find_tot(st->d, pos, c, NULL);
@@ -412,14 +430,23 @@ static void find(struct dec *st, size_t pos, struct cursor *c)
 		before += c->leaf->r[i].len;
 	st->hint = c->leaf;
 	st->hint_pos = pos - before;
+found:
+	if (c->i == 0) {
+		st->hint_i = 0;
+		st->hint_ipos = st->hint_pos;
+	} else {
+		st->hint_i = c->i - 1;
+		st->hint_ipos = pos - c->off - c->leaf->r[c->i - 1].len;
+	}
 }
 
 /* An insert of n characters at position pos: the hint moves, or is lost when unsure. */
 static void hint_insert(struct dec *st, size_t pos, uint32_t n)
 {
-	if (pos < st->hint_pos)
+	if (pos < st->hint_pos) {
 		st->hint_pos += n;
-	else if (pos == st->hint_pos)
+		st->hint_ipos += n;
+	} else if (pos == st->hint_pos)
 		st->hint = NULL; /* it may have joined the run before, in the leaf before */
 }
 
@@ -436,9 +463,17 @@ static int text_take(struct dec *st, uint32_t len, uint32_t *nbytes)
 	if (len > st->ncps - st->cps_used)
 		return CRDT_EDECODE;
 	st->cps_used += len;
-	*nbytes = st->ncps == st->nbytes ? len
-					 : (uint32_t)crdt__utf8_skip(d->text + d->text_len,
-								     st->nbytes - d->text_len, len);
+	if (st->ncps == st->nbytes) {
+		*nbytes = len;
+	} else if (len == 1) {
+		/* A keystroke: its lead byte says (the text is valid UTF-8). */
+		uint8_t c = (uint8_t)d->text[d->text_len];
+
+		*nbytes = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+	} else {
+		*nbytes = (uint32_t)crdt__utf8_skip(d->text + d->text_len, st->nbytes - d->text_len,
+						    len);
+	}
 	return 0;
 }
 
@@ -536,6 +571,7 @@ static int load_insert_explicit(struct dec *st, uint32_t ai, uint32_t len, uint6
 		return rc;
 	if (d->bulk) {
 		d->bulk = 0;
+		crdt__recount(d);
 		rc = crdt__index_rebuild(d);
 		if (rc)
 			return rc;
@@ -837,6 +873,7 @@ static int load(const struct crdt_allocator *alloc, const uint8_t *data, size_t 
 	}
 	if (st.d->bulk) {
 		st.d->bulk = 0;
+		crdt__recount(st.d);
 		rc = crdt__index_rebuild(st.d);
 		if (rc)
 			goto out;

@@ -55,6 +55,10 @@ int crdt__reserve_nodes(struct crdt_doc *doc, int splits)
 
 	if (doc->nleaves + (size_t)splits > LEAF_NONE)
 		return CRDT_ELIMIT;
+	/* A bulk load keeps no index until it ends, and usually has the nodes to spare. */
+	if (doc->bulk && doc->nspare_leaves >= splits && doc->nspare_inners >= want_inners &&
+	    doc->nleaves + (size_t)splits <= doc->capleaves)
+		return 0;
 	rc = crdt__grow(doc->alloc, (void **)&doc->leaves, &doc->capleaves,
 			doc->nleaves + (size_t)splits, sizeof(*doc->leaves));
 	if (rc)
@@ -78,7 +82,7 @@ int crdt__reserve_nodes(struct crdt_doc *doc, int splits)
 		doc->spare_inners = n;
 		doc->nspare_inners++;
 	}
-	return crdt__index_reserve(doc, (size_t)splits * (2 * LEAF_CAP + 4) + 4);
+	return doc->bulk ? 0 : crdt__index_reserve(doc, (size_t)splits * (2 * LEAF_CAP + 4) + 4);
 }
 
 int crdt__tree_init(struct crdt_doc *doc)
@@ -177,6 +181,48 @@ void crdt__adjust(struct crdt_doc *doc, struct leaf *leaf, int32_t dvis, int32_t
 	doc->vis_len += (size_t)(int64_t)dvis;
 	doc->tot_len += (size_t)(int64_t)dtot;
 	doc->vis16_len += (size_t)(int64_t)dvis16;
+}
+
+/* Sets the counts below n from its runs; adds n's own to the four totals. */
+static void recount(struct crdt_doc *doc, struct node *n, uint32_t *vis, uint32_t *tot,
+		    uint32_t *vis16, size_t *bytes)
+{
+	if (n->leaf) {
+		const struct leaf *l = (const struct leaf *)n;
+
+		for (uint32_t i = 0; i < n->n; i++) {
+			const struct run *r = &l->r[i];
+
+			*tot += r->len;
+			if (r->deleted)
+				continue;
+			*vis += r->len;
+			*vis16 += crdt__run_u16(doc, r, r->len);
+			*bytes += crdt__run_nbytes(doc, r);
+		}
+		return;
+	}
+	struct inner *p = (struct inner *)n;
+
+	for (int k = 0; k < p->h.n; k++) {
+		p->vis[k] = p->tot[k] = p->vis16[k] = 0;
+		recount(doc, p->child[k], &p->vis[k], &p->tot[k], &p->vis16[k], bytes);
+		*vis += p->vis[k];
+		*tot += p->tot[k];
+		*vis16 += p->vis16[k];
+	}
+}
+
+void crdt__recount(struct crdt_doc *doc)
+{
+	uint32_t vis = 0, tot = 0, vis16 = 0;
+	size_t bytes = 0;
+
+	recount(doc, doc->root, &vis, &tot, &vis16, &bytes);
+	doc->vis_len = vis;
+	doc->tot_len = tot;
+	doc->vis16_len = vis16;
+	doc->vis_bytes = bytes;
 }
 
 void crdt__find_vis(const struct crdt_doc *doc, size_t pos, struct cursor *c)

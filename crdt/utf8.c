@@ -26,6 +26,15 @@ static int lead_len(uint8_t c)
 	return 0;
 }
 
+/* Eight bytes of s, all ASCII? (Most text is mostly ASCII: these skip it a word at a time.) */
+static int ascii8(const uint8_t *s)
+{
+	uint64_t w;
+
+	memcpy(&w, s, sizeof(w));
+	return (w & 0x8080808080808080ull) == 0;
+}
+
 int crdt_utf8_check(const char *str, size_t nbytes, size_t *cps)
 {
 	const uint8_t *s = (const uint8_t *)str, *end;
@@ -44,7 +53,12 @@ int crdt_utf8_check(const char *str, size_t nbytes, size_t *cps)
 		uint8_t c = *s;
 		int n;
 
-		/* ASCII is most text: the short path. */
+		/* ASCII is most text: the short paths, a word and a byte at a time. */
+		if (end - s >= 8 && ascii8(s)) {
+			s += 8;
+			count += 8;
+			continue;
+		}
 		if (c < 0x80) {
 			s++;
 			count++;
@@ -73,15 +87,6 @@ int crdt_utf8_check(const char *str, size_t nbytes, size_t *cps)
 	if (cps)
 		*cps = count;
 	return 0;
-}
-
-/* Eight bytes of s, all ASCII? (Most text is mostly ASCII: these skip it a word at a time.) */
-static int ascii8(const uint8_t *s)
-{
-	uint64_t w;
-
-	memcpy(&w, s, sizeof(w));
-	return (w & 0x8080808080808080ull) == 0;
 }
 
 size_t crdt__utf8_skip(const char *str, size_t n, size_t cp)

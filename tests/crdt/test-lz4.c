@@ -41,22 +41,43 @@ static char *ref_text(size_t *len)
 	return s;
 }
 
-/* Compresses src, checks the bound, decompresses, compares; returns the block size. */
+/* Bytes after the output that the decoder must leave alone. */
+#define GUARD 32
+
+/* Checks that the GUARD bytes at p are still 0xa5. */
+static void check_guard(const uint8_t *p)
+{
+	for (int k = 0; k < GUARD; k++)
+		if (p[k] != 0xa5)
+			TU_FAIL("the decoder wrote %d bytes past its output (0x%02x)", k + 1, p[k]);
+}
+
+/*
+ * Compresses src, checks the bound, decompresses, compares; returns the
+ * block size.  The decoder's wide copies write ahead of the output they
+ * complete: the guard after the output shows they never pass its end,
+ * whether the block fits or lies about the size.
+ */
 static size_t roundtrip(const uint8_t *src, size_t n, int depth)
 {
 	struct crdt_buf b;
-	uint8_t *back = malloc(n ? n : 1);
+	uint8_t *back = malloc(n + GUARD);
 	size_t len;
 
 	TU_CHECK(back != NULL);
+	memset(back, 0xa5, n + GUARD);
 	crdt_buf_init(&b, NULL);
 	TU_OK(crdt__lz4_compress(NULL, src, n, depth, &b));
 	TU_CHECK(b.len <= crdt__lz4_bound(n));
 	TU_OK(crdt__lz4_decompress(b.data, b.len, back, n));
 	TU_EQ_MEM((const char *)back, n, (const char *)src, n);
+	check_guard(back + n);
 	/* One byte less or more of output is a lie about the size. */
-	if (n)
+	if (n) {
+		memset(back, 0xa5, n + GUARD);
 		TU_ERR(crdt__lz4_decompress(b.data, b.len, back, n - 1), CRDT_EDECODE);
+		check_guard(back + n - 1);
+	}
 	{
 		uint8_t *more = malloc(n + 1);
 
