@@ -11,6 +11,14 @@
  * --load also keeps a second process spinning on a core for the whole run,
  * as another tenant of the machine would.  Needs root and cgroups (as the
  * judge does); exits 77 without them.
+ *
+ * Built with AddressSanitizer (scripts/test's asan step) it checks what
+ * that build is for: 4 repeats a reference, each estimate well formed
+ * with the right class as its class or as its alternative.  The 19-of-20
+ * bar is the plain build's: classifying is timing, and with the sanitized
+ * judge beside the sandboxes, on a quiet machine, merge-k-lists' heap
+ * solution came out O(n log n) in 17 of 20 repeats (alternative O(n) the
+ * other 3) where the plain build gave 20.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +29,12 @@
 
 #include "check.h"
 #include "problem.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#else
+#define SANITIZED 0
+#endif
 
 static char *slurp(const char *path)
 {
@@ -39,7 +53,7 @@ static char *slurp(const char *path)
 int main(int argc, char **argv)
 {
 	REQUIRE(argc >= 2, "usage: test-complexity FIXTURES_DIR [--load] [--repeats N]");
-	int repeats = 20;
+	int repeats = SANITIZED ? 4 : 20;
 	bool load = false;
 	const char *only = NULL;
 	for (int i = 2; i < argc; i++) {
@@ -72,19 +86,26 @@ int main(int argc, char **argv)
 	}
 
 	/* Problem directories are relative to FIXTURES_DIR (tests/problems). */
+	/*
+	 * max_n, when set, replaces the problem's: a pure-Python merge sort's
+	 * log factor hides under its calls' overhead (linear: ~2n calls) below
+	 * a few thousand elements, where the growth fixture's 4,096 stops for
+	 * the exponential reference's sake.
+	 */
 	static const struct {
 		const char *problem, *file, *cls;
+		uint32_t max_n;
 	} refs[] = {
-		{ "growth", "classes/o1.py", "O(1)" },
-		{ "growth", "classes/logn.py", "O(log n)" },
-		{ "growth", "classes/n.py", "O(n)" },
-		{ "growth", "classes/nlogn.py", "O(n log n)" },
-		{ "growth", "classes/n2.py", "O(n^2)" },
-		{ "growth", "classes/n3.py", "O(n^3)" },
-		{ "growth", "classes/exp.py", "O(2^n)" },
-		{ "../../problems/reverse-list", "solutions/accepted/iterative.py", "O(n)" },
-		{ "../../problems/move-zeros", "solutions/accepted/write_pointer.py", "O(n)" },
-		{ "../../problems/merge-k-lists", "solutions/accepted/heap.py", "O(n log n)" },
+		{ "growth", "classes/o1.py", "O(1)", 0 },
+		{ "growth", "classes/logn.py", "O(log n)", 0 },
+		{ "growth", "classes/n.py", "O(n)", 0 },
+		{ "growth", "classes/nlogn.py", "O(n log n)", 65536 },
+		{ "growth", "classes/n2.py", "O(n^2)", 0 },
+		{ "growth", "classes/n3.py", "O(n^3)", 0 },
+		{ "growth", "classes/exp.py", "O(2^n)", 0 },
+		{ "../../problems/reverse-list", "solutions/accepted/iterative.py", "O(n)", 0 },
+		{ "../../problems/move-zeros", "solutions/accepted/write_pointer.py", "O(n)", 0 },
+		{ "../../problems/merge-k-lists", "solutions/accepted/heap.py", "O(n log n)", 0 },
 	};
 	for (size_t r = 0; r < sizeof(refs) / sizeof(refs[0]); r++) {
 		if (only && !strstr(refs[r].problem, only) && !strstr(refs[r].file, only))
@@ -94,6 +115,8 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof(path), "%s/%s", argv[1], refs[r].problem);
 		REQUIRE(problem_load(path, &p, errors) == 0, "%s does not load", path);
 		json_decref(errors);
+		if (refs[r].max_n)
+			p->max_n = refs[r].max_n;
 		snprintf(path, sizeof(path), "%s/%s/%s", argv[1], refs[r].problem, refs[r].file);
 		char *code = slurp(path);
 		int right = 0;
@@ -102,10 +125,12 @@ int main(int argc, char **argv)
 			json_t *o = problem_complexity(j, p, code, strlen(code));
 			REQUIRE(o, "problem_complexity returned NULL");
 			const char *c = json_string_value(json_object_get(o, "class"));
+			const char *alt = json_string_value(json_object_get(o, "alternative"));
 			double wall = json_number_value(json_object_get(o, "wall_ms"));
 			if (wall > worst_wall)
 				worst_wall = wall;
-			if (c && !strcmp(c, refs[r].cls)) {
+			if ((c && !strcmp(c, refs[r].cls)) ||
+			    (SANITIZED && c && alt && !strcmp(alt, refs[r].cls))) {
 				right++;
 			} else {
 				char *s = json_dumps(o, JSON_COMPACT);
@@ -116,8 +141,9 @@ int main(int argc, char **argv)
 		}
 		printf("%-9s %-11s %d/%d right, slowest %.0f ms wall%s\n", refs[r].file,
 		       refs[r].cls, right, repeats, worst_wall, load ? " (a core loaded)" : "");
-		CHECK(right * 20 >= repeats * 19, "%s classified %s in %d of %d repeats",
-		      refs[r].file, refs[r].cls, right, repeats);
+		CHECK(SANITIZED ? right == repeats : right * 20 >= repeats * 19,
+		      "%s classified %s in %d of %d repeats", refs[r].file, refs[r].cls, right,
+		      repeats);
 		free(code);
 		problem_destroy(p);
 	}
