@@ -770,104 +770,122 @@ static int get_column(struct crdt__reader *r, struct crdt__reader *col)
 	return 0;
 }
 
+/* A format-2 snapshot's header, its two columns and its text (raw or LZ4 bytes). */
+struct head {
+	uint32_t *ids, nids; /* the agent table (the caller frees it, also on failure) */
+	uint64_t nspans, nlv, nbytes, mode, zlen;
+	struct crdt__reader acol, ocol;
+	const uint8_t *text;
+};
+
+/*
+ * Reads all of a snapshot after its version and kind bytes (r at them) into
+ * *h, the loader's and crdt__snapshot2_info()'s one reading of it: every
+ * count is checked against what the input can hold before anything is
+ * sized by it, and nothing may follow the text.
+ */
+static int get_head(const struct crdt_allocator *alloc, struct crdt__reader *r, struct head *h)
+{
+	int rc;
+
+	memset(h, 0, sizeof(*h));
+	rc = crdt__get_agent_table(alloc, r, &h->ids, &h->nids);
+	if (!rc)
+		rc = crdt__get_varint(r, &h->nspans);
+	if (!rc)
+		rc = crdt__get_varint(r, &h->nlv);
+	if (!rc)
+		rc = crdt__get_varint(r, &h->nbytes);
+	if (!rc)
+		rc = get_column(r, &h->acol);
+	if (!rc)
+		rc = get_column(r, &h->ocol);
+	if (!rc)
+		rc = crdt__get_varint(r, &h->mode);
+	if (!rc && h->mode == TEXT_LZ4)
+		rc = crdt__get_varint(r, &h->zlen);
+	if (!rc && h->zlen > (uint64_t)(r->end - r->p))
+		rc = CRDT_ETRUNCATED;
+	if (!rc && (h->nlv >= LV_NONE || h->nspans > h->nlv || h->nbytes > TEXT_MAX ||
+		    h->mode > TEXT_LZ4 || h->nspans > (uint64_t)(h->ocol.end - h->ocol.p) ||
+		    (h->mode == TEXT_LZ4 && h->nbytes > h->zlen * LZ4_MAX_RATIO)))
+		rc = CRDT_EDECODE;
+	if (!rc)
+		rc = crdt__get_bytes(r, &h->text,
+				     (size_t)(h->mode == TEXT_LZ4 ? h->zlen : h->nbytes));
+	if (!rc && r->p != r->end)
+		rc = CRDT_EDECODE;
+	return rc;
+}
+
 /* Builds a new document from a format-2 snapshot into *out, or fails and makes nothing. */
 static int load(const struct crdt_allocator *alloc, const uint8_t *data, size_t len,
 		struct crdt_doc **out)
 {
-	struct crdt__reader r = { data, data + len };
+	/* The version and the kind, which the caller checked (crdt__is_snapshot2). */
+	struct crdt__reader r = { data + 2, data + len };
 	struct dec st;
-	uint32_t *ids = NULL, nids = 0;
-	uint64_t nspans, nlv, nbytes, mode, zlen = 0;
-	const uint8_t *text;
+	struct head h;
 	int rc;
 
 	memset(&st, 0, sizeof(st));
 	*out = NULL;
-	/* The version and the kind, which the caller checked (crdt__is_snapshot2). */
-	r.p += 2;
-	rc = crdt__get_agent_table(alloc, &r, &ids, &nids);
-	if (rc)
-		return rc;
-	st.nids = nids;
-	rc = crdt__get_varint(&r, &nspans);
-	if (!rc)
-		rc = crdt__get_varint(&r, &nlv);
-	if (!rc)
-		rc = crdt__get_varint(&r, &nbytes);
-	if (!rc)
-		rc = get_column(&r, &st.acol);
-	if (!rc)
-		rc = get_column(&r, &st.ocol);
-	if (!rc)
-		rc = crdt__get_varint(&r, &mode);
-	if (!rc && mode == TEXT_LZ4)
-		rc = crdt__get_varint(&r, &zlen);
-	if (!rc && zlen > (uint64_t)(r.end - r.p))
-		rc = CRDT_ETRUNCATED;
+	rc = get_head(alloc, &r, &h);
 	if (rc)
 		goto out;
-	/* Every count is checked against what the input can hold before anything is sized by it. */
-	if (nlv >= LV_NONE || nspans > nlv || nbytes > TEXT_MAX || mode > TEXT_LZ4 ||
-	    nspans > (uint64_t)(st.ocol.end - st.ocol.p) || (mode == TEXT_RAW && zlen) ||
-	    (mode == TEXT_LZ4 && nbytes > zlen * LZ4_MAX_RATIO)) {
-		rc = CRDT_EDECODE;
-		goto out;
-	}
-	rc = crdt__get_bytes(&r, &text, (size_t)(mode == TEXT_LZ4 ? zlen : nbytes));
-	if (!rc && r.p != r.end)
-		rc = CRDT_EDECODE;
-	if (rc)
-		goto out;
+	st.nids = h.nids;
+	st.acol = h.acol;
+	st.ocol = h.ocol;
 
 	st.d = crdt_doc_create(alloc);
 	if (!st.d) {
 		rc = CRDT_ENOMEM;
 		goto out;
 	}
-	if (nbytes) {
-		st.d->text = crdt__alloc(alloc, (size_t)nbytes);
+	if (h.nbytes) {
+		st.d->text = crdt__alloc(alloc, (size_t)h.nbytes);
 		if (!st.d->text) {
 			rc = CRDT_ENOMEM;
 			goto out;
 		}
-		st.d->text_cap = (size_t)nbytes;
-		if (mode == TEXT_RAW)
-			memcpy(st.d->text, text, (size_t)nbytes);
+		st.d->text_cap = (size_t)h.nbytes;
+		if (h.mode == TEXT_RAW)
+			memcpy(st.d->text, h.text, (size_t)h.nbytes);
 		else
-			rc = crdt__lz4_decompress(text, (size_t)zlen, (uint8_t *)st.d->text,
-						  (size_t)nbytes);
-	} else if (mode == TEXT_LZ4) {
+			rc = crdt__lz4_decompress(h.text, (size_t)h.zlen, (uint8_t *)st.d->text,
+						  (size_t)h.nbytes);
+	} else if (h.mode == TEXT_LZ4) {
 		uint8_t none;
 
-		rc = crdt__lz4_decompress(text, (size_t)zlen, &none, 0);
+		rc = crdt__lz4_decompress(h.text, (size_t)h.zlen, &none, 0);
 	}
-	if (!rc && crdt_utf8_check(st.d->text, (size_t)nbytes, &st.ncps))
+	if (!rc && crdt_utf8_check(st.d->text, (size_t)h.nbytes, &st.ncps))
 		rc = CRDT_EDECODE;
 	if (rc)
 		goto out;
-	st.nbytes = (size_t)nbytes;
+	st.nbytes = (size_t)h.nbytes;
 	/* Agents get local indices in table order, which the agent column names. */
-	for (uint32_t i = 0; i < nids && !rc; i++) {
+	for (uint32_t i = 0; i < h.nids && !rc; i++) {
 		uint32_t idx;
 
-		rc = crdt__agent_index(st.d, ids[i], &idx);
+		rc = crdt__agent_index(st.d, h.ids[i], &idx);
 		if (!rc && idx != i)
 			rc = CRDT_EDECODE;
 	}
-	if (!rc && nspans) {
-		st.d->ops = crdt__alloc(alloc, (size_t)nspans * sizeof(*st.d->ops));
+	if (!rc && h.nspans) {
+		st.d->ops = crdt__alloc(alloc, (size_t)h.nspans * sizeof(*st.d->ops));
 		if (!st.d->ops)
 			rc = CRDT_ENOMEM;
 		else
-			st.d->capops = (size_t)nspans;
+			st.d->capops = (size_t)h.nspans;
 	}
 	st.d->bulk = 1;
-	for (uint64_t i = 0; i < nspans && !rc; i++)
+	for (uint64_t i = 0; i < h.nspans && !rc; i++)
 		rc = load_span(&st);
 	if (rc)
 		goto out;
 	if (st.agent_left || st.acol.p != st.acol.end || st.ocol.p != st.ocol.end ||
-	    st.d->next_lv != nlv || st.d->text_len != nbytes) {
+	    st.d->next_lv != h.nlv || st.d->text_len != h.nbytes) {
 		rc = CRDT_EDECODE;
 		goto out;
 	}
@@ -883,7 +901,7 @@ static int load(const struct crdt_allocator *alloc, const uint8_t *data, size_t 
 	st.d = NULL;
 out:
 	crdt_doc_destroy(st.d);
-	crdt__free(alloc, ids, nids * sizeof(*ids));
+	crdt__free(alloc, h.ids, h.nids * sizeof(*h.ids));
 	return rc;
 }
 
@@ -973,39 +991,19 @@ int crdt__snapshot2_info(const uint8_t *data, size_t len, struct crdt_update_inf
 			 const struct crdt_allocator *alloc)
 {
 	struct crdt__reader r = { data + 2, data + len }, acol, ocol;
-	uint64_t nspans = 0, nlv = 0, nbytes = 0, mode = 0, zlen = 0, lvs = 0, left = 0;
-	uint32_t *ids = NULL, nids = 0, agent = 0;
-	const uint8_t *text;
+	uint64_t nspans, nlv, lvs = 0, left = 0;
+	uint32_t *ids, agent = 0;
+	struct head h;
 	int rc;
 
-	rc = crdt__get_agent_table(alloc, &r, &ids, &nids);
-	if (rc)
-		return rc;
-	rc = crdt__get_varint(&r, &nspans);
-	if (!rc)
-		rc = crdt__get_varint(&r, &nlv);
-	if (!rc)
-		rc = crdt__get_varint(&r, &nbytes);
-	if (!rc)
-		rc = get_column(&r, &acol);
-	if (!rc)
-		rc = get_column(&r, &ocol);
-	if (!rc)
-		rc = crdt__get_varint(&r, &mode);
-	if (!rc && mode == TEXT_LZ4)
-		rc = crdt__get_varint(&r, &zlen);
-	if (!rc && zlen > (uint64_t)(r.end - r.p))
-		rc = CRDT_ETRUNCATED;
-	if (!rc && (nlv >= LV_NONE || nspans > nlv || nbytes > TEXT_MAX || mode > TEXT_LZ4 ||
-		    nspans > (uint64_t)(ocol.end - ocol.p) ||
-		    (mode == TEXT_LZ4 && nbytes > zlen * LZ4_MAX_RATIO)))
-		rc = CRDT_EDECODE;
-	if (!rc)
-		rc = crdt__get_bytes(&r, &text, (size_t)(mode == TEXT_LZ4 ? zlen : nbytes));
-	if (!rc && r.p != r.end)
-		rc = CRDT_EDECODE;
+	rc = get_head(alloc, &r, &h);
+	ids = h.ids;
+	nspans = h.nspans;
+	nlv = h.nlv;
+	acol = h.acol;
+	ocol = h.ocol;
 	info->nops = (size_t)nspans;
-	info->ins_bytes = (size_t)nbytes;
+	info->ins_bytes = (size_t)h.nbytes;
 	for (uint64_t i = 0; i < nspans && !rc; i++) {
 		uint64_t head, n, sub, k;
 		size_t a;
@@ -1014,7 +1012,7 @@ int crdt__snapshot2_info(const uint8_t *data, size_t len, struct crdt_update_inf
 			rc = crdt__get_u32(&acol, &agent);
 			if (!rc)
 				rc = crdt__get_varint(&acol, &left);
-			if (!rc && (agent >= nids || !left))
+			if (!rc && (agent >= h.nids || !left))
 				rc = CRDT_EDECODE;
 			for (a = 0; !rc && a < info->nauthors && a < 8; a++)
 				if (info->authors[a] == ids[agent])
@@ -1058,7 +1056,7 @@ int crdt__snapshot2_info(const uint8_t *data, size_t len, struct crdt_update_inf
 	}
 	if (!rc && (left || lvs != nlv || acol.p != acol.end || ocol.p != ocol.end))
 		rc = CRDT_EDECODE;
-	crdt__free(alloc, ids, nids * sizeof(*ids));
+	crdt__free(alloc, ids, h.nids * sizeof(*ids));
 	if (rc)
 		memset(info, 0, sizeof(*info));
 	return rc;
