@@ -406,17 +406,60 @@ static void fit(void)
 	CHECK(got == 2, "a linear curve with slower large sizes fitted as %s (%.3f)",
 	      problem_complexity_class(got), conf);
 
-	/* Measured: problems/move-zeros (in place, linear) was fitted O(n log n). */
-	static const double mz[12] = {
-		1.0e-3,	 1.8e-3,   3.3e-3,   6.6e-3,   13.6e-3,	  29.3e-3,
-		59.2e-3, 130.6e-3, 266.2e-3, 548.7e-3, 1109.1e-3, 2220.7e-3
+	/*
+	 * Measured curves (n doubling from n0), each misclassified once:
+	 * move-zeros (linear, ~30% slower per element at its largest sizes)
+	 * twice as O(n log n); on a quiet machine, before the growth exponent
+	 * settled close calls, an O(1) call with steps of ~50 ns as O(log n)
+	 * and a bisect whose largest inputs outgrew the caches as O(n);
+	 * merge-k-lists' heap merge on six sizes is an n log n one.
+	 */
+	static const struct {
+		const char *what;
+		double n0;
+		size_t k;
+		int cls;
+		double t[12];
+	} measured[] = {
+		{ "move-zeros",
+		  32,
+		  12,
+		  2,
+		  { 1.0e-3, 1.8e-3, 3.3e-3, 6.6e-3, 13.6e-3, 29.3e-3, 59.2e-3, 130.6e-3, 266.2e-3,
+		    548.7e-3, 1109.1e-3, 2220.7e-3 } },
+		{ "move-zeros again",
+		  32,
+		  12,
+		  2,
+		  { 1.045e-3, 1.819e-3, 3.416e-3, 6.575e-3, 14.98e-3, 29.26e-3, 58.66e-3, 132.9e-3,
+		    272.8e-3, 553.0e-3, 1098e-3, 2507e-3 } },
+		{ "a stepped constant",
+		  2,
+		  12,
+		  0,
+		  { 1.068e-4, 1.049e-4, 1.040e-4, 1.087e-4, 1.059e-4, 1.144e-4, 1.469e-4, 1.240e-4,
+		    1.640e-4, 1.602e-4, 1.736e-4, 1.230e-4 } },
+		{ "a bisect",
+		  2,
+		  12,
+		  1,
+		  { 2.67e-4, 2.70e-4, 2.75e-4, 2.58e-4, 3.08e-4, 3.44e-4, 3.75e-4, 4.20e-4, 5.09e-4,
+		    6.31e-4, 9.05e-4, 9.78e-4 } },
+		{ "merge-k-lists' heap merge",
+		  32,
+		  6,
+		  3,
+		  { 8.141e-3, 16.03e-3, 37.05e-3, 74.96e-3, 130.9e-3, 337.7e-3 } },
 	};
-	double nm[12];
-	for (size_t i = 0; i < 12; i++)
-		nm[i] = (double)(32u << i);
-	got = problem_fit(nm, mz, 12, &conf, &alt);
-	CHECK(got == 2, "move-zeros' measured curve fitted as %s (%.3f)",
-	      problem_complexity_class(got), conf);
+	for (size_t m = 0; m < sizeof(measured) / sizeof(measured[0]); m++) {
+		double nn[12];
+		for (size_t i = 0; i < measured[m].k; i++)
+			nn[i] = measured[m].n0 * (double)(1u << i);
+		got = problem_fit(nn, measured[m].t, measured[m].k, &conf, &alt);
+		CHECK(got == measured[m].cls, "%s's measured curve fitted as %s (%.3f), not %s",
+		      measured[m].what, problem_complexity_class(got), conf,
+		      problem_complexity_class(measured[m].cls));
+	}
 }
 
 /*
