@@ -89,7 +89,7 @@ const timed = async (cpu, wall, fn) => {
 
 // A full GC leaves sweeping and freeing to helper threads, whose CPU time
 // process.cpuUsage counts: let them finish before the clock starts.
-const settle = () => new Promise((done) => setTimeout(done, Number(process.env.SETTLE ?? 5)));
+const settle = () => new Promise((done) => setTimeout(done, 5));
 
 // The first load in a fresh process, n processes for each side, alternating.
 function coldLoads(snap, bytes, n) {
