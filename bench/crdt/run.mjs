@@ -11,8 +11,8 @@
 // --no-write, replaces the "## CRDT" section of BENCHMARKS.md with them.
 //
 // Usage: node --expose-gc run.mjs [--build DIR] [--traces DIR] [--repeat N]
-//        [--only NAME] [--no-write]        (bench/crdt/run does the set-up)
-// BENCH_DEBUG=1 prints every run's time to stderr.
+//        [--warmup N] [--only NAME] [--no-write]        (bench/crdt/run does the set-up)
+// BENCH_DEBUG=1 prints every run's wall time and CPU time to stderr.
 import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -79,6 +79,7 @@ function opt(name, def) {
 const build = resolve(root, opt('--build', 'build-release'));
 const tracesDir = resolve(root, opt('--traces', process.env.TANDEM_TRACES ?? '../shared/traces'));
 const repeat = Number(opt('--repeat', '5'));
+const warmup = Number(opt('--warmup', '3'));
 const only = opt('--only', null);
 const write = !args.includes('--no-write');
 const tool = join(build, 'crdt', 'tandem-trace');
@@ -102,20 +103,47 @@ const median = (xs) => {
 };
 
 // Runs fn() up to n times (at least once, fewer when they add up to budgetMs)
-// and returns the median of the times fn reports (or takes).
-function timeRuns(n, budgetMs, fn) {
+// and returns the median of the times fn reports (or takes).  Before them,
+// untimed, up to `warmup` runs (fewer once they took budgetMs / 10): V8 runs
+// a wasm function's first calls in its baseline compiler and compiles the
+// optimised version in the background (dynamic tier-up), and the first run
+// touches fresh pages; a median of five cold-started runs measured that for
+// whichever library's code path was new (ours and diamond-types' alike; see
+// BENCHMARKS.md, issue 19).
+// Every library gets the same warm-up; a full GC (collect) precedes every run.
+// BENCH_DEBUG prints each run's wall time and the process's CPU time.
+// A full GC, and a pause for the helper threads that sweep and free after it
+// (on 2 cores they would otherwise share the timed run's).
+async function collect() {
+	globalThis.gc();
+	await new Promise((done) => setTimeout(done, 5));
+}
+
+async function timeRuns(n, budgetMs, fn) {
+	const w0 = performance.now();
+	for (let i = 0; i < warmup && performance.now() - w0 < budgetMs / 10; i++) {
+		await collect();
+		fn();
+	}
 	const times = [];
+	const cpus = [];
 	let total = 0;
 	for (let i = 0; i < n; i++) {
-		globalThis.gc();
+		await collect();
+		const c0 = process.cpuUsage();
 		const t0 = performance.now();
 		const reported = fn();
 		const ms = typeof reported === 'number' ? reported : performance.now() - t0;
+		const c = process.cpuUsage(c0);
 		times.push(ms);
+		cpus.push((c.user + c.system) / 1000);
 		total += performance.now() - t0;
 		if (total > budgetMs) break;
 	}
-	if (process.env.BENCH_DEBUG) console.error(times.map((t) => t.toFixed(1)).join(" "));
+	if (process.env.BENCH_DEBUG) {
+		const f = (xs) => xs.map((t) => t.toFixed(1)).join(' ');
+		console.error(`${f(times)}  (CPU of the whole call: ${f(cpus)})`);
+	}
 	return { ms: median(times), runs: times.length };
 }
 
@@ -151,9 +179,9 @@ function native(path) {
 	return r;
 }
 
-function oursWasm(trace, patches) {
+async function oursWasm(trace, patches) {
 	let doc = null;
-	const apply = timeRuns(repeat, 60000, () => {
+	const apply = await timeRuns(repeat, 60000, () => {
 		doc?.free();
 		doc = new crdt.Doc(1);
 		const t0 = performance.now();
@@ -165,12 +193,12 @@ function oursWasm(trace, patches) {
 	});
 	check(doc.text() === trace.endContent, 'wasm: wrong final text');
 	const snap = doc.encodeDoc();
-	const encode = timeRuns(repeat, 30000, () => {
+	const encode = await timeRuns(repeat, 30000, () => {
 		const t0 = performance.now();
 		doc.encodeDoc();
 		return performance.now() - t0;
 	});
-	const load = timeRuns(repeat, 30000, () => {
+	const load = await timeRuns(repeat, 30000, () => {
 		const t0 = performance.now();
 		const d = crdt.loadDoc(snap, 2);
 		const ms = performance.now() - t0;
@@ -181,9 +209,9 @@ function oursWasm(trace, patches) {
 	return { apply_ms: apply.ms, load_ms: load.ms, encode_ms: encode.ms, encoded_bytes: snap.length };
 }
 
-function yjs(path, trace, patches, n) {
+async function yjs(path, trace, patches, n) {
 	let doc = null;
-	const apply = timeRuns(n, 20000, () => {
+	const apply = await timeRuns(n, 20000, () => {
 		doc?.destroy();
 		doc = null;
 		const d = new Y.Doc();
@@ -199,7 +227,7 @@ function yjs(path, trace, patches, n) {
 	});
 	check(doc.getText('t').toString() === trace.endContent, 'yjs: wrong final text');
 	const update = Y.encodeStateAsUpdate(doc);
-	const load = timeRuns(repeat, 20000, () => {
+	const load = await timeRuns(repeat, 20000, () => {
 		const d = new Y.Doc();
 		const t0 = performance.now();
 		Y.applyUpdate(d, update);
@@ -211,9 +239,9 @@ function yjs(path, trace, patches, n) {
 	return { apply_ms: apply.ms, runs: apply.runs, load_ms: load.ms, encoded_bytes: update.length, mem_bytes: memChild('yjs', path) };
 }
 
-function diamond(path, trace, patches) {
+async function diamond(path, trace, patches) {
 	let doc = null;
-	const apply = timeRuns(repeat, 30000, () => {
+	const apply = await timeRuns(repeat, 30000, () => {
 		doc?.free();
 		doc = null;
 		const d = new dt.Doc('a');
@@ -228,12 +256,12 @@ function diamond(path, trace, patches) {
 	});
 	check(doc.get() === trace.endContent, 'diamond-types: wrong final text');
 	const bytes = doc.toBytes();
-	const encode = timeRuns(repeat, 30000, () => {
+	const encode = await timeRuns(repeat, 30000, () => {
 		const t0 = performance.now();
 		doc.toBytes();
 		return performance.now() - t0;
 	});
-	const load = timeRuns(repeat, 30000, () => {
+	const load = await timeRuns(repeat, 30000, () => {
 		const t0 = performance.now();
 		const d = dt.Doc.fromBytes(bytes);
 		const ms = performance.now() - t0;
@@ -249,9 +277,9 @@ function diamond(path, trace, patches) {
 
 // diamond-types on a concurrent trace: each txn's patches go into one OpLog
 // with the txn's parents (the frontier after them), then a checkout merges.
-function diamondConcurrent(trace) {
+async function diamondConcurrent(trace) {
 	let oplog = null;
-	const build = timeRuns(repeat, 30000, () => {
+	const build = await timeRuns(repeat, 30000, () => {
 		oplog?.free();
 		const o = new dt.OpLog('root');
 		const ends = new Array(trace.txns.length);
@@ -269,7 +297,7 @@ function diamondConcurrent(trace) {
 		oplog = o;
 		return ms;
 	});
-	const merge = timeRuns(repeat, 30000, () => {
+	const merge = await timeRuns(repeat, 30000, () => {
 		const t0 = performance.now();
 		const b = dt.Branch.all(oplog);
 		const ms = performance.now() - t0;
@@ -278,7 +306,7 @@ function diamondConcurrent(trace) {
 		return ms;
 	});
 	const bytes = oplog.toBytes();
-	const load = timeRuns(repeat, 30000, () => {
+	const load = await timeRuns(repeat, 30000, () => {
 		const t0 = performance.now();
 		const o = dt.OpLog.fromBytes(bytes);
 		const b = dt.Branch.all(o);
@@ -315,11 +343,11 @@ for (const f of seqFiles) {
 	process.stderr.write(`${name}: native… `);
 	const n = native(path);
 	process.stderr.write('wasm… ');
-	const w = oursWasm(trace, patches);
+	const w = await oursWasm(trace, patches);
 	process.stderr.write('yjs… ');
-	const yj = yjs(path, trace, patches, yjsRepeat);
+	const yj = await yjs(path, trace, patches, yjsRepeat);
 	process.stderr.write('diamond-types… ');
-	const d = diamond(path, trace, patches);
+	const d = await diamond(path, trace, patches);
 	process.stderr.write('done\n');
 	seqRows.push({ name, patches: patches.length, n, w, yj, d });
 }
@@ -331,7 +359,7 @@ for (const f of concFiles) {
 	process.stderr.write(`${name} (concurrent): native… `);
 	const n = native(path);
 	process.stderr.write('diamond-types… ');
-	const d = diamondConcurrent(trace);
+	const d = await diamondConcurrent(trace);
 	process.stderr.write('done\n');
 	concRows.push({ name, txns: trace.txns.length, n, d });
 }
@@ -452,7 +480,7 @@ const header = [
 	'',
 	`Measured ${date} on ${os.cpus().length} cores (${cpu}), node ${process.version}, ` +
 		`yjs ${yjsVersion}, diamond-types-node ${dtVersion}; our build: meson buildtype=release ` +
-		`(${basename(build)}), medians of up to ${repeat} runs; load average ${loadAtStart.toFixed(2)} at the start ` +
+		`(${basename(build)}), medians of up to ${repeat} runs after up to ${warmup} untimed ones; load average ${loadAtStart.toFixed(2)} at the start ` +
 		`and ${os.loadavg()[0].toFixed(2)} at the end (other work on the machine slows every column alike).  ` +
 		'Reproduce with `bench/crdt/run`.',
 	'',
