@@ -27,7 +27,6 @@
 #include <string.h>
 
 #include "auth.h"
-#include "jclient.h"
 #include "log.h"
 #include "presence.h"
 #include "room-internal.h"
@@ -182,11 +181,6 @@ static void room_free(struct room *r)
 	}
 	if (r->srv->presence)
 		presence_forget_room(r->srv->presence, r->id);
-	if (r->run_busy && r->srv->judge) {
-		jclient_forget(r->srv->judge, r->run_id);
-		if (r->run_hidden && r->run_hidden != r->run_id)
-			jclient_forget(r->srv->judge, r->run_hidden);
-	}
 	room__problem_free(r);
 	crdt_doc_destroy(r->doc);
 	free(r->owners);
@@ -255,7 +249,7 @@ static void idle_due(lws_sorted_usec_list_t *sul)
 	if (r->conns || r->srv->stopping)
 		return;
 	/* Not yet all in PostgreSQL: look again a little later. */
-	if (r->dirty || r->saving || r->run_busy || r->prob_loading || r->acks ||
+	if (r->dirty || r->saving || r->run || r->prob_loading || r->acks ||
 	    (r->tl && r->srv->timeline && timeline_room_release(r->tl))) {
 		if (r->dirty)
 			room_save(r);
