@@ -102,27 +102,25 @@ struct room_run {
 struct room {
 	struct server *srv;
 	char id[48];
-	char problem[128];
+	char problem[104]; /* its id: the REST API takes up to 100 bytes, the bank 64 */
 	struct crdt_doc *doc;
 	uint32_t next_agent;
+	unsigned observers;
 	struct owner *owners;
 	size_t nowners, capowners;
 	struct conn *conns; /* every joined connection */
 	struct conn *seat_conn[2];
 	struct member member[2]; /* interviewer, candidate */
-	unsigned observers;
-	bool closed;
-	int64_t token_epoch; /* tokens of an older epoch are revoked; closing bumps it */
+	int64_t token_epoch;	 /* tokens of an older epoch are revoked; closing bumps it */
 
 	struct timeline_room *tl; /* NULL without a timeline */
 	struct pending_ack *acks, *acks_tail;
 
 	/*
 	 * persistence: a snapshot is saved 15-45 s after the first unsaved
-	 * change (snapshot_wait), at save_at (uv_now() ms; 0: none due), by
-	 * rooms_save_due()
+	 * change (snapshot_wait, dirty), at save_at (uv_now() ms; 0: none
+	 * due), by rooms_save_due()
 	 */
-	bool dirty, saving;
 	uint64_t save_at;
 
 	/*
@@ -130,7 +128,6 @@ struct room {
 	 * (DESIGN.md section 4: rooms kept after the last client left made
 	 * peers' servers grow for days); the next join loads it again.
 	 */
-	bool persisted; /* its row is in PostgreSQL (loaded, or created and confirmed) */
 	lws_sorted_usec_list_t idle_sul;
 
 	/* runs */
@@ -139,6 +136,11 @@ struct room {
 
 	/* The room's problem (bank.h), NULL while none or while it loads. */
 	struct bank_problem *prob;
+
+	/* The flags last, together: between wider fields each took 8 bytes. */
+	bool closed;
+	bool dirty, saving; /* unsaved changes; a snapshot's save in flight */
+	bool persisted;	    /* its row is in PostgreSQL (loaded, or created and confirmed) */
 	bool prob_loading;
 };
 

@@ -13,8 +13,9 @@
  * notes (back to their sender, never to a candidate), notes and
  * events refused with overloaded while the timeline's backlog is full (a
  * timeline with no Redis and no PostgreSQL and a backlog of a few events),
- * and a run's state, which exists only while the run is in flight, against
- * a judge client whose supervisor end this test plays.
+ * a run's state, which exists only while the run is in flight, against a
+ * judge client whose supervisor end this test plays, and a join's, which
+ * exists only while the join waits, with its allocations failing.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -27,6 +28,7 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "auth.h"
 #include "check.h"
 #include "conn.h"
 #include "crdt.h"
@@ -537,6 +539,58 @@ static void test_run_state(void)
 	close(sv[1]);
 }
 
+/*
+ * A join whose room is in memory, with each of its allocations failing in
+ * turn (the token check, the join's waiting state, the room's answer):
+ * the connection is joined, or closed or answered, never left with a join
+ * waiting (c->join) for a room that will not answer; LeakSanitizer checks
+ * that the waiting state goes with each.  Then one that joins.
+ */
+static void test_join_nomem(void)
+{
+	struct room *r = room_create(&srv, "r-join", "");
+	struct auth_claims cl;
+	char *token = NULL, text[1024];
+	json_t *m;
+	long n;
+
+	REQUIRE(r, "room_create");
+	memset(&cl, 0, sizeof(cl));
+	snprintf(cl.room, sizeof(cl.room), "r-join");
+	snprintf(cl.name, sizeof(cl.name), "Cam");
+	cl.role = AUTH_ROLE_CANDIDATE;
+	cl.exp = (int64_t)(server_now_ms() / 1000) + 3600;
+	REQUIRE(auth_token_make(srv.secret, &cl, (int64_t)(server_now_ms() / 1000), &token) == 0,
+		"auth_token_make");
+	snprintf(text, sizeof(text),
+		 "{\"t\":\"join\",\"room\":\"r-join\",\"token\":\"%s\",\"version\":{}}", token);
+	free(token);
+	m = msg(text);
+	allocs_once = true;
+	for (n = 0;; n++) {
+		struct conn *c = conn_create(&srv, NULL);
+		long failed = allocs_failed;
+		bool joined;
+
+		REQUIRE(c, "conn_create");
+		allocs_ok = n;
+		room_on_join(c, m);
+		allocs_ok = -1;
+		joined = c->room == r;
+		CHECK(!c->join, "allocation %ld failing: the join does not wait", n);
+		CHECK(joined || c->close_code || count_text(c, "\"error\"") == 1,
+		      "allocation %ld failing: neither joined nor closed nor answered", n);
+		leave(c);
+		if (allocs_failed == failed) {
+			CHECK(joined && n > 2,
+			      "with nothing failing it joins (after %ld allocations)", n);
+			break;
+		}
+	}
+	json_decref(m);
+	room_discard(r);
+}
+
 int main(void)
 {
 
@@ -559,6 +613,7 @@ int main(void)
 	test_awareness_paced();
 	test_overloaded();
 	test_run_state();
+	test_join_nomem();
 	rooms_free(&srv);
 	uv_close((uv_handle_t *)&srv.flush, NULL);
 	uv_close((uv_handle_t *)&srv.ack_timer, NULL);
