@@ -25,6 +25,7 @@
 #include "proto.h"
 
 struct conn;
+struct join_wait;
 struct server;
 struct room;
 
@@ -54,40 +55,31 @@ struct conn {
 	enum seat seat;
 	uint32_t agent;
 	char name[132]; /* AUTH_NAME_MAX + 1, rounded */
+	int close_code; /* non-zero: close with it (and close_reason) at the next writable */
 	struct conn *room_next, *room_prev;
 
-	/* assembling the current message */
+	/* assembling the current message (rx_binary, below) */
 	unsigned char *rx;
 	size_t rx_len, rx_cap;
-	bool rx_binary;
 
 	/* bounded send queue (conn.c) */
 	struct qmsg *q_head, *q_tail;
 	size_t q_bytes;
 	lws_dll2_t flush_node; /* in srv->flush_conns while listed */
-	bool choked; /* a WRITEABLE is due: lws holds unsent bytes, or a close or resync waits */
 	/* acknowledged ops not yet told (sent with the next write, or after ack_delay_ms) */
 	struct crdt_version ack;
 	lws_dll2_t ack_node;	       /* in srv->ack_conns while listed */
 	uint64_t ack_since;	       /* uv_now() when it was listed */
-	bool resync;		       /* queue overflowed: send a catch-up instead */
 	struct crdt_version delivered; /* doc version the client has surely been sent */
 
 	/* heartbeat: uv_now() of the last frame received, pong included */
 	lws_dll2_t all_node; /* in srv->all_conns */
 	uint64_t rx_ms;
-	bool pinged;   /* a ping went out since */
-	bool ping_due; /* a ping goes out with the next write */
 
-	int close_code; /* non-zero: close with it at the next writable */
 	char close_reason[64];
 
 	lws_sorted_usec_list_t join_sul;
-	/* while the room of a join loads */
-	bool joining;
-	struct crdt_version join_have;
-	json_t *join_id;
-	int64_t join_epoch; /* of the join's token */
+	struct join_wait *join; /* the join waiting for its room to load (room.c's); NULL: none */
 	/* every frame received spends from both (conn_take_budget) */
 	struct bucket budget_msgs, budget_bytes;
 	/* notes and events, which the timeline records: room-msg.c's own, smaller budget */
@@ -97,6 +89,13 @@ struct conn {
 	size_t aw_len;		 /* bytes held; 0: none */
 	uint64_t aw_next_ms;	 /* uv_now() from which the next one may go on */
 	lws_dll2_t aw_node;	 /* in srv->aw_conns while one is held */
+
+	/* The flags last, together: between wider fields each took 8 bytes. */
+	bool rx_binary; /* the message being assembled is binary */
+	bool choked;	/* a WRITEABLE is due: lws holds unsent bytes, or a close or resync waits */
+	bool resync;	/* queue overflowed: send a catch-up instead */
+	bool pinged;	/* a ping went out since rx_ms */
+	bool ping_due;	/* a ping goes out with the next write */
 };
 
 /* Queues a JSON message (consumed: the reference is dropped). */

@@ -50,57 +50,24 @@ struct pending_ack {
 	struct crdt_version_entry v[8]; /* the sender's agents: next seq held */
 };
 
-struct room {
-	struct server *srv;
-	char id[48];
-	char problem[128];
-	struct crdt_doc *doc;
-	uint32_t next_agent;
-	struct owner *owners;
-	size_t nowners, capowners;
-	struct conn *conns; /* every joined connection */
-	struct conn *seat_conn[2];
-	struct member member[2]; /* interviewer, candidate */
-	unsigned observers;
-	bool closed;
-	int64_t token_epoch; /* tokens of an older epoch are revoked; closing bumps it */
-
-	struct timeline_room *tl; /* NULL without a timeline */
-	struct pending_ack *acks, *acks_tail;
-
-	/*
-	 * persistence: a snapshot is saved 15-45 s after the first unsaved
-	 * change (snapshot_wait), at save_at (uv_now() ms; 0: none due), by
-	 * rooms_save_due()
-	 */
-	bool dirty, saving;
-	uint64_t save_at;
-
-	/*
-	 * An empty room is freed once everything about it is in PostgreSQL
-	 * (DESIGN.md section 4: rooms kept after the last client left made
-	 * peers' servers grow for days); the next join loads it again.
-	 */
-	bool persisted; /* its row is in PostgreSQL (loaded, or created and confirmed) */
-	lws_sorted_usec_list_t idle_sul;
-
-	/* runs */
-	bool run_busy;
-	uint64_t run_id;
-	uint64_t run_started_ms;
-	struct bucket run_budget[2]; /* runs_per_min per editing seat */
-
-	/*
-	 * The room's problem (bank.h), NULL while none or while it loads; and
-	 * the test run or estimate in flight, which keeps the problem it started
-	 * with (a switch meanwhile does not change what it is judged against).
-	 */
+/*
+ * The run in flight in a room: a script run, a test run, a Submit or a
+ * complexity estimate.  It exists apart from struct room because most
+ * rooms are idle most of the time, and this is a third of what a room
+ * would otherwise hold for nothing.  Owned by its room (room->run):
+ * allocated when a request starts (room-msg.c, on_run), freed when the run
+ * ends (run_finished) or with the room (room__run_free).  It keeps the
+ * problem it started with (a switch meanwhile does not change what it is
+ * judged against).
+ */
+struct room_run {
+	enum run_kind kind;
+	uint64_t id;	     /* the judge's run of the sandbox in flight */
+	uint64_t public_id;  /* the run number the seats know */
+	uint64_t started_ms; /* server_mono_ms() */
 	struct bank_problem *prob;
-	bool prob_loading;
-	enum run_kind run_kind;
-	struct bank_problem *run_prob;
-	json_t *run_custom; /* the custom tests, with their expected values */
-	size_t run_n;	    /* problem tests in the run: samples, or all */
+	json_t *custom; /* the custom tests, with their expected values */
+	size_t n;	/* problem tests in the run: samples, or all */
 	/*
 	 * A Submit runs in two sandboxes at once: the samples, whose output
 	 * and errors are shown, and the hidden tests, whose are not.  Code running beside the
@@ -108,29 +75,73 @@ struct room {
 	 * stack or the garbage collector) and print it as a sample's output: so hidden arguments
 	 * never share a process with anything shown.
 	 */
-	uint64_t run_public;	       /* the run number the seats know */
-	size_t run_from, run_to;       /* problem tests of the sandbox in flight */
-	struct judge_result run_first; /* the samples' result, while the hidden ones run */
-	bool run_has_first;
+	size_t from, to;	   /* problem tests of the sandbox in flight */
+	struct judge_result first; /* the samples' result, while the hidden ones run */
+	bool has_first;
+	bool over; /* spent_ms passed the budget: the later tests are SKIPPED */
 	/*
 	 * The hidden tests' sandbox starts with the samples' (0: none in
 	 * flight), with the whole budget; the server then holds it to what the
 	 * samples left (room-msg.c, budget_test).  What it reports before the
 	 * samples end is held here, in order, and streamed after them.
 	 */
-	uint64_t run_hidden;
-	json_t *run_held;	 /* [[index, test line], ...] */
-	json_t *run_held_result; /* its result (or error below), when it came first */
-	int run_held_err;
-	char *run_held_error;
-	double run_spent_ms; /* a Submit's CPU so far: the samples', then each hidden test's */
-	bool run_over;	     /* that passed the budget: the later tests are SKIPPED */
-	size_t run_streamed; /* tests of the sandbox in flight already sent, in order */
-	enum seat run_seat;
-	uint32_t run_agent;
-	char *run_code;
-	size_t run_code_len;
-	json_t *run_summary; /* a submit's run.result while its row is stored */
+	uint64_t hidden;
+	json_t *held;	     /* [[index, test line], ...] */
+	json_t *held_result; /* its result (or error below), when it came first */
+	char *held_error;
+	int held_err;
+	enum seat seat;
+	double spent_ms; /* a Submit's CPU so far: the samples', then each hidden test's */
+	size_t streamed; /* tests of the sandbox in flight already sent, in order */
+	uint32_t agent;
+	char *code;
+	size_t code_len;
+	json_t *summary; /* a submit's run.result while its row is stored */
+};
+
+struct room {
+	struct server *srv;
+	char id[48];
+	char problem[104]; /* its id: the REST API takes up to 100 bytes, the bank 64 */
+	struct crdt_doc *doc;
+	uint32_t next_agent;
+	unsigned observers;
+	struct owner *owners;
+	size_t nowners, capowners;
+	struct conn *conns; /* every joined connection */
+	struct conn *seat_conn[2];
+	struct member member[2]; /* interviewer, candidate */
+	int64_t token_epoch;	 /* tokens of an older epoch are revoked; closing bumps it */
+
+	struct timeline_room *tl; /* NULL without a timeline */
+	struct pending_ack *acks, *acks_tail;
+
+	/*
+	 * persistence: a snapshot is saved 15-45 s after the first unsaved
+	 * change (snapshot_wait, dirty), at save_at (uv_now() ms; 0: none
+	 * due), by rooms_save_due()
+	 */
+	uint64_t save_at;
+
+	/*
+	 * An empty room is freed once everything about it is in PostgreSQL
+	 * (DESIGN.md section 4: rooms kept after the last client left made
+	 * peers' servers grow for days); the next join loads it again.
+	 */
+	lws_sorted_usec_list_t idle_sul;
+
+	/* runs */
+	struct room_run *run;	     /* the run in flight; NULL while none */
+	struct bucket run_budget[2]; /* runs_per_min per editing seat */
+
+	/* The room's problem (bank.h), NULL while none or while it loads. */
+	struct bank_problem *prob;
+
+	/* The flags last, together: between wider fields each took 8 bytes. */
+	bool closed;
+	bool dirty, saving; /* unsaved changes; a snapshot's save in flight */
+	bool persisted;	    /* its row is in PostgreSQL (loaded, or created and confirmed) */
+	bool prob_loading;
 };
 
 /* 0 for the interviewer, 1 for the candidate, -1 for an observer. */
@@ -168,7 +179,10 @@ void room__record(struct room *r, const char *kind, const char *actor, json_t *p
 bool room__insert_starter(struct room *r, const char *starter);
 /* A joining connection gets the room's problem, or gets it once it has loaded (room-msg.c). */
 void room__problem_on_join(struct room *r, struct conn *c);
-/* Releases what the room's problem and run hold (room-msg.c); at room_free(). */
+/*
+ * Releases what the room's problem and its run in flight hold, and tells
+ * the judge to forget that run (room-msg.c); at room_free().
+ */
 void room__problem_free(struct room *r);
 
 #endif /* TANDEM_ROOM_INTERNAL_H */

@@ -224,34 +224,43 @@ static json_t *timeline_payload(const json_t *msg)
 }
 
 /* Drops a Submit's early hidden sandbox (if still in flight) and what it sent. */
-static void hidden_drop(struct room *r)
+static void hidden_drop(struct server *srv, struct room_run *run)
 {
-	if (r->run_hidden && r->srv->judge)
-		jclient_forget(r->srv->judge, r->run_hidden);
-	r->run_hidden = 0;
-	json_decref(r->run_held);
-	r->run_held = NULL;
-	json_decref(r->run_held_result);
-	r->run_held_result = NULL;
-	free(r->run_held_error);
-	r->run_held_error = NULL;
-	r->run_held_err = 0;
+	if (run->hidden && srv->judge)
+		jclient_forget(srv->judge, run->hidden);
+	run->hidden = 0;
+	json_decref(run->held);
+	run->held = NULL;
+	json_decref(run->held_result);
+	run->held_result = NULL;
+	free(run->held_error);
+	run->held_error = NULL;
+	run->held_err = 0;
 }
 
+/* Frees run (accepts NULL) and what it holds; the judge forgets its hidden sandbox. */
+static void run_free(struct server *srv, struct room_run *run)
+{
+	if (!run)
+		return;
+	hidden_drop(srv, run);
+	bank_unref(run->prob);
+	json_decref(run->custom);
+	json_decref(run->summary);
+	free(run->code);
+	judge_result_finish(&run->first);
+	free(run);
+}
+
+/* The room's run ended (its result went out, or it never will): the room is free for the next. */
 static void run_finished(struct room *r)
 {
-	hidden_drop(r);
-	r->run_busy = false;
-	bank_unref(r->run_prob);
-	r->run_prob = NULL;
-	json_decref(r->run_custom);
-	r->run_custom = NULL;
-	free(r->run_code);
-	r->run_code = NULL;
-	judge_result_finish(&r->run_first);
-	r->run_has_first = false;
+	struct room_run *run = r->run;
+
+	r->run = NULL;
 	r->srv->metrics.runs++;
-	metrics_observe(&r->srv->metrics.run, (double)(server_mono_ms() - r->run_started_ms));
+	metrics_observe(&r->srv->metrics.run, (double)(server_mono_ms() - run->started_ms));
+	run_free(r->srv, run);
 }
 
 static void run_done(void *ud, uint64_t run, json_t *result, int err, const char *error)
@@ -259,7 +268,9 @@ static void run_done(void *ud, uint64_t run, json_t *result, int err, const char
 	struct room *r = ud;
 	json_t *msg;
 
-	run = r->run_public;
+	if (!r->run)
+		return; /* a run this room no longer waits for */
+	run = r->run->public_id;
 	msg = run_result_json(run, result, err, error);
 	run_finished(r);
 	if (!msg)
@@ -276,22 +287,22 @@ static void run_done(void *ud, uint64_t run, json_t *result, int err, const char
  */
 static void send_test(struct room *r, size_t i, const struct judge_test_result *t)
 {
-	const struct problem *p = r->run_prob->p;
-	size_t n = r->run_to - r->run_from;
-	size_t pi = i < n ? r->run_from + i : p->ntests + (i - n);
+	const struct problem *p = r->run->prob->p;
+	size_t n = r->run->to - r->run->from;
+	size_t pi = i < n ? r->run->from + i : p->ntests + (i - n);
 	bool hidden = pi < p->ntests && p->tests[pi].hidden;
-	enum judge_verdict v = problem_test_verdict(p, pi, r->run_custom, t);
-	json_t *o = problem_test_json(p, pi, r->run_custom, t, v, hidden ? pi - p->nsamples + 1 : 0,
-				      true);
+	enum judge_verdict v = problem_test_verdict(p, pi, r->run->custom, t);
+	json_t *o = problem_test_json(p, pi, r->run->custom, t, v,
+				      hidden ? pi - p->nsamples + 1 : 0, true);
 
 	if (!o)
 		return;
 	json_object_set_new(o, "t", json_string(proto_msg_name(PROTO_RUN_TEST)));
-	json_object_set_new(o, "run", json_integer((json_int_t)r->run_public));
-	json_object_set_new(o, "index", json_integer((json_int_t)(r->run_from + i)));
+	json_object_set_new(o, "run", json_integer((json_int_t)r->run->public_id));
+	json_object_set_new(o, "index", json_integer((json_int_t)(r->run->from + i)));
 	room__record(r, "run.test", NULL, timeline_payload(o));
 	room__send(r, PROTO_RUN_TEST, o, NULL);
-	r->run_streamed = i + 1;
+	r->run->streamed = i + 1;
 }
 
 /*
@@ -303,16 +314,16 @@ static void send_test(struct room *r, size_t i, const struct judge_test_result *
  */
 static void budget_test(struct room *r, struct judge_test_result *t)
 {
-	if (r->run_over) {
+	if (r->run->over) {
 		t->verdict = JUDGE_VERDICT_SKIPPED;
 		t->cpu_ms = -1;
 		t->mem_kb = 0;
 		return;
 	}
 	if (t->cpu_ms > 0)
-		r->run_spent_ms += t->cpu_ms;
-	if (r->run_spent_ms > (double)r->run_prob->p->submit_cpu_ms) {
-		r->run_over = true;
+		r->run->spent_ms += t->cpu_ms;
+	if (r->run->spent_ms > (double)r->run->prob->p->submit_cpu_ms) {
+		r->run->over = true;
 		t->verdict = JUDGE_VERDICT_TLE;
 	}
 }
@@ -322,18 +333,18 @@ static void run_test(void *ud, uint64_t run, size_t index, const json_t *line)
 	struct room *r = ud;
 	struct judge_test_result t;
 
-	if (r->run_busy && r->run_hidden && run == r->run_hidden && !r->run_has_first) {
+	if (r->run && r->run->hidden && run == r->run->hidden && !r->run->has_first) {
 		/* The samples are still running: their tests go out first. */
-		if (!r->run_held)
-			r->run_held = json_array();
-		json_array_append_new(r->run_held, json_pack("[I, O]", (json_int_t)index, line));
+		if (!r->run->held)
+			r->run->held = json_array();
+		json_array_append_new(r->run->held, json_pack("[I, O]", (json_int_t)index, line));
 		return;
 	}
-	if (!r->run_busy || run != r->run_id || !r->run_prob || index < r->run_streamed)
+	if (!r->run || run != r->run->id || !r->run->prob || index < r->run->streamed)
 		return;
 	if (problem_test_result_from_json(line, &t))
 		return;
-	if (r->run_kind == RUN_SUBMIT && r->run_has_first)
+	if (r->run->kind == RUN_SUBMIT && r->run->has_first)
 		budget_test(r, &t);
 	send_test(r, index, &t);
 	problem_test_result_finish(&t);
@@ -342,7 +353,7 @@ static void run_test(void *ud, uint64_t run, size_t index, const json_t *line)
 static void summary_out(struct room *r, json_t *summary)
 {
 	log_event(LOG_INFO, "run.done", "room=%s run=%llu mode=%s verdict=%s", r->id,
-		  (unsigned long long)r->run_public, run_kind_names[r->run_kind],
+		  (unsigned long long)r->run->public_id, run_kind_names[r->run->kind],
 		  json_string_value(json_object_get(summary, "verdict")));
 	room__record(r, "run.result", NULL, timeline_payload(summary));
 	room__send(r, PROTO_RUN_RESULT, summary, NULL);
@@ -354,10 +365,10 @@ static void sub_stored(void *ud, int err)
 	struct subs_ctx *sc = ud;
 	struct room *r = room_find(sc->srv, sc->room);
 
-	if (r && r->run_summary && r->run_busy && r->run_public == sc->run) {
-		json_t *summary = r->run_summary;
+	if (r && r->run && r->run->summary && r->run->public_id == sc->run) {
+		json_t *summary = r->run->summary;
 
-		r->run_summary = NULL;
+		r->run->summary = NULL;
 		if (err) {
 			json_object_set_new(summary, "submission", json_null());
 			json_object_set_new(summary, "message",
@@ -365,9 +376,9 @@ static void sub_stored(void *ud, int err)
 		} else {
 			json_t *ev = json_deep_copy(summary);
 			json_object_del(ev, "t");
-			json_object_set_new(ev, "seat", json_string(proto_seat_name(r->run_seat)));
-			json_object_set_new(ev, "agent", json_integer(r->run_agent));
-			room__record(r, "submission", proto_seat_name(r->run_seat), ev);
+			json_object_set_new(ev, "seat", json_string(proto_seat_name(r->run->seat)));
+			json_object_set_new(ev, "agent", json_integer(r->run->agent));
+			room__record(r, "submission", proto_seat_name(r->run->seat), ev);
 		}
 		summary_out(r, summary);
 		run_finished(r);
@@ -388,18 +399,18 @@ static void tests_done(void *ud, uint64_t run, json_t *result, int err, const ch
  */
 static bool start_hidden(struct room *r, struct judge_result *first)
 {
-	const struct problem *p = r->run_prob->p;
+	const struct problem *p = r->run->prob->p;
 	double left = (double)p->submit_cpu_ms - first->cpu_ms;
 	json_t *req;
-	uint64_t run = r->run_hidden;
+	uint64_t run = r->run->hidden;
 
 	if (first->compile_error || first->verdict == JUDGE_VERDICT_IE || left < 1) {
-		hidden_drop(r);
+		hidden_drop(r->srv, r->run);
 		return false;
 	}
-	if (run && !r->run_held_result && r->run_held_err == JPROTO_EBUSY) {
+	if (run && !r->run->held_result && r->run->held_err == JPROTO_EBUSY) {
 		/* The supervisor had no room for both at once: the hidden tests go now. */
-		hidden_drop(r);
+		hidden_drop(r->srv, r->run);
 		run = 0;
 	}
 	if (!run) {
@@ -408,30 +419,30 @@ static bool start_hidden(struct room *r, struct judge_result *first)
 				    left < 100 ? 100 : (uint32_t)left);
 		if (!req)
 			return false;
-		json_object_set_new(req, "code", json_stringn(r->run_code, r->run_code_len));
+		json_object_set_new(req, "code", json_stringn(r->run->code, r->run->code_len));
 		if (jclient_run_tests(r->srv->judge, req, NULL, run_test, tests_done, r, &run))
 			return false;
 	}
-	r->run_spent_ms = first->cpu_ms;
-	r->run_over = false;
-	r->run_first = *first;
+	r->run->spent_ms = first->cpu_ms;
+	r->run->over = false;
+	r->run->first = *first;
 	memset(first, 0, sizeof(*first));
-	r->run_has_first = true;
-	r->run_id = run;
-	r->run_from = p->nsamples;
-	r->run_to = p->ntests;
-	r->run_streamed = 0;
+	r->run->has_first = true;
+	r->run->id = run;
+	r->run->from = p->nsamples;
+	r->run->to = p->ntests;
+	r->run->streamed = 0;
 	/* What the hidden sandbox sent meanwhile goes out now, in order. */
-	json_t *held = r->run_held, *result = r->run_held_result, *e;
-	char *error = r->run_held_error;
-	int err = r->run_held_err;
+	json_t *held = r->run->held, *result = r->run->held_result, *e;
+	char *error = r->run->held_error;
+	int err = r->run->held_err;
 	size_t i;
-	r->run_held = NULL;
-	r->run_held_result = NULL;
-	r->run_held_error = NULL;
+	r->run->held = NULL;
+	r->run->held_result = NULL;
+	r->run->held_error = NULL;
 	if (held || result || error)
 		log_event(LOG_DEBUG, "run.hidden_held", "room=%s run=%llu tests=%zu ended=%d",
-			  r->id, (unsigned long long)r->run_public, json_array_size(held),
+			  r->id, (unsigned long long)r->run->public_id, json_array_size(held),
 			  result || error);
 	json_array_foreach(held, i, e)
 	{
@@ -440,7 +451,7 @@ static bool start_hidden(struct room *r, struct judge_result *first)
 	}
 	json_decref(held);
 	if (result || error) {
-		r->run_hidden = 0; /* done: nothing to forget */
+		r->run->hidden = 0; /* done: nothing to forget */
 		tests_done(r, run, result, err, error);
 	}
 	json_decref(result);
@@ -491,57 +502,58 @@ static void join_results(const struct problem *p, struct judge_result *a, struct
 static void tests_done(void *ud, uint64_t run, json_t *result, int err, const char *error)
 {
 	struct room *r = ud;
-	const struct problem *p = r->run_prob->p;
+	const struct problem *p;
 	struct judge_result res, none;
 	json_t *summary = NULL;
 
-	if (r->run_busy && r->run_hidden && run == r->run_hidden && !r->run_has_first) {
+	if (r->run && r->run->hidden && run == r->run->hidden && !r->run->has_first) {
 		/* The hidden sandbox ended before the samples': start_hidden() takes it up. */
-		r->run_held_result = json_incref(result);
-		r->run_held_err = err;
-		r->run_held_error = result ? NULL : strdup(error ? error : "judge failed");
+		r->run->held_result = json_incref(result);
+		r->run->held_err = err;
+		r->run->held_error = result ? NULL : strdup(error ? error : "judge failed");
 		return;
 	}
-	if (!r->run_busy || run != r->run_id)
+	if (!r->run || run != r->run->id)
 		return; /* a sandbox this run no longer waits for */
+	p = r->run->prob->p;
 	if (!result || problem_result_from_json(result, &res)) {
 		run_done(ud, run, NULL, result ? JPROTO_EJUDGE : err,
 			 result ? "bad result from the judge" : error);
 		return;
 	}
-	if (r->run_kind == RUN_SUBMIT && r->run_has_first) {
+	if (r->run->kind == RUN_SUBMIT && r->run->has_first) {
 		/* The budget once more over all, as the streamed tests had it. */
-		r->run_spent_ms = r->run_first.cpu_ms;
-		r->run_over = false;
+		r->run->spent_ms = r->run->first.cpu_ms;
+		r->run->over = false;
 		for (size_t i = 0; i < res.ntests; i++)
 			budget_test(r, &res.tests[i]);
-		if (r->run_over)
+		if (r->run->over)
 			res.verdict = JUDGE_VERDICT_TLE;
 	}
 	/* Tests the harness never reported (SKIPPED, killed) were not streamed. */
-	for (size_t i = r->run_streamed; i < res.ntests; i++)
+	for (size_t i = r->run->streamed; i < res.ntests; i++)
 		send_test(r, i, &res.tests[i]);
-	if (r->run_kind == RUN_SUBMIT && !r->run_has_first) {
+	if (r->run->kind == RUN_SUBMIT && !r->run->has_first) {
 		if (p->ntests > p->nsamples && start_hidden(r, &res))
 			return; /* tests_done comes again with the hidden tests */
 		/* The hidden tests will not run: say so for each. */
 		memset(&none, 0, sizeof(none));
 		struct judge_result all;
 		join_results(p, &res, &none, &all);
-		r->run_from = p->nsamples;
-		r->run_to = p->ntests;
+		r->run->from = p->nsamples;
+		r->run->to = p->ntests;
 		for (size_t i = p->nsamples; i < all.ntests; i++)
 			send_test(r, i - p->nsamples, &all.tests[i]);
 		res = all;
-	} else if (r->run_kind == RUN_SUBMIT) {
+	} else if (r->run->kind == RUN_SUBMIT) {
 		struct judge_result all;
-		join_results(p, &r->run_first, &res, &all);
-		r->run_has_first = false;
+		join_results(p, &r->run->first, &res, &all);
+		r->run->has_first = false;
 		res = all;
 	}
-	json_t *full = problem_result_json(p, r->run_custom, &res, r->run_n, false);
+	json_t *full = problem_result_json(p, r->run->custom, &res, r->run->n, false);
 	judge_result_finish(&res);
-	run = r->run_public;
+	run = r->run->public_id;
 	if (!full) {
 		run_done(ud, run, NULL, JPROTO_ENOMEM, "out of memory");
 		return;
@@ -550,30 +562,30 @@ static void tests_done(void *ud, uint64_t run, json_t *result, int err, const ch
 	json_object_del(summary, "tests");
 	json_object_set_new(summary, "t", json_string(proto_msg_name(PROTO_RUN_RESULT)));
 	json_object_set_new(summary, "run", json_integer((json_int_t)run));
-	json_object_set_new(summary, "mode", json_string(run_kind_names[r->run_kind]));
-	json_object_set_new(summary, "problem", json_string(r->run_prob->id));
-	json_object_set_new(summary, "revision", json_integer(r->run_prob->revision));
-	if (r->run_kind == RUN_SUBMIT) {
+	json_object_set_new(summary, "mode", json_string(run_kind_names[r->run->kind]));
+	json_object_set_new(summary, "problem", json_string(r->run->prob->id));
+	json_object_set_new(summary, "revision", json_integer(r->run->prob->revision));
+	if (r->run->kind == RUN_SUBMIT) {
 		char sid[24] = "s_";
 		struct subs_row row = { .room = r->id,
-					.seat = proto_seat_name(r->run_seat),
-					.agent = r->run_agent,
-					.problem = r->run_prob->id,
-					.revision = r->run_prob->revision,
-					.code = r->run_code,
+					.seat = proto_seat_name(r->run->seat),
+					.agent = r->run->agent,
+					.problem = r->run->prob->id,
+					.revision = r->run->prob->revision,
+					.code = r->run->code,
 					.summary = full };
 		struct subs_ctx *sc = NULL;
 		if (!auth_random_id(sid + 2, sizeof(sid) - 2) &&
 		    (sc = subs_ctx_new(r->srv, r->id, run))) {
 			row.id = sid;
 			json_object_set_new(summary, "submission", json_string(sid));
-			r->run_summary = summary;
+			r->run->summary = summary;
 			if (subs_store(r->srv, &row, sub_stored, sc) == 0) {
 				json_decref(full);
 				return; /* sub_stored sends the summary */
 			}
 			subs_ctx_free(sc);
-			r->run_summary = NULL;
+			r->run->summary = NULL;
 		}
 		json_object_set_new(summary, "submission", json_null());
 		json_object_set_new(summary, "message",
@@ -587,10 +599,13 @@ static void tests_done(void *ud, uint64_t run, json_t *result, int err, const ch
 static void complexity_done(void *ud, uint64_t run, json_t *result, int err, const char *error)
 {
 	struct room *r = ud;
-	json_t *msg = result ? json_deep_copy(result)
-			     : json_pack("{s:n, s:s, s:s}", "class", "verdict", "IE", "message",
-					 error ? error : "judge failed");
+	json_t *msg;
 
+	if (!r->run)
+		return; /* a run this room no longer waits for */
+	msg = result ? json_deep_copy(result)
+		     : json_pack("{s:n, s:s, s:s}", "class", "verdict", "IE", "message",
+				 error ? error : "judge failed");
 	json_object_set_new(msg, "t", json_string(proto_msg_name(PROTO_COMPLEXITY_RESULT)));
 	json_object_set_new(msg, "run", json_integer((json_int_t)run));
 	log_event(LOG_INFO, "complexity.done", "room=%s run=%llu class=%s", r->id,
@@ -639,6 +654,9 @@ static void on_run(struct conn *c, json_t *msg, enum run_kind kind)
 	char *text;
 	uint64_t run;
 	int rc;
+	struct room_run *rs;
+	enum proto_err e = PERR_INTERNAL;
+	const char *message = NULL;
 
 	if (kind != RUN_SCRIPT && !p) {
 		conn_send_error(c, id, PERR_NO_PROBLEM, NULL, 0);
@@ -657,7 +675,7 @@ static void on_run(struct conn *c, json_t *msg, enum run_kind kind)
 		conn_send_error(c, id, PERR_JUDGE_DOWN, r->srv->judge_down, 0);
 		return;
 	}
-	if (r->run_busy) {
+	if (r->run) {
 		conn_send_error(c, id, PERR_RUN_IN_PROGRESS, NULL, 0);
 		return;
 	}
@@ -667,12 +685,14 @@ static void on_run(struct conn *c, json_t *msg, enum run_kind kind)
 				60000 / (r->srv->lim.runs_per_min ? r->srv->lim.runs_per_min : 1));
 		return;
 	}
+	/* The room owns it from the judge's acceptance on (run_finished frees it). */
+	rs = calloc(1, sizeof(*rs));
+	if (!rs)
+		goto err_run;
 	n = crdt_len_bytes(r->doc);
 	text = malloc(n + 1);
-	if (!text) {
-		conn_send_error(c, id, PERR_INTERNAL, NULL, 0);
-		return;
-	}
+	if (!text)
+		goto err_text;
 	crdt_text(r->doc, text, n);
 	text[n] = '\0';
 	if (kind == RUN_SCRIPT) {
@@ -684,35 +704,30 @@ static void on_run(struct conn *c, json_t *msg, enum run_kind kind)
 	} else {
 		/* A Submit: this is the samples' sandbox; the hidden tests' starts below. */
 		req = tests_request(p, 0, p->nsamples, custom, p->submit_cpu_ms);
-		if (!req) {
-			free(text);
-			conn_send_error(c, id, PERR_INTERNAL, NULL, 0);
-			return;
-		}
+		if (!req)
+			goto err_req;
 		json_object_set_new(req, "code", json_stringn(text, n));
 		rc = jclient_run_tests(r->srv->judge, req, NULL, run_test, tests_done, r, &run);
 	}
 	if (rc) {
-		free(text);
-		conn_send_error(c, id, PERR_JUDGE_DOWN, r->srv->judge_down, 0);
-		return;
+		e = PERR_JUDGE_DOWN;
+		message = r->srv->judge_down;
+		goto err_req;
 	}
-	r->run_busy = true;
-	r->run_id = run;
-	r->run_public = run;
-	r->run_from = 0;
-	r->run_to = p ? p->nsamples : 0;
-	r->run_has_first = false;
-	r->run_kind = kind;
-	r->run_started_ms = server_mono_ms();
-	r->run_streamed = 0;
-	r->run_seat = c->seat;
-	r->run_agent = c->agent;
-	r->run_code = text;
-	r->run_code_len = n;
-	r->run_n = kind == RUN_SUBMIT ? p->ntests : p ? p->nsamples : 0;
+	r->run = rs;
+	rs->id = run;
+	rs->public_id = run;
+	rs->from = 0;
+	rs->to = p ? p->nsamples : 0;
+	rs->kind = kind;
+	rs->started_ms = server_mono_ms();
+	rs->seat = c->seat;
+	rs->agent = c->agent;
+	rs->code = text;
+	rs->code_len = n;
+	rs->n = kind == RUN_SUBMIT ? p->ntests : p ? p->nsamples : 0;
 	if (kind != RUN_SCRIPT)
-		r->run_prob = bank_ref(r->prob);
+		rs->prob = bank_ref(r->prob);
 	if (kind == RUN_SUBMIT && p->ntests > p->nsamples) {
 		/*
 		 * The hidden tests start now too, in a sandbox of their own with the
@@ -725,11 +740,11 @@ static void on_run(struct conn *c, json_t *msg, enum run_kind kind)
 			json_object_set_new(hreq, "code", json_stringn(text, n));
 			if (!jclient_run_tests(r->srv->judge, hreq, NULL, run_test, tests_done, r,
 					       &hid))
-				r->run_hidden = hid;
+				rs->hidden = hid;
 		}
 	}
 	if (kind == RUN_TESTS && custom)
-		r->run_custom = json_deep_copy(custom);
+		rs->custom = json_deep_copy(custom);
 	log_event(LOG_INFO, "run.start", "room=%s conn=%llu run=%llu mode=%s", r->id,
 		  (unsigned long long)c->id, (unsigned long long)run, run_kind_names[kind]);
 	json_t *ev = json_pack("{s:I, s:i, s:I, s:s}", "run", (json_int_t)run, "agent",
@@ -739,14 +754,13 @@ static void on_run(struct conn *c, json_t *msg, enum run_kind kind)
 									  : PROTO_RUN_STARTED),
 				    "run", (json_int_t)run, "by", proto_seat_name(c->seat));
 	if (kind != RUN_SCRIPT) {
-		size_t total = r->run_n + json_array_size(r->run_custom);
-		json_object_set_new(ev, "problem", json_string(r->run_prob->id));
-		json_object_set_new(ev, "revision", json_integer(r->run_prob->revision));
+		size_t total = rs->n + json_array_size(rs->custom);
+		json_object_set_new(ev, "problem", json_string(rs->prob->id));
+		json_object_set_new(ev, "revision", json_integer(rs->prob->revision));
 		if (kind != RUN_COMPLEXITY) {
 			json_object_set_new(started, "mode", json_string(run_kind_names[kind]));
-			json_object_set_new(started, "problem", json_string(r->run_prob->id));
-			json_object_set_new(started, "revision",
-					    json_integer(r->run_prob->revision));
+			json_object_set_new(started, "problem", json_string(rs->prob->id));
+			json_object_set_new(started, "revision", json_integer(rs->prob->revision));
 			json_object_set_new(started, "total", json_integer((json_int_t)total));
 		}
 	}
@@ -756,6 +770,14 @@ static void on_run(struct conn *c, json_t *msg, enum run_kind kind)
 		json_object_set(started, "id", id);
 	room__send(r, kind == RUN_COMPLEXITY ? PROTO_COMPLEXITY_STARTED : PROTO_RUN_STARTED,
 		   started, NULL);
+	return;
+
+err_req:
+	free(text);
+err_text:
+	free(rs);
+err_run:
+	conn_send_error(c, id, e, message, 0);
 }
 
 /* ---- control messages ---------------------------------------------------- */
@@ -903,12 +925,9 @@ void room_on_json(struct conn *c, enum proto_msg m, json_t *msg, size_t len)
 void room__problem_free(struct room *r)
 {
 	bank_unref(r->prob);
-	bank_unref(r->run_prob);
-	json_decref(r->run_custom);
-	json_decref(r->run_summary);
-	judge_result_finish(&r->run_first);
-	free(r->run_code);
-	json_decref(r->run_held);
-	json_decref(r->run_held_result);
-	free(r->run_held_error);
+	r->prob = NULL;
+	if (r->run && r->srv->judge && r->run->id != r->run->hidden)
+		jclient_forget(r->srv->judge, r->run->id);
+	run_free(r->srv, r->run);
+	r->run = NULL;
 }

@@ -27,7 +27,6 @@
 #include <string.h>
 
 #include "auth.h"
-#include "jclient.h"
 #include "log.h"
 #include "presence.h"
 #include "room-internal.h"
@@ -182,11 +181,6 @@ static void room_free(struct room *r)
 	}
 	if (r->srv->presence)
 		presence_forget_room(r->srv->presence, r->id);
-	if (r->run_busy && r->srv->judge) {
-		jclient_forget(r->srv->judge, r->run_id);
-		if (r->run_hidden && r->run_hidden != r->run_id)
-			jclient_forget(r->srv->judge, r->run_hidden);
-	}
 	room__problem_free(r);
 	crdt_doc_destroy(r->doc);
 	free(r->owners);
@@ -255,7 +249,7 @@ static void idle_due(lws_sorted_usec_list_t *sul)
 	if (r->conns || r->srv->stopping)
 		return;
 	/* Not yet all in PostgreSQL: look again a little later. */
-	if (r->dirty || r->saving || r->run_busy || r->prob_loading || r->acks ||
+	if (r->dirty || r->saving || r->run || r->prob_loading || r->acks ||
 	    (r->tl && r->srv->timeline && timeline_room_release(r->tl))) {
 		if (r->dirty)
 			room_save(r);
@@ -997,25 +991,44 @@ out:
 	crdt_buf_finish(&buf);
 }
 
+/*
+ * A join waiting for its room (room_get): what it asked for, until
+ * join_room() has the room.  Apart from struct conn because a connection
+ * needs it only while it joins.  Owned by its connection (c->join) from
+ * room_on_join() on; freed by join_room() or room_leave().
+ */
+struct join_wait {
+	struct crdt_version have;
+	json_t *id;
+	int64_t epoch; /* of the join's token */
+};
+
+static void join_wait_free(struct join_wait *j)
+{
+	if (!j)
+		return;
+	crdt_version_finish(&j->have);
+	json_decref(j->id);
+	free(j);
+}
+
 /* The room of a join is in memory now (or is not to be had). */
 static void join_room(void *ud, struct room *r, int status)
 {
 	struct conn *c = ud;
-	json_t *id = c->join_id;
+	struct join_wait *j = c->join;
 
-	c->joining = false;
-	c->join_id = NULL;
-	if (!r || room_closed(r) || c->join_epoch < room_token_epoch(r)) {
+	c->join = NULL;
+	if (!r || room_closed(r) || j->epoch < room_token_epoch(r)) {
 		conn_close(c, status == 503 ? PROTO_CLOSE_GOING_AWAY : PROTO_CLOSE_POLICY,
 			   !r ? (status == 503 ? "database unavailable" : "no such room")
 			   : room_closed(r) ? "room closed"
 					    : "token revoked");
 		c->seat = SEAT_NONE;
 	} else {
-		room_join(r, c, c->name, &c->join_have, id);
+		room_join(r, c, c->name, &j->have, j->id);
 	}
-	crdt_version_finish(&c->join_have);
-	json_decref(id);
+	join_wait_free(j);
 }
 
 void room_on_join(struct conn *c, json_t *msg)
@@ -1024,9 +1037,10 @@ void room_on_join(struct conn *c, json_t *msg)
 	const char *room_id = json_string_value(json_object_get(msg, "room"));
 	const char *token = json_string_value(json_object_get(msg, "token"));
 	struct auth_claims claims;
+	struct join_wait *j;
 	int rc;
 
-	if (c->joining)
+	if (c->join)
 		return; /* one join at a time; the first is being served */
 	if (!room_id || !token) {
 		conn_close(c, PROTO_CLOSE_POLICY, "join needs room and token");
@@ -1048,23 +1062,31 @@ void room_on_join(struct conn *c, json_t *msg)
 		conn_close(c, PROTO_CLOSE_POLICY, "unknown seat");
 		return;
 	}
-	crdt_version_init(&c->join_have, NULL);
-	if (proto_parse_version(json_object_get(msg, "version"), &c->join_have)) {
-		crdt_version_finish(&c->join_have);
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		goto err_wait;
+	crdt_version_init(&j->have, NULL);
+	if (proto_parse_version(json_object_get(msg, "version"), &j->have)) {
+		join_wait_free(j);
 		conn_send_error(c, json_object_get(msg, "id"), PERR_BAD_REQUEST,
 				"version must be an object of agent ids to counts", 0);
 		c->seat = SEAT_NONE;
 		return;
 	}
 	snprintf(c->name, sizeof(c->name), "%s", claims.name);
-	c->join_epoch = claims.epoch;
-	c->join_id = json_incref(json_object_get(msg, "id"));
-	c->joining = true;
+	j->epoch = claims.epoch;
+	j->id = json_incref(json_object_get(msg, "id"));
+	c->join = j;
 	lws_sul_cancel(&c->join_sul);
-	if (room_get(srv, room_id, join_room, c)) {
-		c->joining = false;
-		conn_close(c, PROTO_CLOSE_GOING_AWAY, "out of memory");
-	}
+	if (room_get(srv, room_id, join_room, c))
+		goto err_get;
+	return;
+
+err_get:
+	c->join = NULL;
+	join_wait_free(j);
+err_wait:
+	conn_close(c, PROTO_CLOSE_GOING_AWAY, "out of memory");
 }
 
 void room_leave(struct conn *c)
@@ -1072,11 +1094,10 @@ void room_leave(struct conn *c)
 	struct room *r = c->room;
 	int k = room__seat_index(c->seat);
 
-	if (c->joining) { /* its room is still loading: forget the join */
+	if (c->join) { /* its room is still loading: forget the join */
 		room_get_cancel(c);
-		crdt_version_finish(&c->join_have);
-		json_decref(c->join_id);
-		c->joining = false;
+		join_wait_free(c->join);
+		c->join = NULL;
 	}
 	if (!r)
 		return;

@@ -72,7 +72,7 @@ static void on_text(struct conn *c, const unsigned char *data, size_t len, bool 
 	int m;
 
 	if (proto_parse_text((const char *)data, len, &msg, &m, &why)) {
-		if (!c->room && !c->joining) {
+		if (!c->room && !c->join) {
 			conn_close(c, PROTO_CLOSE_POLICY, "first frame must be a join");
 			return;
 		}
@@ -82,7 +82,7 @@ static void on_text(struct conn *c, const unsigned char *data, size_t len, bool 
 	if (!c->room) {
 		if (m == PROTO_JOIN)
 			room_on_join(c, msg);
-		else if (!c->joining)
+		else if (!c->join)
 			conn_close(c, PROTO_CLOSE_POLICY, "first frame must be a join");
 	} else if (m < 0) {
 		conn_send_error(c, json_object_get(msg, "id"), PERR_UNKNOWN_TYPE, NULL, 0);
@@ -114,7 +114,7 @@ void ws__on_message(struct conn *c, const unsigned char *data, size_t len, bool 
 	}
 	if (binary) {
 		if (!c->room) {
-			if (!c->joining)
+			if (!c->join)
 				conn_close(c, PROTO_CLOSE_POLICY, "join first");
 			return;
 		}

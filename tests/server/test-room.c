@@ -10,21 +10,31 @@
  * candidate gets the interviewer's waiting edit, the interviewer its
  * ack), the per-connection budget, the awareness cap and the pacing of
  * awareness per sender (defect 3),
- * notes (back to their sender, never to a candidate), and notes and
+ * notes (back to their sender, never to a candidate), notes and
  * events refused with overloaded while the timeline's backlog is full (a
- * timeline with no Redis and no PostgreSQL and a backlog of a few events).
+ * timeline with no Redis and no PostgreSQL and a backlog of a few events),
+ * a run's state, which exists only while the run is in flight, against a
+ * judge client whose supervisor end this test plays, and a join's, which
+ * exists only while the join waits, with its allocations failing.
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <uv.h>
 
+#include "auth.h"
 #include "check.h"
 #include "conn.h"
 #include "crdt.h"
+#include "jclient.h"
+#include "jproto.h"
+#include "oom.h"
 #include "room.h"
 #include "server.h"
 #include "timeline.h"
@@ -414,6 +424,173 @@ static void test_overloaded(void)
 	srv.timeline = NULL;
 }
 
+/*
+ * The judge's supervisor, played by the test on its end (fd) of the judge
+ * client's socketpair: run (the judge's run id) ends with verdict OK.
+ */
+static void judge_says_ok(int fd, uint64_t run)
+{
+	size_t n = 0;
+	char *f = jproto_frame(
+		JPROTO_OP_RESULT,
+		json_pack("{s:I, s:{s:s}}", "id", (json_int_t)run, "result", "verdict", "OK"), &n);
+	size_t off = 0;
+
+	REQUIRE(f, "jproto_frame");
+	while (off < n) {
+		ssize_t w = write(fd, f + off, n - off);
+
+		REQUIRE(w > 0 || errno == EINTR, "write to the judge client: %s", strerror(errno));
+		off += w > 0 ? (size_t)w : 0;
+	}
+	free(f);
+}
+
+/* The run number of the last run.started c was sent (0: none). */
+static uint64_t last_run_started(const struct conn *c)
+{
+	const char *t = last_text(c, "\"run.started\"");
+	json_t *m = t ? json_loads(t, 0, NULL) : NULL;
+	uint64_t run = (uint64_t)json_integer_value(json_object_get(m, "run"));
+
+	json_decref(m);
+	return run;
+}
+
+/*
+ * Runs the loop until c has been sent n run.result messages, or 5 s pass
+ * (a bound that fails the test, never a wait it relies on); the flush is
+ * held off as in run_until_awareness.
+ */
+static bool run_until_results(const struct conn *c, int n)
+{
+	uint64_t end = uv_now(&loop) + 5000;
+
+	uv_prepare_stop(&srv.flush);
+	while (count_text(c, "\"run.result\"") < n && uv_now(&loop) < end)
+		uv_run(&loop, UV_RUN_ONCE);
+	uv_prepare_start(&srv.flush, srv.flush.prepare_cb);
+	return count_text(c, "\"run.result\"") >= n;
+}
+
+/*
+ * A run's state (struct room_run) is allocated when a run starts and freed
+ * when it ends (issue 14: an idle room holds none of it).  When it cannot
+ * be allocated, the request is answered as an internal error and the room
+ * is not left busy; each run's result frees it, so the next one starts; a
+ * run still in flight goes with its room (LeakSanitizer checks the frees).
+ */
+static void test_run_state(void)
+{
+	struct jclient_events ev;
+	struct jclient *jc;
+	struct room *r;
+	struct conn *cand;
+	int sv[2];
+
+	memset(&ev, 0, sizeof(ev));
+	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0, "socketpair");
+	REQUIRE(jclient_create(&loop, sv[0], &ev, &jc) == 0, "jclient_create");
+	srv.judge = jc;
+	r = room_create(&srv, "r-run", "");
+	REQUIRE(r, "room_create");
+	cand = join(r, SEAT_CANDIDATE, "Cam");
+
+	/*
+	 * The first allocation of a run request is its state's, the second the
+	 * copy of the code it runs (LeakSanitizer: the state goes with it).
+	 */
+	allocs_once = true;
+	for (int n = 0; n <= 1; n++) {
+		allocs_ok = n;
+		send_msg(cand, PROTO_RUN, "{\"t\":\"run\",\"id\":1}", 20);
+		allocs_ok = -1;
+		CHECK(allocs_failed == n + 1, "%ld allocations failed (want %d)", allocs_failed,
+		      n + 1);
+		CHECK(count_text(cand, "\"code\":\"internal\"") == n + 1,
+		      "the run is refused as an internal error (%d)",
+		      count_text(cand, "\"code\":\"internal\""));
+		CHECK(count_text(cand, "\"run.started\"") == 0, "and does not start");
+	}
+
+	for (int i = 1; i <= 2; i++) {
+		uint64_t run;
+
+		send_msg(cand, PROTO_RUN, "{\"t\":\"run\",\"id\":2}", 20);
+		CHECK(count_text(cand, "\"run.started\"") == i, "run %d starts (%d run.started)", i,
+		      count_text(cand, "\"run.started\""));
+		CHECK(count_text(cand, "run_in_progress") == 0, "the room is not left busy");
+		run = last_run_started(cand);
+		REQUIRE(run, "no run number");
+		judge_says_ok(sv[1], run);
+		CHECK(run_until_results(cand, i), "run %d's result arrives", i);
+	}
+	send_msg(cand, PROTO_RUN, "{\"t\":\"run\",\"id\":3}", 20);
+	CHECK(count_text(cand, "\"run.started\"") == 3, "a third run starts");
+	send_msg(cand, PROTO_RUN, "{\"t\":\"run\",\"id\":4}", 20);
+	CHECK(count_text(cand, "run_in_progress") == 1, "a fourth waits for it");
+
+	/* The third is still in flight: it goes with its room. */
+	leave(cand);
+	room_discard(r);
+	srv.judge = NULL;
+	jclient_destroy(jc);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	close(sv[1]);
+}
+
+/*
+ * A join whose room is in memory, with each of its allocations failing in
+ * turn (the token check, the join's waiting state, the room's answer):
+ * the connection is joined, or closed or answered, never left with a join
+ * waiting (c->join) for a room that will not answer; LeakSanitizer checks
+ * that the waiting state goes with each.  Then one that joins.
+ */
+static void test_join_nomem(void)
+{
+	struct room *r = room_create(&srv, "r-join", "");
+	struct auth_claims cl;
+	char *token = NULL, text[1024];
+	json_t *m;
+	long n;
+
+	REQUIRE(r, "room_create");
+	memset(&cl, 0, sizeof(cl));
+	snprintf(cl.room, sizeof(cl.room), "r-join");
+	snprintf(cl.name, sizeof(cl.name), "Cam");
+	cl.role = AUTH_ROLE_CANDIDATE;
+	cl.exp = (int64_t)(server_now_ms() / 1000) + 3600;
+	REQUIRE(auth_token_make(srv.secret, &cl, (int64_t)(server_now_ms() / 1000), &token) == 0,
+		"auth_token_make");
+	snprintf(text, sizeof(text),
+		 "{\"t\":\"join\",\"room\":\"r-join\",\"token\":\"%s\",\"version\":{}}", token);
+	free(token);
+	m = msg(text);
+	allocs_once = true;
+	for (n = 0;; n++) {
+		struct conn *c = conn_create(&srv, NULL);
+		long failed = allocs_failed;
+		bool joined;
+
+		REQUIRE(c, "conn_create");
+		allocs_ok = n;
+		room_on_join(c, m);
+		allocs_ok = -1;
+		joined = c->room == r;
+		CHECK(!c->join, "allocation %ld failing: the join does not wait", n);
+		CHECK(joined || c->close_code || count_text(c, "\"error\"") == 1,
+		      "allocation %ld failing: neither joined nor closed nor answered", n);
+		leave(c);
+		if (allocs_failed == failed) {
+			CHECK(joined && n > 2,
+			      "with nothing failing it joins (after %ld allocations)", n);
+			break;
+		}
+	}
+	json_decref(m);
+	room_discard(r);
+}
+
 int main(void)
 {
 
@@ -435,6 +612,8 @@ int main(void)
 	test_recorded_budget();
 	test_awareness_paced();
 	test_overloaded();
+	test_run_state();
+	test_join_nomem();
 	rooms_free(&srv);
 	uv_close((uv_handle_t *)&srv.flush, NULL);
 	uv_close((uv_handle_t *)&srv.ack_timer, NULL);

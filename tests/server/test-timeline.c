@@ -46,6 +46,7 @@
 #include "db.h"
 #include "log.h"
 #include "migrate.h"
+#include "oom.h"
 #include "services.h"
 #include "timeline.h"
 
@@ -230,48 +231,6 @@ static uint64_t durable_of(const char *room)
 
 static size_t queue_max; /* 0: the default */
 static unsigned load_wait_ms = 10000;
-
-/*
- * Out of memory on demand: this program's own code (timeline.c, the CRDT)
- * allocates through these wrappers (-Wl,--wrap in meson.build); the shared
- * libraries (hiredis, libpq, jansson) do not.
- */
-static long allocs_ok = -1; /* allocations that may still succeed; -1: all */
-static long allocs_failed;
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-
-static bool alloc_fails(void)
-{
-	if (allocs_ok < 0)
-		return false;
-	if (allocs_ok == 0) {
-		allocs_failed++;
-		return true;
-	}
-	allocs_ok--;
-	return false;
-}
-
-void *__wrap_malloc(size_t n)
-{
-	return alloc_fails() ? NULL : __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-	return alloc_fails() ? NULL : __real_calloc(n, size);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-	return alloc_fails() ? NULL : __real_realloc(p, n);
-}
 
 /* Events' times when set (fake_start), else the wall clock. */
 static int64_t fake_ms;
