@@ -5,9 +5,10 @@
 // exactly as the view plugin drives them (Binding.local for each
 // transaction, Binding.remote for each update).
 import { history, undo } from '@codemirror/commands';
-import { EditorSelection, EditorState, type Transaction, type TransactionSpec } from '@codemirror/state';
+import { ChangeSet, EditorSelection, EditorState, Transaction, type TransactionSpec } from '@codemirror/state';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Binding, crdtLines } from '../src/lib/binding';
+import { Binding, crdtLines, keepSpans, localEdits } from '../src/lib/binding';
+import { coalesce, MERGE_OVER } from '../src/lib/coalesce';
 import type { Doc, TandemCrdt } from '../src/lib/crdt';
 import { crdt, rng, SEED } from './helpers';
 
@@ -27,7 +28,7 @@ class Editor {
 		this.doc = snapshot ? C.loadDoc(snapshot, agent) : new C.Doc(agent);
 		if (!snapshot && text) this.doc.insert(0, text);
 		this.binding = new Binding(this.doc, (u) => this.out.push(u));
-		this.state = EditorState.create({ doc: this.doc.text(), extensions: [history(), crdtLines] });
+		this.state = EditorState.create({ doc: this.doc.text(), extensions: [history(), crdtLines, localEdits] });
 	}
 	dispatch(spec: TransactionSpec | Transaction): void {
 		const tr = 'startState' in spec ? spec : this.state.update(spec);
@@ -230,5 +231,107 @@ describe('line breaks as the CRDT has them', () => {
 		expect(a.doc.text()).toBe(a.text);
 		a.doc.free();
 		b.doc.free();
+	});
+});
+
+describe('a large remote update, coalesced outside the view', () => {
+	// A reconnect's catch-up: a peer's 1,000 scattered edits reach an editor
+	// that has its own edits (in its undo history) all over the text and
+	// its cursor far below the drawn lines.  Given to CodeMirror with the
+	// changes outside the kept spans merged, it must end exactly as the
+	// change-by-change transaction does: the text, the cursor, and every
+	// undo after it.
+	it('keeps the text, the cursor and undo as the exact transaction does', () => {
+		const r = rng(SEED ^ 0x5eed);
+		const lines: string[] = [];
+		for (let i = 0; i < 600; i++) lines.push(`def f${i}(x):\n    return x * ${i}  # 世界 😀\n`);
+		const a = new Editor(1, lines.join(''));
+		const v0 = a.doc.version();
+		const snap = a.doc.encodeDoc();
+		const b = new Editor(2, '', snap);
+		const exact = new Editor(2, '', snap);
+		// The same ten local edits in both, each its own undo event, spread
+		// over the whole text.
+		for (let i = 0; i < 10; i++) {
+			const at = Math.floor(((i + 0.5) / 10) * b.text.length);
+			const line = b.state.doc.lineAt(at);
+			const spec: TransactionSpec =
+				i % 3 === 2
+					? { changes: { from: line.from, to: line.from + 4 } }
+					: { changes: { from: line.to, insert: ` # b${i}` } };
+			for (const e of [b, exact])
+				e.dispatch({
+					...spec,
+					annotations: [Transaction.time.of(1000 * i), Transaction.userEvent.of('input')],
+				});
+		}
+		const cursor = EditorSelection.single(Math.floor(b.text.length * 0.7) + 3);
+		b.dispatch({ selection: cursor });
+		exact.dispatch({ selection: cursor });
+		// The peer: 1,000 one-character edits at random places.
+		for (let i = 0; i < 1000; i++) {
+			const t = a.text;
+			const at = pos(r, t);
+			if (i % 4 === 3 && at < t.length && !/[\ud800-\udfff]/.test(t[at]!))
+				a.dispatch({ changes: { from: at, to: at + 1 } });
+			else a.dispatch({ changes: { from: at, insert: 'x' } });
+		}
+		const update = a.doc.encodeSince(v0);
+		const spec = b.binding.remote(update, () => keepSpans(b.state, { from: 0, to: 3000 }))!;
+		const specExact = exact.binding.remote(update)!;
+		const n = (s: TransactionSpec): number => (Array.isArray(s.changes) ? s.changes.length : 1);
+		expect(n(specExact)).toBeGreaterThan(900);
+		expect(n(spec)).toBeLessThan(n(specExact) / 4);
+		b.dispatch(spec);
+		exact.dispatch(specExact);
+		expect(b.text).toBe(exact.text);
+		expect(b.text).toBe(b.doc.text());
+		expect(b.state.selection.eq(exact.state.selection)).toBe(true);
+		// Every undo, one at a time, does the same in both.
+		for (let i = 0; i < 10; i++) {
+			expect(undo({ state: b.state, dispatch: (tr) => b.dispatch(tr) })).toBe(true);
+			undo({ state: exact.state, dispatch: (tr) => exact.dispatch(tr) });
+			expect(b.text).toBe(exact.text);
+			expect(b.state.selection.eq(exact.state.selection)).toBe(true);
+		}
+		expect(undo({ state: b.state, dispatch: () => {} })).toBe(false);
+		for (const e of [a, b, exact]) e.doc.free();
+	});
+
+	it('coalesce: the same text, and positions in kept spans map as through each change', () => {
+		const r = rng(SEED ^ 0xc0a1);
+		for (let round = 0; round < 50; round++) {
+			const len = 2000;
+			const old = Array.from({ length: len }, (_, i) => String.fromCharCode(97 + (i % 26))).join('');
+			const specs: Array<{ from: number; to: number; insert: string }> = [];
+			for (let p = r.int(20); p < len; p += 1 + r.int(40)) {
+				const to = Math.min(len, p + r.int(3));
+				specs.push({ from: p, to, insert: r.next() < 0.5 ? 'XY'.slice(0, r.int(3)) : '' });
+				p = to;
+			}
+			const exact = ChangeSet.of(specs, len);
+			const pieces: Array<{ from: number; to: number; fromB: number; toB: number; insert: string }> = [];
+			exact.iterChanges((from, to, fromB, toB, ins) =>
+				pieces.push({ from, to, fromB, toB, insert: ins.toString() }),
+			);
+			const keep = Array.from({ length: r.int(4) }, () => {
+				const from = r.int(len);
+				return { from, to: Math.min(len, from + r.int(100)) };
+			});
+			const after = exact.apply(EditorState.create({ doc: old }).doc).toString();
+			const merged = ChangeSet.of(
+				coalesce(pieces, keep, (x, y) => after.slice(x, y)),
+				len,
+			);
+			expect(merged.apply(EditorState.create({ doc: old }).doc).toString()).toBe(after);
+			for (const k of keep)
+				for (let p = k.from; p <= k.to; p++) {
+					expect(merged.mapPos(p, -1)).toBe(exact.mapPos(p, -1));
+					expect(merged.mapPos(p, 1)).toBe(exact.mapPos(p, 1));
+				}
+			let count = 0;
+			merged.iterChanges(() => count++);
+			if (keep.length === 0 && pieces.length > MERGE_OVER) expect(count).toBe(1);
+		}
 	});
 });

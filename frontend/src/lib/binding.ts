@@ -5,14 +5,25 @@
 // send.  A remote update becomes one CodeMirror transaction built from the
 // CRDT's change list, annotated `remote` (so it is not sent back) and kept
 // out of the undo history (so undo undoes only this editor's own edits; the
-// history maps its stored edits through remote ones).
+// history maps its stored edits through remote ones).  A large one (a
+// reconnect's catch-up) has its changes far from the drawn lines, the
+// cursor and the local edits the history holds merged into one per stretch
+// (coalesce.ts), since CodeMirror's cost grows with the number of changes.
 //
 // The invariant: the editor's text equals doc.text() between transactions.
 // Local transactions are copied into the CRDT synchronously while
 // CodeMirror dispatches them, and a remote update is turned into a
 // transaction against exactly the text it was computed from.
-import { Annotation, EditorState, type Extension, Transaction, type TransactionSpec } from '@codemirror/state';
+import {
+	Annotation,
+	EditorState,
+	type Extension,
+	StateField,
+	Transaction,
+	type TransactionSpec,
+} from '@codemirror/state';
 import { EditorView, ViewPlugin, type ViewUpdate } from '@codemirror/view';
+import { coalesce, MERGE_OVER, type Span } from './coalesce';
 import type { Doc, Update } from './crdt';
 
 /** Marks a transaction that came from the CRDT (a peer's edit). */
@@ -60,16 +71,92 @@ export class Binding {
 
 	/**
 	 * Merges a remote update and returns the transaction that shows it, or
-	 * null when nothing visible changed.
+	 * null when nothing visible changed.  With `keep` (giving keepSpans:
+	 * what the view draws, the selection, the recent local edits; asked
+	 * only when the update has many changes), many changes
+	 * elsewhere are given as one replacement per stretch between those
+	 * spans (coalesce.ts): a reconnect's catch-up of 1,000 scattered edits
+	 * is then a few dozen changes for CodeMirror instead of 1,000.
 	 */
-	remote(update: Uint8Array): TransactionSpec | null {
+	remote(update: Uint8Array, keep?: () => readonly Span[]): TransactionSpec | null {
 		const { changes } = this.doc.applyUpdate(update);
 		if (changes.length === 0) return null;
+		let spec: Array<{ from: number; to: number; insert: string }>;
+		if (keep && changes.length > MERGE_OVER) {
+			let delta = 0;
+			const pieces = changes.map((c) => {
+				const fromB = c.from + delta;
+				delta += c.insert.length - (c.to - c.from);
+				return { from: c.from, to: c.to, insert: c.insert, fromB, toB: fromB + c.insert.length };
+			});
+			let text: string | null = null;
+			spec = coalesce(pieces, keep(), (a, b) => (text ??= this.doc.text()).slice(a, b)).map((c) => ({
+				from: c.from,
+				to: c.to,
+				insert: c.insert,
+			}));
+		} else spec = changes.map((c) => ({ from: c.from, to: c.to, insert: c.insert }));
 		return {
-			changes: changes.map((c) => ({ from: c.from, to: c.to, insert: c.insert })),
+			changes: spec,
 			annotations: [remote.of(true), Transaction.addToHistory.of(false)],
 		};
 	}
+}
+
+/** How many spans localEdits remembers: more than the undo history's 100 events hold (typed runs are joined). */
+const LOCAL_SPANS = 512;
+
+/** Appends span [lo, hi] to spans, joining the last one when they touch. */
+function add(spans: number[], lo: number, hi: number): void {
+	const n = spans.length;
+	if (n > 0 && lo <= spans[n - 1]! && hi >= spans[n - 2]!) {
+		spans[n - 2] = Math.min(spans[n - 2]!, lo);
+		spans[n - 1] = Math.max(spans[n - 1]!, hi);
+	} else spans.push(lo, hi);
+}
+
+/**
+ * Where this editor's recent local edits are in the current text, as
+ * [from, to] pairs (flat), the oldest first: the undo history holds these
+ * edits and maps them through every remote change, so a remote update must
+ * not merge changes across them (a merged replacement would swallow an
+ * edit, and its undo would go to the replacement's edge).  An edit touching
+ * the last one joins it, so a typed run is one span.
+ */
+export const localEdits = StateField.define<readonly number[]>({
+	create: () => [],
+	update(spans, tr) {
+		if (!tr.docChanged) return spans;
+		const out: number[] = [];
+		for (let i = 0; i < spans.length; i += 2)
+			out.push(tr.changes.mapPos(spans[i]!, -1), tr.changes.mapPos(spans[i + 1]!, 1));
+		if (tr.annotation(remote)) return out;
+		// Where the cursor was before the edit (an undo puts it back there),
+		// then the edit.
+		const sel = tr.startState.selection.main;
+		add(out, tr.changes.mapPos(sel.from, -1), tr.changes.mapPos(sel.to, 1));
+		let lo = Infinity;
+		let hi = -1;
+		tr.changes.iterChangedRanges((_fa, _ta, fromB, toB) => {
+			lo = Math.min(lo, fromB);
+			hi = Math.max(hi, toB);
+		});
+		add(out, lo, hi);
+		return out.length > 2 * LOCAL_SPANS ? out.slice(out.length - 2 * LOCAL_SPANS) : out;
+	},
+});
+
+/**
+ * The spans of state's text whose remote changes must reach CodeMirror
+ * exactly: the drawn range, every selection range, the recent local edits
+ * (when the state has localEdits).
+ */
+export function keepSpans(state: EditorState, drawn: Span): Span[] {
+	const out: Span[] = [{ from: drawn.from, to: drawn.to }];
+	for (const r of state.selection.ranges) out.push({ from: r.from, to: r.to });
+	const edits = state.field(localEdits, false) ?? [];
+	for (let i = 0; i < edits.length; i += 2) out.push({ from: edits[i]!, to: edits[i + 1]! });
+	return out;
 }
 
 /**
@@ -79,16 +166,19 @@ export class Binding {
  * CRDT's text rather than left disagreeing with it.
  */
 export function crdtSync(binding: Binding): Extension {
-	return ViewPlugin.define((view) => ({
-		update(u: ViewUpdate) {
-			try {
-				for (const tr of u.transactions) binding.local(tr);
-			} catch (e) {
-				console.warn('tandem: the CRDT refused an edit; reloading the text from it', e);
-				setTimeout(() => resync(view, binding.doc));
-			}
-		},
-	}));
+	return [
+		localEdits,
+		ViewPlugin.define((view) => ({
+			update(u: ViewUpdate) {
+				try {
+					for (const tr of u.transactions) binding.local(tr);
+				} catch (e) {
+					console.warn('tandem: the CRDT refused an edit; reloading the text from it', e);
+					setTimeout(() => resync(view, binding.doc));
+				}
+			},
+		})),
+	];
 }
 
 /** Replaces the editor's text with the CRDT's (a remote, non-undoable change). */
@@ -101,7 +191,7 @@ export function resync(view: EditorView, doc: Doc): void {
 
 /** Applies a remote update to a view; returns whether the text changed. */
 export function applyRemote(view: EditorView, binding: Binding, update: Uint8Array): boolean {
-	const spec = binding.remote(update);
+	const spec = binding.remote(update, () => keepSpans(view.state, view.viewport));
 	if (!spec) return false;
 	view.dispatch(spec);
 	return true;

@@ -26,6 +26,7 @@ import {
 } from '@codemirror/state';
 import { Decoration, type DecorationSet, EditorView, ViewPlugin, type ViewUpdate } from '@codemirror/view';
 import { highlightTree } from '@lezer/highlight';
+import { coalesce } from '../lib/coalesce';
 import { LINE_SEPARATOR, type Replay } from './timeline';
 
 /** Sets the edit whose text the view shows (-1: before the first). */
@@ -63,34 +64,11 @@ export function seekTo(
 	const change = replay.changeBetween(from, k);
 	if (!change || change.length !== state.doc.length)
 		return { changes: diff(state.doc.toString(), replay.textOf(k)), effects };
-	const above: Piece[] = [];
-	const inside: Piece[] = [];
-	const below: Piece[] = [];
-	change.iterChanges((from, to, fromB, toB, insert) => {
-		(to < keep.from ? above : from > keep.to ? below : inside).push({ from, to, fromB, toB, insert });
-	});
-	if (above.length <= MERGE_OVER && below.length <= MERGE_OVER) return { changes: change, effects };
+	const pieces: Array<{ from: number; to: number; fromB: number; toB: number; insert: Text }> = [];
+	change.iterChanges((from, to, fromB, toB, insert) => pieces.push({ from, to, fromB, toB, insert }));
 	let text: string | null = null;
-	const merged = (side: Piece[]): ChangeSpec[] => {
-		if (side.length <= MERGE_OVER) return side;
-		text ??= replay.textOf(k);
-		const first = side[0]!;
-		const last = side[side.length - 1]!;
-		return [{ from: first.from, to: last.to, insert: text.slice(first.fromB, last.toB) }];
-	};
-	return { changes: [...merged(above), ...inside, ...merged(below)], effects };
-}
-
-/** More changes than this on one side of the viewport are given as one. */
-const MERGE_OVER = 8;
-
-/** One change of a composed set: [from, to) of the old text, [fromB, toB) of the new. */
-interface Piece {
-	from: number;
-	to: number;
-	fromB: number;
-	toB: number;
-	insert: Text;
+	const changes = coalesce(pieces, [keep], (a, b) => (text ??= replay.textOf(k)).slice(a, b));
+	return { changes: changes.length === pieces.length ? change : changes, effects };
 }
 
 /** One change turning a into b: the span between their common prefix and suffix. */
