@@ -210,7 +210,7 @@ void conn_close(struct conn *c, int code, const char *reason)
 	if (c->close_code)
 		return;
 	c->close_code = code;
-	c->close_reason = reason ? reason : "";
+	snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason ? reason : "");
 	want_writeable(c);
 }
 
@@ -699,7 +699,6 @@ void conn_destroy(struct conn *c)
 	crdt_version_finish(&c->ack);
 	crdt_version_finish(&c->delivered);
 	free(c->rx);
-	free(c->name);
 	c->srv->conns_open--;
 	free(c);
 }

@@ -35,7 +35,7 @@ struct owner {
 /* Presence of one editing seat. */
 struct member {
 	enum pstate state;
-	char *name; /* the seat's person (owned); NULL until known: member_name() */
+	char name[132];
 	uint64_t since_ms;
 	struct room *room;
 	int idx;
