@@ -70,9 +70,10 @@ struct room_run {
 	size_t n;	/* problem tests in the run: samples, or all */
 	/*
 	 * A Submit runs in two sandboxes at once: the samples, whose output
-	 * and errors are shown, and the hidden tests, whose are not.  Code running beside the
-	 * samples can read everything its process was given (the harness's request, through the
-	 * stack or the garbage collector) and print it as a sample's output: so hidden arguments
+	 * and errors are shown, and the hidden tests, whose are not.  Code
+	 * running beside the samples can read everything its process was
+	 * given (the harness's request, through the stack or the garbage
+	 * collector) and print it as a sample's output: so hidden arguments
 	 * never share a process with anything shown.
 	 */
 	size_t from, to;	   /* problem tests of the sandbox in flight */

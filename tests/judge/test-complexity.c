@@ -116,8 +116,8 @@ int main(int argc, char **argv)
 	static const struct {
 		const char *problem, *file, *cls;
 		uint32_t max_n;
-		bool near; /* the neighbouring class, or the right one as the alternative, will do
-			    */
+		/* the neighbouring class, or the right one as the alternative, will do */
+		bool near;
 	} refs[] = {
 		{ "growth", "classes/o1.py", "O(1)", 0, false },
 		{ "growth", "classes/logn.py", "O(log n)", 0, false },
