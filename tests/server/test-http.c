@@ -77,6 +77,16 @@ static const char *room_tokens(json_t *created, char **iv, char **cand, char **o
 	return id;
 }
 
+/* GET path with auth answers 200 and says the room is closed. */
+static void check_reads_closed(const char *path, const char *auth, const char *who)
+{
+	json_t *room = NULL;
+
+	CHECK(call("GET", path, auth, NULL, &room) == 200, "%s reads a closed room", who);
+	CHECK(json_is_true(json_object_get(room, "closed")), "%s: it says closed", who);
+	json_decref(room);
+}
+
 static void test_parse_time(void)
 {
 	static const struct {
@@ -154,14 +164,7 @@ static void test_rooms(void)
 	CHECK(call("POST", close_path, iv, NULL, NULL) == 200, "closing again is answered 200");
 	CHECK(call("GET", path, cand, NULL, NULL) == 401, "the candidate after the close");
 	CHECK(call("POST", close_path, cand, NULL, NULL) == 401, "the candidate closing again");
-	{
-		json_t *room = NULL;
-
-		CHECK(call("GET", path, obs, NULL, &room) == 200,
-		      "an observer reads a closed room");
-		CHECK(json_is_true(json_object_get(room, "closed")), "it says closed");
-		json_decref(room);
-	}
+	check_reads_closed(path, obs, "an observer");
 	CHECK(call("GET", "/api/rooms/no-such-room", iv, NULL, NULL) == 401,
 	      "a token of another room");
 	free(admin);
@@ -191,8 +194,7 @@ static void test_admin_in_rooms(void)
 	snprintf(close_path, sizeof(close_path), "/api/rooms/%s/close", id);
 	snprintf(probs, sizeof(probs), "/api/rooms/%s/problems", id);
 
-	/* The picker's list: the interviewer's token or the admin key; the bank needs PostgreSQL.
-	 */
+	/* The picker's list: the interviewer's token or the admin key (the bank: PostgreSQL). */
 	CHECK(call("GET", probs, cand, NULL, NULL) == 403, "the candidate lists problems");
 	CHECK(call("GET", probs, obs, NULL, NULL) == 403, "an observer lists problems");
 	CHECK(call("POST", probs, iv, NULL, NULL) == 405, "POST .../problems");
@@ -209,14 +211,7 @@ static void test_admin_in_rooms(void)
 	CHECK(call("POST", close_path, admin, NULL, NULL) == 200, "the admin key closes");
 	CHECK(room_closed(room_find(&srv, id)), "closed in memory");
 	CHECK(call("POST", close_path, admin, NULL, NULL) == 200, "and again: 200");
-	{
-		json_t *room = NULL;
-
-		CHECK(call("GET", path, admin, NULL, &room) == 200,
-		      "the admin reads a closed room");
-		CHECK(json_is_true(json_object_get(room, "closed")), "it says closed");
-		json_decref(room);
-	}
+	check_reads_closed(path, admin, "the admin key");
 	CHECK(call("GET", path, cand, NULL, NULL) == 401, "the candidate after the close");
 	free(admin);
 	free(iv);
