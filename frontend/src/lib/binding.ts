@@ -29,7 +29,6 @@ import type { Doc, Update } from './crdt';
 /** Marks a transaction that came from the CRDT (a peer's edit). */
 export const remote = Annotation.define<boolean>();
 
-/** The core of the binding, free of the DOM so tests can drive it with EditorState. */
 /**
  * Lines as the CRDT has them: a line ends at "\n" only.  CodeMirror's
  * default also breaks at "\r\n" and "\r", counting "\r\n" as one
@@ -43,6 +42,7 @@ export const crdtLines: Extension = [
 	EditorView.clipboardInputFilter.of((text) => text.replace(/\r\n?/g, '\n')),
 ];
 
+/** The core of the binding, free of the DOM so tests can drive it with EditorState. */
 export class Binding {
 	constructor(
 		readonly doc: Doc,
