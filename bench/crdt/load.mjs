@@ -26,6 +26,7 @@ import { gunzipSync } from 'node:zlib';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import dt from 'diamond-types-node';
+import { collect, median } from './timing.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -70,16 +71,10 @@ const cpuMs = () => {
 	const u = process.cpuUsage();
 	return (u.user + u.system) / 1000;
 };
-const median = (xs) => {
-	const s = [...xs].sort((a, b) => a - b);
-	const m = s.length >> 1;
-	return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-// The CPU and wall time of one call of fn, after a full GC (process.cpuUsage
-// has microsecond steps).
+// The CPU and wall time of one call of fn, after a full GC and its sweep
+// (collect; process.cpuUsage has microsecond steps).
 const timed = async (cpu, wall, fn) => {
-	globalThis.gc();
-	await settle();
+	await collect();
 	const c0 = cpuMs();
 	const t0 = performance.now();
 	fn();
@@ -87,9 +82,6 @@ const timed = async (cpu, wall, fn) => {
 	cpu.push(cpuMs() - c0);
 };
 
-// A full GC leaves sweeping and freeing to helper threads, whose CPU time
-// process.cpuUsage counts: let them finish before the clock starts.
-const settle = () => new Promise((done) => setTimeout(done, 5));
 
 // The first load in a fresh process, n processes for each side, alternating.
 function coldLoads(snap, bytes, n) {

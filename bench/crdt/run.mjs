@@ -21,6 +21,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import os from 'node:os';
 import * as Y from 'yjs';
 import dt from 'diamond-types-node';
+import { collect, median } from './timing.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -96,11 +97,6 @@ const crdt = await TandemCrdt.load(readFileSync(wasmPath));
 
 // ---- helpers ------------------------------------------------------------------
 
-const median = (xs) => {
-	const s = [...xs].sort((a, b) => a - b);
-	const m = s.length >> 1;
-	return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 // Runs fn() up to n times (at least once, fewer when they add up to budgetMs)
 // and returns the median of the times fn reports (or takes).  Before them,
@@ -112,12 +108,6 @@ const median = (xs) => {
 // BENCHMARKS.md, issue 19).
 // Every library gets the same warm-up; a full GC (collect) precedes every run.
 // BENCH_DEBUG prints each run's wall time and the process's CPU time.
-// A full GC, and a pause for the helper threads that sweep and free after it
-// (on 2 cores they would otherwise share the timed run's).
-async function collect() {
-	globalThis.gc();
-	await new Promise((done) => setTimeout(done, 5));
-}
 
 async function timeRuns(n, budgetMs, fn) {
 	const w0 = performance.now();
