@@ -555,11 +555,17 @@ static int write_queue(struct conn *c)
 /*
  * Drops c without a closing handshake (its socket failed, or its peer is
  * gone).  Not from inside lws: lws closes the socket on its own turn.
+ * That turn must come: lws looks at its timers after its own socket events
+ * (on the foreign loop, an idle handle it starts from them), not after our
+ * heartbeat's timer or the flush, so on a server where no other socket
+ * stirs the dead connection stayed open (tests/server/test-conn.c).
+ * lws_cancel_service() wakes lws through its event pipe.
  */
 static void hang_up(struct conn *c)
 {
 	c->close_code = PROTO_CLOSE_GOING_AWAY;
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	lws_cancel_service(c->srv->ctx);
 }
 
 /* Before the loop sleeps: each listed connection's frames, in one write where they fit. */

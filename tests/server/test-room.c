@@ -37,6 +37,7 @@
 #include "oom.h"
 #include "room.h"
 #include "server.h"
+#include "testsrv.h"
 #include "timeline.h"
 #include "ws.h"
 
@@ -593,19 +594,7 @@ static void test_join_nomem(void)
 
 int main(void)
 {
-
-	uv_loop_init(&loop);
-	srv.loop = &loop;
-	srv.secret = "a test secret of enough length";
-	srv.lim.max_frame = 1 << 20;
-	srv.lim.max_doc = 1 << 20;
-	srv.lim.ops_per_s = 200;
-	srv.lim.runs_per_min = 10;
-	srv.lim.heartbeat_ms = 10000;
-	srv.lim.left_after_ms = 1000;
-	srv.lim.ack_delay_ms = 200;
-	srv.lim.send_queue_bytes = 4 << 20;
-	srv.judge_down = "no judge in this test";
+	testsrv_init(&srv, &loop);
 	REQUIRE(conn_start(&srv, &ws__conn_hooks) == 0, "conn_start");
 	test_join_and_release();
 	test_messages();
