@@ -555,8 +555,8 @@ static bool got_pings(struct client *cl)
 
 /*
  * The heartbeat (docs/protocol.md): a silent connection is pinged after
- * --heartbeat-ms; its pong keeps it (it is pinged again later, not hung
- * up); silence after a ping hangs it up.
+ * --heartbeat-ms (400 here: hung up after 1 s without an answer); its pong keeps it (it is pinged
+ * again later, not hung up); silence after a ping hangs it up.
  */
 static void test_heartbeat(void)
 {
@@ -611,19 +611,25 @@ int main(void)
 
 	signal(SIGPIPE, SIG_IGN);
 	testsrv_init(&srv, &loop);
-	/* Pings every 100 ms, acks after 50: the tests wait for both. */
-	srv.lim.heartbeat_ms = 100;
+	/*
+	 * Acks after 50 ms; the heartbeat's sweep every 50 ms (set at start
+	 * from 400 ms), but its pings only in test_heartbeat: a loaded machine
+	 * must not get a client that is slow to read hung up elsewhere.
+	 */
+	srv.lim.heartbeat_ms = 400;
 	srv.lim.ack_delay_ms = 50;
 	srv.lim.join_timeout_ms = 600000; /* the test's clients never join */
 	port = free_port();
 	REQUIRE(ws_start(&srv, "127.0.0.1", port, NULL) == 0, "listening on port %d", port);
 	srv.conn_hooks = hooks;
+	srv.lim.heartbeat_ms = 600000;
 
 	test_order();
 	test_acks();
 	test_slow_reader();
 	test_not_reading();
 	test_close();
+	srv.lim.heartbeat_ms = 400;
 	test_heartbeat();
 
 	ws_stop(&srv);
