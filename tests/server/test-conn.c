@@ -555,8 +555,8 @@ static bool got_pings(struct client *cl)
 
 /*
  * The heartbeat (docs/protocol.md): a silent connection is pinged after
- * --heartbeat-ms (400 here: hung up after 1 s without an answer); its pong keeps it (it is pinged
- * again later, not hung up); silence after a ping hangs it up.
+ * --heartbeat-ms (400 here); its pong keeps it (it is pinged again later,
+ * not hung up); silence after a ping hangs it up (at 2.5 times that).
  */
 static void test_heartbeat(void)
 {
