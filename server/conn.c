@@ -235,7 +235,6 @@ void conn_close(struct conn *c, int code, const char *reason)
  */
 #define BYTES_PER_S(lim) (16.0 * (double)(lim).max_frame)
 
-/*
 /* retry_ms passed: c is read again, its held frames first. */
 static void rx_resume(lws_sorted_usec_list_t *sul)
 {
