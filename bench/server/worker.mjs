@@ -349,7 +349,8 @@ class TandemClient {
 
 	// Sends the operations after `since` (after the last ack when resending).
 	flush() {
-		if (this.closed) return;
+		// A resend timer may fire after finish closed the client (doc freed).
+		if (this.closed || !this.doc) return;
 		if (this.resend) {
 			const entries = crdt
 				.versionEntries(this.doc.version())
