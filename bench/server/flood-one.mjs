@@ -10,7 +10,7 @@
 // Needs Redis and PostgreSQL (scripts/services start, TANDEM_REDIS_URL and
 // TANDEM_PG from scripts/services env), like tests/server/e2e, whose
 // harness it uses.  Run: TANDEM_BIN=build-loadbench/server/tandem node
-// bench/server/flood-one.mjs [--seconds 10]
+// bench/server/flood-one.mjs [--seconds 10] [--ops-per-s 200]
 import fs from 'node:fs';
 
 import { Tandem, requirements } from '../../tests/server/e2e/harness.mjs';
@@ -18,15 +18,17 @@ import { Tandem, requirements } from '../../tests/server/e2e/harness.mjs';
 await requirements();
 
 let seconds = 10;
+let opsPerS = 200; // --ops-per-s 100000: every frame is read (the cost of reading one)
 for (let i = 2; i < process.argv.length; i++)
 	if (process.argv[i] === '--seconds') seconds = Number(process.argv[++i]);
+	else if (process.argv[i] === '--ops-per-s') opsPerS = Number(process.argv[++i]);
 
 const cpuS = (pid) => {
 	const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
 	return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks
 };
 
-const srv = await Tandem.start({ args: ['--ops-per-s', '200'] });
+const srv = await Tandem.start({ args: ['--ops-per-s', String(opsPerS)] });
 const room = await srv.createRoom();
 const iv = await srv.join(room, 'interviewer');
 const cand = await srv.join(room, 'candidate');
@@ -66,6 +68,8 @@ console.log(
 		seconds: wall,
 		serverCpuS: cpu,
 		serverCorePct: Math.round((100 * cpu) / wall),
+		// every third frame read is a note, refused with forbidden once read
+		serverUsPerFrameRead: Math.round((1e6 * cpu) / (3 * (answers.forbidden || 0))),
 		framesWritten: sent,
 		answers,
 		peerReceived: got,
