@@ -1182,9 +1182,9 @@ function floodReport(res) {
 			`${perFlooder(sentAll).toFixed(0)} frames/s and ${(perFlooder(F.flood.bytes) / 1e6).toFixed(2)} MB/s per flooder |`,
 	);
 	L.push(
-		`| refused with rate_limited (flooders, window) | ${num(F.flood.refused)} (${perFlooder(F.flood.refused).toFixed(0)}/s per flooder) |`,
+		`| refused unread with rate_limited (flooders, window; then not read for retry_ms) | ${num(F.flood.refused)} (${perFlooder(F.flood.refused).toFixed(0)}/s per flooder) |`,
 	);
-	L.push(`| other answers to the flooders | ${fmtCounts(F.flood.errors)} |`);
+	L.push(`| other answers to the flooders (a note: forbidden; an event over the events' own budget: rate_limited with its id) | ${fmtCounts(F.flood.errors)} |`);
 	L.push(
 		`| flood frames the peers received | ${fmtCounts(F.flood.relayed)} (${perFlooder(Object.values(F.flood.relayed).reduce((a, b) => a + b, 0)).toFixed(0)}/s per peer; the budget passes ≤ ${opt.floodOpsPerS}/s per connection, typing included) |`,
 	);
