@@ -373,8 +373,10 @@ test('a flooder that closes while it is not read is let go; the room goes on', a
 	const obs = await srv.join(room, 'observer');
 	for (let i = 0; i < 2000; i++) obs.send({ t: 'note', text: `note ${i}` });
 	await obs.until(() => budgetRefusals(obs) > 0, 'the first refusal');
-	// Paused now (its frames wait unread): it goes, and its pause must go with it.
-	obs.ws.terminate();
+	// Paused now (its frames wait unread): it goes, and its pause must go with
+	// it.  A reset, which the server hears at once (a FIN would wait unread
+	// behind the pause like the frames).
+	obs.ws._socket.resetAndDestroy();
 	await obs.closed;
 	await stillWorks(iv, cand, 'after the flooder left\n');
 	const again = await srv.join(room, 'observer');
