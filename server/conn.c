@@ -222,10 +222,35 @@ void conn_close(struct conn *c, int code, const char *reason)
  * worth as burst.  Without it a client could send
  * awareness, notes and events as fast as its socket carries them, and
  * make the server relay, record and hold all of it.  A frame over budget
- * is refused with rate_limited (retry_ms: when it would pass) before it is
- * even parsed.
+ * is refused with rate_limited before it is even parsed, and then the
+ * connection is not read for retry_ms (lws rx flow control: no POLLIN,
+ * and what lws had already read of it is held in its buffer, unparsed,
+ * until then): the flood waits in the flooder's socket and TCP slows the
+ * flooder, where reading and refusing it frame by frame cost the server
+ * most of a core (bench/server flood phase).  So a connection gets at most
+ * one rate_limited a pause.  The pause lasts at least CONN_RX_PAUSE_MS,
+ * not just until one more frame would pass: after a pause the connection
+ * may send that many milliseconds' worth of frames before the next
+ * refusal, instead of one.
  */
 #define BYTES_PER_S(lim) (16.0 * (double)(lim).max_frame)
+
+/* retry_ms passed: c is read again, its held frames first. */
+static void rx_resume(lws_sorted_usec_list_t *sul)
+{
+	struct conn *c = lws_container_of(sul, struct conn, rx_sul);
+
+	c->rx_paused = false;
+	lws_rx_flow_control(c->wsi, 1);
+}
+
+/* Stops reading c for ms (lws holds what it read already); c has a socket. */
+static void rx_pause(struct conn *c, unsigned ms)
+{
+	c->rx_paused = true;
+	lws_rx_flow_control(c->wsi, 0);
+	lws_sul_schedule(c->srv->ctx, 0, &c->rx_sul, rx_resume, (lws_usec_t)ms * LWS_US_PER_MS);
+}
 
 /*
  * The answer to a frame over budget, as conn_send_error() writes it
@@ -259,9 +284,20 @@ bool conn_take_budget(struct conn *c, size_t len)
 		c->budget_bytes.tokens -= (double)len;
 		return true;
 	}
+	/*
+	 * A frame that comes in while c is paused (lws holds them: only a
+	 * connection without a socket, a test's, has any) is refused all the
+	 * same, never dropped unanswered.
+	 */
 	wait = bucket_wait_ms(&c->budget_msgs, msgs, 1);
 	wait_bytes = bucket_wait_ms(&c->budget_bytes, bytes, (double)len);
-	send_rate_limited(c, wait > wait_bytes ? wait : wait_bytes);
+	if (wait < wait_bytes)
+		wait = wait_bytes;
+	if (wait < CONN_RX_PAUSE_MS)
+		wait = CONN_RX_PAUSE_MS;
+	send_rate_limited(c, wait);
+	if (c->wsi && !c->rx_paused)
+		rx_pause(c, wait);
 	return false;
 }
 
@@ -697,6 +733,7 @@ void conn_destroy(struct conn *c)
 	if (!c)
 		return;
 	lws_dll2_remove(&c->all_node);
+	lws_sul_cancel(&c->rx_sul);
 	flush_unlist(c);
 	ack_unlist(c);
 	aw_unlist(c);

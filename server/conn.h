@@ -82,6 +82,8 @@ struct conn {
 	struct join_wait *join; /* the join waiting for its room to load (room.c's); NULL: none */
 	/* every frame received spends from both (conn_take_budget) */
 	struct bucket budget_msgs, budget_bytes;
+	/* over budget: not read until it fires (lws rx flow off meanwhile) */
+	lws_sorted_usec_list_t rx_sul;
 	/* notes and events, which the timeline records: room-msg.c's own, smaller budget */
 	struct bucket budget_recorded;
 	/* awareness pacing (conn_hold_awareness): the latest frame waiting for its window */
@@ -96,6 +98,7 @@ struct conn {
 	bool resync;	/* queue overflowed: send a catch-up instead */
 	bool pinged;	/* a ping went out since rx_ms */
 	bool ping_due;	/* a ping goes out with the next write */
+	bool rx_paused; /* over budget: its socket is not read until rx_sul fires */
 };
 
 /* Queues a JSON message (consumed: the reference is dropped). */
@@ -143,9 +146,13 @@ void conn_finish(struct server *srv);
 void conn_heard(struct conn *c);
 /*
  * Spends one frame of len bytes from c's budget (--ops-per-s frames and
- * 16 x --max-frame bytes a second).  False: over budget, and c was sent
- * rate_limited with the retry_ms after which such a frame passes.
+ * 16 x --max-frame bytes a second).  False: over budget: the frame is
+ * refused, c was sent rate_limited with retry_ms, and c's socket is not
+ * read for those retry_ms (at least CONN_RX_PAUSE_MS, by when such a
+ * frame passes): what it sends meanwhile waits, unread, in lws's buffer
+ * and the socket, and is read after.
  */
+#define CONN_RX_PAUSE_MS 50
 bool conn_take_budget(struct conn *c, size_t len);
 /*
  * Awareness pacing (docs/protocol.md "Awareness"): at most one awareness

@@ -58,6 +58,10 @@ const opt = {
 	idleCycles: 2,
 	runEvery: 10,
 	drain: 10,
+	// The flood phase's drain: a flooder's own keystrokes wait in its socket
+	// behind the flood frames the kernel holds (megabytes), which the server
+	// reads at the budget's pace (it does not read a connection over budget).
+	floodDrain: 60,
 	only: null, // tandem | yws | transport | floor | runs | idle | flood (comma list)
 	floodEvery: 10, // flood phase: every Nth room of each worker is flooded
 	floodPerMs: 1, // ... each flooder sends at most this many frames a millisecond
@@ -597,7 +601,7 @@ async function loadPhase(system, mode) {
 					cmd: 'finish',
 					kind: system.kind,
 					url: system.url,
-					drainMs: opt.drain * 1000,
+					drainMs: (mode === 'flood' ? opt.floodDrain : opt.drain) * 1000,
 					noAcks: !!system.transportOnly,
 					noDoc: !!system.transportOnly,
 				}),
@@ -1134,7 +1138,9 @@ function floodReport(res) {
 			'"The peer" is the interviewer of a flooded room: its keystrokes go to the flooding ' +
 			'candidate; "the flooder" is the candidate\'s own typing, which shares the budget and its ' +
 			'own socket with its flood: its updates wait behind the flood frames already queued in that ' +
-			'socket, and are refused and resent with them.',
+			'socket (the kernel holds megabytes of them), which the server reads at the budget\'s pace ' +
+			'(it does not read a connection over its budget until `retry_ms` passed), and are refused ' +
+			`and resent with them; the drain after the window waits up to ${opt.floodDrain} s for them.`,
 	);
 	L.push('');
 	L.push('| keystroke → peer applied (ms) | p50 | p99 | max | delivered |');
@@ -1172,13 +1178,13 @@ function floodReport(res) {
 	L.push('| | flood phase |');
 	L.push('|---|---:|');
 	L.push(
-		`| flood frames sent in the window | ${num(sentAll)} (${fmtCounts(F.flood.sent)}); ` +
+		`| flood frames sent in the window (written to the socket) | ${num(sentAll)} (${fmtCounts(F.flood.sent)}); ` +
 			`${perFlooder(sentAll).toFixed(0)} frames/s and ${(perFlooder(F.flood.bytes) / 1e6).toFixed(2)} MB/s per flooder |`,
 	);
 	L.push(
-		`| refused with rate_limited (flooders, window) | ${num(F.flood.refused)} (${perFlooder(F.flood.refused).toFixed(0)}/s per flooder) |`,
+		`| refused unread with rate_limited (flooders, window; then not read for retry_ms) | ${num(F.flood.refused)} (${perFlooder(F.flood.refused).toFixed(0)}/s per flooder) |`,
 	);
-	L.push(`| other answers to the flooders | ${fmtCounts(F.flood.errors)} |`);
+	L.push(`| other answers to the flooders (a note: forbidden; an event over the events' own budget: rate_limited with its id) | ${fmtCounts(F.flood.errors)} |`);
 	L.push(
 		`| flood frames the peers received | ${fmtCounts(F.flood.relayed)} (${perFlooder(Object.values(F.flood.relayed).reduce((a, b) => a + b, 0)).toFixed(0)}/s per peer; the budget passes ≤ ${opt.floodOpsPerS}/s per connection, typing included) |`,
 	);

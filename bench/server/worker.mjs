@@ -92,7 +92,7 @@ function freshStats() {
 		flood: {
 			sent: {}, // frame kind -> frames the flooders sent in the window
 			bytes: 0, // ... their bytes
-			refused: 0, // rate_limited answers to the flooders in the window
+			refused: 0, // rate_limited answers without an id (frames refused unread) to the flooders in the window
 			errors: {}, // other error codes answered to the flooders (window)
 			relayed: {}, // frame kind -> flood frames the peers received (window)
 			closes: {}, // who -> unexpected closes (quiet, peer, flooder)
@@ -278,8 +278,10 @@ class TandemClient {
 					// Answers to the flood; a rate_limited may also have been
 					// one of its own keystrokes (no id says which): resend.
 					if (inWindow(now)) {
-						if (m.code === 'rate_limited') st.flood.refused++;
-						else bump(st.flood.errors, m.code);
+						// With an id: a flood event the events' own budget refused
+						// once read; without: a frame refused unread (the budget).
+						if (m.code === 'rate_limited' && m.id === undefined) st.flood.refused++;
+						else bump(st.flood.errors, m.code === 'rate_limited' ? 'rate_limited event' : m.code);
 					}
 					if ((m.code === 'rate_limited' || m.code === 'overloaded') && !this.resend) {
 						this.resend = true;
@@ -349,7 +351,8 @@ class TandemClient {
 
 	// Sends the operations after `since` (after the last ack when resending).
 	flush() {
-		if (this.closed) return;
+		// A resend timer may fire after finish closed the client (doc freed).
+		if (this.closed || !this.doc) return;
 		if (this.resend) {
 			const entries = crdt
 				.versionEntries(this.doc.version())
@@ -631,7 +634,7 @@ function floodFrames() {
 	const empty = JSON.stringify({ t: 'awareness', cursor: 0, name: '' });
 	return [
 		{ t: 'awareness', s: JSON.stringify({ t: 'awareness', cursor: 0, name: 'y'.repeat(AWARENESS_MAX - empty.length) }) },
-		{ t: 'event', s: JSON.stringify({ t: 'event', kind: 'paste', size: 120 }) },
+		{ t: 'event', s: JSON.stringify({ t: 'event', kind: 'paste', size: 120, id: 1 }) },
 		{ t: 'note', s: JSON.stringify({ t: 'note', text: 'n'.repeat(100) }) },
 	];
 }

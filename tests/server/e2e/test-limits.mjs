@@ -313,6 +313,77 @@ test('a client flooding awareness, events and notes is held to one budget; its p
 	for (const x of [iv, cand, obs]) await x.close();
 });
 
+// docs/protocol.md "Limits": the server does not read a connection for
+// retry_ms after refusing one of its frames, at least this long.
+const RX_PAUSE_MS = 50;
+
+// rate_limited answers without an id: frames refused by the per-connection
+// budget, unread (the events' own budget answers with the event's id).
+const budgetRefusals = (c) => c.errors.filter((e) => e.code === 'rate_limited' && e.id === undefined).length;
+
+test('a flooder is not read while over budget: one rate_limited a pause, the rest read later, in order', async () => {
+	const { iv, cand } = await busyRoom();
+	const N = 2000;
+	const ids = new Map();
+	const t0 = Date.now();
+	// As fast as the socket takes them: events and awareness in turn.
+	for (let i = 0; i < N; i++) {
+		if (i % 2) cand.send({ t: 'awareness', cursor: i });
+		else ids.set(cand.send({ t: 'event', kind: 'paste', size: i }), i);
+	}
+	// The peer types during the flood, the flooder after it: both must arrive.
+	iv.edit((d) => d.insert(0, 'typed during the flood\n'));
+	cand.edit((d) => d.insert(d.length, 'typed after the flood\n'));
+	// Frames on one socket are read in order: once the edit behind the flood
+	// is in, every frame before it was read or refused (the flooder sends
+	// nothing else, so the last pause ended by itself).
+	await converge([iv, cand], 120000);
+	const elapsed = Date.now() - t0;
+	assert.ok(iv.text().includes('typed during the flood') && iv.text().includes('typed after the flood'), iv.text());
+	for (const c of [iv, cand]) assert.equal(c.closeInfo, null, `${c.seat} stayed connected`);
+
+	const refused = budgetRefusals(cand);
+	console.log(`# ${N} frames in ${elapsed} ms: ${refused} refused unread, ${iv.peek('event').length} events relayed`);
+	// One refusal a pause, each pause at least RX_PAUSE_MS: not one a frame.
+	assert.ok(refused >= 1, 'the flood went over the budget');
+	assert.ok(
+		refused <= 1 + elapsed / RX_PAUSE_MS,
+		`${refused} frames refused unread in ${elapsed} ms: more than one a pause of ${RX_PAUSE_MS} ms`,
+	);
+	// Every event is relayed, refused by the events' budget with its id, or
+	// one of the frames refused unread; those relayed arrive in order.
+	const relayed = iv.peek('event').map((e) => e.size);
+	assert.deepEqual(relayed, [...relayed].sort((a, b) => a - b), 'events relayed in the order sent');
+	const refusedById = new Set(cand.errors.filter((e) => e.code === 'rate_limited' && ids.has(e.id)).map((e) => ids.get(e.id)));
+	for (const size of relayed) assert.ok(!refusedById.has(size), `event ${size} relayed and refused`);
+	const unaccounted = N / 2 - relayed.length - refusedById.size;
+	assert.ok(unaccounted >= 0 && unaccounted <= refused, `${unaccounted} events neither relayed nor refused with their id`);
+	// Awareness is paced (the latest wins) and relayed in order too.
+	const cursors = iv.peek('awareness').map((a) => a.cursor);
+	assert.ok(cursors.length > 0, 'awareness reached the peer');
+	assert.deepEqual(cursors, [...cursors].sort((a, b) => a - b), 'awareness relayed in the order sent');
+
+	// Resumed: it edits and is answered at once, like anyone.
+	await stillWorks(cand, iv, 'and typing on\n');
+	for (const x of [iv, cand]) await x.close();
+});
+
+test('a flooder that closes while it is not read is let go; the room goes on', async () => {
+	const { room, iv, cand } = await busyRoom();
+	const obs = await srv.join(room, 'observer');
+	for (let i = 0; i < 2000; i++) obs.send({ t: 'note', text: `note ${i}` });
+	await obs.until(() => budgetRefusals(obs) > 0, 'the first refusal');
+	// Paused now (its frames wait unread): it goes, and its pause must go with
+	// it.  A reset, which the server hears at once (a FIN would wait unread
+	// behind the pause like the frames).
+	obs.ws._socket.resetAndDestroy();
+	await obs.closed;
+	await stillWorks(iv, cand, 'after the flooder left\n');
+	const again = await srv.join(room, 'observer');
+	assert.equal(again.text(), iv.text());
+	for (const x of [iv, cand, again]) await x.close();
+});
+
 // Pastes of n fresh 100 KB blocks, each deleted again in the same update:
 // real new operations (the server forwards only news), a small document.
 async function flood(c, n) {
