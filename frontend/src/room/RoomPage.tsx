@@ -9,6 +9,7 @@ import { createEditor, type RoomEditor } from './editor';
 import { OutputPane, SubmissionsPane } from './OutputPane';
 import { ProblemPane } from './ProblemPane';
 import { ActivityPane, NotesPane } from './StaffPanes';
+import { saveKind, saveText, SETTLE_MS, settle } from './saving';
 import { type RoomState, Session } from './session';
 import { roomTitle } from './texts';
 
@@ -344,18 +345,30 @@ function ConnIndicator(props: { s: RoomState }) {
 	);
 }
 
-/** Follows session.saving itself, so a keystroke re-renders this and not the room. */
+/**
+ * Follows session.saving itself, so a keystroke re-renders this and not the
+ * room.  Its data attributes are the live state; its words change as
+ * saving.ts's settle() says (not two or three times a keystroke).
+ */
 function SaveStatus(props: { session: Session; seat: Seat }) {
-	const { unacked, keptLocally, storageFailed } = useValue(props.session.saving);
+	const s = useValue(props.session.saving);
+	const live = saveKind(s);
+	const since = useRef({ kind: live, at: performance.now() });
+	const shown = useRef({ kind: live, unacked: s.unacked });
+	const [tick, redraw] = useState(0);
+	const now = performance.now();
+	if (since.current.kind !== live) since.current = { kind: live, at: now };
+	const kind = settle(shown.current.kind, live, since.current.at, now);
+	if (kind === live) shown.current = { kind, unacked: s.unacked };
+	useEffect(() => {
+		if (kind === live) return;
+		const t = setTimeout(() => redraw((n) => n + 1), SETTLE_MS - (performance.now() - since.current.at) + 1);
+		return () => clearTimeout(t);
+	}, [kind, live, tick]);
 	if (props.seat === 'observer') return <span class="save">Read only</span>;
-	let text: string;
-	if (unacked === 0) text = 'All changes saved';
-	else if (storageFailed) text = `${unacked} unsaved edits (this browser refused local storage)`;
-	else if (keptLocally) text = `${unacked} edits kept on this device, not yet on the server`;
-	else text = 'Saving…';
 	return (
-		<span class="save" data-unacked={unacked} data-kept={keptLocally ? '1' : '0'}>
-			{text}
+		<span class="save" data-unacked={s.unacked} data-kept={s.keptLocally ? '1' : '0'} data-shown={kind}>
+			{saveText(kind, shown.current.unacked)}
 		</span>
 	);
 }
