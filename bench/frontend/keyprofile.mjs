@@ -54,11 +54,7 @@ const log = (m) => console.error(`keyprofile (${VARIANT}): ${m}`);
 function dropper(name) {
 	if (name === 'localEdits') return { file: 'src/lib/binding.ts', re: /^\t\tlocalEdits,\n/m };
 	if (name === 'saveStatus')
-		return {
-			file: 'src/room/RoomPage.tsx',
-			re: /useValue\(props\.session\.saving\)/,
-			to: 'props.session.saving.value',
-		};
+		return { file: 'src/room/RoomPage.tsx', re: /saving\.subscribe\(/, to: '((f) => () => true)(' };
 	if (name === 'cursorListener')
 		return {
 			file: 'src/room/editor.ts',

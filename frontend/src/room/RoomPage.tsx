@@ -9,8 +9,8 @@ import { createEditor, type RoomEditor } from './editor';
 import { OutputPane, SubmissionsPane } from './OutputPane';
 import { ProblemPane } from './ProblemPane';
 import { ActivityPane, NotesPane } from './StaffPanes';
-import { saveKind, saveText, SETTLE_MS, settle } from './saving';
-import { type RoomState, Session } from './session';
+import { SaveDisplay, saveKind, saveText } from './saving';
+import { type RoomState, type SaveState, Session } from './session';
 import { roomTitle } from './texts';
 
 export function RoomPage(props: { room: string }) {
@@ -346,29 +346,56 @@ function ConnIndicator(props: { s: RoomState }) {
 }
 
 /**
- * Follows session.saving itself, so a keystroke re-renders this and not the
- * room.  Its data attributes are the live state; its words change as
- * saving.ts's settle() says (not two or three times a keystroke).
+ * Follows session.saving itself (a keystroke does not re-render the room):
+ * the live state goes straight to the element's data attributes, and the
+ * words re-render only when SaveDisplay (saving.ts) says they change.
  */
 function SaveStatus(props: { session: Session; seat: Seat }) {
-	const s = useValue(props.session.saving);
-	const live = saveKind(s);
-	const since = useRef({ kind: live, at: performance.now() });
-	const shown = useRef({ kind: live, unacked: s.unacked });
-	const [tick, redraw] = useState(0);
-	const now = performance.now();
-	if (since.current.kind !== live) since.current = { kind: live, at: now };
-	const kind = settle(shown.current.kind, live, since.current.at, now);
-	if (kind === live) shown.current = { kind, unacked: s.unacked };
+	const el = useRef<HTMLSpanElement>(null);
+	const [words, setWords] = useState(() => {
+		const s = props.session.saving.value;
+		return { kind: saveKind(s), unacked: s.unacked };
+	});
 	useEffect(() => {
-		if (kind === live) return;
-		const t = setTimeout(() => redraw((n) => n + 1), SETTLE_MS - (performance.now() - since.current.at) + 1);
-		return () => clearTimeout(t);
-	}, [kind, live, tick]);
+		const saving = props.session.saving;
+		const display = new SaveDisplay(saving.value, (kind, unacked) => setWords({ kind, unacked }));
+		let timer: ReturnType<typeof setTimeout> | undefined;
+		const see = (s: SaveState): void => {
+			el.current?.setAttribute('data-unacked', String(s.unacked));
+			el.current?.setAttribute('data-kept', s.keptLocally ? '1' : '0');
+			clearTimeout(timer);
+			const wait = display.see(s);
+			if (wait !== null) timer = setTimeout(() => see(saving.value), wait);
+		};
+		see(saving.value);
+		// One look a microtask, as a render would: the session makes a
+		// keystroke's changes (unacknowledged, then not yet kept) one after
+		// the other, and their first alone is not a state to show.
+		let queued = false;
+		const stop = saving.subscribe(() => {
+			if (queued) return;
+			queued = true;
+			queueMicrotask(() => {
+				queued = false;
+				see(saving.value);
+			});
+		});
+		return () => {
+			stop();
+			clearTimeout(timer);
+		};
+	}, [props.session]);
 	if (props.seat === 'observer') return <span class="save">Read only</span>;
+	const s = props.session.saving.value;
 	return (
-		<span class="save" data-unacked={s.unacked} data-kept={s.keptLocally ? '1' : '0'} data-shown={kind}>
-			{saveText(kind, shown.current.unacked)}
+		<span
+			ref={el}
+			class="save"
+			data-unacked={s.unacked}
+			data-kept={s.keptLocally ? '1' : '0'}
+			data-shown={words.kind}
+		>
+			{saveText(words.kind, words.unacked)}
 		</span>
 	);
 }

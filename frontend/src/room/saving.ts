@@ -9,7 +9,10 @@
 // character document, bench/frontend/keyprofile.mjs).  So the indicator
 // leaves "All changes saved" at once, but shows any other change only once
 // the new state has held for SETTLE_MS: typing shows "Saving…" until the
-// edits are in, instead of blinking.
+// edits are in, instead of blinking.  The live state still goes to the
+// indicator's data attributes at once (the tests wait on them), written by
+// SaveDisplay's caller straight to the element: a Preact render for each
+// of those changes cost more than the keystroke's own binding.
 import type { SaveState } from './session';
 
 export type SaveKind = 'saved' | 'saving' | 'kept' | 'refused';
@@ -45,4 +48,39 @@ export function saveText(kind: SaveKind, unacked: number): string {
 export function settle(shown: SaveKind, live: SaveKind, liveSince: number, now: number): SaveKind {
 	if (live === shown || shown === 'saved' || now - liveSince >= SETTLE_MS) return live;
 	return shown;
+}
+
+/**
+ * Follows the save state for the indicator: see() takes each new state and
+ * calls show(kind, unacked) when the words are to change; it returns how
+ * many ms later to call see() again with the then current state (a change
+ * waiting to settle), or null.
+ */
+export class SaveDisplay {
+	private live: SaveKind;
+	private since: number;
+	shown: { kind: SaveKind; unacked: number };
+
+	constructor(
+		first: SaveState,
+		private readonly show: (kind: SaveKind, unacked: number) => void,
+		private readonly now: () => number = () => performance.now(),
+	) {
+		this.live = saveKind(first);
+		this.since = this.now();
+		this.shown = { kind: this.live, unacked: first.unacked };
+	}
+
+	see(s: SaveState): number | null {
+		const live = saveKind(s);
+		const now = this.now();
+		if (live !== this.live) [this.live, this.since] = [live, now];
+		const kind = settle(this.shown.kind, live, this.since, now);
+		if (kind !== live) return Math.max(1, SETTLE_MS - (now - this.since) + 1);
+		if (kind !== this.shown.kind || (kind !== 'saved' && s.unacked !== this.shown.unacked)) {
+			this.shown = { kind, unacked: s.unacked };
+			this.show(kind, s.unacked);
+		}
+		return null;
+	}
 }
