@@ -184,24 +184,25 @@ function phases(events) {
 // ---- the profile's functions -------------------------------------------------------------
 
 // Inclusive script time of these functions (a sample counts once for each
-// group one of its frames matches).  Names are CodeMirror's own (the build
+// group one of its frames matches; "…" rows are within the row above).  Names are CodeMirror's own (the build
 // is not minified) and ours.
 const GROUPS = {
-	'CodeMirror update (whole transaction + view update)': /^(dispatch|dispatchTransactions|update)$/,
-	'state: applyTransaction (fields, facets)': /^(applyTransaction|computeSlot|update)$/,
-	'language: parse (ParseContext.work / Parse.advance)': /^(work|advance|takeTree|startParse)$/,
-	'view: DocView.update / updateInner': /^(updateInner|updateChildren|sync)$/,
-	'view: measure (requestMeasure, coordsAt, readMeasured)':
-		/^(measure|readMeasured|coordsAt|coordsAtPos|coordsForChar)$/,
-	'gutter (lineNumbers, active line gutter)':
-		/^(GutterView|UpdateContext|syncGutters|updateGutters|lineNumberMarkers)/,
-	'highlighter (syntaxHighlighting)': /^(buildDeco|highlightTree|highlightRange|TreeHighlighter)$/,
-	bracketMatching: /^(matchBrackets|matchingNodes|matchPlainBrackets|bracketDeco|defaultRenderMatch)$/,
-	'drawSelection / layers': /^(LayerView|drawCursor|drawSelection|rectanglesForRange|forRange)$/,
-	'ours: Binding.local (CRDT, encode)': /^local$/,
-	'ours: localEdits field': /^localEdits$|^add$/,
-	'ours: peerCursors field / build': /^build$|^peerRange$/,
-	'Preact render': /^(diff|diffChildren|renderComponent|process|rerender)$/,
+	"CodeMirror: the key's DOM change read and dispatched (applyDOMChange)": /^applyDOMChange$/,
+	'… state: the new EditorState, its fields and facets (applyTransaction)': /^applyTransaction$/,
+	'… … language: the Python parse (Parse.advance)': /^advance$/,
+	"… view: the view plugins' updates (updatePlugins)": /^updatePlugins$/,
+	'… view: the DOM update (DocView.updateInner)': /^updateInner$/,
+	'view: measuring (EditorView.measure: frame and scroll)': /^measure$/,
+	'… on a scroll event (DOMObserver.onScroll)': /^onScroll$/,
+	'highlighter (highlightTree)': /^highlightTree$/,
+	'gutters (lineNumbers, active line gutter)': /^(syncGutters|updateGutters)$/,
+	'layers (drawSelection)': /^(forRange|getBase)$/,
+	bracketMatching: /^(matchBrackets|matchingNodes|matchPlainBrackets)$/,
+	'ours: Binding.local and Session.local (CRDT, encode, send)': /^local$/,
+	'ours: peerCursors (build)': /^(build|peerRange)$/,
+	'ours: the save indicator (SaveStatus, SaveDisplay.see)': /^(SaveStatus|see)$/,
+	"ours: the cursor's awareness message (sendCursor, a timer)": /^sendCursor$/,
+	'ours: the replica write (ReplicaWriter.write, IndexedDB)': /^write$/,
 	'(garbage collector)': /^\(garbage collector\)$/,
 };
 
@@ -336,7 +337,8 @@ try {
 	const scrolls = await a.evaluate(() => window.__scrolls);
 	const geometry = await a.evaluate(() => {
 		const v = window.tandem.view;
-		const width = v.contentDOM.getBoundingClientRect().width;
+		const gutters = v.dom.querySelector('.cm-gutters');
+		const width = v.scrollDOM.clientWidth - (gutters ? gutters.offsetWidth : 0);
 		return { width: Math.round(width), columns: Math.floor(width / v.defaultCharacterWidth) };
 	});
 
@@ -376,9 +378,7 @@ try {
 		'',
 		`| script by function (profile, inclusive, ms a keystroke; all script ${fmt(prof.total)}) | ms |`,
 		'|---|---|',
-		...Object.entries(prof.groups)
-			.sort((x, y) => y[1] - x[1])
-			.map(([g, ms]) => `| ${g} | ${fmt(ms)} |`),
+		...Object.keys(GROUPS).map((g) => `| ${g} | ${fmt(prof.groups[g] ?? 0)} |`),
 		'',
 		'| function, self (ms a keystroke) | ms |',
 		'|---|---|',

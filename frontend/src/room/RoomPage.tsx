@@ -363,9 +363,14 @@ function SaveStatus(props: { session: Session; seat: Seat }) {
 		const see = (s: SaveState): void => {
 			el.current?.setAttribute('data-unacked', String(s.unacked));
 			el.current?.setAttribute('data-kept', s.keptLocally ? '1' : '0');
-			clearTimeout(timer);
+			// One timer at a time (not one a keystroke): when it fires early
+			// (the state changed since), see() asks for another.
 			const wait = display.see(s);
-			if (wait !== null) timer = setTimeout(() => see(saving.value), wait);
+			if (wait !== null && timer === undefined)
+				timer = setTimeout(() => {
+					timer = undefined;
+					see(saving.value);
+				}, wait);
 		};
 		see(saving.value);
 		// One look a microtask, as a render would: the session makes a
