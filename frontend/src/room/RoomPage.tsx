@@ -9,7 +9,8 @@ import { createEditor, type RoomEditor } from './editor';
 import { OutputPane, SubmissionsPane } from './OutputPane';
 import { ProblemPane } from './ProblemPane';
 import { ActivityPane, NotesPane } from './StaffPanes';
-import { type RoomState, Session } from './session';
+import { SaveDisplay, saveKind, saveText } from './saving';
+import { type RoomState, type SaveState, Session } from './session';
 import { roomTitle } from './texts';
 
 export function RoomPage(props: { room: string }) {
@@ -344,18 +345,62 @@ function ConnIndicator(props: { s: RoomState }) {
 	);
 }
 
-/** Follows session.saving itself, so a keystroke re-renders this and not the room. */
+/**
+ * Follows session.saving itself (a keystroke does not re-render the room):
+ * the live state goes straight to the element's data attributes, and the
+ * words re-render only when SaveDisplay (saving.ts) says they change.
+ */
 function SaveStatus(props: { session: Session; seat: Seat }) {
-	const { unacked, keptLocally, storageFailed } = useValue(props.session.saving);
+	const el = useRef<HTMLSpanElement>(null);
+	const [words, setWords] = useState(() => {
+		const s = props.session.saving.value;
+		return { kind: saveKind(s), unacked: s.unacked };
+	});
+	useEffect(() => {
+		const saving = props.session.saving;
+		const display = new SaveDisplay(saving.value, (kind, unacked) => setWords({ kind, unacked }));
+		let timer: ReturnType<typeof setTimeout> | undefined;
+		const see = (s: SaveState): void => {
+			el.current?.setAttribute('data-unacked', String(s.unacked));
+			el.current?.setAttribute('data-kept', s.keptLocally ? '1' : '0');
+			// One timer at a time (not one a keystroke): when it fires early
+			// (the state changed since), see() asks for another.
+			const wait = display.see(s);
+			if (wait !== null && timer === undefined)
+				timer = setTimeout(() => {
+					timer = undefined;
+					see(saving.value);
+				}, wait);
+		};
+		see(saving.value);
+		// One look a microtask, as a render would: the session makes a
+		// keystroke's changes (unacknowledged, then not yet kept) one after
+		// the other, and their first alone is not a state to show.
+		let queued = false;
+		const stop = saving.subscribe(() => {
+			if (queued) return;
+			queued = true;
+			queueMicrotask(() => {
+				queued = false;
+				see(saving.value);
+			});
+		});
+		return () => {
+			stop();
+			clearTimeout(timer);
+		};
+	}, [props.session]);
 	if (props.seat === 'observer') return <span class="save">Read only</span>;
-	let text: string;
-	if (unacked === 0) text = 'All changes saved';
-	else if (storageFailed) text = `${unacked} unsaved edits (this browser refused local storage)`;
-	else if (keptLocally) text = `${unacked} edits kept on this device, not yet on the server`;
-	else text = 'Saving…';
+	const s = props.session.saving.value;
 	return (
-		<span class="save" data-unacked={unacked} data-kept={keptLocally ? '1' : '0'}>
-			{text}
+		<span
+			ref={el}
+			class="save"
+			data-unacked={s.unacked}
+			data-kept={s.keptLocally ? '1' : '0'}
+			data-shown={words.kind}
+		>
+			{saveText(words.kind, words.unacked)}
 		</span>
 	);
 }

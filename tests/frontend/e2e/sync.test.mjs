@@ -38,6 +38,30 @@ test('concurrent typing at different places ends equal', async () => {
 	await Promise.all([waitSaved(cand), waitSaved(intv)]);
 });
 
+// The indicator's words change when a save state holds (saving.ts), not at
+// every keystroke's round trip; the page records each change of them.
+test('the save indicator says "Saving…" while typing, then "All changes saved"', async () => {
+	await waitSaved(cand);
+	await cand.waitForSelector('.save[data-shown="saved"]', { timeout: WAIT });
+	await cand.evaluate(() => {
+		const el = document.querySelector('.save');
+		window.__saveTexts = [];
+		new MutationObserver(() => window.__saveTexts.push(el.textContent)).observe(el, {
+			childList: true,
+			characterData: true,
+			subtree: true,
+		});
+	});
+	await cursorAt(cand, 0);
+	await cand.keyboard.type('# typed\n', { delay: 30 });
+	await waitSaved(cand);
+	await cand.waitForSelector('.save[data-shown="saved"]', { timeout: WAIT });
+	const texts = await cand.evaluate(() => window.__saveTexts);
+	assert.equal(texts[0], 'Saving…', `the first change of the words: ${JSON.stringify(texts)}`);
+	assert.equal(texts.at(-1), 'All changes saved');
+	assert.equal(await cand.textContent('.save'), 'All changes saved');
+});
+
 test('concurrent typing at the same place ends equal, nothing lost', async () => {
 	const base = await text(cand);
 	const at = base.indexOf('x = 1');
