@@ -3,7 +3,8 @@
 // static server (tandem serve --static, gzip, caching) for both pages.
 //
 // Measured, for each system:
-//   keystroke -> peer render: page A types at 10 characters a second; the
+//   keystroke -> peer render: page A types at 10 characters a second, at
+//     most LINE_KEYS to a line (see caret); the
 //     time from A's keydown to the first animation frame after B's editor
 //     shows the character (both pages on one machine clock:
 //     performance.timeOrigin + performance.now()), on a small document and
@@ -233,17 +234,26 @@ async function openPair(browser, sys, room) {
 	return pages;
 }
 
+// Puts A's caret at the start of the line `back` lines above the last one
+// (a selection, not an edit).  A types at most LINE_KEYS characters there:
+// the two editors differ in width (Tandem's shows 84 columns beside its
+// panes, the y page's is wider), and past its width every keystroke would
+// scroll the editor sideways and re-measure it, a cost of the page's
+// layout that one page would pay and the other not.
+const LINE_KEYS = 60;
+async function caret(a, back) {
+	await a.evaluate((back) => {
+		const v = window.tandem?.view || window.ybench.view;
+		const line = v.state.doc.line(Math.max(1, v.state.doc.lines - back));
+		v.focus();
+		v.dispatch({ selection: { anchor: line.from }, scrollIntoView: true });
+	}, back);
+}
+
 async function typing(sys, a, b) {
 	await a.evaluate(INSTRUMENT, sys.viewExpr);
 	await b.evaluate(INSTRUMENT, sys.viewExpr);
-	await a.evaluate(() => {
-		const v = window.tandem?.view || window.ybench.view;
-		v.focus();
-		v.dispatch({
-			selection: { anchor: v.state.doc.length },
-			scrollIntoView: true,
-		});
-	});
+	await caret(a, 0);
 	// The peer looks where A types (CodeMirror draws only what is in view).
 	await b.evaluate(() => {
 		const v = window.tandem?.view || window.ybench.view;
@@ -252,6 +262,7 @@ async function typing(sys, a, b) {
 	await sleep(200);
 	const start = Date.now();
 	for (let i = 0; i < N_KEYS; i++) {
+		if (i > 0 && i % LINE_KEYS === 0) await caret(a, i / LINE_KEYS);
 		await a.keyboard.type('abcdefghij'[i % 10]);
 		const next = start + (i + 1) * 100;
 		await sleep(Math.max(0, next - Date.now()));
@@ -283,15 +294,13 @@ async function typing(sys, a, b) {
 const KEY_EVENTS = new Set(['keydown', 'keypress', 'beforeinput', 'input', 'textInput', 'textupdate', 'keyup']);
 
 async function tracedTyping(browser, sys, a, n) {
-	await a.evaluate(() => {
-		const v = window.tandem?.view || window.ybench.view;
-		v.focus();
-		v.dispatch({ selection: { anchor: v.state.doc.length }, scrollIntoView: true });
-	});
+	const back = Math.ceil(N_KEYS / LINE_KEYS);
+	await caret(a, back);
 	await sleep(200);
 	await browser.startTracing(a, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'] });
 	const start = Date.now();
 	for (let i = 0; i < n; i++) {
+		if (i > 0 && i % LINE_KEYS === 0) await caret(a, back + i / LINE_KEYS);
 		await a.keyboard.type('klmnopqrst'[i % 10]);
 		await sleep(Math.max(0, start + (i + 1) * 100 - Date.now()));
 	}
