@@ -180,12 +180,22 @@ struct slot {
 
 static struct slot slots[MANY];
 
+/*
+ * While PostgreSQL is down: waits (up to 5 s, looking every 50 ms) for
+ * db_healthy() to say so, then restarts it.
+ */
 static void restart_cb(uv_timer_t *t)
 {
 	struct many *m = t->data;
+	static int looks;
 
 	if (!db_healthy(m->db))
 		m->saw_unhealthy = true;
+	else if (++looks < 100) {
+		uv_timer_start(t, restart_cb, 50, 0);
+		return;
+	}
+	looks = 0;
 	CHECK(svc_pg_start(&pg) == 0, "restart PostgreSQL");
 	uv_close((uv_handle_t *)t, (uv_close_cb)free);
 }
@@ -212,6 +222,12 @@ static void many_cb(void *ud, int err, const PGresult *res, const char *errmsg)
 		uv_timer_t *t = malloc(sizeof(*t));
 		uv_timer_init(&loop, t);
 		t->data = m;
+		/*
+		 * The loop's clock was read before the stop, which takes seconds on
+		 * a loaded machine: without this the timer was already due and ran
+		 * before the loop had polled the dropped connection.
+		 */
+		uv_update_time(&loop);
 		uv_timer_start(t, restart_cb, 300, 0);
 	}
 	if (m->ncompleted == MANY)
