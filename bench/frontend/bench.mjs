@@ -394,7 +394,11 @@ async function reconnect(sys, a, b, cdp = null) {
 	// Chromium's network service, free of B's main thread: the handshake
 	// (request to response) and each frame, from the handshake request on.
 	const net = [];
-	const onNet = (kind) => (e) => net.push([kind, e.timestamp, e.response?.payloadData?.length ?? 0]);
+	let handshakeWall = 0;
+	const onNet = (kind) => (e) => {
+		if (kind === 'handshake') handshakeWall ||= e.wallTime * 1000;
+		net.push([kind, e.timestamp, e.response?.payloadData?.length ?? 0]);
+	};
 	const netEvents = {
 		'Network.webSocketWillSendHandshakeRequest': 'handshake',
 		'Network.webSocketHandshakeResponseReceived': 'upgraded',
@@ -469,7 +473,7 @@ async function reconnect(sys, a, b, cdp = null) {
 							performance.mark('bench-reconnect-end');
 							parts.restore?.();
 							delete parts.restore;
-							resolve({ total, ...parts });
+							resolve({ total, ...parts, start_wall: performance.timeOrigin + t0 });
 						});
 					}
 				};
@@ -491,6 +495,8 @@ async function reconnect(sys, a, b, cdp = null) {
 		for (const [ev, fn] of listeners) cdp.off(ev, fn);
 		await cdp.send('Network.disable');
 		const t0 = net[0]?.[1] ?? 0;
+		// The handshake request on the page's clock (both are wall clocks).
+		if (handshakeWall && res.start_wall) res.handshake = handshakeWall - res.start_wall;
 		res.net = net.map(([kind, t, n]) => `${kind}@${((t - t0) * 1000).toFixed(1)}(${n})`).join(' ');
 	}
 	return res;
@@ -645,7 +651,8 @@ const browser = await chromium.launch({
 // reconnect (the last one's kept), whose record in results.json then also
 // has `net`: the socket's handshake and frames as Chromium's network
 // service saw them (ms from the handshake request; a binary frame's size
-// is its base64 length).
+// is its base64 length), and `handshake`: when the request went, from the
+// reconnect call.
 // BENCH_ONLY=replay is small,big,reconnect,scrub of Tandem alone.
 const REPLAY = process.env.BENCH_ONLY === 'replay';
 const ONLY = new Set(
