@@ -399,7 +399,27 @@ async function reconnect(sys, a, b, cdp = null) {
 	await a.waitForFunction(sys.settled, null, { timeout: 60000 });
 	await sleep(300);
 	const want = await a.evaluate(() => (window.tandem?.view || window.ybench.view).state.doc.length, sys.viewExpr);
-	if (cdp) await cdp.send('Profiler.start');
+	// With a CDP session (BENCH_PROFILE), the socket's own times from
+	// Chromium's network service, free of B's main thread: the handshake
+	// (request to response) and each frame, from the handshake request on.
+	const net = [];
+	let handshakeWall = 0;
+	const onNet = (kind) => (e) => {
+		if (kind === 'handshake') handshakeWall ||= e.wallTime * 1000;
+		net.push([kind, e.timestamp, e.response?.payloadData?.length ?? 0]);
+	};
+	const netEvents = {
+		'Network.webSocketWillSendHandshakeRequest': 'handshake',
+		'Network.webSocketHandshakeResponseReceived': 'upgraded',
+		'Network.webSocketFrameSent': 'sent',
+		'Network.webSocketFrameReceived': 'received',
+	};
+	const listeners = Object.entries(netEvents).map(([ev, kind]) => [ev, onNet(kind)]);
+	if (cdp) {
+		await cdp.send('Network.enable');
+		for (const [ev, fn] of listeners) cdp.on(ev, fn);
+		await cdp.send('Profiler.start');
+	}
 	const res = await b.evaluate(
 		([, want]) =>
 			new Promise((resolve) => {
@@ -416,7 +436,9 @@ async function reconnect(sys, a, b, cdp = null) {
 					const Base = window.WebSocket;
 					window.WebSocket = class extends Base {
 						constructor(...args) {
+							at('socket');
 							super(...args);
+							at('socket_made');
 							this.addEventListener('open', () => at('open'));
 							this.addEventListener('message', (e) => {
 								if (typeof e.data === 'string') {
@@ -460,7 +482,7 @@ async function reconnect(sys, a, b, cdp = null) {
 							performance.mark('bench-reconnect-end');
 							parts.restore?.();
 							delete parts.restore;
-							resolve({ total, ...parts });
+							resolve({ total, ...parts, start_wall: performance.timeOrigin + t0 });
 						});
 					}
 				};
@@ -479,6 +501,12 @@ async function reconnect(sys, a, b, cdp = null) {
 		const { profile } = await cdp.send('Profiler.stop');
 		const file = `${process.env.BENCH_PROFILE}-${sys.name.split(' ')[0]}-reconnect.cpuprofile`;
 		fs.writeFileSync(file, JSON.stringify(profile));
+		for (const [ev, fn] of listeners) cdp.off(ev, fn);
+		await cdp.send('Network.disable');
+		const t0 = net[0]?.[1] ?? 0;
+		// The handshake request on the page's clock (both are wall clocks).
+		if (handshakeWall && res.start_wall) res.handshake = handshakeWall - res.start_wall;
+		res.net = net.map(([kind, t, n]) => `${kind}@${((t - t0) * 1000).toFixed(1)}(${n})`).join(' ');
 	}
 	return res;
 }
@@ -628,7 +656,12 @@ const browser = await chromium.launch({
 // BENCH_ONLY picks parts (small,big,reconnect,load,scrub; default all),
 // BENCH_SYSTEMS systems (tandem,y); BENCH_PROFILE=prefix saves a CPU profile
 // of page A while it types on the large document (prefix-<system>.cpuprofile,
-// for Chrome DevTools' Performance panel).
+// for Chrome DevTools' Performance panel), and of page B during each
+// reconnect (the last one's kept), whose record in results.json then also
+// has `net`: the socket's handshake and frames as Chromium's network
+// service saw them (ms from the handshake request; a binary frame's size
+// is its base64 length), and `handshake`: when the request went, from the
+// reconnect call.
 // BENCH_ONLY=replay is small,big,reconnect,scrub of Tandem alone.
 const REPLAY = process.env.BENCH_ONLY === 'replay';
 const ONLY = new Set(
@@ -694,6 +727,17 @@ for (const key of SYSTEMS) {
 			await cdp.send('Profiler.enable');
 			await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
 		}
+		// B looks at the end of the text, as after the typing above (and
+		// with BENCH_ONLY=reconnect too): what it draws decides how much
+		// its editor parses and draws on the catch-up.
+		await b.evaluate(
+			() =>
+				new Promise((resolve) => {
+					const v = window.tandem?.view || window.ybench.view;
+					v.scrollDOM.scrollTop = v.scrollDOM.scrollHeight;
+					requestAnimationFrame(() => requestAnimationFrame(resolve));
+				}),
+		);
 		const recs = [];
 		for (let i = 0; i < RECONNECTS; i++) {
 			// Only the reconnect itself is profiled, not A's edits before it.

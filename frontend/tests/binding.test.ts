@@ -8,7 +8,7 @@ import { history, undo } from '@codemirror/commands';
 import { ChangeSet, EditorSelection, EditorState, Transaction, type TransactionSpec } from '@codemirror/state';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Binding, crdtLines, keepSpans, localEdits } from '../src/lib/binding';
-import { coalesce, MERGE_OVER } from '../src/lib/coalesce';
+import { coalesce, fromOldText, MERGE_OVER } from '../src/lib/coalesce';
 import type { Doc, TandemCrdt } from '../src/lib/crdt';
 import { crdt, rng, SEED } from './helpers';
 
@@ -250,7 +250,9 @@ describe('a large remote update, coalesced outside the view', () => {
 		const snap = a.doc.encodeDoc();
 		const b = new Editor(2, '', snap);
 		const exact = new Editor(2, '', snap);
-		// The same ten local edits in both, each its own undo event, spread
+		// b again, to read the merged changes' text from its old text.
+		const viaOld = new Editor(2, '', snap);
+		// The same ten local edits in each, each its own undo event, spread
 		// over the whole text.
 		for (let i = 0; i < 10; i++) {
 			const at = Math.floor(((i + 0.5) / 10) * b.text.length);
@@ -259,15 +261,14 @@ describe('a large remote update, coalesced outside the view', () => {
 				i % 3 === 2
 					? { changes: { from: line.from, to: line.from + 4 } }
 					: { changes: { from: line.to, insert: ` # b${i}` } };
-			for (const e of [b, exact])
+			for (const e of [b, exact, viaOld])
 				e.dispatch({
 					...spec,
 					annotations: [Transaction.time.of(1000 * i), Transaction.userEvent.of('input')],
 				});
 		}
 		const cursor = EditorSelection.single(Math.floor(b.text.length * 0.7) + 3);
-		b.dispatch({ selection: cursor });
-		exact.dispatch({ selection: cursor });
+		for (const e of [b, exact, viaOld]) e.dispatch({ selection: cursor });
 		// The peer: 1,000 one-character edits at random places.
 		for (let i = 0; i < 1000; i++) {
 			const t = a.text;
@@ -279,6 +280,14 @@ describe('a large remote update, coalesced outside the view', () => {
 		const update = a.doc.encodeSince(v0);
 		const spec = b.binding.remote(update, () => keepSpans(b.state, { from: 0, to: 3000 }))!;
 		const specExact = exact.binding.remote(update)!;
+		// The merged changes' text read from the editor's old text instead
+		// of the CRDT's new one: the same changes.
+		const specOld = viaOld.binding.remote(
+			update,
+			() => keepSpans(viaOld.state, { from: 0, to: 3000 }),
+			(x, y) => viaOld.state.doc.sliceString(x, y),
+		)!;
+		expect(specOld.changes).toEqual(spec.changes);
 		const n = (s: TransactionSpec): number => (Array.isArray(s.changes) ? s.changes.length : 1);
 		expect(n(specExact)).toBeGreaterThan(900);
 		expect(n(spec)).toBeLessThan(n(specExact) / 4);
@@ -295,7 +304,7 @@ describe('a large remote update, coalesced outside the view', () => {
 			expect(b.state.selection.eq(exact.state.selection)).toBe(true);
 		}
 		expect(undo({ state: b.state, dispatch: () => {} })).toBe(false);
-		for (const e of [a, b, exact]) e.doc.free();
+		for (const e of [a, b, exact, viaOld]) e.doc.free();
 	});
 
 	it('coalesce: the same text, and positions in kept spans map as through each change', () => {
@@ -324,6 +333,14 @@ describe('a large remote update, coalesced outside the view', () => {
 				len,
 			);
 			expect(merged.apply(EditorState.create({ doc: old }).doc).toString()).toBe(after);
+			// The merged text read from the old text instead: the same changes.
+			expect(
+				coalesce(
+					pieces,
+					keep,
+					fromOldText(pieces, (x, y) => old.slice(x, y)),
+				),
+			).toEqual(coalesce(pieces, keep, (x, y) => after.slice(x, y)));
 			for (const k of keep)
 				for (let p = k.from; p <= k.to; p++) {
 					expect(merged.mapPos(p, -1)).toBe(exact.mapPos(p, -1));

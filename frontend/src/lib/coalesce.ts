@@ -76,3 +76,35 @@ export function coalesce<P extends Piece>(
 	flush();
 	return out;
 }
+
+/**
+ * A newText for coalesce() read from the old text instead of the new: a
+ * merged run's new text is its pieces' inserts with the old text between
+ * them (one slice of the old text for the run), so a caller holding the
+ * old text (an editor's document) need not make the whole new one.
+ */
+export function fromOldText<P extends Piece & { insert: string }>(
+	pieces: readonly P[],
+	oldText: (from: number, to: number) => string,
+): (fromB: number, toB: number) => string {
+	return (fromB, toB) => {
+		// The first piece starting at fromB (pieces are sorted, fromB
+		// ascending); a deletion before it at the same place adds nothing.
+		let i = 0;
+		for (let hi = pieces.length - 1; i < hi;) {
+			const mid = (i + hi) >> 1;
+			if (pieces[mid]!.fromB < fromB) i = mid + 1;
+			else hi = mid;
+		}
+		let j = i;
+		while (pieces[j]!.toB < toB) j++;
+		const base = pieces[i]!.from;
+		const old = oldText(base, pieces[j]!.to);
+		const out: string[] = [];
+		for (let k = i; k <= j; k++) {
+			if (k > i) out.push(old.slice(pieces[k - 1]!.to - base, pieces[k]!.from - base));
+			out.push(pieces[k]!.insert);
+		}
+		return out.join('');
+	};
+}

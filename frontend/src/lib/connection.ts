@@ -1,14 +1,15 @@
 // connection.ts - one room's WebSocket: join, reconnect with backoff, and
 // the line between "connected" and not.
 //
-// The page is told "connected" only after the server's welcome, never on
-// the socket's open.  Closes the server means (bad or expired token, closed
-// room, seat taken by another tab) end the connection for good and are
-// reported as fatal; anything else (network, server restart) reconnects
-// with exponential backoff and jitter, at once when the browser says it is
-// back online.  Nothing is queued here: CRDT state is re-derived on every
-// join (the join carries our version, the server sends what we lack, and we
-// send what it lacks), so a lost frame is never lost work.
+// The page is told "connected" only after the server's welcome and the
+// catch-up frame behind it, never on the socket's open.  Closes the server
+// means (bad or expired token, closed room, seat taken by another tab) end
+// the connection for good and are reported as fatal; anything else
+// (network, server restart) reconnects with exponential backoff and
+// jitter, at once when the browser says it is back online.  Nothing is
+// queued here: CRDT state is re-derived on every join (the join carries
+// our version, the server sends what we lack, and we send what it lacks),
+// so a lost frame is never lost work.
 //
 // A socket can die without closing (the network went, the laptop slept):
 // the browser's `offline` event drops it at once, and a frame sent that
@@ -30,8 +31,13 @@ export interface Fatal {
 export interface ConnectionEvents {
 	/** The version to join with (what the local replica has). */
 	version(): VersionJson;
-	welcome(w: Welcome): void;
-	/** A binary frame: the catch-up after the welcome, then live updates. */
+	/**
+	 * The join is complete: the welcome and the catch-up frame that follows
+	 * it (docs/protocol.md), given together once the catch-up is in, so the
+	 * page can show the caught-up text before anything else the join asks of it.
+	 */
+	welcome(w: Welcome, catchUp: Uint8Array): void;
+	/** A binary frame after the catch-up: a live update. */
 	update(bytes: Uint8Array): void;
 	message(m: ServerMessage): void;
 	state(s: ConnState, retryInMs: number, attempts: number): void;
@@ -76,6 +82,8 @@ export function classifyClose(code: number, reason: string): Fatal | null {
 export class Connection {
 	private ws: WebSocket | null = null;
 	private joined = false;
+	/** The welcome of this socket, held until its catch-up frame arrives. */
+	private welcomed: Welcome | null = null;
 	private stopped = false;
 	private attempts = 0;
 	private timer: ReturnType<typeof setTimeout> | null = null;
@@ -162,6 +170,7 @@ export class Connection {
 		}
 		ws.binaryType = 'arraybuffer';
 		this.ws = ws;
+		this.welcomed = null;
 		ws.onopen = () => {
 			ws.send(
 				JSON.stringify({
@@ -178,7 +187,14 @@ export class Connection {
 			if (this.ws !== ws) return;
 			this.waitingSince = 0;
 			if (typeof e.data !== 'string') {
-				this.ev.update(new Uint8Array(e.data as ArrayBuffer));
+				const bytes = new Uint8Array(e.data as ArrayBuffer);
+				const w = this.welcomed;
+				if (!w) return void this.ev.update(bytes);
+				this.welcomed = null;
+				this.joined = true;
+				this.attempts = 0;
+				this.ev.welcome(w, bytes);
+				this.ev.state('connected', 0, 0);
 				return;
 			}
 			let msg: ServerMessage;
@@ -188,10 +204,8 @@ export class Connection {
 				return;
 			}
 			if (msg.t === 'welcome') {
-				this.joined = true;
-				this.attempts = 0;
-				this.ev.welcome(msg);
-				this.ev.state('connected', 0, 0);
+				// Joined once the catch-up frame right behind it is in.
+				this.welcomed = msg;
 				return;
 			}
 			this.ev.message(msg);

@@ -29,7 +29,7 @@ import {
 	type VersionJson,
 	versionMax,
 } from '../lib/protocol';
-import { loadReplica, type ReplicaMeta, ReplicaWriter } from '../lib/store';
+import { afterNextFrame, loadReplica, type ReplicaMeta, ReplicaWriter } from '../lib/store';
 import type { Claims } from '../lib/token';
 import { fetchStaffEvents, mergeLive, staffHistory } from './history';
 
@@ -167,9 +167,13 @@ export class Session {
 		this.saving.update({ unacked: this.countUnacked() });
 		this.conn = new Connection(wsUrl(), this.room, this.token, {
 			version: () => this.versionJson(),
-			welcome: (w) => {
+			welcome: (w, catchUp) => {
 				this.doc.agent = w.agent;
 				if (!this.agents.includes(w.agent)) this.agents.push(w.agent);
+				// What the reconnecting user waits for first: the text caught
+				// up.  The room's state (a re-render), the cursor and the
+				// reads below come after it.
+				this.remote(catchUp);
 				this.state.update({
 					everConnected: true,
 					fatal: null,
@@ -188,16 +192,17 @@ export class Session {
 				this.acked = versionMax(this.acked, w.version);
 				this.saving.update({ unacked: this.countUnacked() });
 				this.keep(this.writer!.meta(this.meta()));
-				this.onJoined();
-				void this.loadSubmissions();
-				if (w.seat !== 'candidate') void this.loadHistory();
+				// Not before the frame showing the text: the cursor goes to
+				// the peers and the panes' reads start once it is drawn.
+				const conn = this.conn;
+				void afterNextFrame().then(() => {
+					if (this.conn !== conn || !conn?.connected) return;
+					this.onJoined();
+					void this.loadSubmissions();
+					if (w.seat !== 'candidate') void this.loadHistory();
+				});
 			},
-			update: (bytes) => {
-				this.onRemote(bytes);
-				this.codeChanged();
-				// Kept too: this seat's later edits may depend on it.
-				this.keep(this.writer!.append(bytes, this.meta()));
-			},
+			update: (bytes) => this.remote(bytes),
 			message: (m) => this.handle(m),
 			state: (conn, retryInMs, attempts) =>
 				this.state.update({ conn, retryInMs, retryAt: retryInMs ? Date.now() + retryInMs : 0, attempts }),
@@ -223,6 +228,14 @@ export class Session {
 	reclaim(): void {
 		this.state.update({ fatal: null });
 		this.conn?.start();
+	}
+
+	/** A peer's update (or the join's catch-up) from the server. */
+	private remote(bytes: Uint8Array): void {
+		this.onRemote(bytes);
+		this.codeChanged();
+		// Kept too: this seat's later edits may depend on it.
+		this.keep(this.writer!.append(bytes, this.meta()));
 	}
 
 	/** A local update made by the editor binding. */
@@ -369,7 +382,9 @@ export class Session {
 				this.state.update({ members: m.members, observers: m.observers });
 				return;
 			case 'problem':
-				this.state.update({ problem: m.problem, switchError: null });
+				// Sent again on every join: the same problem re-renders nothing.
+				if (JSON.stringify(m.problem) === JSON.stringify(s.problem)) this.state.update({ switchError: null });
+				else this.state.update({ problem: m.problem, switchError: null });
 				return;
 			case 'run.started':
 				this.state.update({

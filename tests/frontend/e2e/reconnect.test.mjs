@@ -28,7 +28,9 @@ test('catch-up of 200 scattered edits: text, the cursor off screen and undo stay
 		v.focus();
 		v.dispatch({ selection: { anchor: p } });
 	}, at);
-	await cand.keyboard.type('mine = 1; ');
+	// One input (one undo event): typed key by key, a loaded machine's pauses
+	// past the history's 500 ms grouping split it, and undo took back a part.
+	await cand.keyboard.insertText('mine = 1; ');
 	await waitSaved(cand);
 	await cand.evaluate(
 		() =>
@@ -90,4 +92,47 @@ test('catch-up of 200 scattered edits: text, the cursor off screen and undo stay
 	const undone = want.replace('mine = 1; ', '');
 	await waitText(cand, undone, 'candidate after undo');
 	await waitText(intv, undone, 'interviewer after the candidate undid');
+});
+
+test('a join shows the caught-up text before the page says connected, sends its cursor or reads the panes', async () => {
+	// The interviewer's page goes offline; the candidate makes 50 edits.
+	await intv.evaluate(() => window.tandem.session.stop());
+	await cand.evaluate(() => {
+		const v = window.tandem.view;
+		for (let i = 0; i < 50; i++) v.dispatch({ changes: { from: (i * 37) % v.state.doc.length, insert: 'y' } });
+	});
+	await waitSaved(cand);
+	const want = await text(cand);
+
+	// What the join does besides the catch-up, each with the editor's length
+	// at that moment: the page saying "connected", the cursor sent to the
+	// peers, the submissions and the timeline read.
+	await intv.evaluate(() => {
+		const { view, session } = window.tandem;
+		window.joinSteps = [];
+		const step = (what) => window.joinSteps.push([what, view.state.doc.length]);
+		session.state.subscribe((s) => {
+			if (s.conn === 'connected') step('connected');
+		});
+		const send = session.send.bind(session);
+		session.send = (msg) => (step(`send ${msg.t}`), send(msg));
+		const fetch = window.fetch;
+		window.fetch = (url, ...rest) => (
+			step(`fetch ${String(url).split('?')[0].split('/').pop()}`),
+			fetch(url, ...rest)
+		);
+		session.reclaim();
+	});
+	await waitText(intv, want, 'interviewer after the catch-up');
+	await intv.waitForFunction(
+		() =>
+			['connected', 'send awareness', 'fetch submissions', 'fetch timeline'].every((w) =>
+				window.joinSteps.some(([s]) => s === w),
+			),
+		null,
+		{ timeout: 10000 },
+	);
+	const steps = await intv.evaluate(() => window.joinSteps);
+	for (const [what, length] of steps)
+		assert.equal(length, want.length, `${what} came after the catch-up (${JSON.stringify(steps)})`);
 });
