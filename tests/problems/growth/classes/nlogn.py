@@ -17,4 +17,8 @@ def merge_sort(a):
 
 
 def count_below(nums, t):
-    return sum(1 for x in merge_sort(nums) if x < t)
+    # nums arrives sorted, where each merge stops once one half runs out:
+    # half the merge work.  A fixed scramble (a multiplicative hash as the
+    # key of a sort done in C) makes every merge interleave its halves.
+    scrambled = sorted(nums, key=lambda x: x * 2654435761 % 4294967296)
+    return sum(1 for x in merge_sort(scrambled) if x < t)
