@@ -38,6 +38,7 @@
 #include "conn.h"
 #include "room.h"
 #include "server.h"
+#include "services.h"
 #include "testsrv.h"
 #include "ws.h"
 
@@ -159,7 +160,7 @@ static void client_parse(struct client *cl)
 	cl->in_len -= off;
 }
 
-/* Reads what the socket holds; false once it reached EOF. */
+/* Reads what the socket holds and parses it; sets cl->eof once the server closed. */
 static void client_read(struct client *cl)
 {
 	for (;;) {
@@ -589,21 +590,6 @@ static void walk_close(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
-/* A free port on loopback, found by binding port 0. */
-static int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), p;
-
-	REQUIRE(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-			getsockname(fd, (struct sockaddr *)&a, &len) == 0,
-		"a free port: %s", strerror(errno));
-	p = ntohs(a.sin_port);
-	close(fd);
-	return p;
-}
-
 int main(void)
 {
 	struct client none = { .fd = -1 };
@@ -619,7 +605,8 @@ int main(void)
 	srv.lim.heartbeat_ms = 400;
 	srv.lim.ack_delay_ms = 50;
 	srv.lim.join_timeout_ms = 600000; /* the test's clients never join */
-	port = free_port();
+	port = svc_free_port();
+	REQUIRE(port > 0, "a free port on loopback");
 	REQUIRE(ws_start(&srv, "127.0.0.1", port, NULL) == 0, "listening on port %d", port);
 	srv.conn_hooks = hooks;
 	srv.lim.heartbeat_ms = 600000;

@@ -171,6 +171,7 @@ struct many {
 	bool stopped;
 	bool done;
 	bool saw_unhealthy;
+	int looks; /* restart_cb's looks at db_healthy() while the server is down */
 };
 
 struct slot {
@@ -187,15 +188,13 @@ static struct slot slots[MANY];
 static void restart_cb(uv_timer_t *t)
 {
 	struct many *m = t->data;
-	static int looks;
 
 	if (!db_healthy(m->db))
 		m->saw_unhealthy = true;
-	else if (++looks < 100) {
+	else if (++m->looks < 100) {
 		uv_timer_start(t, restart_cb, 50, 0);
 		return;
 	}
-	looks = 0;
 	CHECK(svc_pg_start(&pg) == 0, "restart PostgreSQL");
 	uv_close((uv_handle_t *)t, (uv_close_cb)free);
 }
