@@ -190,12 +190,55 @@ void conn_send_fanout(struct conn *c, const uint8_t *data, size_t len, uint64_t 
 	enqueue(c, data, len, true, recv_us, false, false);
 }
 
+static void rx_pause(struct conn *c, unsigned ms);
+
+/* e refuses what the client sent, rather than telling of the server's state. */
+static bool is_refusal(enum proto_err e)
+{
+	switch (e) {
+	case PERR_BAD_REQUEST:
+	case PERR_FORBIDDEN:
+	case PERR_UNKNOWN_TYPE:
+	case PERR_RATE_LIMITED:
+	case PERR_BAD_UPDATE:
+	case PERR_DOC_TOO_LARGE:
+	case PERR_ALREADY_JOINED:
+	case PERR_RUN_IN_PROGRESS:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * A client answered with error after error is broken or hostile, and each
+ * answer costs a parse, a reply and often a look at the room: a candidate
+ * flooding notes (forbidden) or events past their own budget (rate_limited)
+ * made the server read and refuse ~130 frames a second each (bench/server
+ * flood phase).  Past its budget of refusals it is paused like a
+ * connection over its frame budget, so such a flood waits in its socket.
+ */
+static void spend_refusal(struct conn *c)
+{
+	uint64_t now = server_turn_us(c->srv) / 1000u;
+	unsigned wait;
+
+	if (bucket_take(&c->budget_refused, now, CONN_REFUSED_PER_S, CONN_REFUSED_BURST, 1))
+		return;
+	if (!c->wsi || c->rx_paused)
+		return;
+	wait = bucket_wait_ms(&c->budget_refused, CONN_REFUSED_PER_S, 1);
+	rx_pause(c, wait < CONN_RX_PAUSE_MS ? CONN_RX_PAUSE_MS : wait);
+}
+
 void conn_send_error(struct conn *c, json_t *id, enum proto_err e, const char *message,
 		     unsigned retry_ms)
 {
 	json_t *m = json_pack("{s:s, s:s, s:s}", PROTO_T(PROTO_ERROR), "code", proto_err_code(e),
 			      "message", message ? message : proto_err_message(e));
 
+	if (is_refusal(e))
+		spend_refusal(c);
 	if (!m)
 		return;
 	if (id)
@@ -248,6 +291,7 @@ static void rx_resume(lws_sorted_usec_list_t *sul)
 static void rx_pause(struct conn *c, unsigned ms)
 {
 	c->rx_paused = true;
+	c->srv->metrics.read_pauses++;
 	lws_rx_flow_control(c->wsi, 0);
 	lws_sul_schedule(c->srv->ctx, 0, &c->rx_sul, rx_resume, (lws_usec_t)ms * LWS_US_PER_MS);
 }

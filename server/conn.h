@@ -86,6 +86,8 @@ struct conn {
 	lws_sorted_usec_list_t rx_sul;
 	/* notes and events, which the timeline records: room-msg.c's own, smaller budget */
 	struct bucket budget_recorded;
+	/* the errors its frames earned (conn_send_error): over it, not read for a while */
+	struct bucket budget_refused;
 	/* awareness pacing (conn_hold_awareness): the latest frame waiting for its window */
 	unsigned char *aw_frame; /* PROTO_AWARENESS_MAX bytes once one was held; NULL before */
 	size_t aw_len;		 /* bytes held; 0: none */
@@ -117,7 +119,17 @@ void conn_send_binary(struct conn *c, const uint8_t *data, size_t len);
 void conn_send_catchup(struct conn *c, const uint8_t *data, size_t len);
 /* The same for a fanned-out update received at recv_us (uv_hrtime()/1000), for the histogram. */
 void conn_send_fanout(struct conn *c, const uint8_t *data, size_t len, uint64_t recv_us);
-/* Sends {"t":"error",...}; id (may be NULL) is echoed; retry_ms > 0 adds retry_ms. */
+/*
+ * Sends {"t":"error",...}; id (may be NULL) is echoed; retry_ms > 0 adds
+ * retry_ms.  An error that refuses what the client sent (bad_request,
+ * forbidden, unknown_type, rate_limited, bad_update, doc_too_large,
+ * already_joined, run_in_progress) spends from c's budget of refusals,
+ * CONN_REFUSED_PER_S a second and CONN_REFUSED_BURST at once; past it the
+ * error still goes out, and c is not read until one more would pass (at
+ * least CONN_RX_PAUSE_MS), as over its frame budget.
+ */
+#define CONN_REFUSED_PER_S 10.0
+#define CONN_REFUSED_BURST 20.0
 void conn_send_error(struct conn *c, json_t *id, enum proto_err e, const char *message,
 		     unsigned retry_ms);
 /*

@@ -93,6 +93,9 @@ char *metrics_render(const struct server *srv, size_t *len)
 	gauge(&o, "tandem_updates_rejected_total",
 	      "CRDT updates refused (forged, malformed, limits).", "counter",
 	      (double)m->updates_rejected);
+	gauge(&o, "tandem_read_pauses_total",
+	      "Times a connection was not read for a while: over its frame or refusal budget.",
+	      "counter", (double)m->read_pauses);
 	gauge(&o, "tandem_frames_out_total", "Frames written to clients.", "counter",
 	      (double)m->frames_out);
 	gauge(&o, "tandem_resyncs_total", "Slow clients caught up with one update instead.",

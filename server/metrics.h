@@ -19,6 +19,7 @@ struct metrics_hist {
 
 struct metrics {
 	uint64_t updates, updates_rejected, frames_out, resyncs, runs;
+	uint64_t read_pauses; /* connections not read for a while: over a budget (conn.c) */
 	uint64_t judge_queued, judge_pool;
 	uint64_t timeline_backlog;
 	struct metrics_hist fanout, run;

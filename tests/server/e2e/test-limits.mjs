@@ -261,6 +261,20 @@ test('more updates per second than --ops-per-s get rate_limited with retry_ms; r
 	for (const x of [iv, cand, late]) await x.close();
 });
 
+// docs/protocol.md "Limits": the server does not read a connection for
+// retry_ms after refusing one of its frames, at least this long; notes and
+// events have a budget of their own; so have the errors a connection earns.
+const RX_PAUSE_MS = 50;
+const RECORDED_PER_S = 10;
+const RECORDED_BURST = 20;
+const REFUSED_PER_S = 10;
+const REFUSED_BURST = 20;
+
+async function readPauses() {
+	const metrics = await srv.api('GET', '/metrics');
+	return Number(/^tandem_read_pauses_total\s+(\S+)/m.exec(metrics.text)?.[1]);
+}
+
 // Resident memory of tandem's network process (the one spawned), in kB.
 function rssKb() {
 	return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${srv.proc.pid}/status`, 'utf8'))[1]);
@@ -273,6 +287,7 @@ test('a client flooding awareness, events and notes is held to one budget; its p
 	const obs = await srv.join(room, 'observer');
 	const limit = iv.welcome.limits.ops_per_s;
 	const N = limit * 10;
+	const E = limit;
 	const rss0 = rssKb();
 	// Awareness is small by contract: a large frame is refused, not relayed.
 	cand.send({ t: 'awareness', name: 'x'.repeat(64 * 1024) });
@@ -283,24 +298,46 @@ test('a client flooding awareness, events and notes is held to one budget; its p
 	assert.match((await obs.error('bad_request')).message, /note/);
 
 	// Events: each one either reaches the staff or is refused with rate_limited.
+	// Past its budget of refusals the flooder is read only as fast as it
+	// earns them (docs/protocol.md "Limits"): E of them, not N.
 	let t0 = Date.now();
 	const refused0 = rateLimited(cand);
-	for (let i = 0; i < N; i++) cand.send({ t: 'event', kind: 'paste', size: i });
-	await untilAny([iv, cand], () => iv.peek('event').length + rateLimited(cand) - refused0 >= N, `${N} events answered`, {
+	const pauses0 = await readPauses();
+	for (let i = 0; i < E; i++) cand.send({ t: 'event', kind: 'paste', size: i });
+	await untilAny([iv, cand], () => iv.peek('event').length + rateLimited(cand) - refused0 >= E, `${E} events answered`, {
 		timeout: 60000,
 	});
+	let elapsed = (Date.now() - t0) / 1000;
 	let passed = iv.peek('event').length;
-	let allowed = limit * (1 + (Date.now() - t0) / 1000) + 1;
-	assert.ok(passed <= allowed, `${passed} of ${N} flooded events passed; the budget allows ${allowed.toFixed(0)}`);
-	assert.ok(passed < N, 'some flooded events were refused');
+	const recorded = RECORDED_BURST + RECORDED_PER_S * elapsed + 1;
+	assert.ok(passed <= recorded, `${passed} of ${E} flooded events passed in ${elapsed} s; their budget allows ${recorded.toFixed(0)}`);
+	assert.ok(passed < E, 'some flooded events were refused');
+	// One refusal past the budget a pause, each pause at least RX_PAUSE_MS.
+	const answered = rateLimited(cand) - refused0;
+	const refusable = REFUSED_BURST + REFUSED_PER_S * elapsed + 1 + (elapsed * 1000) / RX_PAUSE_MS;
+	assert.ok(answered <= refusable, `${answered} events refused in ${elapsed} s: its refusals allow ${refusable.toFixed(0)}`);
+	assert.ok((await readPauses()) > pauses0, 'the flooder was paused');
 
 	// Notes of the largest allowed size, from an observer.
 	t0 = Date.now();
-	for (let i = 0; i < N; i++) obs.send({ t: 'note', text: String(i % 10).repeat(16000) });
-	await obs.until(() => obs.peek('note').length + rateLimited(obs) >= N, `${N} notes answered`, { timeout: 60000 });
+	for (let i = 0; i < E; i++) obs.send({ t: 'note', text: String(i % 10).repeat(16000) });
+	await obs.until(() => obs.peek('note').length + rateLimited(obs) >= E, `${E} notes answered`, { timeout: 60000 });
 	passed = obs.peek('note').length;
-	allowed = limit * (1 + (Date.now() - t0) / 1000) + 1;
-	assert.ok(passed <= allowed, `${passed} of ${N} flooded notes passed; the budget allows ${allowed.toFixed(0)}`);
+	elapsed = (Date.now() - t0) / 1000;
+	const notes = RECORDED_BURST + RECORDED_PER_S * elapsed + 1;
+	assert.ok(passed <= notes, `${passed} of ${E} flooded notes passed in ${elapsed} s; their budget allows ${notes.toFixed(0)}`);
+
+	// A candidate's notes are forbidden: each refusal spends from its budget of them.
+	t0 = Date.now();
+	const forbidden = (c) => c.errors.filter((e) => e.code === 'forbidden').length;
+	const forbidden0 = forbidden(cand);
+	for (let i = 0; i < E; i++) cand.send({ t: 'note', text: `note ${i}` });
+	await cand.until(() => forbidden(cand) - forbidden0 >= E, `${E} notes refused`, { timeout: 60000 });
+	elapsed = (Date.now() - t0) / 1000;
+	const refusedNow = REFUSED_BURST + REFUSED_PER_S * elapsed + 1 + (elapsed * 1000) / RX_PAUSE_MS;
+	assert.ok(E <= refusedNow, `${E} notes refused in ${elapsed} s: faster than its refusals allow (${refusedNow.toFixed(0)})`);
+	const fromCand = iv.peek('note').filter((n) => n.from.seat === 'candidate');
+	assert.equal(fromCand.length, 0, 'no candidate note reached the interviewer');
 
 	// Awareness at the largest allowed size while the peer types.
 	for (let i = 0; i < N; i++) cand.send({ t: 'awareness', cursor: i, name: 'y'.repeat(3900) });
@@ -313,9 +350,6 @@ test('a client flooding awareness, events and notes is held to one budget; its p
 	for (const x of [iv, cand, obs]) await x.close();
 });
 
-// docs/protocol.md "Limits": the server does not read a connection for
-// retry_ms after refusing one of its frames, at least this long.
-const RX_PAUSE_MS = 50;
 
 // rate_limited answers without an id: frames refused by the per-connection
 // budget, unread (the events' own budget answers with the event's id).
@@ -326,9 +360,11 @@ test('a flooder is not read while over budget: one rate_limited a pause, the res
 	const N = 2000;
 	const ids = new Map();
 	const t0 = Date.now();
-	// As fast as the socket takes them: events and awareness in turn.
+	// As fast as the socket takes them: awareness, and every 20th frame an
+	// event (at the frame budget's pace, about as many as the events' own
+	// budget lets through: few refusals, which would pause it too).
 	for (let i = 0; i < N; i++) {
-		if (i % 2) cand.send({ t: 'awareness', cursor: i });
+		if (i % 20) cand.send({ t: 'awareness', cursor: i });
 		else ids.set(cand.send({ t: 'event', kind: 'paste', size: i }), i);
 	}
 	// The peer types during the flood, the flooder after it: both must arrive.
@@ -356,7 +392,7 @@ test('a flooder is not read while over budget: one rate_limited a pause, the res
 	assert.deepEqual(relayed, [...relayed].sort((a, b) => a - b), 'events relayed in the order sent');
 	const refusedById = new Set(cand.errors.filter((e) => e.code === 'rate_limited' && ids.has(e.id)).map((e) => ids.get(e.id)));
 	for (const size of relayed) assert.ok(!refusedById.has(size), `event ${size} relayed and refused`);
-	const unaccounted = N / 2 - relayed.length - refusedById.size;
+	const unaccounted = ids.size - relayed.length - refusedById.size;
 	assert.ok(unaccounted >= 0 && unaccounted <= refused, `${unaccounted} events neither relayed nor refused with their id`);
 	// Awareness is paced (the latest wins) and relayed in order too.
 	const cursors = iv.peek('awareness').map((a) => a.cursor);
@@ -371,8 +407,11 @@ test('a flooder is not read while over budget: one rate_limited a pause, the res
 test('a flooder that closes while it is not read is let go; the room goes on', async () => {
 	const { room, iv, cand } = await busyRoom();
 	const obs = await srv.join(room, 'observer');
+	const pauses0 = await readPauses();
 	for (let i = 0; i < 2000; i++) obs.send({ t: 'note', text: `note ${i}` });
-	await obs.until(() => budgetRefusals(obs) > 0, 'the first refusal');
+	// Notes past their budget, then refusals past theirs: the next one pauses it.
+	await obs.until(() => rateLimited(obs) > REFUSED_BURST, 'the refusals past the budget');
+	assert.ok((await readPauses()) > pauses0, 'the flooder is paused');
 	// Paused now (its frames wait unread): it goes, and its pause must go with
 	// it.  A reset, which the server hears at once (a FIN would wait unread
 	// behind the pause like the frames).
