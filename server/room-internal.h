@@ -160,6 +160,9 @@ void room__mark_dirty(struct room *r);
  * connection far behind when m is PROTO_LATEST.
  */
 void room__send(struct room *r, enum proto_msg m, json_t *msg, const struct conn *from);
+/* The same for a message serialized already: len bytes of text (copied). */
+void room__send_text(struct room *r, enum proto_msg m, const char *text, size_t len,
+		     const struct conn *from);
 /* Sends msg (consumed), a reply of type m, to c, if c's seat receives m. */
 void room__reply(struct conn *c, enum proto_msg m, json_t *msg);
 /*

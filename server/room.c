@@ -421,6 +421,17 @@ void room__send(struct room *r, enum proto_msg m, json_t *msg, const struct conn
 	json_decref(msg);
 }
 
+void room__send_text(struct room *r, enum proto_msg m, const char *text, size_t len,
+		     const struct conn *from)
+{
+	unsigned how = proto_delivery(m);
+
+	assert(how & (PROTO_ROOM | PROTO_OTHERS));
+	for (struct conn *c = r->conns; c; c = c->room_next)
+		if (proto_receives(m, c->seat) && !((how & PROTO_OTHERS) && c == from))
+			conn_send_text(c, text, len, how & PROTO_LATEST);
+}
+
 /* Sends msg (consumed), a reply of type m, to c, if c's seat receives m. */
 void room__reply(struct conn *c, enum proto_msg m, json_t *msg)
 {

@@ -127,8 +127,12 @@ void room_join(struct room *r, struct conn *c, const char *name, const struct cr
 	       json_t *id);
 /* c is going away (socket closed), joined or not, or with its join in progress. */
 void room_leave(struct conn *c);
-/* A JSON control message of len bytes from a joined connection (role already checked). */
-void room_on_json(struct conn *c, enum proto_msg m, json_t *msg, size_t len);
+/*
+ * A JSON control message from a joined connection (role already checked):
+ * msg parsed from the len bytes at raw, which an awareness is relayed
+ * from as sent.
+ */
+void room_on_json(struct conn *c, enum proto_msg m, json_t *msg, const char *raw, size_t len);
 /* A binary CRDT update from a joined connection. */
 void room_on_update(struct conn *c, const uint8_t *data, size_t len);
 /* The connection's send queue overflowed and was dropped: build its catch-up. */

@@ -91,7 +91,7 @@ static void on_text(struct conn *c, const unsigned char *data, size_t len, bool 
 	} else if (m == PROTO_AWARENESS && !paced && conn_hold_awareness(c, data, len)) {
 		/* held: it goes on when the sender's window opens, unless replaced */
 	} else {
-		room_on_json(c, (enum proto_msg)m, msg, len);
+		room_on_json(c, (enum proto_msg)m, msg, (const char *)data, len);
 	}
 	json_decref(msg);
 }

@@ -212,12 +212,34 @@ static json_t *msg(const char *text)
 	return m;
 }
 
-/* c sends text, a message of type m, as a frame of len bytes. */
+/* The last frame queued for c that is text and contains needle, or NULL (borrowed). */
+static char *last_text(const struct conn *c, const char *needle)
+{
+	static char buf[8192];
+	const uint8_t *d;
+	size_t len;
+	bool bin;
+	bool found = false;
+
+	for (size_t i = 0; conn__queued(c, i, &d, &len, &bin); i++)
+		if (!bin && len < sizeof(buf) && memmem(d, len, needle, strlen(needle))) {
+			memcpy(buf, d, len);
+			buf[len] = '\0';
+			found = true;
+		}
+	return found ? buf : NULL;
+}
+
+/*
+ * c sends text, a message of type m, as a frame of len bytes: text itself
+ * when len is its length, else a frame of that size the test does not
+ * spell out (the room is not given its bytes).
+ */
 static void send_msg(struct conn *c, enum proto_msg m, const char *text, size_t len)
 {
 	json_t *j = msg(text);
 
-	room_on_json(c, m, j, len);
+	room_on_json(c, m, j, len == strlen(text) ? text : NULL, len);
 	json_decref(j);
 }
 
@@ -233,13 +255,31 @@ static void test_messages(void)
 	obs = join(r, SEAT_OBSERVER, "Oz");
 
 	/* Awareness: to the others only; a large one refused. */
-	send_msg(cand, PROTO_AWARENESS, "{\"t\":\"awareness\",\"cursor\":1}", 30);
-	CHECK(count_text(iv, "\"awareness\"") == 1 && count_text(obs, "\"awareness\"") == 1 &&
+	{
+		const char *sent = "{\"t\":\"awareness\",\"cursor\":1, \"name\":\"Cam \\u00e9\"} ";
+		const char *spoof =
+			"{\"t\":\"awareness\",\"from\":{\"seat\":\"interviewer\"},\"cursor\":2}";
+		const char *got;
+
+		send_msg(cand, PROTO_AWARENESS, sent, strlen(sent));
+		got = last_text(iv, "\"awareness\"");
+		/* As sent (its spacing and escapes too), the server's "from" added. */
+		CHECK(got && !strcmp(got, "{\"t\":\"awareness\",\"cursor\":1, \"name\":\"Cam "
+					  "\\u00e9\",\"from\":{\"seat\":\"candidate\",\"agent\":2,"
+					  "\"name\":\"Cam\"}}"),
+		      "awareness relayed as sent, from added: %s", got ? got : "(none)");
+		send_msg(cand, PROTO_AWARENESS, spoof, strlen(spoof));
+		got = last_text(obs, "\"awareness\"");
+		CHECK(got && strstr(got, "\"seat\":\"candidate\"") && !strstr(got, "interviewer") &&
+			      !strstr(strstr(got, "\"from\"") + 1, "\"from\""),
+		      "a client's own from is replaced by the server's: %s", got ? got : "(none)");
+	}
+	CHECK(count_text(iv, "\"awareness\"") == 2 && count_text(obs, "\"awareness\"") == 2 &&
 		      count_text(cand, "\"awareness\"") == 0,
 	      "awareness reaches the others, not its sender");
 	send_msg(cand, PROTO_AWARENESS, "{\"t\":\"awareness\",\"cursor\":2}",
 		 PROTO_AWARENESS_MAX + 1);
-	CHECK(count_text(iv, "\"awareness\"") == 1, "a large awareness is not relayed");
+	CHECK(count_text(iv, "\"awareness\"") == 2, "a large awareness is not relayed");
 	CHECK(count_text(cand, "awareness over") == 1, "and its sender is told");
 
 	/* Notes: back to the sender with its id, to observers, never to a candidate. */
@@ -282,24 +322,6 @@ static void test_recorded_budget(void)
 	      "the rest are refused with rate_limited: %d", count_text(cand, "\"rate_limited\""));
 	leave(iv);
 	leave(cand);
-}
-
-/* The last frame queued for c that is text and contains needle, or NULL (borrowed). */
-static char *last_text(const struct conn *c, const char *needle)
-{
-	static char buf[8192];
-	const uint8_t *d;
-	size_t len;
-	bool bin;
-	bool found = false;
-
-	for (size_t i = 0; conn__queued(c, i, &d, &len, &bin); i++)
-		if (!bin && len < sizeof(buf) && memmem(d, len, needle, strlen(needle))) {
-			memcpy(buf, d, len);
-			buf[len] = '\0';
-			found = true;
-		}
-	return found ? buf : NULL;
 }
 
 /*
