@@ -3,7 +3,13 @@
 // y-codemirror.next, synced by y-websocket.  ?ws=ws://host:port&room=NAME
 import { defaultKeymap, history, historyKeymap } from '@codemirror/commands';
 import { python } from '@codemirror/lang-python';
-import { bracketMatching, defaultHighlightStyle, indentOnInput, syntaxHighlighting } from '@codemirror/language';
+import {
+	bracketMatching,
+	defaultHighlightStyle,
+	indentOnInput,
+	syntaxHighlighting,
+	syntaxTreeAvailable,
+} from '@codemirror/language';
 import { EditorState } from '@codemirror/state';
 import { drawSelection, EditorView, highlightActiveLine, keymap, lineNumbers } from '@codemirror/view';
 import { yCollab } from 'y-codemirror.next';
@@ -37,4 +43,4 @@ const view = new EditorView({
 });
 let synced = false;
 provider.on('sync', (s) => (synced = synced || s));
-window.ybench = { view, provider, ydoc, synced: () => synced };
+window.ybench = { view, provider, ydoc, synced: () => synced, parsed: () => syntaxTreeAvailable(view.state) };

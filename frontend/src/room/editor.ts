@@ -2,7 +2,13 @@
 // cursors, the run/submit keys, and the paste/focus reports.
 import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
 import { python } from '@codemirror/lang-python';
-import { bracketMatching, defaultHighlightStyle, indentOnInput, syntaxHighlighting } from '@codemirror/language';
+import {
+	bracketMatching,
+	defaultHighlightStyle,
+	indentOnInput,
+	syntaxHighlighting,
+	syntaxTreeAvailable,
+} from '@codemirror/language';
 import { Compartment, EditorState, Prec } from '@codemirror/state';
 import {
 	drawSelection,
@@ -92,8 +98,14 @@ export function createEditor(parent: HTMLElement, session: Session, keys: { run(
 	});
 
 	// A handle for the end-to-end tests and the benchmark (they read the
-	// editor's text and positions without parsing the DOM).
-	(window as unknown as { tandem?: unknown }).tandem = { view, session, binding };
+	// editor's text and positions without parsing the DOM; `parsed`: the
+	// syntax tree covers the whole document).
+	(window as unknown as { tandem?: unknown }).tandem = {
+		view,
+		session,
+		binding,
+		parsed: () => syntaxTreeAvailable(view.state),
+	};
 
 	session.onRemote = (bytes) => applyRemote(view, binding, bytes);
 	session.onJoined = () => {
