@@ -813,7 +813,10 @@ const rows = [
 		'keystroke → peer render, 100k doc right after its paste, p50 / p99 (ms)',
 		(r) => `${fmt(r.peer_fresh_p50)} / ${fmt(r.peer_fresh_p99)}`,
 	],
-	['keystroke → peer render, 100k doc parsed, p50 / p99 (ms)', (r) => `${fmt(r.peer_big_p50)} / ${fmt(r.peer_big_p99)}`],
+	[
+		'keystroke → peer render, 100k doc parsed, p50 / p99 (ms)',
+		(r) => `${fmt(r.peer_big_p50)} / ${fmt(r.peer_big_p99)}`,
+	],
 	[
 		'local keystroke handling (keydown to end of its tasks), 100k doc right after its paste, p50 / p99 (ms)',
 		(r) => `${fmt(r.handled_fresh_p50)} / ${fmt(r.handled_fresh_p99)}`,
