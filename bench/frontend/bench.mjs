@@ -7,7 +7,8 @@
 //     most LINE_KEYS to a line (see caret); the
 //     time from A's keydown to the first animation frame after B's editor
 //     shows the character (both pages on one machine clock:
-//     performance.timeOrigin + performance.now()), on a small document and
+//     performance.timeOrigin + performance.now()), on a small document (after
+//     WARM_KEYS typed first and timed apart: the pages' warm-up) and
 //     on a 100,000-character one, right after its paste and once parsed
 //     (see parsed());
 //   local keystroke, on the 100,000-character document: A's keydown to the
@@ -242,6 +243,8 @@ async function openPair(browser, sys, room) {
 // scroll the editor sideways and re-measure it, a cost of the page's
 // layout that one page would pay and the other not.
 const LINE_KEYS = 60;
+// Typed before the small document's timed keystrokes (see typing).
+const WARM_KEYS = 10;
 async function caret(a, back) {
 	await a.evaluate((back) => {
 		const v = window.tandem?.view || window.ybench.view;
@@ -251,7 +254,26 @@ async function caret(a, back) {
 	}, back);
 }
 
-async function typing(sys, a, b) {
+// The first keystrokes after a page opened are each system's warm-up (the
+// first call of every function on the way: 25-81 ms for Tandem's first
+// two, 26-49 ms for y's first, in three runs where none of the other 118
+// passed 18 ms in either): `warm` keys typed first, timed apart (first).
+async function typing(sys, a, b, warm = 0) {
+	let first = [];
+	if (warm) {
+		await a.evaluate(INSTRUMENT, sys.viewExpr);
+		await b.evaluate(INSTRUMENT, sys.viewExpr);
+		await caret(a, 0);
+		await sleep(200);
+		for (let i = 0; i < warm; i++) {
+			await a.keyboard.type('klmnopqrst'[i % 10]);
+			await sleep(100);
+		}
+		await sleep(500);
+		const keys = await a.evaluate(() => window.__keys);
+		const renders = await b.evaluate(() => window.__renders.filter((r) => r.grew === 1).map((r) => r.t));
+		first = keys.map((k, i) => renders[i] - k).filter((x) => Number.isFinite(x));
+	}
 	await a.evaluate(INSTRUMENT, sys.viewExpr);
 	await b.evaluate(INSTRUMENT, sys.viewExpr);
 	await caret(a, 0);
@@ -282,7 +304,7 @@ async function typing(sys, a, b) {
 		if (local[i] !== undefined) own.push(local[i] - keys[i]);
 		if (handled[i] !== undefined) whole.push(handled[i] - keys[i]);
 	}
-	return { peer, own, whole, ours, lost: keys.length - renders.length };
+	return { peer, own, whole, ours, first, lost: keys.length - renders.length };
 }
 
 // The CPU time of each keystroke's handling, from a Chromium trace of page
@@ -690,9 +712,11 @@ for (const key of SYSTEMS) {
 	const r = {};
 	if (ONLY.has('small')) {
 		log('typing on a small document');
-		const small = await typing(sys, a, b);
+		const small = await typing(sys, a, b, WARM_KEYS);
+		r.peer_first = small.first.map((x) => Math.round(x * 10) / 10);
 		r.peer_small_p50 = pct(small.peer, 50);
 		r.peer_small_p99 = pct(small.peer, 99);
+		r.peer_small = small.peer.map((x) => Math.round(x * 10) / 10);
 		r.lost = small.lost;
 	}
 	if (ONLY.has('big') || ONLY.has('reconnect')) {
@@ -704,6 +728,7 @@ for (const key of SYSTEMS) {
 		const fresh = await typing(sys, a, b);
 		r.peer_fresh_p50 = pct(fresh.peer, 50);
 		r.peer_fresh_p99 = pct(fresh.peer, 99);
+		r.peer_fresh = fresh.peer.map((x) => Math.round(x * 10) / 10);
 		r.handled_fresh_p50 = pct(fresh.whole, 50);
 		r.handled_fresh_p99 = pct(fresh.whole, 99);
 		r.lost = (r.lost ?? 0) + fresh.lost;
@@ -725,6 +750,7 @@ for (const key of SYSTEMS) {
 		}
 		r.peer_big_p50 = pct(big.peer, 50);
 		r.peer_big_p99 = pct(big.peer, 99);
+		r.peer_big = big.peer.map((x) => Math.round(x * 10) / 10);
 		r.local_big_p50 = pct(big.own, 50);
 		r.local_big_p99 = pct(big.own, 99);
 		r.handled_big_p50 = pct(big.whole, 50);
@@ -808,6 +834,10 @@ const rows = [
 	[
 		'keystroke → peer render, small doc, p50 / p99 (ms)',
 		(r) => `${fmt(r.peer_small_p50)} / ${fmt(r.peer_small_p99)}`,
+	],
+	[
+		'keystroke → peer render, the first 3 after the pages opened (ms; not in the row above)',
+		(r) => (r.peer_first?.length ? r.peer_first.slice(0, 3).map(fmt).join(' / ') : '–'),
 	],
 	[
 		'keystroke → peer render, 100k doc right after its paste, p50 / p99 (ms)',
