@@ -221,14 +221,9 @@ static bool is_refusal(enum proto_err e)
 static void spend_refusal(struct conn *c)
 {
 	uint64_t now = server_turn_us(c->srv) / 1000u;
-	unsigned wait;
 
-	if (bucket_take(&c->budget_refused, now, CONN_REFUSED_PER_S, CONN_REFUSED_BURST, 1))
-		return;
-	if (!c->wsi || c->rx_paused)
-		return;
-	wait = bucket_wait_ms(&c->budget_refused, CONN_REFUSED_PER_S, 1);
-	rx_pause(c, wait < CONN_RX_PAUSE_MS ? CONN_RX_PAUSE_MS : wait);
+	if (!bucket_take(&c->budget_refused, now, CONN_REFUSED_PER_S, CONN_REFUSED_BURST, 1))
+		rx_pause(c, bucket_wait_ms(&c->budget_refused, CONN_REFUSED_PER_S, 1));
 }
 
 void conn_send_error(struct conn *c, json_t *id, enum proto_err e, const char *message,
@@ -287,9 +282,16 @@ static void rx_resume(lws_sorted_usec_list_t *sul)
 	lws_rx_flow_control(c->wsi, 1);
 }
 
-/* Stops reading c for ms (lws holds what it read already); c has a socket. */
+/*
+ * Stops reading c for ms, at least CONN_RX_PAUSE_MS (lws holds what it read
+ * already), unless it is paused already or has no socket (a test's).
+ */
 static void rx_pause(struct conn *c, unsigned ms)
 {
+	if (!c->wsi || c->rx_paused)
+		return;
+	if (ms < CONN_RX_PAUSE_MS)
+		ms = CONN_RX_PAUSE_MS;
 	c->rx_paused = true;
 	c->srv->metrics.read_pauses++;
 	lws_rx_flow_control(c->wsi, 0);
@@ -340,8 +342,7 @@ bool conn_take_budget(struct conn *c, size_t len)
 	if (wait < CONN_RX_PAUSE_MS)
 		wait = CONN_RX_PAUSE_MS;
 	send_rate_limited(c, wait);
-	if (c->wsi && !c->rx_paused)
-		rx_pause(c, wait);
+	rx_pause(c, wait);
 	return false;
 }
 

@@ -847,12 +847,11 @@ static void relay_awareness(struct conn *c, json_t *msg, const char *raw, size_t
 	flen = f ? strlen(f) : 0;
 	out = f && end > 0 ? malloc(end + flen + 10) : NULL;
 	if (out) {
+		/* msg has its "t" at least: the comma always has a member before it */
 		size_t n = end - 1;
-		/* {} has no member before "from": no comma */
-		bool empty = json_object_size(msg) == 0;
 
 		memcpy(out, raw, n);
-		n += (size_t)sprintf(out + n, "%s\"from\":%s}", empty ? "" : ",", f);
+		n += (size_t)sprintf(out + n, ",\"from\":%s}", f);
 		room__send_text(c->room, PROTO_AWARENESS, out, n, c);
 	}
 	free(out);

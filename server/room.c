@@ -393,6 +393,13 @@ void rooms_save_all(struct server *srv)
 
 /* ---- fan-out ------------------------------------------------------------ */
 
+/* c gets m, delivered as how says, from `from` (proto.h's table). */
+static bool delivered_to(enum proto_msg m, unsigned how, const struct conn *c,
+			 const struct conn *from)
+{
+	return proto_receives(m, c->seat) && !((how & PROTO_OTHERS) && c == from);
+}
+
 /*
  * Sends msg (consumed), a message of type m, as proto.h's table says: to
  * every joined connection whose seat receives m, except `from` when m goes
@@ -408,7 +415,7 @@ void room__send(struct room *r, enum proto_msg m, json_t *msg, const struct conn
 
 	assert(how & (PROTO_ROOM | PROTO_OTHERS));
 	for (struct conn *c = r->conns; msg && c; c = c->room_next) {
-		if (!proto_receives(m, c->seat) || ((how & PROTO_OTHERS) && c == from))
+		if (!delivered_to(m, how, c, from))
 			continue;
 		/* Serialized once, for the first connection that receives it. */
 		if (!text && !(text = json_dumps(msg, JSON_COMPACT)))
@@ -428,7 +435,7 @@ void room__send_text(struct room *r, enum proto_msg m, const char *text, size_t 
 
 	assert(how & (PROTO_ROOM | PROTO_OTHERS));
 	for (struct conn *c = r->conns; c; c = c->room_next)
-		if (proto_receives(m, c->seat) && !((how & PROTO_OTHERS) && c == from))
+		if (delivered_to(m, how, c, from))
 			conn_send_text(c, text, len, how & PROTO_LATEST);
 }
 
