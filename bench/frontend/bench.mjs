@@ -243,7 +243,7 @@ async function openPair(browser, sys, room) {
 // scroll the editor sideways and re-measure it, a cost of the page's
 // layout that one page would pay and the other not.
 const LINE_KEYS = 60;
-// Typed before the small document's timed keystrokes (see typing).
+// Typed before the small document's timed keystrokes, timed apart.
 const WARM_KEYS = 10;
 async function caret(a, back) {
 	await a.evaluate((back) => {
@@ -254,26 +254,8 @@ async function caret(a, back) {
 	}, back);
 }
 
-// The first keystrokes after a page opened are each system's warm-up (the
-// first call of every function on the way: 25-81 ms for Tandem's first
-// two, 26-49 ms for y's first, in three runs where none of the other 118
-// passed 18 ms in either): `warm` keys typed first, timed apart (first).
-async function typing(sys, a, b, warm = 0) {
-	let first = [];
-	if (warm) {
-		await a.evaluate(INSTRUMENT, sys.viewExpr);
-		await b.evaluate(INSTRUMENT, sys.viewExpr);
-		await caret(a, 0);
-		await sleep(200);
-		for (let i = 0; i < warm; i++) {
-			await a.keyboard.type('klmnopqrst'[i % 10]);
-			await sleep(100);
-		}
-		await sleep(500);
-		const keys = await a.evaluate(() => window.__keys);
-		const renders = await b.evaluate(() => window.__renders.filter((r) => r.grew === 1).map((r) => r.t));
-		first = keys.map((k, i) => renders[i] - k).filter((x) => Number.isFinite(x));
-	}
+// A types n keys at 10 a second; each key's latencies.
+async function typing(sys, a, b, n = N_KEYS) {
 	await a.evaluate(INSTRUMENT, sys.viewExpr);
 	await b.evaluate(INSTRUMENT, sys.viewExpr);
 	await caret(a, 0);
@@ -284,7 +266,7 @@ async function typing(sys, a, b, warm = 0) {
 	});
 	await sleep(200);
 	const start = Date.now();
-	for (let i = 0; i < N_KEYS; i++) {
+	for (let i = 0; i < n; i++) {
 		if (i > 0 && i % LINE_KEYS === 0) await caret(a, i / LINE_KEYS);
 		await a.keyboard.type('abcdefghij'[i % 10]);
 		const next = start + (i + 1) * 100;
@@ -304,7 +286,7 @@ async function typing(sys, a, b, warm = 0) {
 		if (local[i] !== undefined) own.push(local[i] - keys[i]);
 		if (handled[i] !== undefined) whole.push(handled[i] - keys[i]);
 	}
-	return { peer, own, whole, ours, first, lost: keys.length - renders.length };
+	return { peer, own, whole, ours, lost: keys.length - renders.length };
 }
 
 // The CPU time of each keystroke's handling, from a Chromium trace of page
@@ -712,8 +694,13 @@ for (const key of SYSTEMS) {
 	const r = {};
 	if (ONLY.has('small')) {
 		log('typing on a small document');
-		const small = await typing(sys, a, b, WARM_KEYS);
-		r.peer_first = small.first.map((x) => Math.round(x * 10) / 10);
+		// The first keystrokes after a page opened are each system's warm-up
+		// (the first call of every function on the way: 25-81 ms for
+		// Tandem's first two, 26-49 ms for y's first, in three runs where
+		// none of the other 118 passed 18 ms in either): timed apart.
+		const warm = await typing(sys, a, b, WARM_KEYS);
+		r.peer_first = warm.peer.map((x) => Math.round(x * 10) / 10);
+		const small = await typing(sys, a, b);
 		r.peer_small_p50 = pct(small.peer, 50);
 		r.peer_small_p99 = pct(small.peer, 99);
 		r.peer_small = small.peer.map((x) => Math.round(x * 10) / 10);
