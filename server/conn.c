@@ -41,6 +41,14 @@ struct qmsg {
 	unsigned char buf[];
 };
 
+/* A frame waiting for a turn (conn_defer). */
+struct deferred {
+	struct deferred *next;
+	size_t len;
+	bool binary;
+	unsigned char data[];
+};
+
 /* ---- send queue ----------------------------------------------------------- */
 
 static void queue_drop(struct conn *c)
@@ -79,11 +87,25 @@ static void queue_drop_updates(struct conn *c)
 	}
 }
 
-/* Puts c on the list written before the loop sleeps, unless a WRITEABLE is due anyway. */
-static void flush_list(struct conn *c)
+/*
+ * Puts c on the list written before the loop sleeps, unless a WRITEABLE is
+ * due anyway.  An update to forward (urgent) puts c at the head, anything
+ * else at the tail: a pass that also writes a flood's answers, cursors,
+ * events and acks to dozens of sockets writes the keystrokes first.
+ */
+static void flush_list(struct conn *c, bool urgent)
 {
-	if (lws_dll2_is_detached(&c->flush_node) && !c->choked)
+	if (c->choked)
+		return;
+	if (!lws_dll2_is_detached(&c->flush_node)) {
+		if (!urgent)
+			return;
+		lws_dll2_remove(&c->flush_node);
+	}
+	if (urgent)
 		lws_dll2_add_head(&c->flush_node, &c->srv->flush_conns);
+	else
+		lws_dll2_add_tail(&c->flush_node, &c->srv->flush_conns);
 }
 
 static void flush_unlist(struct conn *c)
@@ -153,7 +175,7 @@ static void enqueue(struct conn *c, const void *data, size_t len, bool binary, u
 		c->q_head = m;
 	c->q_tail = m;
 	c->q_bytes += len;
-	flush_list(c);
+	flush_list(c, binary);
 }
 
 void conn_send_text(struct conn *c, const char *text, size_t len, bool ephemeral)
@@ -379,25 +401,36 @@ static void aw_arm(struct server *srv, uint64_t due)
 	uv_timer_start(&srv->aw_timer, aw_timer_cb, due > now ? due - now : 0, 0);
 }
 
-/* The held awareness frames whose window opened go up to the room; the timer waits for the next. */
+/*
+ * The held awareness frames whose window opened go up to the room; the timer
+ * waits for the next.  Windows that opened together stay together (each
+ * reopens CONN_AWARENESS_MS after it was served), so one call may find
+ * dozens due, each a parse and writes of up to 4 KB: it serves them for at
+ * most SERVER_SLICE_US and leaves the rest to the next turn of the loop,
+ * after the sockets were read, so that a keystroke never waits behind a
+ * batch of cursors (a flood of 50 connections made a call take 3-9 ms).
+ */
 static void aw_timer_cb(uv_timer_t *t)
 {
 	struct server *srv = t->data;
-	uint64_t now = uv_now(srv->loop), next = UINT64_MAX;
+	uint64_t now = uv_now(srv->loop), next = UINT64_MAX, t0 = uv_hrtime();
 
 	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, srv->aw_conns.head)
 	{
 		struct conn *c = lws_container_of(d, struct conn, aw_node);
 
-		if (c->aw_next_ms <= now) {
+		if (c->aw_next_ms > now) {
+			if (c->aw_next_ms < next)
+				next = c->aw_next_ms;
+		} else if (uv_hrtime() - t0 > SERVER_SLICE_US * 1000u) {
+			next = now; /* due, and the slice is spent */
+		} else {
 			size_t len = c->aw_len;
 
 			c->aw_len = 0;
 			aw_unlist(c);
 			c->aw_next_ms = now + CONN_AWARENESS_MS;
 			srv->conn_hooks.awareness(c, c->aw_frame, len);
-		} else if (c->aw_next_ms < next) {
-			next = c->aw_next_ms;
 		}
 	}
 	lws_end_foreach_dll_safe(d, d1);
@@ -425,6 +458,91 @@ bool conn_hold_awareness(struct conn *c, const unsigned char *data, size_t len)
 		aw_arm(srv, c->aw_next_ms);
 	}
 	return true;
+}
+
+/* ---- text frames' share of a turn ------------------------------------------ */
+
+/* lws rx flow control reason: a frame of c waits for its turn (conn_defer). */
+#define RXFLOW_DEFERRED (1 << 1)
+
+static void dq_drop(struct conn *c)
+{
+	while (c->dq_head) {
+		struct deferred *d = c->dq_head;
+
+		c->dq_head = d->next;
+		free(d);
+	}
+	c->dq_tail = NULL;
+	if (!lws_dll2_is_detached(&c->dq_node))
+		lws_dll2_remove(&c->dq_node);
+}
+
+/*
+ * Before the loop's poll (an idle handle keeps it from sleeping while any
+ * frame waits): the waiting frames, one per connection in turn, for at most
+ * SERVER_SLICE_US.  A connection whose last frame went is read again.
+ */
+static void dq_serve(uv_idle_t *h)
+{
+	struct server *srv = h->data;
+	uint64_t t0 = uv_hrtime();
+
+	while (srv->dq_conns.head && uv_hrtime() - t0 <= SERVER_SLICE_US * 1000u) {
+		struct conn *c = lws_container_of(srv->dq_conns.head, struct conn, dq_node);
+		struct deferred *d = c->dq_head;
+
+		c->dq_head = d->next;
+		lws_dll2_remove(&c->dq_node);
+		if (c->dq_head) {
+			lws_dll2_add_tail(&c->dq_node, &srv->dq_conns);
+		} else {
+			c->dq_tail = NULL;
+			if (c->wsi)
+				lws_rx_flow_control(c->wsi, LWS_RXFLOW_REASON_APPLIES_ENABLE |
+								    RXFLOW_DEFERRED);
+		}
+		if (!c->close_code)
+			srv->conn_hooks.deferred(c, d->data, d->len, d->binary);
+		free(d);
+	}
+	if (!srv->dq_conns.head)
+		uv_idle_stop(h);
+}
+
+bool conn_defer(struct conn *c, const unsigned char *data, size_t len, bool binary)
+{
+	struct server *srv = c->srv;
+	struct deferred *d;
+
+	if (!c->dq_head && (binary || srv->text_ns <= SERVER_SLICE_US * 1000u))
+		return false;
+	d = malloc(sizeof(*d) + len);
+	if (!d) {
+		conn_close(c, PROTO_CLOSE_GOING_AWAY, "out of memory");
+		return true;
+	}
+	d->next = NULL;
+	d->len = len;
+	d->binary = binary;
+	memcpy(d->data, data, len);
+	if (c->dq_tail) {
+		c->dq_tail->next = d;
+	} else {
+		c->dq_head = d;
+		lws_dll2_add_tail(&c->dq_node, &srv->dq_conns);
+		if (c->wsi)
+			lws_rx_flow_control(c->wsi,
+					    LWS_RXFLOW_REASON_APPLIES_DISABLE | RXFLOW_DEFERRED);
+		uv_idle_start(&srv->dq_idle, dq_serve);
+	}
+	c->dq_tail = d;
+	return true;
+}
+
+void conn_text_spent(struct server *srv, uint64_t ns)
+{
+	srv->text_ns += ns;
 }
 
 /* ---- acknowledgements ---------------------------------------------------- */
@@ -465,7 +583,7 @@ static void ack_timer_cb(uv_timer_t *t)
 
 	while ((c = ack_oldest(srv)) && c->ack_since + srv->lim.ack_delay_ms <= now) {
 		ack_unlist(c);
-		flush_list(c);
+		flush_list(c, false);
 	}
 	ack_arm(srv);
 }
@@ -656,6 +774,7 @@ static void flush_all(uv_prepare_t *h)
 
 	/* The frames' fan-out latency is stamped once for the whole pass. */
 	server_turn_end(srv);
+	srv->text_ns = 0; /* the reads after this pass start a new share */
 	while (srv->flush_conns.head) {
 		struct conn *c = lws_container_of(srv->flush_conns.head, struct conn, flush_node);
 
@@ -742,7 +861,7 @@ static void beat_cb(uv_timer_t *t)
 		} else if (quiet >= BEAT_PING_MS(srv) && !c->pinged && !c->close_code) {
 			c->pinged = true;
 			c->ping_due = true;
-			flush_list(c);
+			flush_list(c, false);
 		}
 	}
 	lws_end_foreach_dll_safe(d, d1);
@@ -783,6 +902,7 @@ void conn_destroy(struct conn *c)
 	ack_unlist(c);
 	aw_unlist(c);
 	free(c->aw_frame);
+	dq_drop(c);
 	queue_drop(c);
 	crdt_version_finish(&c->ack);
 	crdt_version_finish(&c->delivered);
@@ -808,6 +928,9 @@ int conn_start(struct server *srv, const struct conn_hooks *hooks)
 	srv->aw_timer.data = srv;
 	uv_timer_init(srv->loop, &srv->aw_timer);
 	uv_unref((uv_handle_t *)&srv->aw_timer);
+	srv->dq_idle.data = srv;
+	uv_idle_init(srv->loop, &srv->dq_idle);
+	uv_unref((uv_handle_t *)&srv->dq_idle);
 	srv->beat_timer.data = srv;
 	uv_timer_init(srv->loop, &srv->beat_timer);
 	uv_timer_start(&srv->beat_timer, beat_cb, beat_tick_ms(srv), beat_tick_ms(srv));

@@ -40,6 +40,11 @@ struct conn_hooks {
 	 * on now: len bytes at frame, borrowed for the call.
 	 */
 	void (*awareness)(struct conn *c, const unsigned char *frame, size_t len);
+	/*
+	 * A frame of c that waited for its turn (conn_defer) is due: len bytes
+	 * at data, borrowed for the call, within c's budget already.
+	 */
+	void (*deferred)(struct conn *c, const unsigned char *data, size_t len, bool binary);
 };
 
 /*
@@ -93,6 +98,9 @@ struct conn {
 	size_t aw_len;		 /* bytes held; 0: none */
 	uint64_t aw_next_ms;	 /* uv_now() from which the next one may go on */
 	lws_dll2_t aw_node;	 /* in srv->aw_conns while one is held */
+	/* frames waiting for a turn (conn_defer), oldest first; not read meanwhile */
+	struct deferred *dq_head, *dq_tail;
+	lws_dll2_t dq_node; /* in srv->dq_conns while it has any */
 
 	/* The flags last, together: between wider fields each took 8 bytes. */
 	bool rx_binary; /* the message being assembled is binary */
@@ -177,6 +185,25 @@ bool conn_take_budget(struct conn *c, size_t len);
  */
 #define CONN_AWARENESS_MS 50
 bool conn_hold_awareness(struct conn *c, const unsigned char *data, size_t len);
+/*
+ * Text frames' share of a turn of the loop.  A text frame (a note, an event,
+ * a cursor, a run...) costs a parse, a relay to each seat, a record in the
+ * timeline; a keystroke costs a merge and a copy.  Within one turn the
+ * frames of every connection that has any are handled one after the other,
+ * so fifty connections sending text as fast as their budget allows (the
+ * load benchmark's flood) made a turn last milliseconds and every keystroke
+ * read in it wait as long.  So: once the text frames handled in a turn took
+ * SERVER_SLICE_US (conn_text_spent() counts them), a text frame that comes
+ * in waits, copied, for a later turn, where waiting frames are handled for
+ * at most SERVER_SLICE_US a turn, oldest connection first, one frame each
+ * in turn; a connection with a frame waiting is not read (lws rx flow
+ * control) and any frame of it that lws had read already waits behind, so
+ * its frames keep their order.  Updates are never held for the slice.
+ * True: data (len bytes, borrowed) waits, and conn_hooks.deferred gets it.
+ */
+bool conn_defer(struct conn *c, const unsigned char *data, size_t len, bool binary);
+/* A text frame handled now took ns nanoseconds of this turn. */
+void conn_text_spent(struct server *srv, uint64_t ns);
 /* lws says c's socket is writable: 0, or -1 to close it. */
 int conn_writeable(struct conn *c);
 

@@ -98,6 +98,7 @@ struct presence {
 
 	struct redisconn cmd, sub; /* commands; the subscriber (from the first watch) */
 	uv_timer_t heartbeat;
+	size_t sweep; /* the heartbeat's next bucket (heartbeat_cb) */
 
 	struct member *buckets[NBUCKETS];
 	struct watch *watches;
@@ -594,27 +595,50 @@ int presence_read(struct presence *p, const char *room, presence_read_cb cb, voi
 
 /* ---- heartbeat and catch-up ------------------------------------------- */
 
-/* Rewrites every tracked member; after a reconnect, also republishes. */
-static void write_all(struct presence *p, bool publish, bool present_only)
+/* After a reconnect: rewrites and republishes every tracked member. */
+static void republish_all(struct presence *p)
 {
 	for (size_t b = 0; b < NBUCKETS; b++) {
 		for (struct member *m = p->buckets[b]; m != NULL; m = m->next) {
-			if (present_only && m->state != PRESENCE_PRESENT)
-				continue;
-			if (write_member(p, m, publish, NULL) == PRESENCE_E_DOWN)
+			if (write_member(p, m, true, NULL) == PRESENCE_E_DOWN)
 				return;
 		}
 	}
 }
 
+/*
+ * The heartbeat rewrites every member present, a slice at a time: a
+ * thousand members in one go (four commands each) held the loop for 7 to 12
+ * ms, and every keystroke read in that turn waited as long.  A slice ends
+ * after PRESENCE_SLICE_US, at a bucket's end, and the next one comes at
+ * once on the same timer, after the loop read its sockets; the sweep over,
+ * the timer waits heartbeat_ms again.
+ */
+#define PRESENCE_SLICE_US 250
+
 static void heartbeat_cb(uv_timer_t *t)
 {
-	write_all(t->data, false, true);
+	struct presence *p = t->data;
+	uint64_t t0 = uv_hrtime();
+	bool down = false;
+
+	while (p->sweep < NBUCKETS && !down && uv_hrtime() - t0 <= PRESENCE_SLICE_US * 1000u) {
+		for (struct member *m = p->buckets[p->sweep]; m != NULL && !down; m = m->next)
+			down = m->state == PRESENCE_PRESENT &&
+			       write_member(p, m, false, NULL) == PRESENCE_E_DOWN;
+		p->sweep++;
+	}
+	if (p->sweep < NBUCKETS && !down) {
+		uv_timer_start(t, heartbeat_cb, 0, p->opt.heartbeat_ms);
+		return;
+	}
+	p->sweep = 0;
+	uv_timer_start(t, heartbeat_cb, p->opt.heartbeat_ms, p->opt.heartbeat_ms);
 }
 
 static void on_cmd_up(void *ud)
 {
-	write_all(ud, true, false);
+	republish_all(ud);
 }
 
 /* ---- subscriptions ---------------------------------------------------- */

@@ -84,7 +84,11 @@ struct server {
 	/* connections holding an awareness; aw_timer relays each when its window opens */
 	lws_dll2_owner_t aw_conns;
 	uv_timer_t aw_timer;
-	uint64_t aw_due;       /* uv_now() aw_timer is armed for, while active */
+	uint64_t aw_due; /* uv_now() aw_timer is armed for, while active */
+	/* connections with frames waiting for a turn (conn_defer); dq_idle serves them */
+	lws_dll2_owner_t dq_conns;
+	uv_idle_t dq_idle;
+	uint64_t text_ns;      /* spent on text frames in this turn's reads (conn_text_spent) */
 	uv_timer_t save_timer; /* room.c: rooms_save_due (started by ws_start) */
 	/* every WebSocket connection, and the timer that pings the silent ones */
 	lws_dll2_owner_t all_conns;
@@ -92,6 +96,13 @@ struct server {
 	uint64_t turn_us;	      /* server_turn_us(): 0 until read in this turn of the loop */
 	struct conn_hooks conn_hooks; /* conn.c's calls upward (room.c) */
 };
+
+/*
+ * A callback that serves a batch (held awareness frames, ...) stops after
+ * this long and leaves the rest to the loop's next turn, so that the sockets
+ * are read in between: a keystroke waits behind at most one slice.
+ */
+#define SERVER_SLICE_US 250
 
 /* ---- helpers ------------------------------------------------------------ */
 

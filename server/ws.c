@@ -103,15 +103,9 @@ static void awareness_due(struct conn *c, const unsigned char *frame, size_t len
 		on_text(c, frame, len, true);
 }
 
-const struct conn_hooks ws__conn_hooks = { room_resync, room_drained, awareness_due };
-
-void ws__on_message(struct conn *c, const unsigned char *data, size_t len, bool binary)
+/* A message within the budget, whose turn it is. */
+static void on_message(struct conn *c, const unsigned char *data, size_t len, bool binary)
 {
-	if (!conn_take_budget(c, len)) {
-		if (binary)
-			c->srv->metrics.updates_rejected++;
-		return;
-	}
 	if (binary) {
 		if (!c->room) {
 			if (!c->join)
@@ -127,6 +121,28 @@ void ws__on_message(struct conn *c, const unsigned char *data, size_t len, bool 
 		return;
 	}
 	on_text(c, data, len, false);
+}
+
+const struct conn_hooks ws__conn_hooks = { room_resync, room_drained, awareness_due, on_message };
+
+void ws__on_message(struct conn *c, const unsigned char *data, size_t len, bool binary)
+{
+	uint64_t t0;
+
+	if (!conn_take_budget(c, len)) {
+		if (binary)
+			c->srv->metrics.updates_rejected++;
+		return;
+	}
+	if (conn_defer(c, data, len, binary))
+		return; /* this turn's share of text frames is spent, or an earlier frame waits */
+	if (binary) {
+		on_message(c, data, len, true);
+		return;
+	}
+	t0 = uv_hrtime();
+	on_message(c, data, len, false);
+	conn_text_spent(c->srv, uv_hrtime() - t0);
 }
 
 /* ---- the WebSocket protocol ------------------------------------------------- */

@@ -38,20 +38,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
+
 #define SIZE_MAX_MSG 1024
 
 static void die(const char *what)
 {
 	perror(what);
 	exit(1);
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static void nodelay(int fd)
@@ -117,42 +111,6 @@ static void serve(int lfd, int nconn)
 		}
 	}
 	exit(0);
-}
-
-static double proc_cpu_s(pid_t pid)
-{
-	char path[64], line[1024];
-	unsigned long ut = 0, st = 0;
-	FILE *f;
-	char *p;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f || !fgets(line, sizeof(line), f))
-		die("proc stat");
-	fclose(f);
-	/* After the command name's closing parenthesis: state is field 3, utime 14, stime 15. */
-	p = strrchr(line, ')');
-	if (!p ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-		die("proc stat fields");
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static double self_cpu_s(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-	       ru.ru_stime.tv_usec / 1e6;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv)
@@ -254,7 +212,9 @@ int main(int argc, char **argv)
 		if (!in_window && t >= end_warm) {
 			in_window = 1;
 			srv0 = proc_cpu_s(pid);
-			me0 = self_cpu_s();
+			if (srv0 < 0)
+				die("proc stat");
+			me0 = rusage_s(RUSAGE_SELF);
 		}
 		if (t >= end_all)
 			break;
@@ -307,7 +267,7 @@ int main(int argc, char **argv)
 		}
 	}
 	srv1 = proc_cpu_s(pid);
-	me1 = self_cpu_s();
+	me1 = rusage_s(RUSAGE_SELF);
 	for (int i = 0; i < nconn; i++)
 		close(fds[i]);
 	waitpid(pid, NULL, 0);

@@ -28,6 +28,11 @@
 //     relayed), events and notes as fast as its socket takes them; the
 //     typists' latency in flooded and quiet rooms, the flooders' refused
 //     frames, and whether any peer was closed.
+//   ctyping and cflood, tandem only: the typing and the flood phases typed
+//     by bench/server/typists.c (tandem-typists, one epoll loop in C with
+//     the native CRDT) instead of the node workers, whose own event loops
+//     are in every latency they measure; the flooders in a process of
+//     their own; "## Typing from C".
 //
 // Prints the tables (markdown) and, with --write, replaces the
 // "## Server load" section of BENCHMARKS.md, and the "## Typing under a
@@ -62,7 +67,7 @@ const opt = {
 	// behind the flood frames the kernel holds (megabytes), which the server
 	// reads at the budget's pace (it does not read a connection over budget).
 	floodDrain: 60,
-	only: null, // tandem | yws | transport | floor | runs | idle | flood (comma list)
+	only: null, // tandem | yws | transport | floor | runs | idle | flood | ctyping | cflood (comma list)
 	floodEvery: 10, // flood phase: every Nth room of each worker is flooded
 	floodPerMs: 1, // ... each flooder sends at most this many frames a millisecond
 	floodQueue: 65536, // ... while less than this many bytes wait in its socket
@@ -77,7 +82,7 @@ const opt = {
 	// ranks processes within one session.  Redis and PostgreSQL are shared
 	// services and keep their own priority.
 	nice: -10,
-	deadline: 780, // s: everything is stopped after this, whatever happens
+	deadline: 900, // s: everything is stopped after this, whatever happens
 };
 for (let i = 2; i < process.argv.length; i++) {
 	const a = process.argv[i];
@@ -101,7 +106,7 @@ for (let i = 2; i < process.argv.length; i++) {
 	else {
 		console.error(
 			'usage: load.mjs [--build DIR] [--rooms N] [--warmup S] [--measure S] [--workers N]\n' +
-				'                [--idle-rooms N] [--only tandem,yws,transport,floor,runs,idle,flood] [--write] [--json FILE] [--nice N]\n' +
+				'                [--idle-rooms N] [--only tandem,yws,transport,floor,runs,idle,flood,ctyping,cflood] [--write] [--json FILE] [--nice N]\n' +
 				'                [--flood-every N] [--flood-per-ms N] [--flood-ops-per-s N]',
 		);
 		process.exit(2);
@@ -113,6 +118,7 @@ const tandemBin = path.join(opt.build, 'server/tandem');
 const wasm = path.join(opt.build, 'crdt/wasm/tandem-crdt.wasm');
 const transportBin = path.join(opt.build, 'server/tandem-transport');
 const floorBin = path.join(opt.build, 'bench/tandem-floor');
+const typistsBin = path.join(opt.build, 'bench/tandem-typists');
 const ywsServer = path.join(here, 'node_modules/@y/websocket-server/src/server.js');
 const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-loadbench-'));
 const TICK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
@@ -842,6 +848,49 @@ function floorPhase() {
 	});
 }
 
+// The same typing from bench/server/typists.c (tandem-typists: one epoll loop,
+// the native CRDT), on a fresh server: "ctyping" as the typing phase,
+// "cflood" as the flood phase (every floodEvery-th room's candidate floods
+// from a process of its own; each flooded room and the room after it hold
+// an observer).  What a keystroke costs without node's event loop in its
+// latency.
+async function cPhase(mode) {
+	const flood = mode === 'cflood';
+	const s = await startTandem(mode, flood ? ['--ops-per-s', String(opt.floodOpsPerS)] : []);
+	try {
+		const rooms = await createRooms(s, opt.rooms);
+		const lines = rooms.map((r, j) => {
+			const t = r.tokens;
+			const observe = flood && j % opt.floodEvery <= 1;
+			const fl = flood && j % opt.floodEvery === 0 ? 1 : 0;
+			return `${r.id} ${t.interviewer} ${t.candidate} ${observe ? t.observer : '-'} ${fl}\n`;
+		});
+		const load0 = os.loadavg()[0];
+		log(`${mode}: ${rooms.length} rooms, tandem-typists`);
+		const out = await new Promise((resolve, reject) => {
+			const args = ['--port', String(s.port), '--rate', '5', '--warmup', String(opt.warmup),
+				'--measure', String(opt.measure), '--drain', String(opt.drain),
+				'--flood-per-ms', String(opt.floodPerMs), '--flood-queue', String(opt.floodQueue),
+				'--server-pid', String(s.pid)];
+			const p = spawn(typistsBin, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+			let text = '';
+			p.stdout.on('data', (d) => (text += d));
+			p.on('error', reject);
+			p.on('exit', (code, sig) =>
+				code === 0 ? resolve(JSON.parse(text)) : reject(new Error(`tandem-typists exited ${code ?? sig}`)),
+			);
+			p.stdin.on('error', () => {}); // it exited: its exit says why
+			p.stdin.end(lines.join(''));
+		});
+		out.peakRss = readStatus(s.pid)?.hwm ?? null;
+		out.load = [load0, os.loadavg()[0]];
+		out.opsPerS = flood ? opt.floodOpsPerS : 10000;
+		return out;
+	} finally {
+		await stopServer(s);
+	}
+}
+
 function cpuModel() {
 	try {
 		const m = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m);
@@ -871,7 +920,7 @@ function report(res) {
 			`(${path.basename(opt.build)}), run as root (judge supervisor forked), info logging to a file, ` +
 			'Redis (appendonly) and PostgreSQL from `scripts/services`, in a database created afresh for the run (`tandem_loadbench`, Redis db 3). The machine is shared with other ' +
 			`work (load averages below); the benchmark's own processes ran at ${res.nice}, Redis and ` +
-			'PostgreSQL at their usual priority. Reproduce with `bench/server/run` (about 9 minutes).',
+			'PostgreSQL at their usual priority. Reproduce with `bench/server/run` (about 11 minutes).',
 	);
 	L.push('');
 	L.push(
@@ -1306,10 +1355,72 @@ function prioritise() {
 // The sections a run writes: "Server load", and "Typing under a flood" when
 // the flood phase ran; a run of --only with flood among its phases writes
 // the flood section alone (its typing phase is there only to compare).
+// "## Typing from C": the typing and flood phases typed by
+// bench/server/typists.c, without node's event loop in the latency.
+function cReport(res) {
+	const T = res.ctyping;
+	const F = res.cflood;
+	const L = [];
+	const date = new Date().toISOString().slice(0, 10);
+	const any = F || T;
+	L.push('## Typing from C');
+	L.push('');
+	L.push(
+		`Measured ${date} by \`bench/server/run --only ctyping,cflood\` on ${os.cpus().length} cores ` +
+			`(${cpuModel()}), tandem built with meson buildtype=release, at ${res.nice}. The typists are ` +
+			'`bench/server/typists.c` (`tandem-typists`): one epoll loop in C with the native CRDT, the ' +
+			`same load as the typing phase (${num(any.rooms)} rooms, each typist ${any.rate} characters a ` +
+			`second at random places, ${opt.warmup} s warm-up, ${any.windowS} s measured, a fresh server ` +
+			'each), so that a keystroke\'s latency holds no node event loop: the load benchmark\'s node ' +
+			'workers add their own delays (their event-loop delay p99 is about 2 ms, more when they also ' +
+			'flood). Flood: in every ' +
+			`${opt.floodEvery}th room the candidate's connection is a flooder in a child process of its own ` +
+			`(a real flooder is another machine), at the documented budget (\`--ops-per-s ${opt.floodOpsPerS}\`), ` +
+			'sending in turn an awareness frame of 4,096 bytes, a paste event and a note of 100 characters, ' +
+			`at most ${opt.floodPerMs} a millisecond while less than ${opt.floodQueue / 1024} KiB wait to be ` +
+			'written; the flooded room\'s interviewer types and its observer applies, so "the peer" is ' +
+			'measured at the observer; the room after each flooded one holds an observer too.',
+	);
+	L.push('');
+	const row = (label, l) =>
+		L.push(
+			`| ${label} | ${ms(l.p50)} | ${ms(l.p90)} | ${ms(l.p99)} | ${ms(l.p999)} | ${ms(l.max)} | ${num(l.n)} |`,
+		);
+	L.push('| keystroke → applied (ms) | p50 | p90 | p99 | p99.9 | max | keystrokes |');
+	L.push('|---|---:|---:|---:|---:|---:|---:|');
+	if (T) row('typing, no flood: typist to typist', T.lat.quiet);
+	if (F) {
+		row(`flood, quiet rooms: typist to typist (${num(F.rooms - Math.ceil(F.rooms / opt.floodEvery))})`, F.lat.quiet);
+		row("flood, flooded rooms: the peer's keystrokes at the observer", F.lat.peerObserver);
+		row("flood, quiet rooms: the interviewer's keystrokes at an observer", F.lat.quietObserver);
+	}
+	L.push('| reference: DESIGN target for edit fan-out on loopback | | | ≤ 2 | | | |');
+	L.push('');
+	const both = (f) => `${T ? f(T) : '–'} | ${F ? f(F) : '–'}`;
+	L.push('| | typing | flood |');
+	L.push('|---|---:|---:|');
+	L.push(`| server CPU over the window (s) | ${both((x) => x.serverCpuS.toFixed(1))} |`);
+	L.push(`| server peak RSS (VmHWM) | ${both((x) => `${mb(x.peakRss)} MB`)} |`);
+	L.push(`| typists' CPU over the window (s); the flooders' process, whole run (s) | ${both((x) => `${x.clientCpuS.toFixed(1)}; ${x.flooderCpuS.toFixed(1)}`)} |`);
+	L.push(`| keystrokes delivered / sent in the window | ${both((x) => `${num(x.delivered)} / ${num(x.sent)}`)} |`);
+	L.push(`| rooms converged | ${both((x) => `${num(x.converged)} / ${num(x.rooms)}`)} |`);
+	L.push(`| unexpected closes / errors to typists | ${both((x) => `${x.closes} / ${Object.entries(x.errors).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`)} |`);
+	if (F)
+		L.push(
+			`| flood frames queued in the window; answers to the flooders | – | ${num(F.flood.written)}; ` +
+				`${Object.entries(F.flood.answers).map(([k, v]) => `${k} ${num(v)}`).join(', ') || 'none'} |`,
+		);
+	L.push(`| load average (1 min) start → end | ${both((x) => `${x.load[0].toFixed(2)} → ${x.load[1].toFixed(2)}`)} |`);
+	L.push('');
+	return L.join('\n');
+}
+
 function reports(res) {
 	const out = [];
-	if (!(res.flood && opt.only)) out.push(report(res));
+	// A run of some phases only rewrites their own sections.
+	if (!(opt.only && (res.flood || res.ctyping || res.cflood))) out.push(report(res));
 	if (res.flood) out.push(floodReport(res));
+	if (res.ctyping || res.cflood) out.push(cReport(res));
 	return out;
 }
 
@@ -1368,6 +1479,8 @@ async function main() {
 		res.flood.exit = await stopServer(s);
 		res.flood.log = s.logFile;
 	}
+	for (const mode of ['ctyping', 'cflood'])
+		if (want(mode)) res[mode] = await cPhase(mode);
 	if (want('idle')) {
 		res.idle = {};
 		log('idle rooms: tandem');

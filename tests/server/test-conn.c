@@ -41,6 +41,7 @@
 #include "services.h"
 #include "testsrv.h"
 #include "ws.h"
+#include "wsframe.h"
 
 static struct server srv;
 static uv_loop_t loop;
@@ -113,27 +114,17 @@ static void client_parse(struct client *cl)
 	}
 	for (;;) {
 		unsigned char *p = cl->in + off;
-		size_t avail = cl->in_len - off, h = 2, len;
+		size_t avail = cl->in_len - off, h, len;
+		uint64_t len64 = 0;
+		int head = wsframe_head(p, avail, &len64);
 		struct frame *f;
 
-		if (avail < 2)
+		if (head == 0)
 			break;
-		REQUIRE((p[0] & 0x80) && !(p[1] & 0x80), "a whole, unmasked frame: %02x %02x", p[0],
+		REQUIRE(head > 0 && (p[0] & 0x80), "a whole, unmasked frame: %02x %02x", p[0],
 			p[1]);
-		len = p[1] & 0x7f;
-		if (len == 126) {
-			if (avail < 4)
-				break;
-			len = (size_t)p[2] << 8 | p[3];
-			h = 4;
-		} else if (len == 127) {
-			if (avail < 10)
-				break;
-			len = 0;
-			for (int i = 0; i < 8; i++)
-				len = len << 8 | p[2 + i];
-			h = 10;
-		}
+		h = (size_t)head;
+		len = (size_t)len64;
 		if (avail < h + len)
 			break;
 		if ((p[0] & 0x0f) == 9) {
@@ -301,7 +292,20 @@ static void on_awareness(struct conn *c, const unsigned char *frame, size_t len)
 	(void)len;
 }
 
-static const struct conn_hooks hooks = { on_resync, on_drained, on_awareness };
+/* Frames that waited for their turn (conn_defer), as "T:text" or "B:bytes", in order. */
+static char deferred_log[256];
+static bool deferred_closed; /* one came after its connection was closed */
+
+static void on_deferred(struct conn *c, const unsigned char *data, size_t len, bool binary)
+{
+	size_t n = strlen(deferred_log);
+
+	snprintf(deferred_log + n, sizeof(deferred_log) - n, "%s%c:%.*s", n ? " " : "",
+		 binary ? 'B' : 'T', (int)len, (const char *)data);
+	deferred_closed |= c->close_code != 0;
+}
+
+static const struct conn_hooks hooks = { on_resync, on_drained, on_awareness, on_deferred };
 
 /* ---- the tests ---------------------------------------------------------------------- */
 
@@ -559,6 +563,57 @@ static bool got_pings(struct client *cl)
  * --heartbeat-ms (400 here); its pong keeps it (it is pinged again later,
  * not hung up); silence after a ping hangs it up (at 2.5 times that).
  */
+static bool deferred_three(struct client *cl)
+{
+	(void)cl;
+	return strlen(deferred_log) >= strlen("T:note-1 T:note-2 B:keys");
+}
+
+static bool got_close(struct client *cl)
+{
+	return cl->eof || (cl->n_frames && cl->frames[cl->n_frames - 1].op == 8);
+}
+
+/*
+ * Text frames' share of a turn (conn_defer): once a turn spent its share,
+ * a text frame waits for a later one, and every frame of that connection
+ * after it waits behind it, an update too, in order; the connection is not
+ * read meanwhile (a frame its client sends then is read only after the
+ * waiting ones were handed on); an update of a connection with nothing
+ * waiting never waits, nor does a text frame while the share lasts.
+ */
+static void test_deferred(void)
+{
+	struct client cl;
+	struct conn *c = client_open(&cl, 0);
+	const unsigned char keys[] = "keys";
+
+	deferred_log[0] = 0;
+	deferred_closed = false;
+	srv.text_ns = 0;
+	CHECK(!conn_defer(c, (const unsigned char *)"note-0", 6, false),
+	      "a text frame is handled at once while the turn's share lasts");
+	srv.text_ns = (SERVER_SLICE_US + 1) * 1000u;
+	CHECK(!conn_defer(c, keys, 4, true), "an update never waits for the share");
+	CHECK(conn_defer(c, (const unsigned char *)"note-1", 6, false),
+	      "a text frame waits once the turn's share is spent");
+	srv.text_ns = 0;
+	CHECK(conn_defer(c, (const unsigned char *)"note-2", 6, false),
+	      "a text frame waits behind an earlier one, share or not");
+	CHECK(conn_defer(c, keys, 4, true), "an update waits behind a text frame");
+	/* Its client sends an update while they wait: read after them, and refused (no join). */
+	client_frame(&cl, 2, "k", 1);
+	CHECK(pump(&cl, true, deferred_three), "the waiting frames are handed on: '%s'",
+	      deferred_log);
+	CHECK(!strcmp(deferred_log, "T:note-1 T:note-2 B:keys"), "in their order: '%s'",
+	      deferred_log);
+	CHECK(!deferred_closed, "the client's frame was not read before them");
+	CHECK(!srv.dq_conns.head && !c->dq_head, "nothing waits any more");
+	/* c is freed once the server closed it: not read past here. */
+	CHECK(pump(&cl, true, got_close), "then the client's frame is read (and refused)");
+	client_close(&cl);
+}
+
 static void test_heartbeat(void)
 {
 	struct client cl;
@@ -616,6 +671,7 @@ int main(void)
 	test_slow_reader();
 	test_not_reading();
 	test_close();
+	test_deferred();
 	srv.lim.heartbeat_ms = 400;
 	test_heartbeat();
 

@@ -629,6 +629,7 @@ int main(void)
 	uv_close((uv_handle_t *)&srv.flush, NULL);
 	uv_close((uv_handle_t *)&srv.ack_timer, NULL);
 	uv_close((uv_handle_t *)&srv.aw_timer, NULL);
+	uv_close((uv_handle_t *)&srv.dq_idle, NULL);
 	uv_close((uv_handle_t *)&srv.beat_timer, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	conn_finish(&srv);
