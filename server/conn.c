@@ -270,7 +270,7 @@ void conn_close(struct conn *c, int code, const char *reason)
 	if (c->close_code)
 		return;
 	c->close_code = code;
-	snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason ? reason : "");
+	c->close_reason = reason ? reason : "";
 	want_writeable(c);
 }
 
@@ -907,6 +907,7 @@ void conn_destroy(struct conn *c)
 	crdt_version_finish(&c->ack);
 	crdt_version_finish(&c->delivered);
 	free(c->rx);
+	free(c->name);
 	c->srv->conns_open--;
 	free(c);
 }

@@ -59,7 +59,7 @@ struct conn {
 	struct room *room;
 	enum seat seat;
 	uint32_t agent;
-	char name[132]; /* AUTH_NAME_MAX + 1, rounded */
+	char *name;	/* the token's (owned); NULL until the join is read */
 	int close_code; /* non-zero: close with it (and close_reason) at the next writable */
 	struct conn *room_next, *room_prev;
 
@@ -81,7 +81,7 @@ struct conn {
 	lws_dll2_t all_node; /* in srv->all_conns */
 	uint64_t rx_ms;
 
-	char close_reason[64];
+	const char *close_reason; /* conn_close()'s, which outlives the connection */
 
 	lws_sorted_usec_list_t join_sul;
 	struct join_wait *join; /* the join waiting for its room to load (room.c's); NULL: none */
@@ -146,7 +146,11 @@ void conn_send_error(struct conn *c, json_t *id, enum proto_err e, const char *m
  * to c, or on their own once they have waited lim.ack_delay_ms.
  */
 void conn_ack(struct conn *c, const struct crdt_version *v);
-/* Closes the connection with code and reason after flushing what is queued. */
+/*
+ * Closes the connection with code and reason after flushing what is
+ * queued.  reason is kept, not copied: a string literal or another that
+ * outlives c (auth_strerror()'s are).
+ */
 void conn_close(struct conn *c, int code, const char *reason);
 
 /*

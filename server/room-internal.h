@@ -35,7 +35,7 @@ struct owner {
 /* Presence of one editing seat. */
 struct member {
 	enum pstate state;
-	char name[132];
+	char *name; /* the seat's person (owned); NULL until known: member_name() */
 	uint64_t since_ms;
 	struct room *room;
 	int idx;

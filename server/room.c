@@ -184,6 +184,8 @@ static void room_free(struct room *r)
 	room__problem_free(r);
 	crdt_doc_destroy(r->doc);
 	free(r->owners);
+	free(r->member[0].name);
+	free(r->member[1].name);
 	free(r);
 }
 
@@ -515,6 +517,24 @@ int room_text_at(const struct room *r, int64_t at_ms, char **text, size_t *len, 
 	return rc ? -1 : 0;
 }
 
+/*
+ * A copy of a person's name, through malloc() itself (glibc's strdup()
+ * allocates where the tests' allocation-failure wrappers cannot reach).
+ */
+static char *name_dup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = malloc(n);
+
+	return d ? memcpy(d, s, n) : NULL;
+}
+
+/* A seat's person's name, "" while nobody has held it. */
+static const char *member_name(const struct member *m)
+{
+	return m->name ? m->name : "";
+}
+
 json_t *room_presence_json(const struct room *r)
 {
 	json_t *a = json_array();
@@ -525,7 +545,7 @@ json_t *room_presence_json(const struct room *r)
 		json_array_append_new(
 			a, json_pack("{s:s, s:s, s:s, s:I}", "seat",
 				     proto_seat_name(k ? SEAT_CANDIDATE : SEAT_INTERVIEWER), "name",
-				     m->name, "state", pstate_names[m->state], "since",
+				     member_name(m), "state", pstate_names[m->state], "since",
 				     (json_int_t)m->since_ms));
 	}
 	return a;
@@ -552,10 +572,10 @@ static void apply_state(struct room *r, int k, enum pstate st, bool write)
 	log_event(LOG_INFO, "presence", "room=%s seat=%s state=%s", r->id, seat, pstate_names[st]);
 	room__record(r, "presence", seat,
 		     json_pack("{s:s, s:s, s:s}", "seat", seat, "state", pstate_names[st], "name",
-			       m->name));
+			       member_name(m)));
 	/* The presence module also runs the DISCONNECTED -> LEFT timer and tells us. */
 	if (write && r->srv->presence)
-		presence_set(r->srv->presence, r->id, seat, m->name,
+		presence_set(r->srv->presence, r->id, seat, member_name(m),
 			     (enum presence_state)(st - P_PRESENT), NULL, NULL);
 	publish_presence(r);
 }
@@ -591,7 +611,14 @@ static void presence_loaded(struct room *r, const struct presence_entry *e, size
 		m = &r->member[k];
 		m->state = (enum pstate)(e[i].state + P_PRESENT);
 		m->since_ms = (uint64_t)e[i].since_ms;
-		snprintf(m->name, sizeof(m->name), "%s", e[i].name);
+		if (e[i].name) {
+			char *name = name_dup(e[i].name);
+
+			if (name) { /* without it the seat is only nameless */
+				free(m->name);
+				m->name = name;
+			}
+		}
 		if ((m->state != P_PRESENT && m->state != P_DISCONNECTED) || r->seat_conn[k])
 			continue;
 		/*
@@ -605,7 +632,7 @@ static void presence_loaded(struct room *r, const struct presence_entry *e, size
 			m->since_ms = (uint64_t)e[i].seen_ms;
 			room__record(r, "presence", e[i].member,
 				     json_pack("{s:s, s:s, s:s}", "seat", e[i].member, "state",
-					       "DISCONNECTED", "name", m->name));
+					       "DISCONNECTED", "name", member_name(m)));
 		}
 		if (r->srv->presence)
 			presence_adopt(r->srv->presence, r->id, &e[i]);
@@ -939,18 +966,32 @@ void room_join(struct room *r, struct conn *c, const char *name, const struct cr
 	struct crdt_version cur;
 	struct crdt_buf buf;
 	int k = room__seat_index(c->seat);
+	char *member = NULL;
 	json_t *welcome;
 	int rc;
 
+	if (name != c->name || !c->name) {
+		char *n = name_dup(name ? name : "");
+
+		if (!n) {
+			conn_close(c, PROTO_CLOSE_GOING_AWAY, "out of memory");
+			return;
+		}
+		free(c->name);
+		c->name = n;
+	}
+	if (k >= 0 && !(member = name_dup(c->name))) {
+		conn_close(c, PROTO_CLOSE_GOING_AWAY, "out of memory");
+		return;
+	}
 	if (r->next_agent == UINT32_MAX || room__add_owner(r, r->next_agent, c->seat)) {
+		free(member);
 		conn_close(c, PROTO_CLOSE_GOING_AWAY, "out of agent ids");
 		return;
 	}
 	c->agent = r->next_agent - 1;
 	store_add_agent(r->srv->db, r->id, c->agent, c->seat);
 	c->room = r;
-	if (name != c->name)
-		snprintf(c->name, sizeof(c->name), "%s", name ? name : "");
 	c->room_prev = NULL;
 	c->room_next = r->conns;
 	if (r->conns)
@@ -964,7 +1005,8 @@ void room_join(struct room *r, struct conn *c, const char *name, const struct cr
 		r->seat_conn[k] = c;
 		if (old)
 			conn_close(old, PROTO_CLOSE_REPLACED, "replaced by a newer connection");
-		snprintf(r->member[k].name, sizeof(r->member[k].name), "%s", c->name);
+		free(r->member[k].name);
+		r->member[k].name = member; /* the room's now */
 	} else {
 		r->observers++;
 	}
@@ -1091,7 +1133,12 @@ void room_on_join(struct conn *c, json_t *msg)
 		c->seat = SEAT_NONE;
 		return;
 	}
-	snprintf(c->name, sizeof(c->name), "%s", claims.name);
+	free(c->name);
+	c->name = name_dup(claims.name);
+	if (!c->name) {
+		join_wait_free(j);
+		goto err_wait;
+	}
 	j->epoch = claims.epoch;
 	j->id = json_incref(json_object_get(msg, "id"));
 	c->join = j;
@@ -1140,7 +1187,7 @@ void room_leave(struct conn *c)
 		/* The socket is gone even if we are going too: say so in Redis. */
 		if (k >= 0 && r->seat_conn[k] == c && r->srv->presence && !r->closed)
 			presence_set(r->srv->presence, r->id, proto_seat_name(c->seat),
-				     r->member[k].name, PRESENCE_DISCONNECTED, NULL, NULL);
+				     member_name(&r->member[k]), PRESENCE_DISCONNECTED, NULL, NULL);
 		return;
 	}
 	if (k < 0) {
