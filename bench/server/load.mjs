@@ -1407,7 +1407,7 @@ function cReport(res) {
 	L.push(`| unexpected closes / errors to typists | ${both((x) => `${x.closes} / ${Object.entries(x.errors).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`)} |`);
 	if (F)
 		L.push(
-			`| flood frames queued in the window; answers to the flooders | – | ${num(F.flood.written)}; ` +
+			`| flood frames queued in the window; answers to the flooders | – | ${num(F.flood.queued)}; ` +
 				`${Object.entries(F.flood.answers).map(([k, v]) => `${k} ${num(v)}`).join(', ') || 'none'} |`,
 		);
 	L.push(`| load average (1 min) start → end | ${both((x) => `${x.load[0].toFixed(2)} → ${x.load[1].toFixed(2)}`)} |`);

@@ -552,17 +552,6 @@ static void test_close(void)
 	client_close(&cl);
 }
 
-static int want_pings;
-static bool got_pings(struct client *cl)
-{
-	return cl->pings >= want_pings;
-}
-
-/*
- * The heartbeat (docs/protocol.md): a silent connection is pinged after
- * --heartbeat-ms (400 here); its pong keeps it (it is pinged again later,
- * not hung up); silence after a ping hangs it up (at 2.5 times that).
- */
 static bool deferred_three(struct client *cl)
 {
 	(void)cl;
@@ -614,6 +603,17 @@ static void test_deferred(void)
 	client_close(&cl);
 }
 
+static int want_pings;
+static bool got_pings(struct client *cl)
+{
+	return cl->pings >= want_pings;
+}
+
+/*
+ * The heartbeat (docs/protocol.md): a silent connection is pinged after
+ * --heartbeat-ms (400 here); its pong keeps it (it is pinged again later,
+ * not hung up); silence after a ping hangs it up (at 2.5 times that).
+ */
 static void test_heartbeat(void)
 {
 	struct client cl;
